@@ -1,0 +1,88 @@
+"""Motion: per-frame head pose and facial dynamics, generated from audio features.
+
+Facial dynamics are the 52 ARKit blendshapes (:mod:`gioconda.blendshapes`), so the same
+motion can drive a 3D character. Head pose is yaw, pitch, roll in degrees plus a small
+translation and scale, relative to the pose in the photo.
+
+Angle conventions (as seen in the image): positive yaw moves the nose toward the image's
+right, positive pitch moves the nose down (a nod), positive roll turns the top of the head
+toward the image's right (clockwise). Gaze uses the same yaw/pitch convention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gioconda.blendshapes import ARKIT_BLENDSHAPES
+
+
+@dataclass(frozen=True)
+class MotionFrame:
+    """One frame of motion; see :class:`Motion` for units."""
+
+    blendshapes: np.ndarray  # (52,) float32 in [0, 1]
+    head_rotation_deg: np.ndarray  # (3,) yaw, pitch, roll
+    head_translation: np.ndarray  # (2,) x, y in face widths
+    head_scale: float
+    gaze_deg: np.ndarray  # (2,) yaw, pitch
+
+
+@dataclass(frozen=True)
+class Motion:
+    """What the face does, frame by frame.
+
+    Attributes
+    ----------
+    fps: frames per second; frame ``i`` is at ``i / fps`` seconds
+    blendshapes: (T, 52) float32 in [0, 1], columns in :data:`ARKIT_BLENDSHAPES` order
+    head_rotation_deg: (T, 3) float32, yaw, pitch, roll in degrees relative to the photo
+    head_translation: (T, 2) float32, x, y shift in units of the face's width (+y is down)
+    head_scale: (T,) float32, apparent head size relative to the photo (1.2 = closer)
+    gaze_deg: (T, 2) float32, eye yaw and pitch in degrees relative to looking at the camera
+    """
+
+    fps: float
+    blendshapes: np.ndarray
+    head_rotation_deg: np.ndarray
+    head_translation: np.ndarray
+    head_scale: np.ndarray
+    gaze_deg: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.blendshapes)
+        if self.blendshapes.shape != (n, len(ARKIT_BLENDSHAPES)):
+            raise ValueError(f"blendshapes must be (T, 52), got {self.blendshapes.shape}")
+        for name, shape in (
+            ("head_rotation_deg", (n, 3)),
+            ("head_translation", (n, 2)),
+            ("head_scale", (n,)),
+            ("gaze_deg", (n, 2)),
+        ):
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} must be {shape}, got {getattr(self, name).shape}")
+
+    def __len__(self) -> int:
+        return len(self.blendshapes)
+
+    def frame(self, i: int) -> MotionFrame:
+        return MotionFrame(
+            self.blendshapes[i],
+            self.head_rotation_deg[i],
+            self.head_translation[i],
+            float(self.head_scale[i]),
+            self.gaze_deg[i],
+        )
+
+    @classmethod
+    def rest(cls, n_frames: int, fps: float) -> Motion:
+        """A still face in the photo's own pose."""
+        return cls(
+            fps,
+            np.zeros((n_frames, len(ARKIT_BLENDSHAPES)), np.float32),
+            np.zeros((n_frames, 3), np.float32),
+            np.zeros((n_frames, 2), np.float32),
+            np.ones(n_frames, np.float32),
+            np.zeros((n_frames, 2), np.float32),
+        )
