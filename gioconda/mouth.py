@@ -1,0 +1,178 @@
+"""The mouth interior: what a viewer sees between parted lips.
+
+Warping cannot show what the photo never showed, so where the lips part further than in the
+photo the renderer paints a shaded cavity, upper teeth fixed to the skull, lower teeth that
+drop with the jaw, and a tongue, all coloured from the photo's own lips, skin and (when it
+shows them) teeth, so that they sit in its lighting.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from gioconda.blendshapes import BS
+from gioconda.face import (
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+    Portrait,
+)
+from gioconda.motion import MotionFrame
+from gioconda.rig import FaceRig
+
+# Where one tooth meets the next, from the middle outward, in mouth widths.
+TOOTH_EDGES = (0.0, 0.105, 0.195, 0.27, 0.335, 0.39)
+#: Visible height of the upper teeth below the upper lip's rest line, in mouth widths.
+UPPER_TOOTH_HEIGHT = 0.13
+LOWER_TOOTH_HEIGHT = 0.08
+_SUB = 4  # sub-pixel bits for anti-aliased polygon filling
+
+
+class MouthPainter:
+    """Paints the mouth interior of one portrait into rendered frames."""
+
+    def __init__(self, portrait: Portrait, rig: FaceRig) -> None:
+        self.rig = rig
+        image = portrait.image.astype(np.float32)
+        lm = rig.neutral
+        inner = _polygon(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        outer = _polygon(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
+        lips = _fill(image.shape[:2], outer) & ~_fill(image.shape[:2], inner)
+        lip_colour = np.median(image[lips], axis=0) if lips.any() else np.array([150, 80, 80.0])
+        # Skin from the cheeks: the photo's light level and colour cast.
+        cheek = _fill(image.shape[:2], lm[[50, 101, 118, 117, 123, 187, 205], :2])
+        cheek |= _fill(image.shape[:2], lm[[280, 330, 347, 346, 352, 411, 425], :2])
+        skin = np.median(image[cheek], axis=0) if cheek.any() else np.array([180, 140, 120.0])
+        light = float(np.clip(skin.mean() / 165.0, 0.35, 1.1))
+        teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
+        inside = _fill(image.shape[:2], inner)
+        if inside.sum() > 20:
+            # The photo shows its own teeth: use their colour.
+            pixels = image[inside]
+            bright = pixels[pixels.mean(1) > np.percentile(pixels.mean(1), 70)]
+            if len(bright) and bright.mean() > 0.8 * skin.mean():
+                teeth = np.median(bright, axis=0)
+        self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
+        self.cavity = (lip_colour * 0.18 + 4).astype(np.float32)
+        self.tongue = np.clip(lip_colour * 0.8 + np.array([25, 0, 0]), 0, 255).astype(np.float32)
+        self.rest_gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+
+    def closing(self, posed: np.ndarray) -> float:
+        """How far the lips have closed over the photo's own opening, 0 to 1."""
+        if self.rest_gap < 1.0:
+            return 0.0
+        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        return float(np.clip(1.0 - gap / self.rest_gap, 0.0, 1.0)) ** 0.5
+
+    def paint(
+        self, frame_rgb: np.ndarray, posed: np.ndarray, skull: np.ndarray, motion: MotionFrame
+    ) -> None:
+        """Paint the interior into ``frame_rgb`` (in place) where the lips are parted.
+
+        ``posed``: (478, 2) landmarks in the frame; ``skull``: where they would be with the
+        head's motion alone (the upper teeth move with the skull, not with the lips).
+        """
+        rig = self.rig
+        head = rig.head(motion)
+        scale = head.scale
+        width = rig.mouth_width * scale
+        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
+        # photo exactly and a photo that shows teeth keeps them when barely moving.
+        strength = np.clip((gap - self.rest_gap) / (0.05 * width), 0.0, 1.0)
+        if strength <= 0.0 or gap < 1.0:
+            return
+        inner = _polygon(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        h, w = frame_rgb.shape[:2]
+        pad = 3
+        x0, y0 = np.floor(inner.min(0)).astype(int) - pad
+        x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        offset = np.array([x0, y0], np.float64)
+        mask = _fill((y1 - y0, x1 - x0), inner - offset, soft=True)
+        if mask.max() <= 0:
+            return
+
+        # Mouth-frame coordinates of each patch pixel: along the lips (u, mouth widths from
+        # the middle) and down (v).
+        axis_x = posed[308, :2] - posed[78, :2]
+        axis_x /= np.linalg.norm(axis_x) + 1e-9
+        axis_y = np.array([-axis_x[1], axis_x[0]])
+        centre = (posed[78, :2] + posed[308, :2]) / 2
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        rel_x = (xs - centre[0]) * axis_x[0] + (ys - centre[1]) * axis_x[1]
+        rel_y = (xs - centre[0]) * axis_y[0] + (ys - centre[1]) * axis_y[1]
+        u = rel_x / width
+
+        def curve(points: np.ndarray) -> np.ndarray:
+            """A lip line's v at every pixel's u (pixels, down positive)."""
+            rel = (points - centre) @ np.stack([axis_x, axis_y]).T
+            order = np.argsort(rel[:, 0])
+            return np.interp(rel_x, rel[order, 0], rel[order, 1]).astype(np.float32)
+
+        upper_lip = curve(posed[list(LIPS_INNER_UPPER), :2])
+        lower_lip = curve(posed[list(LIPS_INNER_LOWER), :2])
+        # Upper teeth hang from the skull: their top is the upper lip's rest line moved with
+        # the head, not with the lip.
+        teeth_top = np.minimum(curve(skull[list(LIPS_INNER_UPPER)]), upper_lip) - 0.01 * width
+        depth = np.clip(np.abs(u) / 0.42, 0.0, 1.0)  # 0 in the middle, 1 at the corners
+
+        interior = np.empty((y1 - y0, x1 - x0, 3), np.float32)
+        interior[:] = self.cavity
+        # Deeper in the mouth and toward the corners is darker.
+        interior *= (0.75 + 0.25 * (1 - depth))[..., None]
+
+        jaw = float(motion.blendshapes[BS["JawOpen"]])
+        tongue_top = lower_lip - (0.10 + 0.10 * min(jaw / 0.5, 1.0)) * width
+        tongue = np.clip((rel_y - tongue_top) / (0.02 * width), 0.0, 1.0)
+        tongue *= np.clip(1.0 - (np.abs(u) / 0.38) ** 2, 0.0, 1.0)
+        tongue_shade = 0.55 + 0.45 * np.clip((rel_y - tongue_top) / (0.08 * width), 0, 1)
+        _blend(interior, self.tongue[None, None] * tongue_shade[..., None] * 0.8, tongue)
+
+        lower_teeth = np.clip((rel_y - (lower_lip - LOWER_TOOTH_HEIGHT * width))
+                              / (0.015 * width), 0.0, 1.0)  # fmt: skip
+        lower_teeth *= np.clip((0.30 - np.abs(u)) / 0.05, 0.0, 1.0)
+        lower_teeth *= min(1.0, max(0.0, (jaw - 0.25) / 0.2))  # shown when the jaw drops far
+        _blend(interior, self._teeth_colour(u, 0.72), lower_teeth)
+
+        upper_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (1 - 0.35 * depth**2)
+        upper_teeth = np.clip((upper_bottom - rel_y) / (0.012 * width), 0.0, 1.0)
+        upper_teeth *= np.clip((0.40 - np.abs(u)) / 0.06, 0.0, 1.0)
+        # The upper lip shades the top of the teeth.
+        shadow = 0.72 + 0.28 * np.clip((rel_y - upper_lip) / (0.035 * width), 0.0, 1.0)
+        _blend(interior, self._teeth_colour(u, 1.0) * shadow[..., None], upper_teeth)
+
+        alpha = (mask * strength)[..., None]
+        patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
+        frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
+
+    def _teeth_colour(self, u: np.ndarray, brightness: float) -> np.ndarray:
+        """Teeth colour at each pixel: darker toward the corners and at each tooth's edges."""
+        au = np.abs(u)
+        falloff = 1.0 - 0.45 * np.clip(au / 0.4, 0.0, 1.0) ** 1.5
+        edges = np.asarray(TOOTH_EDGES, np.float32)
+        to_edge = np.min(np.abs(au[..., None] - edges), axis=-1)
+        seam = 1.0 - 0.07 * np.exp(-((to_edge / 0.01) ** 2))
+        return self.teeth * (brightness * falloff * seam)[..., None]
+
+
+def _polygon(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
+    """A closed lip or lid outline: the upper contour, then the lower one back."""
+    return np.concatenate([points[list(upper), :2], points[list(lower[::-1]), :2]])
+
+
+def _fill(shape: tuple[int, int], polygon: np.ndarray, soft: bool = False) -> np.ndarray:
+    """Rasterize a polygon: bool mask, or an anti-aliased float mask in [0, 1]."""
+    canvas = np.zeros(shape, np.uint8)
+    pts = np.round(polygon * (1 << _SUB)).astype(np.int32)
+    cv2.fillPoly(canvas, [pts], 255, cv2.LINE_AA if soft else cv2.LINE_8, shift=_SUB)
+    return canvas.astype(np.float32) / 255.0 if soft else canvas > 0
+
+
+def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
+    base *= 1 - alpha[..., None]
+    base += layer * alpha[..., None]

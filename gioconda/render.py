@@ -1,0 +1,355 @@
+"""Render: one frame of a portrait under one frame of motion.
+
+The photo is warped by a dense backward map built from the rig's deformed landmarks:
+a rigid 3D head motion (the head modelled as an ellipsoid, so hair moves with the face) plus a
+piecewise-linear correction on a triangulation of the landmarks that carries the expression
+and the face's true 3D shape. The map is inverted by fixed-point iteration, the photo sampled
+with ``cv2.remap``, the mouth interior painted where the lips part, and the person composited
+over a background plate so that nothing behind the head bends with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.spatial import Delaunay
+
+from gioconda.blendshapes import BS
+from gioconda.face import (
+    FACE_OVAL,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    Portrait,
+)
+from gioconda.motion import MotionFrame
+from gioconda.mouth import MouthPainter
+from gioconda.rig import FaceRig, HeadFrame
+
+#: Damped fixed-point iterations that invert the forward displacement field. Damping keeps
+#: the iteration converging where the field stretches the image (gradient up to ~1.6, at the
+#: sides of a turning face); 4 steps reach sub-pixel accuracy away from the lip seam.
+INVERSION_STEPS = 4
+INVERSION_DAMPING = 0.75
+#: Blur of the head's depth map, as a share of the crop: enough that a turning head
+#: stretches and compresses the image smoothly instead of folding it.
+DEPTH_SMOOTHING = 0.025
+N_MESH_LANDMARKS = 468  # the irises (468-477) are drawn by the eyes, not warped as mesh
+#: Rings of mesh vertices around the face: (distance from the face's centre relative to its
+#: oval, share of the oval's correction they carry).
+RINGS = ((1.3, 0.6), (1.65, 0.28), (2.05, 0.07), (2.5, 0.0))
+
+
+@dataclass(frozen=True)
+class _LandmarkMotion:
+    """Where each landmark goes, in two parts: (478, 2) pixel offsets each."""
+
+    head: np.ndarray
+    expression: np.ndarray
+
+
+class Renderer:
+    """Renders frames of one portrait; all per-portrait work happens here, once."""
+
+    def __init__(self, portrait: Portrait) -> None:
+        self.portrait = portrait
+        self.rig = FaceRig(portrait.landmarks)
+        size = portrait.size
+        self.size = size
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+        self._grid = np.stack([xs, ys], axis=-1)
+        self._photo = portrait.image
+        self._head_weight = self._make_head_weight()
+        self._build_mesh()
+        pivot = self.rig.pivot
+        self._depth_map = self._make_depth_map()
+        self._centred = (
+            xs - np.float32(pivot[0]),
+            ys - np.float32(pivot[1]),
+            self._depth_map - np.float32(pivot[2]),
+        )
+        self._alpha, self._plate = self._make_layers()
+        self.mouth = MouthPainter(portrait, self.rig)
+        lm = self.rig.neutral
+        # What closing lids and lips must hide: the photo's eyes and (when it shows them)
+        # teeth, painted over with the skin and lips around them.
+        self._covers = (
+            _Cover(self._photo, _outline(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)),
+            _Cover(self._photo, _outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)),
+            _Cover(self._photo, _outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
+        )
+
+    # -- per portrait -----------------------------------------------------------------------
+
+    def _make_head_weight(self) -> np.ndarray:
+        """1 on the face, hair and ears, fading to 0 down the neck and out to the shoulders."""
+        rig, size = self.rig, self.size
+        lm = rig.neutral
+        centre = lm[list(FACE_OVAL), :2].mean(0)
+        rel = (self._grid - centre) @ rig.axes.T.astype(np.float32)
+        a = 0.85 * rig.face_width  # half-width: the face plus hair at the sides
+        b = 0.80 * rig.face_height  # half-height: forehead plus hair on top
+        ellipse = np.sqrt((rel[..., 0] / a) ** 2 + (rel[..., 1] / b) ** 2)
+        weight = np.clip((1.45 - ellipse) / 0.45, 0.0, 1.0)
+        # Below the chin the neck bends: fade over a third of the face's height.
+        chin = (lm[152, :2] - centre) @ rig.axes[1]
+        below = (rel[..., 1] - chin) / (0.35 * rig.face_height)
+        weight = np.minimum(weight, np.clip(1.0 - below, 0.0, 1.0))
+        weight = weight * weight * (3 - 2 * weight)  # smoothstep: no kink where motion ends
+        assert weight.shape == (size, size)
+        return weight.astype(np.float32)
+
+    def _make_depth_map(self) -> np.ndarray:
+        """Depth of the head's surface at every pixel, for its rigid 3D rotation.
+
+        On the face it follows the landmarks' own depth; beyond the face it eases back to
+        the pivot's depth (hair at the sides of a head turns about the same axis as the
+        face, but sits behind it). Smoothed, so that motion has no kinks.
+        """
+        pz = np.float32(self.rig.pivot[2])
+        depth = np.full((self.size, self.size), pz, np.float32)
+        relief = (self.rig.neutral[:N_MESH_LANDMARKS, 2] - pz).astype(np.float32)
+        x0, y0, x1, y1 = self._mesh_box
+        depth[y0:y1, x0:x1] += (self._mesh_matrix @ relief).reshape(y1 - y0, x1 - x0)
+        # Never behind the pivot: what is behind it is hidden anyway.
+        depth = np.minimum(depth, pz)
+        return (
+            cv2.GaussianBlur(depth, (0, 0), DEPTH_SMOOTHING * self.size)
+            .astype(np.float32)
+            .astype(np.float32)
+        )
+
+    def _build_mesh(self) -> None:
+        """Triangulate the landmarks and rings around the face; precompute barycentrics.
+
+        Vertices beyond the face oval carry a share of the oval's own correction that falls
+        to nothing over a few rings, so the face's motion fades smoothly into hair and
+        background. Every vertex's value is a fixed linear mix of landmark values, so the
+        whole interpolation is one sparse matrix from landmarks to pixels.
+        """
+        n = N_MESH_LANDMARKS
+        lm = self.rig.neutral[:n, :2]
+        oval = np.array(FACE_OVAL)
+        # The oval, densified (3 points between each pair of landmarks) so that no triangle
+        # reaches across it from outside.
+        mix_rows, mix_cols, mix_vals = [], [], []
+        dense_points = []
+        for k in range(len(oval)):
+            a, b = oval[k], oval[(k + 1) % len(oval)]
+            for t in (0.0, 0.25, 0.5, 0.75):
+                dense_points.append((1 - t) * lm[a] + t * lm[b])
+                row = len(dense_points) - 1
+                mix_rows += [row, row]
+                mix_cols += [a, b]
+                mix_vals += [1 - t, t]
+        dense = np.array(dense_points)
+        along_oval = sparse.csr_matrix((mix_vals, (mix_rows, mix_cols)), shape=(len(dense), n))
+        centre = dense.mean(0)
+        vertices = [lm]
+        blocks = [sparse.identity(n, format="csr")]
+        for reach, share in RINGS:
+            vertices.append(centre + reach * (dense - centre))
+            blocks.append(along_oval * share)
+        vertices = np.concatenate(vertices)
+        vertex_mix = sparse.vstack(blocks).tocsr()  # (V, n): vertex values from landmarks
+
+        tri = Delaunay(vertices)
+        lo = np.floor(vertices.min(0)).astype(int).clip(0, self.size - 1)
+        hi = np.ceil(vertices.max(0)).astype(int).clip(0, self.size - 1)
+        box_pixels = self._grid[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1, 2)
+        simplex = tri.find_simplex(box_pixels)
+        inside = simplex >= 0
+        rows = np.flatnonzero(inside)
+        s = simplex[inside]
+        transform = tri.transform[s]
+        b = np.einsum("nij,nj->ni", transform[:, :2], box_pixels[inside] - transform[:, 2])
+        bary = np.concatenate([b, 1 - b.sum(1, keepdims=True)], axis=1)
+        cols = tri.simplices[s]
+        to_pixels = sparse.csr_matrix(
+            (bary.ravel(), (np.repeat(rows, 3), cols.ravel())),
+            shape=(len(box_pixels), len(vertices)),
+        )
+        self._mesh_box = (lo[0], lo[1], hi[0] + 1, hi[1] + 1)
+        self._mesh_matrix = (to_pixels @ vertex_mix).astype(np.float32).tocsr()
+
+    def _make_layers(self) -> tuple[np.ndarray, np.ndarray]:
+        """The person layer's alpha and the background plate under it.
+
+        The alpha is 1 on the person grown by a margin and fades out beyond it; the plate
+        equals the photo wherever the alpha is below 1, so a frame without motion is the
+        photo exactly, and motion uncovers painted-out background, not stretched skin.
+        """
+        size = self.size
+        person = (self.portrait.person_mask > 0.2).astype(np.uint8)
+        margin = max(2, round(size * 0.02))
+        core = cv2.dilate(person, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                            (2 * margin + 1,) * 2))  # fmt: skip
+        outside = cv2.distanceTransform(1 - core, cv2.DIST_L2, 5)
+        alpha = np.clip(1.0 - outside / margin, 0.0, 1.0).astype(np.float32)
+        inside = cv2.distanceTransform(core, cv2.DIST_L2, 5)
+        use_plate = np.clip(inside / margin - 0.2, 0.0, 1.0)[..., None]
+        plate = self.portrait.background * use_plate + self._photo * (1 - use_plate)
+        return alpha, np.clip(plate, 0, 255).astype(np.float32)
+
+    # -- per frame ----------------------------------------------------------------------------
+
+    def render(self, frame: MotionFrame) -> np.ndarray:
+        """The portrait under ``frame``'s motion: (S, S, 3) uint8 RGB."""
+        head = self.rig.head(frame)
+        moved = self._landmark_motion(head, self.rig.expression(frame))
+        field = self._forward_field(head, moved.expression)
+        posed = self.rig.neutral[:, :2] + moved.head + moved.expression
+        backward = self._invert(field)
+        warped = cv2.remap(self._photo, backward, None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        alpha = cv2.remap(self._alpha, backward, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)[..., None]  # fmt: skip
+        out = warped * alpha + self._plate * (1 - alpha)
+        out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        shapes = frame.blendshapes
+        closing = self.mouth.closing(posed)
+        for cover, amount in zip(
+            self._covers,
+            # A half-closed eye still shows its iris: paint the eye out only near closure.
+            (
+                _near_closed(shapes[BS["EyeBlinkRight"]]),
+                _near_closed(shapes[BS["EyeBlinkLeft"]]),
+                closing,
+            ),
+        ):
+            cover.apply(out, backward, float(amount))
+        self.mouth.paint(out, posed, self.rig.neutral[:, :2] + moved.head, frame)
+        return out
+
+    def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
+        """Rows (dx, dy) of the rigid displacement as a linear map of (x, y, z, 1) about the pivot."""
+        r = head.rotation * head.scale
+        return np.array(
+            [
+                [r[0, 0] - 1, r[0, 1], r[0, 2], head.translation[0]],
+                [r[1, 0], r[1, 1] - 1, r[1, 2], head.translation[1]],
+            ],
+            np.float32,
+        )
+
+    def _landmark_motion(self, head: HeadFrame, expressed: np.ndarray) -> _LandmarkMotion:
+        """How each landmark moves: with the head's smooth surface, and with the expression.
+
+        The head part uses the smoothed depth map, not each landmark's own depth: on a face
+        turned from the camera the landmarks of the far side crowd together at very different
+        depths, and following them exactly would fold the image over itself.
+        """
+        neutral = self.rig.neutral
+        c = self._rigid_coefficients(head)
+        px, py, pz = self.rig.pivot
+        z = self._sample(self._depth_map, neutral[:, :2])
+        points = np.stack([neutral[:, 0] - px, neutral[:, 1] - py, z - pz, np.ones(len(z))], 1)
+        with_head = (points @ c.T) * self._sample(self._head_weight, neutral[:, :2])[:, None]
+        offsets = (expressed - neutral) @ head.rotation.T * head.scale
+        return _LandmarkMotion(with_head, offsets[:, :2])
+
+    def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
+        """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
+        c = self._rigid_coefficients(head)
+        xc, yc, zc = self._centred
+        w = self._head_weight
+        field = np.empty((self.size, self.size, 2), np.float32)
+        field[..., 0] = w * (c[0, 0] * xc + c[0, 1] * yc + c[0, 2] * zc + c[0, 3])
+        field[..., 1] = w * (c[1, 0] * xc + c[1, 1] * yc + c[1, 2] * zc + c[1, 3])
+        # The expression, spread from the landmarks over the mesh and fading out beyond
+        # the face.
+        x0, y0, x1, y1 = self._mesh_box
+        offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
+        field[y0:y1, x0:x1] += (self._mesh_matrix @ offsets).reshape(y1 - y0, x1 - x0, 2)
+        return field
+
+    def _invert(self, field: np.ndarray) -> np.ndarray:
+        """Backward map (where each output pixel comes from) of a forward displacement field."""
+        grid = self._grid
+        source = grid - field
+        for _ in range(INVERSION_STEPS):
+            at_source = cv2.remap(field, source, None, cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            # Step toward the point whose image is this pixel: source + field(source) = grid.
+            source += INVERSION_DAMPING * (grid - at_source - source)
+        return source
+
+    @staticmethod
+    def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Bilinear samples of a single-channel float image at (N, 2) points."""
+        h, w = image.shape
+        x = np.clip(points[:, 0], 0, w - 1.001)
+        y = np.clip(points[:, 1], 0, h - 1.001)
+        x0, y0 = x.astype(int), y.astype(int)
+        fx, fy = x - x0, y - y0
+        top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
+        bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+        return top * (1 - fy) + bottom * fy
+
+
+class _Cover:
+    """A region of the photo that motion can close over (an eye, an open mouth).
+
+    Holds a copy of the photo with the region painted out from its surroundings; where the
+    region shows in a frame, the frame fades toward that copy as the region closes, so a
+    shut eye shows eyelid, not a squeezed iris, and pressed lips show lip, not teeth.
+    """
+
+    def __init__(self, photo: np.ndarray, outline: np.ndarray) -> None:
+        size = photo.shape[0]
+        lo = np.floor(outline.min(0)).astype(int) - 6
+        hi = np.ceil(outline.max(0)).astype(int) + 7
+        self._lo = np.clip(lo, 0, size - 1)
+        self._hi = np.clip(hi, 1, size)
+        x0, y0 = self._lo
+        x1, y1 = self._hi
+        patch = photo[y0:y1, x0:x1]
+        hole = np.zeros(patch.shape[:2], np.uint8)
+        cv2.fillPoly(hole, [np.round(outline - self._lo).astype(np.int32)], 1)
+        hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
+        self._region = np.zeros((size, size), np.float32)
+        self._filled = photo.astype(np.float32).copy()
+        if hole.sum() == 0:
+            self._empty = True
+            return
+        self._empty = False
+        self._filled[y0:y1, x0:x1] = cv2.inpaint(patch, hole, 3, cv2.INPAINT_TELEA)
+        self._region[y0:y1, x0:x1] = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 1.0)
+
+    def apply(self, frame: np.ndarray, backward: np.ndarray, amount: float) -> None:
+        """Fade ``frame`` (uint8, in place) toward the painted-out copy by ``amount``."""
+        if amount <= 0.02 or self._empty:
+            return
+        # Output pixels whose source lies in the region: find them near where it went.
+        x0, y0 = self._lo
+        x1, y1 = self._hi
+        inside = (
+            (backward[..., 0] >= x0) & (backward[..., 0] < x1)
+            & (backward[..., 1] >= y0) & (backward[..., 1] < y1)
+        )  # fmt: skip
+        rows = np.flatnonzero(inside.any(1))
+        cols = np.flatnonzero(inside.any(0))
+        if len(rows) == 0:
+            return
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        where = backward[r0:r1, c0:c1]
+        weight = cv2.remap(self._region, where, None, cv2.INTER_LINEAR) * min(amount, 1.0)
+        filled = cv2.remap(self._filled, where, None, cv2.INTER_LINEAR)
+        patch = frame[r0:r1, c0:c1].astype(np.float32)
+        w = weight[..., None]
+        frame[r0:r1, c0:c1] = np.clip(patch * (1 - w) + filled * w + 0.5, 0, 255)
+
+
+def _outline(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
+    """A closed lip or lid outline: the upper contour, then the lower one back."""
+    return np.concatenate([points[list(upper), :2], points[list(lower[::-1]), :2]])
+
+
+def _near_closed(blink: float) -> float:
+    return float(np.clip((blink - 0.45) / 0.5, 0.0, 1.0))
