@@ -8,7 +8,10 @@ per-frame renderer touches only the pixels that can move.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -125,6 +128,11 @@ def analyze_portrait(photo: np.ndarray, size: int | None = 512, face: int = 0) -
     ------
     GiocondaError: no face, or fewer faces than ``face + 1``.
     """
+    with _native_stderr_silenced():
+        return _analyze_portrait(photo, size, face)
+
+
+def _analyze_portrait(photo: np.ndarray, size: int | None, face: int) -> Portrait:
     from mediapipe.python.solutions import face_mesh
 
     if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -160,29 +168,54 @@ def analyze_portrait(photo: np.ndarray, size: int | None = 512, face: int = 0) -
 
 
 def _detect_face_boxes(photo: np.ndarray) -> list[CropBox]:
-    """Square boxes around every face, largest first (BlazeFace, short and full range)."""
+    """Square boxes around every face, largest first (BlazeFace, short and full range).
+
+    BlazeFace sees its input at 128-192 pixels, so a face that is small in a big photo
+    vanishes; when the whole photo shows none, overlapping tiles are searched, smaller and
+    smaller, down to tiles of 256 pixels.
+    """
     from mediapipe.python.solutions import face_detection
 
     h, w = photo.shape[:2]
-    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-    small = photo if scale == 1.0 else cv2.resize(photo, None, fx=scale, fy=scale,
-                                                  interpolation=cv2.INTER_AREA)  # fmt: skip
     found: list[tuple[float, CropBox]] = []
-    # The short-range model finds big faces, the full-range one small faces far away.
-    for model in (0, 1):
-        with face_detection.FaceDetection(model_selection=model,
-                                          min_detection_confidence=0.5) as detector:  # fmt: skip
-            for det in detector.process(small).detections or []:
-                box = det.location_data.relative_bounding_box
-                bw, bh = box.width * w, box.height * h
-                side = max(bw, bh)
-                cx, cy = (box.xmin * w + bw / 2), (box.ymin * h + bh / 2)
-                found.append((det.score[0], CropBox(cx - side / 2, cy - side / 2, side)))
+    with (
+        face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5) as near,
+        face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as far,
+    ):
+        tile = max(h, w)
+        while not found:
+            step = tile // 2
+            for y0 in range(0, max(1, h - tile + step), step):
+                for x0 in range(0, max(1, w - tile + step), step):
+                    window = photo[y0 : y0 + tile, x0 : x0 + tile]
+                    for score, box in _detect_in(window, (near, far)):
+                        found.append((score, CropBox(box.x0 + x0, box.y0 + y0, box.side)))
+            if tile <= 256:
+                break
+            tile = max(256, tile // 2)
     boxes: list[CropBox] = []
     for _, box in sorted(found, key=lambda f: -f[0]):
         if all(_overlap(box, kept) < 0.3 for kept in boxes):
             boxes.append(box)
     return sorted(boxes, key=lambda b: -b.side)
+
+
+def _detect_in(image: np.ndarray, detectors) -> list[tuple[float, CropBox]]:
+    """Face boxes (score, square box in ``image`` pixels) from each detector."""
+    h, w = image.shape[:2]
+    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale,
+                                                  interpolation=cv2.INTER_AREA)  # fmt: skip
+    small = np.ascontiguousarray(small)
+    found = []
+    for detector in detectors:
+        for det in detector.process(small).detections or []:
+            box = det.location_data.relative_bounding_box
+            bw, bh = box.width * w, box.height * h
+            side = max(bw, bh)
+            cx, cy = box.xmin * w + bw / 2, box.ymin * h + bh / 2
+            found.append((det.score[0], CropBox(cx - side / 2, cy - side / 2, side)))
+    return found
 
 
 def _overlap(a: CropBox, b: CropBox) -> float:
@@ -270,3 +303,28 @@ def _background_plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
     keep = cv2.GaussianBlur(keep, (0, 0), size / 200)[..., None]
     plate = filled * keep + image * (1 - keep)
     return np.clip(plate, 0, 255).astype(np.uint8)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send what native code writes to stderr (MediaPipe's glog and TFLite chatter) to
+    /dev/null while the models run; Python's own errors are raised, not printed, meanwhile.
+
+    Set GIOCONDA_NATIVE_LOGS=1 to see them.
+    """
+    if os.environ.get("GIOCONDA_NATIVE_LOGS") == "1":
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced, e.g. under capture
+        fd = 2
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)

@@ -225,6 +225,7 @@ class Mp4Writer:
     audio: the soundtrack, or None for a silent video
     crf: x264 constant rate factor: 0 is lossless, 18 looks lossless, 23 is x264's default
     preset: x264 speed preset, one of :data:`X264_PRESETS`
+    metadata: container tags, such as ``{"comment": "..."}``
 
     Attributes
     ----------
@@ -253,6 +254,7 @@ class Mp4Writer:
         audio: Audio | None = None,
         crf: int = 20,
         preset: str = "veryfast",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = video_frame_rate(fps)
@@ -274,6 +276,7 @@ class Mp4Writer:
             self._container = av.open(
                 str(self._temp), "w", format="mp4", options={"movflags": "+faststart"}
             )
+            self._container.metadata.update(metadata or {})
             self._video = self._add_video_stream(crf, preset)
             self._samples: np.ndarray | None = None
             if audio is not None:
