@@ -29,6 +29,7 @@ from gioconda.face import (
     Portrait,
 )
 from gioconda.motion import MotionFrame
+from gioconda.eyes import LashPainter, near_closed
 from gioconda.mouth import MouthPainter
 from gioconda.rig import FaceRig, HeadFrame
 
@@ -76,6 +77,7 @@ class Renderer:
         )
         self._alpha, self._plate = self._make_layers()
         self.mouth = MouthPainter(portrait, self.rig)
+        self.lashes = LashPainter(portrait)
         lm = self.rig.neutral
         # What closing lids and lips must hide: the photo's eyes and (when it shows them)
         # teeth, painted over with the skin and lips around them.
@@ -97,10 +99,12 @@ class Renderer:
         b = 0.80 * rig.face_height  # half-height: forehead plus hair on top
         ellipse = np.sqrt((rel[..., 0] / a) ** 2 + (rel[..., 1] / b) ** 2)
         weight = np.clip((1.45 - ellipse) / 0.45, 0.0, 1.0)
-        # Below the chin the neck bends: fade over a third of the face's height.
-        chin = (lm[152, :2] - centre) @ rig.axes[1]
-        below = (rel[..., 1] - chin) / (0.35 * rig.face_height)
-        weight = np.minimum(weight, np.clip(1.0 - below, 0.0, 1.0))
+        # Below the jaw line the neck bends: fade over a third of the face's height, and
+        # sideways beyond the neck, so the shoulders stay where they are.
+        jaw = (lm[[172, 397], :2] - centre) @ rig.axes[1]
+        below = (rel[..., 1] - jaw.mean()) / (0.35 * rig.face_height)
+        neck = np.clip((0.75 * rig.face_width - np.abs(rel[..., 0])) / (0.3 * rig.face_width), 0, 1)
+        weight = np.minimum(weight, np.clip(1.0 - below * (2.0 - neck), 0.0, 1.0))
         weight = weight * weight * (3 - 2 * weight)  # smoothstep: no kink where motion ends
         assert weight.shape == (size, size)
         return weight.astype(np.float32)
@@ -218,12 +222,13 @@ class Renderer:
             self._covers,
             # A half-closed eye still shows its iris: paint the eye out only near closure.
             (
-                _near_closed(shapes[BS["EyeBlinkRight"]]),
-                _near_closed(shapes[BS["EyeBlinkLeft"]]),
+                near_closed(shapes[BS["EyeBlinkRight"]]),
+                near_closed(shapes[BS["EyeBlinkLeft"]]),
                 closing,
             ),
         ):
             cover.apply(out, backward, float(amount))
+        self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
         self.mouth.paint(out, posed, self.rig.neutral[:, :2] + moved.head, frame)
         return out
 
@@ -349,7 +354,3 @@ class _Cover:
 def _outline(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
     """A closed lip or lid outline: the upper contour, then the lower one back."""
     return np.concatenate([points[list(upper), :2], points[list(lower[::-1]), :2]])
-
-
-def _near_closed(blink: float) -> float:
-    return float(np.clip((blink - 0.45) / 0.5, 0.0, 1.0))

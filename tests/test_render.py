@@ -1,0 +1,136 @@
+"""The renderer, checked by MediaPipe re-detecting the face on what it drew."""
+
+import cv2
+import numpy as np
+import pytest
+
+from gioconda.blendshapes import BS
+from gioconda.measure import FaceMeasurer
+from gioconda.motion import Motion
+from gioconda.render import Renderer
+
+
+def _frame(renderer: Renderer, rotation=(0.0, 0.0, 0.0), **shapes: float) -> np.ndarray:
+    motion = Motion.rest(1, 25.0)
+    motion.head_rotation_deg[0] = rotation
+    for name, value in shapes.items():
+        motion.blendshapes[0, BS[name]] = value
+    return renderer.render(motion.frame(0))
+
+
+@pytest.fixture(scope="module")
+def mona_renderer(mona_portrait):
+    return Renderer(mona_portrait)
+
+
+@pytest.fixture(scope="module")
+def astronaut_renderer(astronaut_portrait):
+    return Renderer(astronaut_portrait)
+
+
+@pytest.fixture(scope="module")
+def measurer():
+    with FaceMeasurer(video=False) as m:
+        yield m
+
+
+@pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
+def test_rest_frame_is_the_photo(which, request):
+    renderer = request.getfixturevalue(which)
+    frame = _frame(renderer)
+    assert cv2.PSNR(frame, renderer.portrait.image) > 45
+
+
+def test_jaw_opens_the_lips_step_by_step(mona_renderer, measurer):
+    gaps = [
+        measurer.measure(_frame(mona_renderer, JawOpen=j)).lip_gap for j in (0.0, 0.2, 0.3, 0.5)
+    ]
+    assert gaps[0] < 0.03  # the Mona Lisa's lips are closed
+    assert gaps[2] > 0.12 and gaps[3] > 0.18
+    assert all(b >= a - 0.01 for a, b in zip(gaps, gaps[1:], strict=False))
+
+
+def test_mouth_close_shuts_an_open_smile(astronaut_renderer, measurer):
+    assert measurer.measure(_frame(astronaut_renderer)).lip_gap > 0.12  # she smiles with her teeth
+    assert measurer.measure(_frame(astronaut_renderer, MouthClose=1.0)).lip_gap < 0.03
+    assert measurer.measure(_frame(astronaut_renderer, JawOpen=0.3, MouthClose=1.0)).lip_gap < 0.03
+
+
+def test_open_mouth_shows_teeth_and_a_dark_cavity(mona_renderer, measurer):
+    frame = _frame(mona_renderer, JawOpen=0.5)
+    lm = measurer.measure(frame).landmarks
+    inner = lm[[78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
+                324, 318, 402, 317, 14, 87, 178, 88, 95], :2]  # fmt: skip
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[mask > 0].astype(float)
+    lips = cv2.cvtColor(mona_renderer.portrait.image, cv2.COLOR_RGB2GRAY)[
+        tuple(np.round(mona_renderer.portrait.landmarks[[0, 17], 1::-1]).astype(int).T)
+    ].mean()
+    assert mask.sum() > 100
+    # Not a black hole and not a white bar: both teeth brighter than the lips and a
+    # cavity much darker than them.
+    assert np.percentile(luma, 95) > lips + 15
+    assert np.percentile(luma, 10) < 0.5 * lips
+
+
+@pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
+def test_blink_closes_the_eyes(which, request, measurer):
+    renderer = request.getfixturevalue(which)
+    rest = measurer.measure(_frame(renderer)).eye_openness
+    shut = measurer.measure(_frame(renderer, EyeBlinkLeft=1.0, EyeBlinkRight=1.0)).eye_openness
+    assert (shut < 0.6 * rest).all()
+    one = measurer.measure(_frame(renderer, EyeBlinkLeft=1.0)).eye_openness
+    # Only the subject's left eye (on the image's right) closes.
+    assert one[1] < 0.7 * rest[1] and one[0] > 0.85 * rest[0]
+
+
+@pytest.mark.parametrize(
+    ("rotation", "axis", "sign"),
+    [((10, 0, 0), 0, 1), ((-10, 0, 0), 0, -1), ((0, 10, 0), 1, 1), ((0, -10, 0), 1, -1)],
+)
+def test_head_turns_where_commanded(mona_renderer, measurer, rotation, axis, sign):
+    rest = measurer.measure(_frame(mona_renderer)).nose
+    moved = measurer.measure(_frame(mona_renderer, rotation)).nose - rest
+    face_width = mona_renderer.rig.face_width
+    assert sign * moved[axis] > 0.06 * face_width
+    assert abs(moved[1 - axis]) < 0.5 * abs(moved[axis])
+
+
+def test_roll_tilts_the_eye_line(mona_renderer, measurer):
+    def eye_angle(lm):
+        d = lm[263, :2] - lm[33, :2]
+        return np.degrees(np.arctan2(d[1], d[0]))
+
+    rest = eye_angle(measurer.measure(_frame(mona_renderer)).landmarks)
+    rolled = eye_angle(measurer.measure(_frame(mona_renderer, (0, 0, 8))).landmarks)
+    assert 5 < rolled - rest < 11
+
+
+@pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
+def test_background_stays_put_when_the_head_moves(which, request):
+    renderer = request.getfixturevalue(which)
+    portrait = renderer.portrait
+    person = (portrait.person_mask > 0.2).astype(np.uint8)
+    # Hair moves with the head, up to ~0.05 of the crop for these angles; beyond that,
+    # nothing may move.
+    reach = 2 * round(0.06 * portrait.size) + 1
+    far = cv2.dilate(person, np.ones((reach, reach), np.uint8)) == 0
+    assert far.mean() > 0.1
+    for rotation in ((12, 0, 0), (0, 10, 0), (0, 0, 8)):
+        frame = _frame(renderer, rotation)
+        diff = np.abs(frame.astype(int) - portrait.image)[far]
+        assert diff.mean() < 1.0
+
+
+def test_turning_head_does_not_tear(mona_renderer):
+    """No pixel-scale tearing: the frame stays as smooth as the photo (gradient energy)."""
+
+    def roughness(image):
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean())
+
+    base = roughness(mona_renderer.portrait.image)
+    for rotation in ((12, 0, 0), (-12, 0, 0), (0, 10, 0), (0, -10, 0), (0, 0, 8)):
+        assert roughness(_frame(mona_renderer, rotation)) < 1.1 * base
