@@ -156,6 +156,10 @@ class MotionControls:
 
 #: Rate of the internal prosody grid (the audio features' own 10 ms hop), in Hz. Head motion is
 #: simulated on this grid, so it does not change with the video's frame rate.
+#: The first frames show the photo as it is: no blink before this time (seconds)...
+OPENING_STILL_S = 0.6
+#: ... and head, gaze and brows ease in from rest over this long.
+OPENING_EASE_S = 0.8
 GRID_FPS = 1.0 / FEATURE_HOP_S
 
 
@@ -209,11 +213,15 @@ def generate_motion(
         shapes[:, _MOUTH_COLUMNS] = _mouth_from_phones(phones, prosody, times, fps)
     blink = _blinks(prosody, times, fps, blink_rng, controls.blink_rate_per_min)
     shapes[:, BS["EyeBlinkLeft"]] = shapes[:, BS["EyeBlinkRight"]] = blink
-    gaze = _gaze(prosody, times, fps, gaze_rng)
+    # The clip opens on the photo itself, and the head, gaze and brows ease in from it.
+    ease_in = _smoothstep(times / OPENING_EASE_S)
+    gaze = _gaze(prosody, times, fps, gaze_rng) * ease_in[:, None]
     _set_eye_look(shapes, gaze)
-    _set_brows(shapes, _brow_raise(accents, times, fps, brow_rng))
+    _set_brows(shapes, _brow_raise(accents, times, fps, brow_rng) * ease_in)
 
     rotation, translation = _head_pose(prosody, accents, times, head_rng, controls.head_motion)
+    rotation *= ease_in[:, None]
+    translation *= ease_in[:, None]
     return Motion(
         fps,
         np.clip(shapes, 0.0, 1.0).astype(np.float32),
@@ -227,6 +235,11 @@ def generate_motion(
 # ------------------------------------------------------------------------------------------------
 # Shared helpers: feature grid, windows, pulses, filters
 # ------------------------------------------------------------------------------------------------
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
 
 
 def _fit_features(features: AudioFeatures, n_hops: int) -> AudioFeatures:
@@ -630,7 +643,8 @@ def _blinks(
     # t'[i] = max(t[i], t'[i-1] + gap), solved in closed form with a running maximum.
     spacing = BLINK_MIN_GAP_S * np.arange(len(blink_s))
     blink_s = np.maximum.accumulate(blink_s - spacing) + spacing
-    blink_s = blink_s[blink_s <= times[-1]]
+    # The clip opens on the photo itself: no blink in its first moments.
+    blink_s = blink_s[(blink_s <= times[-1]) & (blink_s >= OPENING_STILL_S)]
     peak_s = times[np.clip(time_to_frame(blink_s, fps), 0, n - 1)]
     return _pulse_track(peak_s, np.ones(len(peak_s)), BLINK_SHAPE, times, fps)
 

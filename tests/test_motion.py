@@ -400,3 +400,16 @@ def test_phones_past_the_last_frame_do_not_close_it():
 def test_bad_controls_are_clear_errors(controls):
     with pytest.raises(GiocondaError):
         MotionControls(**controls)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_clip_opens_on_the_photo_and_eases_in(seed):
+    motion = generate_motion(
+        speechlike(8.0), None, frame_count(8.0, FPS), FPS, MotionControls(seed)
+    )
+    # Frame 0 is the photo's own pose, and the first half second has no blink.
+    assert np.abs(motion.head_rotation_deg[0]).max() < 1e-6
+    assert np.abs(motion.gaze_deg[0]).max() < 1e-6
+    assert motion.blendshapes[: int(0.5 * FPS), BS["EyeBlinkLeft"]].max() < 0.05
+    # Past the first second the head is alive.
+    assert np.abs(motion.head_rotation_deg[int(1.5 * FPS) :]).max() > 0.5

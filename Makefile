@@ -1,0 +1,39 @@
+# Everything runs from a virtual environment in .venv, created on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test test-fast lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else "Gioconda needs Python 3.11 or 3.12 (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gioconda demo -o gioconda-demo.mp4
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check gioconda tests
+	$(BIN)/ruff format --check gioconda tests
+
+format: $(STAMP)
+	$(BIN)/ruff format gioconda tests
+	$(BIN)/ruff check --fix gioconda tests
+
+bench: $(STAMP)
+	$(BIN)/gioconda bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache gioconda-demo.mp4
