@@ -1,0 +1,5 @@
+import sys
+
+from gioconda.cli import main
+
+sys.exit(main())

@@ -1,0 +1,212 @@
+"""The ``gioconda`` command: argument parsing, progress bars and error messages, nothing else.
+
+Every command calls the Python API; a :class:`~gioconda.errors.GiocondaError` becomes one line
+on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib import resources
+
+# MediaPipe's native code logs through glog and TensorFlow Lite; keep it quiet unless asked.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+DEMO_TEXT = (
+    "Hello. I am Gioconda. For five hundred years, people have wondered about my smile. "
+    "Maybe, one day, I will tell you what I was thinking."
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gioconda",
+        description="One portrait photo and one voice recording in, a talking video out.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    animate = commands.add_parser(
+        "animate",
+        help="make a talking video from a photo and speech",
+        description="Make a talking video of the face in PHOTO saying AUDIO (or --text).",
+    )
+    animate.add_argument("photo", metavar="PHOTO", help="portrait: JPEG, PNG, WebP, ...")
+    animate.add_argument("audio", metavar="AUDIO", nargs="?",
+                         help="speech: WAV, MP3, M4A, OGG, FLAC, ... (or use --text)")  # fmt: skip
+    animate.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
+    animate.add_argument(
+        "--text", help="say this text (synthesized with eSpeak NG) instead of AUDIO"
+    )
+    _add_render_options(animate)
+    animate.add_argument("--lipsync", choices=("pocketsphinx", "loudness"), default="pocketsphinx",
+                         help="how recorded audio drives the mouth (default: pocketsphinx)")  # fmt: skip
+    animate.add_argument("--motion-out", metavar="FILE",
+                         help="also write the motion: .csv (Live Link Face columns) or .json")  # fmt: skip
+    animate.add_argument("--max-audio-seconds", type=float, default=600.0, metavar="S",
+                         help="refuse longer audio (default: 600)")  # fmt: skip
+
+    demo = commands.add_parser("demo", help="render a short demo clip with no arguments",
+                               description="The Mona Lisa says a sentence, to gioconda-demo.mp4.")  # fmt: skip
+    demo.add_argument("-o", "--output", default="gioconda-demo.mp4", metavar="OUT.mp4")
+    _add_render_options(demo)
+
+    bench = commands.add_parser("bench", help="measure speed (frames per second, real-time factor)")
+    bench.add_argument("--seconds", type=float, default=10.0, help="length of the test clip")
+    bench.add_argument("--size", type=int, default=512, help="output size in pixels")
+
+    commands.add_parser("voices", help="list the voices that --voice accepts")
+    return parser
+
+
+def _add_render_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--voice", default="en-us", help="eSpeak NG voice for --text (default: en-us)"
+    )
+    parser.add_argument("--fps", type=float, default=25.0, help="frames per second (default: 25)")
+    parser.add_argument("--size", type=int, default=512,
+                        help="side of the square video around the face (default: 512)")  # fmt: skip
+    parser.add_argument("--full-frame", action="store_true",
+                        help="render the whole photo at its own resolution instead")  # fmt: skip
+    parser.add_argument("--face", type=int, default=0, metavar="N",
+                        help="which face to animate, 0 = the largest (default: 0)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed for head motion, blinks, gaze")
+    parser.add_argument("--no-label", action="store_true",
+                        help="leave out the small 'AI-generated' label (the file is still tagged)")  # fmt: skip
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+class _ProgressBars:
+    """tqdm bars on stderr, one per stage, shown only for work that takes over a second."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            unit = "frame" if stage == "render" else "step"
+            bar = tqdm(total=total, desc=stage, unit=unit, delay=1.0, file=sys.stderr,
+                       leave=False, dynamic_ncols=True)  # fmt: skip
+            self.bars[stage] = bar
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _options(args: argparse.Namespace, lipsync: str = "pocketsphinx"):
+    from gioconda.errors import GiocondaError
+    from gioconda.motion import MotionControls
+    from gioconda.pipeline import AnimateOptions
+
+    if not 1 <= args.fps <= 120:
+        raise GiocondaError(f"--fps must be between 1 and 120, got {args.fps:g}")
+    if not 64 <= args.size <= 4096:
+        raise GiocondaError(f"--size must be between 64 and 4096, got {args.size}")
+    if args.face < 0:
+        raise GiocondaError(f"--face must be 0 or more, got {args.face}")
+    return AnimateOptions(
+        fps=args.fps,
+        size=args.size,
+        full_frame=args.full_frame,
+        face=args.face,
+        motion=MotionControls(seed=args.seed),
+        lipsync=lipsync,
+        max_audio_s=getattr(args, "max_audio_seconds", 600.0),
+        voice=args.voice,
+        label=not args.no_label,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gioconda import pipeline
+
+    if args.command == "animate":
+        if args.audio is None and args.text is None:
+            raise _usage("give an AUDIO file or --text")
+        if args.audio is not None and args.text is not None:
+            raise _usage("give an AUDIO file or --text, not both")
+        if args.text is not None and not args.text.strip():
+            raise _usage("--text is empty")
+        progress = _ProgressBars(args.quiet)
+        try:
+            result = pipeline.animate(
+                args.photo,
+                args.output,
+                audio_path=args.audio,
+                text=args.text,
+                options=_options(args, args.lipsync),
+                motion_out=args.motion_out,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+        if not args.quiet:
+            print(f"wrote {result.path} ({result.frames} frames)", file=sys.stderr)
+        return 0
+    if args.command == "demo":
+        photo = resources.files("gioconda") / "assets" / "mona_lisa.jpg"
+        progress = _ProgressBars(args.quiet)
+        with resources.as_file(photo) as photo_path:
+            try:
+                result = pipeline.animate(photo_path, args.output, text=DEMO_TEXT,
+                                          options=_options(args), progress=progress)  # fmt: skip
+            finally:
+                progress.close()
+        if not args.quiet:
+            print(f"wrote {result.path} ({result.frames} frames)", file=sys.stderr)
+        return 0
+    if args.command == "bench":
+        from gioconda.bench import run_benchmarks
+
+        run_benchmarks(seconds=args.seconds, size=args.size, out=sys.stdout)
+        return 0
+    if args.command == "voices":
+        from gioconda.speech import list_voices
+
+        print("\n".join(list_voices()))
+        return 0
+    raise AssertionError(args.command)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _usage(message: str) -> _UsageError:
+    return _UsageError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gioconda`` command; returns the exit code."""
+    from gioconda.errors import GiocondaError
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except _UsageError as error:
+        parser.print_usage(sys.stderr)
+        print(f"gioconda: error: {error}", file=sys.stderr)
+        return 2
+    except GiocondaError as error:
+        print(f"gioconda: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gioconda: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
