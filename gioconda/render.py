@@ -167,7 +167,13 @@ class Renderer:
         lo = np.floor(vertices.min(0)).astype(int).clip(0, self.size - 1)
         hi = np.ceil(vertices.max(0)).astype(int).clip(0, self.size - 1)
         box_pixels = self._grid[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1, 2)
-        simplex = tri.find_simplex(box_pixels)
+        # Which triangle each pixel is in: rasterized, far faster than a point-location walk.
+        owner = np.full((hi[1] + 1 - lo[1], hi[0] + 1 - lo[0]), -1, np.int32)
+        corners = np.round((vertices[tri.simplices] - lo) * 16).astype(np.int32)
+        usable = np.isfinite(tri.transform).all(axis=(1, 2))  # degenerate triangles are not
+        for index in np.flatnonzero(usable):
+            cv2.fillConvexPoly(owner, corners[index], int(index), cv2.LINE_8, shift=4)
+        simplex = owner.reshape(-1)
         inside = simplex >= 0
         rows = np.flatnonzero(inside)
         s = simplex[inside]
