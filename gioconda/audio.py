@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.signal import lfilter
 
 from gioconda.errors import GiocondaError
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
@@ -196,3 +197,63 @@ def _remove_short(mask: np.ndarray, min_len: int) -> np.ndarray:
         mode="constant",
     )
     return opened.astype(bool) & mask
+
+
+#: Log-mel features for phone recognition: bands, and the frequency range they cover.
+MEL_BANDS = 40
+MEL_FMIN_HZ, MEL_FMAX_HZ = 60.0, 7600.0
+_MEL_NFFT = 512
+_MEL_WINDOW = 400  # 25 ms at 16 kHz
+#: Time constant of the running mean removed from the log-mel features (10 ms hops): long
+#: enough to keep phonetic contrasts, short enough to follow a change of microphone or room.
+MEL_NORM_HOPS = 300
+
+
+def log_mel(audio: Audio) -> np.ndarray:
+    """Log-mel spectrogram every 10 ms: (T, MEL_BANDS) float32, hop ``i`` centred at i * 10 ms.
+
+    The same frames as :func:`analyze_audio`: T = ceil(samples / 160) at 16 kHz. Each frame
+    looks 12.5 ms ahead, so the features can be computed live.
+    """
+    audio = resample(audio, ANALYSIS_SAMPLE_RATE)
+    hop = int(round(FEATURE_HOP_S * ANALYSIS_SAMPLE_RATE))
+    n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
+    padded = np.pad(audio.samples.astype(np.float32), (_MEL_WINDOW // 2, _MEL_WINDOW + hop))
+    # Pre-emphasis evens out speech's spectral tilt so the upper bands carry weight.
+    padded[1:] -= 0.97 * padded[:-1].copy()
+    starts = np.arange(n_hops) * hop
+    frames = padded[starts[:, None] + np.arange(_MEL_WINDOW)[None, :]]
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(_MEL_WINDOW), n=_MEL_NFFT, axis=1)) ** 2
+    mel = spectrum @ _mel_filterbank()
+    return np.log(mel + 1e-8).astype(np.float32)
+
+
+def normalize_features(features: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
+    """Subtract a causal running mean per band (what a live stream can know so far).
+
+    ``state`` is the running mean to start from (None: the first frame's values). The same
+    function serves offline and live use, so both see identical features.
+    """
+    alpha = 1.0 / MEL_NORM_HOPS
+    start = features[0] if state is None else state
+    # An exponential moving average is a first-order IIR filter, run over all bands at once.
+    initial = ((1 - alpha) * np.asarray(start, np.float64))[None, :]
+    means, _ = lfilter([alpha], [1, -(1 - alpha)], features, axis=0, zi=initial)
+    return (features - means).astype(np.float32)
+
+
+def _mel_filterbank() -> np.ndarray:
+    """Triangular mel filters, (n_fft/2 + 1, MEL_BANDS)."""
+
+    def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    def mel_to_hz(m: np.ndarray) -> np.ndarray:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+    edges = mel_to_hz(np.linspace(hz_to_mel(MEL_FMIN_HZ), hz_to_mel(MEL_FMAX_HZ), MEL_BANDS + 2))
+    bins = np.fft.rfftfreq(_MEL_NFFT, 1.0 / ANALYSIS_SAMPLE_RATE)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins[None, :] - lower) / (centre - lower)
+    falling = (upper - bins[None, :]) / (upper - centre)
+    return np.clip(np.minimum(rising, falling), 0.0, None).T.astype(np.float32)
