@@ -1,0 +1,134 @@
+"""Train the viseme network on the shards made by make_data.py; export NumPy weights.
+
+    python training/train.py --data training/data --out gioconda/assets/visemenet.npz
+
+CPU only (PyTorch CPU build, the `train` extra). Prints frame accuracy on the validation
+split as it goes and keeps the best epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import VisemeNetTorch  # noqa: E402
+
+from gioconda.audio import normalize_features  # noqa: E402
+from gioconda.visemes import VISEMES  # noqa: E402
+
+WINDOW = 400  # 4 s of 10 ms frames per training example
+
+
+def load_split(data: Path, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-utterance normalized features and labels of one split."""
+    feats, labels = [], []
+    for path in sorted(glob.glob(str(data / f"{split}-*.npz"))):
+        with np.load(path, allow_pickle=True) as shard:
+            f, y, offsets = shard["features"], shard["labels"], shard["offsets"]
+        for a, b in zip(offsets[:-1], offsets[1:], strict=True):
+            if b - a < 20:
+                continue
+            feats.append(normalize_features(f[a:b].astype(np.float32)))
+            labels.append(y[a:b].astype(np.int64))
+    if not feats:
+        raise SystemExit(f"no {split} shards in {data}: run training/make_data.py first")
+    return feats, labels
+
+
+def batches(feats, labels, batch_size: int, rng: np.random.Generator):
+    """Random 4 s windows, utterances concatenated so windows cross utterance boundaries."""
+    stream_f = np.concatenate(feats)
+    stream_y = np.concatenate(labels)
+    n = len(stream_f) - WINDOW
+    for _ in range(max(1, len(stream_f) // (WINDOW * batch_size))):
+        starts = rng.integers(0, n, batch_size)
+        idx = starts[:, None] + np.arange(WINDOW)[None, :]
+        yield torch.from_numpy(stream_f[idx]), torch.from_numpy(stream_y[idx])
+
+
+@torch.no_grad()
+def accuracy(model, feats, labels) -> float:
+    model.eval()
+    right = total = 0
+    for f, y in zip(feats, labels, strict=True):
+        pred = model(torch.from_numpy(f)[None]).argmax(-1)[0].numpy()
+        right += int((pred == y).sum())
+        total += len(y)
+    model.train()
+    return right / total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("training/data"))
+    parser.add_argument("--out", type=Path, default=Path("gioconda/assets/visemenet.npz"))
+    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    train_f, train_y = load_split(args.data, "train")
+    valid_f, valid_y = load_split(args.data, "valid")
+    counts = np.bincount(np.concatenate(train_y), minlength=len(VISEMES)).astype(np.float64)
+    # Rare classes (the closures) count more, but not so much that silence is ignored.
+    weights = (counts.sum() / np.maximum(counts, 1)) ** 0.5
+    weights /= (weights * counts).sum() / counts.sum()
+    print(f"train frames {int(counts.sum())}, valid utterances {len(valid_f)}", file=sys.stderr)
+
+    model = VisemeNetTorch()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
+    steps_per_epoch = max(1, int(counts.sum()) // (WINDOW * args.batch))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.1
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(weights, dtype=torch.float32), label_smoothing=0.05
+    )
+    best, best_state, log = -1.0, None, []
+    start = time.time()
+    for epoch in range(args.epochs):
+        total = 0.0
+        for step, (x, y) in enumerate(batches(train_f, train_y, args.batch, rng)):
+            if step >= steps_per_epoch:
+                break
+            # Random gain and spectral tilt on top of the data's own augmentation.
+            x = x + torch.randn(x.shape[0], 1, x.shape[2]) * 0.3
+            logits = model(x)
+            loss = loss_fn(logits.reshape(-1, len(VISEMES)), y.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total += float(loss)
+        acc = accuracy(model, valid_f, valid_y)
+        log.append({"epoch": epoch, "loss": total / steps_per_epoch, "valid_accuracy": acc})
+        print(f"epoch {epoch:2d} loss {total / steps_per_epoch:.3f} valid acc {acc:.3f} "
+              f"({time.time() - start:.0f} s)", file=sys.stderr)  # fmt: skip
+        if acc > best:
+            best = acc
+            best_state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **best_state)
+    (args.out.with_suffix(".json")).write_text(
+        json.dumps(
+            {"best_valid_accuracy": best, "epochs": log, "train_seconds": time.time() - start},
+            indent=1,
+        )  # fmt: skip
+    )
+    print(f"best valid accuracy {best:.3f}; wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
