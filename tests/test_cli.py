@@ -142,7 +142,7 @@ def bad_input_cases(tmp_path: Path, photo: Path, wav: Path) -> list[tuple[list[s
         ),
         (["animate", str(photo), "-o", out], "give an AUDIO file or --text"),
         (["animate", str(photo), str(wav), "--text", "hi", "-o", out], "not both"),
-        (["animate", str(photo), "--text", "hi", "--voice", "klingon", "-o", out], "voice"),
+        (["animate", str(photo), "--text", "hi", "--voice", "no-such-voice", "-o", out], "voice"),
         (["animate", str(photo), str(wav), "-o", out, "--fps", "0"], "--fps"),
     ]
 
