@@ -29,7 +29,7 @@ from gioconda.face import (
     Portrait,
 )
 from gioconda.motion import MotionFrame
-from gioconda.eyes import LashPainter, near_closed
+from gioconda.eyes import IrisPainter, LashPainter, near_closed
 from gioconda.mouth import MouthPainter
 from gioconda.rig import FaceRig, HeadFrame
 
@@ -78,6 +78,7 @@ class Renderer:
         self._alpha, self._plate = self._make_layers()
         self.mouth = MouthPainter(portrait, self.rig)
         self.lashes = LashPainter(portrait)
+        self.irises = IrisPainter(portrait)
         lm = self.rig.neutral
         # What closing lids and lips must hide: the photo's eyes and (when it shows them)
         # teeth, painted over with the skin and lips around them.
@@ -222,6 +223,7 @@ class Renderer:
                           borderMode=cv2.BORDER_REPLICATE)[..., None]  # fmt: skip
         out = warped * alpha + self._plate * (1 - alpha)
         out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)
         shapes = frame.blendshapes
         closing = self.mouth.closing(posed)
         for cover, amount in zip(

@@ -134,3 +134,37 @@ def test_turning_head_does_not_tear(mona_renderer):
     base = roughness(mona_renderer.portrait.image)
     for rotation in ((12, 0, 0), (-12, 0, 0), (0, 10, 0), (0, -10, 0), (0, 0, 8)):
         assert roughness(_frame(mona_renderer, rotation)) < 1.1 * base
+
+
+def _iris_offsets(landmarks: np.ndarray) -> np.ndarray:
+    """Each iris centre relative to its eye's corners, in eye widths: (2 eyes, x and y)."""
+    out = []
+    for iris, (a, b) in ((468, (33, 133)), (473, (263, 362))):
+        corner_mid = (landmarks[a, :2] + landmarks[b, :2]) / 2
+        width = np.linalg.norm(landmarks[a, :2] - landmarks[b, :2])
+        out.append((landmarks[iris, :2] - corner_mid) / width)
+    return np.array(out)
+
+
+def _gaze_frame(renderer: Renderer, gaze, head=(0.0, 0.0, 0.0)) -> np.ndarray:
+    motion = Motion.rest(1, 25.0)
+    motion.gaze_deg[0] = gaze
+    motion.head_rotation_deg[0] = head
+    return renderer.render(motion.frame(0))
+
+
+@pytest.mark.parametrize(("gaze", "axis", "sign"), [((15, 0), 0, 1), ((-15, 0), 0, -1)])
+def test_irises_follow_the_gaze(astronaut_renderer, measurer, gaze, axis, sign):
+    rest = _iris_offsets(measurer.measure(_gaze_frame(astronaut_renderer, (0, 0))).landmarks)
+    moved = _iris_offsets(measurer.measure(_gaze_frame(astronaut_renderer, gaze)).landmarks)
+    shift = (moved - rest)[:, axis]
+    assert (sign * shift > 0.04).all(), shift
+
+
+def test_eyes_hold_the_camera_while_the_head_turns(astronaut_renderer, measurer):
+    """Gaze at the camera with the head turned: the irises turn back within the eyes."""
+    turned = _iris_offsets(
+        measurer.measure(_gaze_frame(astronaut_renderer, (0, 0), (10, 0, 0))).landmarks
+    )
+    rest = _iris_offsets(measurer.measure(_gaze_frame(astronaut_renderer, (0, 0))).landmarks)
+    assert ((turned - rest)[:, 0] < -0.02).all()
