@@ -3,7 +3,7 @@
 A :class:`PhoneRecognizer` turns audio into contiguous phone segments
 (:class:`~gioconda.visemes.PhoneSegment`). :class:`PocketSphinxRecognizer` decodes phones
 with the English acoustic model that the ``pocketsphinx`` wheel carries (no download); our
-own network will be another implementation.
+own network (:class:`NetworkRecognizer`, :mod:`gioconda.visemenet`) is the other one.
 
 Settings were chosen by measurement: share of 10 ms frames with the right viseme, on 40
 eSpeak NG sentences (4 voices, exact timings from :mod:`gioconda.speech`) and on 7
@@ -119,6 +119,20 @@ class PocketSphinxRecognizer:
             self._decoder.end_utt()
             decoded = [(seg.word, seg.start_frame) for seg in self._decoder.seg()]
         return _segments(decoded, duration)
+
+
+class NetworkRecognizer:
+    """Visemes from our own network (:mod:`gioconda.visemenet`): any language, any voice."""
+
+    name = "network"
+
+    def __init__(self) -> None:
+        from gioconda.visemenet import VisemeNet
+
+        self._net = VisemeNet()
+
+    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
+        return self._net(audio).to_phones()
 
 
 def _with_noise_floor(audio: Audio) -> Audio:

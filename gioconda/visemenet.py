@@ -43,11 +43,13 @@ class VisemePosteriors:
         """The most likely viseme sequence (Viterbi, with a cost per switch) as segments."""
         path = viterbi(self.log_probs, switch_penalty)
         change = np.flatnonzero(np.diff(path)) + 1
-        starts = np.concatenate([[0], change])
-        ends = np.concatenate([change, [len(path)]])
+        # Hop i stands for the instant i * 10 ms: a change between hops i-1 and i happens
+        # half a hop before hop i.
+        bounds = np.concatenate([[0.0], (change - 0.5) * FEATURE_HOP_S, [len(path) * FEATURE_HOP_S]])
+        firsts = np.concatenate([[0], change])
         return tuple(
-            PhoneSegment(s * FEATURE_HOP_S, e * FEATURE_HOP_S, VISEMES[path[s]], VISEMES[path[s]])
-            for s, e in zip(starts, ends, strict=True)
+            PhoneSegment(float(a), float(b), VISEMES[path[i]], VISEMES[path[i]])
+            for a, b, i in zip(bounds[:-1], bounds[1:], firsts, strict=True)
         )
 
 

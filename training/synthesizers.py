@@ -1,0 +1,134 @@
+"""The speech synthesizers that make training data, behind one small interface.
+
+Each synthesizer says which (voice, speaker) pairs it can speak a language with, and speaks
+a text with one of them at a random rate and pitch, returning audio with exact phone timings.
+Adding one (Kokoro, say) takes: a class with the members of :class:`Synthesizer` (its
+``voices`` maps our language codes to its voices, its ``speak`` calls
+``KokoroVoice().synthesize(text, voice=..., speed=...)`` with a random speed), a line in
+:data:`SYNTHESIZERS`, its module in :data:`OPTIONAL_MODULES` so that it is used only where it
+is installed, and its held-out voices in :data:`training.splits.HELD_OUT_SPEAKERS`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib.util
+from typing import Protocol
+
+import numpy as np
+
+from gioconda.speech import SynthesizedSpeech, synthesize
+from training.texts import LANGUAGES
+
+#: eSpeak NG speaking rate, words per minute, and base pitch (0-100), drawn uniformly.
+ESPEAK_WORDS_PER_MINUTE = (110, 300)
+ESPEAK_PITCH = (20, 80)
+#: eSpeak variants whose voice sounds female or like a child (median F0 above 150 Hz on
+#: en-us at pitch 50), drawn as often as all the others together to balance the sexes.
+ESPEAK_HIGH_VARIANTS: frozenset[str] = frozenset({
+    "alicia", "andrea", "anika", "anikarobot", "annie", "aunty", "belinda", "caleb", "f1",
+    "f2", "f3", "f4", "f5", "grandma", "linda", "shelby", "steph", "steph2", "steph3",
+    "whisperf", "zac",
+})  # fmt: skip
+#: eSpeak's plain voice of each language is what most users of eSpeak hear: drawn as often as
+#: this many variants.
+ESPEAK_PLAIN_WEIGHT = 5.0
+
+
+class Synthesizer(Protocol):
+    """A text-to-speech engine with phone timings."""
+
+    #: Short name, stored with every utterance and used by :mod:`training.splits`.
+    name: str
+
+    def voices(self, language: str) -> list[tuple[str, str]]:
+        """(voice, speaker) pairs that speak ``language``; empty if it cannot.
+
+        ``voice`` is what :meth:`speak` needs; ``speaker`` is the unit that splits hold out.
+        """
+        ...
+
+    def speaker_weight(self, speaker: str) -> float:
+        """Relative probability of drawing ``speaker`` (to balance voices)."""
+        ...
+
+    def speak(
+        self, text: str, voice: str, rng: np.random.Generator
+    ) -> tuple[SynthesizedSpeech, str]:
+        """Speak ``text``; the speech and its settings in words (``"wpm=180 pitch=40"``)."""
+        ...
+
+
+class ESpeakSynthesizer:
+    """eSpeak NG through :func:`gioconda.speech.synthesize`: every language and variant.
+
+    eSpeak is not a pure function of its input: it draws random numbers (seeded from the
+    clock unless told otherwise) and keeps state from one utterance to the next (the phase of
+    its pitch flutter, for one). :meth:`speak` seeds its generator from ``rng``; the caller
+    must also give each run of utterances a fresh process, in a fixed order, for the output
+    to be reproducible (``make_data`` does).
+    """
+
+    name = "espeak"
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        from gioconda.speech import ESpeakEngine, list_voices
+
+        self._available = set(list_voices())
+        # dlopen of the same file returns the library ESpeakEngine loaded, so this reaches
+        # the generator that synthesis uses.
+        self._set_seed = ctypes.CDLL(espeakng_loader.get_library_path()).espeak_ng_SetRandSeed
+        self._set_seed.argtypes = [ctypes.c_long]
+        self._set_seed.restype = None
+        # The plain voice ("") and every variant of eSpeak's voices/!v folder.
+        self._speakers = ["", *ESpeakEngine.shared().variants()]
+        n_high = sum(s in ESPEAK_HIGH_VARIANTS for s in self._speakers)
+        self._high_weight = (len(self._speakers) - n_high) / max(n_high, 1)
+
+    def voices(self, language: str) -> list[tuple[str, str]]:
+        lang = LANGUAGES.get(language)
+        if lang is None:
+            return []
+        bases = [v for v in lang.espeak_voices if v in self._available]
+        return [(f"{base}+{s}" if s else base, s) for base in bases for s in self._speakers]
+
+    def speaker_weight(self, speaker: str) -> float:
+        if not speaker:
+            return ESPEAK_PLAIN_WEIGHT
+        return self._high_weight if speaker in ESPEAK_HIGH_VARIANTS else 1.0
+
+    def speak(
+        self, text: str, voice: str, rng: np.random.Generator
+    ) -> tuple[SynthesizedSpeech, str]:
+        wpm = int(rng.integers(ESPEAK_WORDS_PER_MINUTE[0], ESPEAK_WORDS_PER_MINUTE[1] + 1))
+        pitch = int(rng.integers(ESPEAK_PITCH[0], ESPEAK_PITCH[1] + 1))
+        self._set_seed(int(rng.integers(1, 2**31)))
+        speech = synthesize(text, voice=voice, words_per_minute=wpm, pitch=pitch)
+        return speech, f"wpm={wpm} pitch={pitch}"
+
+
+#: Every synthesizer by name, with its relative share of the utterances (each utterance draws
+#: a synthesizer first, then one of the languages it speaks).
+SYNTHESIZERS: dict[str, tuple[type, float]] = {
+    "espeak": (ESpeakSynthesizer, 1.0),
+}
+#: Synthesizers that need a module which may not be installed, and that module.
+OPTIONAL_MODULES: dict[str, str] = {"kokoro": "gioconda.kokoro"}
+
+
+def available_synthesizers() -> list[str]:
+    """Names of the synthesizers that can run here (their modules are installed)."""
+    return [
+        name
+        for name in SYNTHESIZERS
+        if name not in OPTIONAL_MODULES or importlib.util.find_spec(OPTIONAL_MODULES[name])
+    ]
+
+
+@functools.cache
+def get_synthesizer(name: str) -> Synthesizer:
+    """The process's instance of the named synthesizer (created on first use)."""
+    return SYNTHESIZERS[name][0]()
