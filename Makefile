@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test test-fast lint format bench clean
+.PHONY: setup demo test test-fast lint format bench train clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,15 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/gioconda bench
+
+# Retrain the viseme network from nothing (CPU, about an hour on 2 cores): synthesize the
+# data, then train; writes gioconda/assets/visemenet.npz and its training log beside it.
+TRAIN_MINUTES ?= 360
+TRAIN_EPOCHS ?= 10
+train: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/python training/make_data.py --out training/data --minutes $(TRAIN_MINUTES) --seed 1 --workers 2
+	$(BIN)/python training/train.py --data training/data --out gioconda/assets/visemenet.npz --epochs $(TRAIN_EPOCHS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache gioconda-demo.mp4

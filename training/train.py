@@ -111,7 +111,7 @@ def main() -> None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            total += float(loss)
+            total += loss.item()
         acc = accuracy(model, valid_f, valid_y)
         log.append({"epoch": epoch, "loss": total / steps_per_epoch, "valid_accuracy": acc})
         print(f"epoch {epoch:2d} loss {total / steps_per_epoch:.3f} valid acc {acc:.3f} "
