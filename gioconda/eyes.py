@@ -20,9 +20,9 @@ from gioconda.face import (
     RIGHT_IRIS,
     Portrait,
 )
+from gioconda.regions import SUBPIXEL_BITS, outline, polygon_mask
 
 EYES = (("Right", RIGHT_EYE_UPPER), ("Left", LEFT_EYE_UPPER))
-_SUB = 4  # sub-pixel bits for anti-aliased drawing
 
 
 def near_closed(blink: float) -> float:
@@ -72,8 +72,8 @@ class LashPainter:
             ink = np.zeros((y1 - y0, x1 - x0), np.uint8)
             # The closed lid's margin sits a little below the lid's own line.
             line = points - [x0, y0] + [0, 0.5 * thickness]
-            cv2.polylines(ink, [np.round(line * (1 << _SUB)).astype(np.int32)], False, 255,
-                          max(1, round(thickness)), cv2.LINE_AA, shift=_SUB)  # fmt: skip
+            cv2.polylines(ink, [np.round(line * (1 << SUBPIXEL_BITS)).astype(np.int32)], False, 255,
+                          max(1, round(thickness)), cv2.LINE_AA, shift=SUBPIXEL_BITS)  # fmt: skip
             ink = cv2.GaussianBlur(ink.astype(np.float32) / 255.0, (0, 0), 0.4 * thickness)
             alpha = (ink * 0.85 * amount)[..., None]
             patch = frame[y0:y1, x0:x1].astype(np.float32)
@@ -107,13 +107,13 @@ class IrisPainter:
         ):
             centre = lm[iris[0], :2]
             radius = float(np.mean(np.linalg.norm(lm[list(iris[1:]), :2] - centre, axis=1)))
-            opening = np.concatenate([lm[list(upper), :2], lm[list(lower[::-1]), :2]])
+            opening = outline(lm, upper, lower)
             pad = int(np.ceil(2 * radius)) + 4
             x0, y0 = np.maximum(np.floor(opening.min(0)).astype(int) - pad, 0)
             x1, y1 = np.minimum(np.ceil(opening.max(0)).astype(int) + pad, size)
             patch = image[y0:y1, x0:x1]
             local = opening - [x0, y0]
-            inside = _polygon_mask(patch.shape[:2], local)
+            inside = polygon_mask(patch.shape[:2], local)
             ys, xs = np.mgrid[y0:y1, x0:x1]
             dist = np.hypot(xs - centre[0], ys - centre[1])
             disc = np.clip(radius + 0.5 - dist, 0.0, 1.0).astype(np.float32)
@@ -158,7 +158,7 @@ class IrisPainter:
         y1 = min(int(np.ceil(opening[:, 1].max())) + 3, h)
         if x1 <= x0 or y1 <= y0:
             return
-        mask = _polygon_mask((y1 - y0, x1 - x0), opening - [x0, y0])
+        mask = polygon_mask((y1 - y0, x1 - x0), opening - [x0, y0])
         if mask.max() <= 0:
             return
         bx0, by0, _, _ = eye["box"]
@@ -175,11 +175,3 @@ class IrisPainter:
         m = mask[..., None]
         patch = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = np.clip(patch * (1 - m) + eye_pixels * m + 0.5, 0, 255)
-
-
-def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
-    """Anti-aliased float mask of a polygon."""
-    canvas = np.zeros(shape, np.uint8)
-    pts = np.round(polygon * (1 << _SUB)).astype(np.int32)
-    cv2.fillPoly(canvas, [pts], 255, cv2.LINE_AA, shift=_SUB)
-    return canvas.astype(np.float32) / 255.0

@@ -8,7 +8,6 @@ shows them) teeth, so that they sit in its lighting.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from gioconda.blendshapes import BS
@@ -20,6 +19,7 @@ from gioconda.face import (
     Portrait,
 )
 from gioconda.motion import MotionFrame
+from gioconda.regions import outline, polygon_mask
 from gioconda.rig import FaceRig
 
 # Where one tooth meets the next, from the middle outward, in mouth widths.
@@ -27,7 +27,6 @@ TOOTH_EDGES = (0.0, 0.105, 0.195, 0.27, 0.335, 0.39)
 #: Visible height of the upper teeth below the upper lip's rest line, in mouth widths.
 UPPER_TOOTH_HEIGHT = 0.13
 LOWER_TOOTH_HEIGHT = 0.08
-_SUB = 4  # sub-pixel bits for anti-aliased polygon filling
 
 
 class MouthPainter:
@@ -37,17 +36,18 @@ class MouthPainter:
         self.rig = rig
         image = portrait.image.astype(np.float32)
         lm = rig.neutral
-        inner = _polygon(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
-        outer = _polygon(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
-        lips = _fill(image.shape[:2], outer) & ~_fill(image.shape[:2], inner)
+        inner = outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        outer = outline(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
+        shape = image.shape[:2]
+        lips = polygon_mask(shape, outer, soft=False) & ~polygon_mask(shape, inner, soft=False)
         lip_colour = np.median(image[lips], axis=0) if lips.any() else np.array([150, 80, 80.0])
         # Skin from the cheeks: the photo's light level and colour cast.
-        cheek = _fill(image.shape[:2], lm[[50, 101, 118, 117, 123, 187, 205], :2])
-        cheek |= _fill(image.shape[:2], lm[[280, 330, 347, 346, 352, 411, 425], :2])
+        cheek = polygon_mask(shape, lm[[50, 101, 118, 117, 123, 187, 205], :2], soft=False)
+        cheek |= polygon_mask(shape, lm[[280, 330, 347, 346, 352, 411, 425], :2], soft=False)
         skin = np.median(image[cheek], axis=0) if cheek.any() else np.array([180, 140, 120.0])
         light = float(np.clip(skin.mean() / 165.0, 0.35, 1.1))
         teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
-        inside = _fill(image.shape[:2], inner)
+        inside = polygon_mask(shape, inner, soft=False)
         if inside.sum() > 20:
             # The photo shows its own teeth: use their colour.
             pixels = image[inside]
@@ -84,7 +84,7 @@ class MouthPainter:
         strength = np.clip((gap - self.rest_gap) / (0.05 * width), 0.0, 1.0)
         if strength <= 0.0 or gap < 1.0:
             return
-        inner = _polygon(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        inner = outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
         h, w = frame_rgb.shape[:2]
         pad = 3
         x0, y0 = np.floor(inner.min(0)).astype(int) - pad
@@ -93,7 +93,7 @@ class MouthPainter:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         offset = np.array([x0, y0], np.float64)
-        mask = _fill((y1 - y0, x1 - x0), inner - offset, soft=True)
+        mask = polygon_mask((y1 - y0, x1 - x0), inner - offset)
         if mask.max() <= 0:
             return
 
@@ -158,19 +158,6 @@ class MouthPainter:
         to_edge = np.min(np.abs(au[..., None] - edges), axis=-1)
         seam = 1.0 - 0.07 * np.exp(-((to_edge / 0.01) ** 2))
         return self.teeth * (brightness * falloff * seam)[..., None]
-
-
-def _polygon(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
-    """A closed lip or lid outline: the upper contour, then the lower one back."""
-    return np.concatenate([points[list(upper), :2], points[list(lower[::-1]), :2]])
-
-
-def _fill(shape: tuple[int, int], polygon: np.ndarray, soft: bool = False) -> np.ndarray:
-    """Rasterize a polygon: bool mask, or an anti-aliased float mask in [0, 1]."""
-    canvas = np.zeros(shape, np.uint8)
-    pts = np.round(polygon * (1 << _SUB)).astype(np.int32)
-    cv2.fillPoly(canvas, [pts], 255, cv2.LINE_AA if soft else cv2.LINE_8, shift=_SUB)
-    return canvas.astype(np.float32) / 255.0 if soft else canvas > 0
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:

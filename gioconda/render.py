@@ -18,6 +18,7 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from gioconda.blendshapes import BS
+from gioconda.eyes import IrisPainter, LashPainter, near_closed
 from gioconda.face import (
     FACE_OVAL,
     LEFT_EYE_LOWER,
@@ -29,8 +30,8 @@ from gioconda.face import (
     Portrait,
 )
 from gioconda.motion import MotionFrame
-from gioconda.eyes import IrisPainter, LashPainter, near_closed
 from gioconda.mouth import MouthPainter
+from gioconda.regions import outline
 from gioconda.rig import FaceRig, HeadFrame
 
 #: Damped fixed-point iterations that invert the forward displacement field. Damping keeps
@@ -83,9 +84,9 @@ class Renderer:
         # What closing lids and lips must hide: the photo's eyes and (when it shows them)
         # teeth, painted over with the skin and lips around them.
         self._covers = (
-            _Cover(self._photo, _outline(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)),
-            _Cover(self._photo, _outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)),
-            _Cover(self._photo, _outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
+            _Cover(self._photo, outline(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)),
+            _Cover(self._photo, outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)),
+            _Cover(self._photo, outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
         )
 
     # -- per portrait -----------------------------------------------------------------------
@@ -357,8 +358,3 @@ class _Cover:
         patch = frame[r0:r1, c0:c1].astype(np.float32)
         w = weight[..., None]
         frame[r0:r1, c0:c1] = np.clip(patch * (1 - w) + filled * w + 0.5, 0, 255)
-
-
-def _outline(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
-    """A closed lip or lid outline: the upper contour, then the lower one back."""
-    return np.concatenate([points[list(upper), :2], points[list(lower[::-1]), :2]])
