@@ -58,6 +58,39 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--size", type=int, default=512, help="output size in pixels")
 
     commands.add_parser("voices", help="list the voices that --voice accepts")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure quality on held-out speech",
+        description="Measure quality; one subcommand per question.",
+    )
+    evaluations = evaluate.add_subparsers(dest="evaluation", required=True, metavar="EVALUATION")
+    lipsync = evaluations.add_parser(
+        "lipsync",
+        help="lip sync of every audio-to-mouth method, judged by MediaPipe on rendered frames",
+        description="Synthesize held-out speech with exact phone timings, drive the bundled "
+        "portrait with each lip-sync method, re-detect the mouth on the rendered frames and "
+        "print one table, method by metric (metrics defined in gioconda/evaluate.py).",
+    )
+    lipsync.add_argument("--quick", action="store_true", help="a few utterances (for tests)")
+    lipsync.add_argument(
+        "--seed", type=int, default=0, help="seed of voices, rates and head motion (default: 0)"
+    )
+    lipsync.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="also write lipsync.md, lipsync.json and lipsync_contact.png here",
+    )
+    lipsync.add_argument(
+        "--weights", metavar="FILE.npz", help="viseme network weights (default: the shipped ones)"
+    )
+    lipsync.add_argument(
+        "--speech",
+        default="espeak",
+        metavar="SOURCES",
+        help="speech synthesizers, comma-separated (default: espeak)",
+    )
+    lipsync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -172,12 +205,40 @@ def _run(args: argparse.Namespace) -> int:
 
         run_benchmarks(seconds=args.seconds, size=args.size, out=sys.stdout)
         return 0
+    if args.command == "eval":
+        return _run_eval(args)
     if args.command == "voices":
         from gioconda.speech import list_voices
 
         print("\n".join(list_voices()))
         return 0
     raise AssertionError(args.command)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from gioconda import evaluate
+
+    if args.evaluation != "lipsync":
+        raise AssertionError(args.evaluation)
+    options = evaluate.LipSyncEvalOptions(
+        seed=args.seed,
+        quick=args.quick,
+        speech_sources=tuple(s.strip() for s in args.speech.split(",") if s.strip()),
+        network_weights=args.weights,
+    )
+    if args.out_dir is not None:
+        evaluate.prepare_out_dir(args.out_dir)  # fail now, not after the run
+    progress = _ProgressBars(args.quiet)
+    try:
+        report = evaluate.evaluate_lipsync(options, progress)
+    finally:
+        progress.close()
+    print(evaluate.format_table(report))
+    if args.out_dir is not None:
+        for path in evaluate.write_report(report, args.out_dir):
+            if not args.quiet:
+                print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 class _UsageError(Exception):
