@@ -15,6 +15,10 @@ from importlib import resources
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# As in gioconda.pipeline.LIPSYNC_METHODS (not imported: the CLI starts without loading models).
+LIPSYNC_CHOICES = ("combined", "network", "pocketsphinx", "loudness")
+DEFAULT_LIPSYNC = "combined"
+
 DEMO_TEXT = (
     "Hello. I am Gioconda. For five hundred years, people have wondered about my smile. "
     "Maybe, one day, I will tell you what I was thinking."
@@ -41,8 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         "--text", help="say this text (synthesized with eSpeak NG) instead of AUDIO"
     )
     _add_render_options(animate)
-    animate.add_argument("--lipsync", choices=("pocketsphinx", "loudness"), default="pocketsphinx",
-                         help="how recorded audio drives the mouth (default: pocketsphinx)")  # fmt: skip
+    animate.add_argument("--lipsync", choices=LIPSYNC_CHOICES, default=DEFAULT_LIPSYNC,
+                         help="how recorded audio drives the mouth: combined (our network + "
+                              "PocketSphinx, English), network (any language), pocketsphinx, "
+                              f"loudness (default: {DEFAULT_LIPSYNC})")  # fmt: skip
     animate.add_argument("--motion-out", metavar="FILE",
                          help="also write the motion: .csv (Live Link Face columns) or .json")  # fmt: skip
     animate.add_argument("--max-audio-seconds", type=float, default=600.0, metavar="S",
@@ -138,7 +144,7 @@ class _ProgressBars:
             bar.close()
 
 
-def _options(args: argparse.Namespace, lipsync: str = "pocketsphinx"):
+def _options(args: argparse.Namespace, lipsync: str = DEFAULT_LIPSYNC):
     from gioconda.errors import GiocondaError
     from gioconda.motion import MotionControls
     from gioconda.pipeline import AnimateOptions

@@ -88,7 +88,7 @@ from typing import Protocol
 
 import espeakng_loader
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+from scipy.ndimage import gaussian_filter1d
 
 from gioconda.audio import MEL_BANDS, Audio, resample
 from gioconda.blendshapes import BS
@@ -97,6 +97,7 @@ from gioconda.face import Portrait, _native_stderr_silenced, analyze_portrait, l
 from gioconda.measure import FaceMeasurer
 from gioconda.motion import Motion, MotionControls
 from gioconda.pipeline import Speech, motion_for_speech
+from gioconda.recognize import fuse_network_and_recognizer, visemes_at
 from gioconda.render import Renderer
 from gioconda.speech import ESpeakEngine, SynthesizedSpeech, synthesize
 from gioconda.timeline import (
@@ -110,12 +111,10 @@ from gioconda.visemenet import (
     BLOCK_DILATIONS,
     BLOCK_KERNEL,
     FIRST_KERNEL,
-    SWITCH_PENALTY,
     WEIGHTS_FILE,
     VisemeNet,
     VisemePosteriors,
     load_weights,
-    viterbi,
 )
 from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment
 
@@ -372,65 +371,6 @@ def make_clip(utterance: Utterance, source: SpeechSource) -> EvalClip:
 # Methods: audio to phones
 # ------------------------------------------------------------------------------------------------
 
-#: How far either side of where PocketSphinx put a viseme it counts as support, in seconds.
-FUSION_SUPPORT_S = 0.06
-#: Cost (nats) of a viseme that PocketSphinx does not support nearby: the network must be
-#: e^2 ~ 7 times surer of it than of the supported ones to keep it.
-FUSION_PENALTY = 2.0
-
-
-def fuse_network_and_recognizer(
-    posteriors: VisemePosteriors,
-    recognized: Sequence[PhoneSegment],
-    support_s: float = FUSION_SUPPORT_S,
-    penalty: float = FUSION_PENALTY,
-    switch_penalty: float = SWITCH_PENALTY,
-) -> tuple[PhoneSegment, ...]:
-    """Visemes from the network's posteriors, with PocketSphinx's visemes as a prior.
-
-    The network times everything and alone decides closures; PocketSphinx (whose timing is
-    coarse but whose English phone model knows the language) says which visemes are plausible
-    around each moment. A viseme that PocketSphinx put within ``support_s`` of a 10 ms frame
-    is supported there; every other viseme pays ``penalty`` nats at that frame, except ``PP``,
-    which is never penalized (the network's closures stand). The best path through these
-    scores (Viterbi with ``switch_penalty`` per change, as :meth:`VisemePosteriors.to_phones`)
-    is the result: where the two agree the network's timing wins, where they disagree the
-    network must be clearly surer than the prior.
-
-    Parameters
-    ----------
-    posteriors: the network's (T, 15) log-probabilities, hop ``i`` at ``i * 10`` ms
-    recognized: PocketSphinx's phones on the same audio
-    support_s: how far a recognized viseme's support reaches beyond its segment, in seconds
-    penalty: cost of an unsupported viseme, in nats per frame
-    switch_penalty: Viterbi cost of changing viseme between two frames
-
-    Returns
-    -------
-    Contiguous segments over the T hops (``phone`` is the viseme's name).
-    """
-    scores = np.asarray(posteriors.log_probs, np.float64)
-    n_hops = len(scores)
-    said = visemes_at(recognized, np.arange(n_hops) * FEATURE_HOP_S)
-    support = np.zeros_like(scores)
-    support[np.arange(n_hops), said] = 1.0
-    reach = round(support_s / FEATURE_HOP_S)
-    support = maximum_filter1d(support, size=2 * reach + 1, axis=0, mode="nearest")
-    support[:, VISEME_INDEX["PP"]] = 1.0
-    return _path_to_phones(viterbi(scores - penalty * (1.0 - support), switch_penalty))
-
-
-def _path_to_phones(path: np.ndarray) -> tuple[PhoneSegment, ...]:
-    """A per-hop viseme index path as contiguous segments."""
-    change = np.flatnonzero(np.diff(path)) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(path)]])
-    return tuple(
-        PhoneSegment(s * FEATURE_HOP_S, e * FEATURE_HOP_S, VISEMES[path[s]], VISEMES[path[s]])
-        for s, e in zip(starts, ends, strict=True)
-    )
-
-
 #: Width of the network (``training/model.py`` VisemeNetTorch's default), for untrained weights.
 _NETWORK_CHANNELS = 96
 
@@ -586,26 +526,6 @@ LIP_GAP_HYSTERESIS = 0.02
 REFERENCE_HYSTERESIS = 0.1
 #: A curve metric needs a face in at least this share of a clip's frames.
 MIN_FACE_FOUND = 0.8
-
-
-def visemes_at(phones: Sequence[PhoneSegment], times_s: np.ndarray) -> np.ndarray:
-    """The viseme at each instant: indices into :data:`VISEMES`, shaped like ``times_s``.
-
-    An instant is in a segment when ``start_s <= t < end_s``; an instant in no segment is
-    silence; where segments overlap, the later-starting one wins.
-
-    Examples
-    --------
-    >>> track = visemes_at([PhoneSegment(0.0, 0.02, "m", "PP")], np.arange(4) * 0.01)
-    >>> [VISEMES[i] for i in track]
-    ['PP', 'PP', 'sil', 'sil']
-    """
-    times = np.asarray(times_s, np.float64)
-    track = np.full(times.shape, VISEME_INDEX["sil"], np.int64)
-    for phone in sorted(phones, key=lambda p: p.start_s):
-        inside = (times >= phone.start_s - 1e-9) & (times < phone.end_s - 1e-9)
-        track[inside] = VISEME_INDEX[phone.viseme]
-    return track
 
 
 def frame_agreement(

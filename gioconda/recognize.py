@@ -30,9 +30,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 from pocketsphinx import Decoder, get_model_path
+from scipy.ndimage import maximum_filter1d
 
 from gioconda.audio import Audio, resample
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
+from gioconda.visemenet import SWITCH_PENALTY, VisemePosteriors, path_to_phones, viterbi
 from gioconda.visemes import VISEME_INDEX, PhoneSegment, arpabet_to_viseme
 
 # PocketSphinx frame f is a 25.6 ms window that starts at f * 10 ms: it stands for the
@@ -135,6 +137,89 @@ class NetworkRecognizer:
         return self._net(audio).to_phones()
 
 
+class CombinedRecognizer:
+    """English: our network's timing and closures, PocketSphinx's phone model as a prior."""
+
+    name = "combined"
+
+    def __init__(self) -> None:
+        from gioconda.visemenet import VisemeNet
+
+        self._net = VisemeNet()
+        self._sphinx = PocketSphinxRecognizer()
+
+    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
+        return fuse_network_and_recognizer(self._net(audio), self._sphinx.recognize(audio))
+
+
+#: How far either side of where PocketSphinx put a viseme it counts as support, in seconds.
+FUSION_SUPPORT_S = 0.06
+#: Cost (nats) of a viseme that PocketSphinx does not support nearby: the network must be
+#: e^2 ~ 7 times surer of it than of the supported ones to keep it.
+FUSION_PENALTY = 2.0
+
+
+def fuse_network_and_recognizer(
+    posteriors: VisemePosteriors,
+    recognized: Sequence[PhoneSegment],
+    support_s: float = FUSION_SUPPORT_S,
+    penalty: float = FUSION_PENALTY,
+    switch_penalty: float = SWITCH_PENALTY,
+) -> tuple[PhoneSegment, ...]:
+    """Visemes from the network's posteriors, with PocketSphinx's visemes as a prior.
+
+    The network times everything and alone decides closures; PocketSphinx (whose timing is
+    coarse but whose English phone model knows the language) says which visemes are plausible
+    around each moment. A viseme that PocketSphinx put within ``support_s`` of a 10 ms frame
+    is supported there; every other viseme pays ``penalty`` nats at that frame, except ``PP``,
+    which is never penalized (the network's closures stand). The best path through these
+    scores (Viterbi with ``switch_penalty`` per change, as :meth:`VisemePosteriors.to_phones`)
+    is the result: where the two agree the network's timing wins, where they disagree the
+    network must be clearly surer than the prior.
+
+    Parameters
+    ----------
+    posteriors: the network's (T, 15) log-probabilities, hop ``i`` at ``i * 10`` ms
+    recognized: PocketSphinx's phones on the same audio
+    support_s: how far a recognized viseme's support reaches beyond its segment, in seconds
+    penalty: cost of an unsupported viseme, in nats per frame
+    switch_penalty: Viterbi cost of changing viseme between two frames
+
+    Returns
+    -------
+    Contiguous segments over the T hops (``phone`` is the viseme's name).
+    """
+    scores = np.asarray(posteriors.log_probs, np.float64)
+    n_hops = len(scores)
+    said = visemes_at(recognized, np.arange(n_hops) * FEATURE_HOP_S)
+    support = np.zeros_like(scores)
+    support[np.arange(n_hops), said] = 1.0
+    reach = round(support_s / FEATURE_HOP_S)
+    support = maximum_filter1d(support, size=2 * reach + 1, axis=0, mode="nearest")
+    support[:, VISEME_INDEX["PP"]] = 1.0
+    return path_to_phones(viterbi(scores - penalty * (1.0 - support), switch_penalty))
+
+
+def visemes_at(phones: Sequence[PhoneSegment], times_s: np.ndarray) -> np.ndarray:
+    """The viseme at each instant: indices into :data:`VISEMES`, shaped like ``times_s``.
+
+    An instant is in a segment when ``start_s <= t < end_s``; an instant in no segment is
+    silence; where segments overlap, the later-starting one wins.
+
+    Examples
+    --------
+    >>> track = visemes_at([PhoneSegment(0.0, 0.02, "m", "PP")], np.arange(4) * 0.01)
+    >>> [VISEMES[i] for i in track]
+    ['PP', 'PP', 'sil', 'sil']
+    """
+    times = np.asarray(times_s, np.float64)
+    track = np.full(times.shape, VISEME_INDEX["sil"], np.int64)
+    for phone in sorted(phones, key=lambda p: p.start_s):
+        inside = (times >= phone.start_s - 1e-9) & (times < phone.end_s - 1e-9)
+        track[inside] = VISEME_INDEX[phone.viseme]
+    return track
+
+
 def _with_noise_floor(audio: Audio) -> Audio:
     """The audio with a faint, seeded white noise added (the same every call)."""
     level = float(np.percentile(np.abs(audio.samples), 99.9))
@@ -205,3 +290,11 @@ def viseme_accuracy(
     return float(
         np.mean(viseme_frames(truth, n_frames, hop_s) == viseme_frames(predicted, n_frames, hop_s))
     )
+
+
+#: The recognizers by name, as ``--lipsync`` spells them.
+RECOGNIZERS: dict[str, type] = {
+    "combined": CombinedRecognizer,
+    "network": NetworkRecognizer,
+    "pocketsphinx": PocketSphinxRecognizer,
+}

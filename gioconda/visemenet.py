@@ -41,16 +41,20 @@ class VisemePosteriors:
 
     def to_phones(self, switch_penalty: float = SWITCH_PENALTY) -> tuple[PhoneSegment, ...]:
         """The most likely viseme sequence (Viterbi, with a cost per switch) as segments."""
-        path = viterbi(self.log_probs, switch_penalty)
-        change = np.flatnonzero(np.diff(path)) + 1
-        # Hop i stands for the instant i * 10 ms: a change between hops i-1 and i happens
-        # half a hop before hop i.
-        bounds = np.concatenate([[0.0], (change - 0.5) * FEATURE_HOP_S, [len(path) * FEATURE_HOP_S]])
-        firsts = np.concatenate([[0], change])
-        return tuple(
-            PhoneSegment(float(a), float(b), VISEMES[path[i]], VISEMES[path[i]])
-            for a, b, i in zip(bounds[:-1], bounds[1:], firsts, strict=True)
-        )
+        return path_to_phones(viterbi(self.log_probs, switch_penalty))
+
+
+def path_to_phones(path: np.ndarray) -> tuple[PhoneSegment, ...]:
+    """A per-hop viseme index path (hop i at i * 10 ms) as contiguous segments."""
+    change = np.flatnonzero(np.diff(path)) + 1
+    # Hop i stands for the instant i * 10 ms: a change between hops i-1 and i happens half a
+    # hop before hop i.
+    bounds = np.concatenate([[0.0], (change - 0.5) * FEATURE_HOP_S, [len(path) * FEATURE_HOP_S]])
+    firsts = np.concatenate([[0], change])
+    return tuple(
+        PhoneSegment(float(a), float(b), VISEMES[path[i]], VISEMES[path[i]])
+        for a, b, i in zip(bounds[:-1], bounds[1:], firsts, strict=True)
+    )
 
 
 def viterbi(log_probs: np.ndarray, switch_penalty: float) -> np.ndarray:
@@ -130,7 +134,7 @@ class _same:
 def _depthwise(x: np.ndarray, kernel: np.ndarray, dilation: int, lookahead: int) -> np.ndarray:
     """Per-channel 1D convolution over time. ``kernel``: (C, K); tap j looks at
     t + (j - (K - 1 - lookahead)) * dilation, zeros beyond the ends."""
-    channels, k = kernel.shape
+    _, k = kernel.shape
     past = (k - 1 - lookahead) * dilation
     future = lookahead * dilation
     padded = np.pad(x, ((past, future), (0, 0)))

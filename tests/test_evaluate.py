@@ -26,15 +26,14 @@ from gioconda.evaluate import (
     closures_shown,
     count_reversals,
     frame_agreement,
-    fuse_network_and_recognizer,
     held_out_utterances,
     open_vowel_gaps,
     reference_aperture,
     text_bucket,
     untrained_network_weights,
     viseme_frame_accuracy,
-    visemes_at,
 )
+from gioconda.recognize import fuse_network_and_recognizer, visemes_at
 from gioconda.visemenet import VisemeNet, VisemePosteriors
 from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment
 
