@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # As in gioconda.pipeline.LIPSYNC_METHODS (not imported: the CLI starts without loading models).
 LIPSYNC_CHOICES = ("combined", "network", "pocketsphinx", "loudness")
-DEFAULT_LIPSYNC = "combined"
+DEFAULT_LIPSYNC = "pocketsphinx"
 
 DEMO_TEXT = (
     "Hello. I am Gioconda. For five hundred years, people have wondered about my smile. "

@@ -61,7 +61,7 @@ class AnimateOptions:
     full_frame: bool = False
     face: int = 0
     motion: MotionControls = field(default_factory=MotionControls)
-    lipsync: str = "combined"
+    lipsync: str = "pocketsphinx"
     max_audio_s: float = DEFAULT_MAX_AUDIO_S
     voice: str = "en-us"
     label: bool = True
