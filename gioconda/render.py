@@ -171,17 +171,22 @@ class Renderer:
         box_pixels = self._grid[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1, 2)
         # Which triangle each pixel is in: rasterized, far faster than a point-location walk.
         owner = np.full((hi[1] + 1 - lo[1], hi[0] + 1 - lo[0]), -1, np.int32)
-        corners = np.round((vertices[tri.simplices] - lo) * 16).astype(np.int32)
-        usable = np.isfinite(tri.transform).all(axis=(1, 2))  # degenerate triangles are not
+        triangles = vertices[tri.simplices]  # (n, 3 corners, 2)
+        # Each triangle's map from a pixel to its barycentric weights of corners 1 and 2
+        # (SciPy's own ``tri.transform`` is computed far more slowly, one LAPACK call each).
+        edges = np.stack([triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]], 2)
+        usable = np.abs(np.linalg.det(edges)) > 1e-6  # degenerate triangles own no pixel
+        to_weights = np.zeros_like(edges)
+        to_weights[usable] = np.linalg.inv(edges[usable])
+        corners = np.round((triangles - lo) * 16).astype(np.int32)
         for index in np.flatnonzero(usable):
             cv2.fillConvexPoly(owner, corners[index], int(index), cv2.LINE_8, shift=4)
         simplex = owner.reshape(-1)
         inside = simplex >= 0
         rows = np.flatnonzero(inside)
         s = simplex[inside]
-        transform = tri.transform[s]
-        b = np.einsum("nij,nj->ni", transform[:, :2], box_pixels[inside] - transform[:, 2])
-        bary = np.concatenate([b, 1 - b.sum(1, keepdims=True)], axis=1)
+        b = np.einsum("nij,nj->ni", to_weights[s], box_pixels[inside] - triangles[s, 0])
+        bary = np.concatenate([1 - b.sum(1, keepdims=True), b], axis=1)
         cols = tri.simplices[s]
         to_pixels = sparse.csr_matrix(
             (bary.ravel(), (np.repeat(rows, 3), cols.ravel())),
