@@ -135,8 +135,8 @@ def analyze_audio(audio: Audio) -> AudioFeatures:
     """
     audio = resample(audio, ANALYSIS_SAMPLE_RATE)
     sr = audio.sample_rate
-    hop = int(round(FEATURE_HOP_S * sr))
-    win = int(round(0.025 * sr))
+    hop = round(FEATURE_HOP_S * sr)
+    win = round(0.025 * sr)
     n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
     padded = np.pad(audio.samples.astype(np.float32), (win // 2, win + hop))
     starts = np.arange(n_hops) * hop
@@ -216,7 +216,7 @@ def log_mel(audio: Audio) -> np.ndarray:
     looks 12.5 ms ahead, so the features can be computed live.
     """
     audio = resample(audio, ANALYSIS_SAMPLE_RATE)
-    hop = int(round(FEATURE_HOP_S * ANALYSIS_SAMPLE_RATE))
+    hop = round(FEATURE_HOP_S * ANALYSIS_SAMPLE_RATE)
     n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
     padded = np.pad(audio.samples.astype(np.float32), (_MEL_WINDOW // 2, _MEL_WINDOW + hop))
     # Pre-emphasis evens out speech's spectral tilt so the upper bands carry weight.

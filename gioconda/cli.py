@@ -38,24 +38,43 @@ def _parser() -> argparse.ArgumentParser:
         description="Make a talking video of the face in PHOTO saying AUDIO (or --text).",
     )
     animate.add_argument("photo", metavar="PHOTO", help="portrait: JPEG, PNG, WebP, ...")
-    animate.add_argument("audio", metavar="AUDIO", nargs="?",
-                         help="speech: WAV, MP3, M4A, OGG, FLAC, ... (or use --text)")  # fmt: skip
+    animate.add_argument(
+        "audio",
+        metavar="AUDIO",
+        nargs="?",
+        help="speech: WAV, MP3, M4A, OGG, FLAC, ... (or use --text)",
+    )
     animate.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
     animate.add_argument(
         "--text", help="say this text (synthesized with eSpeak NG) instead of AUDIO"
     )
     _add_render_options(animate)
-    animate.add_argument("--lipsync", choices=LIPSYNC_CHOICES, default=DEFAULT_LIPSYNC,
-                         help="how recorded audio drives the mouth: combined (our network + "
-                              "PocketSphinx, English), network (any language), pocketsphinx, "
-                              f"loudness (default: {DEFAULT_LIPSYNC})")  # fmt: skip
-    animate.add_argument("--motion-out", metavar="FILE",
-                         help="also write the motion: .csv (Live Link Face columns) or .json")  # fmt: skip
-    animate.add_argument("--max-audio-seconds", type=float, default=600.0, metavar="S",
-                         help="refuse longer audio (default: 600)")  # fmt: skip
+    animate.add_argument(
+        "--lipsync",
+        choices=LIPSYNC_CHOICES,
+        default=DEFAULT_LIPSYNC,
+        help="how recorded audio drives the mouth: combined (our network + "
+        "PocketSphinx, English), network (any language), pocketsphinx, "
+        f"loudness (default: {DEFAULT_LIPSYNC})",
+    )
+    animate.add_argument(
+        "--motion-out",
+        metavar="FILE",
+        help="also write the motion: .csv (Live Link Face columns) or .json",
+    )
+    animate.add_argument(
+        "--max-audio-seconds",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="refuse longer audio (default: 600)",
+    )
 
-    demo = commands.add_parser("demo", help="render a short demo clip with no arguments",
-                               description="The Mona Lisa says a sentence, to gioconda-demo.mp4.")  # fmt: skip
+    demo = commands.add_parser(
+        "demo",
+        help="render a short demo clip with no arguments",
+        description="The Mona Lisa says a sentence, to gioconda-demo.mp4.",
+    )
     demo.add_argument("-o", "--output", default="gioconda-demo.mp4", metavar="OUT.mp4")
     _add_render_options(demo)
 
@@ -105,15 +124,30 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
         "--voice", default="en-us", help="eSpeak NG voice for --text (default: en-us)"
     )
     parser.add_argument("--fps", type=float, default=25.0, help="frames per second (default: 25)")
-    parser.add_argument("--size", type=int, default=512,
-                        help="side of the square video around the face (default: 512)")  # fmt: skip
-    parser.add_argument("--full-frame", action="store_true",
-                        help="render the whole photo at its own resolution instead")  # fmt: skip
-    parser.add_argument("--face", type=int, default=0, metavar="N",
-                        help="which face to animate, 0 = the largest (default: 0)")  # fmt: skip
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=512,
+        help="side of the square video around the face (default: 512)",
+    )
+    parser.add_argument(
+        "--full-frame",
+        action="store_true",
+        help="render the whole photo at its own resolution instead",
+    )
+    parser.add_argument(
+        "--face",
+        type=int,
+        default=0,
+        metavar="N",
+        help="which face to animate, 0 = the largest (default: 0)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for head motion, blinks, gaze")
-    parser.add_argument("--no-label", action="store_true",
-                        help="leave out the small 'AI-generated' label (the file is still tagged)")  # fmt: skip
+    parser.add_argument(
+        "--no-label",
+        action="store_true",
+        help="leave out the small 'AI-generated' label (the file is still tagged)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -132,8 +166,15 @@ class _ProgressBars:
         bar = self.bars.get(stage)
         if bar is None:
             unit = "frame" if stage == "render" else "step"
-            bar = tqdm(total=total, desc=stage, unit=unit, delay=1.0, file=sys.stderr,
-                       leave=False, dynamic_ncols=True)  # fmt: skip
+            bar = tqdm(
+                total=total,
+                desc=stage,
+                unit=unit,
+                delay=1.0,
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+            )
             self.bars[stage] = bar
         bar.update(done - bar.n)
         if done >= total:
@@ -199,8 +240,13 @@ def _run(args: argparse.Namespace) -> int:
         progress = _ProgressBars(args.quiet)
         with resources.as_file(photo) as photo_path:
             try:
-                result = pipeline.animate(photo_path, args.output, text=DEMO_TEXT,
-                                          options=_options(args), progress=progress)  # fmt: skip
+                result = pipeline.animate(
+                    photo_path,
+                    args.output,
+                    text=DEMO_TEXT,
+                    options=_options(args),
+                    progress=progress,
+                )
             finally:
                 progress.close()
         if not args.quiet:

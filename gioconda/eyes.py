@@ -8,6 +8,8 @@ behind it, and the dark margin of lashes where closed lids meet.
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
@@ -43,7 +45,7 @@ class LashPainter:
             width = float(np.linalg.norm(points[-1] - points[0]))
             # The darkest pixels along the open upper lid are its lashes.
             samples = []
-            for a, b in zip(points[:-1], points[1:], strict=True):
+            for a, b in itertools.pairwise(points):
                 for t in np.linspace(0, 1, 6):
                     x, y = np.round((1 - t) * a + t * b).astype(int)
                     y = np.clip(y, 0, image.shape[0] - 1)

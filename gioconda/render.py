@@ -240,6 +240,7 @@ class Renderer:
                 near_closed(shapes[BS["EyeBlinkLeft"]]),
                 closing,
             ),
+            strict=False,
         ):
             cover.apply(out, backward, float(amount))
         self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
@@ -247,7 +248,7 @@ class Renderer:
         return out
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
-        """Rows (dx, dy) of the rigid displacement as a linear map of (x, y, z, 1) about the pivot."""
+        """Rows (dx, dy) of the rigid displacement, linear in (x, y, z, 1) about the pivot."""
         r = head.rotation * head.scale
         return np.array(
             [

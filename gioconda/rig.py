@@ -213,7 +213,7 @@ class FaceRig:
             dv += (0.03 * stretch - 0.12 * smile) * on_side * W * self.mouth_region
 
         for (up, lo, eye_gap), (skin, typical_gap), side in zip(
-            self.eyes, self.lid_skin, ("Right", "Left")
+            self.eyes, self.lid_skin, ("Right", "Left"), strict=False
         ):
             blink = w[BS[f"EyeBlink{side}"]]
             if blink <= 0:

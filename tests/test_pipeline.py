@@ -39,8 +39,9 @@ def rendered(mona_portrait, tmp_path_factory):
     # Half a second of silence first, to see the face at rest.
     lead = 0.5
     pad = np.zeros(int(lead * spoken.audio.sample_rate), np.float32)
-    phones = (PhoneSegment(0.0, lead, "_", "sil"),) + tuple(
-        replace(p, start_s=p.start_s + lead, end_s=p.end_s + lead) for p in spoken.phones
+    phones = (
+        PhoneSegment(0.0, lead, "_", "sil"),
+        *tuple(replace(p, start_s=p.start_s + lead, end_s=p.end_s + lead) for p in spoken.phones),
     )
     audio = Audio(np.concatenate([pad, spoken.audio.samples]), spoken.audio.sample_rate)
     speech = Speech(audio, phones, spoken.source)
@@ -54,7 +55,7 @@ def rendered(mona_portrait, tmp_path_factory):
 
 
 def test_lips_close_on_bilabials(rendered):
-    speech, motion, frames, gaps = rendered
+    speech, motion, _frames, gaps = rendered
     bilabials = [p for p in speech.phones if p.viseme == "PP" and p.end_s - p.start_s >= 0.04]
     assert len(bilabials) >= 12
     closed = 0
@@ -67,7 +68,7 @@ def test_lips_close_on_bilabials(rendered):
 
 
 def test_lips_open_on_open_vowels(rendered):
-    speech, motion, frames, gaps = rendered
+    speech, motion, _frames, gaps = rendered
     vowels = [p for p in speech.phones if p.viseme == "aa" and p.end_s - p.start_s >= 0.07]
     assert len(vowels) >= 6
     opened = 0
@@ -82,7 +83,7 @@ def test_lips_open_on_open_vowels(rendered):
 
 
 def test_first_frames_of_silence_are_the_photo(rendered, mona_portrait):
-    speech, motion, frames, gaps = rendered
+    speech, motion, frames, _gaps = rendered
     first_phone = next(p for p in speech.phones if p.viseme != "sil")
     # The mouth may start moving ~100 ms ahead of the first sound.
     silent_frames = int(time_to_frame(first_phone.start_s - 0.15, motion.fps))
@@ -93,5 +94,5 @@ def test_first_frames_of_silence_are_the_photo(rendered, mona_portrait):
 
 
 def test_video_length_matches_the_speech(rendered):
-    speech, motion, frames, gaps = rendered
+    speech, motion, frames, _gaps = rendered
     assert len(frames) == len(motion) == int(np.ceil(speech.audio.duration_s * 25 - 1e-9))

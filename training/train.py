@@ -19,10 +19,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import VisemeNetTorch  # noqa: E402
+import itertools
 
-from gioconda.audio import normalize_features  # noqa: E402
-from gioconda.visemes import VISEMES  # noqa: E402
+from model import VisemeNetTorch
+
+from gioconda.audio import normalize_features
+from gioconda.visemes import VISEMES
 
 WINDOW = 400  # 4 s of 10 ms frames per training example
 
@@ -33,7 +35,7 @@ def load_split(data: Path, split: str) -> tuple[list[np.ndarray], list[np.ndarra
     for path in sorted(glob.glob(str(data / f"{split}-*.npz"))):
         with np.load(path, allow_pickle=True) as shard:
             f, y, offsets = shard["features"], shard["labels"], shard["offsets"]
-        for a, b in zip(offsets[:-1], offsets[1:], strict=True):
+        for a, b in itertools.pairwise(offsets):
             if b - a < 20:
                 continue
             feats.append(normalize_features(f[a:b].astype(np.float32)))
@@ -125,7 +127,7 @@ def main() -> None:
         json.dumps(
             {"best_valid_accuracy": best, "epochs": log, "train_seconds": time.time() - start},
             indent=1,
-        )  # fmt: skip
+        )
     )
     print(f"best valid accuracy {best:.3f}; wrote {args.out}", file=sys.stderr)
 
