@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     animate.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
     animate.add_argument(
-        "--text", help="say this text (synthesized with eSpeak NG) instead of AUDIO"
+        "--text", help="say this text (Kokoro or eSpeak NG speech synthesis) instead of AUDIO"
     )
     _add_render_options(animate)
     animate.add_argument(
@@ -121,7 +121,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_render_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--voice", default="en-us", help="eSpeak NG voice for --text (default: en-us)"
+        "--voice",
+        default="jm_kumo",
+        help="voice for --text: a Kokoro voice or blend such as jm_kumo:0.5,jf_alpha:0.5 "
+        "(English), or any eSpeak NG voice such as en-gb, de, fr+f3 (see `gioconda voices`; "
+        "default: jm_kumo)",
     )
     parser.add_argument("--fps", type=float, default=25.0, help="frames per second (default: 25)")
     parser.add_argument(
@@ -260,9 +264,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "eval":
         return _run_eval(args)
     if args.command == "voices":
-        from gioconda.speech import list_voices
+        from gioconda import kokoro, speech
 
-        print("\n".join(list_voices()))
+        print("Kokoro (neural, English; blend as jm_kumo:0.7,jf_alpha:0.3):")
+        print("\n".join(f"  {name}" for name in kokoro.list_voices()))
+        print("eSpeak NG (about 100 languages; variants as en-us+f3):")
+        print("\n".join(f"  {name}" for name in speech.list_voices()))
         return 0
     raise AssertionError(args.command)
 

@@ -433,6 +433,8 @@ MIN_PHONE_S = 0.03
 #: Bilabial closures ease in over this long before /p b m/ and release over this long after.
 CLOSURE_APPROACH_S = 0.07
 CLOSURE_RELEASE_S = 0.05
+#: Most of the gap between two closures that each one's easing may take.
+CLOSURE_EASE_SHARE = 0.3
 #: Jaw opening scales with loudness between these factors (quiet .. loud).
 JAW_GAIN_QUIET, JAW_GAIN_LOUD = 0.7, 1.3
 #: Baseline (no phones): JawOpen at full loudness.
@@ -556,12 +558,20 @@ def _closure_weight(
     shown = (nearest >= 0) & (nearest < n)  # closures past the last frame pull in nothing
     middle = np.where(shown, times[np.clip(nearest, 0, n - 1)], middle)
     core_from, core_to = np.minimum(start, middle), np.maximum(end, middle)
-    owner, frame = _frames_between(
-        core_from - CLOSURE_APPROACH_S, core_to + CLOSURE_RELEASE_S, fps, n
-    )
+    # Between two closures close together ("mama", "papa") the easing may take at most a
+    # share of the vowel each side, so the vowel still opens the lips.
+    order = np.argsort(core_from)
+    gap = np.full(len(start) + 1, np.inf)
+    gap[1:-1] = np.maximum(core_from[order][1:] - core_to[order][:-1], 0.0)
+    approach_s = np.empty(len(start))
+    release_s = np.empty(len(start))
+    approach_s[order] = np.minimum(CLOSURE_APPROACH_S, CLOSURE_EASE_SHARE * gap[:-1])
+    release_s[order] = np.minimum(CLOSURE_RELEASE_S, CLOSURE_EASE_SHARE * gap[1:])
+    approach_s, release_s = np.maximum(approach_s, 1e-3), np.maximum(release_s, 1e-3)
+    owner, frame = _frames_between(core_from - approach_s, core_to + release_s, fps, n)
     t = times[frame]
-    approach = _smoothstep(1.0 - (core_from[owner] - t) / CLOSURE_APPROACH_S)
-    release = _smoothstep(1.0 - (t - core_to[owner]) / CLOSURE_RELEASE_S)
+    approach = _smoothstep(1.0 - (core_from[owner] - t) / approach_s[owner])
+    release = _smoothstep(1.0 - (t - core_to[owner]) / release_s[owner])
     weight = np.where(t < core_from[owner], approach, np.where(t > core_to[owner], release, 1.0))
     out = np.zeros(n)
     np.maximum.at(out, frame, weight)

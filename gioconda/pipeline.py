@@ -18,10 +18,10 @@ import numpy as np
 from gioconda.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
 from gioconda.errors import GiocondaError
 from gioconda.face import Portrait, analyze_portrait, load_photo
+from gioconda.kokoro import DEFAULT_VOICE, speak
 from gioconda.motion import Motion, MotionControls, generate_motion
 from gioconda.output import Mp4Writer, check_writable, write_motion
 from gioconda.render import Renderer
-from gioconda.speech import synthesize
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, frame_count
 from gioconda.visemes import PhoneSegment
 
@@ -52,7 +52,8 @@ class AnimateOptions:
         English phone model as a prior), "network" (our network alone: any language),
         "pocketsphinx", or "loudness" (the jaw follows loudness, no phones)
     max_audio_s: refuse longer audio
-    voice: eSpeak NG voice for ``text``
+    voice: voice for ``text``: a Kokoro voice or blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5";
+        English) or any eSpeak NG voice ("en-gb", "de", "fr+f3", ...; about 100 languages)
     label: draw a small "AI-generated" label in the corner of every frame
     """
 
@@ -63,7 +64,7 @@ class AnimateOptions:
     motion: MotionControls = field(default_factory=MotionControls)
     lipsync: str = "pocketsphinx"
     max_audio_s: float = DEFAULT_MAX_AUDIO_S
-    voice: str = "en-us"
+    voice: str = DEFAULT_VOICE
     label: bool = True
 
 
@@ -114,8 +115,8 @@ def speech_from_audio(path: str | os.PathLike[str], options: AnimateOptions) -> 
 
 
 def speech_from_text(text: str, options: AnimateOptions) -> Speech:
-    """Synthesize speech; its own phoneme timings drive the mouth exactly."""
-    spoken = synthesize(text, voice=options.voice)
+    """Synthesize speech (Kokoro or eSpeak NG); its own phoneme timings drive the mouth."""
+    spoken = speak(text, voice=options.voice)
     if spoken.audio.duration_s > options.max_audio_s:
         raise GiocondaError(
             f"the speech would last {spoken.audio.duration_s:.0f} s, over the "

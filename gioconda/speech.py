@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,15 @@ _PARAM_RATE = 1
 _PARAM_PITCH = 3
 _EE_OK = 0
 _POS_CHARACTER = 1
+# espeak_TextToPhonemes' phonememode: IPA (UTF-8) instead of mnemonics; with the tie flag,
+# bits 8-23 hold the character that joins the letters of one phoneme (d͡ʒ, a͡ɪ).
+_PHONEMES_IPA = 0x02
+_PHONEMES_TIE = 0x80
+_IPA_TIE = "\u0361"
+# Clause punctuation that text_to_ipa keeps: eSpeak's phonemizer returns the phonemes of each
+# clause without it. A clause ends at such a run followed by a space or the end of the text.
+_CLAUSE_END = re.compile(r"(?<=[.,;:!?…—])[\"'”’)\]]*\s+")
+_CLAUSE_PUNCTUATION = re.compile(r"[.,;:!?…—]+(?=[\"'”’)\]]*$)")
 
 # A pre-pause silence is at most ~90 nominal ms (setlengths.c), longer only at slow rates.
 _MAX_CLOSURE_S = 0.15
@@ -220,6 +230,51 @@ class ESpeakEngine:
         samples = np.concatenate(capture.chunks) if capture.chunks else np.zeros(0, np.int16)
         return samples, capture.events
 
+    def text_to_ipa(self, text: str, voice: str, tie: bool = False) -> str:
+        """``text`` in the International Phonetic Alphabet, as eSpeak NG would speak it.
+
+        Parameters
+        ----------
+        text: what to say (UTF-8, any script the voice's language reads)
+        voice: a language from :func:`list_voices`, optionally with ``+variant``
+        tie: join the letters of a multi-letter phoneme with U+0361 (``d͡ʒ``, ``a͡ɪ``), so
+            that affricates and diphthongs can be told from two phonemes in a row
+
+        Returns
+        -------
+        Words separated by spaces, stress marks (ˈ ˌ) before the stressed syllable, and the
+        text's clause punctuation (``, . ; : ! ? … —``) after its clause, which eSpeak's
+        phonemizer drops: ``"Hello world, how are you?"`` -> ``"həlˈoʊ wˈɜːld, hˈaʊ ɑːɹ juː?"``.
+        Numbers and abbreviations come out as eSpeak reads them.
+
+        Raises
+        ------
+        GiocondaError: the voice is unknown.
+        """
+        spec = self.resolve(voice)
+        mode = _PHONEMES_IPA | (_PHONEMES_TIE | ord(_IPA_TIE) << 8 if tie else 0)
+        clauses = []
+        with self._lock:
+            if spec is None or self._lib.espeak_SetVoiceByName(spec.encode("utf-8")) != _EE_OK:
+                raise GiocondaError(f"eSpeak NG cannot load voice {voice!r}")
+            for clause in _CLAUSE_END.split(text.strip()):
+                phonemes = self._clause_phonemes(clause, mode)
+                punctuation = _CLAUSE_PUNCTUATION.search(clause)
+                if phonemes or punctuation:
+                    clauses.append(phonemes + (punctuation.group() if punctuation else ""))
+        return " ".join(clauses)
+
+    def _clause_phonemes(self, text: str, mode: int) -> str:
+        """espeak_TextToPhonemes over all of ``text``: it returns one clause per call."""
+        buffer = ctypes.create_string_buffer(text.encode("utf-8"))
+        pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+        parts = []
+        while pointer.value:  # eSpeak sets it to NULL after the last clause
+            phonemes = self._lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, mode)
+            if phonemes:
+                parts.append(phonemes.decode("utf-8", "replace").strip())
+        return " ".join(part for part in parts if part)
+
     def _on_synth(self, wav: Any, n_samples: int, events: Any) -> int:
         """SynthCallback: collect samples and phoneme events; 0 tells eSpeak to go on."""
         capture = self._capture
@@ -248,6 +303,10 @@ class ESpeakEngine:
         ]  # fmt: skip
         lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
         lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+        lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int,
+        ]  # fmt: skip
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
 
     def _read_voices(self) -> tuple[frozenset[str], dict[str, str]]:
         """Language names, and every accepted name (lower case) -> voice identifier.

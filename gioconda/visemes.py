@@ -8,6 +8,7 @@ and the vowel shapes open /a/, mid /e/, spread /i/, rounded-open /o/, rounded-cl
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 VISEMES: tuple[str, ...] = (
@@ -187,3 +188,94 @@ def espeak_to_viseme(mnemonic: str, previous: str = "sil") -> str:
         if viseme is not None:
             return viseme
     return previous
+
+
+# IPA, in any language: as with eSpeak's mnemonics, a base letter fixes the place of
+# articulation and marks modify it. Affricates and diphthongs, written as two letters (with or
+# without a tie bar) or as one ligature, take the shape of their first part, except the
+# sibilant affricates, where the fricative is what shows (as ARPAbet CH JH are CH).
+_IPA_BASE: dict[str, str] = {
+    # bilabials: stops, nasal, implosive, trill, fricatives
+    "p": "PP", "b": "PP", "m": "PP", "ɓ": "PP", "ʙ": "PP", "ɸ": "PP", "β": "PP",
+    # labiodentals (ɱ: the nasal of "comfort"), and ʋ, the approximant of Dutch w
+    "f": "FF", "v": "FF", "ɱ": "FF", "ʋ": "FF",
+    "θ": "TH", "ð": "TH",
+    # alveolar and retroflex stops and taps (ɾ: the flap of American "water"), lateral fricatives
+    "t": "DD", "d": "DD", "ʈ": "DD", "ɖ": "DD", "ɗ": "DD", "ɾ": "DD", "ɽ": "DD", "ɬ": "DD",
+    "ɮ": "DD",
+    # post-alveolar, alveolo-palatal and retroflex sibilants; their affricates as ligatures
+    "ʃ": "CH", "ʒ": "CH", "ɕ": "CH", "ʑ": "CH", "ʂ": "CH", "ʐ": "CH",
+    "ʧ": "CH", "ʤ": "CH", "ʨ": "CH", "ʥ": "CH", "ꭧ": "CH", "ꭦ": "CH",
+    "s": "SS", "z": "SS", "ʦ": "SS", "ʣ": "SS",
+    # alveolar, retroflex and palatal nasals and laterals (ɫ: dark l)
+    "n": "nn", "ɳ": "nn", "ɲ": "nn", "l": "nn", "ɭ": "nn", "ʎ": "nn", "ʟ": "nn", "ɫ": "nn",
+    "ɺ": "nn",
+    # palatal, velar, uvular, pharyngeal and glottal consonants: no lip or tongue-tip target
+    "k": "kk", "ɡ": "kk", "g": "kk", "c": "kk", "ɟ": "kk", "q": "kk", "ɢ": "kk", "ŋ": "kk",
+    "ɴ": "kk", "x": "kk", "ɣ": "kk", "χ": "kk", "ç": "kk", "ʝ": "kk", "ħ": "kk", "ʕ": "kk",
+    "h": "kk", "ɦ": "kk", "ʔ": "kk", "ɧ": "kk",
+    # rhotics (uvular ʁ ʀ too) and r-coloured vowels; ɜ as eSpeak's "3", English "bird"
+    "r": "RR", "ɹ": "RR", "ɻ": "RR", "ʀ": "RR", "ʁ": "RR", "ɚ": "RR", "ɝ": "RR", "ɜ": "RR",
+    # glides: j spread like i; w, ɥ (French "huit") and ɰ (Japanese w) rounded like u
+    "j": "ih", "w": "ou", "ʍ": "ou", "ɥ": "ou", "ɰ": "ou",
+    # open and central vowels (ə, and ᵊ, the brief schwa of a syllabic consonant: ARPAbet AH)
+    "a": "aa", "ɑ": "aa", "ɒ": "aa", "æ": "aa", "ɐ": "aa", "ʌ": "aa", "ə": "aa", "ᵊ": "aa",
+    "e": "E", "ɛ": "E", "ɘ": "E", "ɤ": "E",
+    "i": "ih", "ɪ": "ih", "ɨ": "ih", "ᵻ": "ih",
+    "o": "oh", "ɔ": "oh", "ø": "oh", "œ": "oh", "ɵ": "oh", "ɞ": "oh", "ɶ": "oh",
+    # close rounded vowels; ɯ (Japanese u) is compressed rather than rounded, but closer to u
+    "u": "ou", "ʊ": "ou", "y": "ou", "ʏ": "ou", "ʉ": "ou", "ɯ": "ou",
+}  # fmt: skip
+# Two letters that make one sibilant affricate (any tie bar removed first).
+_IPA_SIBILANT_AFFRICATES: dict[str, str] = {
+    "tʃ": "CH", "dʒ": "CH", "tɕ": "CH", "dʑ": "CH", "ʈʂ": "CH", "ɖʐ": "CH",
+    "ts": "SS", "dz": "SS",
+}  # fmt: skip
+# Marks that only modify a phone: stress, length, ties, linking, tone letters and arrows,
+# superscripts (aspiration ʰ, palatalization ʲ, labialization ʷ, ...). Combining diacritics
+# (nasal ̃, syllabic ̩, ...) are found by unicodedata.
+_IPA_MARKS = frozenset("ˈˌːˑ‿͜͡˞ʰʲʷˠˤⁿˡᵝ˥˦˧˨˩↓↑↗↘→ꜛꜜ'")
+# Pauses: punctuation, spaces, and eSpeak's or the IPA's pause and boundary marks.
+_IPA_PAUSES = frozenset(' _|‖.,;:!?…—–-"“”«»()[]¡¿')
+
+
+def ipa_to_viseme(phone: str, previous: str = "sil") -> str:
+    """The viseme of a phone written in the IPA, in any language.
+
+    Parameters
+    ----------
+    phone:
+        One phone: ``"p"``, ``"ˈɑː"``, ``"t͡ʃ"``, ``"ʤ"``, ``"ã"``, ``"kʰ"``, ``"a͡ɪ"``, ... Stress,
+        length, tone and other diacritics do not matter; a diphthong takes its first vowel's
+        shape. Punctuation, spaces and pause marks (``","``, ``"|"``, ``"‖"``) are pauses.
+    previous:
+        The viseme of the phone before, returned for marks that only modify it (a lone
+        ``"ː"``, a tone letter, a stress mark) and for symbols without a place (clicks).
+
+    Returns
+    -------
+    One of :data:`VISEMES`.
+
+    Raises
+    ------
+    ValueError: the phone is empty.
+
+    Examples
+    --------
+    >>> [ipa_to_viseme(p) for p in ("m", "ˈɑː", "t͡ʃ", "ø", "ɾ", ",")]
+    ['PP', 'aa', 'CH', 'oh', 'DD', 'sil']
+    """
+    if not phone:
+        raise ValueError("empty IPA phone")
+    if all(c in _IPA_PAUSES or c.isspace() for c in phone):
+        return "sil"
+    core = "".join(
+        c for c in unicodedata.normalize("NFD", phone)
+        if c not in _IPA_MARKS and not unicodedata.combining(c)
+    )  # fmt: skip
+    if not core:
+        return previous
+    affricate = _IPA_SIBILANT_AFFRICATES.get(core[:2])
+    if affricate is not None:
+        return affricate
+    return _IPA_BASE.get(core[0], previous)
