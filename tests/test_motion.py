@@ -413,3 +413,21 @@ def test_clip_opens_on_the_photo_and_eases_in(seed):
     assert motion.blendshapes[: int(0.5 * FPS), BS["EyeBlinkLeft"]].max() < 0.05
     # Past the first second the head is alive.
     assert np.abs(motion.head_rotation_deg[int(1.5 * FPS) :]).max() > 0.5
+
+
+@pytest.mark.parametrize("vowel_s", [0.07, 0.08, 0.1])
+def test_short_vowels_between_bilabials_still_open(vowel_s):
+    """'mama', 'papa bought': the closures' easing must not swallow a short vowel."""
+    phones, t = [PhoneSegment(0.0, 0.3, "sil", "sil")], 0.3
+    for _ in range(4):
+        for label, length in (("m", 0.07), ("aa", vowel_s)):
+            phones.append(PhoneSegment(t, t + length, label, VISEME_OF[label]))
+            t += length
+    phones.append(PhoneSegment(t, t + 0.4, "sil", "sil"))
+    n = frame_count(t + 0.4, FPS)
+    motion = generate_motion(features(t + 0.4, [(0.3, t)]), phones, n, FPS)
+    for vowel in (p for p in phones if p.viseme == "aa"):
+        middle = round((vowel.start_s + vowel.end_s) / 2 * FPS)
+        # At 25 fps the frame nearest a 70 ms vowel's middle may sit 15 ms from its edge.
+        assert motion.blendshapes[middle, BS["MouthClose"]] < 0.6
+        assert motion.blendshapes[middle, BS["JawOpen"]] > 0.15
