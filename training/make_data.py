@@ -52,7 +52,7 @@ from gioconda.errors import GiocondaError
 from gioconda.timeline import FEATURE_HOP_S
 from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment
 from training import augment, splits, texts
-from training.synthesizers import SYNTHESIZERS, available_synthesizers, get_synthesizer
+from training.synthesizers import SYNTHESIZERS, get_synthesizer
 
 #: Share of the audio that goes to valid and to test.
 VALID_SHARE = 0.1
@@ -497,8 +497,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shard-minutes", type=float, default=SHARD_MINUTES)
     parser.add_argument(
         "--synthesizers",
-        default=",".join(available_synthesizers()),
-        help="comma-separated, of: " + ", ".join(SYNTHESIZERS),
+        default="espeak",
+        help="comma-separated, of: " + ", ".join(SYNTHESIZERS) + " (kokoro is slow: opt in)",
     )
     args = parser.parse_args(argv)
     args.synthesizers = [s for s in args.synthesizers.split(",") if s]

@@ -47,8 +47,8 @@ TEST_VARIANTS: tuple[str, ...] = (
 #: within a language: an eSpeak variant ("" for the plain voice), a Kokoro voice name.
 HELD_OUT_SPEAKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "espeak": {VALID: VALID_VARIANTS, TEST: TEST_VARIANTS},
-    # Kokoro's voices are named after language and speaker ("af_heart"); hold out at least
-    # one per language that has several, e.g. "kokoro": {VALID: (...), TEST: (...)}.
+    # Kokoro's single voices and two-voice blends ("jf_alpha+jm_kumo"): whole voices held out.
+    "kokoro": {VALID: ("jf_tebukuro",), TEST: ("jf_nezumi",)},
 }
 
 #: Text hash buckets (0-99) of each split.

@@ -110,10 +110,56 @@ class ESpeakSynthesizer:
         return speech, f"wpm={wpm} pitch={pitch}"
 
 
+class KokoroSynthesizer:
+    """Kokoro-82M (:mod:`gioconda.kokoro`): a natural neural timbre, English only.
+
+    About real time on this CPU, so it gets a small share of the utterances; its speakers
+    are its five voices, and blends of two of them for the training split.
+    """
+
+    name = "kokoro"
+
+    def __init__(self) -> None:
+        from gioconda import kokoro
+
+        self._kokoro = kokoro
+        self._voices = kokoro.list_voices()
+
+    def voices(self, language: str) -> list[tuple[str, str]]:
+        if language != "en":
+            return []
+        singles = [(v, v) for v in self._voices]
+        # Blends only of voices that no split holds out, so none leaks into training.
+        free = [v for v in self._voices if v not in KOKORO_HELD_OUT]
+        blends = [
+            (f"{a}:0.5,{b}:0.5", f"{a}+{b}") for i, a in enumerate(free) for b in free[i + 1 :]
+        ]
+        return singles + blends
+
+    def speaker_weight(self, speaker: str) -> float:
+        return 1.0
+
+    def speak(
+        self, text: str, voice: str, rng: np.random.Generator
+    ) -> tuple[SynthesizedSpeech, str]:
+        speed = float(np.round(rng.uniform(*KOKORO_SPEED), 2))
+        accent = "en-gb" if rng.random() < 0.3 else "en-us"
+        speech = self._kokoro.synthesize(text, voice=voice, speed=speed, language=accent)
+        return speech, f"speed={speed} accent={accent}"
+
+
+#: Kokoro voices held out of training (valid and test), as in training/splits.py.
+KOKORO_HELD_OUT = ("jf_tebukuro", "jf_nezumi")
+#: Kokoro's speaking rates (1.0 = the model's own).
+KOKORO_SPEED = (0.8, 1.3)
+
+
 #: Every synthesizer by name, with its relative share of the utterances (each utterance draws
 #: a synthesizer first, then one of the languages it speaks).
 SYNTHESIZERS: dict[str, tuple[type, float]] = {
     "espeak": (ESpeakSynthesizer, 1.0),
+    # Slow (about real time on 2 cores): opt in with --synthesizers espeak,kokoro.
+    "kokoro": (KokoroSynthesizer, 0.25),
 }
 #: Synthesizers that need a module which may not be installed, and that module.
 OPTIONAL_MODULES: dict[str, str] = {"kokoro": "gioconda.kokoro"}
