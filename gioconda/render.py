@@ -76,6 +76,14 @@ class Renderer:
             ys - np.float32(pivot[1]),
             self._depth_map - np.float32(pivot[2]),
         )
+        # Each landmark on the head's smooth surface, about the pivot, as (x, y, z, 1), and how
+        # much of the head's motion it takes: constant per portrait.
+        neutral = self.rig.neutral
+        z = self._sample(self._depth_map, neutral[:, :2])
+        self._landmark_points = np.stack(
+            [neutral[:, 0] - pivot[0], neutral[:, 1] - pivot[1], z - pivot[2], np.ones(len(z))], 1
+        )
+        self._landmark_weight = self._sample(self._head_weight, neutral[:, :2])[:, None]
         self._alpha, self._plate = self._make_layers()
         self.mouth = MouthPainter(portrait, self.rig)
         self.lashes = LashPainter(portrait)
@@ -266,11 +274,9 @@ class Renderer:
         depths, and following them exactly would fold the image over itself.
         """
         neutral = self.rig.neutral
-        c = self._rigid_coefficients(head)
-        px, py, pz = self.rig.pivot
-        z = self._sample(self._depth_map, neutral[:, :2])
-        points = np.stack([neutral[:, 0] - px, neutral[:, 1] - py, z - pz, np.ones(len(z))], 1)
-        with_head = (points @ c.T) * self._sample(self._head_weight, neutral[:, :2])[:, None]
+        with_head = (
+            self._landmark_points @ self._rigid_coefficients(head).T
+        ) * self._landmark_weight
         offsets = (expressed - neutral) @ head.rotation.T * head.scale
         return _LandmarkMotion(with_head, offsets[:, :2])
 
