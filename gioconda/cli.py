@@ -116,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
         help="speech synthesizers, comma-separated (default: espeak)",
     )
     lipsync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    render = evaluations.add_parser(
+        "render",
+        help="the renderer, judged by MediaPipe re-detecting the face on its frames",
+        description="Render a fixed set of motions (rest, jaw, blink, gaze, head yaw/pitch/roll) "
+        "on several portraits, re-detect landmarks with MediaPipe and print one table "
+        "(metrics defined in gioconda/evaluate_render.py).",
+    )
+    render.add_argument("--quick", action="store_true", help="two portraits, fewer steps")
+    render.add_argument(
+        "--out-dir", metavar="DIR", help="also write render_eval.md/.json and contact sheets here"
+    )
+    render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -277,6 +289,8 @@ def _run(args: argparse.Namespace) -> int:
 def _run_eval(args: argparse.Namespace) -> int:
     from gioconda import evaluate
 
+    if args.evaluation == "render":
+        return _run_render_eval(args)
     if args.evaluation != "lipsync":
         raise AssertionError(args.evaluation)
     options = evaluate.LipSyncEvalOptions(
@@ -297,6 +311,25 @@ def _run_eval(args: argparse.Namespace) -> int:
         for path in evaluate.write_report(report, args.out_dir):
             if not args.quiet:
                 print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _run_render_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gioconda import evaluate_render
+    from gioconda.output import check_writable
+
+    out_dir = None if args.out_dir is None else Path(args.out_dir)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        check_writable(out_dir / "render_eval.md")  # fail now, not after the run
+    progress = _ProgressBars(args.quiet)
+    try:
+        report = evaluate_render.run_render_eval(out_dir, quick=args.quick, progress=progress)
+    finally:
+        progress.close()
+    print(evaluate_render.format_table(report))
     return 0
 
 

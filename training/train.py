@@ -29,8 +29,25 @@ from gioconda.visemes import VISEMES
 WINDOW = 400  # 4 s of 10 ms frames per training example
 
 
-def load_split(data: Path, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per-utterance normalized features and labels of one split."""
+def load_split(sources: list[str], split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-utterance normalized features and labels of one split, from every data folder.
+
+    A source is ``FOLDER`` or ``FOLDER:N``: its training utterances count N times (to weigh a
+    small set, such as the slow neural voice's, against a large one).
+    """
+    feats, labels = [], []
+    for source in sources:
+        folder, _, repeat = source.partition(":")
+        times = int(repeat or 1) if split == "train" else 1
+        f, y = _load_folder(Path(folder), split)
+        feats += f * times
+        labels += y * times
+    if not feats:
+        raise SystemExit(f"no {split} shards in {sources}: run training/make_data.py first")
+    return feats, labels
+
+
+def _load_folder(data: Path, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     feats, labels = [], []
     for path in sorted(glob.glob(str(data / f"{split}-*.npz"))):
         with np.load(path, allow_pickle=True) as shard:
@@ -40,8 +57,6 @@ def load_split(data: Path, split: str) -> tuple[list[np.ndarray], list[np.ndarra
                 continue
             feats.append(normalize_features(f[a:b].astype(np.float32)))
             labels.append(y[a:b].astype(np.int64))
-    if not feats:
-        raise SystemExit(f"no {split} shards in {data}: run training/make_data.py first")
     return feats, labels
 
 
@@ -70,7 +85,13 @@ def accuracy(model, feats, labels) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=Path("training/data"))
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=["training/data"],
+        help="data folders (FOLDER or FOLDER:N to repeat its training utterances)",
+    )
+    parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning)")
     parser.add_argument("--out", type=Path, default=Path("gioconda/assets/visemenet.npz"))
     parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--batch", type=int, default=32)
@@ -89,6 +110,9 @@ def main() -> None:
     print(f"train frames {int(counts.sum())}, valid utterances {len(valid_f)}", file=sys.stderr)
 
     model = VisemeNetTorch()
+    if args.init is not None:
+        with np.load(args.init) as start:
+            model.load_state_dict({k: torch.from_numpy(start[k]) for k in start.files})
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
     steps_per_epoch = max(1, int(counts.sum()) // (WINDOW * args.batch))
     schedule = torch.optim.lr_scheduler.OneCycleLR(
