@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "eval",
-        help="measure quality on held-out speech",
+        help="measure quality: lip sync on held-out speech, the renderer on six portraits",
         description="Measure quality; one subcommand per question.",
     )
     evaluations = evaluate.add_subparsers(dest="evaluation", required=True, metavar="EVALUATION")
