@@ -93,7 +93,7 @@ from scipy.ndimage import gaussian_filter1d
 from gioconda.audio import MEL_BANDS, Audio, resample
 from gioconda.blendshapes import BS
 from gioconda.errors import GiocondaError
-from gioconda.face import Portrait, _native_stderr_silenced, analyze_portrait, load_photo
+from gioconda.face import Portrait, analyze_portrait, load_photo, native_stderr_silenced
 from gioconda.measure import FaceMeasurer
 from gioconda.motion import Motion, MotionControls
 from gioconda.pipeline import Speech, motion_for_speech
@@ -912,7 +912,7 @@ def render_and_measure(
     wanted = set(keep)
     # MediaPipe's graph threads log as it opens and closes its models, outside the calls that
     # FaceMeasurer silences; a fresh tracker per clip (as a new viewer) makes that every clip.
-    with _native_stderr_silenced(), FaceMeasurer(video=True) as measurer:
+    with native_stderr_silenced(), FaceMeasurer(video=True) as measurer:
         for i in range(len(motion)):
             frame = renderer.render(motion.frame(i))
             gaps[i] = measurer.measure(frame).lip_gap

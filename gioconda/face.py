@@ -128,7 +128,7 @@ def analyze_portrait(photo: np.ndarray, size: int | None = 512, face: int = 0) -
     ------
     GiocondaError: no face, or fewer faces than ``face + 1``.
     """
-    with _native_stderr_silenced():
+    with native_stderr_silenced():
         return _analyze_portrait(photo, size, face)
 
 
@@ -306,7 +306,7 @@ def _background_plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """Send what native code writes to stderr (MediaPipe's glog and TFLite chatter) to
     /dev/null while the models run; Python's own errors are raised, not printed, meanwhile.
 

@@ -17,7 +17,7 @@ from gioconda.face import (
     LEFT_EYE_UPPER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
-    _native_stderr_silenced,
+    native_stderr_silenced,
 )
 
 
@@ -45,7 +45,7 @@ class FaceMeasurer:
     def __init__(self, video: bool = True) -> None:
         from mediapipe.python.solutions import face_mesh
 
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._mesh = face_mesh.FaceMesh(
                 static_image_mode=not video,
                 max_num_faces=1,
@@ -65,7 +65,7 @@ class FaceMeasurer:
 
     def measure(self, frame_rgb: np.ndarray) -> FaceMeasurement:
         h, w = frame_rgb.shape[:2]
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             result = self._mesh.process(np.ascontiguousarray(frame_rgb))
         if not result.multi_face_landmarks:
             nan2 = np.full(2, np.nan)

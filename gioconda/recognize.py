@@ -262,11 +262,7 @@ def viseme_frames(
     Frame ``i`` covers ``[i * hop_s, (i + 1) * hop_s)``; where no segment covers its centre it
     is ``sil``. Returns ``(n_frames,) int64``.
     """
-    centres = (np.arange(n_frames) + 0.5) * hop_s
-    frames = np.full(n_frames, VISEME_INDEX["sil"], dtype=np.int64)
-    for phone in phones:
-        frames[(centres >= phone.start_s) & (centres < phone.end_s)] = VISEME_INDEX[phone.viseme]
-    return frames
+    return visemes_at(phones, (np.arange(n_frames) + 0.5) * hop_s)
 
 
 def viseme_accuracy(
