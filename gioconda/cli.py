@@ -111,9 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     lipsync.add_argument(
         "--speech",
-        default="espeak",
+        default="espeak,kokoro",
         metavar="SOURCES",
-        help="speech synthesizers, comma-separated (default: espeak)",
+        help="speech synthesizers, comma-separated: espeak, kokoro (default: espeak,kokoro)",
+    )
+    lipsync.add_argument(
+        "--real-speech",
+        metavar="DIR",
+        help="also score recordings with hand-made phone labels (NAME.wav + NAME.lab, times in "
+        "100 ns, ARPAbet), e.g. ../shared/data/speech",
     )
     lipsync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     render = evaluations.add_parser(
@@ -298,6 +304,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         quick=args.quick,
         speech_sources=tuple(s.strip() for s in args.speech.split(",") if s.strip()),
         network_weights=args.weights,
+        real_speech=args.real_speech,
     )
     if args.out_dir is not None:
         evaluate.prepare_out_dir(args.out_dir)  # fail now, not after the run

@@ -90,7 +90,7 @@ import espeakng_loader
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from gioconda.audio import MEL_BANDS, Audio, resample
+from gioconda.audio import MEL_BANDS, Audio, load_audio, resample
 from gioconda.blendshapes import BS
 from gioconda.errors import GiocondaError
 from gioconda.face import Portrait, analyze_portrait, load_photo, native_stderr_silenced
@@ -116,7 +116,7 @@ from gioconda.visemenet import (
     VisemePosteriors,
     load_weights,
 )
-from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment
+from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment, arpabet_to_viseme
 
 # ------------------------------------------------------------------------------------------------
 # Held-out material: the test split of training/splits.py (the constants must match it)
@@ -176,6 +176,10 @@ WORDS_PER_MINUTE = (140, 200)
 QUICK_LANGUAGES: tuple[str, ...] = ("en", "hu")
 #: The group of rows that English utterances are reported in, and the other languages'.
 ENGLISH, OTHER_LANGUAGES = "en", "el hu vi"
+#: The group of rows of English spoken by Kokoro's held-out voice (a natural timbre).
+NEURAL_ENGLISH = "en kokoro"
+#: The group of rows of recorded speech with hand-made phone labels (``--real-speech``).
+RECORDED = "recorded"
 
 
 def text_bucket(text: str) -> int:
@@ -202,6 +206,7 @@ class Utterance:
     words_per_minute: speaking rate
     motion_seed: seed of the head, blinks and gaze (the same for every method)
     speech_seed: seed of the synthesizer's own randomness (eSpeak's whisper noise)
+    recording: for recorded speech, its audio file (its phone labels beside it); else None
     """
 
     key: str
@@ -212,11 +217,17 @@ class Utterance:
     words_per_minute: int
     motion_seed: int
     speech_seed: int
+    recording: str | None = None
 
     @property
     def group(self) -> str:
-        """The rows it is reported in: :data:`ENGLISH` or :data:`OTHER_LANGUAGES`."""
-        return ENGLISH if self.language == "en" else OTHER_LANGUAGES
+        """Its rows: :data:`ENGLISH`, :data:`NEURAL_ENGLISH`, :data:`OTHER_LANGUAGES` or
+        :data:`RECORDED`."""
+        if self.recording is not None:
+            return RECORDED
+        if self.language != "en":
+            return OTHER_LANGUAGES
+        return NEURAL_ENGLISH if self.source == "kokoro" else ENGLISH
 
 
 class SpeechSource(Protocol):
@@ -264,9 +275,35 @@ def _seed_espeak(seed: int) -> None:
     library.espeak_ng_SetRandSeed(seed)
 
 
+class KokoroSource:
+    """Kokoro-82M: English in its voice that training holds out for testing.
+
+    ``training/splits.py`` holds jf_nezumi out for the test split (and jf_tebukuro for
+    validation, which chose the shipped weights, so it is not used here).
+    """
+
+    name = "kokoro"
+
+    def voices(self, language: str) -> tuple[str, ...]:
+        return KOKORO_TEST_VOICES if language == "en" else ()
+
+    def speak(self, text: str, voice: str, words_per_minute: int, seed: int) -> SynthesizedSpeech:
+        from gioconda import kokoro
+
+        # Kokoro speaks about 170 words a minute at speed 1; it has no randomness to seed.
+        speed = float(np.clip(words_per_minute / 170.0, 0.8, 1.25))
+        return kokoro.synthesize(text, voice=voice, speed=speed)
+
+
+#: Kokoro's voices that no training split uses (``training/synthesizers.py`` KOKORO_HELD_OUT).
+KOKORO_TEST_VOICES: tuple[str, ...] = ("jf_nezumi",)
+
 #: Speech sources by name. Another synthesizer is another entry: a factory of a SpeechSource
 #: whose voices are its held-out speakers.
-SPEECH_SOURCES: dict[str, Callable[[], SpeechSource]] = {"espeak": ESpeakSource}
+SPEECH_SOURCES: dict[str, Callable[[], SpeechSource]] = {
+    "espeak": ESpeakSource,
+    "kokoro": KokoroSource,
+}
 
 
 def held_out_utterances(
@@ -365,6 +402,110 @@ def make_clip(utterance: Utterance, source: SpeechSource) -> EvalClip:
         PhoneSegment(end_s, len(samples) / rate, "_", "sil"),
     )
     return EvalClip(utterance, Audio(samples, rate), truth, (LEAD_S, end_s))
+
+
+#: Phone labels count time in units of 100 ns (HTK's convention, as the Emu/ANDOSL labels do).
+LABEL_TIME_UNIT_S = 1e-7
+
+
+def read_phone_labels(path: str | os.PathLike[str]) -> tuple[PhoneSegment, ...]:
+    """Hand-made phone labels: one ``start end phone`` a line, times in 100 ns, ARPAbet.
+
+    ``h#`` is silence; TIMIT closure names (``pcl``) are their stop's viseme.
+
+    Raises
+    ------
+    GiocondaError: unreadable file, a malformed line, an unknown phone, overlapping times.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise GiocondaError(f"cannot read phone labels {path}: {error}") from None
+    phones: list[PhoneSegment] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        try:
+            start, end = int(fields[0]) * LABEL_TIME_UNIT_S, int(fields[1]) * LABEL_TIME_UNIT_S
+            viseme = arpabet_to_viseme(fields[2])
+        except (ValueError, IndexError):
+            raise GiocondaError(
+                f"{path}:{number}: expected 'start end phone' (100 ns units, ARPAbet), "
+                f"got {line.strip()!r}"
+            ) from None
+        if end <= start or (phones and start < phones[-1].end_s - 1e-6):
+            raise GiocondaError(f"{path}:{number}: phone times overlap or run backwards")
+        phones.append(PhoneSegment(start, end, fields[2], viseme))
+    if not phones:
+        raise GiocondaError(f"no phone labels in {path}")
+    return tuple(phones)
+
+
+def recorded_utterances(folder: str | os.PathLike[str], seed: int = 0) -> list[Utterance]:
+    """Every ``NAME.wav`` in ``folder`` that has a ``NAME.lab`` beside it, in name order.
+
+    Raises
+    ------
+    GiocondaError: not a folder, or no labelled recording in it.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise GiocondaError(f"real speech folder {folder} does not exist")
+    rng = np.random.default_rng(seed)
+    utterances = [
+        Utterance(
+            key=f"recorded:{wav.stem}",
+            source="recording",
+            language="en",
+            voice=root.name,
+            text="",
+            words_per_minute=0,
+            motion_seed=int(rng.integers(2**31)),
+            speech_seed=0,
+            recording=str(wav),
+        )
+        for wav in sorted(root.glob("*.wav"))
+        if wav.with_suffix(".lab").is_file()
+    ]
+    if not utterances:
+        raise GiocondaError(f"no NAME.wav with a NAME.lab beside it in {folder}")
+    return utterances
+
+
+def recorded_clip(utterance: Utterance) -> EvalClip:
+    """A recording and its hand-made labels, padded with silence like a synthesized clip.
+
+    The labels are extended with silence to cover the whole clip; the scored speech runs from
+    the first to the last labelled phone that is not silence.
+    """
+    assert utterance.recording is not None
+    wav = Path(utterance.recording)
+    audio = resample(load_audio(wav), ANALYSIS_SAMPLE_RATE)
+    labels = read_phone_labels(wav.with_suffix(".lab"))
+    rate = audio.sample_rate
+    samples = np.concatenate(
+        [np.zeros(round(LEAD_S * rate), np.float32), audio.samples,
+         np.zeros(round(TAIL_S * rate), np.float32)]
+    )  # fmt: skip
+    total_s = len(samples) / rate
+    inner = [
+        PhoneSegment(p.start_s + LEAD_S, min(p.end_s + LEAD_S, total_s), p.phone, p.viseme)
+        for p in labels
+        if p.start_s + LEAD_S < total_s
+    ]
+    truth = (
+        PhoneSegment(0.0, inner[0].start_s, "_", "sil"),
+        *inner,
+        *(
+            [PhoneSegment(inner[-1].end_s, total_s, "_", "sil")]
+            if inner[-1].end_s < total_s
+            else []
+        ),
+    )
+    spoken = [p for p in inner if p.viseme != "sil"]
+    speech_s = (spoken[0].start_s, spoken[-1].end_s) if spoken else (LEAD_S, total_s - TAIL_S)
+    return EvalClip(utterance, Audio(samples, rate), truth, speech_s)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -776,15 +917,18 @@ class LipSyncEvalOptions:
     speech_sources: names in :data:`SPEECH_SOURCES`
     methods: names in :data:`METHOD_NAMES`, in the order of the rows
     network_weights: an ``.npz`` of viseme-network weights; None for the shipped ones
+    real_speech: a folder of recordings with hand-made phone labels (``NAME.wav`` beside
+        ``NAME.lab``, see :func:`read_phone_labels`), reported as rows of their own; or None
     """
 
     seed: int = 0
     quick: bool = False
     fps: float = 25.0
     size: int = 256
-    speech_sources: tuple[str, ...] = ("espeak",)
+    speech_sources: tuple[str, ...] = ("espeak", "kokoro")
     methods: tuple[str, ...] = METHOD_NAMES
     network_weights: str | None = None
+    real_speech: str | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.seed, int) and self.seed >= 0):
@@ -1100,6 +1244,8 @@ def evaluate_lipsync(
     """
     start = time.perf_counter()
     utterances = held_out_utterances(options.seed, options.quick, options.speech_sources)
+    if options.real_speech is not None:
+        utterances += recorded_utterances(options.real_speech, options.seed)
     methods = [m for m in METHODS if m.name in options.methods]
     network, network_note = load_network(options.network_weights)
     tools = PhoneEstimators(network)
@@ -1111,7 +1257,10 @@ def evaluate_lipsync(
     scores: list[ClipScores] = []
     sheet: ContactSheet | None = None
     for utterance in utterances:
-        clip = make_clip(utterance, sources[utterance.source])
+        if utterance.recording is not None:
+            clip = recorded_clip(utterance)
+        else:
+            clip = make_clip(utterance, sources[utterance.source])
         tools.start_clip()
         controls = MotionControls(seed=utterance.motion_seed)
         keep: list[int] = []
@@ -1135,7 +1284,7 @@ def evaluate_lipsync(
             done += 1
             progress("lipsync", done, total)
     rows = []
-    for group in (ENGLISH, OTHER_LANGUAGES):
+    for group in (ENGLISH, NEURAL_ENGLISH, OTHER_LANGUAGES, RECORDED):
         if not any(u.group == group for u in utterances):
             continue
         for method in methods:
@@ -1194,7 +1343,9 @@ def format_table(report: LipSyncReport) -> str:
     ]
     lines += ["| " + " | ".join(_cells(row)) + " |" for row in report.rows]
     options = report.options
-    n_en = sum(u.language == "en" for u in report.utterances)
+    synthesized = [u for u in report.utterances if u.recording is None]
+    n_en = sum(u.language == "en" for u in synthesized)
+    n_recorded = len(report.utterances) - len(synthesized)
     faces = [r.face_found for r in report.rows if r.face_found is not None]
     speeds = {}
     for row in report.rows:
@@ -1202,9 +1353,15 @@ def format_table(report: LipSyncReport) -> str:
             speeds.setdefault(row.method, row.estimate_rtf)
     lines += [
         "",
-        f"{len(report.utterances)} held-out utterances ({n_en} English, "
-        f"{len(report.utterances) - n_en} in {OTHER_LANGUAGES}), seed {options.seed}, "
-        f"{options.size} px at {options.fps:g} fps, speech: {', '.join(options.speech_sources)}",
+        f"{len(synthesized)} held-out utterances ({n_en} English, "
+        f"{len(synthesized) - n_en} in {OTHER_LANGUAGES}), seed {options.seed}, "
+        f"{options.size} px at {options.fps:g} fps, speech: {', '.join(options.speech_sources)}"
+        + (
+            f"; {RECORDED}: {n_recorded} recordings with hand-made labels from "
+            f"{options.real_speech} (tts row: the hand labels)"
+            if n_recorded
+            else ""
+        ),
         f"network weights: {report.network}",
         f"pocketsphinx and combined: English only (n/a elsewhere); closure: MouthClose >= "
         f"{CLOSED_MOUTH_CLOSE:g} and lip gap < {CLOSED_LIP_GAP:g} mouth widths at the middle "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from gioconda.evaluate import (
     METHOD_NAMES,
     TEST_TEXT_BUCKETS,
     ESpeakSource,
+    KokoroSource,
     LipSyncEvalOptions,
     av_offset_ms,
     closure_precision,
@@ -28,14 +31,16 @@ from gioconda.evaluate import (
     frame_agreement,
     held_out_utterances,
     open_vowel_gaps,
+    read_phone_labels,
     reference_aperture,
     text_bucket,
     untrained_network_weights,
     viseme_frame_accuracy,
 )
 from gioconda.recognize import fuse_network_and_recognizer, visemes_at
+from gioconda.speech import synthesize
 from gioconda.visemenet import VisemeNet, VisemePosteriors
-from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment
+from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment, arpabet_to_viseme
 
 FPS = 25.0
 
@@ -247,6 +252,8 @@ def test_eval_material_agrees_with_the_training_split() -> None:
         for voice in source.voices(language):
             speaker = voice.partition("+")[2]
             assert splits.voice_split(language, "espeak", speaker) == splits.TEST, voice
+    assert KokoroSource().voices("en") == splits.HELD_OUT_SPEAKERS["kokoro"][splits.TEST]
+    assert KokoroSource().voices("hu") == ()
 
 
 def test_utterances_are_reproducible_and_held_out() -> None:
@@ -298,19 +305,60 @@ def gioconda(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+#: An ARPAbet phone of every viseme, to write labels as hand-labelled corpora do.
+ARPABET_OF_VISEME: dict[str, str] = {}
+for _phone in (
+    "P F TH T K CH S N R AA EH IH AO UW "
+    "AE AH AW AY B D DH ER EY G HH IY JH L M NG OW OY SH UH V W Y Z ZH"
+).split():
+    ARPABET_OF_VISEME.setdefault(arpabet_to_viseme(_phone), _phone)
+
+
+def write_labelled_recording(folder: Path, name: str, text: str) -> tuple[PhoneSegment, ...]:
+    """eSpeak speech saved as NAME.wav (16-bit PCM) with its phones as NAME.lab (100 ns)."""
+    spoken = synthesize(text, voice="en-us", words_per_minute=160)
+    pcm = np.clip(spoken.audio.samples * 32767, -32768, 32767).astype("<i2")
+    with wave.open(str(folder / f"{name}.wav"), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(spoken.audio.sample_rate)
+        wav.writeframes(pcm.tobytes())
+    lines = [
+        f"{round(p.start_s * 1e7)} {round(p.end_s * 1e7)} "
+        f"{'h#' if p.viseme == 'sil' else ARPABET_OF_VISEME[p.viseme]}"
+        for p in spoken.phones
+    ]
+    (folder / f"{name}.lab").write_text("\n".join(lines) + "\n")
+    return spoken.phones
+
+
 @pytest.mark.slow
 def test_quick_run_prints_the_table_and_writes_the_report(tmp_path) -> None:
-    result = gioconda("eval", "lipsync", "--quick", "--seed", "0", "--out-dir", str(tmp_path))
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    write_labelled_recording(recordings, "mama", "Bob made my mom a palm lamp.")
+    (recordings / "unlabelled.wav").write_bytes((recordings / "mama.wav").read_bytes())
+    out = tmp_path / "out"
+    result = gioconda(
+        "eval", "lipsync", "--quick", "--seed", "0", "--out-dir", str(out),
+        "--speech", "espeak,kokoro", "--real-speech", str(recordings),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     header = rows[0]
     for column in ("viseme acc", "closure recall", "open/closed", "A/V offset", "chatter"):
         assert column in header
-    english = [r.split(" | ")[1] for r in rows[1:] if r.startswith("| en |")]
-    assert english == list(METHOD_NAMES)
-    other = {r.split(" | ")[1]: r for r in rows[1:] if not r.startswith("| en |")}
+    groups: dict[str, dict[str, str]] = {}
+    for row in rows[1:]:
+        group, method = row.split(" | ")[:2]
+        groups.setdefault(group.strip("| "), {})[method] = row
+    assert list(groups) == ["en", "en kokoro", "el hu vi", "recorded"]
+    for group in groups.values():
+        assert list(group) == list(METHOD_NAMES)
+    other = groups["el hu vi"]
     assert "n/a" in other["pocketsphinx"] and "n/a" in other["combined"]
-    assert "wall time" in result.stdout
+    assert "wall time" in result.stdout and "1 recordings" in result.stdout
+    tmp_path = out
 
     report = json.loads((tmp_path / "lipsync.json").read_text())
     by_name = {(r["group"], r["method"]): r for r in report["rows"]}
@@ -323,7 +371,10 @@ def test_quick_run_prints_the_table_and_writes_the_report(tmp_path) -> None:
     # the baseline never closes the lips; the upper bound opens them far wider than it closes
     assert by_name[("en", "loudness")]["closure_recall"] == 0.0
     assert tts["aperture_ratio"] > 3.0
-    assert (tmp_path / "lipsync.md").read_text().count("| tts |") == 2
+    # the recording's "tts" row reads its labels back: perfect by construction
+    recorded = by_name[("recorded", "tts")]
+    assert recorded["viseme_accuracy"] == 1.0 and recorded["closure_recall"] >= 0.9
+    assert (tmp_path / "lipsync.md").read_text().count("| tts |") == 4
     assert (tmp_path / "lipsync_contact.png").stat().st_size > 10_000
 
 
@@ -333,3 +384,24 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path) -> None:
     assert result.stderr.strip().count("\n") == 0 and "nosuch" in result.stderr
     result = gioconda("eval", "lipsync", "--quick", "--weights", str(tmp_path / "missing.npz"))
     assert result.returncode == 2 and "weights" in result.stderr
+    result = gioconda("eval", "lipsync", "--quick", "--real-speech", str(tmp_path))
+    assert result.returncode == 2 and "NAME.lab" in result.stderr
+
+
+def test_phone_labels_are_read_and_checked(tmp_path) -> None:
+    good = tmp_path / "good.lab"
+    good.write_text("0 1874980 h#\n1874980 2569940 ah\n2569940 3402380 m\n")
+    phones = read_phone_labels(good)
+    assert [p.viseme for p in phones] == ["sil", "aa", "PP"]
+    assert phones[2].start_s == pytest.approx(0.256994) and phones[2].end_s == pytest.approx(
+        0.340238
+    )
+    for text, message in (
+        ("0 100 ah\n50 200 m\n", "overlap"),
+        ("0 100 qq\n", "expected"),
+        ("0 100\n", "expected"),
+        ("", "no phone labels"),
+    ):
+        good.write_text(text)
+        with pytest.raises(GiocondaError, match=message):
+            read_phone_labels(good)

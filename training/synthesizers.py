@@ -131,9 +131,8 @@ class KokoroSynthesizer:
         singles = [(v, v) for v in self._voices]
         # Blends only of voices that no split holds out, so none leaks into training.
         free = [v for v in self._voices if v not in KOKORO_HELD_OUT]
-        blends = [
-            (f"{a}:0.5,{b}:0.5", f"{a}+{b}") for i, a in enumerate(free) for b in free[i + 1 :]
-        ]
+        # A blend's voice is "a+b": speak() draws its mix afresh for every utterance.
+        blends = [(f"{a}+{b}", f"{a}+{b}") for i, a in enumerate(free) for b in free[i + 1 :]]
         return singles + blends
 
     def speaker_weight(self, speaker: str) -> float:
@@ -144,14 +143,22 @@ class KokoroSynthesizer:
     ) -> tuple[SynthesizedSpeech, str]:
         speed = float(np.round(rng.uniform(*KOKORO_SPEED), 2))
         accent = "en-gb" if rng.random() < 0.3 else "en-us"
+        if "+" in voice:
+            # Any mix of two style vectors is another plausible voice: a continuum of
+            # speakers between each pair rather than one midpoint.
+            first, second = voice.split("+")
+            share = float(np.round(rng.uniform(*KOKORO_BLEND_SHARE), 2))
+            voice = f"{first}:{share},{second}:{1.0 - share:.2f}"
         speech = self._kokoro.synthesize(text, voice=voice, speed=speed, language=accent)
-        return speech, f"speed={speed} accent={accent}"
+        return speech, f"voice={voice} speed={speed} accent={accent}"
 
 
 #: Kokoro voices held out of training (valid and test), as in training/splits.py.
 KOKORO_HELD_OUT = ("jf_tebukuro", "jf_nezumi")
 #: Kokoro's speaking rates (1.0 = the model's own).
-KOKORO_SPEED = (0.8, 1.3)
+KOKORO_SPEED = (0.75, 1.4)
+#: Share of the first voice in a two-voice blend, drawn uniformly.
+KOKORO_BLEND_SHARE = (0.15, 0.85)
 
 
 #: Every synthesizer by name, with its relative share of the utterances (each utterance draws
