@@ -29,6 +29,28 @@ from gioconda.visemes import VISEMES
 WINDOW = 400  # 4 s of 10 ms frames per training example
 
 
+def load_recordings(folder: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Recordings with hand-made labels (``NAME.wav`` + ``NAME.lab``) as features and labels.
+
+    Only watched during training (``--watch``): never trained on, never used to choose epochs.
+    """
+    from gioconda.audio import ANALYSIS_SAMPLE_RATE, load_audio, log_mel, resample
+    from gioconda.evaluate import read_phone_labels, recorded_utterances
+    from gioconda.recognize import visemes_at
+    from gioconda.timeline import FEATURE_HOP_S
+
+    feats, labels = [], []
+    for utterance in recorded_utterances(folder):
+        wav = Path(utterance.recording)
+        audio = resample(load_audio(wav), ANALYSIS_SAMPLE_RATE)
+        f = normalize_features(log_mel(audio))
+        truth = read_phone_labels(wav.with_suffix(".lab"))
+        feats.append(f.astype(np.float32))
+        # As make_data labels its hops: the phone at the hop's centre, i * FEATURE_HOP_S.
+        labels.append(visemes_at(truth, np.arange(len(f)) * FEATURE_HOP_S).astype(np.int64))
+    return feats, labels
+
+
 def load_split(sources: list[str], split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per-utterance normalized features and labels of one split, from every data folder.
 
@@ -97,17 +119,30 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--watch",
+        type=Path,
+        help="recordings with hand-made labels (NAME.wav + NAME.lab) whose accuracy is printed "
+        "every epoch, for information: never trained on, never used to pick the epoch",
+    )
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     train_f, train_y = load_split(args.data, "train")
-    valid_f, valid_y = load_split(args.data, "valid")
+    # Each data folder's validation split is scored on its own and the epoch is chosen by their
+    # mean, so a small natural-voice set weighs as much as a large robotic one.
+    valid_sets = {source: load_split([source.partition(":")[0]], "valid") for source in args.data}
+    watch = load_recordings(args.watch) if args.watch else None
     counts = np.bincount(np.concatenate(train_y), minlength=len(VISEMES)).astype(np.float64)
     # Rare classes (the closures) count more, but not so much that silence is ignored.
     weights = (counts.sum() / np.maximum(counts, 1)) ** 0.5
     weights /= (weights * counts).sum() / counts.sum()
-    print(f"train frames {int(counts.sum())}, valid utterances {len(valid_f)}", file=sys.stderr)
+    print(
+        f"train frames {int(counts.sum())}, valid utterances "
+        + ", ".join(f"{name} {len(f)}" for name, (f, _) in valid_sets.items()),
+        file=sys.stderr,
+    )
 
     model = VisemeNetTorch()
     if args.init is not None:
@@ -138,10 +173,17 @@ def main() -> None:
             optimizer.step()
             schedule.step()
             total += loss.item()
-        acc = accuracy(model, valid_f, valid_y)
-        log.append({"epoch": epoch, "loss": total / steps_per_epoch, "valid_accuracy": acc})
+        per_source = {name: accuracy(model, f, y) for name, (f, y) in valid_sets.items()}
+        acc = float(np.mean(list(per_source.values())))
+        entry = {"epoch": epoch, "loss": total / steps_per_epoch, "valid_accuracy": acc,
+                 "valid_accuracy_by_data": per_source}  # fmt: skip
+        if watch is not None:
+            entry["watched_accuracy"] = accuracy(model, *watch)
+        log.append(entry)
         print(f"epoch {epoch:2d} loss {total / steps_per_epoch:.3f} valid acc {acc:.3f} "
-              f"({time.time() - start:.0f} s)", file=sys.stderr)  # fmt: skip
+              + " ".join(f"{k}={v:.3f}" for k, v in per_source.items())
+              + (f" watched {entry['watched_accuracy']:.3f}" if watch is not None else "")
+              + f" ({time.time() - start:.0f} s)", file=sys.stderr)  # fmt: skip
         if acc > best:
             best = acc
             best_state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
