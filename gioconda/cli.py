@@ -102,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "eval",
-        help="measure quality: lip sync on held-out speech, the renderer on six portraits",
+        help="measure quality: lip sync on held-out speech, the renderer on six portraits, "
+        "the motion and its controls",
         description="Measure quality; one subcommand per question.",
     )
     evaluations = evaluate.add_subparsers(dest="evaluation", required=True, metavar="EVALUATION")
@@ -144,6 +145,20 @@ def _parser() -> argparse.ArgumentParser:
         "--out-dir", metavar="DIR", help="also write render_eval.md/.json and contact sheets here"
     )
     render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    motion = evaluations.add_parser(
+        "motion",
+        help="lifelike motion from audio (blinks, head, drift, gaze) and the controls' accuracy",
+        description="Generate motion for ten minutes of synthesized speech and measure blinks, "
+        "head movement against the voice, drift, gaze and brows; render commanded gaze, head "
+        "distance and emotions and re-detect them with MediaPipe; print one table (metrics "
+        "defined in gioconda/evaluate_motion.py).",
+    )
+    motion.add_argument("--quick", action="store_true", help="90 s of speech, one portrait")
+    motion.add_argument("--seed", type=int, default=0, help="seed of text and motion (default: 0)")
+    motion.add_argument(
+        "--out-dir", metavar="DIR", help="also write motion_eval.md and motion_controls.png here"
+    )
+    motion.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -430,6 +445,8 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     if args.evaluation == "render":
         return _run_render_eval(args)
+    if args.evaluation == "motion":
+        return _run_motion_eval(args)
     if args.evaluation != "lipsync":
         raise AssertionError(args.evaluation)
     options = evaluate.LipSyncEvalOptions(
@@ -469,6 +486,32 @@ def _run_render_eval(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print(evaluate_render.format_table(report))
+    return 0
+
+
+def _run_motion_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gioconda import evaluate_motion
+    from gioconda.errors import GiocondaError
+    from gioconda.output import check_writable
+
+    if args.seed < 0:
+        raise GiocondaError(f"--seed must be 0 or more, got {args.seed}")
+    if args.out_dir is not None:
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        check_writable(Path(args.out_dir) / "motion_eval.md")  # fail now, not after the run
+    options = evaluate_motion.MotionEvalOptions(quick=args.quick, seed=args.seed)
+    progress = _ProgressBars(args.quiet)
+    try:
+        report = evaluate_motion.run_motion_eval(options, progress)
+    finally:
+        progress.close()
+    print(evaluate_motion.format_table(report))
+    if args.out_dir is not None:
+        for path in evaluate_motion.write_report(report, args.out_dir):
+            if not args.quiet:
+                print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

@@ -170,8 +170,8 @@ def generate_motion(
     prosody = _fit_features(features, frame_count(times[-1], GRID_FPS) + 1)
     grid_t = frame_times(len(prosody.speech), GRID_FPS)
     # Spawned children depend only on their index: adding streams leaves the others unchanged.
-    head_rng, blink_rng, gaze_rng, brow_rng, emotion_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(5)
+    head_rng, blink_rng, gaze_rng, brow_rng, emotion_rng, style_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(6)
     )
     accents = _accents(prosody)
 
@@ -193,7 +193,8 @@ def generate_motion(
     _add_emotion(shapes, _emotion(controls, times, emotion_rng))
 
     intensity = control_track(controls, "motion_intensity", grid_t)[:, 0]
-    rotation, translation = _head_pose(prosody, accents, times, head_rng, intensity)
+    style = _head_style(style_rng)
+    rotation, translation = _head_pose(prosody, accents, times, head_rng, intensity, style)
     rotation *= ease_in[:, None]
     translation *= ease_in[:, None]
     # ARKit's eye-look shapes are the eyes' turn in the head, not toward the camera.
@@ -862,12 +863,35 @@ HEAD_LIMIT_DEG = (12.0, 12.0, 8.0)
 BODY_SWAY, BODY_SWAY_LIMIT = 0.003, 0.01
 
 
+#: Spread of a speaker's style across seeds: log-normal std of the sway amplitude per axis and
+#: of the nod size, and the range of the sway's tempo (a factor on its time constants).
+STYLE_AMPLITUDE_SPREAD, STYLE_NOD_SPREAD, STYLE_TEMPO = 0.3, 0.3, (0.75, 1.35)
+
+
+@dataclass(frozen=True)
+class HeadStyle:
+    """How one seed's speaker moves: sway amplitude per axis (yaw, pitch, roll), nod size and
+    tempo (time constants of the sway), as factors on the typical speaker's."""
+
+    sway: np.ndarray
+    nod: float
+    tempo: float
+
+
+def _head_style(rng: np.random.Generator) -> HeadStyle:
+    """A speaker's style for one seed: some sway more in yaw, some nod more, some are slower."""
+    sway = np.clip(np.exp(rng.normal(0.0, STYLE_AMPLITUDE_SPREAD, 3)), 0.55, 1.8)
+    nod = float(np.clip(np.exp(rng.normal(0.0, STYLE_NOD_SPREAD)), 0.55, 1.8))
+    return HeadStyle(sway, nod, float(rng.uniform(*STYLE_TEMPO)))
+
+
 def _head_pose(
     prosody: AudioFeatures,
     accents: tuple[np.ndarray, np.ndarray],
     times: np.ndarray,
     rng: np.random.Generator,
     intensity: np.ndarray,
+    style: HeadStyle,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Head rotation and translation per frame; ``intensity`` scales them, one value per hop.
 
@@ -878,12 +902,12 @@ def _head_pose(
     """
     n = len(prosody.speech)
     activity = _speech_activity(prosody.speech)
-    target = np.stack([_band_noise(rng, n, tau) for tau in HEAD_SWAY_TAU_S], 1)
-    target *= np.array(HEAD_SWAY_DEG)
-    nods = _nod_track(accents, rng, n)
+    target = np.stack([_band_noise(rng, n, tau * style.tempo) for tau in HEAD_SWAY_TAU_S], 1)
+    target *= np.array(HEAD_SWAY_DEG) * style.sway
+    nods = _nod_track(accents, rng, n) * style.nod
     target[:, 1] += nods - _one_pole(nods, HEAD_SLOW_S)  # nods are down-only: remove their mean
     # Scaled before the spring, so a change of intensity eases in with the head's own dynamics.
-    target *= (intensity * activity)[:, None]
+    target *= (intensity * activity * _prosodic_drive(prosody))[:, None]
     rotation = np.stack(
         [_spring(target[:, axis], HEAD_SPRING_HZ[axis], HEAD_DAMPING) for axis in range(3)], 1
     )
@@ -897,6 +921,38 @@ def _head_pose(
         resample_track(rotation, FEATURE_HOP_S, times),
         resample_track(translation, FEATURE_HOP_S, times),
     )
+
+
+#: How much louder syllables and raised pitch enliven the head: the sway is scaled by
+#: 1 + PROSODY_DRIVE * (loudness + pitch excursion - their mean), over ~0.15 s.
+PROSODY_DRIVE = 0.8
+#: Pitch excursion (semitones above the last ~2 s) that counts as fully raised.
+PITCH_EXCURSION_ST = 3.0
+
+
+def _prosodic_drive(prosody: AudioFeatures) -> np.ndarray:
+    """Factor on head movement per hop, around 1: more on loud and pitch-raised stretches.
+
+    People move their heads more as they stress words (loudness) and raise their voice's pitch
+    (Yehia et al., 2002: head motion and F0 are correlated); between them the head calms.
+    """
+    level = gaussian_filter1d(prosody.level.astype(np.float64), sigma=15.0, truncate=2.0)
+    voiced = (prosody.voiced & (prosody.pitch_hz > 0)).astype(np.float64)
+    semitones = np.zeros(len(voiced))
+    if voiced.any():
+        on = voiced > 0
+        semitones[on] = 12.0 * np.log2(prosody.pitch_hz[on] / np.median(prosody.pitch_hz[on]))
+
+    def voiced_mean(sigma: float) -> np.ndarray:
+        weight = gaussian_filter1d(voiced, sigma=sigma, truncate=2.0)
+        total = gaussian_filter1d(semitones * voiced, sigma=sigma, truncate=2.0)
+        return np.divide(total, weight, out=np.zeros_like(total), where=weight > 0.05)
+
+    excursion = np.clip((voiced_mean(15.0) - voiced_mean(200.0)) / PITCH_EXCURSION_ST, -1, 1)
+    drive = level + 0.5 * excursion
+    speaking = prosody.speech
+    centre = drive[speaking].mean() if speaking.any() else 0.0
+    return np.clip(1.0 + PROSODY_DRIVE * (drive - centre), 0.3, 2.0)
 
 
 def _speech_activity(speech: np.ndarray) -> np.ndarray:
