@@ -48,7 +48,21 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument(
         "--text", help="say this text (Kokoro or eSpeak NG speech synthesis) instead of AUDIO"
     )
+    animate.add_argument(
+        "--audio",
+        dest="audio_option",
+        metavar="AUDIO",
+        help="the same as the AUDIO argument (reads better with --motion)",
+    )
+    animate.add_argument(
+        "--motion",
+        metavar="FILE",
+        help="render this motion (.csv in Live Link Face columns, or .json as --motion-out "
+        "writes) instead of one made from the speech; AUDIO is optional then, cut or padded "
+        "to the motion's length, and the frame rate is the file's",
+    )
     _add_render_options(animate)
+    _add_motion_options(animate)
     animate.add_argument(
         "--lipsync",
         choices=LIPSYNC_CHOICES,
@@ -60,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument(
         "--motion-out",
         metavar="FILE",
-        help="also write the motion: .csv (Live Link Face columns) or .json",
+        help="also write the motion: .csv (Live Link Face columns: no head distance or body "
+        "sway) or .json (everything)",
     )
     animate.add_argument(
         "--max-audio-seconds",
@@ -77,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-o", "--output", default="gioconda-demo.mp4", metavar="OUT.mp4")
     _add_render_options(demo)
+    _add_motion_options(demo)
 
     bench = commands.add_parser("bench", help="measure speed (frames per second, real-time factor)")
     bench.add_argument("--seconds", type=float, default=10.0, help="length of the test clip")
@@ -86,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "eval",
-        help="measure quality: lip sync on held-out speech, the renderer on six portraits",
+        help="measure quality: lip sync on held-out speech, the renderer on six portraits, "
+        "the motion and its controls",
         description="Measure quality; one subcommand per question.",
     )
     evaluations = evaluate.add_subparsers(dest="evaluation", required=True, metavar="EVALUATION")
@@ -134,6 +151,20 @@ def _parser() -> argparse.ArgumentParser:
         "--out-dir", metavar="DIR", help="also write render_eval.md/.json and contact sheets here"
     )
     render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    motion = evaluations.add_parser(
+        "motion",
+        help="lifelike motion from audio (blinks, head, drift, gaze) and the controls' accuracy",
+        description="Generate motion for ten minutes of synthesized speech and measure blinks, "
+        "head movement against the voice, drift, gaze and brows; render commanded gaze, head "
+        "distance and emotions and re-detect them with MediaPipe; print one table (metrics "
+        "defined in gioconda/evaluate_motion.py).",
+    )
+    motion.add_argument("--quick", action="store_true", help="90 s of speech, one portrait")
+    motion.add_argument("--seed", type=int, default=0, help="seed of text and motion (default: 0)")
+    motion.add_argument(
+        "--out-dir", metavar="DIR", help="also write motion_eval.md and motion_controls.png here"
+    )
+    motion.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -145,7 +176,7 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
         "(English), or any eSpeak NG voice such as en-gb, de, fr+f3 (see `gioconda voices`; "
         "default: jm_kumo)",
     )
-    parser.add_argument("--fps", type=float, default=25.0, help="frames per second (default: 25)")
+    parser.add_argument("--fps", type=float, help="frames per second (default: 25)")
     parser.add_argument(
         "--size",
         type=int,
@@ -164,13 +195,97 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="which face to animate, 0 = the largest (default: 0)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for head motion, blinks, gaze")
     parser.add_argument(
         "--no-label",
         action="store_true",
         help="leave out the small 'AI-generated' label (the file is still tagged)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+#: The motion controls' flags and their defaults (as in gioconda.controls.MotionControls); a
+#: flag's name is the control's, with dashes.
+MOTION_FLAG_DEFAULTS = {
+    "seed": 0,
+    "gaze": "camera",
+    "head_distance": 1.0,
+    "emotion": "neutral",
+    "emotion_strength": 1.0,
+    "motion_intensity": 1.0,
+    "blink_rate": 17.0,
+    "controls": None,
+}
+
+
+def _add_motion_options(parser: argparse.ArgumentParser) -> None:
+    from gioconda.controls import EMOTIONS
+
+    group = parser.add_argument_group(
+        "motion controls", "what the speech does not decide (see gioconda/controls.py)"
+    )
+    group.add_argument("--seed", type=int, default=0, help="seed for head motion, blinks, gaze")
+    group.add_argument(
+        "--gaze",
+        default="camera",
+        metavar="YAW,PITCH",
+        help="where the eyes look, in degrees from the camera (+yaw: toward the image's right, "
+        "+pitch: down), or 'camera' (default: camera, with natural glances)",
+    )
+    group.add_argument(
+        "--head-distance",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="head size: 1.0 as in the photo, 0.8 further away, 1.2 closer (default: 1.0)",
+    )
+    group.add_argument(
+        "--emotion",
+        default="neutral",
+        metavar="NAME",
+        help=f"expression held across the clip: {', '.join(EMOTIONS)} (default: neutral)",
+    )
+    group.add_argument(
+        "--emotion-strength",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="how much of the emotion shows, 0 to 1 (default: 1)",
+    )
+    group.add_argument(
+        "--motion-intensity",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="scale of head movement: 0 still, 1 typical, 2 animated (default: 1)",
+    )
+    group.add_argument(
+        "--blink-rate",
+        type=float,
+        default=17.0,
+        metavar="N",
+        help="blinks per minute, 0 for none (default: 17)",
+    )
+    group.add_argument(
+        "--controls",
+        metavar="FILE.json",
+        help="keyframes that change the controls over time: a JSON list of "
+        '{"time": s, "control": name, "value": ...} (format in gioconda/controls.py)',
+    )
+
+
+def _motion_controls(args: argparse.Namespace):
+    from gioconda.controls import MotionControls, gaze_value, read_keyframes
+
+    return MotionControls(
+        seed=args.seed,
+        gaze=gaze_value(args.gaze),
+        head_distance=args.head_distance,
+        emotion=args.emotion,
+        emotion_strength=args.emotion_strength,
+        motion_intensity=args.motion_intensity,
+        blink_rate=args.blink_rate,
+        keyframes=() if args.controls is None else read_keyframes(args.controls),
+    )
 
 
 class _ProgressBars:
@@ -209,21 +324,21 @@ class _ProgressBars:
 
 def _options(args: argparse.Namespace, lipsync: str = DEFAULT_LIPSYNC):
     from gioconda.errors import GiocondaError
-    from gioconda.motion import MotionControls
     from gioconda.pipeline import AnimateOptions
 
-    if not 1 <= args.fps <= 120:
-        raise GiocondaError(f"--fps must be between 1 and 120, got {args.fps:g}")
+    fps = 25.0 if args.fps is None else args.fps
+    if not 1 <= fps <= 120:
+        raise GiocondaError(f"--fps must be between 1 and 120, got {fps:g}")
     if not 64 <= args.size <= 4096:
         raise GiocondaError(f"--size must be between 64 and 4096, got {args.size}")
     if args.face < 0:
         raise GiocondaError(f"--face must be 0 or more, got {args.face}")
     return AnimateOptions(
-        fps=args.fps,
+        fps=fps,
         size=args.size,
         full_frame=args.full_frame,
         face=args.face,
-        motion=MotionControls(seed=args.seed),
+        motion=_motion_controls(args),
         lipsync=lipsync,
         max_audio_s=getattr(args, "max_audio_seconds", 600.0),
         voice=args.voice,
@@ -234,6 +349,12 @@ def _options(args: argparse.Namespace, lipsync: str = DEFAULT_LIPSYNC):
 def _run(args: argparse.Namespace) -> int:
     from gioconda import pipeline
 
+    if args.command == "animate" and args.audio_option is not None:
+        if args.audio is not None:
+            raise _usage("give AUDIO or --audio, not both")
+        args.audio = args.audio_option
+    if args.command == "animate" and args.motion is not None:
+        return _run_animate_motion(args)
     if args.command == "animate":
         if args.audio is None and args.text is None:
             raise _usage("give an AUDIO file or --text")
@@ -292,11 +413,46 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+def _run_animate_motion(args: argparse.Namespace) -> int:
+    from gioconda import pipeline
+
+    if args.text is not None:
+        raise _usage("--motion renders a motion file; give it AUDIO, not --text")
+    if args.fps is not None:
+        raise _usage("--motion takes its frame rate from the file; leave out --fps")
+    changed = [
+        "--" + name.replace("_", "-")
+        for name, default in MOTION_FLAG_DEFAULTS.items()
+        if getattr(args, name) != default
+    ]
+    if args.motion_out is not None:
+        changed.append("--motion-out")
+    if changed:
+        raise _usage(f"{', '.join(changed)} cannot change a motion read with --motion")
+    progress = _ProgressBars(args.quiet)
+    try:
+        result = pipeline.animate_motion(
+            args.photo,
+            args.output,
+            args.motion,
+            audio_path=args.audio,
+            options=_options(args, args.lipsync),
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    if not args.quiet:
+        print(f"wrote {result.path} ({result.frames} frames)", file=sys.stderr)
+    return 0
+
+
 def _run_eval(args: argparse.Namespace) -> int:
     from gioconda import evaluate
 
     if args.evaluation == "render":
         return _run_render_eval(args)
+    if args.evaluation == "motion":
+        return _run_motion_eval(args)
     if args.evaluation != "lipsync":
         raise AssertionError(args.evaluation)
     options = evaluate.LipSyncEvalOptions(
@@ -337,6 +493,32 @@ def _run_render_eval(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print(evaluate_render.format_table(report))
+    return 0
+
+
+def _run_motion_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gioconda import evaluate_motion
+    from gioconda.errors import GiocondaError
+    from gioconda.output import check_writable
+
+    if args.seed < 0:
+        raise GiocondaError(f"--seed must be 0 or more, got {args.seed}")
+    if args.out_dir is not None:
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        check_writable(Path(args.out_dir) / "motion_eval.md")  # fail now, not after the run
+    options = evaluate_motion.MotionEvalOptions(quick=args.quick, seed=args.seed)
+    progress = _ProgressBars(args.quiet)
+    try:
+        report = evaluate_motion.run_motion_eval(options, progress)
+    finally:
+        progress.close()
+    print(evaluate_motion.format_table(report))
+    if args.out_dir is not None:
+        for path in evaluate_motion.write_report(report, args.out_dir):
+            if not args.quiet:
+                print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

@@ -33,6 +33,7 @@ from scipy.sparse import csr_matrix
 
 from gioconda.audio import AudioFeatures
 from gioconda.blendshapes import ARKIT_BLENDSHAPES, BS
+from gioconda.controls import MotionControls, control_track
 from gioconda.errors import GiocondaError
 from gioconda.timeline import (
     FEATURE_HOP_S,
@@ -115,42 +116,6 @@ class Motion:
 
 
 # ------------------------------------------------------------------------------------------------
-# Controls
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MotionControls:
-    """What the caller chooses about the motion, beyond what the speech decides.
-
-    Attributes
-    ----------
-    seed: seeds everything the speech does not dictate (head, blinks, gaze, brows); the mouth
-        follows the speech alone and does not depend on it
-    head_motion: scale of head movement; 0 keeps the head still, 1 is a typical speaker on
-        camera, 2 an animated one
-    blink_rate_per_min: mean blinks per minute (people blink about 10-25 times a minute while
-        talking); 0 for none
-    """
-
-    seed: int = 0
-    head_motion: float = 1.0
-    blink_rate_per_min: float = 17.0
-    # Later controls (gaze direction, emotion, head distance) are new fields here, each with a
-    # neutral default, so callers that do not set them keep today's motion.
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.seed, int | np.integer) and self.seed >= 0):
-            raise GiocondaError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not (np.isfinite(self.head_motion) and 0.0 <= self.head_motion <= 5.0):
-            raise GiocondaError(f"head_motion must be in [0, 5], got {self.head_motion}")
-        if not (np.isfinite(self.blink_rate_per_min) and 0.0 <= self.blink_rate_per_min <= 120.0):
-            raise GiocondaError(
-                f"blink_rate_per_min must be in [0, 120], got {self.blink_rate_per_min}"
-            )
-
-
-# ------------------------------------------------------------------------------------------------
 # Entry point
 # ------------------------------------------------------------------------------------------------
 
@@ -168,7 +133,7 @@ def generate_motion(
     phones: Sequence[PhoneSegment] | None,
     n_frames: int,
     fps: float,
-    controls: MotionControls = MotionControls(),
+    controls: MotionControls | None = None,
 ) -> Motion:
     """Head pose and facial dynamics for every video frame of an utterance.
 
@@ -180,7 +145,8 @@ def generate_motion(
         case the jaw follows loudness alone and the lips never close (the baseline method)
     n_frames: number of video frames; frame ``i`` is shown at ``i / fps`` seconds
     fps: video frame rate, frames per second
-    controls: seed, head-motion scale and blink rate
+    controls: seed, gaze, head distance, emotion, motion intensity, blink rate and their
+        keyframes (:class:`~gioconda.controls.MotionControls`; None: the defaults)
 
     Returns
     -------
@@ -197,12 +163,15 @@ def generate_motion(
     """
     if n_frames < 0 or not (np.isfinite(fps) and fps > 0):
         raise GiocondaError(f"need n_frames >= 0 and fps > 0, got {n_frames} frames at {fps} fps")
+    controls = MotionControls() if controls is None else controls
     if n_frames == 0:
         return Motion.rest(0, fps)
     times = frame_times(n_frames, fps)
     prosody = _fit_features(features, frame_count(times[-1], GRID_FPS) + 1)
-    head_rng, blink_rng, gaze_rng, brow_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(4)
+    grid_t = frame_times(len(prosody.speech), GRID_FPS)
+    # Spawned children depend only on their index: adding streams leaves the others unchanged.
+    head_rng, blink_rng, gaze_rng, brow_rng, emotion_rng, style_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(controls.seed).spawn(6)
     )
     accents = _accents(prosody)
 
@@ -211,23 +180,31 @@ def generate_motion(
         shapes[:, BS["JawOpen"]] = _jaw_from_loudness(prosody, times)
     else:
         shapes[:, _MOUTH_COLUMNS] = _mouth_from_phones(phones, prosody, times, fps)
-    blink = _blinks(prosody, times, fps, blink_rng, controls.blink_rate_per_min)
+    blink_rate = control_track(controls, "blink_rate", grid_t)[:, 0]
+    blink = _blinks(prosody, times, fps, blink_rng, blink_rate)
     shapes[:, BS["EyeBlinkLeft"]] = shapes[:, BS["EyeBlinkRight"]] = blink
     # The clip opens on the photo itself, and the head, gaze and brows ease in from it.
     ease_in = _smoothstep(times / OPENING_EASE_S)
-    gaze = _gaze(prosody, times, fps, gaze_rng) * ease_in[:, None]
-    _set_eye_look(shapes, gaze)
+    gaze = _commanded_gaze(
+        _gaze(prosody, times, fps, gaze_rng) * ease_in[:, None],
+        control_track(controls, "gaze", times),
+    )
     _set_brows(shapes, _brow_raise(accents, times, fps, brow_rng) * ease_in)
+    _add_emotion(shapes, _emotion(controls, times, emotion_rng))
 
-    rotation, translation = _head_pose(prosody, accents, times, head_rng, controls.head_motion)
+    intensity = control_track(controls, "motion_intensity", grid_t)[:, 0]
+    style = _head_style(style_rng)
+    rotation, translation = _head_pose(prosody, accents, times, head_rng, intensity, style)
     rotation *= ease_in[:, None]
     translation *= ease_in[:, None]
+    # ARKit's eye-look shapes are the eyes' turn in the head, not toward the camera.
+    _set_eye_look(shapes, gaze - rotation[:, :2])
     return Motion(
         fps,
         np.clip(shapes, 0.0, 1.0).astype(np.float32),
         rotation.astype(np.float32),
         translation.astype(np.float32),
-        np.ones(n_frames, np.float32),
+        control_track(controls, "head_distance", times)[:, 0].astype(np.float32),
         gaze.astype(np.float32),
     )
 
@@ -235,11 +212,6 @@ def generate_motion(
 # ------------------------------------------------------------------------------------------------
 # Shared helpers: feature grid, windows, pulses, filters
 # ------------------------------------------------------------------------------------------------
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
 
 
 def _fit_features(features: AudioFeatures, n_hops: int) -> AudioFeatures:
@@ -619,16 +591,17 @@ def _blinks(
     times: np.ndarray,
     fps: float,
     rng: np.random.Generator,
-    rate_per_min: float,
+    rate_per_min: np.ndarray,
 ) -> np.ndarray:
     """Eyelid closure per frame (both eyes), (n_frames,) in [0, 1].
 
     A renewal process with gamma intervals, run in a time warped by a hazard that is higher at
-    phrase ends, so blinks cluster there while keeping the requested mean rate. Each blink's
-    closed plateau is centred on a frame, so it is fully closed on at least one frame at any fps.
+    phrase ends, so blinks cluster there while keeping the requested mean rate
+    (``rate_per_min``, one value per prosody hop). Each blink's closed plateau is centred on a
+    frame, so it is fully closed on at least one frame at any fps.
     """
     n = len(times)
-    if rate_per_min <= 0.0:
+    if not np.any(rate_per_min > 0.0):
         return np.zeros(n)
     grid_t = frame_times(len(prosody.speech), GRID_FPS)
     _, _, pause_starts = _speech_onsets(prosody.speech)
@@ -720,6 +693,20 @@ def _saccade_track(start_s: np.ndarray, target: np.ndarray, times: np.ndarray) -
     return previous + progress * (target[index] - previous)
 
 
+#: Share of the natural eye motion (fixational wander, glances) left while a gaze is commanded.
+COMMANDED_GAZE_WANDER = 0.15
+
+
+def _commanded_gaze(natural: np.ndarray, command: np.ndarray) -> np.ndarray:
+    """Natural gaze (n_frames, 2) pulled toward the commanded direction.
+
+    ``command`` is the gaze control's track, (n_frames, 3) weight, yaw, pitch: where the weight
+    is 1 the eyes hold the commanded direction with a little of their natural wander left.
+    """
+    weight, target = command[:, :1], command[:, 1:]
+    return natural * (1.0 - weight * (1.0 - COMMANDED_GAZE_WANDER)) + weight * target
+
+
 #: Gaze angle at which an EyeLook* blendshape reaches 1.
 EYE_LOOK_FULL_DEG = 30.0
 
@@ -745,6 +732,51 @@ def _set_eye_look(shapes: np.ndarray, gaze: np.ndarray) -> None:
         ("EyeLookDownRight", down),
     ):
         shapes[:, BS[name]] = value
+
+
+# ------------------------------------------------------------------------------------------------
+# Emotion: a preset held across the clip, with micro-variation, on top of speech
+# ------------------------------------------------------------------------------------------------
+
+#: Slow variation of a held emotion: relative std and time constant of its smooth noise (s).
+EMOTION_VARIATION, EMOTION_VARIATION_TAU_S = 0.12, 1.2
+#: Blendshapes of the face regions whose emotion varies together (left and right alike).
+EMOTION_REGIONS = (
+    ("Mouth", "Jaw"),
+    ("Eye", "Cheek"),
+    ("Brow", "Nose"),
+)
+#: Shapes that part the lips: an emotion's share of them yields to the lips closing for speech.
+LIP_PARTING = ("JawOpen", "MouthUpperUpLeft", "MouthUpperUpRight", "MouthLowerDownLeft",
+               "MouthLowerDownRight")  # fmt: skip
+#: Rounded lips (pucker, funnel) take back this share of a smile: one cannot smile an /u/.
+ROUNDING_MASKS_SMILE = 0.6
+
+
+def _emotion(controls: MotionControls, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The emotion's blendshapes per frame, (n_frames, 52), with slow per-region variation."""
+    preset = control_track(controls, "emotion", times)
+    strength = control_track(controls, "emotion_strength", times)
+    grid_n = frame_count(times[-1], GRID_FPS) + 1
+    variation = np.ones_like(preset)
+    for prefixes in EMOTION_REGIONS:
+        noise = _band_noise(rng, grid_n, EMOTION_VARIATION_TAU_S)
+        factor = 1.0 + EMOTION_VARIATION * resample_track(noise, FEATURE_HOP_S, times)
+        columns = [i for i, name in enumerate(ARKIT_BLENDSHAPES) if name.startswith(prefixes)]
+        variation[:, columns] = factor[:, None]
+    return preset * strength * variation
+
+
+def _add_emotion(shapes: np.ndarray, emotion: np.ndarray) -> None:
+    """Add the emotion to the speech's shapes (in place), leaving lip closures closed."""
+    open_lips = 1.0 - shapes[:, BS["MouthClose"]]
+    parting = [BS[name] for name in LIP_PARTING]
+    emotion = emotion.copy()
+    emotion[:, parting] *= open_lips[:, None]
+    rounding = np.maximum(shapes[:, BS["MouthPucker"]], shapes[:, BS["MouthFunnel"]])
+    smiles = [BS["MouthSmileLeft"], BS["MouthSmileRight"]]
+    emotion[:, smiles] *= (1.0 - ROUNDING_MASKS_SMILE * rounding)[:, None]
+    shapes += emotion
 
 
 # ------------------------------------------------------------------------------------------------
@@ -810,8 +842,8 @@ def _set_brows(shapes: np.ndarray, raise_: np.ndarray) -> None:
 # Head: prosody-driven targets through a damped spring
 # ------------------------------------------------------------------------------------------------
 
-#: Sway of yaw, pitch, roll while speaking (degrees, std at head_motion 1) and the time constant
-#: of its smooth noise (s); HEAD_SLOW_S removes anything slower, so the head never drifts.
+#: Sway of yaw, pitch, roll while speaking (degrees, std at motion_intensity 1) and the time
+#: constant of its smooth noise (s); HEAD_SLOW_S removes anything slower, so the head never drifts.
 HEAD_SWAY_DEG = (3.4, 2.0, 1.7)
 HEAD_SWAY_TAU_S = (0.5, 0.4, 0.6)
 HEAD_SLOW_S = 4.0
@@ -827,8 +859,30 @@ IDLE_MOTION = 0.1
 ACTIVITY_TAU_S, ACTIVITY_LEAD_S = 0.3, 0.1
 #: Hard bounds on yaw, pitch, roll in degrees (approached softly).
 HEAD_LIMIT_DEG = (12.0, 12.0, 8.0)
-#: Body sway carried into the head's position, in face widths (std at head_motion 1, bound).
+#: Body sway carried into the head's position, in face widths (std at motion_intensity 1, bound).
 BODY_SWAY, BODY_SWAY_LIMIT = 0.003, 0.01
+
+
+#: Spread of a speaker's style across seeds: log-normal std of the sway amplitude per axis and
+#: of the nod size, and the range of the sway's tempo (a factor on its time constants).
+STYLE_AMPLITUDE_SPREAD, STYLE_NOD_SPREAD, STYLE_TEMPO = 0.3, 0.3, (0.75, 1.35)
+
+
+@dataclass(frozen=True)
+class HeadStyle:
+    """How one seed's speaker moves: sway amplitude per axis (yaw, pitch, roll), nod size and
+    tempo (time constants of the sway), as factors on the typical speaker's."""
+
+    sway: np.ndarray
+    nod: float
+    tempo: float
+
+
+def _head_style(rng: np.random.Generator) -> HeadStyle:
+    """A speaker's style for one seed: some sway more in yaw, some nod more, some are slower."""
+    sway = np.clip(np.exp(rng.normal(0.0, STYLE_AMPLITUDE_SPREAD, 3)), 0.55, 1.8)
+    nod = float(np.clip(np.exp(rng.normal(0.0, STYLE_NOD_SPREAD)), 0.55, 1.8))
+    return HeadStyle(sway, nod, float(rng.uniform(*STYLE_TEMPO)))
 
 
 def _head_pose(
@@ -836,9 +890,10 @@ def _head_pose(
     accents: tuple[np.ndarray, np.ndarray],
     times: np.ndarray,
     rng: np.random.Generator,
-    head_motion: float,
+    intensity: np.ndarray,
+    style: HeadStyle,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Head rotation and translation per frame.
+    """Head rotation and translation per frame; ``intensity`` scales them, one value per hop.
 
     Returns
     -------
@@ -847,11 +902,12 @@ def _head_pose(
     """
     n = len(prosody.speech)
     activity = _speech_activity(prosody.speech)
-    target = np.stack([_band_noise(rng, n, tau) for tau in HEAD_SWAY_TAU_S], 1)
-    target *= np.array(HEAD_SWAY_DEG)
-    nods = _nod_track(accents, rng, n)
+    target = np.stack([_band_noise(rng, n, tau * style.tempo) for tau in HEAD_SWAY_TAU_S], 1)
+    target *= np.array(HEAD_SWAY_DEG) * style.sway
+    nods = _nod_track(accents, rng, n) * style.nod
     target[:, 1] += nods - _one_pole(nods, HEAD_SLOW_S)  # nods are down-only: remove their mean
-    target *= head_motion * activity[:, None]
+    # Scaled before the spring, so a change of intensity eases in with the head's own dynamics.
+    target *= (intensity * activity * _prosodic_drive(prosody))[:, None]
     rotation = np.stack(
         [_spring(target[:, axis], HEAD_SPRING_HZ[axis], HEAD_DAMPING) for axis in range(3)], 1
     )
@@ -859,12 +915,44 @@ def _head_pose(
         [_soft_limit(rotation[:, axis], HEAD_LIMIT_DEG[axis]) for axis in range(3)], 1
     )
     sway = np.stack([_band_noise(rng, n, 1.0), 0.5 * _band_noise(rng, n, 1.0)], 1)
-    sway *= BODY_SWAY * head_motion * activity[:, None]
+    sway *= BODY_SWAY * (intensity * activity)[:, None]
     translation = np.clip(sway, -BODY_SWAY_LIMIT, BODY_SWAY_LIMIT)
     return (
         resample_track(rotation, FEATURE_HOP_S, times),
         resample_track(translation, FEATURE_HOP_S, times),
     )
+
+
+#: How much louder syllables and raised pitch enliven the head: the sway is scaled by
+#: 1 + PROSODY_DRIVE * (loudness + pitch excursion - their mean), over ~0.15 s.
+PROSODY_DRIVE = 0.8
+#: Pitch excursion (semitones above the last ~2 s) that counts as fully raised.
+PITCH_EXCURSION_ST = 3.0
+
+
+def _prosodic_drive(prosody: AudioFeatures) -> np.ndarray:
+    """Factor on head movement per hop, around 1: more on loud and pitch-raised stretches.
+
+    People move their heads more as they stress words (loudness) and raise their voice's pitch
+    (Yehia et al., 2002: head motion and F0 are correlated); between them the head calms.
+    """
+    level = gaussian_filter1d(prosody.level.astype(np.float64), sigma=15.0, truncate=2.0)
+    voiced = (prosody.voiced & (prosody.pitch_hz > 0)).astype(np.float64)
+    semitones = np.zeros(len(voiced))
+    if voiced.any():
+        on = voiced > 0
+        semitones[on] = 12.0 * np.log2(prosody.pitch_hz[on] / np.median(prosody.pitch_hz[on]))
+
+    def voiced_mean(sigma: float) -> np.ndarray:
+        weight = gaussian_filter1d(voiced, sigma=sigma, truncate=2.0)
+        total = gaussian_filter1d(semitones * voiced, sigma=sigma, truncate=2.0)
+        return np.divide(total, weight, out=np.zeros_like(total), where=weight > 0.05)
+
+    excursion = np.clip((voiced_mean(15.0) - voiced_mean(200.0)) / PITCH_EXCURSION_ST, -1, 1)
+    drive = level + 0.5 * excursion
+    speaking = prosody.speech
+    centre = drive[speaking].mean() if speaking.any() else 0.0
+    return np.clip(1.0 + PROSODY_DRIVE * (drive - centre), 0.3, 2.0)
 
 
 def _speech_activity(speech: np.ndarray) -> np.ndarray:

@@ -23,8 +23,10 @@ The Live Link Face layout, one row per frame::
 - ``BlendShapeCount`` is 61 (52 blendshapes and 9 angles), the 52 blendshapes are in
   :data:`~gioconda.blendshapes.ARKIT_BLENDSHAPES` order, values in [0, 1].
 - **Angles are in degrees** (``HeadYaw``, ``HeadPitch``, ``HeadRoll`` and the eye angles), in
-  the sign convention of :mod:`gioconda.motion`, not converted to another tool's axes. Both
-  eyes get the motion's gaze yaw and pitch; eye roll is 0.
+  the sign convention of :mod:`gioconda.motion`, not converted to another tool's axes.
+- Eye angles are the eyes' turn **in the head**, as Live Link Face records them: the motion's
+  gaze (relative to the camera) minus the head's yaw and pitch. Both eyes get the same angles;
+  eye roll is 0. Reading adds the head's angles back, so the gaze round-trips.
 - Values are written with six decimals.
 - The CSV has no place for head translation and scale: :func:`read_motion` gives translation
   0 and scale 1. The frame rate is recovered from the timecodes (to three decimals); a file
@@ -500,11 +502,11 @@ def _timecode(frame: int, fps: Fraction, nominal: int) -> str:
 def _motion_to_csv(motion: Motion) -> str:
     fps = video_frame_rate(motion.fps)
     nominal = math.ceil(fps)
-    gaze = motion.gaze_deg
+    eyes = eyes_in_head(motion.gaze_deg, motion.head_rotation_deg)
     zeros = np.zeros((len(motion), 1))
     values = _rounded(
         np.concatenate(
-            [motion.blendshapes, motion.head_rotation_deg, gaze, zeros, gaze, zeros], axis=1
+            [motion.blendshapes, motion.head_rotation_deg, eyes, zeros, eyes, zeros], axis=1
         )
     )
     out = io.StringIO()
@@ -571,8 +573,28 @@ def _motion_from_csv(text: str, path: Path) -> Motion:
         head_rotation_deg=head.astype(np.float32),
         head_translation=np.zeros((n, 2), np.float32),
         head_scale=np.ones(n, np.float32),
-        gaze_deg=((left_eye + right_eye) / 2).astype(np.float32),
+        gaze_deg=gaze_from_eyes((left_eye + right_eye) / 2, head).astype(np.float32),
     )
+
+
+def eyes_in_head(gaze_deg: np.ndarray, head_rotation_deg: np.ndarray) -> np.ndarray:
+    """Eye yaw and pitch in the head (Live Link Face's eye angles) from a camera-relative gaze.
+
+    Parameters
+    ----------
+    gaze_deg: (T, 2) gaze yaw and pitch relative to looking at the camera, degrees
+    head_rotation_deg: (T, 3) head yaw, pitch, roll, degrees
+
+    Returns
+    -------
+    (T, 2) float64: how far the eyes are turned from straight ahead in the head.
+    """
+    return np.asarray(gaze_deg, np.float64) - np.asarray(head_rotation_deg, np.float64)[:, :2]
+
+
+def gaze_from_eyes(eyes_deg: np.ndarray, head_rotation_deg: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`eyes_in_head`: camera-relative gaze, (T, 2) float64."""
+    return np.asarray(eyes_deg, np.float64) + np.asarray(head_rotation_deg, np.float64)[:, :2]
 
 
 def _fps_from_timecodes(seconds: np.ndarray, frames: np.ndarray, path: Path) -> float:

@@ -20,7 +20,7 @@ from gioconda.errors import GiocondaError
 from gioconda.face import Portrait, analyze_portrait, load_photo
 from gioconda.kokoro import DEFAULT_VOICE, speak
 from gioconda.motion import Motion, MotionControls, generate_motion
-from gioconda.output import Mp4Writer, check_writable, write_motion
+from gioconda.output import Mp4Writer, check_writable, read_motion, write_motion
 from gioconda.render import Renderer
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, frame_count
 from gioconda.visemes import PhoneSegment
@@ -202,6 +202,119 @@ def animate(
     )
     if motion_out is not None:
         write_motion(motion, motion_out)
+    return AnimateResult(os.fspath(out_path), frames, motion)
+
+
+#: Bounds on a motion read from a file, beyond which the renderer would tear the portrait:
+#: head angles (yaw, pitch, roll) and gaze (yaw, pitch) in degrees, head scale, translation in
+#: face widths.
+MOTION_FILE_LIMITS = {
+    "head_rotation_deg": (45.0, 45.0, 45.0),
+    "gaze_deg": (60.0, 60.0),
+    "head_scale": (0.5, 1.5),
+    "head_translation": 0.5,
+}
+
+
+def check_motion_to_render(motion: Motion, source: str) -> Motion:
+    """A motion read from a file, checked so that it can be rendered.
+
+    Blendshapes a hair outside [0, 1] (rounding in other tools) are clipped; anything further
+    out, or angles, scale or translation beyond :data:`MOTION_FILE_LIMITS`, is an error.
+
+    Raises
+    ------
+    GiocondaError: naming the channel, the frame and the value.
+    """
+
+    def fail(what: str, frame: int, value: float) -> GiocondaError:
+        return GiocondaError(f"motion {source}: {what} is {value:g} at frame {frame}, out of range")
+
+    shapes = motion.blendshapes
+    bad = np.argwhere((shapes < -0.01) | (shapes > 1.01))
+    if len(bad):
+        from gioconda.blendshapes import ARKIT_BLENDSHAPES
+
+        frame, column = bad[0]
+        raise fail(ARKIT_BLENDSHAPES[column], int(frame), float(shapes[frame, column]))
+    for name in ("head_rotation_deg", "gaze_deg"):
+        values = getattr(motion, name)
+        over = np.argwhere(np.abs(values) > np.array(MOTION_FILE_LIMITS[name]))
+        if len(over):
+            frame, axis = over[0]
+            axis_name = ("yaw", "pitch", "roll")[axis]
+            raise fail(f"{name} {axis_name}", int(frame), float(values[frame, axis]))
+    lo, hi = MOTION_FILE_LIMITS["head_scale"]
+    over = np.flatnonzero((motion.head_scale < lo) | (motion.head_scale > hi))
+    if len(over):
+        raise fail("head_scale", int(over[0]), float(motion.head_scale[over[0]]))
+    over = np.argwhere(np.abs(motion.head_translation) > MOTION_FILE_LIMITS["head_translation"])
+    if len(over):
+        frame, axis = over[0]
+        raise fail("head_translation", int(frame), float(motion.head_translation[frame, axis]))
+    return Motion(
+        motion.fps,
+        np.clip(shapes, 0.0, 1.0),
+        motion.head_rotation_deg,
+        motion.head_translation,
+        motion.head_scale,
+        motion.gaze_deg,
+    )
+
+
+def fit_audio(audio: Audio, duration_s: float) -> Audio:
+    """``audio`` cut, or padded with silence, to exactly ``duration_s`` seconds."""
+    n = max(1, round(duration_s * audio.sample_rate))
+    samples = np.zeros(n, np.float32)
+    m = min(n, len(audio.samples))
+    samples[:m] = audio.samples[:m]
+    return Audio(samples, audio.sample_rate)
+
+
+def animate_motion(
+    photo_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    motion_path: str | os.PathLike[str],
+    audio_path: str | os.PathLike[str] | None = None,
+    options: AnimateOptions = AnimateOptions(),
+    progress: Progress = _no_progress,
+) -> AnimateResult:
+    """Render a motion made elsewhere (a Live Link Face CSV, a Gioconda motion JSON) on a photo.
+
+    Parameters
+    ----------
+    photo_path: the portrait
+    out_path: the MP4 to write (appears only when complete)
+    motion_path: .csv (Live Link Face columns) or .json (see :mod:`gioconda.output`); the video
+        has its frames at its frame rate (from the file's timecodes or ``fps``)
+    audio_path: soundtrack, cut or padded with silence to the motion's length; None for a
+        silent video
+    options: size, full_frame, face, label and max_audio_s apply; fps and the motion
+        controls do not (the file decides the motion)
+    progress: called as frames are rendered
+
+    Raises
+    ------
+    GiocondaError: a missing or malformed motion file, values out of range, bad audio, no
+        face; nothing is written then.
+    """
+    check_writable(out_path)
+    motion = check_motion_to_render(read_motion(motion_path), os.fspath(motion_path))
+    duration_s = len(motion) / motion.fps
+    if duration_s > options.max_audio_s:
+        raise GiocondaError(
+            f"the motion lasts {duration_s:.0f} s, over the {options.max_audio_s:g} s limit "
+            "(raise it with --max-audio-seconds)"
+        )
+    audio = None
+    if audio_path is not None:
+        # The audio may run past the motion (it is cut), so it is not held to the limit.
+        audio = fit_audio(load_audio(audio_path, OUTPUT_SAMPLE_RATE, None), duration_s)
+    photo = load_photo(photo_path)
+    portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
+    frames = render_video(
+        portrait, motion, audio, out_path, options.full_frame, options.label, progress
+    )
     return AnimateResult(os.fspath(out_path), frames, motion)
 
 

@@ -233,8 +233,9 @@ class Renderer:
         backward = self._invert(field)
         warped = cv2.remap(self._photo, backward, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        # Whatever comes from outside the crop (above a head drawn smaller) is background plate.
         alpha = cv2.remap(self._alpha, backward, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)[..., None]  # fmt: skip
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
         out = warped * alpha + self._plate * (1 - alpha)
         out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)

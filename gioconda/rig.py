@@ -30,6 +30,8 @@ from gioconda.motion import MotionFrame
 JAW_DROP = 0.55
 #: How far past the seam each lip goes when the mouth closes, in mouth widths.
 LIP_PRESS = 0.012
+#: Face Mesh landmark at the bottom of the chin: the fixed point of head distance (scale).
+CHIN = 152
 #: Share of an eye's opening that the upper lid travels in a blink (the lower lid does the rest).
 UPPER_LID_SHARE = 0.8
 
@@ -166,6 +168,10 @@ class FaceRig:
     def head(self, frame: MotionFrame) -> HeadFrame:
         yaw, pitch, roll = (float(a) for a in frame.head_rotation_deg)
         t = np.asarray(frame.head_translation, np.float64) * self.face_width
+        # Head distance (scale) grows the head about the chin, not the pivot, so the neck and
+        # shoulders below it stay where they are: scaling about the chin is scaling about the
+        # pivot plus this shift.
+        t += (1.0 - frame.head_scale) * (self.neutral[CHIN, :2] - self.pivot[:2])
         return HeadFrame(rotation_matrix(yaw, pitch, roll), self.pivot, frame.head_scale, t)
 
     def expression(self, frame: MotionFrame) -> np.ndarray:

@@ -166,3 +166,69 @@ def test_demo_runs_with_no_arguments(tmp_path):
     assert result.returncode == 0, result.stderr
     info = probe(tmp_path / "gioconda-demo.mp4")
     assert info["frames"] > 100 and info["size"] == (256, 256)
+
+
+def test_animate_with_controls_then_render_its_motion_back(tmp_path, photo, speech_wav):
+    wav, _ = speech_wav
+    controls = tmp_path / "controls.json"
+    controls.write_text('[{"time": 0.5, "control": "gaze", "value": [-20, 0]},'
+                        ' {"time": 1.0, "control": "emotion", "value": "happy"}]')  # fmt: skip
+    first = tmp_path / "first.mp4"
+    motion_file = tmp_path / "motion.json"
+    args = ["animate", str(photo), str(wav), "-o", str(first), "--size", "256", "-q",
+            "--lipsync", "loudness", "--head-distance", "1.1", "--blink-rate", "0",
+            "--controls", str(controls), "--motion-out", str(motion_file)]  # fmt: skip
+    result = gioconda(*args)
+    assert result.returncode == 0, result.stderr
+    # Render the written motion again with a shorter soundtrack: the video keeps the motion's
+    # length and frame rate, the audio is padded to it.
+    short = tmp_path / "short.wav"
+    write_wav(short, np.zeros(8000), 16000)
+    second = tmp_path / "second.mp4"
+    result = gioconda("animate", str(photo), "--motion", str(motion_file), "--audio", str(short),
+                      "-o", str(second), "--size", "256", "-q")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    a, b = probe(first), probe(second)
+    assert a["frames"] == b["frames"] and a["fps"] == b["fps"]
+    assert b["audio_s"] == pytest.approx(b["frames"] / b["fps"], abs=0.05)
+    with av.open(str(first)) as one, av.open(str(second)) as two:
+        for i, (x, y) in enumerate(zip(one.decode(video=0), two.decode(video=0), strict=True)):
+            if i % 10 == 0:  # the same motion on the same photo: the same frames, up to H.264
+                diff = np.abs(
+                    x.to_ndarray(format="rgb24").astype(int) - y.to_ndarray(format="rgb24")
+                )
+                assert diff.mean() < 2.0
+
+
+def test_bad_motion_or_controls_exit_2_with_no_file(tmp_path, photo, speech_wav):
+    wav, _ = speech_wav
+    out = tmp_path / "out.mp4"
+    broken_csv = tmp_path / "broken.csv"
+    broken_csv.write_text("Timecode,BlendShapeCount,JawOpen\n00:00:00:00.000,61,0.5\n")
+    wild = tmp_path / "wild.json"
+    from gioconda.motion import Motion
+    from gioconda.output import write_motion
+
+    motion = Motion.rest(5, 25.0)
+    motion.head_rotation_deg[2, 0] = 80.0
+    write_motion(motion, wild)
+    bad_controls = tmp_path / "controls.json"
+    bad_controls.write_text('[{"time": 1, "control": "smile", "value": 1}]')
+    cases = [
+        (["--motion", str(broken_csv)], "lacks the Live Link Face columns"),
+        (["--motion", str(tmp_path / "missing.json")], "not found"),
+        (["--motion", str(wild)], "out of range"),
+        (["--motion", str(wild), "--text", "hi"], "not --text"),
+        (["--motion", str(wild), "--emotion", "sad"], "cannot change a motion"),
+        ([str(wav), "--controls", str(bad_controls)], "unknown control 'smile'"),
+        ([str(wav), "--gaze", "left"], "gaze must be"),
+        ([str(wav), "--head-distance", "3"], "head_distance must be"),
+        ([str(wav), "--emotion", "bored"], "unknown emotion"),
+    ]
+    for args, message in cases:
+        result = gioconda("animate", str(photo), *args, "-o", str(out), "-q")
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert len([ln for ln in result.stderr.splitlines() if "error" in ln]) == 1
+        assert not out.exists() and not list(tmp_path.glob(".out.mp4*"))

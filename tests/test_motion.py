@@ -283,7 +283,7 @@ def test_blinks_are_natural_in_count_depth_and_rhythm():
 
 def test_blink_rate_follows_the_control():
     feats = speechlike(120.0)
-    counts = [len(blink_runs(motion_for(None, feats, blink_rate_per_min=r))) for r in (0, 8, 30)]
+    counts = [len(blink_runs(motion_for(None, feats, blink_rate=r))) for r in (0, 8, 30)]
     assert counts[0] == 0
     assert counts[1] < counts[2]
     assert 45 <= counts[2] <= 75
@@ -296,7 +296,9 @@ def test_gaze_is_mostly_at_the_camera_and_matches_the_eye_blendshapes():
     assert 0.35 < on_camera.mean() < 0.95
     assert np.abs(gaze).max() <= 15.0
     assert np.abs(gaze[:, 0]).max() > 2.0  # it does look around
-    yaw, pitch = gaze[:, 0], gaze[:, 1]
+    # The eye-look shapes are the eyes' turn in the head (as ARKit's are): gaze minus head.
+    in_head = gaze - motion.head_rotation_deg[:, :2]
+    yaw, pitch = in_head[:, 0], in_head[:, 1]
     np.testing.assert_allclose(column(motion, "EyeLookOutLeft"), np.clip(yaw / 30, 0, 1), atol=1e-6)
     np.testing.assert_allclose(column(motion, "EyeLookInRight"), np.clip(yaw / 30, 0, 1), atol=1e-6)
     np.testing.assert_allclose(column(motion, "EyeLookInLeft"), np.clip(-yaw / 30, 0, 1), atol=1e-6)
@@ -328,7 +330,7 @@ def test_head_moves_like_a_speaker_and_stays_bounded():
     yaw, pitch, roll = rotation[2 * int(FPS) :].std(axis=0)  # after the first phrase starts
     assert 1.5 < yaw < 4.5 and 0.8 < pitch < 3.5 and 0.6 < roll < 2.5
     assert np.abs(np.diff(rotation, axis=0)).max() < 1.5  # no frame-to-frame jumps
-    wild = motion_for(None, feats, head_motion=4.0).head_rotation_deg
+    wild = motion_for(None, feats, motion_intensity=4.0).head_rotation_deg
     assert np.abs(wild[:, :2]).max() <= 12.0 and np.abs(wild[:, 2]).max() <= 8.0
     assert np.abs(motion.head_translation).max() <= 0.01
     assert np.all(motion.head_scale == 1.0)
@@ -344,10 +346,10 @@ def test_head_settles_in_a_long_pause():
 
 def test_head_motion_control_scales_and_stills_the_head():
     feats = speechlike(30.0)
-    calm = motion_for(None, feats, head_motion=0.5).head_rotation_deg.std(axis=0)
-    normal = motion_for(None, feats, head_motion=1.0).head_rotation_deg.std(axis=0)
+    calm = motion_for(None, feats, motion_intensity=0.5).head_rotation_deg.std(axis=0)
+    normal = motion_for(None, feats, motion_intensity=1.0).head_rotation_deg.std(axis=0)
     assert np.all(calm < normal)
-    assert np.all(motion_for(None, feats, head_motion=0.0).head_rotation_deg == 0.0)
+    assert np.all(motion_for(None, feats, motion_intensity=0.0).head_rotation_deg == 0.0)
 
 
 def test_head_does_not_drift_over_ten_minutes():
@@ -391,9 +393,9 @@ def test_phones_past_the_last_frame_do_not_close_it():
 @pytest.mark.parametrize(
     "controls",
     [
-        dict(head_motion=-1.0),
-        dict(blink_rate_per_min=-3.0),
-        dict(head_motion=np.nan),
+        dict(motion_intensity=-1.0),
+        dict(blink_rate=-3.0),
+        dict(motion_intensity=np.nan),
         dict(seed=-1),
     ],
 )

@@ -230,9 +230,11 @@ def test_csv_is_live_link_face_layout_in_degrees(tmp_path):
     assert float(rows[3]["JawOpen"]) == pytest.approx(motion.blendshapes[3, 17], abs=1e-6)
     assert float(rows[3]["HeadYaw"]) == pytest.approx(motion.head_rotation_deg[3, 0], abs=1e-6)
     assert float(rows[3]["HeadRoll"]) == pytest.approx(motion.head_rotation_deg[3, 2], abs=1e-6)
+    # Live Link Face's eye angles are the eyes' turn in the head: gaze minus head.
+    in_head = motion.gaze_deg[3] - motion.head_rotation_deg[3, :2]
     for eye in ("LeftEye", "RightEye"):
-        assert float(rows[3][f"{eye}Yaw"]) == pytest.approx(motion.gaze_deg[3, 0], abs=1e-6)
-        assert float(rows[3][f"{eye}Pitch"]) == pytest.approx(motion.gaze_deg[3, 1], abs=1e-6)
+        assert float(rows[3][f"{eye}Yaw"]) == pytest.approx(in_head[0], abs=1e-5)
+        assert float(rows[3][f"{eye}Pitch"]) == pytest.approx(in_head[1], abs=1e-5)
         assert float(rows[3][f"{eye}Roll"]) == 0.0
     assert os.listdir(tmp_path) == ["motion.csv"]
 
@@ -248,7 +250,10 @@ def test_motion_round_trip(tmp_path, suffix, fps):
     assert len(back) == len(motion)
     np.testing.assert_array_equal(back.blendshapes, as_written(motion.blendshapes))
     np.testing.assert_array_equal(back.head_rotation_deg, as_written(motion.head_rotation_deg))
-    np.testing.assert_array_equal(back.gaze_deg, as_written(motion.gaze_deg))
+    if suffix == ".json":
+        np.testing.assert_array_equal(back.gaze_deg, as_written(motion.gaze_deg))
+    else:  # written as eye-in-head angles, read back by adding the head: two roundings
+        np.testing.assert_allclose(back.gaze_deg, motion.gaze_deg, atol=1.5e-6, rtol=0)
     if suffix == ".json":
         np.testing.assert_array_equal(back.head_translation, as_written(motion.head_translation))
         np.testing.assert_array_equal(back.head_scale, as_written(motion.head_scale))

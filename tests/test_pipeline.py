@@ -98,3 +98,102 @@ def test_first_frames_of_silence_are_the_photo(rendered, mona_portrait):
 def test_video_length_matches_the_speech(rendered):
     speech, motion, frames, _gaps = rendered
     assert len(frames) == len(motion) == int(np.ceil(speech.audio.duration_s * 25 - 1e-9))
+
+
+# ------------------------------------------------------------------ controls, seen on the frames
+
+
+def _still_frame(renderer, **controls) -> np.ndarray:
+    """The last frame of a silent second under ``controls``, head still, no blink."""
+    from gioconda.audio import AudioFeatures
+    from gioconda.motion import generate_motion
+
+    hops = 100
+    silence = AudioFeatures(
+        np.full(hops, -100.0, np.float32), np.zeros(hops, bool), np.zeros(hops, bool),
+        np.zeros(hops, np.float32), np.zeros(hops, np.float32),
+    )  # fmt: skip
+    controls = MotionControls(motion_intensity=0.0, blink_rate=0.0, **controls)
+    motion = generate_motion(silence, [], 25, 25.0, controls)
+    return renderer.render(motion.frame(24))
+
+
+@pytest.fixture(scope="module")
+def control_frames(mona_portrait):
+    from gioconda.render import Renderer
+
+    renderer = Renderer(mona_portrait)
+    settings = {
+        "rest": {},
+        "left": dict(gaze=(-20.0, 0.0)),
+        "right": dict(gaze=(20.0, 0.0)),
+        "closer": dict(head_distance=1.2),
+        "happy": dict(emotion="happy"),
+    }
+    frames = {name: _still_frame(renderer, **kw) for name, kw in settings.items()}
+    with FaceMeasurer(video=False) as measurer:
+        found = {name: measurer.measure(frame).landmarks for name, frame in frames.items()}
+    return frames, found
+
+
+def test_commanded_gaze_moves_the_redetected_irises(control_frames):
+    from gioconda.evaluate_motion import iris_position
+
+    _, found = control_frames
+    rest, left, right = (iris_position(found[k])[0] for k in ("rest", "left", "right"))
+    assert left < rest - 0.02 and right > rest + 0.02
+
+
+def test_head_distance_grows_the_head_and_leaves_the_background(control_frames, mona_portrait):
+    from gioconda.evaluate_motion import far_background, inter_iris_distance
+
+    frames, found = control_frames
+    ratio = inter_iris_distance(found["closer"]) / inter_iris_distance(found["rest"])
+    assert ratio == pytest.approx(1.2, abs=0.03)
+    far = far_background(mona_portrait)
+    assert far.mean() > 0.05
+    change = np.abs(frames["closer"].astype(int) - mona_portrait.image.astype(int))[far]
+    assert change.mean() < 0.5
+    # The neck and shoulders stay: the bottom rows of the crop do not move.
+    bottom = np.abs(frames["closer"][-40:].astype(int) - mona_portrait.image[-40:].astype(int))
+    assert bottom.mean() < 1.0
+
+
+def test_happy_raises_the_redetected_mouth_corners(control_frames):
+    from gioconda.evaluate_motion import expression_features
+
+    _, found = control_frames
+    lift = expression_features(found["happy"])[0] - expression_features(found["rest"])[0]
+    assert lift > 0.02
+
+
+# ------------------------------------------------------------------ motion out and back in
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_motion_file_round_trip_renders_the_same(tmp_path, mona_portrait, suffix):
+    from gioconda.audio import analyze_audio
+    from gioconda.motion import Motion, generate_motion
+    from gioconda.output import read_motion, write_motion
+    from gioconda.render import Renderer
+    from gioconda.speech import synthesize
+
+    spoken = synthesize("Look at me, my friend.")
+    features = analyze_audio(spoken.audio)
+    controls = MotionControls(seed=2, gaze=(12.0, -4.0), emotion="happy")
+    motion = generate_motion(features, spoken.phones, 40, 25.0, controls)
+    path = tmp_path / f"motion{suffix}"
+    write_motion(motion, path)
+    back = read_motion(path)
+    if suffix == ".csv":  # Live Link Face columns carry no body sway or head distance
+        motion = Motion(motion.fps, motion.blendshapes, motion.head_rotation_deg,
+                        np.zeros_like(motion.head_translation), motion.head_scale,
+                        motion.gaze_deg)  # fmt: skip
+    renderer = Renderer(mona_portrait)
+    for i in (10, 25, 39):
+        a = renderer.render(motion.frame(i)).astype(int)
+        b = renderer.render(back.frame(i)).astype(int)
+        # Six decimals: a few grey levels on a few pixels where rounding tips a sample or one
+        # of the renderer's thresholds (lids, lips painted out), the rest the same.
+        diff = np.abs(a - b)
+        assert (diff > 2).mean() < 1e-3 and diff.mean() < 0.05, (suffix, i)
