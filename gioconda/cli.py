@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
         help="refuse longer audio (default: 600)",
     )
 
+    _add_reenact_parser(commands)
+
     demo = commands.add_parser(
         "demo",
         help="render a short demo clip with no arguments",
@@ -166,6 +168,65 @@ def _parser() -> argparse.ArgumentParser:
     )
     motion.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def _add_reenact_parser(commands: argparse._SubParsersAction) -> None:
+    reenact = commands.add_parser(
+        "reenact",
+        help="make the face in a photo do what the face in a video does",
+        description="Track the face in DRIVING_VIDEO frame by frame and move the face in PHOTO "
+        "the same way (head pose, mouth, blinks, gaze), keeping the video's sound.",
+    )
+    reenact.add_argument("photo", metavar="PHOTO", help="portrait: JPEG, PNG, WebP, ...")
+    reenact.add_argument("video", metavar="DRIVING_VIDEO", help="video of a face: MP4, MOV, ...")
+    reenact.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
+    reenact.add_argument(
+        "--fps", type=float, default=None, help="frames per second (default: the video's)"
+    )
+    reenact.add_argument(
+        "--size", type=int, default=512, help="side of the square video around the face"
+    )
+    reenact.add_argument(
+        "--full-frame", action="store_true", help="render the whole photo at its own resolution"
+    )
+    reenact.add_argument(
+        "--face", type=int, default=0, metavar="N", help="which face of PHOTO, 0 = the largest"
+    )
+    reenact.add_argument(
+        "--motion-out",
+        metavar="FILE",
+        help="also write the motion: .csv (Live Link Face columns) or .json",
+    )
+    reenact.add_argument(
+        "--max-seconds", type=float, default=600.0, metavar="S", help="refuse longer videos"
+    )
+    reenact.add_argument(
+        "--no-label", action="store_true", help="leave out the small 'AI-generated' label"
+    )
+    reenact.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _run_reenact(args: argparse.Namespace) -> int:
+    from gioconda.reenact import ReenactOptions, reenact
+
+    options = ReenactOptions(
+        fps=args.fps,
+        size=args.size,
+        full_frame=args.full_frame,
+        face=args.face,
+        label=not args.no_label,
+        max_seconds=args.max_seconds,
+    )
+    progress = _ProgressBars(args.quiet)
+    try:
+        result = reenact(
+            args.photo, args.video, args.output, options, args.motion_out, progress=progress
+        )
+    finally:
+        progress.close()
+    if not args.quiet:
+        print(f"wrote {result.path} ({result.frames} frames)", file=sys.stderr)
+    return 0
 
 
 def _add_render_options(parser: argparse.ArgumentParser) -> None:
@@ -378,6 +439,8 @@ def _run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"wrote {result.path} ({result.frames} frames)", file=sys.stderr)
         return 0
+    if args.command == "reenact":
+        return _run_reenact(args)
     if args.command == "demo":
         photo = resources.files("gioconda") / "assets" / "mona_lisa.jpg"
         progress = _ProgressBars(args.quiet)
