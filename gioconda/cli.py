@@ -571,7 +571,11 @@ def _run_motion_eval(args: argparse.Namespace) -> int:
     if args.out_dir is not None:
         Path(args.out_dir).mkdir(parents=True, exist_ok=True)
         check_writable(Path(args.out_dir) / "motion_eval.md")  # fail now, not after the run
-    options = evaluate_motion.MotionEvalOptions(quick=args.quick, seed=args.seed)
+    from gioconda.reenact import reenactment_rows
+
+    options = evaluate_motion.MotionEvalOptions(
+        quick=args.quick, seed=args.seed, reenactment=reenactment_rows
+    )
     progress = _ProgressBars(args.quiet)
     try:
         report = evaluate_motion.run_motion_eval(options, progress)

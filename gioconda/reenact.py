@@ -884,6 +884,9 @@ class ReenactmentError:
         head (re-detected, relative to its first frame) against the driving motion's commanded
         head
     head_r: (yaw, pitch, roll) Pearson correlation of the same
+    head_mae_vs_driving_deg: (yaw, pitch, roll) mean absolute error of the reenacted head
+        against the driving video's head as MediaPipe reads both (what reenactment itself
+        loses, without the renderer's own under-turn counted twice)
     """
 
     frames: int
@@ -894,6 +897,7 @@ class ReenactmentError:
     blink_closure: float
     head_mae_deg: tuple[float, float, float]
     head_r: tuple[float, float, float]
+    head_mae_vs_driving_deg: tuple[float, float, float]
 
     def summary(self) -> str:
         mae = " / ".join(f"{x:.1f}" for x in self.head_mae_deg)
@@ -926,6 +930,9 @@ def reenactment_error(
     ok = np.all(np.isfinite(measured), axis=1)
     mae = tuple(float(np.mean(np.abs(measured[ok, k] - commanded[ok, k]))) for k in range(3))
     head_r = tuple(_pearson(commanded[:, k], measured[:, k]) for k in range(3))
+    seen = driving.head_deg[:n]
+    both = ok & np.all(np.isfinite(seen), axis=1)
+    vs_driving = tuple(float(np.mean(np.abs(measured[both, k] - seen[both, k]))) for k in range(3))
     return ReenactmentError(
         frames=len(reenacted),
         frames_match=len(reenacted) == len(driving),
@@ -935,6 +942,7 @@ def reenactment_error(
         blink_closure=closure,
         head_mae_deg=mae,  # type: ignore[arg-type]
         head_r=head_r,  # type: ignore[arg-type]
+        head_mae_vs_driving_deg=vs_driving,  # type: ignore[arg-type]
     )
 
 
@@ -954,12 +962,13 @@ def tone_audio(duration_s: float, sample_rate: int = 48_000) -> Audio:
 
 def evaluate_reenactment(
     driving_portrait: Portrait,
-    target_photo: str | os.PathLike[str],
+    target: str | os.PathLike[str] | Portrait,
     motion: Motion | None = None,
     work_dir: str | os.PathLike[str] | None = None,
 ) -> ReenactmentError:
     """The round trip: render ``motion`` from ``driving_portrait`` (with a tone for sound),
-    reenact that video onto ``target_photo``, and compare the two as MediaPipe reads them.
+    reenact that video onto ``target`` (a photo file, through :func:`reenact`, or an analyzed
+    portrait), and compare the two as MediaPipe reads them.
 
     ``motion`` defaults to :func:`reference_driving_motion`; ``work_dir`` keeps the two videos
     (``driving.mp4``, ``reenacted.mp4``), otherwise a temporary folder is used and removed.
@@ -971,5 +980,32 @@ def evaluate_reenactment(
         driving_path, out_path = folder / "driving.mp4", folder / "reenacted.mp4"
         tone = tone_audio(len(motion) / motion.fps)
         render_video(driving_portrait, motion, tone, driving_path, label=False)
-        reenact(target_photo, driving_path, out_path, ReenactOptions(label=False))
+        if isinstance(target, Portrait):
+            track = track_video_face(driving_path)
+            reenacted = motion_from_track(track, None)
+            render_video(target, reenacted, track.audio, out_path, label=False)
+        else:
+            reenact(target, driving_path, out_path, ReenactOptions(label=False))
         return reenactment_error(motion, measure_video(driving_path), measure_video(out_path))
+
+
+def reenactment_rows(
+    driving: Portrait, driven: Portrait, progress: Progress = _no_progress
+) -> list[tuple[str, float]]:
+    """:func:`evaluate_reenactment` as rows of ``gioconda eval motion``'s table."""
+    progress("reenact", 0, 1)
+    error = evaluate_reenactment(driving, driven)
+    progress("reenact", 1, 1)
+    rows = [
+        ("frames match the driving video (1 = yes)", float(error.frames_match)),
+        ("frames with no face found", float(error.missing)),
+        ("lip gap r (driving vs output)", error.lip_gap_r),
+        ("eye openness r (driving vs output)", error.eye_openness_r),
+        ("eye openness at the fullest blink (share of median)", error.blink_closure),
+    ]
+    for k, axis in enumerate(("yaw", "pitch", "roll")):
+        rows.append((f"{axis} MAE deg vs commanded", error.head_mae_deg[k]))
+        rows.append(
+            (f"{axis} MAE deg vs driving video as re-detected", error.head_mae_vs_driving_deg[k])
+        )
+    return rows
