@@ -80,6 +80,7 @@ import numpy as np
 from gioconda.blendshapes import BS
 from gioconda.errors import GiocondaError
 from gioconda.face import (
+    FACE_OVAL,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LIPS_INNER_LOWER,
@@ -133,11 +134,15 @@ COLUMNS = (
     ("iris_span", "iris span", "{:.3f}"),
     ("yaw_r", "yaw r", "{:.2f}"),
     ("yaw_mae", "yaw MAE", "{:.1f}"),
+    ("yaw_slope", "yaw k", "{:.2f}"),
     ("pitch_r", "pitch r", "{:.2f}"),
     ("pitch_mae", "pitch MAE", "{:.1f}"),
+    ("pitch_slope", "pitch k", "{:.2f}"),
     ("roll_r", "roll r", "{:.2f}"),
     ("roll_mae", "roll MAE", "{:.1f}"),
+    ("roll_slope", "roll k", "{:.2f}"),
     ("background", "bg MAD", "{:.2f}"),
+    ("body", "body MAD", "{:.2f}"),
     ("seam", "seam", "{:.2f}"),
 )
 
@@ -268,6 +273,15 @@ def pearson(x, y) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
+def slope(commanded, measured) -> float:
+    """Least-squares slope through the origin of measured against commanded (1 = exact)."""
+    c, m = np.asarray(commanded, float), np.asarray(measured, float)
+    ok = np.isfinite(c) & np.isfinite(m)
+    c, m = c[ok], m[ok]
+    denominator = float(np.sum(c * c))
+    return float(np.sum(c * m) / denominator) if denominator > 0 else float("nan")
+
+
 def iris_offset(landmarks: np.ndarray) -> float:
     """Mean x offset of both irises from their eye-corner midpoints, in eye widths."""
     out = []
@@ -305,6 +319,35 @@ def background_mask(portrait: Portrait) -> np.ndarray:
     person = (portrait.person_mask > 0.2).astype(np.uint8)
     reach = _odd(BACKGROUND_REACH * portrait.size)
     return cv2.dilate(person, np.ones((reach, reach), np.uint8)) == 0
+
+
+def body_mask(portrait: Portrait) -> np.ndarray:
+    """Where the body and what lies around it are: nothing there may move with the head.
+
+    Drawn from the landmarks alone, whatever the segmentation found (it can miss part of a
+    collar): in the face's frame, below the ear lobes' line by 15 % of the face's height,
+    outside the face oval grown by 25 %, and not the neck (30 % of the face's width either
+    side of the chin, down to 30 % of the face's height below it), which bends with the head.
+    """
+    lm = portrait.landmarks[:, :2].astype(np.float64)
+    size = portrait.size
+    eye_r = lm[list(RIGHT_EYE_UPPER + RIGHT_EYE_LOWER)].mean(0)
+    eye_l = lm[list(LEFT_EYE_UPPER + LEFT_EYE_LOWER)].mean(0)
+    ex = (eye_l - eye_r) / np.linalg.norm(eye_l - eye_r)
+    axes = np.stack([ex, [-ex[1], ex[0]]])
+    oval = lm[list(FACE_OVAL)]
+    centre = oval.mean(0)
+    face_width, face_height = np.ptp((oval - centre) @ axes.T, axis=0)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    rel = (np.stack([xs, ys], -1) - centre) @ axes.T
+    lobes = float(np.mean((lm[[132, 361]] - centre) @ axes[1]))
+    chin = (lm[152] - centre) @ axes.T
+    grown = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(grown, [np.round(centre + 1.25 * (oval - centre)).astype(np.int32)], 1)
+    neck = (np.abs(rel[..., 0] - chin[0]) < 0.3 * face_width) & (
+        rel[..., 1] < chin[1] + 0.3 * face_height
+    )
+    return (rel[..., 1] > lobes + 0.15 * face_height) & (grown == 0) & ~neck
 
 
 # ------------------------------------------------------------------------------------------------
@@ -414,6 +457,7 @@ def evaluate_portrait(
         metrics[f"{key}_r"] = pearson(cmd, got)
         err = np.abs(got - cmd)
         metrics[f"{key}_mae"] = float(np.nanmean(err)) if np.isfinite(err).any() else nan
+        metrics[f"{key}_slope"] = slope(cmd, got)
         details[key] = {"commanded": cmd.tolist(), "solved_ypr": solved}
 
     far = background_mask(portrait)
@@ -428,6 +472,15 @@ def evaluate_portrait(
         ]
         metrics["background"] = max(diffs)
         details["background"] = {"poses": [list(p) for p in BACKGROUND_POSES], "mad": diffs}
+
+    body = body_mask(portrait)
+    diffs = [
+        float(np.abs(f.astype(np.int16) - photo)[body].mean())
+        for sw, _, _, f, _ in rendered
+        if sw == "background"
+    ]
+    metrics["body"] = max(diffs) if body.mean() > 0.01 else nan
+    details["body"] = {"poses": [list(p) for p in BACKGROUND_POSES], "mad": diffs}
 
     frames = [f for sw, _, _, f, _ in rendered if sw != "rest"]
     band = seam_band(photo, frames)
@@ -444,6 +497,7 @@ def evaluate_portrait(
     for key, label, target_ok in (
         ("rest_psnr", "rest PSNR < 40", lambda x: x >= 40),
         ("background", "bg MAD >= 1", lambda x: x < 1),
+        ("body", "body MAD >= 1", lambda x: x < 1),
     ):
         if np.isfinite(metrics[key]) and not target_ok(metrics[key]):
             notes.append(label)
@@ -504,9 +558,11 @@ def contact_sheet(
     panel = portrait.image.astype(np.float32).copy()
     far = background_mask(portrait)
     panel[far] = 0.6 * panel[far] + 0.4 * np.array([0, 0, 255])
+    body = body_mask(portrait)
+    panel[body] = 0.6 * panel[body] + 0.4 * np.array([0, 255, 0])
     panel[band] = 0.5 * panel[band] + 0.5 * np.array([255, 0, 0])
     small = cv2.resize(panel.astype(np.uint8), (tile, tile), interpolation=cv2.INTER_AREA)
-    tiles.append(("bg (blue) seam (red)", small))
+    tiles.append(("bg blue, body green, seam red", small))
     rows = math.ceil(len(tiles) / columns)
     out = np.full((rows * tile, columns * tile, 3), 255, np.uint8)
     for i, (label, t) in enumerate(tiles):
