@@ -120,6 +120,11 @@ class Renderer:
             [neutral[:, 0] - pivot[0], neutral[:, 1] - pivot[1], z - pivot[2], np.ones(len(z))], 1
         )
         self._landmark_weight = self._sample(self._head_weight, neutral[:, :2])[:, None]
+        # Each landmark's depth in front of (or behind) the smoothed surface, where it moves
+        # with the head.
+        self._relief = (
+            (neutral[:, 2] - pivot[2] - self._landmark_points[:, 2]) * self._landmark_weight[:, 0]
+        ).astype(np.float32)
         self._alpha, self._plate = self._make_layers(self._head_region)
         self.mouth = MouthPainter(portrait, self.rig)
         self.lashes = LashPainter(portrait)
@@ -316,8 +321,9 @@ class Renderer:
         """The portrait under ``frame``'s motion: (S, S, 3) uint8 RGB."""
         head = self.rig.head(frame)
         moved = self._landmark_motion(head, self.rig.expression(frame))
-        field = self._forward_field(head, moved.expression)
-        posed = self.rig.neutral[:, :2] + moved.head + moved.expression
+        on_face = moved.expression + self._relief_motion(head)
+        field = self._forward_field(head, on_face)
+        posed = self.rig.neutral[:, :2] + moved.head + on_face
         backward = self._invert(field)
         warped = cv2.remap(self._photo, backward, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
@@ -367,6 +373,17 @@ class Renderer:
         ) * self._landmark_weight
         offsets = (expressed - neutral) @ head.rotation.T * head.scale
         return _LandmarkMotion(with_head, offsets[:, :2])
+
+    def _relief_motion(self, head: HeadFrame) -> np.ndarray:
+        """What the face's own relief adds to the head's motion, (478, 2) pixel offsets.
+
+        The rigid motion turns the smoothed depth map; the landmarks stand out from it (the
+        nose in front, the eye sockets behind). Spread over the mesh, the difference makes the
+        features turn as far as the face's true shape says, so a head turn reads as the
+        commanded angle, while the smoothed map keeps the field from folding between them.
+        """
+        rigid = self._rigid_coefficients(head)
+        return self._relief[:, None] * rigid[:, 2][None, :]
 
     def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
