@@ -58,6 +58,8 @@ LAYER_MARGIN = 0.012
 #: The head layer's soft edge below the ear lobes, share of the crop: short, as the jaw
 #: may touch a collar that must not move.
 BELOW_LOBES_EDGE = 0.006
+#: How far a closed lid paints out past the eye's outline, in eye widths.
+EYE_COVER_GROWTH = 0.1
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -130,15 +132,25 @@ class Renderer:
         self.lashes = LashPainter(portrait)
         self.irises = IrisPainter(portrait)
         lm = self.rig.neutral
+        right_eye = outline(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
+        left_eye = outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)
         # What closing lids and lips must hide: the photo's eyes and (when it shows them)
         # teeth, painted over with the skin and lips around them.
         self._covers = (
-            _Cover(self._photo, outline(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)),
-            _Cover(self._photo, outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)),
+            _Cover(self._photo, right_eye, self._eye_cover_growth(right_eye)),
+            _Cover(self._photo, left_eye, self._eye_cover_growth(left_eye)),
             _Cover(self._photo, outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
         )
 
     # -- per portrait -----------------------------------------------------------------------
+
+    @staticmethod
+    def _eye_cover_growth(eye: np.ndarray) -> int:
+        """How far past the eye's landmarks a closed lid paints the eye out, pixels: the
+        landmarks sit inside the lash line, and a dark margin left around them (heavy in a
+        painting or a stylized photo) reads as an open eye."""
+        width = float(np.ptp(eye[:, 0]))
+        return max(1, round(EYE_COVER_GROWTH * width))
 
     def _make_head_region(self) -> _HeadRegion:
         """What moves with the head: the face, the person above the ear lobes (hair, hat),
@@ -452,10 +464,10 @@ class _Cover:
     shut eye shows eyelid, not a squeezed iris, and pressed lips show lip, not teeth.
     """
 
-    def __init__(self, photo: np.ndarray, outline: np.ndarray) -> None:
+    def __init__(self, photo: np.ndarray, outline: np.ndarray, grow: int = 1) -> None:
         size = photo.shape[0]
-        lo = np.floor(outline.min(0)).astype(int) - 6
-        hi = np.ceil(outline.max(0)).astype(int) + 7
+        lo = np.floor(outline.min(0)).astype(int) - 6 - 2 * grow
+        hi = np.ceil(outline.max(0)).astype(int) + 7 + 2 * grow
         self._lo = np.clip(lo, 0, size - 1)
         self._hi = np.clip(hi, 1, size)
         x0, y0 = self._lo
@@ -463,7 +475,7 @@ class _Cover:
         patch = photo[y0:y1, x0:x1]
         hole = np.zeros(patch.shape[:2], np.uint8)
         cv2.fillPoly(hole, [np.round(outline - self._lo).astype(np.int32)], 1)
-        hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
+        hole = cv2.dilate(hole, _disc(grow))
         self._region = np.zeros((size, size), np.float32)
         self._filled = photo.astype(np.float32).copy()
         if hole.sum() == 0:
