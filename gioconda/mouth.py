@@ -8,6 +8,9 @@ shows them) teeth, so that they sit in its lighting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import cv2
 import numpy as np
 
 from gioconda.blendshapes import BS
@@ -58,6 +61,7 @@ class MouthPainter:
         self.cavity = (lip_colour * 0.18 + 4).astype(np.float32)
         self.tongue = np.clip(lip_colour * 0.8 + np.array([25, 0, 0]), 0, 255).astype(np.float32)
         self.rest_gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+        self.own = _OwnInterior.from_photo(portrait.image, lm, skin)
 
     def closing(self, posed: np.ndarray) -> float:
         """How far the lips have closed over the photo's own opening, 0 to 1."""
@@ -118,7 +122,8 @@ class MouthPainter:
         lower_lip = curve(posed[list(LIPS_INNER_LOWER), :2])
         # Upper teeth hang from the skull: their top is the upper lip's rest line moved with
         # the head, not with the lip.
-        teeth_top = np.minimum(curve(skull[list(LIPS_INNER_UPPER)]), upper_lip) - 0.01 * width
+        skull_lip = curve(skull[list(LIPS_INNER_UPPER)])
+        teeth_top = np.minimum(skull_lip, upper_lip) - 0.01 * width
         depth = np.clip(np.abs(u) / 0.42, 0.0, 1.0)  # 0 in the middle, 1 at the corners
 
         interior = np.empty((y1 - y0, x1 - x0, 3), np.float32)
@@ -137,6 +142,8 @@ class MouthPainter:
                               / (0.015 * width), 0.0, 1.0)  # fmt: skip
         lower_teeth *= np.clip((0.30 - np.abs(u)) / 0.05, 0.0, 1.0)
         lower_teeth *= min(1.0, max(0.0, (jaw - 0.25) / 0.2))  # shown when the jaw drops far
+        if self.own is not None and self.own.has_lower_teeth:
+            lower_teeth[:] = 0.0  # the photo's own follow the jaw (below)
         _blend(interior, self._teeth_colour(u, 0.72), lower_teeth)
 
         upper_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (1 - 0.35 * depth**2)
@@ -144,7 +151,15 @@ class MouthPainter:
         upper_teeth *= np.clip((0.40 - np.abs(u)) / 0.06, 0.0, 1.0)
         # The upper lip shades the top of the teeth.
         shadow = 0.72 + 0.28 * np.clip((rel_y - upper_lip) / (0.035 * width), 0.0, 1.0)
+        if self.own is not None and self.own.has_upper_teeth:
+            # The photo's own teeth are drawn below; synthetic ones only fill what a lifting
+            # upper lip uncovers above them.
+            upper_teeth *= np.clip((skull_lip + 0.03 * width - rel_y) / (0.012 * width), 0, 1)
         _blend(interior, self._teeth_colour(u, 1.0) * shadow[..., None], upper_teeth)
+        if self.own is not None:
+            # The photo's own interior: what it showed above its gap moves with the skull,
+            # what it showed below moves with the jaw (the lower lip).
+            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed)
 
         alpha = (mask * strength)[..., None]
         patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
@@ -163,3 +178,122 @@ class MouthPainter:
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
     base *= 1 - alpha[..., None]
     base += layer * alpha[..., None]
+
+
+#: A photo's opening must be this tall (mouth widths) before its own interior is reused.
+OWN_INTERIOR_MIN_GAP = 0.04
+
+
+@dataclass(frozen=True)
+class _OwnInterior:
+    """The interior a photo already shows (teeth of a smile), in two layers that move apart.
+
+    Attributes
+    ----------
+    box: (x0, y0) of the patches in the photo
+    upper, lower: (h, w, 4) float32 RGBA patches: the photo's interior above and below the
+        darkest line between the teeth rows (all of it is upper when no gap shows)
+    has_upper_teeth, has_lower_teeth: whether each layer shows teeth (bright), so the
+        synthetic ones are not drawn over them
+    """
+
+    box: tuple[int, int]
+    upper: np.ndarray
+    lower: np.ndarray
+    has_upper_teeth: bool
+    has_lower_teeth: bool
+
+    @staticmethod
+    def from_photo(image: np.ndarray, lm: np.ndarray, skin: np.ndarray) -> _OwnInterior | None:
+        width = float(np.linalg.norm(lm[291, :2] - lm[61, :2]))
+        gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+        if gap < OWN_INTERIOR_MIN_GAP * width:
+            return None
+        inner = outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        pad = 2
+        x0, y0 = np.floor(inner.min(0)).astype(int) - pad
+        x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
+        x0, y0 = max(x0, 0), max(y0, 0)
+        patch = image[y0:y1, x0:x1].astype(np.float32)
+        inside = polygon_mask(patch.shape[:2], inner - [x0, y0])
+        # Not the lips' own edge pixels.
+        inside = cv2.erode(inside, np.ones((3, 3), np.uint8))
+        if inside.sum() < 20:
+            return None
+        # Where between the lips (0 at the upper, 1 at the lower) each pixel lies.
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        up_pts, lo_pts = lm[list(LIPS_INNER_UPPER), :2], lm[list(LIPS_INNER_LOWER), :2]
+        upper_y = np.interp(xs, *_sorted_xy(up_pts))
+        lower_y = np.interp(xs, *_sorted_xy(lo_pts))
+        depth = (ys - upper_y) / np.maximum(lower_y - upper_y, 1.0)
+        luma = patch.mean(2)
+        # The darkest band in the middle columns, if clearly darker than the teeth, is the
+        # gap between the rows.
+        middle = inside > 0.5
+        middle &= np.abs(xs - (lm[78, 0] + lm[308, 0]) / 2) < 0.25 * width
+        split = 1.0
+        bright = float(np.percentile(luma[inside > 0.5], 80))
+        if middle.sum() > 10:
+            bins = np.linspace(0.15, 0.95, 9)
+            means = [luma[middle & (np.abs(depth - b) < 0.05)] for b in bins]
+            means = [m.mean() if m.size else np.inf for m in means]
+            darkest = int(np.argmin(means))
+            if means[darkest] < 0.55 * bright:
+                split = float(bins[darkest])
+        soft = np.clip((split - depth) / 0.08 + 0.5, 0.0, 1.0)
+        teeth_like = bright > 0.8 * float(np.mean(skin))
+        upper_alpha = inside * soft
+        lower_alpha = inside * (1 - soft)
+
+        def has_teeth(alpha: np.ndarray) -> bool:
+            shown = alpha > 0.5
+            return bool(teeth_like and shown.sum() > 10 and
+                        np.percentile(luma[shown], 80) > 0.75 * bright)  # fmt: skip
+
+        return _OwnInterior(
+            (x0, y0),
+            np.dstack([patch, upper_alpha]).astype(np.float32),
+            np.dstack([patch, lower_alpha]).astype(np.float32),
+            has_teeth(upper_alpha),
+            has_teeth(lower_alpha),
+        )
+
+    def paint(
+        self,
+        interior: np.ndarray,
+        origin: tuple[int, int],
+        neutral: np.ndarray,
+        skull: np.ndarray,
+        posed: np.ndarray,
+    ) -> None:
+        """Draw both layers over ``interior`` (in place), whose top-left is ``origin``."""
+        for layer, moved, contour in (
+            (self.lower, posed, LIPS_INNER_LOWER),
+            (self.upper, skull, LIPS_INNER_UPPER),
+        ):
+            if layer[..., 3].max() <= 0:
+                continue
+            similarity = _similarity(neutral[list(contour)], moved[list(contour)])
+            # Patch pixels to the interior's pixels.
+            shift = np.array([[1, 0, self.box[0]], [0, 1, self.box[1]], [0, 0, 1]])
+            to_frame = np.vstack([similarity, [0, 0, 1]]) @ shift
+            to_frame[:2, 2] -= origin
+            h, w = interior.shape[:2]
+            drawn = cv2.warpAffine(layer, to_frame[:2], (w, h), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+            _blend(interior, drawn[..., :3], drawn[..., 3])
+
+
+def _sorted_xy(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
+
+
+def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares rotation, scale and shift taking ``source`` (N, 2) to ``target``: (2, 3)."""
+    n = len(source)
+    a = np.zeros((2 * n, 4))
+    a[0::2] = np.stack([source[:, 0], -source[:, 1], np.ones(n), np.zeros(n)], 1)
+    a[1::2] = np.stack([source[:, 1], source[:, 0], np.zeros(n), np.ones(n)], 1)
+    (c, d, tx, ty), *_ = np.linalg.lstsq(a, target[:, :2].reshape(-1), rcond=None)
+    return np.array([[c, -d, tx], [d, c, ty]])

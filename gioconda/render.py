@@ -20,6 +20,7 @@ from scipy.spatial import Delaunay
 from gioconda.blendshapes import BS
 from gioconda.eyes import IrisPainter, LashPainter, near_closed
 from gioconda.face import (
+    CHIN,
     FACE_OVAL,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
@@ -46,6 +47,42 @@ N_MESH_LANDMARKS = 468  # the irises (468-477) are drawn by the eyes, not warped
 #: Rings of mesh vertices around the face: (distance from the face's centre relative to its
 #: oval, share of the oval's correction they carry).
 RINGS = ((1.3, 0.6), (1.65, 0.28), (2.05, 0.07), (2.5, 0.0))
+#: The face oval grown by this about its centre is head whatever the segmentation says.
+HEAD_OVAL_GROWTH = 1.08
+#: How far past the jaw's landmarks the face's silhouette may reach, share of the crop.
+JAW_EDGE = 0.008
+#: How far the head's motion fades out beyond the head and down the neck, share of the crop.
+HEAD_FADE = 0.08
+#: The head layer's soft edge, share of the crop.
+LAYER_MARGIN = 0.012
+#: The head layer's soft edge below the ear lobes, share of the crop: short, as the jaw
+#: may touch a collar that must not move.
+BELOW_LOBES_EDGE = 0.006
+#: How far a closed lid paints out past the eye's outline, in eye widths.
+EYE_COVER_GROWTH = 0.1
+#: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
+PLATE_WORK_SIZE = 160
+
+
+@dataclass(frozen=True)
+class _HeadRegion:
+    """What moves with the head, as (S, S) uint8 0/1 masks, and what stays put: all else.
+
+    Shoulders, clothes, a collar beside the jaw and hair lying on the shoulders are drawn
+    from the photo itself, never warped, so nothing below the head is dragged or leaves a
+    ghost behind.
+
+    Attributes
+    ----------
+    head: the face, and the person above the ear lobes (hair, a hat) joined to it; moves
+        rigidly with the head
+    neck: a column down the neck from the chin, bending from the head's motion to none
+    above_lobes: bool, above the ear lobes' line in the face's frame
+    """
+
+    head: np.ndarray
+    neck: np.ndarray
+    above_lobes: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -67,7 +104,8 @@ class Renderer:
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._grid = np.stack([xs, ys], axis=-1)
         self._photo = portrait.image
-        self._head_weight = self._make_head_weight()
+        self._head_region = self._make_head_region()
+        self._head_weight = self._make_head_weight(self._head_region)
         self._build_mesh()
         pivot = self.rig.pivot
         self._depth_map = self._make_depth_map()
@@ -84,39 +122,102 @@ class Renderer:
             [neutral[:, 0] - pivot[0], neutral[:, 1] - pivot[1], z - pivot[2], np.ones(len(z))], 1
         )
         self._landmark_weight = self._sample(self._head_weight, neutral[:, :2])[:, None]
-        self._alpha, self._plate = self._make_layers()
+        # Each landmark's depth in front of (or behind) the smoothed surface, where it moves
+        # with the head.
+        self._relief = (
+            (neutral[:, 2] - pivot[2] - self._landmark_points[:, 2]) * self._landmark_weight[:, 0]
+        ).astype(np.float32)
+        self._alpha, self._plate = self._make_layers(self._head_region)
         self.mouth = MouthPainter(portrait, self.rig)
         self.lashes = LashPainter(portrait)
         self.irises = IrisPainter(portrait)
         lm = self.rig.neutral
+        right_eye = outline(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
+        left_eye = outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)
         # What closing lids and lips must hide: the photo's eyes and (when it shows them)
         # teeth, painted over with the skin and lips around them.
         self._covers = (
-            _Cover(self._photo, outline(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)),
-            _Cover(self._photo, outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)),
+            _Cover(self._photo, right_eye, self._eye_cover_growth(right_eye)),
+            _Cover(self._photo, left_eye, self._eye_cover_growth(left_eye)),
             _Cover(self._photo, outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
         )
 
     # -- per portrait -----------------------------------------------------------------------
 
-    def _make_head_weight(self) -> np.ndarray:
-        """1 on the face, hair and ears, fading to 0 down the neck and out to the shoulders."""
+    @staticmethod
+    def _eye_cover_growth(eye: np.ndarray) -> int:
+        """How far past the eye's landmarks a closed lid paints the eye out, pixels: the
+        landmarks sit inside the lash line, and a dark margin left around them (heavy in a
+        painting or a stylized photo) reads as an open eye."""
+        width = float(np.ptp(eye[:, 0]))
+        return max(1, round(EYE_COVER_GROWTH * width))
+
+    def _make_head_region(self) -> _HeadRegion:
+        """What moves with the head: the face, the person above the ear lobes (hair, hat),
+        and a column down the neck (see :class:`_HeadRegion`)."""
         rig, size = self.rig, self.size
         lm = rig.neutral
         centre = lm[list(FACE_OVAL), :2].mean(0)
         rel = (self._grid - centre) @ rig.axes.T.astype(np.float32)
-        a = 0.85 * rig.face_width  # half-width: the face plus hair at the sides
-        b = 0.80 * rig.face_height  # half-height: forehead plus hair on top
-        ellipse = np.sqrt((rel[..., 0] / a) ** 2 + (rel[..., 1] / b) ** 2)
-        weight = np.clip((1.45 - ellipse) / 0.45, 0.0, 1.0)
-        # Below the jaw line the neck bends: fade over a third of the face's height, and
-        # sideways beyond the neck, so the shoulders stay where they are.
-        jaw = (lm[[172, 397], :2] - centre) @ rig.axes[1]
-        below = (rel[..., 1] - jaw.mean()) / (0.35 * rig.face_height)
-        neck = np.clip((0.75 * rig.face_width - np.abs(rel[..., 0])) / (0.3 * rig.face_width), 0, 1)
-        weight = np.minimum(weight, np.clip(1.0 - below * (2.0 - neck), 0.0, 1.0))
+        # Ear lobes (landmarks 132 and 361 sit just in front of them): above them the person
+        # is head; below them, beside the jaw, it is neck, shoulders or clothes.
+        lobes = float(np.mean((lm[[132, 361], :2] - centre) @ rig.axes[1]))
+        above = rel[..., 1] < lobes
+        oval = lm[list(FACE_OVAL), :2]
+        # The oval grown at the top for the hair line, not at the jaw: a collar or shoulder
+        # can touch the jaw.
+        growth = np.where((oval - centre) @ rig.axes[1] < lobes, HEAD_OVAL_GROWTH, 1.0)
+        face = np.zeros((size, size), np.uint8)
+        cv2.fillPoly(
+            face, [np.round(centre + growth[:, None] * (oval - centre)).astype(np.int32)], 1
+        )
+        person = self.portrait.person_mask > 0.5
+        # The oval's landmarks sit a little inside the face's silhouette: the person just
+        # outside them is face too (the dark edge of a cheek, which would stay behind).
+        near_face = cv2.dilate(face, _disc(max(1, round(JAW_EDGE * size))))
+        head = face | (person & (above | (near_face > 0))).astype(np.uint8)
+        # Keep only what touches the face: a stray blob of "person" elsewhere is not head.
+        _, labels = cv2.connectedComponents(head)
+        touching = np.unique(labels[face > 0])
+        head = np.isin(labels, touching[touching > 0]).astype(np.uint8)
+        # Hair reaches a little past the segmentation's edge: grow the head there, above the
+        # lobes only.
+        margin = self._layer_margin
+        head |= cv2.dilate(head, _disc(margin)) & above.astype(np.uint8)
+        chin = float((lm[CHIN, :2] - centre) @ rig.axes[1])
+        # The neck as the segmentation sees it (a collar it missed stays out), between the
+        # jaw's angles (a collar beside them stays out too), from the lobes down as far as
+        # the head's motion reaches.
+        jaw_angles = np.sort((lm[[172, 397], :2] - centre) @ rig.axes[0])
+        neck = (
+            person
+            & (rel[..., 0] > jaw_angles[0])
+            & (rel[..., 0] < jaw_angles[1])
+            & ~above
+            & (rel[..., 1] < chin + self._head_fade + margin)
+        )
+        return _HeadRegion(head, neck.astype(np.uint8) & (1 - head), above)
+
+    @property
+    def _head_fade(self) -> float:
+        """How far the head's motion reaches beyond the head, pixels (down the neck too)."""
+        return HEAD_FADE * self.size
+
+    @property
+    def _layer_margin(self) -> int:
+        return max(2, round(self.size * LAYER_MARGIN))
+
+    def _make_head_weight(self, region: _HeadRegion) -> np.ndarray:
+        """How much of the head's rigid motion each pixel takes, (S, S) float32 in [0, 1].
+
+        1 on the head (face, hair, hat, whatever the segmentation joins to it), fading with
+        the distance from it, so the field is smooth and stays invertible; the fade runs down
+        the neck from the chin. Beyond the head the fade only moves pixels that the layers do
+        not show (see :meth:`_make_layers`).
+        """
+        outside = cv2.distanceTransform(1 - region.head, cv2.DIST_L2, 5)
+        weight = np.clip(1.0 - outside / self._head_fade, 0.0, 1.0)
         weight = weight * weight * (3 - 2 * weight)  # smoothstep: no kink where motion ends
-        assert weight.shape == (size, size)
         return weight.astype(np.float32)
 
     def _make_depth_map(self) -> np.ndarray:
@@ -203,24 +304,28 @@ class Renderer:
         self._mesh_box = (lo[0], lo[1], hi[0] + 1, hi[1] + 1)
         self._mesh_matrix = (to_pixels @ vertex_mix).astype(np.float32).tocsr()
 
-    def _make_layers(self) -> tuple[np.ndarray, np.ndarray]:
-        """The person layer's alpha and the background plate under it.
+    def _make_layers(self, region: _HeadRegion) -> tuple[np.ndarray, np.ndarray]:
+        """The head layer's alpha and the still picture under it.
 
-        The alpha is 1 on the person grown by a margin and fades out beyond it; the plate
-        equals the photo wherever the alpha is below 1, so a frame without motion is the
-        photo exactly, and motion uncovers painted-out background, not stretched skin.
+        The alpha is 1 on the head region and fades out beyond it (over the layer margin
+        above the ear lobes, where hair frays; at once below them, where a collar or a
+        shoulder may touch the jaw). Under it lies the photo with the head region painted out
+        from what surrounds it (background, collar, neck), but only deep inside the region:
+        wherever the alpha is below 1 the picture under it equals the photo, so a frame
+        without motion is the photo exactly, and motion uncovers painted-out surroundings,
+        not stretched skin.
         """
-        size = self.size
-        person = (self.portrait.person_mask > 0.2).astype(np.uint8)
-        margin = max(2, round(size * 0.02))
-        core = cv2.dilate(person, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
-                                                            (2 * margin + 1,) * 2))  # fmt: skip
+        margin = self._layer_margin
+        core = region.head | region.neck
         outside = cv2.distanceTransform(1 - core, cv2.DIST_L2, 5)
-        alpha = np.clip(1.0 - outside / margin, 0.0, 1.0).astype(np.float32)
-        inside = cv2.distanceTransform(core, cv2.DIST_L2, 5)
-        use_plate = np.clip(inside / margin - 0.2, 0.0, 1.0)[..., None]
-        plate = self.portrait.background * use_plate + self._photo * (1 - use_plate)
-        return alpha, np.clip(plate, 0, 255).astype(np.float32)
+        fade = np.where(region.above_lobes, float(margin), BELOW_LOBES_EDGE * self.size)
+        alpha = np.clip(1.0 - outside / fade, 0.0, 1.0).astype(np.float32)
+        # Under the head the painted-out plate reaches the region's very edge: what a moving
+        # head uncovers must not show its own outline. The rest frame does not see it (the
+        # alpha is 1 there).
+        plate = _painted_out(self._photo, cv2.dilate(core, _disc(2)))
+        under = np.where(core[..., None] > 0, plate, self._photo.astype(np.float32))
+        return alpha, np.clip(under, 0, 255).astype(np.float32)
 
     # -- per frame ----------------------------------------------------------------------------
 
@@ -228,8 +333,9 @@ class Renderer:
         """The portrait under ``frame``'s motion: (S, S, 3) uint8 RGB."""
         head = self.rig.head(frame)
         moved = self._landmark_motion(head, self.rig.expression(frame))
-        field = self._forward_field(head, moved.expression)
-        posed = self.rig.neutral[:, :2] + moved.head + moved.expression
+        on_face = moved.expression + self._relief_motion(head)
+        field = self._forward_field(head, on_face)
+        posed = self.rig.neutral[:, :2] + moved.head + on_face
         backward = self._invert(field)
         warped = cv2.remap(self._photo, backward, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
@@ -281,6 +387,17 @@ class Renderer:
         offsets = (expressed - neutral) @ head.rotation.T * head.scale
         return _LandmarkMotion(with_head, offsets[:, :2])
 
+    def _relief_motion(self, head: HeadFrame) -> np.ndarray:
+        """What the face's own relief adds to the head's motion, (478, 2) pixel offsets.
+
+        The rigid motion turns the smoothed depth map; the landmarks stand out from it (the
+        nose in front, the eye sockets behind). Spread over the mesh, the difference makes the
+        features turn as far as the face's true shape says, so a head turn reads as the
+        commanded angle, while the smoothed map keeps the field from folding between them.
+        """
+        rigid = self._rigid_coefficients(head)
+        return self._relief[:, None] * rigid[:, 2][None, :]
+
     def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
@@ -320,6 +437,26 @@ class Renderer:
         return top * (1 - fy) + bottom * fy
 
 
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _painted_out(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``image`` with ``hole`` (uint8 0/1) filled from its surroundings: (S, S, 3) float32.
+
+    Inpainted small (inpainting is slow and the fill is smooth anyway), from pixels outside
+    the hole only, so nothing of what it covered leaks into the fill.
+    """
+    size = image.shape[0]
+    work = PLATE_WORK_SIZE
+    small = cv2.resize(image, (work, work), interpolation=cv2.INTER_AREA)
+    # Grown by one work pixel: a work pixel straddling the edge averages in what is inside.
+    small_hole = cv2.resize(hole, (work, work), interpolation=cv2.INTER_AREA)
+    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+    return cv2.resize(filled, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+
+
 class _Cover:
     """A region of the photo that motion can close over (an eye, an open mouth).
 
@@ -328,10 +465,10 @@ class _Cover:
     shut eye shows eyelid, not a squeezed iris, and pressed lips show lip, not teeth.
     """
 
-    def __init__(self, photo: np.ndarray, outline: np.ndarray) -> None:
+    def __init__(self, photo: np.ndarray, outline: np.ndarray, grow: int = 1) -> None:
         size = photo.shape[0]
-        lo = np.floor(outline.min(0)).astype(int) - 6
-        hi = np.ceil(outline.max(0)).astype(int) + 7
+        lo = np.floor(outline.min(0)).astype(int) - 6 - 2 * grow
+        hi = np.ceil(outline.max(0)).astype(int) + 7 + 2 * grow
         self._lo = np.clip(lo, 0, size - 1)
         self._hi = np.clip(hi, 1, size)
         x0, y0 = self._lo
@@ -339,7 +476,7 @@ class _Cover:
         patch = photo[y0:y1, x0:x1]
         hole = np.zeros(patch.shape[:2], np.uint8)
         cv2.fillPoly(hole, [np.round(outline - self._lo).astype(np.int32)], 1)
-        hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
+        hole = cv2.dilate(hole, _disc(grow))
         self._region = np.zeros((size, size), np.float32)
         self._filled = photo.astype(np.float32).copy()
         if hole.sum() == 0:

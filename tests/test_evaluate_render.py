@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from gioconda.blendshapes import BS
 from gioconda.evaluate_render import (
     COLUMNS,
     angles_to_rotation,
@@ -50,3 +51,40 @@ def test_quick_run(tmp_path):
     assert "| astronaut |" in table and "rest PSNR" in table
     assert (tmp_path / "render_eval.md").is_file() and (tmp_path / "render_eval.json").is_file()
     assert (tmp_path / "sheet_astronaut.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["astronaut_glasses", "astronaut_dark", "astronaut_bright"])
+def test_hard_copies_render_and_blink(name):
+    """Glasses, an underexposed and an overexposed copy: found, rest frame exact, lids close."""
+    from gioconda.evaluate_render import SIZE, psnr, test_photos
+    from gioconda.face import analyze_portrait
+    from gioconda.measure import FaceMeasurer
+    from gioconda.motion import Motion
+    from gioconda.render import Renderer
+
+    photo = dict(test_photos())[name]()
+    renderer = Renderer(analyze_portrait(photo, SIZE))
+    rest = Motion.rest(1, 25.0)
+    assert psnr(renderer.render(rest.frame(0)), renderer.portrait.image) >= 40
+    shut = Motion.rest(1, 25.0)
+    shut.blendshapes[0, [BS["EyeBlinkLeft"], BS["EyeBlinkRight"]]] = 1.0
+    with FaceMeasurer(video=False) as measurer:
+        opened = measurer.measure(renderer.render(rest.frame(0))).eye_openness
+        closed = measurer.measure(renderer.render(shut.frame(0))).eye_openness
+    assert (closed < 0.7 * opened).all()
+
+
+def test_extra_portraits_folder(tmp_path, monkeypatch, astronaut):
+    import cv2
+
+    from gioconda.evaluate_render import PORTRAITS_ENV, default_portraits_dir, portraits_in
+
+    cv2.imwrite(str(tmp_path / "b.png"), astronaut[..., ::-1])
+    (tmp_path / "notes.txt").write_text("not a photo")
+    found = portraits_in(tmp_path)
+    assert [name for name, _ in found] == [f"{tmp_path.name}/b"]
+    assert found[0][1]().shape == astronaut.shape
+    assert portraits_in(tmp_path / "missing") == [] and portraits_in(None) == []
+    monkeypatch.setenv(PORTRAITS_ENV, str(tmp_path))
+    assert default_portraits_dir() == tmp_path
