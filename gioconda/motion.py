@@ -349,7 +349,9 @@ VISEME_SHAPES: dict[str, tuple[float, float, float, float, float, float, float]]
 #: for three groups of channels: the jaw, lip contact (MouthClose, MouthRollLower,
 #: MouthUpperUp*) and lip shape (MouthFunnel, MouthPucker, MouthStretch*). Vowels dominate the
 #: jaw, /s z/ and /f v/ hold it nearly shut; /f v/ dominate lip contact (/p b m/ close through
-#: :func:`_closure_weight`, which overrides everything); rounded sounds dominate lip shape, and
+#: :func:`_closure_weight`, which overrides everything), and vowels hold the lips apart against
+#: it (an open vowel needs open lips: a 75 ms /a/ between two /m/ opens to about three
+#: quarters rather than staying half pressed); rounded sounds dominate lip shape, and
 #: consonants that leave the lips free (/t d k g n l/, and /p b m/ whose closed lips take the
 #: rounding or spreading of the vowel next to them) let the neighbouring vowels shape them.
 #: Silence is weak, so a short pause between words does not snap the mouth shut, yet it wins in
@@ -366,11 +368,11 @@ VISEME_DOMINANCE: dict[str, tuple[float, float, float]] = {
     "SS":  (2.5, 1.0, 2.5),
     "nn":  (1.0, 1.0, 0.6),
     "RR":  (1.0, 1.0, 3.0),
-    "aa":  (3.0, 1.0, 1.5),
-    "E":   (2.5, 1.0, 2.0),
-    "ih":  (2.0, 1.0, 2.5),
-    "oh":  (2.5, 1.0, 3.5),
-    "ou":  (2.0, 1.0, 5.0),
+    "aa":  (3.0, 3.0, 1.5),
+    "E":   (2.5, 2.5, 2.0),
+    "ih":  (2.0, 2.0, 2.5),
+    "oh":  (2.5, 3.0, 3.5),
+    "ou":  (2.0, 2.0, 5.0),
 }  # fmt: skip
 
 #: Which dominance group (0 jaw, 1 lip contact, 2 lip shape) each of MOUTH_CHANNELS is in.

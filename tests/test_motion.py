@@ -417,18 +417,28 @@ def test_clip_opens_on_the_photo_and_eases_in(seed):
     assert np.abs(motion.head_rotation_deg[int(1.5 * FPS) :]).max() > 0.5
 
 
-@pytest.mark.parametrize("vowel_s", [0.1, 0.12])
+@pytest.mark.parametrize("vowel_s", [0.075, 0.09, 0.1, 0.12])
 def test_short_vowels_between_bilabials_still_open(vowel_s):
-    """'mama', 'papa bought': the closures' easing must not swallow a short vowel."""
+    """'mama', 'papa bought': the closures' easing must not swallow a short vowel.
+
+    At 25 fps a 75 ms vowel holds one or two frames; the lips must part on the best of them
+    (MouthClose at most 0.4, whatever the vowel's phase against the frames), and the frame
+    nearest the middle of a longer one must be clearly open."""
     phones, t = [PhoneSegment(0.0, 0.3, "sil", "sil")], 0.3
-    for _ in range(4):
-        for label, length in (("m", 0.07), ("aa", vowel_s)):
+    for offset in (0.0, 0.013, 0.026):  # phases against the 40 ms frames
+        phones.append(PhoneSegment(t, t + 0.05 + offset, "sil", "sil"))
+        t += 0.05 + offset
+        for label, length in (("m", 0.07), ("aa", vowel_s), ("m", 0.07), ("aa", vowel_s)):
             phones.append(PhoneSegment(t, t + length, label, VISEME_OF[label]))
             t += length
     phones.append(PhoneSegment(t, t + 0.4, "sil", "sil"))
     n = frame_count(t + 0.4, FPS)
     motion = generate_motion(features(t + 0.4, [(0.3, t)]), phones, n, FPS)
+    close = motion.blendshapes[:, BS["MouthClose"]]
     for vowel in (p for p in phones if p.viseme == "aa"):
+        inside = np.arange(round(vowel.start_s * FPS), round(vowel.end_s * FPS) + 1)
+        assert close[inside].min() <= 0.4, vowel
         middle = round((vowel.start_s + vowel.end_s) / 2 * FPS)
-        assert motion.blendshapes[middle, BS["MouthClose"]] < 0.5
+        if vowel_s >= 0.1:
+            assert close[middle] < 0.35
         assert motion.blendshapes[middle, BS["JawOpen"]] > 0.15
