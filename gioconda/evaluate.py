@@ -72,7 +72,6 @@ the same table.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import math
@@ -86,7 +85,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-import espeakng_loader
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
@@ -99,7 +97,7 @@ from gioconda.motion import Motion, MotionControls
 from gioconda.pipeline import Speech, motion_for_speech
 from gioconda.recognize import fuse_network_and_recognizer, visemes_at
 from gioconda.render import Renderer
-from gioconda.speech import ESpeakEngine, SynthesizedSpeech, synthesize
+from gioconda.speech import SynthesizedSpeech, synthesize
 from gioconda.timeline import (
     ANALYSIS_SAMPLE_RATE,
     FEATURE_HOP_S,
@@ -256,23 +254,7 @@ class ESpeakSource:
         return plain + tuple(f"{base}+{variant}" for base in bases for variant in HELD_OUT_VARIANTS)
 
     def speak(self, text: str, voice: str, words_per_minute: int, seed: int) -> SynthesizedSpeech:
-        _seed_espeak(seed)
-        return synthesize(text, voice=voice, words_per_minute=words_per_minute)
-
-
-def _seed_espeak(seed: int) -> None:
-    """Seed eSpeak NG's own random generator (``espeak_ng_SetRandSeed``).
-
-    Without this the whisper variants (``+whisperf``) sound different in every process. The
-    C library is process-wide, so this reaches the engine that :func:`synthesize` uses; it
-    belongs in :mod:`gioconda.speech` (under the engine's lock) as a ``seed`` argument. Note
-    that eSpeak's voice source also carries state from one utterance to the next, so an
-    utterance's audio is reproducible for the same sequence of calls in a fresh process.
-    """
-    ESpeakEngine.shared()  # initialized first: initialization seeds the generator itself
-    library = ctypes.CDLL(espeakng_loader.get_library_path())  # the same, already loaded
-    library.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-    library.espeak_ng_SetRandSeed(seed)
+        return synthesize(text, voice=voice, words_per_minute=words_per_minute, seed=seed)
 
 
 class KokoroSource:

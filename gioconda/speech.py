@@ -207,12 +207,18 @@ class ESpeakEngine:
         return f"{identifier}+{self._variants[variant]}" if variant else identifier
 
     def synthesize(
-        self, text: str, voice: str, words_per_minute: int, pitch: int
+        self, text: str, voice: str, words_per_minute: int, pitch: int, seed: int | None = None
     ) -> tuple[np.ndarray, list[tuple[int, str]]]:
-        """Speak ``text``: the int16 samples and the phoneme events as (sample, mnemonic)."""
+        """Speak ``text``: the int16 samples and the phoneme events as (sample, mnemonic).
+
+        ``seed`` seeds eSpeak's own random generator first (its whisper and breath noise);
+        None leaves it running.
+        """
         data = text.encode("utf-8") + b"\0"
         spec = self.resolve(voice)
         with self._lock:
+            if seed is not None:
+                self._lib.espeak_ng_SetRandSeed(seed)
             if spec is None or self._lib.espeak_SetVoiceByName(spec.encode("utf-8")) != _EE_OK:
                 raise GiocondaError(f"eSpeak NG cannot load voice {voice!r}")
             self._lib.espeak_SetParameter(_PARAM_RATE, words_per_minute, 0)
@@ -297,6 +303,8 @@ class ESpeakEngine:
         lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        lib.espeak_ng_SetRandSeed.restype = None
         lib.espeak_Synth.argtypes = [
             ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
             ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
@@ -385,7 +393,11 @@ def list_voices() -> list[str]:
 
 
 def synthesize(
-    text: str, voice: str = "en-us", words_per_minute: int = 165, pitch: int = 50
+    text: str,
+    voice: str = "en-us",
+    words_per_minute: int = 165,
+    pitch: int = 50,
+    seed: int | None = None,
 ) -> SynthesizedSpeech:
     """Speak ``text`` with eSpeak NG and time every phone on the audio.
 
@@ -395,6 +407,10 @@ def synthesize(
     voice: a language from :func:`list_voices`, optionally with ``+variant`` (``"en-us+f3"``)
     words_per_minute: speaking rate, 80 to 450
     pitch: base pitch, 0 to 100 (50 is the voice's normal)
+    seed: seeds eSpeak's random generator (the noise of whispered and breathy variants).
+        eSpeak also carries a little state from one utterance to the next (the phase of its
+        pitch flutter), so the audio is reproducible for the same sequence of calls in a
+        fresh process; timings are exact for whatever audio comes out.
 
     Returns
     -------
@@ -412,7 +428,7 @@ def synthesize(
     """
     _check_request(text, voice, words_per_minute, pitch)
     engine = ESpeakEngine.shared()
-    samples, events = engine.synthesize(text.strip(), voice, words_per_minute, pitch)
+    samples, events = engine.synthesize(text.strip(), voice, words_per_minute, pitch, seed)
     if samples.size == 0:
         raise GiocondaError(f"eSpeak NG produced no sound for the text {text[:40]!r}")
     audio = Audio((samples.astype(np.float32) / 32768.0), engine.sample_rate)
