@@ -11,7 +11,6 @@ is installed, and its held-out voices in :data:`training.splits.HELD_OUT_SPEAKER
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import importlib.util
 from typing import Protocol
@@ -73,16 +72,10 @@ class ESpeakSynthesizer:
     name = "espeak"
 
     def __init__(self) -> None:
-        import espeakng_loader
 
         from gioconda.speech import ESpeakEngine, list_voices
 
         self._available = set(list_voices())
-        # dlopen of the same file returns the library ESpeakEngine loaded, so this reaches
-        # the generator that synthesis uses.
-        self._set_seed = ctypes.CDLL(espeakng_loader.get_library_path()).espeak_ng_SetRandSeed
-        self._set_seed.argtypes = [ctypes.c_long]
-        self._set_seed.restype = None
         # The plain voice ("") and every variant of eSpeak's voices/!v folder.
         self._speakers = ["", *ESpeakEngine.shared().variants()]
         n_high = sum(s in ESPEAK_HIGH_VARIANTS for s in self._speakers)
@@ -105,8 +98,8 @@ class ESpeakSynthesizer:
     ) -> tuple[SynthesizedSpeech, str]:
         wpm = int(rng.integers(ESPEAK_WORDS_PER_MINUTE[0], ESPEAK_WORDS_PER_MINUTE[1] + 1))
         pitch = int(rng.integers(ESPEAK_PITCH[0], ESPEAK_PITCH[1] + 1))
-        self._set_seed(int(rng.integers(1, 2**31)))
-        speech = synthesize(text, voice=voice, words_per_minute=wpm, pitch=pitch)
+        seed = int(rng.integers(1, 2**31))
+        speech = synthesize(text, voice=voice, words_per_minute=wpm, pitch=pitch, seed=seed)
         return speech, f"wpm={wpm} pitch={pitch}"
 
 
