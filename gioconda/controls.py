@@ -74,7 +74,7 @@ EMOTIONS: dict[str, dict[str, float]] = {
         "MouthDimpleLeft": 0.2, "MouthDimpleRight": 0.2,
     },
     "sad": {
-        "BrowInnerUp": 0.7, "BrowDownLeft": 0.15, "BrowDownRight": 0.15,
+        "BrowInnerUp": 0.8, "BrowDownLeft": 0.1, "BrowDownRight": 0.1,
         "MouthFrownLeft": 0.6, "MouthFrownRight": 0.6,
         "MouthShrugLower": 0.3, "EyeSquintLeft": 0.15, "EyeSquintRight": 0.15,
     },
