@@ -101,7 +101,7 @@ EMOTIONS: dict[str, dict[str, float]] = {
         "EyeWideLeft": 0.6, "EyeWideRight": 0.6,
         "MouthStretchLeft": 0.4, "MouthStretchRight": 0.4,
     },
-    "contempt": {"MouthSmileLeft": 0.45, "MouthDimpleLeft": 0.35, "EyeSquintLeft": 0.1},
+    "contempt": {"MouthSmileLeft": 0.55, "MouthDimpleLeft": 0.4, "EyeSquintLeft": 0.1},
 }  # fmt: skip
 
 #: Every control's name, as a field of :class:`MotionControls` and a keyframe's ``control``.

@@ -61,7 +61,7 @@ CHEEK_LIFT = 0.07
 #: How far the side of the nose rises at NoseSneer = 1, and how far round the nose's wing the
 #: skin goes with it (across, up and down), in inter-ocular distances.
 SNEER_LIFT = 0.08
-SNEER_REACH = (0.4, 0.5)
+SNEER_REACH = (0.5, 0.6)
 #: Mouth shapes at 1, in mouth widths: corners down (frown), lower lip down, the middle of the
 #: lips pushed up by the chin (shrug), the whole mouth aside.
 FROWN_DROP = 0.10
