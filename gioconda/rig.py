@@ -68,8 +68,10 @@ FROWN_DROP = 0.10
 LOWER_LIP_DROP = 0.10
 SHRUG_LIFT = 0.05
 MOUTH_SIDEWAYS = 0.12
-#: Share of the lips' thickness that pressing and rolling them in take away.
+#: Share of the lips' thickness that pressing and rolling them in take away, and of the photo's
+#: own parting of the lips that pressing them closes.
 PRESS_THIN = 0.3
+PRESS_CLOSE = 1.0
 ROLL_UPPER_THIN = 0.6
 #: How far a puffed cheek bulges sideways, in mouth widths.
 CHEEK_PUFF = 0.07
@@ -402,6 +404,11 @@ class FaceRig:
         dv += lower_down * W * self.lower * self.lip_weight
         dv -= SHRUG_LIFT * shrug_lower * W * self.chin_weight
         dv -= pushed * W * self.upper_lip_weight
+        # Pressing the lips brings together lips that the photo shows parted (the jaw's own
+        # opening, for speech, stays).
+        pressed = PRESS_CLOSE * sided("MouthPress") * rest_gap
+        dv += pressed / 2 * W * self.toward_seam * self.lip_weight
+        gap = gap - pressed
         # The upper lip's shrug lifts the middle of both lips together: no gap opens.
         shrug_upper = SHRUG_LIFT * w[BS["MouthShrugUpper"]] * self.lips_middle
         dv -= shrug_upper * W * np.maximum(self.upper_lip_weight, self.lower * self.lip_weight)
