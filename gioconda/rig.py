@@ -170,6 +170,9 @@ class FaceRig:
         self.lip_weight = lip_band * np.interp(au, [0.0, 1.0, 1.7], [1.0, 1.0, 0.0])
         near_mouth = np.clip(1.0 - (self.dist_seam - 0.25) / 0.9, 0.0, 1.0)
         self.mouth_region = near_mouth * np.interp(au, [0.0, 1.0, 2.2], [1.0, 1.0, 0.0])
+        # The mouth moved aside takes the skin beside it less far: the cheek's edge, which on
+        # a turned face is near, must not be drawn in off the background.
+        self.mouth_aside = near_mouth * np.interp(au, [0.0, 1.0, 1.7], [1.0, 1.0, 0.0])
         # Sign that moves a point toward the seam: down for the upper lip, up for the lower.
         self.toward_seam = np.where(below, -1.0, 1.0)
         self.toward_seam[corners] = 0.0
@@ -435,7 +438,7 @@ class FaceRig:
 
         # The mouth aside, whole: +u is the subject's left.
         sideways = w[BS["MouthLeft"]] - w[BS["MouthRight"]]
-        du += MOUTH_SIDEWAYS * sideways * W * self.mouth_region
+        du += MOUTH_SIDEWAYS * sideways * W * self.mouth_aside
 
         # Wider (stretch), smiling, frowning and dimpled corners, one side each.
         for side, sign in (("Left", 1.0), ("Right", -1.0)):
