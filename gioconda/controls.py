@@ -74,7 +74,7 @@ EMOTIONS: dict[str, dict[str, float]] = {
         "MouthDimpleLeft": 0.2, "MouthDimpleRight": 0.2,
     },
     "sad": {
-        "BrowInnerUp": 0.7, "BrowDownLeft": 0.15, "BrowDownRight": 0.15,
+        "BrowInnerUp": 0.8, "BrowDownLeft": 0.1, "BrowDownRight": 0.1,
         "MouthFrownLeft": 0.6, "MouthFrownRight": 0.6,
         "MouthShrugLower": 0.3, "EyeSquintLeft": 0.15, "EyeSquintRight": 0.15,
     },
@@ -101,7 +101,7 @@ EMOTIONS: dict[str, dict[str, float]] = {
         "EyeWideLeft": 0.6, "EyeWideRight": 0.6,
         "MouthStretchLeft": 0.4, "MouthStretchRight": 0.4,
     },
-    "contempt": {"MouthSmileLeft": 0.45, "MouthDimpleLeft": 0.35, "EyeSquintLeft": 0.1},
+    "contempt": {"MouthSmileLeft": 0.55, "MouthDimpleLeft": 0.4, "EyeSquintLeft": 0.1},
 }  # fmt: skip
 
 #: Every control's name, as a field of :class:`MotionControls` and a keyframe's ``control``.

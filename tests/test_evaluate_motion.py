@@ -30,6 +30,9 @@ def test_eval_motion_quick_prints_the_table_and_writes_the_sheet(tmp_path):
     assert 8 < float(rows[("blinks", "rate per minute")]) < 30
     assert rows[("seeds", "same seed twice: bit-identical")] == "yes"
     assert rows[("gaze mona_lisa", "irises move left/right/up/down")] == "4/4"
+    # Every emotion moves the mouth corners, brows and eyes the way it should, as re-detected.
+    met, total = rows[("emotion mona_lisa", "expected directions met")].split("/")
+    assert met == total
     speaking = float(rows[("head", "mean speed deg/s, speaking")])
     pausing = float(rows[("head", "mean speed deg/s, in pauses")])
     assert pausing < 0.5 * speaking
