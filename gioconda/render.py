@@ -40,6 +40,10 @@ from gioconda.rig import FaceRig, HeadFrame
 #: sides of a turning face); 4 steps reach sub-pixel accuracy away from the lip seam.
 INVERSION_STEPS = 4
 INVERSION_DAMPING = 0.75
+#: The inversion's last step, pixels, above which it has not converged (the map is torn).
+TORN_STEP = 1.0
+#: Reach of the fill over torn pixels, pixels.
+TORN_FILL_SIGMA = 2
 #: Blur of the head's depth map, as a share of the crop: enough that a turning head
 #: stretches and compresses the image smoothly instead of folding it.
 DEPTH_SMOOTHING = 0.025
@@ -412,9 +416,10 @@ class Renderer:
         on_face = moved.expression + self._relief_motion(head)
         field = self._forward_field(head, on_face)
         posed = self.rig.neutral[:, :2] + moved.head + on_face
-        backward = self._invert(field)
+        backward, torn = self._invert(field)
         warped = cv2.remap(self._photo, backward, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        _fill_from_around(warped, torn)
         # Whatever comes from outside the crop (above a head drawn smaller) is background plate.
         alpha = cv2.remap(self._alpha, backward, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
@@ -489,16 +494,20 @@ class Renderer:
         field[y0:y1, x0:x1] += (self._mesh_matrix @ offsets).reshape(y1 - y0, x1 - x0, 2)
         return field
 
-    def _invert(self, field: np.ndarray) -> np.ndarray:
-        """Backward map (where each output pixel comes from) of a forward displacement field."""
+    def _invert(self, field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Backward map (where each output pixel comes from) of a forward displacement field,
+        and the (S, S) bool mask of pixels where it did not converge: where the field tears
+        apart (between parting lips) no photo pixel lands, and the map there is noise."""
         grid = self._grid
         source = grid - field
         for _ in range(INVERSION_STEPS):
             at_source = cv2.remap(field, source, None, cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
             # Step toward the point whose image is this pixel: source + field(source) = grid.
-            source += INVERSION_DAMPING * (grid - at_source - source)
-        return source
+            step = grid - at_source - source
+            source += INVERSION_DAMPING * step
+        torn = np.einsum("ijk,ijk->ij", step, step) > TORN_STEP**2
+        return source, torn
 
     @staticmethod
     def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -511,6 +520,25 @@ class Renderer:
         top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
         bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
         return top * (1 - fy) + bottom * fy
+
+
+def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
+    """Fill the ``hole`` (bool) pixels of an (S, S, 3) image in place with the mean of the
+    pixels around them (a normalized blur): a torn map's scattered samples of lip and
+    shadow would show as specks where the mouth's interior does not cover them."""
+    if not hole.any():
+        return
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    pad = 4 * TORN_FILL_SIGMA
+    y0, y1 = max(rows[0] - pad, 0), rows[-1] + pad + 1
+    x0, x1 = max(cols[0] - pad, 0), cols[-1] + pad + 1
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    known = (~hole[y0:y1, x0:x1]).astype(np.float32)
+    total = cv2.GaussianBlur(patch * known[..., None], (0, 0), TORN_FILL_SIGMA)
+    weight = cv2.GaussianBlur(known, (0, 0), TORN_FILL_SIGMA)[..., None]
+    filled = total / np.maximum(weight, 1e-3)
+    inside = hole[y0:y1, x0:x1]
+    image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
 
 
 def _disc(radius: int) -> np.ndarray:
