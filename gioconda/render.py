@@ -29,6 +29,7 @@ from gioconda.face import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
     Portrait,
+    surroundings,
 )
 from gioconda.motion import MotionFrame
 from gioconda.mouth import MouthPainter
@@ -69,6 +70,8 @@ HANGING_REACH = 1.5
 HANGING_WIDTH = 0.03
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
+#: How far past the crop's edges the photo is kept for what motion brings in, share of it.
+SOURCE_PAD = 0.1
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -141,6 +144,12 @@ class Renderer:
             (neutral[:, 2] - pivot[2] - self._landmark_points[:, 2]) * self._landmark_weight[:, 0]
         ).astype(np.float32)
         self._alpha, self._plate = self._make_layers(self._head_region)
+        # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
+        # moves in whole instead of smearing its last row.
+        pad = self._source_pad = max(1, round(SOURCE_PAD * size))
+        self._source = surroundings(portrait, pad)
+        self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
+                                                cv2.BORDER_REPLICATE)  # fmt: skip
         self.mouth = MouthPainter(portrait, self.rig)
         self.lashes = LashPainter(portrait)
         self.irises = IrisPainter(portrait)
@@ -417,11 +426,12 @@ class Renderer:
         field = self._forward_field(head, on_face)
         posed = self.rig.neutral[:, :2] + moved.head + on_face
         backward, torn = self._invert(field)
-        warped = cv2.remap(self._photo, backward, None, cv2.INTER_LINEAR,
+        in_source = backward + np.float32(self._source_pad)
+        warped = cv2.remap(self._source, in_source, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         _fill_from_around(warped, torn)
-        # Whatever comes from outside the crop (above a head drawn smaller) is background plate.
-        alpha = cv2.remap(self._alpha, backward, None, cv2.INTER_LINEAR,
+        # Whatever comes from further out (above a head drawn smaller) is background plate.
+        alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
         out = warped * alpha + self._plate * (1 - alpha)
         out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
