@@ -152,6 +152,12 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--out-dir", metavar="DIR", help="also write render_eval.md/.json and contact sheets here"
     )
+    render.add_argument(
+        "--portraits",
+        metavar="DIR",
+        help="also score every photo in DIR (full runs; default $GIOCONDA_PORTRAITS, else "
+        "../shared/data/portraits when it exists)",
+    )
     render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     motion = evaluations.add_parser(
         "motion",
@@ -544,15 +550,21 @@ def _run_render_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gioconda import evaluate_render
+    from gioconda.errors import GiocondaError
     from gioconda.output import check_writable
 
     out_dir = None if args.out_dir is None else Path(args.out_dir)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         check_writable(out_dir / "render_eval.md")  # fail now, not after the run
+    portraits = "auto" if args.portraits is None else Path(args.portraits)
+    if portraits != "auto" and not portraits.is_dir():
+        raise GiocondaError(f"portraits folder not found: {portraits}")
     progress = _ProgressBars(args.quiet)
     try:
-        report = evaluate_render.run_render_eval(out_dir, quick=args.quick, progress=progress)
+        report = evaluate_render.run_render_eval(
+            out_dir, quick=args.quick, progress=progress, portraits_dir=portraits
+        )
     finally:
         progress.close()
     print(evaluate_render.format_table(report))

@@ -271,6 +271,24 @@ def _extract_crop(photo: np.ndarray, crop: CropBox, size: int) -> np.ndarray:
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
 
 
+def surroundings(portrait: Portrait, pad: int) -> np.ndarray:
+    """The working crop with ``pad`` more pixels of the photo on every side, (S + 2 pad,
+    S + 2 pad, 3) uint8: what a moving head brings into the crop from beyond its edges.
+    Past the photo's own edges the photo is mirrored. Its centre is ``portrait.image``
+    exactly."""
+    size = portrait.size
+    crop = portrait.crop
+    step = crop.side / size
+    wide = CropBox(crop.x0 - pad * step, crop.y0 - pad * step, crop.side + 2 * pad * step)
+    scale = (size + 2 * pad) / wide.side
+    affine = np.array([[scale, 0, -wide.x0 * scale], [0, scale, -wide.y0 * scale]])
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    out = cv2.warpAffine(portrait.photo, affine, (size + 2 * pad, size + 2 * pad),
+                         flags=interpolation, borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
+    out[pad : pad + size, pad : pad + size] = portrait.image
+    return out
+
+
 def _person_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Soft person mask from MediaPipe's selfie segmentation, always covering the face."""
     from mediapipe.python.solutions import selfie_segmentation

@@ -27,3 +27,32 @@ def polygon_mask(shape: tuple[int, int], polygon: np.ndarray, soft: bool = True)
     pts = np.round(np.asarray(polygon) * (1 << SUBPIXEL_BITS)).astype(np.int32)
     cv2.fillPoly(canvas, [pts], 255, cv2.LINE_AA if soft else cv2.LINE_8, shift=SUBPIXEL_BITS)
     return canvas.astype(np.float32) / 255.0 if soft else canvas > 0
+
+
+def closer_in_colour(
+    image: np.ndarray, like: np.ndarray, unlike: np.ndarray, where: np.ndarray, k: int = 5
+) -> np.ndarray:
+    """Which pixels of ``where`` are nearer in colour to the pixels of ``like`` than to those
+    of ``unlike`` (all (S, S) bool masks over the (S, S, 3) uint8 RGB ``image``).
+
+    Each set is summarized by ``k`` colours (k-means in CIE Lab, so that distance is
+    perceived difference); a pixel belongs to the set of its nearest summary colour.
+    Returns an (S, S) bool mask, False off ``where``.
+    """
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    rng = np.random.default_rng(0)
+    centres = []
+    for mask in (like, unlike):
+        pixels = lab[mask]
+        if len(pixels) > 4000:
+            pixels = pixels[rng.choice(len(pixels), 4000, replace=False)]
+        n = min(k, len(pixels))
+        criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+        cv2.setRNGSeed(0)
+        _, _, summary = cv2.kmeans(pixels, n, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+        centres.append(summary)
+    pixels = lab[where]
+    nearest = [np.min(np.linalg.norm(pixels[:, None] - c[None], axis=2), axis=1) for c in centres]
+    out = np.zeros(where.shape, bool)
+    out[where] = nearest[0] < nearest[1]
+    return out

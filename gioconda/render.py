@@ -29,10 +29,11 @@ from gioconda.face import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
     Portrait,
+    surroundings,
 )
 from gioconda.motion import MotionFrame
 from gioconda.mouth import MouthPainter
-from gioconda.regions import outline
+from gioconda.regions import closer_in_colour, outline
 from gioconda.rig import FaceRig, HeadFrame
 
 #: Damped fixed-point iterations that invert the forward displacement field. Damping keeps
@@ -40,6 +41,10 @@ from gioconda.rig import FaceRig, HeadFrame
 #: sides of a turning face); 4 steps reach sub-pixel accuracy away from the lip seam.
 INVERSION_STEPS = 4
 INVERSION_DAMPING = 0.75
+#: The inversion's last step, pixels, above which it has not converged (the map is torn).
+TORN_STEP = 1.0
+#: Reach of the fill over torn pixels, pixels.
+TORN_FILL_SIGMA = 2
 #: Blur of the head's depth map, as a share of the crop: enough that a turning head
 #: stretches and compresses the image smoothly instead of folding it.
 DEPTH_SMOOTHING = 0.025
@@ -58,8 +63,15 @@ LAYER_MARGIN = 0.012
 #: The head layer's soft edge below the ear lobes, share of the crop: short, as the jaw
 #: may touch a collar that must not move.
 BELOW_LOBES_EDGE = 0.006
+#: How far below the ear lobes hanging hair still takes some of the head's motion, in
+#: lobe-to-chin distances.
+HANGING_REACH = 1.5
+#: How far from the face's side what hangs below the lobes may reach, share of the crop.
+HANGING_WIDTH = 0.03
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
+#: How far past the crop's edges the photo is kept for what motion brings in, share of it.
+SOURCE_PAD = 0.1
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -77,12 +89,16 @@ class _HeadRegion:
     head: the face, and the person above the ear lobes (hair, a hat) joined to it; moves
         rigidly with the head
     neck: a column down the neck from the chin, bending from the head's motion to none
-    above_lobes: bool, above the ear lobes' line in the face's frame
+    hanging: float32, hair hanging below the lobes beside the face: the share of the head's
+        motion it takes, fading down its length; 0 off it
+    soft_edge: bool, where the head layer may fade out over its full margin: above the ear
+        lobes' line in the face's frame, and below it away from the still body
     """
 
     head: np.ndarray
     neck: np.ndarray
-    above_lobes: np.ndarray
+    hanging: np.ndarray
+    soft_edge: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,12 @@ class Renderer:
             (neutral[:, 2] - pivot[2] - self._landmark_points[:, 2]) * self._landmark_weight[:, 0]
         ).astype(np.float32)
         self._alpha, self._plate = self._make_layers(self._head_region)
+        # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
+        # moves in whole instead of smearing its last row.
+        pad = self._source_pad = max(1, round(SOURCE_PAD * size))
+        self._source = surroundings(portrait, pad)
+        self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
+                                                cv2.BORDER_REPLICATE)  # fmt: skip
         self.mouth = MouthPainter(portrait, self.rig)
         self.lashes = LashPainter(portrait)
         self.irises = IrisPainter(portrait)
@@ -180,10 +202,7 @@ class Renderer:
         _, labels = cv2.connectedComponents(head)
         touching = np.unique(labels[face > 0])
         head = np.isin(labels, touching[touching > 0]).astype(np.uint8)
-        # Hair reaches a little past the segmentation's edge: grow the head there, above the
-        # lobes only.
         margin = self._layer_margin
-        head |= cv2.dilate(head, _disc(margin)) & above.astype(np.uint8)
         chin = float((lm[CHIN, :2] - centre) @ rig.axes[1])
         # The neck as the segmentation sees it (a collar it missed stays out), between the
         # jaw's angles (a collar beside them stays out too), from the lobes down as far as
@@ -195,8 +214,64 @@ class Renderer:
             & (rel[..., 0] < jaw_angles[1])
             & ~above
             & (rel[..., 1] < chin + self._head_fade + margin)
+        ).astype(np.uint8) & (1 - head)
+        hanging = self._hanging(head, neck, rel, lobes, chin, jaw_angles)
+        moving = head | neck | (hanging > 0).astype(np.uint8)
+        # What stays put below the lobes (collar, clothes, shoulders): the layer keeps a short
+        # edge near it, so none of it is carried with the head.
+        body = (person & ~above).astype(np.uint8) & (1 - moving)
+        far_from_body = cv2.distanceTransform(1 - body, cv2.DIST_L2, 5) > 2 * margin
+        soft_edge = above | far_from_body
+        # Hair, and the soft edge of a cheek or a jaw, reach a little past the segmentation's
+        # edge: grow the head there, above the lobes, and below them into the background
+        # where that takes in nothing of the still body.
+        grow = above | (far_from_body & ~person)
+        head |= cv2.dilate(head, _disc(margin)) & grow.astype(np.uint8)
+        return _HeadRegion(head, neck & (1 - head), hanging * (1 - head), soft_edge)
+
+    def _hanging(
+        self,
+        head: np.ndarray,
+        neck: np.ndarray,
+        rel: np.ndarray,
+        lobes: float,
+        chin: float,
+        jaw_angles: np.ndarray,
+    ) -> np.ndarray:
+        """Hair hanging below the ear lobes (and the lobes themselves, or a cheek's edge the
+        segmentation draws wide), with the share of the head's motion it takes: (S, S)
+        float32, 1 at the lobes' line fading to 0 toward the shoulders, 0 off it.
+
+        It is the person below the lobes, beside the face and joined to it, whose colour is
+        nearer the head's (face and hair above the lobes) than the clothes' under the neck:
+        a collar or a shoulder stays put, long hair bends down its length.
+        """
+        person = self.portrait.person_mask > 0.5
+        reach = lobes + HANGING_REACH * (chin - lobes)
+        # Only near the face: further out, hair and clothes are too alike in colour to tell
+        # apart (a painting's dark hair over a dark dress) and a ragged split tears the hair.
+        near = cv2.distanceTransform(1 - head, cv2.DIST_L2, 5) < HANGING_WIDTH * self.size
+        candidates = (
+            person & near & (rel[..., 1] >= lobes) & (rel[..., 1] < reach)
+            & (head == 0) & (neck == 0)
+        )  # fmt: skip
+        half_width = 0.5 * (jaw_angles[1] - jaw_angles[0])
+        clothes = (
+            person
+            & (rel[..., 1] > chin + self._head_fade + self._layer_margin)
+            & (np.abs(rel[..., 0] - 0.5 * (jaw_angles[0] + jaw_angles[1])) < half_width)
         )
-        return _HeadRegion(head, neck.astype(np.uint8) & (1 - head), above)
+        if not candidates.any() or clothes.sum() < 50:
+            return np.zeros(head.shape, np.float32)
+        like_head = closer_in_colour(self._photo, head > 0, clothes, candidates)
+        like_head = cv2.morphologyEx(like_head.astype(np.uint8), cv2.MORPH_OPEN, _disc(1))
+        # Only what hangs from the head: joined to it, not a patch of the clothes.
+        _, labels = cv2.connectedComponents(like_head)
+        touching = np.unique(labels[cv2.dilate(head, _disc(1)) > 0])
+        hanging = np.isin(labels, touching[touching > 0])
+        down = np.clip((rel[..., 1] - lobes) / (reach - lobes), 0.0, 1.0)
+        weight = 1.0 - down * down * (3 - 2 * down)  # smoothstep: no kink at either end
+        return (hanging * weight).astype(np.float32)
 
     @property
     def _head_fade(self) -> float:
@@ -215,10 +290,24 @@ class Renderer:
         the neck from the chin. Beyond the head the fade only moves pixels that the layers do
         not show (see :meth:`_make_layers`).
         """
-        outside = cv2.distanceTransform(1 - region.head, cv2.DIST_L2, 5)
-        weight = np.clip(1.0 - outside / self._head_fade, 0.0, 1.0)
-        weight = weight * weight * (3 - 2 * weight)  # smoothstep: no kink where motion ends
-        return weight.astype(np.float32)
+        weight = self._fading_from(region.head, np.ones(region.head.shape, np.float32))
+        if region.hanging.any():
+            # Hanging hair takes its own share, and what lies around it a fading part of that.
+            weight = np.maximum(weight, self._fading_from(region.hanging > 0, region.hanging))
+        return weight
+
+    def _fading_from(self, source: np.ndarray, share: np.ndarray) -> np.ndarray:
+        """Each pixel's weight: ``share`` at the nearest pixel of ``source`` (bool/0-1),
+        fading to 0 over the head's fade distance from it; (S, S) float32."""
+        outside, nearest = cv2.distanceTransformWithLabels(
+            (source == 0).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        fade = np.clip(1.0 - outside / self._head_fade, 0.0, 1.0)
+        fade = fade * fade * (3 - 2 * fade)  # smoothstep: no kink where motion ends
+        # Labels number the source's pixels in row-major order, from 1.
+        at_source = np.zeros(int(nearest.max()) + 1, np.float32)
+        at_source[1:] = share[source > 0][: len(at_source) - 1]
+        return (fade * at_source[nearest]).astype(np.float32)
 
     def _make_depth_map(self) -> np.ndarray:
         """Depth of the head's surface at every pixel, for its rigid 3D rotation.
@@ -316,9 +405,9 @@ class Renderer:
         not stretched skin.
         """
         margin = self._layer_margin
-        core = region.head | region.neck
+        core = region.head | region.neck | (region.hanging > 0).astype(np.uint8)
         outside = cv2.distanceTransform(1 - core, cv2.DIST_L2, 5)
-        fade = np.where(region.above_lobes, float(margin), BELOW_LOBES_EDGE * self.size)
+        fade = np.where(region.soft_edge, float(margin), BELOW_LOBES_EDGE * self.size)
         alpha = np.clip(1.0 - outside / fade, 0.0, 1.0).astype(np.float32)
         # Under the head the painted-out plate reaches the region's very edge: what a moving
         # head uncovers must not show its own outline. The rest frame does not see it (the
@@ -336,11 +425,13 @@ class Renderer:
         on_face = moved.expression + self._relief_motion(head)
         field = self._forward_field(head, on_face)
         posed = self.rig.neutral[:, :2] + moved.head + on_face
-        backward = self._invert(field)
-        warped = cv2.remap(self._photo, backward, None, cv2.INTER_LINEAR,
+        backward, torn = self._invert(field)
+        in_source = backward + np.float32(self._source_pad)
+        warped = cv2.remap(self._source, in_source, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        # Whatever comes from outside the crop (above a head drawn smaller) is background plate.
-        alpha = cv2.remap(self._alpha, backward, None, cv2.INTER_LINEAR,
+        _fill_from_around(warped, torn)
+        # Whatever comes from further out (above a head drawn smaller) is background plate.
+        alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
         out = warped * alpha + self._plate * (1 - alpha)
         out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
@@ -413,16 +504,20 @@ class Renderer:
         field[y0:y1, x0:x1] += (self._mesh_matrix @ offsets).reshape(y1 - y0, x1 - x0, 2)
         return field
 
-    def _invert(self, field: np.ndarray) -> np.ndarray:
-        """Backward map (where each output pixel comes from) of a forward displacement field."""
+    def _invert(self, field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Backward map (where each output pixel comes from) of a forward displacement field,
+        and the (S, S) bool mask of pixels where it did not converge: where the field tears
+        apart (between parting lips) no photo pixel lands, and the map there is noise."""
         grid = self._grid
         source = grid - field
         for _ in range(INVERSION_STEPS):
             at_source = cv2.remap(field, source, None, cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
             # Step toward the point whose image is this pixel: source + field(source) = grid.
-            source += INVERSION_DAMPING * (grid - at_source - source)
-        return source
+            step = grid - at_source - source
+            source += INVERSION_DAMPING * step
+        torn = np.einsum("ijk,ijk->ij", step, step) > TORN_STEP**2
+        return source, torn
 
     @staticmethod
     def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -435,6 +530,25 @@ class Renderer:
         top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
         bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
         return top * (1 - fy) + bottom * fy
+
+
+def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
+    """Fill the ``hole`` (bool) pixels of an (S, S, 3) image in place with the mean of the
+    pixels around them (a normalized blur): a torn map's scattered samples of lip and
+    shadow would show as specks where the mouth's interior does not cover them."""
+    if not hole.any():
+        return
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    pad = 4 * TORN_FILL_SIGMA
+    y0, y1 = max(rows[0] - pad, 0), rows[-1] + pad + 1
+    x0, x1 = max(cols[0] - pad, 0), cols[-1] + pad + 1
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    known = (~hole[y0:y1, x0:x1]).astype(np.float32)
+    total = cv2.GaussianBlur(patch * known[..., None], (0, 0), TORN_FILL_SIGMA)
+    weight = cv2.GaussianBlur(known, (0, 0), TORN_FILL_SIGMA)[..., None]
+    filled = total / np.maximum(weight, 1e-3)
+    inside = hole[y0:y1, x0:x1]
+    image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
 
 
 def _disc(radius: int) -> np.ndarray:

@@ -88,3 +88,11 @@ def test_extra_portraits_folder(tmp_path, monkeypatch, astronaut):
     assert portraits_in(tmp_path / "missing") == [] and portraits_in(None) == []
     monkeypatch.setenv(PORTRAITS_ENV, str(tmp_path))
     assert default_portraits_dir() == tmp_path
+
+
+def test_cli_portraits_folder_must_exist(tmp_path, capsys):
+    from gioconda import cli
+
+    assert cli.main(["eval", "render", "--portraits", str(tmp_path / "missing"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "portraits folder not found" in err

@@ -81,3 +81,17 @@ def test_load_photo_greyscale_and_alpha(tmp_path, astronaut):
     rgba = tmp_path / "rgba.png"
     cv2.imwrite(str(rgba), np.dstack([astronaut[..., ::-1], np.full((512, 512), 255, np.uint8)]))
     assert np.array_equal(load_photo(rgba), astronaut)
+
+
+def test_surroundings_extend_the_crop_with_the_photo(astronaut_portrait):
+    from gioconda.face import surroundings
+
+    pad = 20
+    wide = surroundings(astronaut_portrait, pad)
+    size = astronaut_portrait.size
+    assert wide.shape == (size + 2 * pad, size + 2 * pad, 3)
+    assert np.array_equal(wide[pad:-pad, pad:-pad], astronaut_portrait.image)
+    # The crop sits inside the photo with room above it: the band above is the photo's (her
+    # hair), not the crop's top row repeated.
+    above = wide[:pad, pad:-pad].astype(float)
+    assert np.abs(above - astronaut_portrait.image[:1].astype(float)).mean() > 5

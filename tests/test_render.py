@@ -214,3 +214,14 @@ def test_hat_and_hair_above_the_ears_move_with_the_head(mona_renderer):
     top = lm[10, :2] - 0.15 * rig.face_height * rig.axes[1]  # above the forehead: hair/veil
     weight = mona_renderer._head_weight[int(top[1]), int(top[0])]
     assert weight > 0.99
+
+
+def test_hair_cut_by_the_crop_top_rolls_in_whole(astronaut_renderer):
+    """Her hair touches the crop's top: rolled, what comes in from above is the photo's hair,
+    not the still picture under the head layer (painted-out background)."""
+    hair = astronaut_renderer._head_region.head[0] > 0
+    under = astronaut_renderer._plate[:3, hair]
+    for roll in (-8.0, 8.0):
+        frame = _frame(astronaut_renderer, rotation=(0.0, 0.0, roll))
+        shows_under = np.abs(frame[:3, hair].astype(float) - under).max(-1) < 4
+        assert shows_under.mean() < 0.15
