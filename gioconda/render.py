@@ -10,7 +10,7 @@ over a background plate so that nothing behind the head bends with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -421,11 +421,19 @@ class Renderer:
     def render(self, frame: MotionFrame) -> np.ndarray:
         """The portrait under ``frame``'s motion: (S, S, 3) uint8 RGB."""
         head = self.rig.head(frame)
+        zoom = head.scale
+        head = replace(head, scale=1.0)
         moved = self._landmark_motion(head, self.rig.expression(frame))
         on_face = moved.expression + self._relief_motion(head)
         field = self._forward_field(head, on_face)
         posed = self.rig.neutral[:, :2] + moved.head + on_face
+        skull = self.rig.neutral[:, :2] + moved.head
         backward, torn = self._invert(field)
+        if zoom != 1.0:
+            backward, torn = self._zoom(backward, torn, zoom)
+            centre = self.rig.neutral[CHIN, :2]
+            posed = centre + zoom * (posed - centre)
+            skull = centre + zoom * (skull - centre)
         in_source = backward + np.float32(self._source_pad)
         warped = cv2.remap(self._source, in_source, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
@@ -450,8 +458,28 @@ class Renderer:
         ):
             cover.apply(out, backward, float(amount))
         self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
-        self.mouth.paint(out, posed, self.rig.neutral[:, :2] + moved.head, frame)
+        self.mouth.paint(out, posed, skull, frame)
         return out
+
+    def _zoom(
+        self, backward: np.ndarray, torn: np.ndarray, zoom: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The backward map with the whole person drawn ``zoom`` times as big about the chin.
+
+        Head distance: a person who comes closer to the camera grows as a whole, so the hair
+        hanging beside the face and the shoulders grow with the head, and nothing tears
+        between what moves and what does not. Each output pixel first finds where it was in
+        the unzoomed frame; beyond the crop the motion field is still (the head's weight is
+        zero there) and the padded source has the photo's own surroundings to show.
+        """
+        centre = self.rig.neutral[CHIN, :2].astype(np.float32)
+        unzoomed = centre + (self._grid - centre) / np.float32(zoom)
+        motion = backward - self._grid
+        moved = cv2.remap(motion, unzoomed, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+        torn = cv2.remap(torn.astype(np.uint8), unzoomed, None, cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0  # fmt: skip
+        return unzoomed + moved, torn
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
         """Rows (dx, dy) of the rigid displacement, linear in (x, y, z, 1) about the pivot."""

@@ -39,7 +39,8 @@ LEFT_NOSE_WING = (358, 294, 278, 331)
 JAW_DROP = 0.55
 #: How far past the seam each lip goes when the mouth closes, in mouth widths.
 LIP_PRESS = 0.012
-#: Face Mesh landmark at the bottom of the chin: the fixed point of head distance (scale).
+#: Face Mesh landmark at the bottom of the chin: the fixed point of head distance (the person's
+#: scale in the frame).
 CHIN = 152
 #: Share of an eye's opening that the upper lid travels in a blink (the lower lid does the rest).
 UPPER_LID_SHARE = 0.8
@@ -79,7 +80,11 @@ CHEEK_PUFF = 0.07
 
 @dataclass(frozen=True)
 class HeadFrame:
-    """The head's pose as the renderer applies it: ``p' = pivot + scale * R (p - pivot) + t``.
+    """The head's pose: ``p' = pivot + R (p - pivot) + t``, and the head distance ``scale``.
+
+    The renderer draws the whole person ``scale`` times as big about the chin (a person who
+    comes closer to the camera grows, shoulders and all), so ``scale`` is not part of the
+    head's rotation about the pivot.
 
     Attributes
     ----------
@@ -350,10 +355,6 @@ class FaceRig:
     def head(self, frame: MotionFrame) -> HeadFrame:
         yaw, pitch, roll = (float(a) for a in frame.head_rotation_deg)
         t = np.asarray(frame.head_translation, np.float64) * self.face_width
-        # Head distance (scale) grows the head about the chin, not the pivot, so the neck and
-        # shoulders below it stay where they are: scaling about the chin is scaling about the
-        # pivot plus this shift.
-        t += (1.0 - frame.head_scale) * (self.neutral[CHIN, :2] - self.pivot[:2])
         return HeadFrame(rotation_matrix(yaw, pitch, roll), self.pivot, frame.head_scale, t)
 
     def expression(self, frame: MotionFrame) -> np.ndarray:
