@@ -93,6 +93,36 @@ def batches(feats, labels, batch_size: int, rng: np.random.Generator):
         yield torch.from_numpy(stream_f[idx]), torch.from_numpy(stream_y[idx])
 
 
+def warp_bands(x: torch.Tensor, amount: float, rng: np.random.Generator) -> torch.Tensor:
+    """Stretch or squeeze each example's mel axis by a random factor within 1 +- ``amount``.
+
+    A longer or shorter vocal tract scales every formant by about the same factor; on the
+    mel axis that is close to a stretch. The five Kokoro voices and eSpeak's formant sets
+    sample few vocal tracts; warping fills in the speakers between and beyond them.
+    """
+    bands = x.shape[2]
+    factor = rng.uniform(1.0 - amount, 1.0 + amount, x.shape[0])
+    position = np.clip(np.arange(bands)[None, :] / factor[:, None], 0, bands - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, bands - 1)
+    frac = torch.from_numpy((position - low).astype(np.float32))[:, None, :]
+    low_t = torch.from_numpy(low)[:, None, :].expand(-1, x.shape[1], -1)
+    high_t = torch.from_numpy(high)[:, None, :].expand(-1, x.shape[1], -1)
+    return torch.gather(x, 2, low_t) * (1 - frac) + torch.gather(x, 2, high_t) * frac
+
+
+def mask_bands(x: torch.Tensor, masks: int, rng: np.random.Generator) -> torch.Tensor:
+    """Blank up to ``masks`` random runs of 1-5 bands per example (SpecAugment's frequency
+    masks): no single band, such as a synthesizer's telltale one, may decide a viseme."""
+    x = x.clone()
+    for b in range(x.shape[0]):
+        for _ in range(int(rng.integers(0, masks + 1))):
+            width = int(rng.integers(1, 6))
+            start = int(rng.integers(0, x.shape[2] - width + 1))
+            x[b, :, start : start + width] = 0.0
+    return x
+
+
 @torch.no_grad()
 def accuracy(model, feats, labels) -> float:
     model.eval()
@@ -119,6 +149,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--warp", type=float, default=0.0, help="mel-axis stretch, 1 +- this (0: none)"
+    )
+    parser.add_argument(
+        "--band-masks", type=int, default=0, help="up to this many masked band runs per example"
+    )
     parser.add_argument(
         "--watch",
         type=Path,
@@ -165,6 +201,10 @@ def main() -> None:
                 break
             # Random gain and spectral tilt on top of the data's own augmentation.
             x = x + torch.randn(x.shape[0], 1, x.shape[2]) * 0.3
+            if args.warp > 0:
+                x = warp_bands(x, args.warp, rng)
+            if args.band_masks > 0:
+                x = mask_bands(x, args.band_masks, rng)
             logits = model(x)
             loss = loss_fn(logits.reshape(-1, len(VISEMES)), y.reshape(-1))
             optimizer.zero_grad()
