@@ -69,7 +69,7 @@ BELOW_LOBES_EDGE = 0.006
 #: lobe-to-chin distances.
 HANGING_REACH = 1.5
 #: How far from the face's side what hangs below the lobes may reach, share of the crop.
-HANGING_WIDTH = 0.03
+HANGING_WIDTH = 0.06
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
@@ -281,6 +281,9 @@ class Renderer:
             return np.zeros(head.shape, np.float32)
         like_head = closer_in_colour(self._photo, head > 0, clothes, candidates)
         like_head = cv2.morphologyEx(like_head.astype(np.uint8), cv2.MORPH_OPEN, _disc(1))
+        # Holes in a lock of hair (a strand the colours put with the clothes) would stay put
+        # while all round them moves: close them.
+        like_head = cv2.morphologyEx(like_head, cv2.MORPH_CLOSE, _disc(3)) & candidates
         # Only what hangs from the head: joined to it, not a patch of the clothes.
         _, labels = cv2.connectedComponents(like_head)
         touching = np.unique(labels[cv2.dilate(head, _disc(1)) > 0])
