@@ -69,7 +69,7 @@ BELOW_LOBES_EDGE = 0.006
 #: lobe-to-chin distances.
 HANGING_REACH = 1.5
 #: How far from the face's side what hangs below the lobes may reach, share of the crop.
-HANGING_WIDTH = 0.06
+HANGING_WIDTH = 0.045
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
