@@ -68,13 +68,23 @@ misses. Pearson correlations are n/a when fewer than two frames remain or one si
   mean absolute Laplacian of the grey image over the band; the column is the worst frame's energy
   over the photo's own in the same band (1.0 = as smooth as the photo, above ~1.2 suggests a
   visible seam or tearing, below ~0.8 blur).
+* **contour**: tearing along the cheeks' contour, where the moving face meets what hangs beside
+  it (hair, a collar), which the seam's wide band averages away. The band is the face oval's
+  polyline (MediaPipe's FACE_OVAL landmarks of the photo) widened by 2 % of the crop either
+  side, only its lateral part (landmarks more than 60 % of the half face width from the oval's
+  centre, below the eye line) and cut into one segment per landmark (each band pixel goes to
+  its nearest landmark). Per segment, the mean absolute Laplacian of the grey frame over the
+  photo's own in the same segment; the column is the worst segment of the worst frame of the
+  yaw and roll sweeps (rest frame excluded). A torn cheek (a sawtooth, a sliver of the still
+  picture, a notch) raises one segment to ~1.4 or more; a clean turn stays near 1.0-1.15.
 
 Outputs
 -------
 With ``out_dir``: ``render_eval.md`` (the table), ``render_eval.json`` (the table and every
 measured value), and ``sheet_<portrait>.png`` per portrait: the rendered test frames with the
 re-detected eye, lip and iris landmarks drawn in green, plus a panel of the photo with the
-background-test region tinted blue, the body region green and the seam band red.
+background-test region tinted blue, the body region green, the seam band red and the contour band
+yellow.
 """
 
 from __future__ import annotations
@@ -119,6 +129,8 @@ BACKGROUND_REACH = 0.06
 SEAM_THRESHOLD = 2
 SEAM_GROW = 0.01
 SEAM_BAND = 0.02
+CONTOUR_BAND = 0.02
+CONTOUR_LATERAL = 0.6
 N_MESH = 468
 
 FULL_STEPS = {
@@ -159,6 +171,7 @@ COLUMNS = (
     ("background", "bg MAD", "{:.2f}"),
     ("body", "body MAD", "{:.2f}"),
     ("seam", "seam", "{:.2f}"),
+    ("contour", "contour", "{:.2f}"),
 )
 
 
@@ -431,10 +444,66 @@ def seam_band(photo: np.ndarray, frames: list[np.ndarray]) -> np.ndarray:
     return (cv2.dilate(region, band_k) > 0) & ~(cv2.erode(region, band_k) > 0)
 
 
+def contour_segments(portrait: Portrait) -> np.ndarray:
+    """(S, S) int32: the lateral cheek contour's band cut into segments, one per face oval
+    landmark (its index in FACE_OVAL); -1 off the band (see module docs)."""
+    lm = portrait.landmarks[:, :2].astype(np.float64)
+    size = portrait.size
+    axes, centre, _, _ = _face_frame(lm)
+    oval = lm[list(FACE_OVAL)]
+    rel = (oval - centre) @ axes.T
+    eye_line = float(
+        (lm[list(RIGHT_EYE_UPPER + LEFT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_LOWER)].mean(0)
+         - centre) @ axes[1]
+    )  # fmt: skip
+    lateral = (np.abs(rel[:, 0]) > CONTOUR_LATERAL * np.abs(rel[:, 0]).max()) & (
+        rel[:, 1] > eye_line
+    )
+    points = np.round(oval).astype(np.int32)
+    line = np.zeros((size, size), np.uint8)
+    cv2.polylines(line, [points], True, 1, 1)
+    reach = max(1, round(CONTOUR_BAND * size))
+    band = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    ys, xs = np.nonzero(band)
+    nearest = (
+        (xs[:, None] - points[None, :, 0]) ** 2 + (ys[:, None] - points[None, :, 1]) ** 2
+    ).argmin(1)
+    segments = np.full((size, size), -1, np.int32)
+    segments[ys, xs] = np.where(lateral[nearest], nearest, -1)
+    return segments
+
+
+def contour_tear(photo: np.ndarray, frames: list[np.ndarray], segments: np.ndarray) -> float:
+    """The worst segment's gradient energy over the photo's own, worst frame (module docs)."""
+    ids = [i for i in np.unique(segments) if i >= 0]
+    masks = [segments == i for i in ids]
+
+    def energy(image: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
+        return np.array([lap[m].mean() for m in masks])
+
+    base = np.maximum(energy(photo), 1e-3)
+    return max(float((energy(f) / base).max()) for f in frames)
+
+
 def background_mask(portrait: Portrait) -> np.ndarray:
     person = (portrait.person_mask > 0.2).astype(np.uint8)
     reach = _odd(BACKGROUND_REACH * portrait.size)
     return cv2.dilate(person, np.ones((reach, reach), np.uint8)) == 0
+
+
+def _face_frame(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The face's axes ((2, 2): x along the eye line, y down the face), the face oval's centre,
+    and the oval's width and height along them, from (N, 2) landmarks in pixels."""
+    eye_r = lm[list(RIGHT_EYE_UPPER + RIGHT_EYE_LOWER)].mean(0)
+    eye_l = lm[list(LEFT_EYE_UPPER + LEFT_EYE_LOWER)].mean(0)
+    ex = (eye_l - eye_r) / np.linalg.norm(eye_l - eye_r)
+    axes = np.stack([ex, [-ex[1], ex[0]]])
+    oval = lm[list(FACE_OVAL)]
+    centre = oval.mean(0)
+    face_width, face_height = np.ptp((oval - centre) @ axes.T, axis=0)
+    return axes, centre, float(face_width), float(face_height)
 
 
 def body_mask(portrait: Portrait) -> np.ndarray:
@@ -447,13 +516,8 @@ def body_mask(portrait: Portrait) -> np.ndarray:
     """
     lm = portrait.landmarks[:, :2].astype(np.float64)
     size = portrait.size
-    eye_r = lm[list(RIGHT_EYE_UPPER + RIGHT_EYE_LOWER)].mean(0)
-    eye_l = lm[list(LEFT_EYE_UPPER + LEFT_EYE_LOWER)].mean(0)
-    ex = (eye_l - eye_r) / np.linalg.norm(eye_l - eye_r)
-    axes = np.stack([ex, [-ex[1], ex[0]]])
+    axes, centre, face_width, face_height = _face_frame(lm)
     oval = lm[list(FACE_OVAL)]
-    centre = oval.mean(0)
-    face_width, face_height = np.ptp((oval - centre) @ axes.T, axis=0)
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
     rel = (np.stack([xs, ys], -1) - centre) @ axes.T
     lobes = float(np.mean((lm[[132, 361]] - centre) @ axes[1]))
@@ -610,6 +674,9 @@ def evaluate_portrait(
         metrics["seam"] = max(ratios)
         details["seam_ratios"] = ratios
 
+    turned = [f for sw, v, _, f, _ in rendered if sw in ("yaw", "roll") and v != 0]
+    metrics["contour"] = contour_tear(photo, turned, contour_segments(portrait))
+
     for key, label, target_ok in (
         ("rest_psnr", "rest PSNR < 40", lambda x: x >= 40),
         ("background", "bg MAD >= 1", lambda x: x < 1),
@@ -677,8 +744,10 @@ def contact_sheet(
     body = body_mask(portrait)
     panel[body] = 0.6 * panel[body] + 0.4 * np.array([0, 255, 0])
     panel[band] = 0.5 * panel[band] + 0.5 * np.array([255, 0, 0])
+    contour = contour_segments(portrait) >= 0
+    panel[contour] = 0.5 * panel[contour] + 0.5 * np.array([255, 255, 0])
     small = cv2.resize(panel.astype(np.uint8), (tile, tile), interpolation=cv2.INTER_AREA)
-    tiles.append(("bg blue, body green, seam red", small))
+    tiles.append(("bg blue, body green, seam red, contour yellow", small))
     rows = math.ceil(len(tiles) / columns)
     out = np.full((rows * tile, columns * tile, 3), 255, np.uint8)
     for i, (label, t) in enumerate(tiles):

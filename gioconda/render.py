@@ -48,6 +48,8 @@ TORN_FILL_SIGMA = 2
 #: Blur of the head's depth map, as a share of the crop: enough that a turning head
 #: stretches and compresses the image smoothly instead of folding it.
 DEPTH_SMOOTHING = 0.025
+#: How far inside the face oval a landmark's relief reaches its full share, in face widths.
+RELIEF_TAPER = 0.15
 N_MESH_LANDMARKS = 468  # the irises (468-477) are drawn by the eyes, not warped as mesh
 #: Rings of mesh vertices around the face: (distance from the face's centre relative to its
 #: oval, share of the oval's correction they carry).
@@ -67,7 +69,7 @@ BELOW_LOBES_EDGE = 0.006
 #: lobe-to-chin distances.
 HANGING_REACH = 1.5
 #: How far from the face's side what hangs below the lobes may reach, share of the crop.
-HANGING_WIDTH = 0.03
+HANGING_WIDTH = 0.045
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
@@ -141,7 +143,9 @@ class Renderer:
         # Each landmark's depth in front of (or behind) the smoothed surface, where it moves
         # with the head.
         self._relief = (
-            (neutral[:, 2] - pivot[2] - self._landmark_points[:, 2]) * self._landmark_weight[:, 0]
+            (neutral[:, 2] - pivot[2] - self._landmark_points[:, 2])
+            * self._landmark_weight[:, 0]
+            * self._relief_taper()
         ).astype(np.float32)
         self._alpha, self._plate = self._make_layers(self._head_region)
         # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
@@ -173,6 +177,18 @@ class Renderer:
         painting or a stylized photo) reads as an open eye."""
         width = float(np.ptp(eye[:, 0]))
         return max(1, round(EYE_COVER_GROWTH * width))
+
+    def _relief_taper(self) -> np.ndarray:
+        """How much of its relief each landmark carries, (478,) in [0, 1]: all of it inside
+        the face, none on its oval. Along the oval the landmarks of a face turned from the
+        camera crowd together at very different depths; their relief, spread over the thin
+        triangles there, would fold the field and tear the cheek's contour into a sawtooth.
+        """
+        lm = self.rig.neutral[:, :2]
+        oval = lm[list(FACE_OVAL)].astype(np.float32)
+        inside = np.array([cv2.pointPolygonTest(oval, (float(x), float(y)), True) for x, y in lm])
+        t = np.clip(inside / (RELIEF_TAPER * self.rig.face_width), 0.0, 1.0)
+        return (t * t * (3 - 2 * t)).astype(np.float32)  # smoothstep: no kink
 
     def _make_head_region(self) -> _HeadRegion:
         """What moves with the head: the face, the person above the ear lobes (hair, hat),
@@ -265,6 +281,9 @@ class Renderer:
             return np.zeros(head.shape, np.float32)
         like_head = closer_in_colour(self._photo, head > 0, clothes, candidates)
         like_head = cv2.morphologyEx(like_head.astype(np.uint8), cv2.MORPH_OPEN, _disc(1))
+        # Holes in a lock of hair (a strand the colours put with the clothes) would stay put
+        # while all round them moves: close them.
+        like_head = cv2.morphologyEx(like_head, cv2.MORPH_CLOSE, _disc(3)) & candidates
         # Only what hangs from the head: joined to it, not a patch of the clothes.
         _, labels = cv2.connectedComponents(like_head)
         touching = np.unique(labels[cv2.dilate(head, _disc(1)) > 0])

@@ -47,6 +47,8 @@ def test_quick_run(tmp_path):
     for key in ("lip_r", "eye_r", "iris_r", "yaw_r", "pitch_r", "roll_r"):
         assert astro[key] > 0.8, (key, astro[key])
     assert all(math.isfinite(v) for v in astro.values())
+    # The Mona Lisa's cheek, beside her long hair, does not tear at yaw 10 or roll 8.
+    assert rows["mona_lisa"].metrics["contour"] < 1.3
     table = format_table(report)
     assert "| astronaut |" in table and "rest PSNR" in table
     assert (tmp_path / "render_eval.md").is_file() and (tmp_path / "render_eval.json").is_file()

@@ -225,3 +225,16 @@ def test_hair_cut_by_the_crop_top_rolls_in_whole(astronaut_renderer):
         frame = _frame(astronaut_renderer, rotation=(0.0, 0.0, roll))
         shows_under = np.abs(frame[:3, hair].astype(float) - under).max(-1) < 4
         assert shows_under.mean() < 0.15
+
+
+def test_cheek_contour_does_not_tear_when_the_head_turns(mona_renderer):
+    """The Mona Lisa's long hair hangs beside her cheeks: turned or rolled, the cheek's edge
+    stays as smooth as in the photo, segment by segment (no sawtooth, sliver or notch)."""
+    from gioconda.evaluate_render import contour_segments, contour_tear
+
+    portrait = mona_renderer.portrait
+    segments = contour_segments(portrait)
+    assert (segments >= 0).sum() > 0.01 * segments.size
+    for rotation in ((8, 0, 0), (-8, 0, 0), (0, 0, 5), (0, 0, -5)):
+        frame = _frame(mona_renderer, rotation)
+        assert contour_tear(portrait.image, [frame], segments) < 1.25, rotation
