@@ -612,11 +612,13 @@ def _usage(message: str) -> _UsageError:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gioconda`` command; returns the exit code."""
     from gioconda.errors import GiocondaError
+    from gioconda.face import python_only_stderr
 
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        with python_only_stderr():
+            return _run(args)
     except _UsageError as error:
         parser.print_usage(sys.stderr)
         print(f"gioconda: error: {error}", file=sys.stderr)

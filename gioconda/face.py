@@ -324,6 +324,39 @@ def _background_plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
+def python_only_stderr() -> Iterator[None]:
+    """For a whole command: native code's stderr (fd 2) goes to /dev/null, while Python's
+    ``sys.stderr`` (progress bars, error messages) writes to the real stderr.
+
+    MediaPipe's threads log asynchronously, after the calls that
+    :func:`native_stderr_silenced` wraps have returned, so only a command-wide redirect
+    catches every line. Set GIOCONDA_NATIVE_LOGS=1 to see them.
+    """
+    if os.environ.get("GIOCONDA_NATIVE_LOGS") == "1":
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced, e.g. under capture
+        yield
+        return
+    sys.stderr.flush()
+    real = os.dup(fd)
+    original = sys.stderr
+    python_stderr = open(real, "w", buffering=1, encoding=original.encoding, closefd=False)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), fd)
+        sys.stderr = python_stderr
+        yield
+    finally:
+        python_stderr.flush()
+        sys.stderr = original
+        os.dup2(real, fd)
+        os.close(real)
+
+
+@contextlib.contextmanager
 def native_stderr_silenced() -> Iterator[None]:
     """Send what native code writes to stderr (MediaPipe's glog and TFLite chatter) to
     /dev/null while the models run; Python's own errors are raised, not printed, meanwhile.

@@ -231,7 +231,12 @@ def main() -> None:
     np.savez_compressed(args.out, **best_state)
     (args.out.with_suffix(".json")).write_text(
         json.dumps(
-            {"best_valid_accuracy": best, "epochs": log, "train_seconds": time.time() - start},
+            {
+                "command": ["training/train.py", *sys.argv[1:]],
+                "best_valid_accuracy": best,
+                "epochs": log,
+                "train_seconds": time.time() - start,
+            },
             indent=1,
         )
     )
