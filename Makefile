@@ -46,6 +46,8 @@ train: $(STAMP)
 	$(BIN)/python training/make_data.py --out training/data-espeak --minutes $(TRAIN_MINUTES) --seed 1 --workers 2
 	$(BIN)/python training/make_data.py --out training/data-kokoro --minutes $(KOKORO_MINUTES) --seed 7 --workers 2 --synthesizers kokoro
 	$(BIN)/python training/train.py --data training/data-espeak training/data-kokoro:3 --out gioconda/assets/visemenet.npz --epochs $(TRAIN_EPOCHS)
+	# Closure threshold by validation F1 (gioconda/visemenet.py CLOSURE_THRESHOLD is set from this).
+	$(BIN)/python training/calibrate_closures.py --data training/data-espeak training/data-kokoro
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache gioconda-demo.mp4

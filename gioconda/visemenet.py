@@ -31,6 +31,12 @@ BLOCK_DILATIONS = (1, 2, 4, 8, 16)
 WEIGHTS_FILE = "visemenet.npz"
 #: Viterbi smoothing: log-probability cost of switching viseme between two 10 ms frames.
 SWITCH_PENALTY = 4.0
+#: PP probability (smoothed over CLOSURE_SMOOTHING_HOPS hops) that marks a closure by itself,
+#: for at least CLOSURE_MIN_HOPS hops; chosen on the validation splits.
+CLOSURE_THRESHOLD = 0.2
+CLOSURE_SMOOTHING_HOPS = 3
+CLOSURE_MIN_HOPS = 3
+_PP = VISEMES.index("PP")
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,39 @@ class VisemePosteriors:
 
     log_probs: np.ndarray
 
-    def to_phones(self, switch_penalty: float = SWITCH_PENALTY) -> tuple[PhoneSegment, ...]:
-        """The most likely viseme sequence (Viterbi, with a cost per switch) as segments."""
-        return path_to_phones(viterbi(self.log_probs, switch_penalty))
+    def to_phones(
+        self,
+        switch_penalty: float = SWITCH_PENALTY,
+        closure_threshold: float = CLOSURE_THRESHOLD,
+    ) -> tuple[PhoneSegment, ...]:
+        """The most likely viseme sequence as segments: see :meth:`viseme_path`."""
+        return path_to_phones(self.viseme_path(switch_penalty, closure_threshold))
+
+    def viseme_path(
+        self,
+        switch_penalty: float = SWITCH_PENALTY,
+        closure_threshold: float = CLOSURE_THRESHOLD,
+    ) -> np.ndarray:
+        """Per-hop viseme indices: Viterbi with a cost per switch, then closures marked.
+
+        A short /p b m/ whose probability is shared with its neighbours (a voice unlike the
+        training voices) does not pay for the path's two switches, yet the lips must shut on
+        it. So wherever the PP probability, smoothed over :data:`CLOSURE_SMOOTHING_HOPS`, reaches
+        ``closure_threshold`` for at least :data:`CLOSURE_MIN_HOPS`, the path says PP; the
+        threshold is chosen on the validation splits (``training/calibrate_closures.py``).
+        0 turns this off.
+        """
+        path = viterbi(self.log_probs, switch_penalty)
+        if closure_threshold <= 0:
+            return path
+        pp = np.exp(self.log_probs[:, _PP].astype(np.float64))
+        kernel = np.ones(CLOSURE_SMOOTHING_HOPS) / CLOSURE_SMOOTHING_HOPS
+        closed = np.convolve(pp, kernel, "same") >= closure_threshold
+        edges = np.diff(closed.astype(np.int8), prepend=0, append=0)
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            if end - start >= CLOSURE_MIN_HOPS:
+                path[start:end] = _PP
+        return path
 
 
 def path_to_phones(path: np.ndarray) -> tuple[PhoneSegment, ...]:

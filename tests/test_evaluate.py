@@ -405,3 +405,21 @@ def test_phone_labels_are_read_and_checked(tmp_path) -> None:
         good.write_text(text)
         with pytest.raises(GiocondaError, match=message):
             read_phone_labels(good)
+
+
+def test_a_diffuse_closure_is_kept_by_the_closure_threshold() -> None:
+    """A 60 ms /m/ heard as 30% PP among a 45% neighbour: the plain Viterbi path loses it
+    (two switches cost more than it gains); the closure threshold keeps it, and a PP blip of
+    two hops or a PP probability of 10% stays out."""
+    rows = np.full((60, len(VISEMES)), 0.01)
+    rows[:, VISEME_INDEX["nn"]] = 0.6
+    rows[20:26, VISEME_INDEX["PP"]], rows[20:26, VISEME_INDEX["nn"]] = 0.3, 0.45
+    rows[40:42, VISEME_INDEX["PP"]] = 0.5  # a two-hop blip
+    rows[50:56, VISEME_INDEX["PP"]] = 0.1
+    posteriors = VisemePosteriors(np.log(rows / rows.sum(1, keepdims=True)).astype(np.float32))
+    plain = posteriors.viseme_path(closure_threshold=0.0)
+    assert not (plain == VISEME_INDEX["PP"]).any()
+    marked = posteriors.viseme_path()
+    closed = np.flatnonzero(marked == VISEME_INDEX["PP"])
+    assert closed.min() >= 19 and closed.max() <= 26 and len(closed) >= 4
+    assert [p.viseme for p in posteriors.to_phones()] == ["nn", "PP", "nn"]
