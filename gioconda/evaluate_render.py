@@ -390,9 +390,16 @@ class _HairLayer:
         cv2.polylines(self.colour, self._at(points, self.k), False, colour, thick, cv2.LINE_AA, 4)
         cv2.polylines(self.cover, self._at(points, self.k), False, 255, thick, cv2.LINE_AA, 4)
 
-    def over(self, photo: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-        """The photo with the undercoat, then the strands, laid over it; ``keep``: (H, W) float
-        in [0, 1] of the box, where strands fade out too (e.g. the lips' opening)."""
+    def over(
+        self, photo: np.ndarray, keep: np.ndarray | None = None, shading: float = 0.0
+    ) -> np.ndarray:
+        """The photo with the undercoat, then the strands, laid over it.
+
+        keep: (h, w) float in [0, 1] over the box, where strands fade out too (the lips).
+        shading: how much of the photo's own light the hair takes (0 none, 1 all): the painted
+        colours are scaled by the photo's blurred luma over its mean under the undercoat, so a
+        beard is darker on the face's shadowed side as the skin was.
+        """
         size = (self.x1 - self.x0, self.y1 - self.y0)
         cover = self.cover.astype(np.float32) / 255
         colour = cv2.resize(self.colour.astype(np.float32) * cover[..., None], size,
@@ -403,9 +410,15 @@ class _HairLayer:
             cover *= 1 - keep
         out = photo.astype(np.float32)
         box = out[self.y0 : self.y1, self.x0 : self.x1]
+        light = np.ones(box.shape[:2], np.float32)
+        if shading > 0 and self.under.sum() > 0:
+            grey = cv2.cvtColor(photo[self.y0 : self.y1, self.x0 : self.x1], cv2.COLOR_RGB2GRAY)
+            luma = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 0.02 * max(size)) + 1
+            mean = float((luma * self.under).sum() / self.under.sum())
+            light = np.clip(luma / mean, 0.5, 1.6) ** shading
         under = self.under[..., None]
-        box[:] = box * (1 - under) + self.undercoat * under
-        box[:] = box * (1 - cover[..., None]) + colour * cover[..., None]
+        box[:] = box * (1 - under) + self.undercoat * light[..., None] * under
+        box[:] = box * (1 - cover[..., None]) + colour * light[..., None] * cover[..., None]
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -489,7 +502,7 @@ def _with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
         points = np.array([s, s + 0.5 * reach * d0, s + 0.5 * reach * (d0 + d1)])
         colour = (110, 86, 66) if lit else tuple(float(v) * t for v in undercoat)
         layer.strand(points, colour, 0.25)
-    return layer.over(photo, keep=layer.soft_mask(lips, 0.4 * soft))
+    return layer.over(photo, keep=layer.soft_mask(lips, 0.4 * soft), shading=0.8)
 
 
 def _with_hair_over_face(photo: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -526,7 +539,9 @@ def _with_hair_over_face(photo: np.ndarray, seed: int = 0) -> np.ndarray:
     layer.fill(np.concatenate([envelope[0], envelope[1][::-1]]), 0.015 * face_width, 0.85)
     # Hair falls in clumps: strands of a clump share its wander and its light.
     n_clumps = 14
-    clump_shift = rng.normal(0, 0.03 * face_width, (n_clumps, len(rows), 2))
+    # A clump drifts one way, more toward its tips (a smooth drift: no kinks).
+    drift = np.linspace(0, 1, len(rows))[None, :, None] ** 1.5
+    clump_shift = rng.normal(0, 0.04 * face_width, (n_clumps, 1, 2)) * drift
     clump_light = rng.uniform(0.75, 1.2, n_clumps)
     for s in rng.random(1600):
         clump = min(int(s * n_clumps), n_clumps - 1)
