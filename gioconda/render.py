@@ -74,6 +74,8 @@ HANGING_WIDTH = 0.045
 EYE_COVER_GROWTH = 0.1
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
 SOURCE_PAD = 0.1
+#: How far around a torn pixel the fill reads, pixels.
+_FILL_PAD = 4 * TORN_FILL_SIGMA
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -121,6 +123,10 @@ class Renderer:
         self.size = size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._grid = np.stack([xs, ys], axis=-1)
+        # The same coordinates along one row and one column: per-frame maps that are a sum of
+        # a function of x and one of y are built from these, not from full-frame arrays.
+        self._columns = xs[0]
+        self._rows = ys[:, 0]
         self._photo = portrait.image
         self._head_region = self._make_head_region()
         self._head_weight = self._make_head_weight(self._head_region)
@@ -148,6 +154,8 @@ class Renderer:
             * self._relief_taper()
         ).astype(np.float32)
         self._alpha, self._plate = self._make_layers(self._head_region)
+        # What a frame shows wherever the head layer is clear (alpha 0): the plate alone.
+        self._plate_shown = np.clip(self._plate + 0.5, 0, 255).astype(np.uint8)
         # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
         # moves in whole instead of smearing its last row.
         pad = self._source_pad = max(1, round(SOURCE_PAD * size))
@@ -454,14 +462,7 @@ class Renderer:
             posed = centre + zoom * (posed - centre)
             skull = centre + zoom * (skull - centre)
         in_source = backward + np.float32(self._source_pad)
-        warped = cv2.remap(self._source, in_source, None, cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        _fill_from_around(warped, torn)
-        # Whatever comes from further out (above a head drawn smaller) is background plate.
-        alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
-        out = warped * alpha + self._plate * (1 - alpha)
-        out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        out = self._composite(in_source, torn)
         self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)
         shapes = frame.blendshapes
         closing = self.mouth.closing(posed)
@@ -480,6 +481,36 @@ class Renderer:
         self.mouth.paint(out, posed, skull, frame)
         return out
 
+    def _composite(self, in_source: np.ndarray, torn: np.ndarray) -> np.ndarray:
+        """The warped head layer over the still plate, (S, S, 3) uint8, given where each output
+        pixel lies in the padded source.
+
+        Only the box where the layer shows (its alpha above 0), and around the torn pixels
+        that the fill reads, is warped and blended: everywhere else the frame is the plate.
+        """
+        # Whatever comes from further out (above a head drawn smaller) is background plate.
+        alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+        out = self._plate_shown.copy()
+        shows = alpha > 0
+        if not shows.any():
+            return out
+        y0, y1, x0, x1 = _box(shows)
+        if torn.any():
+            # The fill over torn pixels averages what lies around them: warp that too.
+            pad = _FILL_PAD
+            ty0, ty1, tx0, tx1 = _box(torn)
+            y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty1 + pad)
+            x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx1 + pad)
+        window = (slice(y0, y1), slice(x0, x1))
+        warped = cv2.remap(self._source, in_source[window], None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        _fill_from_around(warped, torn[window])
+        a = alpha[window][..., None]
+        blended = warped * a + self._plate[window] * (1 - a)
+        out[window] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        return out
+
     def _zoom(
         self, backward: np.ndarray, torn: np.ndarray, zoom: float
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -492,7 +523,11 @@ class Renderer:
         zero there) and the padded source has the photo's own surroundings to show.
         """
         centre = self.rig.neutral[CHIN, :2].astype(np.float32)
-        unzoomed = centre + (self._grid - centre) / np.float32(zoom)
+        scale = np.float32(zoom)
+        # x depends on the column alone and y on the row alone: computed once each.
+        unzoomed = np.empty_like(self._grid)
+        unzoomed[..., 0] = centre[0] + (self._columns - centre[0]) / scale
+        unzoomed[..., 1] = (centre[1] + (self._rows - centre[1]) / scale)[:, None]
         motion = backward - self._grid
         moved = cv2.remap(motion, unzoomed, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
@@ -586,7 +621,7 @@ def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
     if not hole.any():
         return
     rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
-    pad = 4 * TORN_FILL_SIGMA
+    pad = _FILL_PAD
     y0, y1 = max(rows[0] - pad, 0), rows[-1] + pad + 1
     x0, x1 = max(cols[0] - pad, 0), cols[-1] + pad + 1
     patch = image[y0:y1, x0:x1].astype(np.float32)
@@ -596,6 +631,12 @@ def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
     filled = total / np.maximum(weight, 1e-3)
     inside = hole[y0:y1, x0:x1]
     image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Rows y0:y1 and columns x0:x1 of the bounding box of a non-empty (H, W) bool mask."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _disc(radius: int) -> np.ndarray:
