@@ -575,10 +575,14 @@ class Renderer:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
         xc, yc, zc = self._centred
+        x, y = xc[0], yc[:, 0]  # x and y about the pivot vary along one axis each
         w = self._head_weight
         field = np.empty((self.size, self.size, 2), np.float32)
-        field[..., 0] = w * (c[0, 0] * xc + c[0, 1] * yc + c[0, 2] * zc + c[0, 3])
-        field[..., 1] = w * (c[1, 0] * xc + c[1, 1] * yc + c[1, 2] * zc + c[1, 3])
+        for axis in (0, 1):
+            planar = c[axis, 0] * x + (c[axis, 1] * y)[:, None]
+            planar += c[axis, 2] * zc
+            planar += c[axis, 3]
+            np.multiply(w, planar, out=field[..., axis])
         # The expression, spread from the landmarks over the mesh and fading out beyond
         # the face.
         x0, y0, x1, y1 = self._mesh_box
@@ -592,13 +596,18 @@ class Renderer:
         apart (between parting lips) no photo pixel lands, and the map there is noise."""
         grid = self._grid
         source = grid - field
-        for _ in range(INVERSION_STEPS):
-            at_source = cv2.remap(field, source, None, cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        at_source = np.empty_like(field)
+        for i in range(INVERSION_STEPS):
+            cv2.remap(field, source, None, cv2.INTER_LINEAR, dst=at_source,
+                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
             # Step toward the point whose image is this pixel: source + field(source) = grid.
-            step = grid - at_source - source
-            source += INVERSION_DAMPING * step
-        torn = np.einsum("ijk,ijk->ij", step, step) > TORN_STEP**2
+            step = np.subtract(grid, at_source, out=at_source)
+            step -= source
+            if i == INVERSION_STEPS - 1:
+                dx, dy = step[..., 0], step[..., 1]
+                torn = dx * dx + dy * dy > TORN_STEP**2
+            step *= INVERSION_DAMPING
+            source += step
         return source, torn
 
     @staticmethod
