@@ -506,9 +506,16 @@ class Renderer:
         warped = cv2.remap(self._source, in_source[window], None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         _fill_from_around(warped, torn[window])
-        a = alpha[window][..., None]
-        blended = warped * a + self._plate[window] * (1 - a)
-        out[window] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        a = alpha[window]
+        shown = out[window]
+        # Where the layer is opaque the blend is the warped pixel itself, and where it is
+        # clear the plate: only the pixels between (the layer's soft edge) need the sum.
+        opaque = a == 1
+        np.copyto(shown, warped, where=opaque[..., None])
+        between = (a > 0) & ~opaque
+        share = a[between][:, None]
+        blended = warped[between] * share + self._plate[window][between] * (1 - share)
+        shown[between] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
 
     def _zoom(
