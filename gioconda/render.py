@@ -511,7 +511,8 @@ class Renderer:
         # Where the layer is opaque the blend is the warped pixel itself, and where it is
         # clear the plate: only the pixels between (the layer's soft edge) need the sum.
         opaque = a == 1
-        np.copyto(shown, warped, where=opaque[..., None])
+        # (OpenCV writes into the view; assigning its result back keeps that explicit.)
+        shown[...] = cv2.copyTo(warped, opaque.view(np.uint8), shown)
         between = (a > 0) & ~opaque
         share = a[between][:, None]
         blended = warped[between] * share + self._plate[window][between] * (1 - share)
