@@ -223,9 +223,7 @@ class Renderer:
         near_face = cv2.dilate(face, _disc(max(1, round(JAW_EDGE * size))))
         head = face | (person & (above | (near_face > 0))).astype(np.uint8)
         # Keep only what touches the face: a stray blob of "person" elsewhere is not head.
-        _, labels = cv2.connectedComponents(head)
-        touching = np.unique(labels[face > 0])
-        head = np.isin(labels, touching[touching > 0]).astype(np.uint8)
+        head = _touching(head, face > 0).astype(np.uint8)
         margin = self._layer_margin
         chin = float((lm[CHIN, :2] - centre) @ rig.axes[1])
         # The neck as the segmentation sees it (a collar it missed stays out), between the
@@ -293,9 +291,7 @@ class Renderer:
         # while all round them moves: close them.
         like_head = cv2.morphologyEx(like_head, cv2.MORPH_CLOSE, _disc(3)) & candidates
         # Only what hangs from the head: joined to it, not a patch of the clothes.
-        _, labels = cv2.connectedComponents(like_head)
-        touching = np.unique(labels[cv2.dilate(head, _disc(1)) > 0])
-        hanging = np.isin(labels, touching[touching > 0])
+        hanging = _touching(like_head, cv2.dilate(head, _disc(1)) > 0)
         down = np.clip((rel[..., 1] - lobes) / (reach - lobes), 0.0, 1.0)
         weight = 1.0 - down * down * (3 - 2 * down)  # smoothstep: no kink at either end
         return (hanging * weight).astype(np.float32)
@@ -648,6 +644,16 @@ def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
     filled = total / np.maximum(weight, 1e-3)
     inside = hole[y0:y1, x0:x1]
     image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
+
+
+def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (uint8 0/1) that have a pixel on ``seed`` (bool):
+    (S, S) bool."""
+    count, labels = cv2.connectedComponents(mask)
+    keep = np.zeros(count, bool)
+    keep[labels[seed]] = True
+    keep[0] = False  # the background
+    return keep[labels]
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
