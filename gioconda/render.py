@@ -406,8 +406,11 @@ class Renderer:
         inside = simplex >= 0
         rows = np.flatnonzero(inside)
         s = simplex[inside]
-        b = np.einsum("nij,nj->ni", to_weights[s], box_pixels[inside] - triangles[s, 0])
-        bary = np.concatenate([1 - b.sum(1, keepdims=True), b], axis=1)
+        offset = box_pixels[rows] - triangles[s, 0]
+        weights = to_weights[s]
+        bary = np.empty((len(s), 3))
+        bary[:, 1:] = weights[:, :, 0] * offset[:, None, 0] + weights[:, :, 1] * offset[:, None, 1]
+        bary[:, 0] = 1 - (bary[:, 1] + bary[:, 2])
         cols = tri.simplices[s]
         to_pixels = sparse.csr_matrix(
             (bary.ravel(), (np.repeat(rows, 3), cols.ravel())),
