@@ -130,6 +130,9 @@ class Renderer:
         self._photo = portrait.image
         self._head_region = self._make_head_region()
         self._head_weight = self._make_head_weight(self._head_region)
+        # Rows and columns outside which nothing takes any of the head's rigid motion.
+        moving = self._head_weight > 0
+        self._moving_box = _box(moving) if moving.any() else (0, 0, 0, 0)
         self._build_mesh()
         pivot = self.rig.pivot
         self._depth_map = self._make_depth_map()
@@ -581,15 +584,17 @@ class Renderer:
     def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
+        field = np.zeros((self.size, self.size, 2), np.float32)
+        r0, r1, c0, c1 = self._moving_box
         xc, yc, zc = self._centred
-        x, y = xc[0], yc[:, 0]  # x and y about the pivot vary along one axis each
-        w = self._head_weight
-        field = np.empty((self.size, self.size, 2), np.float32)
+        # x and y about the pivot vary along one axis each.
+        x, y, zc = xc[0, c0:c1], yc[r0:r1, 0], zc[r0:r1, c0:c1]
+        w = self._head_weight[r0:r1, c0:c1]
         for axis in (0, 1):
             planar = c[axis, 0] * x + (c[axis, 1] * y)[:, None]
             planar += c[axis, 2] * zc
             planar += c[axis, 3]
-            np.multiply(w, planar, out=field[..., axis])
+            np.multiply(w, planar, out=field[r0:r1, c0:c1, axis])
         # The expression, spread from the landmarks over the mesh and fading out beyond
         # the face.
         x0, y0, x1, y1 = self._mesh_box
