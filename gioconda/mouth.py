@@ -144,7 +144,8 @@ class MouthPainter:
         lower_teeth *= min(1.0, max(0.0, (jaw - 0.25) / 0.2))  # shown when the jaw drops far
         if self.own is not None and self.own.has_lower_teeth:
             lower_teeth[:] = 0.0  # the photo's own follow the jaw (below)
-        _blend(interior, self._teeth_colour(u, 0.72), lower_teeth)
+        if lower_teeth.any():  # (blending nothing in leaves the interior as it is)
+            _blend(interior, self._teeth_colour(u, 0.72), lower_teeth)
 
         upper_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (1 - 0.35 * depth**2)
         upper_teeth = np.clip((upper_bottom - rel_y) / (0.012 * width), 0.0, 1.0)
@@ -155,7 +156,8 @@ class MouthPainter:
             # The photo's own teeth are drawn below; synthetic ones only fill what a lifting
             # upper lip uncovers above them.
             upper_teeth *= np.clip((skull_lip + 0.03 * width - rel_y) / (0.012 * width), 0, 1)
-        _blend(interior, self._teeth_colour(u, 1.0) * shadow[..., None], upper_teeth)
+        if upper_teeth.any():
+            _blend(interior, self._teeth_colour(u, 1.0) * shadow[..., None], upper_teeth)
         if self.own is not None:
             # The photo's own interior: what it showed above its gap moves with the skull,
             # what it showed below moves with the jaw (the lower lip).

@@ -74,6 +74,8 @@ HANGING_WIDTH = 0.045
 EYE_COVER_GROWTH = 0.1
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
 SOURCE_PAD = 0.1
+#: How far around a torn pixel the fill reads, pixels.
+_FILL_PAD = 4 * TORN_FILL_SIGMA
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -121,9 +123,16 @@ class Renderer:
         self.size = size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._grid = np.stack([xs, ys], axis=-1)
+        # The same coordinates along one row and one column: per-frame maps that are a sum of
+        # a function of x and one of y are built from these, not from full-frame arrays.
+        self._columns = xs[0]
+        self._rows = ys[:, 0]
         self._photo = portrait.image
         self._head_region = self._make_head_region()
         self._head_weight = self._make_head_weight(self._head_region)
+        # Rows and columns outside which nothing takes any of the head's rigid motion.
+        moving = self._head_weight > 0
+        self._moving_box = _box(moving) if moving.any() else (0, 0, 0, 0)
         self._build_mesh()
         pivot = self.rig.pivot
         self._depth_map = self._make_depth_map()
@@ -148,6 +157,8 @@ class Renderer:
             * self._relief_taper()
         ).astype(np.float32)
         self._alpha, self._plate = self._make_layers(self._head_region)
+        # What a frame shows wherever the head layer is clear (alpha 0): the plate alone.
+        self._plate_shown = np.clip(self._plate + 0.5, 0, 255).astype(np.uint8)
         # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
         # moves in whole instead of smearing its last row.
         pad = self._source_pad = max(1, round(SOURCE_PAD * size))
@@ -215,9 +226,7 @@ class Renderer:
         near_face = cv2.dilate(face, _disc(max(1, round(JAW_EDGE * size))))
         head = face | (person & (above | (near_face > 0))).astype(np.uint8)
         # Keep only what touches the face: a stray blob of "person" elsewhere is not head.
-        _, labels = cv2.connectedComponents(head)
-        touching = np.unique(labels[face > 0])
-        head = np.isin(labels, touching[touching > 0]).astype(np.uint8)
+        head = _touching(head, face > 0).astype(np.uint8)
         margin = self._layer_margin
         chin = float((lm[CHIN, :2] - centre) @ rig.axes[1])
         # The neck as the segmentation sees it (a collar it missed stays out), between the
@@ -285,9 +294,7 @@ class Renderer:
         # while all round them moves: close them.
         like_head = cv2.morphologyEx(like_head, cv2.MORPH_CLOSE, _disc(3)) & candidates
         # Only what hangs from the head: joined to it, not a patch of the clothes.
-        _, labels = cv2.connectedComponents(like_head)
-        touching = np.unique(labels[cv2.dilate(head, _disc(1)) > 0])
-        hanging = np.isin(labels, touching[touching > 0])
+        hanging = _touching(like_head, cv2.dilate(head, _disc(1)) > 0)
         down = np.clip((rel[..., 1] - lobes) / (reach - lobes), 0.0, 1.0)
         weight = 1.0 - down * down * (3 - 2 * down)  # smoothstep: no kink at either end
         return (hanging * weight).astype(np.float32)
@@ -402,8 +409,11 @@ class Renderer:
         inside = simplex >= 0
         rows = np.flatnonzero(inside)
         s = simplex[inside]
-        b = np.einsum("nij,nj->ni", to_weights[s], box_pixels[inside] - triangles[s, 0])
-        bary = np.concatenate([1 - b.sum(1, keepdims=True), b], axis=1)
+        offset = box_pixels[rows] - triangles[s, 0]
+        weights = to_weights[s]
+        bary = np.empty((len(s), 3))
+        bary[:, 1:] = weights[:, :, 0] * offset[:, None, 0] + weights[:, :, 1] * offset[:, None, 1]
+        bary[:, 0] = 1 - (bary[:, 1] + bary[:, 2])
         cols = tri.simplices[s]
         to_pixels = sparse.csr_matrix(
             (bary.ravel(), (np.repeat(rows, 3), cols.ravel())),
@@ -454,14 +464,7 @@ class Renderer:
             posed = centre + zoom * (posed - centre)
             skull = centre + zoom * (skull - centre)
         in_source = backward + np.float32(self._source_pad)
-        warped = cv2.remap(self._source, in_source, None, cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        _fill_from_around(warped, torn)
-        # Whatever comes from further out (above a head drawn smaller) is background plate.
-        alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
-        out = warped * alpha + self._plate * (1 - alpha)
-        out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        out = self._composite(in_source, torn)
         self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)
         shapes = frame.blendshapes
         closing = self.mouth.closing(posed)
@@ -480,6 +483,44 @@ class Renderer:
         self.mouth.paint(out, posed, skull, frame)
         return out
 
+    def _composite(self, in_source: np.ndarray, torn: np.ndarray) -> np.ndarray:
+        """The warped head layer over the still plate, (S, S, 3) uint8, given where each output
+        pixel lies in the padded source.
+
+        Only the box where the layer shows (its alpha above 0), and around the torn pixels
+        that the fill reads, is warped and blended: everywhere else the frame is the plate.
+        """
+        # Whatever comes from further out (above a head drawn smaller) is background plate.
+        alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+        out = self._plate_shown.copy()
+        shows = alpha > 0
+        if not shows.any():
+            return out
+        y0, y1, x0, x1 = _box(shows)
+        if torn.any():
+            # The fill over torn pixels averages what lies around them: warp that too.
+            pad = _FILL_PAD
+            ty0, ty1, tx0, tx1 = _box(torn)
+            y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty1 + pad)
+            x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx1 + pad)
+        window = (slice(y0, y1), slice(x0, x1))
+        warped = cv2.remap(self._source, in_source[window], None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        _fill_from_around(warped, torn[window])
+        a = alpha[window]
+        shown = out[window]
+        # Where the layer is opaque the blend is the warped pixel itself, and where it is
+        # clear the plate: only the pixels between (the layer's soft edge) need the sum.
+        opaque = a == 1
+        # (OpenCV writes into the view; assigning its result back keeps that explicit.)
+        shown[...] = cv2.copyTo(warped, opaque.view(np.uint8), shown)
+        between = (a > 0) & ~opaque
+        share = a[between][:, None]
+        blended = warped[between] * share + self._plate[window][between] * (1 - share)
+        shown[between] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        return out
+
     def _zoom(
         self, backward: np.ndarray, torn: np.ndarray, zoom: float
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -492,7 +533,11 @@ class Renderer:
         zero there) and the padded source has the photo's own surroundings to show.
         """
         centre = self.rig.neutral[CHIN, :2].astype(np.float32)
-        unzoomed = centre + (self._grid - centre) / np.float32(zoom)
+        scale = np.float32(zoom)
+        # x depends on the column alone and y on the row alone: computed once each.
+        unzoomed = np.empty_like(self._grid)
+        unzoomed[..., 0] = centre[0] + (self._columns - centre[0]) / scale
+        unzoomed[..., 1] = (centre[1] + (self._rows - centre[1]) / scale)[:, None]
         motion = backward - self._grid
         moved = cv2.remap(motion, unzoomed, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
@@ -539,16 +584,24 @@ class Renderer:
     def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
+        field = np.zeros((self.size, self.size, 2), np.float32)
+        r0, r1, c0, c1 = self._moving_box
         xc, yc, zc = self._centred
-        w = self._head_weight
-        field = np.empty((self.size, self.size, 2), np.float32)
-        field[..., 0] = w * (c[0, 0] * xc + c[0, 1] * yc + c[0, 2] * zc + c[0, 3])
-        field[..., 1] = w * (c[1, 0] * xc + c[1, 1] * yc + c[1, 2] * zc + c[1, 3])
+        # x and y about the pivot vary along one axis each.
+        x, y, zc = xc[0, c0:c1], yc[r0:r1, 0], zc[r0:r1, c0:c1]
+        w = self._head_weight[r0:r1, c0:c1]
+        for axis in (0, 1):
+            planar = c[axis, 0] * x + (c[axis, 1] * y)[:, None]
+            planar += c[axis, 2] * zc
+            planar += c[axis, 3]
+            np.multiply(w, planar, out=field[r0:r1, c0:c1, axis])
         # The expression, spread from the landmarks over the mesh and fading out beyond
         # the face.
         x0, y0, x1, y1 = self._mesh_box
         offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
-        field[y0:y1, x0:x1] += (self._mesh_matrix @ offsets).reshape(y1 - y0, x1 - x0, 2)
+        for axis in (0, 1):  # one vector at a time: SciPy's product is faster so
+            spread = self._mesh_matrix @ np.ascontiguousarray(offsets[:, axis])
+            field[y0:y1, x0:x1, axis] += spread.reshape(y1 - y0, x1 - x0)
         return field
 
     def _invert(self, field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -557,13 +610,18 @@ class Renderer:
         apart (between parting lips) no photo pixel lands, and the map there is noise."""
         grid = self._grid
         source = grid - field
-        for _ in range(INVERSION_STEPS):
-            at_source = cv2.remap(field, source, None, cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        at_source = np.empty_like(field)
+        for i in range(INVERSION_STEPS):
+            cv2.remap(field, source, None, cv2.INTER_LINEAR, dst=at_source,
+                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
             # Step toward the point whose image is this pixel: source + field(source) = grid.
-            step = grid - at_source - source
-            source += INVERSION_DAMPING * step
-        torn = np.einsum("ijk,ijk->ij", step, step) > TORN_STEP**2
+            step = np.subtract(grid, at_source, out=at_source)
+            step -= source
+            if i == INVERSION_STEPS - 1:
+                dx, dy = step[..., 0], step[..., 1]
+                torn = dx * dx + dy * dy > TORN_STEP**2
+            step *= INVERSION_DAMPING
+            source += step
         return source, torn
 
     @staticmethod
@@ -586,7 +644,7 @@ def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
     if not hole.any():
         return
     rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
-    pad = 4 * TORN_FILL_SIGMA
+    pad = _FILL_PAD
     y0, y1 = max(rows[0] - pad, 0), rows[-1] + pad + 1
     x0, x1 = max(cols[0] - pad, 0), cols[-1] + pad + 1
     patch = image[y0:y1, x0:x1].astype(np.float32)
@@ -596,6 +654,22 @@ def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
     filled = total / np.maximum(weight, 1e-3)
     inside = hole[y0:y1, x0:x1]
     image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
+
+
+def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (uint8 0/1) that have a pixel on ``seed`` (bool):
+    (S, S) bool."""
+    count, labels = cv2.connectedComponents(mask)
+    keep = np.zeros(count, bool)
+    keep[labels[seed]] = True
+    keep[0] = False  # the background
+    return keep[labels]
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Rows y0:y1 and columns x0:x1 of the bounding box of a non-empty (H, W) bool mask."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _disc(radius: int) -> np.ndarray:
