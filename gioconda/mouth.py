@@ -79,9 +79,9 @@ class MouthPainter:
         head's motion alone (the upper teeth move with the skull, not with the lips).
         """
         rig = self.rig
-        head = rig.head(motion)
-        scale = head.scale
-        width = rig.mouth_width * scale
+        # Head distance scales the finished frame (the renderer zooms the whole person), so
+        # the mouth is painted at the photo's own scale.
+        width = rig.mouth_width
         gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
         # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
         # photo exactly and a photo that shows teeth keeps them when barely moving.

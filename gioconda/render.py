@@ -165,6 +165,11 @@ class Renderer:
         self._source = surroundings(portrait, pad)
         self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
                                                 cv2.BORDER_REPLICATE)  # fmt: skip
+        # For head distance: the whole person (the mask continued past the crop, as the
+        # body goes on below it) over the background with the person painted out.
+        person = portrait.person_mask.astype(np.float32)
+        self._person_alpha = cv2.copyMakeBorder(person, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        self._background = portrait.background.astype(np.float32)
         self.mouth = MouthPainter(portrait, self.rig)
         self.lashes = LashPainter(portrait)
         self.irises = IrisPainter(portrait)
@@ -458,11 +463,6 @@ class Renderer:
         posed = self.rig.neutral[:, :2] + moved.head + on_face
         skull = self.rig.neutral[:, :2] + moved.head
         backward, torn = self._invert(field)
-        if zoom != 1.0:
-            backward, torn = self._zoom(backward, torn, zoom)
-            centre = self.rig.neutral[CHIN, :2]
-            posed = centre + zoom * (posed - centre)
-            skull = centre + zoom * (skull - centre)
         in_source = backward + np.float32(self._source_pad)
         out = self._composite(in_source, torn)
         self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)
@@ -481,6 +481,8 @@ class Renderer:
             cover.apply(out, backward, float(amount))
         self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
         self.mouth.paint(out, posed, skull, frame)
+        if zoom != 1.0:
+            out = self._zoom_person(out, zoom)
         return out
 
     def _composite(self, in_source: np.ndarray, torn: np.ndarray) -> np.ndarray:
@@ -521,16 +523,14 @@ class Renderer:
         shown[between] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
 
-    def _zoom(
-        self, backward: np.ndarray, torn: np.ndarray, zoom: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The backward map with the whole person drawn ``zoom`` times as big about the chin.
+    def _zoom_person(self, frame: np.ndarray, zoom: float) -> np.ndarray:
+        """The whole person drawn ``zoom`` times as big about the chin, over the background.
 
-        Head distance: a person who comes closer to the camera grows as a whole, so the hair
-        hanging beside the face and the shoulders grow with the head, and nothing tears
-        between what moves and what does not. Each output pixel first finds where it was in
-        the unzoomed frame; beyond the crop the motion field is still (the head's weight is
-        zero there) and the padded source has the photo's own surroundings to show.
+        Head distance: a person who comes closer to the camera grows as a whole, hair and
+        shoulders too, so nothing tears between what moves and what does not, and what a
+        smaller person uncovers is the background plate (the person painted out), never the
+        head's own painted-out place. Beyond the crop the photo's surroundings show (the
+        body goes on below the frame).
         """
         centre = self.rig.neutral[CHIN, :2].astype(np.float32)
         scale = np.float32(zoom)
@@ -538,12 +538,18 @@ class Renderer:
         unzoomed = np.empty_like(self._grid)
         unzoomed[..., 0] = centre[0] + (self._columns - centre[0]) / scale
         unzoomed[..., 1] = (centre[1] + (self._rows - centre[1]) / scale)[:, None]
-        motion = backward - self._grid
-        moved = cv2.remap(motion, unzoomed, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
-        torn = cv2.remap(torn.astype(np.uint8), unzoomed, None, cv2.INTER_NEAREST,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0  # fmt: skip
-        return unzoomed + moved, torn
+        # The frame inside the photo's own surroundings: a smaller person shows the body
+        # and hair that the crop cut off.
+        pad = self._source_pad
+        extended = self._source.copy()
+        extended[pad : pad + self.size, pad : pad + self.size] = frame
+        unzoomed += np.float32(pad)
+        shown = cv2.remap(extended, unzoomed, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        alpha = cv2.remap(self._person_alpha, unzoomed, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)[..., None]  # fmt: skip
+        out = shown * alpha + self._background * (1.0 - alpha)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
         """Rows (dx, dy) of the rigid displacement, linear in (x, y, z, 1) about the pivot."""

@@ -114,7 +114,9 @@ def test_animate_from_text_at_full_frame(tmp_path, photo):
 
 def test_progress_bar_on_stderr_unless_quiet(tmp_path, photo):
     out = tmp_path / "p.mp4"
-    loud = gioconda("animate", str(photo), "--text", "One, two, three, four, five, six.",
+    # Bars show only for stages over a second: ten seconds of speech renders for longer.
+    count = "One, two, three, four, five, six, seven, eight, nine, ten, eleven, twelve."
+    loud = gioconda("animate", str(photo), "--text", f"{count} {count}",
                     "-o", str(out), "--size", "512")  # fmt: skip
     assert loud.returncode == 0, loud.stderr
     assert "render" in loud.stderr and "wrote" in loud.stderr
