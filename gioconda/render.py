@@ -70,6 +70,10 @@ BELOW_LOBES_EDGE = 0.006
 HANGING_REACH = 1.5
 #: How far from the face's side what hangs below the lobes may reach, share of the crop.
 HANGING_WIDTH = 0.045
+#: How far below the lobes the person joined to the face's edge (a beard, a cheek the
+#: segmentation draws wide) takes a share of the head's motion, fading to none, share of the
+#: crop. Colour cannot tell a dark beard from a dark collar: distance from the face does.
+JAW_BAND = 0.04
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
@@ -93,8 +97,9 @@ class _HeadRegion:
     head: the face, and the person above the ear lobes (hair, a hat) joined to it; moves
         rigidly with the head
     neck: a column down the neck from the chin, bending from the head's motion to none
-    hanging: float32, hair hanging below the lobes beside the face: the share of the head's
-        motion it takes, fading down its length; 0 off it
+    hanging: float32, hair hanging below the lobes beside the face, and the person just
+        outside the face's edge below them (a beard): the share of the head's motion it
+        takes, fading down its length or away from the face; 0 off it
     soft_edge: bool, where the head layer may fade out over its full margin: above the ear
         lobes' line in the face's frame, and below it away from the still body
     """
@@ -274,7 +279,8 @@ class Renderer:
 
         It is the person below the lobes, beside the face and joined to it, whose colour is
         nearer the head's (face and hair above the lobes) than the clothes' under the neck:
-        a collar or a shoulder stays put, long hair bends down its length.
+        a collar or a shoulder stays put, long hair bends down its length. A narrow band of
+        the person along the face's edge joins it (see :meth:`_jaw_band`).
         """
         person = self.portrait.person_mask > 0.5
         reach = lobes + HANGING_REACH * (chin - lobes)
@@ -291,8 +297,9 @@ class Renderer:
             & (rel[..., 1] > chin + self._head_fade + self._layer_margin)
             & (np.abs(rel[..., 0] - 0.5 * (jaw_angles[0] + jaw_angles[1])) < half_width)
         )
+        band = self._jaw_band(head, neck, rel, lobes)
         if not candidates.any() or clothes.sum() < 50:
-            return np.zeros(head.shape, np.float32)
+            return band
         like_head = closer_in_colour(self._photo, head > 0, clothes, candidates)
         like_head = cv2.morphologyEx(like_head.astype(np.uint8), cv2.MORPH_OPEN, _disc(1))
         # Holes in a lock of hair (a strand the colours put with the clothes) would stay put
@@ -302,7 +309,27 @@ class Renderer:
         hanging = _touching(like_head, cv2.dilate(head, _disc(1)) > 0)
         down = np.clip((rel[..., 1] - lobes) / (reach - lobes), 0.0, 1.0)
         weight = 1.0 - down * down * (3 - 2 * down)  # smoothstep: no kink at either end
-        return (hanging * weight).astype(np.float32)
+        return np.maximum(hanging * weight, band)
+
+    def _jaw_band(
+        self, head: np.ndarray, neck: np.ndarray, rel: np.ndarray, lobes: float
+    ) -> np.ndarray:
+        """The person just outside the face below the ear lobes, with the share of the
+        head's motion it takes: (S, S) float32, 1 at the face's edge fading to 0 a short
+        way out.
+
+        A beard (or stubble, or a jaw the segmentation draws wide) reaches past the face
+        oval's landmarks; left still while the face beside it turns, its edge tears open
+        onto the painted-out plate. Fading, it bends with the jaw and the short reach keeps
+        a collar or a shoulder a little further out still.
+        """
+        person = self.portrait.person_mask > 0.5
+        outside = cv2.distanceTransform(1 - head, cv2.DIST_L2, 5)
+        reach = JAW_BAND * self.size
+        band = person & (rel[..., 1] >= lobes) & (outside < reach) & (head == 0) & (neck == 0)
+        band = _touching(band.astype(np.uint8), cv2.dilate(head, _disc(1)) > 0)
+        t = np.clip(1.0 - outside / reach, 0.0, 1.0)
+        return (band * (t * t * (3 - 2 * t))).astype(np.float32)
 
     @property
     def _head_fade(self) -> float:

@@ -238,3 +238,17 @@ def test_cheek_contour_does_not_tear_when_the_head_turns(mona_renderer):
     for rotation in ((8, 0, 0), (-8, 0, 0), (0, 0, 5), (0, 0, -5)):
         frame = _frame(mona_renderer, rotation)
         assert contour_tear(portrait.image, [frame], segments) < 1.25, rotation
+
+
+def test_a_beard_beside_the_jaw_turns_without_tearing(astronaut):
+    """A full beard reaches past the face oval beside the jaw: turned or rolled, it moves with
+    the face instead of staying put and tearing open onto the plate by the ear."""
+    from gioconda.evaluate_render import _with_beard, contour_segments, contour_tear
+    from gioconda.face import analyze_portrait
+
+    portrait = analyze_portrait(_with_beard(astronaut), 512)
+    renderer = Renderer(portrait)
+    segments = contour_segments(portrait)
+    for rotation in ((-10, 0, 0), (0, 0, 8)):
+        frame = _frame(renderer, rotation)
+        assert contour_tear(portrait.image, [frame], segments) < 2.0, rotation
