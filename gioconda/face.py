@@ -332,28 +332,27 @@ def python_only_stderr() -> Iterator[None]:
     :func:`native_stderr_silenced` wraps have returned, so only a command-wide redirect
     catches every line. Set GIOCONDA_NATIVE_LOGS=1 to see them.
     """
-    if os.environ.get("GIOCONDA_NATIVE_LOGS") == "1":
-        yield
-        return
     try:
-        fd = sys.stderr.fileno()
+        sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # stderr replaced, e.g. under capture
         yield
         return
-    sys.stderr.flush()
-    real = os.dup(fd)
-    original = sys.stderr
-    python_stderr = open(real, "w", buffering=1, encoding=original.encoding, closefd=False)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), fd)
-        sys.stderr = python_stderr
+    if os.environ.get("GIOCONDA_NATIVE_LOGS") == "1":
         yield
+        return
+    original = sys.stderr
+    original.flush()
+    sys.stderr = open(os.dup(_NATIVE_STDERR), "w", buffering=1, encoding=original.encoding)
+    try:
+        with native_stderr_silenced():
+            yield
     finally:
-        python_stderr.flush()
+        sys.stderr.close()
         sys.stderr = original
-        os.dup2(real, fd)
-        os.close(real)
+
+
+#: The file descriptor native libraries write their logs to.
+_NATIVE_STDERR = 2
 
 
 @contextlib.contextmanager
@@ -366,16 +365,12 @@ def native_stderr_silenced() -> Iterator[None]:
     if os.environ.get("GIOCONDA_NATIVE_LOGS") == "1":
         yield
         return
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # stderr replaced, e.g. under capture
-        fd = 2
     sys.stderr.flush()
-    saved = os.dup(fd)
+    saved = os.dup(_NATIVE_STDERR)
     try:
         with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), fd)
+            os.dup2(devnull.fileno(), _NATIVE_STDERR)
         yield
     finally:
-        os.dup2(saved, fd)
+        os.dup2(saved, _NATIVE_STDERR)
         os.close(saved)
