@@ -10,7 +10,7 @@ over a background plate so that nothing behind the head bends with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -482,8 +482,6 @@ class Renderer:
     def render(self, frame: MotionFrame) -> np.ndarray:
         """The portrait under ``frame``'s motion: (S, S, 3) uint8 RGB."""
         head = self.rig.head(frame)
-        zoom = head.scale
-        head = replace(head, scale=1.0)
         moved = self._landmark_motion(head, self.rig.expression(frame))
         on_face = moved.expression + self._relief_motion(head)
         field = self._forward_field(head, on_face)
@@ -508,8 +506,8 @@ class Renderer:
             cover.apply(out, backward, float(amount))
         self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
         self.mouth.paint(out, posed, skull, frame)
-        if zoom != 1.0:
-            out = self._zoom_person(out, zoom)
+        if head.scale != 1.0:
+            out = self._zoom_person(out, head.scale)
         return out
 
     def _composite(self, in_source: np.ndarray, torn: np.ndarray) -> np.ndarray:
@@ -580,7 +578,7 @@ class Renderer:
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
         """Rows (dx, dy) of the rigid displacement, linear in (x, y, z, 1) about the pivot."""
-        r = head.rotation * head.scale
+        r = head.rotation
         return np.array(
             [
                 [r[0, 0] - 1, r[0, 1], r[0, 2], head.translation[0]],
@@ -600,7 +598,7 @@ class Renderer:
         with_head = (
             self._landmark_points @ self._rigid_coefficients(head).T
         ) * self._landmark_weight
-        offsets = (expressed - neutral) @ head.rotation.T * head.scale
+        offsets = (expressed - neutral) @ head.rotation.T
         return _LandmarkMotion(with_head, offsets[:, :2])
 
     def _relief_motion(self, head: HeadFrame) -> np.ndarray:

@@ -510,10 +510,12 @@ class FaceRig:
         """Landmarks after expression and head motion: (478, 3), crop pixels."""
         return self.apply_head(self.expression(frame), self.head(frame))
 
-    @staticmethod
-    def apply_head(points: np.ndarray, head: HeadFrame) -> np.ndarray:
-        moved = (points - head.pivot) @ head.rotation.T * head.scale + head.pivot
+    def apply_head(self, points: np.ndarray, head: HeadFrame) -> np.ndarray:
+        """``points`` turned with the head, then the whole person scaled about the chin."""
+        moved = (points - head.pivot) @ head.rotation.T + head.pivot
         moved[:, :2] += head.translation
+        chin = self.neutral[CHIN, :2]
+        moved[:, :2] = chin + head.scale * (moved[:, :2] - chin)
         return moved
 
 
