@@ -56,6 +56,7 @@ import numpy as np
 
 from gioconda.blendshapes import ARKIT_BLENDSHAPES, BS
 from gioconda.errors import GiocondaError
+from gioconda.timeline import smoothstep
 
 #: Default easing time of a keyframe, in seconds.
 TRANSITION_S = 0.4
@@ -355,11 +356,6 @@ def read_keyframes(path: str | os.PathLike[str]) -> tuple[Keyframe, ...]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def _as_vector(control: str, value: object, previous: np.ndarray | None) -> np.ndarray:
     """A control value as a vector that can be eased toward another.
 
@@ -397,7 +393,7 @@ def control_track(controls: MotionControls, control: str, times_s: np.ndarray) -
         target = _as_vector(control, key.value, start)
         after = times_s >= key.time_s
         if key.transition_s > 0:
-            progress = _smoothstep((times_s[after] - key.time_s) / key.transition_s)
+            progress = smoothstep((times_s[after] - key.time_s) / key.transition_s)
         else:
             progress = np.ones(int(after.sum()))
         out[after] = start + progress[:, None] * (target - start)

@@ -61,7 +61,7 @@ from gioconda.blendshapes import BS
 from gioconda.controls import EMOTIONS, MotionControls
 from gioconda.errors import GiocondaError
 from gioconda.face import Portrait, analyze_portrait
-from gioconda.measure import FaceMeasurer, eye_openness
+from gioconda.measure import FaceMeasurer, eye_openness, pearson
 from gioconda.motion import Motion, generate_motion
 from gioconda.render import Renderer
 from gioconda.speech import synthesize
@@ -253,14 +253,6 @@ def long_speech(
 # ------------------------------------------------------------------------------------------------
 # Measures on motion and audio (no rendering)
 # ------------------------------------------------------------------------------------------------
-
-
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
-        return float("nan")
-    return float(np.corrcoef(x[ok], y[ok])[0, 1])
 
 
 def blink_times(motion: Motion) -> np.ndarray:

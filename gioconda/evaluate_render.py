@@ -122,7 +122,7 @@ from gioconda.face import (
     load_photo,
     native_stderr_silenced,
 )
-from gioconda.measure import FaceMeasurement, FaceMeasurer
+from gioconda.measure import FaceMeasurement, FaceMeasurer, pearson
 from gioconda.motion import Motion
 from gioconda.render import Renderer
 
@@ -629,15 +629,6 @@ test_photos.__test__ = False  # not a pytest test despite the name
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return PSNR_CAP if mse == 0 else min(PSNR_CAP, 10 * math.log10(255.0**2 / mse))
-
-
-def pearson(x, y) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
 
 
 def slope(commanded, measured) -> float:

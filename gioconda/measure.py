@@ -96,3 +96,13 @@ def eye_openness(landmarks: np.ndarray) -> np.ndarray:
         width = np.linalg.norm(landmarks[upper[0], :2] - landmarks[upper[-1], :2])
         out.append(np.mean(np.linalg.norm(lo - up, axis=1)) / width)
     return np.array(out)
+
+
+def pearson(x: Iterable[float] | np.ndarray, y: Iterable[float] | np.ndarray) -> float:
+    """Pearson correlation over the pairs where both are finite (NaN: a frame with no face);
+    NaN when fewer than two pairs remain or either side is constant."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
+        return float("nan")
+    return float(np.corrcoef(x[ok], y[ok])[0, 1])

@@ -40,6 +40,7 @@ from gioconda.timeline import (
     frame_count,
     frame_times,
     resample_track,
+    smoothstep,
     time_to_frame,
 )
 from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment
@@ -184,7 +185,7 @@ def generate_motion(
     blink = _blinks(prosody, times, fps, blink_rng, blink_rate)
     shapes[:, BS["EyeBlinkLeft"]] = shapes[:, BS["EyeBlinkRight"]] = blink
     # The clip opens on the photo itself, and the head, gaze and brows ease in from it.
-    ease_in = _smoothstep(times / OPENING_EASE_S)
+    ease_in = smoothstep(times / OPENING_EASE_S)
     gaze = _commanded_gaze(
         _gaze(prosody, times, fps, gaze_rng) * ease_in[:, None],
         control_track(controls, "gaze", times),
@@ -249,12 +250,6 @@ def _frames_between(
     return owner, first[owner] + offset
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    """Cubic ease from 0 (x <= 0) to 1 (x >= 1) with zero slope at both ends."""
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def _pulse(t_rel: np.ndarray, rise_s: float, hold_s: float, fall_s: float) -> np.ndarray:
     """A 0 -> 1 -> 0 pulse in time ``t_rel`` relative to the middle of its plateau.
 
@@ -262,8 +257,8 @@ def _pulse(t_rel: np.ndarray, rise_s: float, hold_s: float, fall_s: float) -> np
     down over ``fall_s``.
     """
     half = 0.5 * hold_s
-    up = _smoothstep((t_rel + half + rise_s) / rise_s)
-    down = _smoothstep((half + fall_s - t_rel) / fall_s)
+    up = smoothstep((t_rel + half + rise_s) / rise_s)
+    down = smoothstep((half + fall_s - t_rel) / fall_s)
     return np.where(t_rel < -half, up, np.where(t_rel > half, down, 1.0))
 
 
@@ -544,8 +539,8 @@ def _closure_weight(
     approach_s, release_s = np.maximum(approach_s, 1e-3), np.maximum(release_s, 1e-3)
     owner, frame = _frames_between(core_from - approach_s, core_to + release_s, fps, n)
     t = times[frame]
-    approach = _smoothstep(1.0 - (core_from[owner] - t) / approach_s[owner])
-    release = _smoothstep(1.0 - (t - core_to[owner]) / release_s[owner])
+    approach = smoothstep(1.0 - (core_from[owner] - t) / approach_s[owner])
+    release = smoothstep(1.0 - (t - core_to[owner]) / release_s[owner])
     weight = np.where(t < core_from[owner], approach, np.where(t > core_to[owner], release, 1.0))
     out = np.zeros(n)
     np.maximum.at(out, frame, weight)
@@ -679,7 +674,7 @@ def _gaze(
     begin = onsets[chosen] - 0.1  # the eyes leave just before the voice starts
     owner, frame = _frames_between(begin, begin + hold + SACCADE_S, fps, n)
     t = times[frame] - begin[owner]
-    weight = _smoothstep(t / SACCADE_S) * _smoothstep((hold[owner] + SACCADE_S - t) / SACCADE_S)
+    weight = smoothstep(t / SACCADE_S) * smoothstep((hold[owner] + SACCADE_S - t) / SACCADE_S)
     away = np.zeros(n)
     np.maximum.at(away, frame, weight)
     target_away = np.zeros((n, 2))
@@ -691,7 +686,7 @@ def _saccade_track(start_s: np.ndarray, target: np.ndarray, times: np.ndarray) -
     """Piecewise-constant fixations joined by :data:`SACCADE_S` eased jumps: (n_frames, 2)."""
     index = np.clip(np.searchsorted(start_s, times, side="right") - 1, 0, len(start_s) - 1)
     previous = target[np.maximum(index - 1, 0)]
-    progress = _smoothstep((times - start_s[index]) / SACCADE_S)[:, None]
+    progress = smoothstep((times - start_s[index]) / SACCADE_S)[:, None]
     return previous + progress * (target[index] - previous)
 
 

@@ -59,7 +59,7 @@ from gioconda.face import (
     load_photo,
     native_stderr_silenced,
 )
-from gioconda.measure import FaceMeasurer, eye_openness, lip_gap
+from gioconda.measure import FaceMeasurer, eye_openness, lip_gap, pearson
 from gioconda.motion import EYE_LOOK_FULL_DEG, Motion, MotionFrame
 from gioconda.output import check_writable, write_motion
 from gioconda.pipeline import AnimateResult, Progress, render_video
@@ -929,7 +929,7 @@ def reenactment_error(
     measured = reenacted.head_deg[:n]
     ok = np.all(np.isfinite(measured), axis=1)
     mae = tuple(float(np.mean(np.abs(measured[ok, k] - commanded[ok, k]))) for k in range(3))
-    head_r = tuple(_pearson(commanded[:, k], measured[:, k]) for k in range(3))
+    head_r = tuple(pearson(commanded[:, k], measured[:, k]) for k in range(3))
     seen = driving.head_deg[:n]
     both = ok & np.all(np.isfinite(seen), axis=1)
     vs_driving = tuple(float(np.mean(np.abs(measured[both, k] - seen[both, k]))) for k in range(3))
@@ -937,20 +937,13 @@ def reenactment_error(
         frames=len(reenacted),
         frames_match=len(reenacted) == len(driving),
         missing=int(np.sum(~np.isfinite(reenacted.lip_gap))),
-        lip_gap_r=_pearson(driving.lip_gap[:n], reenacted.lip_gap[:n]),
-        eye_openness_r=_pearson(driving.eye_openness[:n], reenacted.eye_openness[:n]),
+        lip_gap_r=pearson(driving.lip_gap[:n], reenacted.lip_gap[:n]),
+        eye_openness_r=pearson(driving.eye_openness[:n], reenacted.eye_openness[:n]),
         blink_closure=closure,
         head_mae_deg=mae,  # type: ignore[arg-type]
         head_r=head_r,  # type: ignore[arg-type]
         head_mae_vs_driving_deg=vs_driving,  # type: ignore[arg-type]
     )
-
-
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 2 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
-        return float("nan")
-    return float(np.corrcoef(x[ok], y[ok])[0, 1])
 
 
 def tone_audio(duration_s: float, sample_rate: int = 48_000) -> Audio:

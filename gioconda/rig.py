@@ -25,6 +25,7 @@ from gioconda.face import (
     RIGHT_EYE_UPPER,
 )
 from gioconda.motion import MotionFrame
+from gioconda.timeline import smoothstep
 
 # Brows, outer end first, by the subject's side (Face Mesh's eyebrow contours).
 RIGHT_BROW_UPPER = (70, 63, 105, 66, 107)
@@ -270,7 +271,7 @@ class FaceRig:
                 _fade(-outward, 1.0, 1.6),  # toward the nose
                 _fade(outward, 1.3, 2.2),  # toward the temple
             )
-            ramp_in = _smoothstep(depth / (0.15 * iod))
+            ramp_in = smoothstep(depth / (0.15 * iod))
             just_above = np.clip(1.0 + depth / (0.05 * iod), 0.0, 1.0)
             follow = np.where(depth >= 0, 1.0 - ramp_in, just_above) * opening * across
             cheek = ramp_in * _fade(depth, 0.15 * iod, 0.6 * iod) * iod * across
@@ -318,7 +319,7 @@ class FaceRig:
             fold = np.maximum(np.interp(a, lid_a, lid_y) - brow_y - thickness, 1.0)
             vertical = np.where(
                 above > 0,
-                _smoothstep(1.0 - above / (1.1 * forehead)),
+                smoothstep(1.0 - above / (1.1 * forehead)),
                 np.where(below > 0, np.clip(1.0 - below / fold, 0.0, 1.0), 1.0),
             )
             s = np.clip(a / inner, -1.0, 1.0)
@@ -519,14 +520,9 @@ class FaceRig:
         return moved
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def _fade(x: np.ndarray, start: float, end: float) -> np.ndarray:
     """1 up to ``start``, easing to 0 at ``end``."""
-    return 1.0 - _smoothstep((x - start) / (end - start))
+    return 1.0 - smoothstep((x - start) / (end - start))
 
 
 def _sorted_line(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

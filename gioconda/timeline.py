@@ -42,3 +42,9 @@ def resample_track(values: np.ndarray, hop_s: float, times_s: np.ndarray) -> np.
     if values.ndim == 1:
         return np.interp(times_s, grid, values)
     return np.stack([np.interp(times_s, grid, values[:, c]) for c in range(values.shape[1])], 1)
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """Cubic ease from 0 (x <= 0) to 1 (x >= 1) with zero slope at both ends."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
