@@ -363,6 +363,14 @@ class EvalClip:
     speech_s: tuple[float, float]
 
 
+def _padded(audio: Audio) -> np.ndarray:
+    """The samples with :data:`LEAD_S` of silence before and :data:`TAIL_S` after."""
+    rate = audio.sample_rate
+    lead = np.zeros(round(LEAD_S * rate), np.float32)
+    tail = np.zeros(round(TAIL_S * rate), np.float32)
+    return np.concatenate([lead, audio.samples, tail])
+
+
 def make_clip(utterance: Utterance, source: SpeechSource) -> EvalClip:
     """Synthesize ``utterance`` and pad it with silence."""
     spoken = source.speak(
@@ -370,10 +378,7 @@ def make_clip(utterance: Utterance, source: SpeechSource) -> EvalClip:
     )
     audio = resample(spoken.audio, ANALYSIS_SAMPLE_RATE)
     rate = audio.sample_rate
-    samples = np.concatenate(
-        [np.zeros(round(LEAD_S * rate), np.float32), audio.samples,
-         np.zeros(round(TAIL_S * rate), np.float32)]
-    )  # fmt: skip
+    samples = _padded(audio)
     end_s = LEAD_S + spoken.audio.duration_s
     shifted = tuple(
         PhoneSegment(p.start_s + LEAD_S, p.end_s + LEAD_S, p.phone, p.viseme) for p in spoken.phones
@@ -466,10 +471,7 @@ def recorded_clip(utterance: Utterance) -> EvalClip:
     audio = resample(load_audio(wav), ANALYSIS_SAMPLE_RATE)
     labels = read_phone_labels(wav.with_suffix(".lab"))
     rate = audio.sample_rate
-    samples = np.concatenate(
-        [np.zeros(round(LEAD_S * rate), np.float32), audio.samples,
-         np.zeros(round(TAIL_S * rate), np.float32)]
-    )  # fmt: skip
+    samples = _padded(audio)
     total_s = len(samples) / rate
     inner = [
         PhoneSegment(p.start_s + LEAD_S, min(p.end_s + LEAD_S, total_s), p.phone, p.viseme)
