@@ -20,6 +20,7 @@ from gioconda.audio import Audio, analyze_audio, resample
 from gioconda.face import analyze_portrait, load_photo
 from gioconda.motion import MotionControls, generate_motion
 from gioconda.pipeline import AnimateOptions, animate
+from gioconda.recognize import RECOGNIZERS
 from gioconda.render import Renderer
 from gioconda.speech import synthesize
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, frame_count
@@ -73,6 +74,14 @@ def run_benchmarks(seconds: float = 10.0, size: int = 512, out: TextIO | None = 
         motion = generate_motion(features, phones, n, 25.0, MotionControls())
         results["motion_fps"] = n / (time.perf_counter() - start)
 
+        for name, recognizer_class in RECOGNIZERS.items():
+            start = time.perf_counter()
+            recognizer = recognizer_class()
+            results[f"{name}_setup_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            recognizer.recognize(audio)
+            results[f"{name}_realtime_factor"] = audio.duration_s / (time.perf_counter() - start)
+
         start = time.perf_counter()
         renderer = Renderer(portrait)
         results["renderer_setup_s"] = time.perf_counter() - start
@@ -93,6 +102,9 @@ def run_benchmarks(seconds: float = 10.0, size: int = 512, out: TextIO | None = 
 
     say(f"{'face analysis (once per photo)':40s} {results['face_analysis_s'] * 1000:8.0f} ms")
     say(f"{'renderer set-up (once per photo)':40s} {results['renderer_setup_s'] * 1000:8.0f} ms")
+    for name in RECOGNIZERS:
+        label = f"phones: {name} (set-up {results[f'{name}_setup_s']:.2f} s)"
+        say(f"{label:40s} {results[f'{name}_realtime_factor']:8.1f} x real time")
     say(f"{'motion generation':40s} {results['motion_fps']:8.0f} frames/s")
     say(f"{'render alone':40s} {results['render_fps']:8.1f} frames/s")
     say(f"{'whole animate (audio file to MP4)':40s} {results['animate_fps']:8.1f} frames/s")

@@ -15,9 +15,10 @@ from importlib import resources
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# As in gioconda.pipeline.LIPSYNC_METHODS (not imported: the CLI starts without loading models).
+# As gioconda.pipeline's LIPSYNC_METHODS and DEFAULT_LIPSYNC (not imported: the CLI starts
+# without loading models; a test checks they agree).
 LIPSYNC_CHOICES = ("combined", "network", "pocketsphinx", "loudness")
-DEFAULT_LIPSYNC = "pocketsphinx"
+DEFAULT_LIPSYNC = "combined"
 
 DEMO_TEXT = (
     "Hello. I am Gioconda. For five hundred years, people have wondered about my smile. "
@@ -67,9 +68,9 @@ def _parser() -> argparse.ArgumentParser:
         "--lipsync",
         choices=LIPSYNC_CHOICES,
         default=DEFAULT_LIPSYNC,
-        help="how recorded audio drives the mouth: combined (our network + "
-        "PocketSphinx, English), network (any language), pocketsphinx, "
-        f"loudness (default: {DEFAULT_LIPSYNC})",
+        help="how recorded audio drives the mouth: combined (PocketSphinx's English words, "
+        "placed by our network), network (our network alone, any language), pocketsphinx "
+        f"(English phones), loudness (default: {DEFAULT_LIPSYNC})",
     )
     animate.add_argument(
         "--motion-out",

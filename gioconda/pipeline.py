@@ -35,6 +35,8 @@ Progress = Callable[[str, int, int], None]
 
 #: How the mouth is driven from recorded audio.
 LIPSYNC_METHODS = ("combined", "network", "pocketsphinx", "loudness")
+#: Best frame accuracy on real English speakers (``gioconda eval lipsync --real-speech``).
+DEFAULT_LIPSYNC = "combined"
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,9 @@ class AnimateOptions:
     full_frame: render the whole photo at its own resolution, the face pasted back
     face: which face to animate, counting from the largest (0)
     motion: seed and other motion controls
-    lipsync: how recorded audio drives the mouth: "combined" (our network with PocketSphinx's
-        English phone model as a prior), "network" (our network alone: any language),
-        "pocketsphinx", or "loudness" (the jaw follows loudness, no phones)
+    lipsync: how recorded audio drives the mouth: "combined" (PocketSphinx's English words,
+        each placed by our network; the default), "network" (our network alone: any
+        language), "pocketsphinx" (English phones), or "loudness" (the jaw follows loudness)
     max_audio_s: refuse longer audio
     voice: voice for ``text``: a Kokoro voice or blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5";
         English) or any eSpeak NG voice ("en-gb", "de", "fr+f3", ...; about 100 languages)
@@ -62,7 +64,7 @@ class AnimateOptions:
     full_frame: bool = False
     face: int = 0
     motion: MotionControls = field(default_factory=MotionControls)
-    lipsync: str = "pocketsphinx"
+    lipsync: str = DEFAULT_LIPSYNC
     max_audio_s: float = DEFAULT_MAX_AUDIO_S
     voice: str = DEFAULT_VOICE
     label: bool = True

@@ -68,16 +68,22 @@ class VisemePosteriors:
         0 turns this off.
         """
         path = viterbi(self.log_probs, switch_penalty)
-        if closure_threshold <= 0:
-            return path
+        if closure_threshold > 0:
+            path[self.closure_hops(closure_threshold)] = _PP
+        return path
+
+    def closure_hops(self, threshold: float = CLOSURE_THRESHOLD) -> np.ndarray:
+        """(T,) bool: hops in a run of at least :data:`CLOSURE_MIN_HOPS` whose PP probability,
+        smoothed over :data:`CLOSURE_SMOOTHING_HOPS`, reaches ``threshold``."""
         pp = np.exp(self.log_probs[:, _PP].astype(np.float64))
         kernel = np.ones(CLOSURE_SMOOTHING_HOPS) / CLOSURE_SMOOTHING_HOPS
-        closed = np.convolve(pp, kernel, "same") >= closure_threshold
+        closed = np.convolve(pp, kernel, "same") >= threshold
         edges = np.diff(closed.astype(np.int8), prepend=0, append=0)
+        hops = np.zeros(len(pp), bool)
         for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
             if end - start >= CLOSURE_MIN_HOPS:
-                path[start:end] = _PP
-        return path
+                hops[start:end] = True
+        return hops
 
 
 def path_to_phones(path: np.ndarray) -> tuple[PhoneSegment, ...]:

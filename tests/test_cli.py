@@ -234,3 +234,12 @@ def test_bad_motion_or_controls_exit_2_with_no_file(tmp_path, photo, speech_wav)
         assert "Traceback" not in result.stderr
         assert len([ln for ln in result.stderr.splitlines() if "error" in ln]) == 1
         assert not out.exists() and not list(tmp_path.glob(".out.mp4*"))
+
+
+def test_cli_lipsync_choices_are_the_pipelines() -> None:
+    from gioconda import cli, pipeline
+    from gioconda.recognize import RECOGNIZERS
+
+    assert cli.LIPSYNC_CHOICES == pipeline.LIPSYNC_METHODS
+    assert cli.DEFAULT_LIPSYNC == pipeline.DEFAULT_LIPSYNC == pipeline.AnimateOptions().lipsync
+    assert set(RECOGNIZERS) | {"loudness"} == set(pipeline.LIPSYNC_METHODS)

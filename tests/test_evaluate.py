@@ -37,7 +37,14 @@ from gioconda.evaluate import (
     untrained_network_weights,
     viseme_frame_accuracy,
 )
-from gioconda.recognize import fuse_network_and_recognizer, visemes_at
+from gioconda.recognize import (
+    ALIGN_MIN_HOPS,
+    WORD_DOUBT_NATS,
+    RecognizedWord,
+    align_words,
+    combined_phones,
+    visemes_at,
+)
 from gioconda.speech import synthesize
 from gioconda.visemenet import VisemeNet, VisemePosteriors
 from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment, arpabet_to_viseme
@@ -194,33 +201,57 @@ def _posteriors(rows: list[dict[str, float]]) -> VisemePosteriors:
     return VisemePosteriors(logits.astype(np.float32))
 
 
-def test_fusion_times_by_the_network_and_labels_by_the_recognizer() -> None:
-    # The network is torn between aa and E for 40 hops, then sure of PP for 20, then aa.
-    unsure = {"aa": 0.0, "E": 0.3}
-    post = _posteriors([unsure] * 40 + [{"PP": 0.0}] * 20 + [{"aa": 0.0}] * 40)
-    # PocketSphinx says aa, then (10 hops late) a closure, then E.
-    recognized = phones((0.0, 0.5, "AA"), (0.5, 0.7, "M"), (0.7, 1.0, "EH"))
-    recognized = tuple(PhoneSegment(p.start_s, p.end_s, p.phone, v) for p, v in
-                       zip(recognized, ("aa", "PP", "E"), strict=True))  # fmt: skip
-    fused = fuse_network_and_recognizer(post, recognized)
-    track = visemes_at(fused, np.arange(100) * 0.01)
-    names = [VISEMES[i] for i in track]
-    assert names[:40] == ["aa"] * 40  # the prior settles what the network could not
+def _names(segments: tuple[PhoneSegment, ...], n_hops: int) -> list[str]:
+    return [VISEMES[i] for i in visemes_at(segments, np.arange(n_hops) * 0.01)]
+
+
+def test_alignment_puts_the_words_visemes_where_the_network_hears_them() -> None:
+    # The network hears aa, a closure at hops 40-59, then E (it is unsure between E and ih).
+    post = _posteriors(
+        [{"aa": 0.0}] * 40 + [{"PP": 0.0}] * 20 + [{"E": 0.0, "ih": -0.3}] * 30 + [{}] * 10
+    )
+    # PocketSphinx heard "ma'am-ee"-like phones from 0.05 to 0.9 s: the viseme labels are its.
+    word = RecognizedWord("x", 0.05, 0.90, ("AA", "M", "IY"))
+    names = _names(align_words(post, [word]), 100)
+    assert names[:5] == ["sil"] * 5 and names[90:] == ["sil"] * 10  # outside the word: silence
+    assert names[5:40] == ["aa"] * 35
     assert names[40:60] == ["PP"] * 20  # the closure where the network hears it
-    assert names[70:] == ["aa"] * 30  # the network is sure: the prior does not overrule it
+    assert names[60:90] == ["ih"] * 30  # the word says which vowel; the network says when
 
 
-def test_fusion_keeps_network_closures_the_recognizer_missed() -> None:
-    recognized = (PhoneSegment(0.0, 0.7, "AA", "aa"),)
-    for viseme, kept in (("PP", True), ("E", False)):
-        # 10 hops where the network prefers `viseme` to aa by 1.5 nats each
-        post = _posteriors(
-            [{"aa": 0.0}] * 30 + [{viseme: 0.0, "aa": -1.5}] * 10 + [{"aa": 0.0}] * 30
-        )
-        assert [p.viseme for p in post.to_phones()] == ["aa", viseme, "aa"]
-        fused = [p.viseme for p in fuse_network_and_recognizer(post, recognized)]
-        # closures are the network's call; other visemes need the recognizer's support
-        assert fused == (["aa", viseme, "aa"] if kept else ["aa"]), viseme
+def test_alignment_keeps_every_viseme_of_the_word() -> None:
+    # The network hears no closure at all: the word's /m/ still closes the lips, for at least
+    # ALIGN_MIN_HOPS, where the network finds it least unlikely.
+    post = _posteriors([{"aa": 0.0, "PP": -3.0}] * 30 + [{"aa": 0.0, "PP": -1.0}] * 4
+                       + [{"aa": 0.0, "PP": -3.0}] * 30)  # fmt: skip
+    word = RecognizedWord("mama", 0.0, 0.64, ("M", "AA", "M", "AA"))
+    names = _names(align_words(post, [word]), 64)
+    closed = [i for i, n in enumerate(names) if n == "PP"]
+    assert names[0] == "PP"  # the first /m/ opens the word
+    second = [i for i in closed if i > 10]
+    assert len(second) == ALIGN_MIN_HOPS and 29 <= second[0] <= 33
+    assert names[-1] == "aa"
+
+
+def test_alignment_of_a_word_too_short_for_its_phones() -> None:
+    post = _posteriors([{"aa": 0.0}] * 20)
+    word = RecognizedWord("strengths", 0.05, 0.09, ("S", "T", "R", "EH", "NG", "K", "TH", "S"))
+    names = _names(align_words(post, [word]), 20)
+    assert names[:5] == ["sil"] * 5 and names[9:] == ["sil"] * 11
+    assert all(n != "sil" for n in names[5:9])
+
+
+def test_combined_keeps_the_word_unless_the_network_is_far_surer_of_its_own() -> None:
+    word = RecognizedWord("eh", 0.0, 0.5, ("EH",))
+    for margin, kept in ((1.0, True), (WORD_DOUBT_NATS + 1.0, False)):
+        post = _posteriors([{"aa": 0.0, "E": -margin}] * 50)
+        names = _names(combined_phones(post, [word]), 50)
+        assert set(names) == ({"E"} if kept else {"aa"}), margin
+
+
+def test_combined_falls_back_to_the_network_when_no_word_is_heard() -> None:
+    post = _posteriors([{"aa": 0.0}] * 30 + [{"PP": 0.0}] * 10 + [{"aa": 0.0}] * 30)
+    assert combined_phones(post, []) == post.to_phones()
 
 
 # --- held-out material -------------------------------------------------------------------------
