@@ -1,0 +1,64 @@
+"""The mouth interior up close: what a viewer sees between parted lips, measured on the pixels."""
+
+import cv2
+import numpy as np
+import pytest
+
+from gioconda.blendshapes import BS
+from gioconda.face import LIPS_INNER_LOWER, LIPS_INNER_UPPER
+from gioconda.motion import Motion
+from gioconda.regions import outline, polygon_mask
+from gioconda.render import Renderer
+
+
+def _motion(**shapes: float):
+    motion = Motion.rest(1, 25.0)
+    for name, value in shapes.items():
+        motion.blendshapes[0, BS[name]] = value
+    return motion.frame(0)
+
+
+def _luma(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _opening(renderer: Renderer, frame) -> np.ndarray:
+    """Where the rig puts the parted lips' opening in ``frame``: (S, S) bool."""
+    posed = renderer.rig.landmarks(frame)
+    size = (renderer.size, renderer.size)
+    return polygon_mask(size, outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER), soft=False)
+
+
+def _around_mouth(renderer: Renderer) -> np.ndarray:
+    """A box about the mouth reaching down to where a wide-open jaw takes the lower lip."""
+    lm, width = renderer.rig.neutral, renderer.rig.mouth_width
+    centre = (lm[61, :2] + lm[291, :2]) / 2
+    ys, xs = np.mgrid[0 : renderer.size, 0 : renderer.size]
+    return (
+        (np.abs(xs - centre[0]) < 0.8 * width)
+        & (ys > centre[1] - 0.4 * width)
+        & (ys < centre[1] + 0.8 * width)
+    )
+
+
+@pytest.fixture(scope="module")
+def mona_renderer(mona_portrait):
+    return Renderer(mona_portrait)
+
+
+@pytest.fixture(scope="module")
+def astronaut_renderer(astronaut_portrait):
+    return Renderer(astronaut_portrait)
+
+
+def test_wide_open_jaw_leaves_no_dark_blobs_beside_the_corners(astronaut_renderer):
+    """Stretched far, the skin by the mouth's corners is where the warp's map tears; it
+    must show skin there, not near-black blobs (a fill dividing by almost nothing)."""
+    frame = _motion(JawOpen=0.7)
+    image = astronaut_renderer.render(frame)
+    photo = _luma(astronaut_renderer.portrait.image)
+    around = _around_mouth(astronaut_renderer)
+    opening = cv2.dilate(_opening(astronaut_renderer, frame).astype(np.uint8), np.ones((3, 3)))
+    beside = around & (opening == 0)
+    # (Before the fix: 1 grey level, against the photo's 95 here.)
+    assert _luma(image)[beside].min() > 0.25 * np.percentile(photo[around], 1)
