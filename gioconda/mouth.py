@@ -153,15 +153,17 @@ class MouthPainter:
         # The upper lip shades the top of the teeth.
         shadow = 0.72 + 0.28 * np.clip((rel_y - upper_lip) / (0.035 * width), 0.0, 1.0)
         if self.own is not None and self.own.has_upper_teeth:
-            # The photo's own teeth are drawn below; synthetic ones only fill what a lifting
-            # upper lip uncovers above them.
-            upper_teeth *= np.clip((skull_lip + 0.03 * width - rel_y) / (0.012 * width), 0, 1)
+            # The photo's own teeth are drawn below, continued up where the lip lifts off
+            # them; beside them, a smile's corners show the dark of the cheeks, not teeth
+            # of another colour.
+            upper_teeth[:] = 0.0
         if upper_teeth.any():
             _blend(interior, self._teeth_colour(u, 1.0) * shadow[..., None], upper_teeth)
         if self.own is not None:
             # The photo's own interior: what it showed above its gap moves with the skull,
             # what it showed below moves with the jaw (the lower lip).
-            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed)
+            lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
+            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
 
         alpha = (mask * strength)[..., None]
         patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
@@ -184,6 +186,12 @@ def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
 
 #: A photo's opening must be this tall (mouth widths) before its own interior is reused.
 OWN_INTERIOR_MIN_GAP = 0.04
+#: How far above the photo's own opening its upper teeth are continued, in mouth widths: as
+#: far as a smile or a rounded vowel lifts the upper lip.
+OWN_TEETH_REACH = 0.12
+#: How far the upper lip must lift off its place in the photo (mouth widths) before the
+#: teeth continued under it replace the photo's own pixels at the lip's edge.
+LIP_LIFT_SHOWS_TEETH = 0.03
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,10 @@ class _OwnInterior:
     ----------
     box: (x0, y0) of the patches in the photo
     upper, lower: (h, w, 4) float32 RGBA patches: the photo's interior above and below the
-        darkest line between the teeth rows (all of it is upper when no gap shows)
+        darkest line between the teeth rows (all of it is upper when no gap shows); the
+        upper one reaches up to the upper lip's own edge, as the photo shows it
+    uncovered: (h, w, 4) float32 RGBA patch: the upper teeth continued up past the lip's
+        edge (see :func:`_reach_up`), shown where the upper lip lifts off them
     has_upper_teeth, has_lower_teeth: whether each layer shows teeth (bright), so the
         synthetic ones are not drawn over them
     """
@@ -202,6 +213,7 @@ class _OwnInterior:
     box: tuple[int, int]
     upper: np.ndarray
     lower: np.ndarray
+    uncovered: np.ndarray
     has_upper_teeth: bool
     has_lower_teeth: bool
 
@@ -215,11 +227,14 @@ class _OwnInterior:
         pad = 2
         x0, y0 = np.floor(inner.min(0)).astype(int) - pad
         x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
+        # Room above for the teeth a lifting upper lip uncovers.
+        y0 -= round(OWN_TEETH_REACH * width)
         x0, y0 = max(x0, 0), max(y0, 0)
         patch = image[y0:y1, x0:x1].astype(np.float32)
-        inside = polygon_mask(patch.shape[:2], inner - [x0, y0])
-        # Not the lips' own edge pixels.
-        inside = cv2.erode(inside, np.ones((3, 3), np.uint8))
+        opening = polygon_mask(patch.shape[:2], inner - [x0, y0])
+        # Not the lips' own edge pixels: they would stay behind, a line of lip colour, when
+        # the lips move off them.
+        inside = cv2.erode(opening, np.ones((3, 3), np.uint8))
         if inside.sum() < 20:
             return None
         # Where between the lips (0 at the upper, 1 at the lower) each pixel lies.
@@ -244,8 +259,13 @@ class _OwnInterior:
                 split = float(bins[darkest])
         soft = np.clip((split - depth) / 0.08 + 0.5, 0.0, 1.0)
         teeth_like = bright > 0.8 * float(np.mean(skin))
-        upper_alpha = inside * soft
         lower_alpha = inside * (1 - soft)
+        # The upper layer moves with the skull, as the upper lip does unless it lifts: up to
+        # the lip's edge it is the photo itself (under the edge's soft rim, a frame blends lip
+        # with what the photo showed there, not with teeth painted behind: a grey line).
+        rim = cv2.dilate(opening, np.ones((3, 3), np.uint8)) * (depth < 0.5)
+        upper_alpha = np.maximum(inside, rim) * soft
+        uncovered = _reach_up(patch, inside * soft, OWN_TEETH_REACH * width)
 
         def has_teeth(alpha: np.ndarray) -> bool:
             shown = alpha > 0.5
@@ -256,7 +276,8 @@ class _OwnInterior:
             (x0, y0),
             np.dstack([patch, upper_alpha]).astype(np.float32),
             np.dstack([patch, lower_alpha]).astype(np.float32),
-            has_teeth(upper_alpha),
+            uncovered,
+            has_teeth(inside * soft),
             has_teeth(lower_alpha),
         )
 
@@ -267,13 +288,17 @@ class _OwnInterior:
         neutral: np.ndarray,
         skull: np.ndarray,
         posed: np.ndarray,
+        lift: np.ndarray,
     ) -> None:
-        """Draw both layers over ``interior`` (in place), whose top-left is ``origin``."""
-        for layer, moved, contour in (
-            (self.lower, posed, LIPS_INNER_LOWER),
-            (self.upper, skull, LIPS_INNER_UPPER),
+        """Draw the layers over ``interior`` (in place), whose top-left is ``origin``;
+        ``lift``: how far the upper lip has risen off its place on the skull at each of its
+        pixels, 0 to 1 (1 shows the teeth continued under it in full)."""
+        for layer, moved, contour, shown in (
+            (self.lower, posed, LIPS_INNER_LOWER, None),
+            (self.upper, skull, LIPS_INNER_UPPER, None),
+            (self.uncovered, skull, LIPS_INNER_UPPER, lift),
         ):
-            if layer[..., 3].max() <= 0:
+            if layer[..., 3].max() <= 0 or (shown is not None and shown.max() <= 0):
                 continue
             similarity = _similarity(neutral[list(contour)], moved[list(contour)])
             # Patch pixels to the interior's pixels.
@@ -283,7 +308,37 @@ class _OwnInterior:
             h, w = interior.shape[:2]
             drawn = cv2.warpAffine(layer, to_frame[:2], (w, h), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-            _blend(interior, drawn[..., :3], drawn[..., 3])
+            alpha = drawn[..., 3] if shown is None else drawn[..., 3] * shown
+            _blend(interior, drawn[..., :3], alpha)
+
+
+def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float) -> np.ndarray:
+    """The photo's upper interior continued up under (and past) the upper lip's edge: an
+    (h, w, 4) float32 RGBA layer, opaque from the top of the patch down to where the
+    continued rows start in each column, clear below.
+
+    Each column's teeth just below the lip (a few pixels down: the first rows mix in the
+    lip's edge and its pink) are carried up to the top of the patch, shading a little toward
+    the gums over ``reach`` pixels: a lip that lifts (a smile, a rounded vowel) uncovers more
+    of the same teeth.
+    """
+    shown = alpha > 0.5
+    has = shown.any(0)
+    top = np.argmax(shown, axis=0)
+    # How far down each column's interior goes before the lower layer takes over.
+    bottom = shown.shape[0] - 1 - np.argmax(shown[::-1], axis=0)
+    below_edge = max(2, round(0.2 * reach))
+    source_row = np.minimum(top + below_edge, (top + bottom) // 2)
+    rows = np.arange(patch.shape[0])[:, None]
+    above = has[None, :] & (rows < source_row[None, :])
+    columns = np.arange(patch.shape[1])
+    # Softened along the row: the teeth's seams stay, the pixels' noise is not drawn out
+    # into streaks.
+    carried = cv2.GaussianBlur(patch[source_row, columns][None], (0, 0), 1.0)
+    carried = carried.repeat(patch.shape[0], 0)
+    toward_gums = np.clip((source_row[None, :] - rows) / max(reach, 1.0), 0.0, 1.0)
+    carried *= (1.0 - 0.15 * toward_gums)[..., None]
+    return np.dstack([carried, above]).astype(np.float32)
 
 
 def _sorted_xy(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -62,3 +62,25 @@ def test_wide_open_jaw_leaves_no_dark_blobs_beside_the_corners(astronaut_rendere
     beside = around & (opening == 0)
     # (Before the fix: 1 grey level, against the photo's 95 here.)
     assert _luma(image)[beside].min() > 0.25 * np.percentile(photo[around], 1)
+
+
+def test_upper_lip_meets_the_photos_own_teeth_without_a_line(astronaut_renderer):
+    """The astronaut shows her teeth. Dropping the jaw moves neither her upper lip nor her
+    upper teeth (they hang from the skull), so along the lip's inner edge the frame is the
+    photo: no grey line where the painted interior meets the lip."""
+    renderer = astronaut_renderer
+    photo = renderer.portrait.image.astype(np.float32)
+    width = renderer.rig.mouth_width
+    for jaw in (0.2, 0.5):
+        frame = _motion(JawOpen=jaw)
+        image = renderer.render(frame).astype(np.float32)
+        posed = renderer.rig.landmarks(frame)
+        edge = posed[list(LIPS_INNER_UPPER), :2]
+        edge = edge[np.argsort(edge[:, 0])]
+        middle = (posed[78, 0] + posed[308, 0]) / 2
+        xs = np.arange(round(middle - 0.3 * width), round(middle + 0.3 * width))
+        ys = np.round(np.interp(xs, edge[:, 0], edge[:, 1])).astype(int)
+        rows = np.concatenate([ys - 1, ys, ys + 1])
+        cols = np.concatenate([xs, xs, xs])
+        # (Before the fix: 9.4 and 8.7 grey levels, up to 30 on one pixel.)
+        assert np.abs(image[rows, cols] - photo[rows, cols]).mean() < 3.0, jaw
