@@ -299,7 +299,7 @@ class _OwnInterior:
         # with what the photo showed there, not with teeth painted behind: a grey line).
         rim = cv2.dilate(opening, np.ones((3, 3), np.uint8)) * (depth < 0.5)
         upper_alpha = np.maximum(inside, rim) * soft
-        uncovered = _reach_up(patch, inside * soft, OWN_TEETH_REACH * width)
+        uncovered = _reach_up(patch, inside * soft, OWN_TEETH_REACH * width, bright)
 
         def has_teeth(alpha: np.ndarray) -> bool:
             shown = alpha > 0.5
@@ -347,7 +347,7 @@ class _OwnInterior:
             _blend(interior, drawn[..., :3], alpha)
 
 
-def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float) -> np.ndarray:
+def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float, bright: float) -> np.ndarray:
     """The photo's upper interior continued up under (and past) the upper lip's edge: an
     (h, w, 4) float32 RGBA layer, opaque from the top of the patch down to where the
     continued rows start in each column, clear below.
@@ -355,7 +355,9 @@ def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float) -> np.ndarray:
     Each column's teeth just below the lip (a few pixels down: the first rows mix in the
     lip's edge and its pink) are carried up to the top of the patch, shading a little toward
     the gums over ``reach`` pixels: a lip that lifts (a smile, a rounded vowel) uncovers more
-    of the same teeth.
+    of the same teeth. Only teeth are carried (columns as bright as ``bright``, the teeth's
+    luminance, fading out below half of it): toward the corners, where the photo shows lip
+    and shadow, a lifted lip uncovers the mouth's dark, not streaks of lip drawn upward.
     """
     shown = alpha > 0.5
     has = shown.any(0)
@@ -372,8 +374,9 @@ def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float) -> np.ndarray:
     carried = cv2.GaussianBlur(patch[source_row, columns][None], (0, 0), 1.0)
     carried = carried.repeat(patch.shape[0], 0)
     toward_gums = np.clip((source_row[None, :] - rows) / max(reach, 1.0), 0.0, 1.0)
+    teeth = np.clip((carried.mean(2) - 0.5 * bright) / (0.25 * bright), 0.0, 1.0)
     carried *= (1.0 - 0.15 * toward_gums)[..., None]
-    return np.dstack([carried, above]).astype(np.float32)
+    return np.dstack([carried, above * teeth]).astype(np.float32)
 
 
 def _tooth_side(u: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
