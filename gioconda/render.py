@@ -520,6 +520,11 @@ class Renderer:
         # Whatever comes from further out (above a head drawn smaller) is background plate.
         alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+        # A torn pixel's map is noise and may point off the head (below the chin, into the
+        # background), whose alpha of 0 would let the plate show through as a dark speck on
+        # the lip's edge or a blob beside the mouth's corner. The map tears only where the
+        # face pulls apart, so the pixel belongs to the head layer, and the fill paints it.
+        alpha[torn] = 1.0
         out = self._plate_shown.copy()
         shows = alpha > 0
         if not shows.any():
@@ -682,7 +687,11 @@ def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
     known = (~hole[y0:y1, x0:x1]).astype(np.float32)
     total = cv2.GaussianBlur(patch * known[..., None], (0, 0), TORN_FILL_SIGMA)
     weight = cv2.GaussianBlur(known, (0, 0), TORN_FILL_SIGMA)[..., None]
-    filled = total / np.maximum(weight, 1e-3)
+    # Deep inside a wide tear (a mouth corner stretched far) no known pixel is near: there
+    # the map's own sample is kept (it has not converged, but lands on skin) instead of a
+    # near-zero sum drawn as a black blob.
+    keep = np.float32(1e-3)
+    filled = (total + keep * patch) / (weight + keep)
     inside = hole[y0:y1, x0:x1]
     image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
 
