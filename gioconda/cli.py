@@ -138,8 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     lipsync.add_argument(
         "--real-speech",
         metavar="DIR",
-        help="also score recordings with hand-made phone labels (NAME.wav + NAME.lab, times in "
-        "100 ns, ARPAbet), e.g. ../shared/data/speech",
+        action="append",
+        default=[],
+        help="also score recordings with phone labels (NAME.wav + NAME.lab, times in 100 ns, "
+        "ARPAbet), e.g. ../shared/data/speech, or a folder of such folders (make real-speech "
+        "writes training/real-speech); each folder is a group of rows, in the language its "
+        "LANGUAGE file names (default en); repeatable",
     )
     lipsync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     render = evaluations.add_parser(
@@ -530,7 +534,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         quick=args.quick,
         speech_sources=tuple(s.strip() for s in args.speech.split(",") if s.strip()),
         network_weights=args.weights,
-        real_speech=args.real_speech,
+        real_speech=tuple(args.real_speech),
     )
     if args.out_dir is not None:
         evaluate.prepare_out_dir(args.out_dir)  # fail now, not after the run

@@ -177,7 +177,8 @@ QUICK_LANGUAGES: tuple[str, ...] = ("en", "hu")
 ENGLISH, OTHER_LANGUAGES = "en", "el hu vi"
 #: The group of rows of English spoken by Kokoro's held-out voice (a natural timbre).
 NEURAL_ENGLISH = "en kokoro"
-#: The group of rows of recorded speech with hand-made phone labels (``--real-speech``).
+#: The groups of rows of recorded speech with phone labels (``--real-speech``) are named
+#: ``"recorded <folder name>"``, one per folder of recordings.
 RECORDED = "recorded"
 
 
@@ -206,6 +207,7 @@ class Utterance:
     motion_seed: seed of the head, blinks and gaze (the same for every method)
     speech_seed: seed of the synthesizer's own randomness (eSpeak's whisper noise)
     recording: for recorded speech, its audio file (its phone labels beside it); else None
+        (its voice is then the name of its folder)
     """
 
     key: str
@@ -220,10 +222,10 @@ class Utterance:
 
     @property
     def group(self) -> str:
-        """Its rows: :data:`ENGLISH`, :data:`NEURAL_ENGLISH`, :data:`OTHER_LANGUAGES` or
-        :data:`RECORDED`."""
+        """Its rows: :data:`ENGLISH`, :data:`NEURAL_ENGLISH`, :data:`OTHER_LANGUAGES` or, for
+        a recording, ``"recorded <its folder's name>"``."""
         if self.recording is not None:
-            return RECORDED
+            return f"{RECORDED} {self.voice}"
         if self.language != "en":
             return OTHER_LANGUAGES
         return NEURAL_ENGLISH if self.source == "kokoro" else ENGLISH
@@ -397,7 +399,7 @@ LABEL_TIME_UNIT_S = 1e-7
 
 
 def read_phone_labels(path: str | os.PathLike[str]) -> tuple[PhoneSegment, ...]:
-    """Hand-made phone labels: one ``start end phone`` a line, times in 100 ns, ARPAbet.
+    """Phone labels: one ``start end phone`` a line, times in 100 ns, ARPAbet.
 
     ``h#`` is silence; TIMIT closure names (``pcl``) are their stop's viseme.
 
@@ -430,39 +432,70 @@ def read_phone_labels(path: str | os.PathLike[str]) -> tuple[PhoneSegment, ...]:
     return tuple(phones)
 
 
+#: The file in a folder of recordings that names their language (ISO 639-1); English if absent.
+LANGUAGE_FILE = "LANGUAGE"
+
+
 def recorded_utterances(folder: str | os.PathLike[str], seed: int = 0) -> list[Utterance]:
-    """Every ``NAME.wav`` in ``folder`` that has a ``NAME.lab`` beside it, in name order.
+    """Every ``NAME.wav`` that has a ``NAME.lab`` beside it, in ``folder`` and in the folders
+    directly inside it, in name order.
+
+    Each folder holding such recordings is a group of rows of its own (:attr:`Utterance.group`
+    is ``"recorded <folder name>"``), in the language its ``LANGUAGE`` file names (``en``
+    when there is none): English-only methods are n/a on the others.
 
     Raises
     ------
-    GiocondaError: not a folder, or no labelled recording in it.
+    GiocondaError: not a folder, no labelled recording in it or one level down, a bad
+        ``LANGUAGE`` file, malformed labels (see :func:`read_phone_labels`).
     """
     root = Path(folder)
     if not root.is_dir():
         raise GiocondaError(f"real speech folder {folder} does not exist")
     rng = np.random.default_rng(seed)
-    utterances = [
-        Utterance(
-            key=f"recorded:{wav.stem}",
-            source="recording",
-            language="en",
-            voice=root.name,
-            text="",
-            words_per_minute=0,
-            motion_seed=int(rng.integers(2**31)),
-            speech_seed=0,
-            recording=str(wav),
-        )
-        for wav in sorted(root.glob("*.wav"))
-        if wav.with_suffix(".lab").is_file()
-    ]
+    utterances = []
+    for speaker in (root.resolve(), *sorted(p for p in root.iterdir() if p.is_dir())):
+        wavs = [w for w in sorted(speaker.glob("*.wav")) if w.with_suffix(".lab").is_file()]
+        language = _recordings_language(speaker) if wavs else "en"
+        utterances += [
+            Utterance(
+                key=f"recorded:{speaker.name}/{wav.stem}",
+                source="recording",
+                language=language,
+                voice=speaker.name,
+                text="",
+                words_per_minute=0,
+                motion_seed=int(rng.integers(2**31)),
+                speech_seed=0,
+                recording=str(wav),
+            )
+            for wav in wavs
+        ]
     if not utterances:
-        raise GiocondaError(f"no NAME.wav with a NAME.lab beside it in {folder}")
+        raise GiocondaError(
+            f"no NAME.wav with a NAME.lab beside it in {folder} or the folders in it"
+        )
+    for utterance in utterances:  # a malformed label fails now, not after a long run
+        read_phone_labels(Path(str(utterance.recording)).with_suffix(".lab"))
     return utterances
 
 
+def _recordings_language(folder: Path) -> str:
+    """The ISO 639-1 code in ``folder``'s LANGUAGE file; ``en`` if it has none."""
+    path = folder / LANGUAGE_FILE
+    if not path.exists():
+        return "en"
+    try:
+        code = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise GiocondaError(f"cannot read {path}: {error}") from None
+    if not (len(code) == 2 and code.isascii() and code.isalpha() and code.islower()):
+        raise GiocondaError(f"{path}: expected an ISO 639-1 code such as 'en', got {code[:20]!r}")
+    return code
+
+
 def recorded_clip(utterance: Utterance) -> EvalClip:
-    """A recording and its hand-made labels, padded with silence like a synthesized clip.
+    """A recording and its phone labels, padded with silence like a synthesized clip.
 
     The labels are extended with silence to cover the whole clip; the scored speech runs from
     the first to the last labelled phone that is not silence.
@@ -912,8 +945,9 @@ class LipSyncEvalOptions:
     speech_sources: names in :data:`SPEECH_SOURCES`
     methods: names in :data:`METHOD_NAMES`, in the order of the rows
     network_weights: an ``.npz`` of viseme-network weights; None for the shipped ones
-    real_speech: a folder of recordings with hand-made phone labels (``NAME.wav`` beside
-        ``NAME.lab``, see :func:`read_phone_labels`), reported as rows of their own; or None
+    real_speech: folders of recordings with phone labels (``NAME.wav`` beside ``NAME.lab``,
+        see :func:`read_phone_labels`), or of such folders (:func:`recorded_utterances`);
+        each folder of recordings is reported as a group of rows of its own
     """
 
     seed: int = 0
@@ -923,9 +957,11 @@ class LipSyncEvalOptions:
     speech_sources: tuple[str, ...] = ("espeak", "kokoro")
     methods: tuple[str, ...] = METHOD_NAMES
     network_weights: str | None = None
-    real_speech: str | None = None
+    real_speech: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.real_speech, (str, os.PathLike)):  # one folder, as a convenience
+            object.__setattr__(self, "real_speech", (os.fspath(self.real_speech),))
         if not (isinstance(self.seed, int) and self.seed >= 0):
             raise GiocondaError(f"seed must be a non-negative integer, got {self.seed!r}")
         sources = [name for name in self.speech_sources if name not in SPEECH_SOURCES]
@@ -1201,7 +1237,8 @@ class LipSyncReport:
 
     Attributes
     ----------
-    rows: the table, English rows first, then the other languages', methods in order
+    rows: the table, English rows first, then the other languages', then each folder of
+        recordings', methods in order
     clips: every (utterance, method) scored
     utterances: what was spoken
     network: which weights the network had
@@ -1239,8 +1276,17 @@ def evaluate_lipsync(
     """
     start = time.perf_counter()
     utterances = held_out_utterances(options.seed, options.quick, options.speech_sources)
-    if options.real_speech is not None:
-        utterances += recorded_utterances(options.real_speech, options.seed)
+    recorded_groups: list[str] = []
+    for folder in options.real_speech:
+        recorded = recorded_utterances(folder, options.seed)
+        groups = list(dict.fromkeys(u.group for u in recorded))
+        if clash := set(groups) & set(recorded_groups):
+            raise GiocondaError(
+                f"two real speech folders would both be reported as {sorted(clash)[0]!r}: "
+                "rename one"
+            )
+        recorded_groups += groups
+        utterances += recorded
     methods = [m for m in METHODS if m.name in options.methods]
     network, network_note = load_network(options.network_weights)
     tools = PhoneEstimators(network)
@@ -1279,7 +1325,7 @@ def evaluate_lipsync(
             done += 1
             progress("lipsync", done, total)
     rows = []
-    for group in (ENGLISH, NEURAL_ENGLISH, OTHER_LANGUAGES, RECORDED):
+    for group in (ENGLISH, NEURAL_ENGLISH, OTHER_LANGUAGES, *recorded_groups):
         if not any(u.group == group for u in utterances):
             continue
         for method in methods:
@@ -1341,6 +1387,10 @@ def format_table(report: LipSyncReport) -> str:
     synthesized = [u for u in report.utterances if u.recording is None]
     n_en = sum(u.language == "en" for u in synthesized)
     n_recorded = len(report.utterances) - len(synthesized)
+    recorded_groups: dict[str, list[Utterance]] = {}
+    for utterance in report.utterances:
+        if utterance.recording is not None:
+            recorded_groups.setdefault(utterance.group, []).append(utterance)
     faces = [r.face_found for r in report.rows if r.face_found is not None]
     speeds = {}
     for row in report.rows:
@@ -1352,8 +1402,13 @@ def format_table(report: LipSyncReport) -> str:
         f"{len(synthesized) - n_en} in {OTHER_LANGUAGES}), seed {options.seed}, "
         f"{options.size} px at {options.fps:g} fps, speech: {', '.join(options.speech_sources)}"
         + (
-            f"; {RECORDED}: {n_recorded} recordings with hand-made labels from "
-            f"{options.real_speech} (tts row: the hand labels)"
+            f"; {n_recorded} recordings with phone labels (hand-made or forced-aligned, as each "
+            f"folder's source says) from {', '.join(options.real_speech)}: "
+            + ", ".join(
+                f"{group} {len(group_utterances)} ({group_utterances[0].language})"
+                for group, group_utterances in recorded_groups.items()
+            )
+            + " (tts row: the labels)"
             if n_recorded
             else ""
         ),

@@ -383,7 +383,7 @@ def test_quick_run_prints_the_table_and_writes_the_report(tmp_path) -> None:
     for row in rows[1:]:
         group, method = row.split(" | ")[:2]
         groups.setdefault(group.strip("| "), {})[method] = row
-    assert list(groups) == ["en", "en kokoro", "el hu vi", "recorded"]
+    assert list(groups) == ["en", "en kokoro", "el hu vi", "recorded recordings"]
     for group in groups.values():
         assert list(group) == list(METHOD_NAMES)
     other = groups["el hu vi"]
@@ -403,7 +403,7 @@ def test_quick_run_prints_the_table_and_writes_the_report(tmp_path) -> None:
     assert by_name[("en", "loudness")]["closure_recall"] == 0.0
     assert tts["aperture_ratio"] > 3.0
     # the recording's "tts" row reads its labels back: perfect by construction
-    recorded = by_name[("recorded", "tts")]
+    recorded = by_name[("recorded recordings", "tts")]
     assert recorded["viseme_accuracy"] == 1.0 and recorded["closure_recall"] >= 0.9
     assert (tmp_path / "lipsync.md").read_text().count("| tts |") == 4
     assert (tmp_path / "lipsync_contact.png").stat().st_size > 10_000

