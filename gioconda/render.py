@@ -18,7 +18,7 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from gioconda.blendshapes import BS
-from gioconda.eyes import IrisPainter, LashPainter, near_closed
+from gioconda.eyes import EyeOccluders, IrisPainter, LashPainter, near_closed
 from gioconda.face import (
     CHIN,
     FACE_OVAL,
@@ -41,6 +41,8 @@ from gioconda.rig import FaceRig, HeadFrame
 #: sides of a turning face); 4 steps reach sub-pixel accuracy away from the lip seam.
 INVERSION_STEPS = 4
 INVERSION_DAMPING = 0.75
+#: Fixed-point steps inverting the rigid motion alone (smooth: it converges in a few).
+RIGID_INVERSION_STEPS = 4
 #: The inversion's last step, pixels, above which it has not converged (the map is torn).
 TORN_STEP = 1.0
 #: Reach of the fill over torn pixels, pixels.
@@ -168,6 +170,14 @@ class Renderer:
         # moves in whole instead of smearing its last row.
         pad = self._source_pad = max(1, round(SOURCE_PAD * size))
         self._source = surroundings(portrait, pad)
+        # Glasses rims (or hair) in front of the eyes: the warp drags skin where they were,
+        # and they are put back on top where the head alone carries them.
+        self.occluders = EyeOccluders(portrait)
+        for x0, y0, x1, y1 in self.occluders.boxes:
+            box = (slice(y0 + pad, y1 + pad), slice(x0 + pad, x1 + pad))
+            hole = self.occluders.mask[y0:y1, x0:x1].astype(np.uint8)
+            self._source[box] = cv2.inpaint(np.ascontiguousarray(self._source[box]), hole, 3,
+                                            cv2.INPAINT_TELEA)  # fmt: skip
         self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
                                                 cv2.BORDER_REPLICATE)  # fmt: skip
         # For head distance: the whole person (the mask continued past the crop, as the
@@ -505,6 +515,8 @@ class Renderer:
         ):
             cover.apply(out, backward, float(amount))
         self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
+        if self.occluders.boxes:
+            self.occluders.paint(out, self._photo, lambda box: self._rigid_source(head, box))
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
             out = self._zoom_person(out, head.scale)
@@ -639,6 +651,27 @@ class Renderer:
             spread = self._mesh_matrix @ np.ascontiguousarray(offsets[:, axis])
             field[y0:y1, x0:x1, axis] += spread.reshape(y1 - y0, x1 - x0)
         return field
+
+    def _rigid_source(self, head: HeadFrame, box: tuple[int, int, int, int]) -> np.ndarray:
+        """Where each output pixel of ``box`` (x0, y0, x1, y1) comes from in the photo under
+        the head's rigid motion alone (no expression), (h, w, 2) float32: the rigid part of
+        :meth:`_forward_field`, inverted by fixed-point steps (it is smooth: a few suffice)."""
+        x0, y0, x1, y1 = box
+        c = self._rigid_coefficients(head)
+        pivot = self.rig.pivot.astype(np.float32)
+        grid = self._grid[y0:y1, x0:x1]
+        source = grid.copy()
+        for _ in range(RIGID_INVERSION_STEPS):
+            weight = cv2.remap(self._head_weight, source, None, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            depth = cv2.remap(self._centred[2], source, None, cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            x = source[..., 0] - pivot[0]
+            y = source[..., 1] - pivot[1]
+            for axis in (0, 1):
+                moved = c[axis, 0] * x + c[axis, 1] * y + c[axis, 2] * depth + c[axis, 3]
+                source[..., axis] = grid[..., axis] - weight * moved
+        return source
 
     def _invert(self, field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Backward map (where each output pixel comes from) of a forward displacement field,
