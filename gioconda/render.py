@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import sparse
+from scipy import ndimage, sparse
 from scipy.spatial import Delaunay
 
 from gioconda.blendshapes import BS
@@ -68,10 +68,22 @@ LAYER_MARGIN = 0.012
 #: may touch a collar that must not move.
 BELOW_LOBES_EDGE = 0.006
 #: How far below the ear lobes hanging hair still takes some of the head's motion, in
-#: lobe-to-chin distances.
+#: lobe-to-chin distances: long hair resting on the shoulders takes none of it.
 HANGING_REACH = 1.5
-#: How far from the face's side what hangs below the lobes may reach, share of the crop.
-HANGING_WIDTH = 0.045
+#: The rows just above the ear lobes whose width says what hangs below them, share of the crop.
+HANGING_SPAN_ROWS = 0.03
+#: How far past that width hanging hair's share fades out, share of the crop.
+HANGING_SPREAD = 0.04
+#: Reach of the majority vote that smooths the colours' split of hair from clothes, share of
+#: the crop.
+HANGING_VOTE = 0.01
+#: Side of the biggest hole in hanging hair that is filled, share of the crop.
+HANGING_HOLE = 0.03
+#: Rows per pixel sideways that a hanging strand may slant.
+HANGING_SLANT = 2
+#: Over how many columns, share of the crop, hanging hair's fade down its length may change
+#: (a strand resting on a collar beside one that hangs free).
+HANGING_SHEAR = 0.03
 #: How far below the lobes the person joined to the face's edge (a beard, a cheek the
 #: segmentation draws wide) takes a share of the head's motion, fading to none, share of the
 #: crop. Colour cannot tell a dark beard from a dark collar: distance from the face does.
@@ -101,7 +113,8 @@ class _HeadRegion:
     neck: a column down the neck from the chin, bending from the head's motion to none
     hanging: float32, hair hanging below the lobes beside the face, and the person just
         outside the face's edge below them (a beard): the share of the head's motion it
-        takes, fading down its length or away from the face; 0 off it
+        takes, fading smoothly down its length (from all of it at the lobes, with no corner
+        there) or away from the face; 0 off it
     soft_edge: bool, where the head layer may fade out over its full margin: above the ear
         lobes' line in the face's frame, and below it away from the still body
     """
@@ -260,7 +273,7 @@ class Renderer:
             & ~above
             & (rel[..., 1] < chin + self._head_fade + margin)
         ).astype(np.uint8) & (1 - head)
-        hanging = self._hanging(head, neck, rel, lobes, chin, jaw_angles)
+        hanging = self._hanging(head, neck, face, rel, lobes, chin, jaw_angles)
         moving = head | neck | (hanging > 0).astype(np.uint8)
         # What stays put below the lobes (collar, clothes, shoulders): the layer keeps a short
         # edge near it, so none of it is carried with the head.
@@ -278,6 +291,7 @@ class Renderer:
         self,
         head: np.ndarray,
         neck: np.ndarray,
+        face: np.ndarray,
         rel: np.ndarray,
         lobes: float,
         chin: float,
@@ -287,20 +301,33 @@ class Renderer:
         segmentation draws wide), with the share of the head's motion it takes: (S, S)
         float32, 1 at the lobes' line fading to 0 toward the shoulders, 0 off it.
 
-        It is the person below the lobes, beside the face and joined to it, whose colour is
-        nearer the head's (face and hair above the lobes) than the clothes' under the neck:
-        a collar or a shoulder stays put, long hair bends down its length. A narrow band of
-        the person along the face's edge joins it (see :meth:`_jaw_band`).
+        Long hair swings as one piece: its share falls smoothly down its whole length
+        (smoothstep, so neither the value nor its slope breaks at the lobes' line, where the
+        hair above takes all of the motion) to none where it rests on the shoulders, or
+        sooner where a strand rests on a collar. What hangs is the person straight below the
+        hair beside the face at the lobes, reached from it down the image through pixels
+        whose colour is nearer that hair's than the clothes' under the neck: a collar or a
+        shoulder stays put. A narrow band of the person along the face's edge joins it (see
+        :meth:`_jaw_band`).
         """
         person = self.portrait.person_mask > 0.5
-        reach = lobes + HANGING_REACH * (chin - lobes)
-        # Only near the face: further out, hair and clothes are too alike in colour to tell
-        # apart (a painting's dark hair over a dark dress) and a ragged split tears the hair.
-        near = cv2.distanceTransform(1 - head, cv2.DIST_L2, 5) < HANGING_WIDTH * self.size
+        down, across = rel[..., 1] - lobes, rel[..., 0]
+        reach = HANGING_REACH * (chin - lobes)
+        # What hangs continues the hair beside the face just above the lobes.
+        at_lobes = (head > 0) & (down < 0) & (down > -HANGING_SPAN_ROWS * self.size)
+        hair = at_lobes & (cv2.dilate(face, _disc(self._layer_margin)) == 0)
+        if hair.sum() < 50:
+            return self._jaw_band(head, neck, rel, lobes)
+        # It hangs straight down: only what lies under that hair (in the face's frame),
+        # its share fading out a little beyond its sides.
+        column = np.round(across - across.min()).astype(np.int32)
+        under_hair = np.zeros(int(column.max()) + 1, bool)
+        under_hair[column[hair]] = True
+        beside = ndimage.distance_transform_edt(~under_hair)[column]
+        spread = np.clip(1.0 - beside / (HANGING_SPREAD * self.size), 0.0, 1.0)
         candidates = (
-            person & near & (rel[..., 1] >= lobes) & (rel[..., 1] < reach)
-            & (head == 0) & (neck == 0)
-        )  # fmt: skip
+            person & (down >= 0) & (down < reach) & (spread > 0) & (head == 0) & (neck == 0)
+        )
         half_width = 0.5 * (jaw_angles[1] - jaw_angles[0])
         clothes = (
             person
@@ -310,16 +337,56 @@ class Renderer:
         band = self._jaw_band(head, neck, rel, lobes)
         if not candidates.any() or clothes.sum() < 50:
             return band
-        like_head = closer_in_colour(self._photo, head > 0, clothes, candidates)
-        like_head = cv2.morphologyEx(like_head.astype(np.uint8), cv2.MORPH_OPEN, _disc(1))
-        # Holes in a lock of hair (a strand the colours put with the clothes) would stay put
-        # while all round them moves: close them.
-        like_head = cv2.morphologyEx(like_head, cv2.MORPH_CLOSE, _disc(3)) & candidates
-        # Only what hangs from the head: joined to it, not a patch of the clothes.
-        hanging = _touching(like_head, cv2.dilate(head, _disc(1)) > 0)
-        down = np.clip((rel[..., 1] - lobes) / (reach - lobes), 0.0, 1.0)
-        weight = 1.0 - down * down * (3 - 2 * down)  # smoothstep: no kink at either end
-        return np.maximum(hanging * weight, band)
+        # The colour to match is that hair's (the face's skin would match a bare chest).
+        like_head = closer_in_colour(self._photo, hair, clothes, candidates)
+        # Pixel by pixel the colours split hair ragged (a painting's dark hair over a dark
+        # dress): each pixel goes with the majority around it.
+        sigma = HANGING_VOTE * self.size
+        votes = cv2.GaussianBlur(like_head.astype(np.float32), (0, 0), sigma)
+        voters = cv2.GaussianBlur(candidates.astype(np.float32), (0, 0), sigma)
+        like_head = (2 * votes > voters) & candidates
+        # Only what hangs from the hair: straight down from it (a strand may slant), not a
+        # patch of the collar that touches the jaw.
+        hanging = _hanging_from(hair, like_head, HANGING_SLANT)
+        # A small hole in a lock of hair (a strand the colours put with the clothes) would
+        # stay put while all round it moves: fill it. A big one is something else (a collar).
+        still = (~hanging & (head == 0) & (neck == 0)).astype(np.uint8)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(still, connectivity=4)
+        small = stats[:, cv2.CC_STAT_AREA] < (HANGING_HOLE * self.size) ** 2
+        edge = np.concatenate([labels[[0, -1]].ravel(), labels[:, [0, -1]].ravel()])
+        small[edge] = False
+        hanging |= small[labels] & candidates
+        # The whole length swings as one piece: all of the head's motion at the lobes, none
+        # where it rests on the shoulders, with no corner at either end nor at the hair's side.
+        rest_on = person & ~hanging & (head == 0) & (neck == 0)
+        length = self._hanging_length(hanging, rest_on, down, reach)
+        t = np.clip(down / length, 0.0, 1.0)
+        along = 1.0 - t * t * (3 - 2 * t)
+        weight = along * spread * spread * (3 - 2 * spread)
+        return np.maximum(hanging * weight, band).astype(np.float32)
+
+    def _hanging_length(
+        self, hanging: np.ndarray, still: np.ndarray, down: np.ndarray, reach: float
+    ) -> np.ndarray:
+        """Over how much of its length each column of hanging hair fades from all of the
+        head's motion to none, (S,) float32 pixels: ``reach``, or less where the strand comes
+        to rest sooner on something that stays put (a collar, a shoulder: ``still``, bool),
+        so that it meets it without moving. Neighbouring columns fade alike: no shear."""
+        size = self.size
+        length = np.full(size, reach, np.float32)
+        columns = np.flatnonzero(hanging.any(0))
+        # The lowest row of each column's hair, and whether it lies on what stays put or
+        # just beside it.
+        last = size - 1 - np.argmax(hanging[::-1, columns], axis=0)
+        gap = max(1, round(2 * BELOW_LOBES_EDGE * size))
+        near_still = cv2.dilate(still.astype(np.uint8), _disc(gap)) > 0
+        rests = near_still[last, columns]
+        # Still a little above it: the field spreads each pixel's motion a little way round.
+        ends = down[last[rests], columns[rests]] - gap
+        length[columns[rests]] = np.clip(ends, 1.0, reach)
+        width = max(1, round(HANGING_SHEAR * size))
+        length = ndimage.minimum_filter1d(length, 2 * width + 1, mode="nearest")
+        return ndimage.gaussian_filter1d(length, width / 2, mode="nearest")[None, :]
 
     def _jaw_band(
         self, head: np.ndarray, neck: np.ndarray, rel: np.ndarray, lobes: float
@@ -727,6 +794,23 @@ def _fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
     filled = (total + keep * patch) / (weight + keep)
     inside = hole[y0:y1, x0:x1]
     image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
+
+
+def _hanging_from(top: np.ndarray, mask: np.ndarray, slant: int) -> np.ndarray:
+    """The pixels of ``mask`` (bool) that hang from ``top`` (bool): reached from it going
+    down the image row by row through ``mask``, a pixel sideways every ``slant`` rows at
+    most (a slanting strand, not a fan over the shoulders); (S, S) bool. Hair hangs by
+    gravity, down the image whatever the head's tilt."""
+    reached = np.zeros_like(mask)
+    above = np.zeros(mask.shape[1], bool)
+    for row in range(mask.shape[0]):
+        under = above.copy()
+        if row % slant == 0:
+            under[1:] |= above[:-1]
+            under[:-1] |= above[1:]
+        reached[row] = mask[row] & under
+        above = reached[row] | top[row]
+    return reached
 
 
 def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:

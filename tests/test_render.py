@@ -297,3 +297,47 @@ def test_glasses_rims_stay_put_while_the_lids_blink(astronaut):
 def test_natural_faces_have_nothing_in_front_of_the_eyes(mona_renderer, astronaut_renderer):
     for renderer in (mona_renderer, astronaut_renderer):
         assert not renderer.occluders.mask.any() and not renderer.occluders.boxes
+
+
+@pytest.mark.parametrize("rotation", [(0, 0, 8), (0, 0, -8), (-15, 0, 0), (12, 6, 8)])
+def test_long_hair_does_not_bend_at_the_ear_lobes(mona_renderer, rotation):
+    """The Mona Lisa's long hair hangs past her cheeks to her shoulders: turned or rolled, it
+    swings as one piece. Each pixel of it moves as the frame shows it (the head layer's
+    displacement where the layer shows, none where the still picture under it does); down
+    the hair, across the ear lobes' line and below it, that displacement has no corner: its
+    second difference over 12 rows stays within a pixel or two (hair moving above a line and
+    still below it gives ~20). The hair takes the head's motion at the lobes and none where
+    it lies on her shoulders."""
+    from gioconda.face import FACE_OVAL
+
+    portrait = mona_renderer.portrait
+    lm = portrait.landmarks[:, :2]
+    size = portrait.size
+    lobes = round(float(lm[[132, 361], 1].mean()))
+    chin = round(float(lm[152, 1]))
+    # The hair beside the face: the person outside the face oval and beside the jaw.
+    face = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(face, [np.round(lm[list(FACE_OVAL)]).astype(np.int32)], 1)
+    hair = (portrait.person_mask > 0.5) & (cv2.dilate(face, np.ones((21, 21), np.uint8)) == 0)
+    jaw = np.sort(lm[[172, 397], 0]).astype(int)
+    hair[:, jaw[0] : jaw[1]] = False
+
+    motion = Motion.rest(1, 25.0)
+    motion.head_rotation_deg[0] = rotation
+    head = mona_renderer.rig.head(motion.frame(0))
+    field = mona_renderer._forward_field(head, np.zeros((478, 2), np.float32))
+    shown = field * mona_renderer._alpha[..., None]
+    h = 12
+    rows = slice(lobes - 10, lobes + 50)
+    up, down = slice(rows.start - h, rows.stop - h), slice(rows.start + h, rows.stop + h)
+    bend = np.linalg.norm(shown[up] - 2 * shown[rows] + shown[down], axis=-1)
+    on_hair = hair[up] & hair[rows] & hair[down]
+    assert on_hair.sum() > 3000
+    assert np.percentile(bend[on_hair], 90) < 2.0
+
+    moved = np.linalg.norm(shown, axis=-1)
+    above = np.median(moved[lobes - 15 : lobes][hair[lobes - 15 : lobes]])
+    below = np.median(moved[lobes + 1 : lobes + 16][hair[lobes + 1 : lobes + 16]])
+    assert above > 5 and below > 0.8 * above
+    on_shoulders = slice(lobes + 2 * (chin - lobes), size)
+    assert np.median(moved[on_shoulders][hair[on_shoulders]]) < 0.5
