@@ -259,7 +259,7 @@ class EyeOccluders:
             reach = ((contrast > 0.5 * OCCLUDER_CONTRAST) | dark_as_seeds) & ~opening
             reach &= (~brows | dark_as_seeds) & on_face
             found = _grown(seeds, reach)
-            self.mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _DISC3) > 0
+            self.mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
             self.boxes.append((x0, y0, x1, y1))
 
     @staticmethod
@@ -320,4 +320,6 @@ def _odd(x: float) -> int:
     return max(3, round(x) | 1)
 
 
-_DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+# Painted out with a margin of skin round it, so that what fills the rim's place is skin, not the
+# blend of its own soft edge.
+_RIM_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))

@@ -186,11 +186,8 @@ class Renderer:
         # Glasses rims (or hair) in front of the eyes: the warp drags skin where they were,
         # and they are put back on top where the head alone carries them.
         self.occluders = EyeOccluders(portrait)
-        for x0, y0, x1, y1 in self.occluders.boxes:
-            box = (slice(y0 + pad, y1 + pad), slice(x0 + pad, x1 + pad))
-            hole = self.occluders.mask[y0:y1, x0:x1].astype(np.uint8)
-            self._source[box] = cv2.inpaint(np.ascontiguousarray(self._source[box]), hole, 3,
-                                            cv2.INPAINT_TELEA)  # fmt: skip
+        if self.occluders.boxes:
+            self._paint_out_occluders()
         self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
                                                 cv2.BORDER_REPLICATE)  # fmt: skip
         # For head distance: the whole person (the mask continued past the crop, as the
@@ -206,13 +203,36 @@ class Renderer:
         left_eye = outline(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)
         # What closing lids and lips must hide: the photo's eyes and (when it shows them)
         # teeth, painted over with the skin and lips around them.
+        # (Painted from the photo without what stands in front of the eyes: a glasses rim
+        # beside the eye must not darken the lid painted over it.)
+        unoccluded = self._source[pad : pad + size, pad : pad + size]
         self._covers = (
-            _Cover(self._photo, right_eye, self._eye_cover_growth(right_eye)),
-            _Cover(self._photo, left_eye, self._eye_cover_growth(left_eye)),
+            _Cover(unoccluded, right_eye, self._eye_cover_growth(right_eye)),
+            _Cover(unoccluded, left_eye, self._eye_cover_growth(left_eye)),
             _Cover(self._photo, outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
         )
 
     # -- per portrait -----------------------------------------------------------------------
+
+    def _paint_out_occluders(self) -> None:
+        """Paint what stands in front of the eyes out of the warp's source. What lies behind a
+        rim is lid skin: it is filled from the skin around, with the eyes themselves painted
+        out first, so that their lashes do not darken it."""
+        pad = self._source_pad
+        lm = self.rig.neutral
+        eyes = np.zeros((self.size, self.size), np.uint8)
+        for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
+            eye = outline(lm, upper, lower)
+            cv2.fillPoly(eyes, [np.round(eye).astype(np.int32)], 1)
+            eyes = cv2.dilate(eyes, _disc(2 * self._eye_cover_growth(eye)))
+        for x0, y0, x1, y1 in self.occluders.boxes:
+            box = (slice(y0 + pad, y1 + pad), slice(x0 + pad, x1 + pad))
+            occluded = self.occluders.mask[y0:y1, x0:x1]
+            patch = np.ascontiguousarray(self._source[box])
+            without_eyes = cv2.inpaint(patch, eyes[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
+            filled = cv2.inpaint(without_eyes, occluded.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+            patch[occluded] = filled[occluded]
+            self._source[box] = patch
 
     @staticmethod
     def _eye_cover_growth(eye: np.ndarray) -> int:
