@@ -249,13 +249,6 @@ def test_combined_keeps_the_word_unless_the_network_is_far_surer_of_its_own() ->
         assert set(names) == ({"E"} if kept else {"aa"}), margin
 
 
-def test_combined_lets_the_network_speak_between_words() -> None:
-    # PocketSphinx heard one word in the first half; the network hears an open vowel after it.
-    post = _posteriors([{"E": 0.0}] * 30 + [{"sil": 0.0}] * 10 + [{"aa": 0.0}] * 30)
-    names = _names(combined_phones(post, [RecognizedWord("eh", 0.0, 0.3, ("EH",))]), 70)
-    assert set(names[:30]) == {"E"} and set(names[45:]) == {"aa"}
-
-
 def test_combined_falls_back_to_the_network_when_no_word_is_heard() -> None:
     post = _posteriors([{"aa": 0.0}] * 30 + [{"PP": 0.0}] * 10 + [{"aa": 0.0}] * 30)
     assert combined_phones(post, []) == post.to_phones()
