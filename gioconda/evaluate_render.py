@@ -105,7 +105,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gioconda.blendshapes import BS
 from gioconda.errors import GiocondaError
 from gioconda.face import (
     FACE_OVAL,
@@ -123,7 +122,7 @@ from gioconda.face import (
     native_stderr_silenced,
 )
 from gioconda.measure import FaceMeasurement, FaceMeasurer, pearson
-from gioconda.motion import Motion
+from gioconda.motion import MotionFrame
 from gioconda.render import Renderer
 
 #: Reports progress: (stage name, units done, units in all).
@@ -784,12 +783,7 @@ class RenderReport:
 
 
 def _render(renderer: Renderer, rotation=(0.0, 0.0, 0.0), gaze=(0.0, 0.0), **shapes: float):
-    motion = Motion.rest(1, 25.0)
-    motion.head_rotation_deg[0] = rotation
-    motion.gaze_deg[0] = gaze
-    for name, value in shapes.items():
-        motion.blendshapes[0, BS[name]] = value
-    return renderer.render(motion.frame(0))
+    return renderer.render(MotionFrame.still(rotation, gaze, **shapes))
 
 
 def _frame_jobs(steps: dict) -> list[tuple[str, float, dict]]:

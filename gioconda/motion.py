@@ -56,6 +56,26 @@ class MotionFrame:
     head_scale: float
     gaze_deg: np.ndarray  # (2,) yaw, pitch
 
+    @classmethod
+    def still(
+        cls,
+        rotation: Sequence[float] = (0.0, 0.0, 0.0),
+        gaze: Sequence[float] = (0.0, 0.0),
+        **blendshapes: float,
+    ) -> MotionFrame:
+        """One pose: the photo's own, turned by ``rotation`` (yaw, pitch, roll in degrees),
+        looking ``gaze`` (yaw, pitch) and with the named ARKit ``blendshapes`` set."""
+        shapes = np.zeros(len(ARKIT_BLENDSHAPES), np.float32)
+        for name, value in blendshapes.items():
+            shapes[BS[name]] = value
+        return cls(
+            shapes,
+            np.asarray(rotation, np.float32),
+            np.zeros(2, np.float32),
+            1.0,
+            np.asarray(gaze, np.float32),
+        )
+
 
 @dataclass(frozen=True)
 class Motion:

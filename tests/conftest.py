@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gioconda.face import Portrait, analyze_portrait, load_photo
+from gioconda.render import Renderer
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,13 @@ def astronaut_portrait(astronaut: np.ndarray) -> Portrait:
 @pytest.fixture(scope="session")
 def mona_portrait(mona_lisa: np.ndarray) -> Portrait:
     return analyze_portrait(mona_lisa, 512)
+
+
+@pytest.fixture(scope="session")
+def mona_renderer(mona_portrait: Portrait) -> Renderer:
+    return Renderer(mona_portrait)
+
+
+@pytest.fixture(scope="session")
+def astronaut_renderer(astronaut_portrait: Portrait) -> Renderer:
+    return Renderer(astronaut_portrait)

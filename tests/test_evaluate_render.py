@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from gioconda.blendshapes import BS
 from gioconda.evaluate_render import (
     COLUMNS,
     angles_to_rotation,
@@ -76,21 +75,18 @@ def test_hard_copies_render_and_blink(name, eyes):
     from gioconda.evaluate_render import SIZE, psnr, test_photos
     from gioconda.face import analyze_portrait
     from gioconda.measure import FaceMeasurer
-    from gioconda.motion import Motion
+    from gioconda.motion import MotionFrame
     from gioconda.render import Renderer
 
     photo = dict(test_photos())[name]()
     renderer = Renderer(analyze_portrait(photo, SIZE))
-    rest = Motion.rest(1, 25.0)
-    assert psnr(renderer.render(rest.frame(0)), renderer.portrait.image) >= 40
-    shut = Motion.rest(1, 25.0)
-    shut.blendshapes[0, [BS["EyeBlinkLeft"], BS["EyeBlinkRight"]]] = 1.0
-    jaw = Motion.rest(1, 25.0)
-    jaw.blendshapes[0, BS["JawOpen"]] = 0.6
+    rest = renderer.render(MotionFrame.still())
+    assert psnr(rest, renderer.portrait.image) >= 40
+    shut = MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0)
     with FaceMeasurer(video=False) as measurer:
-        at_rest = measurer.measure(renderer.render(rest.frame(0)))
-        closed = measurer.measure(renderer.render(shut.frame(0))).eye_openness
-        opened_jaw = measurer.measure(renderer.render(jaw.frame(0)))
+        at_rest = measurer.measure(rest)
+        closed = measurer.measure(renderer.render(shut)).eye_openness
+        opened_jaw = measurer.measure(renderer.render(MotionFrame.still(JawOpen=0.6)))
     eyes = list(eyes)
     assert (closed[eyes] < 0.7 * at_rest.eye_openness[eyes]).all()
     assert opened_jaw.lip_gap > at_rest.lip_gap + 0.1

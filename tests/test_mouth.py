@@ -4,18 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from gioconda.blendshapes import BS
 from gioconda.face import LIPS_INNER_LOWER, LIPS_INNER_UPPER, LIPS_OUTER_LOWER, LIPS_OUTER_UPPER
-from gioconda.motion import Motion
+from gioconda.motion import MotionFrame
 from gioconda.regions import outline, polygon_mask
 from gioconda.render import Renderer
-
-
-def _motion(**shapes: float):
-    motion = Motion.rest(1, 25.0)
-    for name, value in shapes.items():
-        motion.blendshapes[0, BS[name]] = value
-    return motion.frame(0)
 
 
 def _luma(image: np.ndarray) -> np.ndarray:
@@ -41,20 +33,10 @@ def _around_mouth(renderer: Renderer) -> np.ndarray:
     )
 
 
-@pytest.fixture(scope="module")
-def mona_renderer(mona_portrait):
-    return Renderer(mona_portrait)
-
-
-@pytest.fixture(scope="module")
-def astronaut_renderer(astronaut_portrait):
-    return Renderer(astronaut_portrait)
-
-
 def test_wide_open_jaw_leaves_no_dark_blobs_beside_the_corners(astronaut_renderer):
     """Stretched far, the skin by the mouth's corners is where the warp's map tears; it
     must show skin there, not near-black blobs (a fill dividing by almost nothing)."""
-    frame = _motion(JawOpen=0.7)
+    frame = MotionFrame.still(JawOpen=0.7)
     image = astronaut_renderer.render(frame)
     photo = _luma(astronaut_renderer.portrait.image)
     around = _around_mouth(astronaut_renderer)
@@ -72,7 +54,7 @@ def test_upper_lip_meets_the_photos_own_teeth_without_a_line(astronaut_renderer)
     photo = renderer.portrait.image.astype(np.float32)
     width = renderer.rig.mouth_width
     for jaw in (0.2, 0.5):
-        frame = _motion(JawOpen=jaw)
+        frame = MotionFrame.still(JawOpen=jaw)
         image = renderer.render(frame).astype(np.float32)
         posed = renderer.rig.landmarks(frame)
         edge = posed[list(LIPS_INNER_UPPER), :2]
@@ -107,7 +89,7 @@ def test_wide_open_jaw_shows_lower_teeth_lit_from_above(which, request):
     slab of one grey."""
     renderer = request.getfixturevalue(which)
     for jaw in (0.5, 0.7):
-        frame = _motion(JawOpen=jaw)
+        frame = MotionFrame.still(JawOpen=jaw)
         band = _above_lower_lip(renderer, frame, renderer.render(frame), 0.07)
         profile = band.mean(1)
         # (Before: 1.00 on both portraits; the Mona Lisa's lower teeth were darker than her
@@ -126,7 +108,7 @@ def test_painted_teeth_are_brighter_than_the_lips(mona_renderer):
     lips = polygon_mask(size, outline(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER), soft=False)
     lips &= ~polygon_mask(size, outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER), soft=False)
     lip_luma = np.median(_luma(portrait.image)[lips])
-    frame = _motion(JawOpen=0.35)
+    frame = MotionFrame.still(JawOpen=0.35)
     image = renderer.render(frame)
     posed = renderer.rig.landmarks(frame)
     # The upper teeth: just below the middle of the upper lip's inner edge.

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gioconda.blendshapes import BS
-from gioconda.motion import Motion
+from gioconda.motion import MotionFrame
 from gioconda.output import Mp4Writer, read_motion
 from gioconda.pipeline import render_video
 from gioconda.reenact import (
@@ -33,9 +33,7 @@ def test_head_pose_recovers_the_rigs_rotation(astronaut_portrait):
     # (yaw, pitch, roll), head_pose reads back, sign and size.
     rig = FaceRig(astronaut_portrait.landmarks)
     for angles in ((10.0, 0.0, 0.0), (-7.0, 5.0, 0.0), (4.0, -6.0, 8.0)):
-        motion = Motion.rest(1, 25.0)
-        motion.head_rotation_deg[0] = angles
-        posed = rig.landmarks(motion.frame(0))
+        posed = rig.landmarks(MotionFrame.still(angles))
         assert np.allclose(head_pose(rig.neutral, posed), angles, atol=0.05)
 
 

@@ -6,28 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from gioconda.blendshapes import BS
 from gioconda.measure import FaceMeasurer
-from gioconda.motion import Motion
+from gioconda.motion import MotionFrame
 from gioconda.render import Renderer
 
 
 def _frame(renderer: Renderer, rotation=(0.0, 0.0, 0.0), **shapes: float) -> np.ndarray:
-    motion = Motion.rest(1, 25.0)
-    motion.head_rotation_deg[0] = rotation
-    for name, value in shapes.items():
-        motion.blendshapes[0, BS[name]] = value
-    return renderer.render(motion.frame(0))
-
-
-@pytest.fixture(scope="module")
-def mona_renderer(mona_portrait):
-    return Renderer(mona_portrait)
-
-
-@pytest.fixture(scope="module")
-def astronaut_renderer(astronaut_portrait):
-    return Renderer(astronaut_portrait)
+    return renderer.render(MotionFrame.still(rotation, **shapes))
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +134,7 @@ def _iris_offsets(landmarks: np.ndarray) -> np.ndarray:
 
 
 def _gaze_frame(renderer: Renderer, gaze, head=(0.0, 0.0, 0.0)) -> np.ndarray:
-    motion = Motion.rest(1, 25.0)
-    motion.gaze_deg[0] = gaze
-    motion.head_rotation_deg[0] = head
-    return renderer.render(motion.frame(0))
+    return renderer.render(MotionFrame.still(head, gaze))
 
 
 @pytest.mark.parametrize(("gaze", "axis", "sign"), [((15, 0), 0, 1), ((-15, 0), 0, -1)])
@@ -328,9 +310,7 @@ def test_long_hair_does_not_bend_at_the_ear_lobes(mona_renderer, rotation):
     jaw = np.sort(lm[[172, 397], 0]).astype(int)
     hair[:, jaw[0] : jaw[1]] = False
 
-    motion = Motion.rest(1, 25.0)
-    motion.head_rotation_deg[0] = rotation
-    head = mona_renderer.rig.head(motion.frame(0))
+    head = mona_renderer.rig.head(MotionFrame.still(rotation))
     field = mona_renderer._forward_field(head, np.zeros((478, 2), np.float32))
     shown = field * mona_renderer._alpha[..., None]
     h = 12
