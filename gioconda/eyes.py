@@ -261,6 +261,15 @@ class EyeOccluders:
             found = _grown(seeds, reach)
             self.mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
             self.boxes.append((x0, y0, x1, y1))
+        # What paint needs each frame: the photo, the mask as an alpha, and each eye's box
+        # widened by OCCLUDER_REACH, as far as the head may carry a rim.
+        self._photo = image
+        self._alpha = self.mask.astype(np.float32)
+        reach = round(OCCLUDER_REACH * size)
+        self._paint_boxes = [
+            (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, size), min(y1 + reach, size))
+            for x0, y0, x1, y1 in self.boxes
+        ]
 
     @staticmethod
     def _crossing(candidates: np.ndarray, width: float) -> np.ndarray:
@@ -277,29 +286,22 @@ class EyeOccluders:
     def paint(
         self,
         frame: np.ndarray,
-        photo: np.ndarray,
         rigid_source: Callable[[tuple[int, int, int, int]], np.ndarray],
     ) -> None:
         """Put the photo's occluders back on top of ``frame`` (in place).
 
         ``rigid_source(box)`` gives, for the output pixels of ``box`` (x0, y0, x1, y1), where
         the head's rigid motion alone brings them from in the photo (no expression: a rim
-        does not blink). Each eye's box is widened by :data:`OCCLUDER_REACH` of the frame,
-        as far as the head may carry the rim.
+        does not blink).
         """
-        size = frame.shape[0]
-        reach = round(OCCLUDER_REACH * size)
-        alpha_source = self.mask.astype(np.float32)
-        for x0, y0, x1, y1 in self.boxes:
-            box = (max(x0 - reach, 0), max(y0 - reach, 0),
-                   min(x1 + reach, size), min(y1 + reach, size))  # fmt: skip
+        for box in self._paint_boxes:
             source = rigid_source(box)
-            alpha = cv2.remap(alpha_source, source, None, cv2.INTER_LINEAR,
+            alpha = cv2.remap(self._alpha, source, None, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
             shows = alpha > 0
             if not shows.any():
                 continue
-            rim = cv2.remap(photo, source, None, cv2.INTER_LINEAR,
+            rim = cv2.remap(self._photo, source, None, cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
             bx0, by0, bx1, by1 = box
             patch = frame[by0:by1, bx0:bx1]

@@ -122,14 +122,8 @@ class PocketSphinxRecognizer:
         duration = audio.duration_s
         if duration <= 0:
             return ()
-        pcm = _to_pcm16(_with_noise_floor(resample(audio, ANALYSIS_SAMPLE_RATE)))
         with self._lock:
-            # The front end carries state from one utterance to the next; resetting it (0.1 ms)
-            # makes every call decode exactly as a fresh decoder would.
-            self._decoder.reinit_feat()
-            self._decoder.start_utt()
-            self._decoder.process_raw(pcm, full_utt=True)
-            self._decoder.end_utt()
+            _decode(self._decoder, audio)
             decoded = [(seg.word, seg.start_frame) for seg in self._decoder.seg()]
         return _segments(decoded, duration)
 
@@ -231,13 +225,9 @@ class PocketSphinxWordRecognizer:
         """The words heard in ``audio``, in order; fillers and silences left out."""
         if audio.duration_s <= 0:
             return ()
-        pcm = _to_pcm16(_with_noise_floor(resample(audio, ANALYSIS_SAMPLE_RATE)))
         words: list[RecognizedWord] = []
         with self._lock:
-            self._decoder.reinit_feat()
-            self._decoder.start_utt()
-            self._decoder.process_raw(pcm, full_utt=True)
-            self._decoder.end_utt()
+            _decode(self._decoder, audio)
             for seg in self._decoder.seg():
                 # <s>, </s>, <sil>, [NOISE], +SMACK+ ...: not words
                 if seg.word[:1] in "<[+":
@@ -366,6 +356,18 @@ def visemes_at(phones: Sequence[PhoneSegment], times_s: np.ndarray) -> np.ndarra
         inside = (times >= phone.start_s - 1e-9) & (times < phone.end_s - 1e-9)
         track[inside] = VISEME_INDEX[phone.viseme]
     return track
+
+
+def _decode(decoder: Decoder, audio: Audio) -> None:
+    """Run ``decoder`` over the whole of ``audio`` (resampled to 16 kHz, with the noise floor);
+    its results are then read from it. The caller holds the decoder's lock."""
+    pcm = _to_pcm16(_with_noise_floor(resample(audio, ANALYSIS_SAMPLE_RATE)))
+    # The front end carries state from one utterance to the next; resetting it (0.1 ms) makes
+    # every call decode exactly as a fresh decoder would.
+    decoder.reinit_feat()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
 
 
 def _with_noise_floor(audio: Audio) -> Audio:

@@ -216,15 +216,16 @@ class Renderer:
 
     def _paint_out_occluders(self) -> None:
         """Paint what stands in front of the eyes out of the warp's source. What lies behind a
-        rim is lid skin: it is filled from the skin around, with the eyes themselves painted
-        out first, so that their lashes do not darken it."""
+        rim is lid skin: it is filled from the skin around, with the eyes and their lashes
+        (a margin of four cover growths) painted out first, so that they do not darken it."""
         pad = self._source_pad
         lm = self.rig.neutral
         eyes = np.zeros((self.size, self.size), np.uint8)
         for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
             eye = outline(lm, upper, lower)
-            cv2.fillPoly(eyes, [np.round(eye).astype(np.int32)], 1)
-            eyes = cv2.dilate(eyes, _disc(2 * self._eye_cover_growth(eye)))
+            one = np.zeros_like(eyes)
+            cv2.fillPoly(one, [np.round(eye).astype(np.int32)], 1)
+            eyes |= cv2.dilate(one, _disc(4 * self._eye_cover_growth(eye)))
         for x0, y0, x1, y1 in self.occluders.boxes:
             box = (slice(y0 + pad, y1 + pad), slice(x0 + pad, x1 + pad))
             occluded = self.occluders.mask[y0:y1, x0:x1]
@@ -603,7 +604,7 @@ class Renderer:
             cover.apply(out, backward, float(amount))
         self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
         if self.occluders.boxes:
-            self.occluders.paint(out, self._photo, lambda box: self._rigid_source(head, box))
+            self.occluders.paint(out, lambda box: self._rigid_source(head, box))
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
             out = self._zoom_person(out, head.scale)
