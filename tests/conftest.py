@@ -7,8 +7,9 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from gioconda.face import Portrait, analyze_portrait, load_photo
-from gioconda.render import Renderer
+from gioconda.face.photo import load_photo
+from gioconda.face.portrait import Portrait, analyze_portrait
+from gioconda.render.renderer import Renderer
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from gioconda.audio import Audio
-from gioconda.measure import FaceMeasurer
-from gioconda.motion import MotionControls
+from gioconda.eval.measure import FaceMeasurer
+from gioconda.motion.controls import MotionControls
 from gioconda.pipeline import (
     AnimateOptions,
     Speech,
@@ -17,8 +16,9 @@ from gioconda.pipeline import (
     render_video,
     speech_from_text,
 )
+from gioconda.speech.audio import Audio
+from gioconda.speech.visemes import PhoneSegment
 from gioconda.timeline import time_to_frame
-from gioconda.visemes import PhoneSegment
 
 pytestmark = pytest.mark.slow
 
@@ -105,8 +105,8 @@ def test_video_length_matches_the_speech(rendered):
 
 def _still_frame(renderer, **controls) -> np.ndarray:
     """The last frame of a silent second under ``controls``, head still, no blink."""
-    from gioconda.audio import AudioFeatures
-    from gioconda.motion import generate_motion
+    from gioconda.motion.generate import generate_motion
+    from gioconda.speech.audio import AudioFeatures
 
     hops = 100
     silence = AudioFeatures(
@@ -120,7 +120,7 @@ def _still_frame(renderer, **controls) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def control_frames(mona_portrait):
-    from gioconda.render import Renderer
+    from gioconda.render.renderer import Renderer
 
     renderer = Renderer(mona_portrait)
     settings = {
@@ -137,7 +137,7 @@ def control_frames(mona_portrait):
 
 
 def test_commanded_gaze_moves_the_redetected_irises(control_frames):
-    from gioconda.evaluate_motion import iris_position
+    from gioconda.eval.motion import iris_position
 
     _, found = control_frames
     rest, left, right = (iris_position(found[k])[0] for k in ("rest", "left", "right"))
@@ -145,7 +145,7 @@ def test_commanded_gaze_moves_the_redetected_irises(control_frames):
 
 
 def test_head_distance_grows_the_head_and_leaves_the_background(control_frames, mona_portrait):
-    from gioconda.evaluate_motion import far_background, inter_iris_distance
+    from gioconda.eval.motion import far_background, inter_iris_distance
 
     frames, found = control_frames
     ratio = inter_iris_distance(found["closer"]) / inter_iris_distance(found["rest"])
@@ -159,7 +159,7 @@ def test_head_distance_grows_the_head_and_leaves_the_background(control_frames, 
     # (OpenCV's affine warp), wherever the zoomed person mask is solid.
     import cv2
 
-    from gioconda.rig import CHIN
+    from gioconda.render.rig import CHIN
 
     cx, cy = mona_portrait.landmarks[CHIN, :2]
     zoom = np.array([[1.2, 0, cx - 1.2 * cx], [0, 1.2, cy - 1.2 * cy]], np.float64)
@@ -172,7 +172,7 @@ def test_head_distance_grows_the_head_and_leaves_the_background(control_frames, 
 
 
 def test_happy_raises_the_redetected_mouth_corners(control_frames):
-    from gioconda.evaluate_motion import expression_features
+    from gioconda.eval.motion import expression_features
 
     _, found = control_frames
     lift = expression_features(found["happy"])[0] - expression_features(found["rest"])[0]
@@ -184,11 +184,12 @@ def test_happy_raises_the_redetected_mouth_corners(control_frames):
 
 @pytest.mark.parametrize("suffix", [".json", ".csv"])
 def test_motion_file_round_trip_renders_the_same(tmp_path, mona_portrait, suffix):
-    from gioconda.audio import analyze_audio
-    from gioconda.motion import Motion, generate_motion
-    from gioconda.output import read_motion, write_motion
-    from gioconda.render import Renderer
-    from gioconda.speech import synthesize
+    from gioconda.motion.frames import Motion
+    from gioconda.motion.generate import generate_motion
+    from gioconda.output.motion_files import read_motion, write_motion
+    from gioconda.render.renderer import Renderer
+    from gioconda.speech.audio import analyze_audio
+    from gioconda.speech.espeak import synthesize
 
     spoken = synthesize("Look at me, my friend.")
     features = analyze_audio(spoken.audio)

@@ -22,7 +22,7 @@ import av
 import numpy as np
 from scipy import fft, signal
 
-from gioconda.audio import Audio, resample
+from gioconda.speech.audio import Audio, resample
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE
 
 SAMPLE_RATE = ANALYSIS_SAMPLE_RATE

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gioconda.audio import normalize_features
-from gioconda.visemenet import VisemeNet, VisemePosteriors, load_weights
-from gioconda.visemes import VISEMES
+from gioconda.speech.audio import normalize_features
+from gioconda.speech.visemenet import VisemeNet, VisemePosteriors, load_weights
+from gioconda.speech.visemes import VISEMES
 
 PP = VISEMES.index("PP")
 MIN_CLOSURE_HOPS = 4  # true closures of at least 40 ms are scored, as in eval lipsync

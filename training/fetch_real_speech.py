@@ -47,7 +47,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gioconda.errors import GiocondaError
-from gioconda.visemes import arpabet_to_viseme
+from gioconda.speech.visemes import arpabet_to_viseme
 
 #: Label times count in units of 100 ns (HTK's convention; our .lab format).
 LABEL_UNITS_PER_S = 10_000_000

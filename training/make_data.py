@@ -47,10 +47,10 @@ if __package__ in (None, ""):
     # Run as a script (python training/make_data.py): make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gioconda.audio import MEL_BANDS, Audio, log_mel
 from gioconda.errors import GiocondaError
+from gioconda.speech.audio import MEL_BANDS, Audio, log_mel
+from gioconda.speech.visemes import VISEME_INDEX, VISEMES, PhoneSegment
 from gioconda.timeline import FEATURE_HOP_S
-from gioconda.visemes import VISEME_INDEX, VISEMES, PhoneSegment
 from training import augment, splits, texts
 from training.synthesizers import SYNTHESIZERS, get_synthesizer
 

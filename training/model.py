@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gioconda.audio import MEL_BANDS
-from gioconda.visemenet import BLOCK_DILATIONS, BLOCK_KERNEL, FIRST_KERNEL, LOOKAHEAD_FRAMES
-from gioconda.visemes import VISEMES
+from gioconda.speech.audio import MEL_BANDS
+from gioconda.speech.visemenet import BLOCK_DILATIONS, BLOCK_KERNEL, FIRST_KERNEL, LOOKAHEAD_FRAMES
+from gioconda.speech.visemes import VISEMES
 
 
 class DepthwiseConv(nn.Module):

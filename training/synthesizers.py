@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from gioconda.speech import SynthesizedSpeech, synthesize
+from gioconda.speech.espeak import SynthesizedSpeech, synthesize
 from training.texts import LANGUAGES
 
 #: eSpeak NG speaking rate, words per minute, and base pitch (0-100), drawn uniformly.
@@ -73,7 +73,7 @@ class ESpeakSynthesizer:
 
     def __init__(self) -> None:
 
-        from gioconda.speech import ESpeakEngine, list_voices
+        from gioconda.speech.espeak import ESpeakEngine, list_voices
 
         self._available = set(list_voices())
         # The plain voice ("") and every variant of eSpeak's voices/!v folder.
@@ -113,7 +113,7 @@ class KokoroSynthesizer:
     name = "kokoro"
 
     def __init__(self) -> None:
-        from gioconda import kokoro
+        from gioconda.speech import kokoro
 
         self._kokoro = kokoro
         self._voices = kokoro.list_voices()
@@ -162,7 +162,7 @@ SYNTHESIZERS: dict[str, tuple[type, float]] = {
     "kokoro": (KokoroSynthesizer, 0.25),
 }
 #: Synthesizers that need a module which may not be installed, and that module.
-OPTIONAL_MODULES: dict[str, str] = {"kokoro": "gioconda.kokoro"}
+OPTIONAL_MODULES: dict[str, str] = {"kokoro": "gioconda.speech.kokoro"}
 
 
 def available_synthesizers() -> list[str]:

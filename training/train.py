@@ -23,8 +23,8 @@ import itertools
 
 from model import VisemeNetTorch
 
-from gioconda.audio import normalize_features
-from gioconda.visemes import VISEMES
+from gioconda.speech.audio import normalize_features
+from gioconda.speech.visemes import VISEMES
 
 WINDOW = 400  # 4 s of 10 ms frames per training example
 
@@ -34,10 +34,10 @@ def load_recordings(folder: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
     Only watched during training (``--watch``): never trained on, never used to choose epochs.
     """
-    from gioconda.audio import ANALYSIS_SAMPLE_RATE, load_audio, log_mel, resample
-    from gioconda.evaluate import read_phone_labels, recorded_utterances
-    from gioconda.recognize import visemes_at
-    from gioconda.timeline import FEATURE_HOP_S
+    from gioconda.eval.speech_sets import read_phone_labels, recorded_utterances
+    from gioconda.speech.align import visemes_at
+    from gioconda.speech.audio import load_audio, log_mel, resample
+    from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
 
     feats, labels = [], []
     for utterance in recorded_utterances(folder):

@@ -1,0 +1,47 @@
+"""``gioconda reenact``: the face in a driving video moves the face in a photo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gioconda.cli.flags import add_flags, from_args
+from gioconda.cli.progress import ProgressBars
+from gioconda.pipeline import ReenactOptions
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "reenact",
+        help="make the face in a photo do what the face in a video does",
+        description="Track the face in DRIVING_VIDEO frame by frame and move the face in PHOTO "
+        "the same way (head pose, mouth, blinks, gaze), keeping the video's sound.",
+    )
+    parser.add_argument("photo", metavar="PHOTO", help="portrait: JPEG, PNG, WebP, ...")
+    parser.add_argument("video", metavar="DRIVING_VIDEO", help="video of a face: MP4, MOV, ...")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
+    parser.add_argument(
+        "--motion-out",
+        metavar="FILE",
+        help="also write the motion: .csv (Live Link Face columns) or .json",
+    )
+    add_flags(parser, ReenactOptions)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gioconda.pipeline import reenact
+
+    with ProgressBars(args.quiet) as progress:
+        result = reenact(
+            args.photo,
+            args.video,
+            args.output,
+            from_args(ReenactOptions, args),
+            args.motion_out,
+            progress=progress,
+        )
+    if not args.quiet:
+        print(f"wrote {result.path} ({result.frames} frames)", file=sys.stderr)
+    return 0

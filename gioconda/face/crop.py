@@ -1,0 +1,61 @@
+"""The working crop: a square around the face, sized from its landmarks, that everything
+downstream works in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from gioconda.face.topology import FACE_OVAL
+
+#: Side of the working crop, in units of the face's size (the larger of the face oval's
+#: width and 0.85 x its height): room for hair, neck and what head motion reveals.
+CROP_FACE_RATIO = 2.4
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """Where the working crop sits in the photo: a square, possibly reaching past its edges.
+
+    Attributes
+    ----------
+    x0, y0: top-left corner in photo pixels
+    side: side length in photo pixels
+    """
+
+    x0: float
+    y0: float
+    side: float
+
+
+def _square_around(box: CropBox, factor: float) -> CropBox:
+    side = box.side * factor
+    return CropBox(box.x0 + box.side / 2 - side / 2, box.y0 + box.side / 2 - side / 2, side)
+
+
+def _face_size(landmarks: np.ndarray) -> float:
+    oval = landmarks[list(FACE_OVAL), :2]
+    width = oval[:, 0].max() - oval[:, 0].min()
+    height = oval[:, 1].max() - oval[:, 1].min()
+    return float(max(width, 0.85 * height))
+
+
+def _crop_box(landmarks: np.ndarray) -> CropBox:
+    oval = landmarks[list(FACE_OVAL), :2]
+    side = CROP_FACE_RATIO * _face_size(landmarks)
+    cx = 0.5 * (oval[:, 0].min() + oval[:, 0].max())
+    # A little below the face's centre: hair above needs less room than neck and shoulders.
+    cy = 0.5 * (oval[:, 1].min() + oval[:, 1].max()) + 0.06 * side
+    return CropBox(cx - side / 2, cy - side / 2, side)
+
+
+def _extract_crop(photo: np.ndarray, crop: CropBox, size: int) -> np.ndarray:
+    """Resample the crop to ``size`` pixels; outside the photo, edge pixels are repeated."""
+    scale = size / crop.side
+    affine = np.array([[scale, 0, -crop.x0 * scale], [0, scale, -crop.y0 * scale]])
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.warpAffine(photo, affine, (size, size), flags=interpolation,
+                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip

@@ -1,0 +1,102 @@
+"""Motion as data: per-frame head pose and the 52 ARKit blendshapes, for a whole clip
+(:class:`Motion`) or one frame (:class:`MotionFrame`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
+
+
+@dataclass(frozen=True)
+class MotionFrame:
+    """One frame of motion; see :class:`Motion` for units."""
+
+    blendshapes: np.ndarray  # (52,) float32 in [0, 1]
+    head_rotation_deg: np.ndarray  # (3,) yaw, pitch, roll
+    head_translation: np.ndarray  # (2,) x, y in face widths
+    head_scale: float
+    gaze_deg: np.ndarray  # (2,) yaw, pitch
+
+    @classmethod
+    def still(
+        cls,
+        rotation: Sequence[float] = (0.0, 0.0, 0.0),
+        gaze: Sequence[float] = (0.0, 0.0),
+        **blendshapes: float,
+    ) -> MotionFrame:
+        """One pose: the photo's own, turned by ``rotation`` (yaw, pitch, roll in degrees),
+        looking ``gaze`` (yaw, pitch) and with the named ARKit ``blendshapes`` set."""
+        shapes = np.zeros(len(ARKIT_BLENDSHAPES), np.float32)
+        for name, value in blendshapes.items():
+            shapes[BS[name]] = value
+        return cls(
+            shapes,
+            np.asarray(rotation, np.float32),
+            np.zeros(2, np.float32),
+            1.0,
+            np.asarray(gaze, np.float32),
+        )
+
+
+@dataclass(frozen=True)
+class Motion:
+    """What the face does, frame by frame.
+
+    Attributes
+    ----------
+    fps: frames per second; frame ``i`` is at ``i / fps`` seconds
+    blendshapes: (T, 52) float32 in [0, 1], columns in :data:`ARKIT_BLENDSHAPES` order
+    head_rotation_deg: (T, 3) float32, yaw, pitch, roll in degrees relative to the photo
+    head_translation: (T, 2) float32, x, y shift in units of the face's width (+y is down)
+    head_scale: (T,) float32, apparent head size relative to the photo (1.2 = closer)
+    gaze_deg: (T, 2) float32, eye yaw and pitch in degrees relative to looking at the camera
+    """
+
+    fps: float
+    blendshapes: np.ndarray
+    head_rotation_deg: np.ndarray
+    head_translation: np.ndarray
+    head_scale: np.ndarray
+    gaze_deg: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.blendshapes)
+        if self.blendshapes.shape != (n, len(ARKIT_BLENDSHAPES)):
+            raise ValueError(f"blendshapes must be (T, 52), got {self.blendshapes.shape}")
+        for name, shape in (
+            ("head_rotation_deg", (n, 3)),
+            ("head_translation", (n, 2)),
+            ("head_scale", (n,)),
+            ("gaze_deg", (n, 2)),
+        ):
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} must be {shape}, got {getattr(self, name).shape}")
+
+    def __len__(self) -> int:
+        return len(self.blendshapes)
+
+    def frame(self, i: int) -> MotionFrame:
+        return MotionFrame(
+            self.blendshapes[i],
+            self.head_rotation_deg[i],
+            self.head_translation[i],
+            float(self.head_scale[i]),
+            self.gaze_deg[i],
+        )
+
+    @classmethod
+    def rest(cls, n_frames: int, fps: float) -> Motion:
+        """A still face in the photo's own pose."""
+        return cls(
+            fps,
+            np.zeros((n_frames, len(ARKIT_BLENDSHAPES)), np.float32),
+            np.zeros((n_frames, 3), np.float32),
+            np.zeros((n_frames, 2), np.float32),
+            np.ones(n_frames, np.float32),
+            np.zeros((n_frames, 2), np.float32),
+        )

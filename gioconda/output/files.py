@@ -1,0 +1,78 @@
+"""Writing files safely: a temporary file beside the target, moved into place only when
+complete; what cannot be written is refused before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gioconda.errors import GiocondaError
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Check that a file can be written at ``path``, without leaving anything behind.
+
+    Call it before long work so that a bad ``-o`` fails in a second, not after rendering.
+
+    Raises
+    ------
+    GiocondaError: the folder is missing, is not a folder, or cannot be written, or
+        ``path`` is itself a folder.
+    """
+    target = Path(path)
+    folder = target.parent
+    if not folder.exists():
+        raise GiocondaError(f"output folder does not exist: {folder}")
+    if not folder.is_dir():
+        raise GiocondaError(f"cannot write into {folder}: not a folder")
+    if target.is_dir():
+        raise GiocondaError(f"output path is a folder, not a file: {target}")
+    # Try it for real: permission bits, read-only mounts and ACLs all show up here, and
+    # os.access() would say yes to root regardless.
+    _remove(_reserve_temp(target))
+
+
+def _reserve_temp(target: Path) -> Path:
+    """Create an empty, uniquely named hidden file next to ``target`` and return its path."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        # O_EXCL: never clobber someone else's file; mode 0o666 lets the umask decide, so the
+        # final file gets the same permissions as one written with open().
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as error:
+        raise GiocondaError(f"cannot write to {target.parent}: {error.strerror}") from None
+    return temp
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _commit(temp: Path, target: Path) -> None:
+    """Move a complete temporary file into place, or remove it and explain."""
+    try:
+        os.replace(temp, target)
+    except OSError as error:
+        _remove(temp)
+        raise GiocondaError(f"cannot write {target}: {error.strerror}") from None
+
+
+@contextmanager
+def _atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path to write; it becomes ``path`` only if the block succeeds."""
+    target = Path(path)
+    check_writable(target)
+    temp = _reserve_temp(target)
+    try:
+        yield temp
+    except BaseException:
+        _remove(temp)
+        raise
+    _commit(temp, target)

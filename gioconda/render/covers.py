@@ -1,0 +1,130 @@
+"""What closing lids and lips hide: the photo's eyes and teeth, painted out from around them, which
+a frame fades toward as they close, so a shut eye shows lid, not a squeezed iris."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from gioconda.face.topology import (
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
+from gioconda.render.occluders import EyeOccluders
+from gioconda.render.regions import disc, outline
+
+#: How far a closed lid paints out past the eye's outline, in eye widths.
+EYE_COVER_GROWTH = 0.1
+
+
+class Cover:
+    """A region of the photo that motion can close over (an eye, an open mouth).
+
+    Holds a copy of the photo with the region painted out from its surroundings; where the
+    region shows in a frame, the frame fades toward that copy as the region closes, so a
+    shut eye shows eyelid, not a squeezed iris, and pressed lips show lip, not teeth.
+    """
+
+    def __init__(self, photo: np.ndarray, outline: np.ndarray, grow: int = 1) -> None:
+        size = photo.shape[0]
+        lo = np.floor(outline.min(0)).astype(int) - 6 - 2 * grow
+        hi = np.ceil(outline.max(0)).astype(int) + 7 + 2 * grow
+        self._lo = np.clip(lo, 0, size - 1)
+        self._hi = np.clip(hi, 1, size)
+        x0, y0 = self._lo
+        x1, y1 = self._hi
+        patch = photo[y0:y1, x0:x1]
+        hole = np.zeros(patch.shape[:2], np.uint8)
+        cv2.fillPoly(hole, [np.round(outline - self._lo).astype(np.int32)], 1)
+        hole = cv2.dilate(hole, disc(grow))
+        self._region = np.zeros((size, size), np.float32)
+        self._filled = photo.astype(np.float32).copy()
+        if hole.sum() == 0:
+            self._empty = True
+            return
+        self._empty = False
+        self._filled[y0:y1, x0:x1] = cv2.inpaint(patch, hole, 3, cv2.INPAINT_TELEA)
+        self._region[y0:y1, x0:x1] = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 1.0)
+
+    def apply(self, frame: np.ndarray, backward: np.ndarray, amount: float) -> None:
+        """Fade ``frame`` (uint8, in place) toward the painted-out copy by ``amount``."""
+        if amount <= 0.02 or self._empty:
+            return
+        # Output pixels whose source lies in the region: find them near where it went.
+        x0, y0 = self._lo
+        x1, y1 = self._hi
+        inside = (
+            (backward[..., 0] >= x0) & (backward[..., 0] < x1)
+            & (backward[..., 1] >= y0) & (backward[..., 1] < y1)
+        )  # fmt: skip
+        rows = np.flatnonzero(inside.any(1))
+        cols = np.flatnonzero(inside.any(0))
+        if len(rows) == 0:
+            return
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        where = backward[r0:r1, c0:c1]
+        weight = cv2.remap(self._region, where, None, cv2.INTER_LINEAR) * min(amount, 1.0)
+        filled = cv2.remap(self._filled, where, None, cv2.INTER_LINEAR)
+        patch = frame[r0:r1, c0:c1].astype(np.float32)
+        w = weight[..., None]
+        frame[r0:r1, c0:c1] = np.clip(patch * (1 - w) + filled * w + 0.5, 0, 255)
+
+
+def eye_cover_growth(eye: np.ndarray) -> int:
+    """How far past the eye's landmarks a closed lid paints the eye out, pixels: the
+    landmarks sit inside the lash line, and a dark margin left around them (heavy in a
+    painting or a stylized photo) reads as an open eye."""
+    width = float(np.ptp(eye[:, 0]))
+    return max(1, round(EYE_COVER_GROWTH * width))
+
+
+def eye_outlines(neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The right and the left eye's outlines at rest, (N, 2) pixels each."""
+    return (
+        outline(neutral, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER),
+        outline(neutral, LEFT_EYE_UPPER, LEFT_EYE_LOWER),
+    )
+
+
+def paint_out_occluders(
+    source: np.ndarray, pad: int, neutral: np.ndarray, occluders: EyeOccluders
+) -> None:
+    """Paint what stands in front of the eyes out of the warp's ``source`` (the photo padded by
+    ``pad`` pixels on each side), in place. What lies behind a rim is lid skin: it is filled from
+    the skin around, with the eyes and their lashes (a margin of four cover growths) painted out
+    first, so that they do not darken it."""
+    size = source.shape[0] - 2 * pad
+    eyes = np.zeros((size, size), np.uint8)
+    for eye in eye_outlines(neutral):
+        one = np.zeros_like(eyes)
+        cv2.fillPoly(one, [np.round(eye).astype(np.int32)], 1)
+        eyes |= cv2.dilate(one, disc(4 * eye_cover_growth(eye)))
+    for x0, y0, x1, y1 in occluders.boxes:
+        box = (slice(y0 + pad, y1 + pad), slice(x0 + pad, x1 + pad))
+        occluded = occluders.mask[y0:y1, x0:x1]
+        patch = np.ascontiguousarray(source[box])
+        without_eyes = cv2.inpaint(patch, eyes[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
+        filled = cv2.inpaint(without_eyes, occluded.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+        patch[occluded] = filled[occluded]
+        source[box] = patch
+
+
+def lid_and_lip_covers(
+    photo: np.ndarray, unoccluded: np.ndarray, neutral: np.ndarray
+) -> tuple[Cover, Cover, Cover]:
+    """What closing lids and lips must hide: the photo's eyes and (when it shows them) teeth,
+    painted over with the skin and lips around them: the right eye, the left eye, the mouth.
+
+    The eyes are painted from the photo without what stands in front of them (``unoccluded``):
+    a glasses rim beside the eye must not darken the lid painted over it.
+    """
+    right_eye, left_eye = eye_outlines(neutral)
+    return (
+        Cover(unoccluded, right_eye, eye_cover_growth(right_eye)),
+        Cover(unoccluded, left_eye, eye_cover_growth(left_eye)),
+        Cover(photo, outline(neutral, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
+    )

@@ -1,0 +1,179 @@
+"""The eyes' own painting: irises that move for gaze, and the lash line of a closing lid.
+
+The warp moves the eyes with the head and brings the upper lid down over the eye, and the
+renderer paints the eye itself out when it closes (:class:`gioconda.render.covers.Cover`).
+What is left to draw here: the iris shifted within the eye opening for the gaze, over eye
+white painted in behind it, and the dark margin of lashes where closed lids meet.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+
+from gioconda.face.portrait import Portrait
+from gioconda.face.topology import (
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LEFT_IRIS,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    RIGHT_IRIS,
+)
+from gioconda.render.regions import SUBPIXEL_BITS, outline, polygon_mask
+
+EYES = (("Right", RIGHT_EYE_UPPER), ("Left", LEFT_EYE_UPPER))
+
+
+def near_closed(blink: float) -> float:
+    """How much of a closed eye's look to show: none while the iris still shows."""
+    return float(np.clip((blink - 0.45) / 0.5, 0.0, 1.0))
+
+
+class LashPainter:
+    """Draws the lash line of each eye as its lids close."""
+
+    def __init__(self, portrait: Portrait) -> None:
+        image = portrait.image.astype(np.float32)
+        lm = portrait.landmarks
+        self.colours = []
+        self.thickness = []
+        for _, upper in EYES:
+            points = lm[list(upper), :2]
+            width = float(np.linalg.norm(points[-1] - points[0]))
+            # The darkest pixels along the open upper lid are its lashes.
+            samples = []
+            for a, b in itertools.pairwise(points):
+                for t in np.linspace(0, 1, 6):
+                    x, y = np.round((1 - t) * a + t * b).astype(int)
+                    y = np.clip(y, 0, image.shape[0] - 1)
+                    x = np.clip(x, 0, image.shape[1] - 1)
+                    samples.append(image[y, x])
+            samples = np.array(samples)
+            dark = samples[samples.mean(1) <= np.percentile(samples.mean(1), 30)]
+            self.colours.append(dark.mean(0))
+            self.thickness.append(max(1.0, 0.045 * width))
+
+    def paint(self, frame: np.ndarray, posed: np.ndarray, blinks: tuple[float, float]) -> None:
+        """Draw each eye's lash line, in place, as strongly as it is closed."""
+        for (_, upper), colour, thickness, blink in zip(
+            EYES, self.colours, self.thickness, blinks, strict=True
+        ):
+            amount = near_closed(blink)
+            if amount <= 0:
+                continue
+            points = posed[list(upper), :2]
+            pad = int(np.ceil(thickness)) + 3
+            x0, y0 = np.maximum(np.floor(points.min(0)).astype(int) - pad, 0)
+            x1, y1 = np.ceil(points.max(0)).astype(int) + pad
+            x1, y1 = min(x1, frame.shape[1]), min(y1, frame.shape[0])
+            if x1 <= x0 or y1 <= y0:
+                continue
+            ink = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            # The closed lid's margin sits a little below the lid's own line.
+            line = points - [x0, y0] + [0, 0.5 * thickness]
+            cv2.polylines(ink, [np.round(line * (1 << SUBPIXEL_BITS)).astype(np.int32)], False, 255,
+                          max(1, round(thickness)), cv2.LINE_AA, shift=SUBPIXEL_BITS)  # fmt: skip
+            ink = cv2.GaussianBlur(ink.astype(np.float32) / 255.0, (0, 0), 0.4 * thickness)
+            alpha = (ink * 0.85 * amount)[..., None]
+            patch = frame[y0:y1, x0:x1].astype(np.float32)
+            frame[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + colour * alpha + 0.5, 0, 255)
+
+
+#: Eyeball radius over iris radius (about 12 mm over 6 mm): how far the iris travels
+#: across the eye opening per unit of sin(gaze angle).
+EYEBALL_OVER_IRIS = 2.0
+
+
+class IrisPainter:
+    """Moves the irises for gaze, inside the eye openings, over painted-in eye whites.
+
+    Per eye, once: the iris disc (from the Face Mesh iris landmarks), the photo's eye with the
+    iris painted out (the eye white behind it), and the disc's alpha, limited to what the
+    photo shows of the iris (the lids cover part of it). Per frame: the iris is drawn shifted
+    by the eye's angle in the head (gaze relative to the camera, minus the head's own turn,
+    so eyes that hold the camera counter-rotate as the head turns), clipped to the eye
+    opening as the lids now stand.
+    """
+
+    def __init__(self, portrait: Portrait) -> None:
+        image = portrait.image
+        lm = portrait.landmarks.astype(np.float64)
+        size = image.shape[0]
+        self.eyes = []
+        for iris, (upper, lower) in (
+            (RIGHT_IRIS, (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)),
+            (LEFT_IRIS, (LEFT_EYE_UPPER, LEFT_EYE_LOWER)),
+        ):
+            centre = lm[iris[0], :2]
+            radius = float(np.mean(np.linalg.norm(lm[list(iris[1:]), :2] - centre, axis=1)))
+            opening = outline(lm, upper, lower)
+            pad = int(np.ceil(2 * radius)) + 4
+            x0, y0 = np.maximum(np.floor(opening.min(0)).astype(int) - pad, 0)
+            x1, y1 = np.minimum(np.ceil(opening.max(0)).astype(int) + pad, size)
+            patch = image[y0:y1, x0:x1]
+            local = opening - [x0, y0]
+            inside = polygon_mask(patch.shape[:2], local)
+            ys, xs = np.mgrid[y0:y1, x0:x1]
+            dist = np.hypot(xs - centre[0], ys - centre[1])
+            disc = np.clip(radius + 0.5 - dist, 0.0, 1.0).astype(np.float32)
+            hole = ((dist <= radius + 1.5) & (inside > 0)).astype(np.uint8)
+            white = cv2.inpaint(patch, hole, 3, cv2.INPAINT_TELEA) if hole.any() else patch
+            self.eyes.append(
+                {
+                    "box": (x0, y0, x1, y1),
+                    "radius": radius,
+                    "iris": patch.astype(np.float32),
+                    "alpha": disc * inside,
+                    "white": white.astype(np.float32),
+                    "upper": upper,
+                    "lower": lower,
+                }
+            )
+
+    def paint(
+        self,
+        frame: np.ndarray,
+        backward: np.ndarray,
+        posed: np.ndarray,
+        gaze_deg: np.ndarray,
+        head_deg: np.ndarray,
+    ) -> None:
+        """Redraw both irises for the eyes' angle in the head (in place)."""
+        in_head = np.radians(np.asarray(gaze_deg[:2], np.float64) - head_deg[:2])
+        if np.abs(in_head).max() < np.radians(0.3):
+            return  # the photo's own eyes, untouched
+        for eye in self.eyes:
+            shift = EYEBALL_OVER_IRIS * eye["radius"] * np.sin(in_head)
+            self._paint_eye(frame, backward, posed, eye, shift)
+
+    @staticmethod
+    def _paint_eye(frame, backward, posed, eye, shift) -> None:
+        opening = np.concatenate(
+            [posed[list(eye["upper"]), :2], posed[list(eye["lower"][::-1]), :2]]
+        )
+        h, w = frame.shape[:2]
+        x0, y0 = np.maximum(np.floor(opening.min(0)).astype(int) - 2, 0)
+        x1 = min(int(np.ceil(opening[:, 0].max())) + 3, w)
+        y1 = min(int(np.ceil(opening[:, 1].max())) + 3, h)
+        if x1 <= x0 or y1 <= y0:
+            return
+        mask = polygon_mask((y1 - y0, x1 - x0), opening - [x0, y0])
+        if mask.max() <= 0:
+            return
+        bx0, by0, _, _ = eye["box"]
+        # Where each output pixel comes from in the photo, in the eye patch's coordinates.
+        source = backward[y0:y1, x0:x1] - np.array([bx0, by0], np.float32)
+        white = cv2.remap(eye["white"], source, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        moved = source - shift.astype(np.float32)
+        iris = cv2.remap(eye["iris"], moved, None, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        alpha = cv2.remap(eye["alpha"], moved, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
+        eye_pixels = iris * alpha + white * (1 - alpha)
+        m = mask[..., None]
+        patch = frame[y0:y1, x0:x1].astype(np.float32)
+        frame[y0:y1, x0:x1] = np.clip(patch * (1 - m) + eye_pixels * m + 0.5, 0, 255)

@@ -1,0 +1,428 @@
+"""What moves with the head and what stays put: the head layer over a still plate.
+
+Once per portrait: the head region (face, hair and hat above the ear lobes, a neck column,
+hanging hair and a beard's edge below the lobes with a fading share of the head's motion), each
+pixel's share of the head's rigid motion, and the layer's alpha over the photo with the head
+region painted out. Shoulders, clothes and a collar are never warped, so nothing below the head
+is dragged or leaves a ghost behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from gioconda.face.portrait import Portrait
+from gioconda.face.topology import CHIN, FACE_OVAL
+from gioconda.render.regions import bounding_box, closer_in_colour, disc
+from gioconda.render.rig import FaceRig
+
+#: The face oval grown by this about its centre is head whatever the segmentation says.
+HEAD_OVAL_GROWTH = 1.08
+
+
+#: How far past the jaw's landmarks the face's silhouette may reach, share of the crop.
+JAW_EDGE = 0.008
+
+
+#: How far the head's motion fades out beyond the head and down the neck, share of the crop.
+HEAD_FADE = 0.08
+
+
+#: The head layer's soft edge, share of the crop.
+LAYER_MARGIN = 0.012
+
+
+#: The head layer's soft edge below the ear lobes, share of the crop: short, as the jaw
+#: may touch a collar that must not move.
+BELOW_LOBES_EDGE = 0.006
+
+
+#: How far below the ear lobes hanging hair still takes some of the head's motion, in
+#: lobe-to-chin distances: long hair resting on the shoulders takes none of it.
+HANGING_REACH = 1.5
+
+
+#: The rows just above the ear lobes whose width says what hangs below them, share of the crop.
+HANGING_SPAN_ROWS = 0.03
+
+
+#: How far past that width hanging hair's share fades out, share of the crop.
+HANGING_SPREAD = 0.04
+
+
+#: Reach of the majority vote that smooths the colours' split of hair from clothes, share of
+#: the crop.
+HANGING_VOTE = 0.01
+
+
+#: Side of the biggest hole in hanging hair that is filled, share of the crop.
+HANGING_HOLE = 0.03
+
+
+#: Rows per pixel sideways that a hanging strand may slant.
+HANGING_SLANT = 2
+
+
+#: Over how many columns, share of the crop, hanging hair's fade down its length may change
+#: (a strand resting on a collar beside one that hangs free).
+HANGING_SHEAR = 0.03
+
+
+#: How far below the lobes the person joined to the face's edge (a beard, a cheek the
+#: segmentation draws wide) takes a share of the head's motion, fading to none, share of the
+#: crop. Colour cannot tell a dark beard from a dark collar: distance from the face does.
+JAW_BAND = 0.04
+
+
+#: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
+PLATE_WORK_SIZE = 160
+
+
+@dataclass(frozen=True)
+class HeadRegion:
+    """What moves with the head, as (S, S) uint8 0/1 masks, and what stays put: all else.
+
+    Shoulders, clothes, a collar beside the jaw and hair lying on the shoulders are drawn
+    from the photo itself, never warped, so nothing below the head is dragged or leaves a
+    ghost behind.
+
+    Attributes
+    ----------
+    head: the face, and the person above the ear lobes (hair, a hat) joined to it; moves
+        rigidly with the head
+    neck: a column down the neck from the chin, bending from the head's motion to none
+    hanging: float32, hair hanging below the lobes beside the face, and the person just
+        outside the face's edge below them (a beard): the share of the head's motion it
+        takes, fading smoothly down its length (from all of it at the lobes, with no corner
+        there) or away from the face; 0 off it
+    soft_edge: bool, where the head layer may fade out over its full margin: above the ear
+        lobes' line in the face's frame, and below it away from the still body
+    """
+
+    head: np.ndarray
+    neck: np.ndarray
+    hanging: np.ndarray
+    soft_edge: np.ndarray
+
+
+def _hanging_from(top: np.ndarray, mask: np.ndarray, slant: int) -> np.ndarray:
+    """The pixels of ``mask`` (bool) that hang from ``top`` (bool): reached from it going
+    down the image row by row through ``mask``, a pixel sideways every ``slant`` rows at
+    most (a slanting strand, not a fan over the shoulders); (S, S) bool. Hair hangs by
+    gravity, down the image whatever the head's tilt."""
+    reached = np.zeros_like(mask)
+    above = np.zeros(mask.shape[1], bool)
+    for row in range(mask.shape[0]):
+        under = above.copy()
+        if row % slant == 0:
+            under[1:] |= above[:-1]
+            under[:-1] |= above[1:]
+        reached[row] = mask[row] & under
+        above = reached[row] | top[row]
+    return reached
+
+
+def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (uint8 0/1) that have a pixel on ``seed`` (bool):
+    (S, S) bool."""
+    count, labels = cv2.connectedComponents(mask)
+    keep = np.zeros(count, bool)
+    keep[labels[seed]] = True
+    keep[0] = False  # the background
+    return keep[labels]
+
+
+def _painted_out(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``image`` with ``hole`` (uint8 0/1) filled from its surroundings: (S, S, 3) float32.
+
+    Inpainted small (inpainting is slow and the fill is smooth anyway), from pixels outside
+    the hole only, so nothing of what it covered leaks into the fill.
+    """
+    size = image.shape[0]
+    work = PLATE_WORK_SIZE
+    small = cv2.resize(image, (work, work), interpolation=cv2.INTER_AREA)
+    # Grown by one work pixel: a work pixel straddling the edge averages in what is inside.
+    small_hole = cv2.resize(hole, (work, work), interpolation=cv2.INTER_AREA)
+    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+    return cv2.resize(filled, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class HeadLayers:
+    """The head layer of one portrait, in working-crop pixels.
+
+    Attributes
+    ----------
+    region: what moves with the head (see :class:`HeadRegion`)
+    weight: (S, S) float32 in [0, 1], each pixel's share of the head's rigid motion
+    moving_box: rows y0:y1 and columns x0:x1 outside which ``weight`` is 0
+    alpha: (S, S) float32 in [0, 1], the head layer's opacity
+    plate: (S, S, 3) float32, the still picture under the layer: the photo with the head region
+        painted out where the alpha is 1, the photo itself elsewhere
+    """
+
+    region: HeadRegion
+    weight: np.ndarray
+    moving_box: tuple[int, int, int, int]
+    alpha: np.ndarray
+    plate: np.ndarray
+
+
+def head_layers(portrait: Portrait, rig: FaceRig, grid: np.ndarray) -> HeadLayers:
+    """The head layer of ``portrait`` (``grid``: (S, S, 2) float32 pixel coordinates)."""
+    builder = _HeadLayerBuilder(portrait, rig, grid)
+    region = builder._make_head_region()
+    weight = builder._make_head_weight(region)
+    moving = weight > 0
+    moving_box = bounding_box(moving) if moving.any() else (0, 0, 0, 0)
+    alpha, plate = builder._make_layers(region)
+    return HeadLayers(region, weight, moving_box, alpha, plate)
+
+
+class _HeadLayerBuilder:
+    """The steps of :func:`head_layers`, sharing the portrait, its rig and its pixel grid."""
+
+    def __init__(self, portrait: Portrait, rig: FaceRig, grid: np.ndarray) -> None:
+        self.portrait = portrait
+        self.rig = rig
+        self.size = portrait.size
+        self._grid = grid
+        self._photo = portrait.image
+
+    def _make_head_region(self) -> HeadRegion:
+        """What moves with the head: the face, the person above the ear lobes (hair, hat),
+        and a column down the neck (see :class:`HeadRegion`)."""
+        rig, size = self.rig, self.size
+        lm = rig.neutral
+        centre = lm[list(FACE_OVAL), :2].mean(0)
+        rel = (self._grid - centre) @ rig.axes.T.astype(np.float32)
+        # Ear lobes (landmarks 132 and 361 sit just in front of them): above them the person
+        # is head; below them, beside the jaw, it is neck, shoulders or clothes.
+        lobes = float(np.mean((lm[[132, 361], :2] - centre) @ rig.axes[1]))
+        above = rel[..., 1] < lobes
+        oval = lm[list(FACE_OVAL), :2]
+        # The oval grown at the top for the hair line, not at the jaw: a collar or shoulder
+        # can touch the jaw.
+        growth = np.where((oval - centre) @ rig.axes[1] < lobes, HEAD_OVAL_GROWTH, 1.0)
+        face = np.zeros((size, size), np.uint8)
+        cv2.fillPoly(
+            face, [np.round(centre + growth[:, None] * (oval - centre)).astype(np.int32)], 1
+        )
+        person = self.portrait.person_mask > 0.5
+        # The oval's landmarks sit a little inside the face's silhouette: the person just
+        # outside them is face too (the dark edge of a cheek, which would stay behind).
+        near_face = cv2.dilate(face, disc(max(1, round(JAW_EDGE * size))))
+        head = face | (person & (above | (near_face > 0))).astype(np.uint8)
+        # Keep only what touches the face: a stray blob of "person" elsewhere is not head.
+        head = _touching(head, face > 0).astype(np.uint8)
+        margin = self._layer_margin
+        chin = float((lm[CHIN, :2] - centre) @ rig.axes[1])
+        # The neck as the segmentation sees it (a collar it missed stays out), between the
+        # jaw's angles (a collar beside them stays out too), from the lobes down as far as
+        # the head's motion reaches.
+        jaw_angles = np.sort((lm[[172, 397], :2] - centre) @ rig.axes[0])
+        neck = (
+            person
+            & (rel[..., 0] > jaw_angles[0])
+            & (rel[..., 0] < jaw_angles[1])
+            & ~above
+            & (rel[..., 1] < chin + self._head_fade + margin)
+        ).astype(np.uint8) & (1 - head)
+        hanging = self._hanging(head, neck, face, rel, lobes, chin, jaw_angles)
+        moving = head | neck | (hanging > 0).astype(np.uint8)
+        # What stays put below the lobes (collar, clothes, shoulders): the layer keeps a short
+        # edge near it, so none of it is carried with the head.
+        body = (person & ~above).astype(np.uint8) & (1 - moving)
+        far_from_body = cv2.distanceTransform(1 - body, cv2.DIST_L2, 5) > 2 * margin
+        soft_edge = above | far_from_body
+        # Hair, and the soft edge of a cheek or a jaw, reach a little past the segmentation's
+        # edge: grow the head there, above the lobes, and below them into the background
+        # where that takes in nothing of the still body.
+        grow = above | (far_from_body & ~person)
+        head |= cv2.dilate(head, disc(margin)) & grow.astype(np.uint8)
+        return HeadRegion(head, neck & (1 - head), hanging * (1 - head), soft_edge)
+
+    def _hanging(
+        self,
+        head: np.ndarray,
+        neck: np.ndarray,
+        face: np.ndarray,
+        rel: np.ndarray,
+        lobes: float,
+        chin: float,
+        jaw_angles: np.ndarray,
+    ) -> np.ndarray:
+        """Hair hanging below the ear lobes (and the lobes themselves, or a cheek's edge the
+        segmentation draws wide), with the share of the head's motion it takes: (S, S)
+        float32, 1 at the lobes' line fading to 0 toward the shoulders, 0 off it.
+
+        Long hair swings as one piece: its share falls smoothly down its whole length
+        (smoothstep, so neither the value nor its slope breaks at the lobes' line, where the
+        hair above takes all of the motion) to none where it rests on the shoulders, or
+        sooner where a strand rests on a collar. What hangs is the person straight below the
+        hair beside the face at the lobes, reached from it down the image through pixels
+        whose colour is nearer that hair's than the clothes' under the neck: a collar or a
+        shoulder stays put. A narrow band of the person along the face's edge joins it (see
+        :meth:`_jaw_band`).
+        """
+        person = self.portrait.person_mask > 0.5
+        down, across = rel[..., 1] - lobes, rel[..., 0]
+        reach = HANGING_REACH * (chin - lobes)
+        # What hangs continues the hair beside the face just above the lobes.
+        at_lobes = (head > 0) & (down < 0) & (down > -HANGING_SPAN_ROWS * self.size)
+        hair = at_lobes & (cv2.dilate(face, disc(self._layer_margin)) == 0)
+        if hair.sum() < 50:
+            return self._jaw_band(head, neck, rel, lobes)
+        # It hangs straight down: only what lies under that hair (in the face's frame),
+        # its share fading out a little beyond its sides.
+        column = np.round(across - across.min()).astype(np.int32)
+        under_hair = np.zeros(int(column.max()) + 1, bool)
+        under_hair[column[hair]] = True
+        beside = ndimage.distance_transform_edt(~under_hair)[column]
+        spread = np.clip(1.0 - beside / (HANGING_SPREAD * self.size), 0.0, 1.0)
+        candidates = (
+            person & (down >= 0) & (down < reach) & (spread > 0) & (head == 0) & (neck == 0)
+        )
+        half_width = 0.5 * (jaw_angles[1] - jaw_angles[0])
+        clothes = (
+            person
+            & (rel[..., 1] > chin + self._head_fade + self._layer_margin)
+            & (np.abs(rel[..., 0] - 0.5 * (jaw_angles[0] + jaw_angles[1])) < half_width)
+        )
+        band = self._jaw_band(head, neck, rel, lobes)
+        if not candidates.any() or clothes.sum() < 50:
+            return band
+        # The colour to match is that hair's (the face's skin would match a bare chest).
+        like_head = closer_in_colour(self._photo, hair, clothes, candidates)
+        # Pixel by pixel the colours split hair ragged (a painting's dark hair over a dark
+        # dress): each pixel goes with the majority around it.
+        sigma = HANGING_VOTE * self.size
+        votes = cv2.GaussianBlur(like_head.astype(np.float32), (0, 0), sigma)
+        voters = cv2.GaussianBlur(candidates.astype(np.float32), (0, 0), sigma)
+        like_head = (2 * votes > voters) & candidates
+        # Only what hangs from the hair: straight down from it (a strand may slant), not a
+        # patch of the collar that touches the jaw.
+        hanging = _hanging_from(hair, like_head, HANGING_SLANT)
+        # A small hole in a lock of hair (a strand the colours put with the clothes) would
+        # stay put while all round it moves: fill it. A big one is something else (a collar).
+        still = (~hanging & (head == 0) & (neck == 0)).astype(np.uint8)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(still, connectivity=4)
+        small = stats[:, cv2.CC_STAT_AREA] < (HANGING_HOLE * self.size) ** 2
+        edge = np.concatenate([labels[[0, -1]].ravel(), labels[:, [0, -1]].ravel()])
+        small[edge] = False
+        hanging |= small[labels] & candidates
+        # The whole length swings as one piece: all of the head's motion at the lobes, none
+        # where it rests on the shoulders, with no corner at either end nor at the hair's side.
+        rest_on = person & ~hanging & (head == 0) & (neck == 0)
+        length = self._hanging_length(hanging, rest_on, down, reach)
+        t = np.clip(down / length, 0.0, 1.0)
+        along = 1.0 - t * t * (3 - 2 * t)
+        weight = along * spread * spread * (3 - 2 * spread)
+        return np.maximum(hanging * weight, band).astype(np.float32)
+
+    def _hanging_length(
+        self, hanging: np.ndarray, still: np.ndarray, down: np.ndarray, reach: float
+    ) -> np.ndarray:
+        """Over how much of its length each column of hanging hair fades from all of the
+        head's motion to none, (S,) float32 pixels: ``reach``, or less where the strand comes
+        to rest sooner on something that stays put (a collar, a shoulder: ``still``, bool),
+        so that it meets it without moving. Neighbouring columns fade alike: no shear."""
+        size = self.size
+        length = np.full(size, reach, np.float32)
+        columns = np.flatnonzero(hanging.any(0))
+        # The lowest row of each column's hair, and whether it lies on what stays put or
+        # just beside it.
+        last = size - 1 - np.argmax(hanging[::-1, columns], axis=0)
+        gap = max(1, round(2 * BELOW_LOBES_EDGE * size))
+        near_still = cv2.dilate(still.astype(np.uint8), disc(gap)) > 0
+        rests = near_still[last, columns]
+        # Still a little above it: the field spreads each pixel's motion a little way round.
+        ends = down[last[rests], columns[rests]] - gap
+        length[columns[rests]] = np.clip(ends, 1.0, reach)
+        width = max(1, round(HANGING_SHEAR * size))
+        length = ndimage.minimum_filter1d(length, 2 * width + 1, mode="nearest")
+        return ndimage.gaussian_filter1d(length, width / 2, mode="nearest")[None, :]
+
+    def _jaw_band(
+        self, head: np.ndarray, neck: np.ndarray, rel: np.ndarray, lobes: float
+    ) -> np.ndarray:
+        """The person just outside the face below the ear lobes, with the share of the
+        head's motion it takes: (S, S) float32, 1 at the face's edge fading to 0 a short
+        way out.
+
+        A beard (or stubble, or a jaw the segmentation draws wide) reaches past the face
+        oval's landmarks; left still while the face beside it turns, its edge tears open
+        onto the painted-out plate. Fading, it bends with the jaw and the short reach keeps
+        a collar or a shoulder a little further out still.
+        """
+        person = self.portrait.person_mask > 0.5
+        outside = cv2.distanceTransform(1 - head, cv2.DIST_L2, 5)
+        reach = JAW_BAND * self.size
+        band = person & (rel[..., 1] >= lobes) & (outside < reach) & (head == 0) & (neck == 0)
+        band = _touching(band.astype(np.uint8), cv2.dilate(head, disc(1)) > 0)
+        t = np.clip(1.0 - outside / reach, 0.0, 1.0)
+        return (band * (t * t * (3 - 2 * t))).astype(np.float32)
+
+    @property
+    def _head_fade(self) -> float:
+        """How far the head's motion reaches beyond the head, pixels (down the neck too)."""
+        return HEAD_FADE * self.size
+
+    @property
+    def _layer_margin(self) -> int:
+        return max(2, round(self.size * LAYER_MARGIN))
+
+    def _make_head_weight(self, region: HeadRegion) -> np.ndarray:
+        """How much of the head's rigid motion each pixel takes, (S, S) float32 in [0, 1].
+
+        1 on the head (face, hair, hat, whatever the segmentation joins to it), fading with
+        the distance from it, so the field is smooth and stays invertible; the fade runs down
+        the neck from the chin. Beyond the head the fade only moves pixels that the layers do
+        not show (see :meth:`_make_layers`).
+        """
+        weight = self._fading_from(region.head, np.ones(region.head.shape, np.float32))
+        if region.hanging.any():
+            # Hanging hair takes its own share, and what lies around it a fading part of that.
+            weight = np.maximum(weight, self._fading_from(region.hanging > 0, region.hanging))
+        return weight
+
+    def _fading_from(self, source: np.ndarray, share: np.ndarray) -> np.ndarray:
+        """Each pixel's weight: ``share`` at the nearest pixel of ``source`` (bool/0-1),
+        fading to 0 over the head's fade distance from it; (S, S) float32."""
+        outside, nearest = cv2.distanceTransformWithLabels(
+            (source == 0).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        fade = np.clip(1.0 - outside / self._head_fade, 0.0, 1.0)
+        fade = fade * fade * (3 - 2 * fade)  # smoothstep: no kink where motion ends
+        # Labels number the source's pixels in row-major order, from 1.
+        at_source = np.zeros(int(nearest.max()) + 1, np.float32)
+        at_source[1:] = share[source > 0][: len(at_source) - 1]
+        return (fade * at_source[nearest]).astype(np.float32)
+
+    def _make_layers(self, region: HeadRegion) -> tuple[np.ndarray, np.ndarray]:
+        """The head layer's alpha and the still picture under it.
+
+        The alpha is 1 on the head region and fades out beyond it (over the layer margin
+        above the ear lobes, where hair frays; at once below them, where a collar or a
+        shoulder may touch the jaw). Under it lies the photo with the head region painted out
+        from what surrounds it (background, collar, neck), but only deep inside the region:
+        wherever the alpha is below 1 the picture under it equals the photo, so a frame
+        without motion is the photo exactly, and motion uncovers painted-out surroundings,
+        not stretched skin.
+        """
+        margin = self._layer_margin
+        core = region.head | region.neck | (region.hanging > 0).astype(np.uint8)
+        outside = cv2.distanceTransform(1 - core, cv2.DIST_L2, 5)
+        fade = np.where(region.soft_edge, float(margin), BELOW_LOBES_EDGE * self.size)
+        alpha = np.clip(1.0 - outside / fade, 0.0, 1.0).astype(np.float32)
+        # Under the head the painted-out plate reaches the region's very edge: what a moving
+        # head uncovers must not show its own outline. The rest frame does not see it (the
+        # alpha is 1 there).
+        plate = _painted_out(self._photo, cv2.dilate(core, disc(2)))
+        under = np.where(core[..., None] > 0, plate, self._photo.astype(np.float32))
+        return alpha, np.clip(under, 0, 255).astype(np.float32)

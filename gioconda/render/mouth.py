@@ -1,0 +1,446 @@
+"""The mouth interior: what a viewer sees between parted lips.
+
+Warping cannot show what the photo never showed, so where the lips part further than in the
+photo the renderer paints a shaded cavity, upper teeth fixed to the skull, lower teeth that
+drop with the jaw, and a tongue, all coloured from the photo's own lips, skin and (when it
+shows them) teeth, so that they sit in its lighting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from gioconda.face.portrait import Portrait
+from gioconda.face.topology import (
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
+from gioconda.motion.blendshapes import BS
+from gioconda.motion.frames import MotionFrame
+from gioconda.render.regions import outline, polygon_mask
+from gioconda.render.rig import FaceRig
+
+# Where one tooth meets the next, from the middle outward, in mouth widths: upper incisors,
+# canine and premolars, and the narrower lower ones.
+TOOTH_EDGES = (0.0, 0.105, 0.195, 0.27, 0.335, 0.39)
+
+
+LOWER_TOOTH_EDGES = (0.0, 0.07, 0.14, 0.205, 0.265, 0.32)
+
+
+#: Visible height of the upper teeth below the upper lip's rest line, in mouth widths.
+UPPER_TOOTH_HEIGHT = 0.13
+
+
+#: Height of the lower teeth above the lower lip's inner edge, in mouth widths (the lip hides
+#: the rest of them).
+LOWER_TOOTH_HEIGHT = 0.07
+
+
+#: How far each tooth's biting edge rounds off toward its neighbours, in mouth widths: the
+#: small dark notches between tooth tips.
+EMBRASURE = 0.012
+
+
+#: Teeth's colour over the whites of the eyes: both are near-white and lit by the same light,
+#: so the eyes tell a photo's (or a painting's varnish's) white; teeth are a little brighter.
+TEETH_OVER_SCLERA = 1.08
+
+
+class MouthPainter:
+    """Paints the mouth interior of one portrait into rendered frames."""
+
+    def __init__(self, portrait: Portrait, rig: FaceRig) -> None:
+        self.rig = rig
+        image = portrait.image.astype(np.float32)
+        lm = rig.neutral
+        inner = outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        outer = outline(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
+        shape = image.shape[:2]
+        lips = polygon_mask(shape, outer, soft=False) & ~polygon_mask(shape, inner, soft=False)
+        lip_colour = np.median(image[lips], axis=0) if lips.any() else np.array([150, 80, 80.0])
+        # Skin from the cheeks: the photo's light level and colour cast.
+        cheek = polygon_mask(shape, lm[[50, 101, 118, 117, 123, 187, 205], :2], soft=False)
+        cheek |= polygon_mask(shape, lm[[280, 330, 347, 346, 352, 411, 425], :2], soft=False)
+        skin = np.median(image[cheek], axis=0) if cheek.any() else np.array([180, 140, 120.0])
+        self.own = _OwnInterior.from_photo(portrait.image, lm, skin)
+        sclera = _sclera_colour(image, lm)
+        if self.own is not None and (self.own.has_upper_teeth or self.own.has_lower_teeth):
+            # The photo shows its own teeth: use their colour.
+            teeth = self.own.teeth
+        elif sclera is not None:
+            teeth = sclera * TEETH_OVER_SCLERA
+        else:
+            light = float(np.clip(skin.mean() / 165.0, 0.35, 1.1))
+            teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
+        self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
+        self.cavity = (lip_colour * 0.18 + 4).astype(np.float32)
+        # The tongue: the lips' colour, a little deeper (as saturated again about its grey)
+        # and darker; a grey photo gets a grey tongue.
+        grey = lip_colour.mean()
+        self.tongue = np.clip((grey + 1.3 * (lip_colour - grey)) * 0.85, 0, 255).astype(np.float32)
+        self.rest_gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+
+    def closing(self, posed: np.ndarray) -> float:
+        """How far the lips have closed over the photo's own opening, 0 to 1."""
+        if self.rest_gap < 1.0:
+            return 0.0
+        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        return float(np.clip(1.0 - gap / self.rest_gap, 0.0, 1.0)) ** 0.5
+
+    def paint(
+        self, frame_rgb: np.ndarray, posed: np.ndarray, skull: np.ndarray, motion: MotionFrame
+    ) -> None:
+        """Paint the interior into ``frame_rgb`` (in place) where the lips are parted.
+
+        ``posed``: (478, 2) landmarks in the frame; ``skull``: where they would be with the
+        head's motion alone (the upper teeth move with the skull, not with the lips).
+        """
+        rig = self.rig
+        # Head distance scales the finished frame (the renderer zooms the whole person), so
+        # the mouth is painted at the photo's own scale.
+        width = rig.mouth_width
+        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
+        # photo exactly and a photo that shows teeth keeps them when barely moving.
+        strength = np.clip((gap - self.rest_gap) / (0.05 * width), 0.0, 1.0)
+        if strength <= 0.0 or gap < 1.0:
+            return
+        inner = outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        h, w = frame_rgb.shape[:2]
+        pad = 3
+        x0, y0 = np.floor(inner.min(0)).astype(int) - pad
+        x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        offset = np.array([x0, y0], np.float64)
+        mask = polygon_mask((y1 - y0, x1 - x0), inner - offset)
+        if mask.max() <= 0:
+            return
+
+        # Mouth-frame coordinates of each patch pixel: along the lips (u, mouth widths from
+        # the middle) and down (v).
+        axis_x = posed[308, :2] - posed[78, :2]
+        axis_x /= np.linalg.norm(axis_x) + 1e-9
+        axis_y = np.array([-axis_x[1], axis_x[0]])
+        centre = (posed[78, :2] + posed[308, :2]) / 2
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        rel_x = (xs - centre[0]) * axis_x[0] + (ys - centre[1]) * axis_x[1]
+        rel_y = (xs - centre[0]) * axis_y[0] + (ys - centre[1]) * axis_y[1]
+        u = rel_x / width
+
+        def curve(points: np.ndarray) -> np.ndarray:
+            """A lip line's v at every pixel's u (pixels, down positive)."""
+            rel = (points - centre) @ np.stack([axis_x, axis_y]).T
+            order = np.argsort(rel[:, 0])
+            return np.interp(rel_x, rel[order, 0], rel[order, 1]).astype(np.float32)
+
+        upper_lip = curve(posed[list(LIPS_INNER_UPPER), :2])
+        lower_lip = curve(posed[list(LIPS_INNER_LOWER), :2])
+        # Upper teeth hang from the skull: their top is the upper lip's rest line moved with
+        # the head, not with the lip.
+        skull_lip = curve(skull[list(LIPS_INNER_UPPER)])
+        teeth_top = np.minimum(skull_lip, upper_lip) - 0.01 * width
+        depth = np.clip(np.abs(u) / 0.42, 0.0, 1.0)  # 0 in the middle, 1 at the corners
+
+        interior = np.empty((y1 - y0, x1 - x0, 3), np.float32)
+        interior[:] = self.cavity
+        # Deeper in the mouth and toward the corners is darker.
+        interior *= (0.75 + 0.25 * (1 - depth))[..., None]
+
+        jaw = float(motion.blendshapes[BS["JawOpen"]])
+        tongue_top = lower_lip - (0.10 + 0.10 * min(jaw / 0.5, 1.0)) * width
+        tongue = np.clip((rel_y - tongue_top) / (0.02 * width), 0.0, 1.0)
+        tongue *= np.clip(1.0 - (np.abs(u) / 0.38) ** 2, 0.0, 1.0)
+        tongue_shade = 0.55 + 0.45 * np.clip((rel_y - tongue_top) / (0.08 * width), 0, 1)
+        _blend(interior, self.tongue[None, None] * tongue_shade[..., None] * 0.8, tongue)
+
+        # Lower teeth, shown when the jaw drops far: their biting edges stand above the lower
+        # lip, which hides the rest. Lit from above, they darken down toward the lip (and
+        # take some of the warm light inside the mouth); each has a rounded tip.
+        lower_shown = min(1.0, max(0.0, (jaw - 0.25) / 0.2))
+        if self.own is not None and self.own.has_lower_teeth:
+            lower_shown = 0.0  # the photo's own follow the jaw (below)
+        if lower_shown > 0:
+            side = _tooth_side(u, LOWER_TOOTH_EDGES)
+            lower_top = lower_lip - LOWER_TOOTH_HEIGHT * width * (1 - 0.3 * depth**2)
+            lower_top += EMBRASURE * width * side**4
+            lower_teeth = np.clip((rel_y - lower_top) / (0.01 * width), 0.0, 1.0)
+            lower_teeth *= np.clip((0.30 - np.abs(u)) / 0.05, 0.0, 1.0) * lower_shown
+            down = np.clip((rel_y - lower_top) / (LOWER_TOOTH_HEIGHT * width), 0.0, 1.0)
+            warm = 0.7 * self.teeth + 0.3 * self.tongue
+            shade = 1.0 - 0.4 * down
+            colour = warm * (shade * self._tooth_relief(u, side))[..., None]
+            _blend(interior, colour, lower_teeth)
+
+        side = _tooth_side(u, TOOTH_EDGES)
+        upper_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (1 - 0.35 * depth**2)
+        upper_bottom -= EMBRASURE * width * side**4
+        upper_teeth = np.clip((upper_bottom - rel_y) / (0.012 * width), 0.0, 1.0)
+        upper_teeth *= np.clip((0.40 - np.abs(u)) / 0.06, 0.0, 1.0)
+        # The upper lip shades the top of the teeth; their biting edges are a little
+        # translucent, so a little darker.
+        shadow = 0.72 + 0.28 * np.clip((rel_y - upper_lip) / (0.035 * width), 0.0, 1.0)
+        shadow *= 1.0 - 0.1 * np.clip(1 - (upper_bottom - rel_y) / (0.03 * width), 0, 1)
+        if self.own is not None and self.own.has_upper_teeth:
+            # The photo's own teeth are drawn below, continued up where the lip lifts off
+            # them; beside them, a smile's corners show the dark of the cheeks, not teeth
+            # of another colour.
+            upper_teeth[:] = 0.0
+        if upper_teeth.any():
+            colour = self.teeth * (shadow * self._tooth_relief(u, side))[..., None]
+            _blend(interior, colour, upper_teeth)
+        if self.own is not None:
+            # The photo's own interior: what it showed above its gap moves with the skull,
+            # what it showed below moves with the jaw (the lower lip).
+            lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
+            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
+
+        alpha = (mask * strength)[..., None]
+        patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
+        frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
+
+    @staticmethod
+    def _tooth_relief(u: np.ndarray, side: np.ndarray) -> np.ndarray:
+        """Brightness of the teeth at each pixel: each tooth is rounded (darker toward its
+        sides, darkest in the seam between two), and the row turns away into the mouth's
+        shade toward the corners."""
+        falloff = 1.0 - 0.45 * np.clip(np.abs(u) / 0.4, 0.0, 1.0) ** 1.5
+        return falloff * (1.0 - 0.08 * side**2 - 0.14 * side**12)
+
+
+def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
+    base *= 1 - alpha[..., None]
+    base += layer * alpha[..., None]
+
+
+#: A photo's opening must be this tall (mouth widths) before its own interior is reused.
+OWN_INTERIOR_MIN_GAP = 0.04
+
+
+#: How far above the photo's own opening its upper teeth are continued, in mouth widths: as
+#: far as a smile or a rounded vowel lifts the upper lip.
+OWN_TEETH_REACH = 0.12
+
+
+#: How far the upper lip must lift off its place in the photo (mouth widths) before the
+#: teeth continued under it replace the photo's own pixels at the lip's edge.
+LIP_LIFT_SHOWS_TEETH = 0.03
+
+
+@dataclass(frozen=True)
+class _OwnInterior:
+    """The interior a photo already shows (teeth of a smile), in two layers that move apart.
+
+    Attributes
+    ----------
+    box: (x0, y0) of the patches in the photo
+    upper, lower: (h, w, 4) float32 RGBA patches: the photo's interior above and below the
+        darkest line between the teeth rows (all of it is upper when no gap shows); the
+        upper one reaches up to the upper lip's own edge, as the photo shows it
+    uncovered: (h, w, 4) float32 RGBA patch: the upper teeth continued up past the lip's
+        edge (see :func:`_reach_up`), shown where the upper lip lifts off them
+    has_upper_teeth, has_lower_teeth: whether each layer shows teeth (bright), so the
+        synthetic ones are not drawn over them
+    teeth: (3,) float32 RGB, the median of the opening's brightest 30%: its teeth's colour
+        when it shows teeth
+    """
+
+    box: tuple[int, int]
+    upper: np.ndarray
+    lower: np.ndarray
+    uncovered: np.ndarray
+    has_upper_teeth: bool
+    has_lower_teeth: bool
+    teeth: np.ndarray
+
+    @staticmethod
+    def from_photo(image: np.ndarray, lm: np.ndarray, skin: np.ndarray) -> _OwnInterior | None:
+        width = float(np.linalg.norm(lm[291, :2] - lm[61, :2]))
+        gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+        if gap < OWN_INTERIOR_MIN_GAP * width:
+            return None
+        inner = outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        pad = 2
+        x0, y0 = np.floor(inner.min(0)).astype(int) - pad
+        x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
+        # Room above for the teeth a lifting upper lip uncovers.
+        y0 -= round(OWN_TEETH_REACH * width)
+        x0, y0 = max(x0, 0), max(y0, 0)
+        patch = image[y0:y1, x0:x1].astype(np.float32)
+        opening = polygon_mask(patch.shape[:2], inner - [x0, y0])
+        # Not the lips' own edge pixels: they would stay behind, a line of lip colour, when
+        # the lips move off them.
+        inside = cv2.erode(opening, np.ones((3, 3), np.uint8))
+        if inside.sum() < 20:
+            return None
+        # Where between the lips (0 at the upper, 1 at the lower) each pixel lies.
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        up_pts, lo_pts = lm[list(LIPS_INNER_UPPER), :2], lm[list(LIPS_INNER_LOWER), :2]
+        upper_y = np.interp(xs, *_sorted_xy(up_pts))
+        lower_y = np.interp(xs, *_sorted_xy(lo_pts))
+        depth = (ys - upper_y) / np.maximum(lower_y - upper_y, 1.0)
+        luma = patch.mean(2)
+        # The darkest band in the middle columns, if clearly darker than the teeth, is the
+        # gap between the rows.
+        middle = inside > 0.5
+        middle &= np.abs(xs - (lm[78, 0] + lm[308, 0]) / 2) < 0.25 * width
+        split = 1.0
+        shown = inside > 0.5
+        bright = float(np.percentile(luma[shown], 80))
+        if middle.sum() > 10:
+            bins = np.linspace(0.15, 0.95, 9)
+            means = [luma[middle & (np.abs(depth - b) < 0.05)] for b in bins]
+            means = [m.mean() if m.size else np.inf for m in means]
+            darkest = int(np.argmin(means))
+            if means[darkest] < 0.55 * bright:
+                split = float(bins[darkest])
+        soft = np.clip((split - depth) / 0.08 + 0.5, 0.0, 1.0)
+        teeth_like = bright > 0.8 * float(np.mean(skin))
+        lower_alpha = inside * (1 - soft)
+        # The upper layer moves with the skull, as the upper lip does unless it lifts: up to
+        # the lip's edge it is the photo itself (under the edge's soft rim, a frame blends lip
+        # with what the photo showed there, not with teeth painted behind: a grey line).
+        rim = cv2.dilate(opening, np.ones((3, 3), np.uint8)) * (depth < 0.5)
+        upper_alpha = np.maximum(inside, rim) * soft
+        uncovered = _reach_up(patch, inside * soft, OWN_TEETH_REACH * width, bright)
+
+        def has_teeth(alpha: np.ndarray) -> bool:
+            shown = alpha > 0.5
+            return bool(teeth_like and shown.sum() > 10 and
+                        np.percentile(luma[shown], 80) > 0.75 * bright)  # fmt: skip
+
+        return _OwnInterior(
+            (x0, y0),
+            np.dstack([patch, upper_alpha]).astype(np.float32),
+            np.dstack([patch, lower_alpha]).astype(np.float32),
+            uncovered,
+            has_teeth(inside * soft),
+            has_teeth(lower_alpha),
+            np.median(patch[shown & (luma >= np.percentile(luma[shown], 70))], axis=0),
+        )
+
+    def paint(
+        self,
+        interior: np.ndarray,
+        origin: tuple[int, int],
+        neutral: np.ndarray,
+        skull: np.ndarray,
+        posed: np.ndarray,
+        lift: np.ndarray,
+    ) -> None:
+        """Draw the layers over ``interior`` (in place), whose top-left is ``origin``;
+        ``lift``: how far the upper lip has risen off its place on the skull at each of its
+        pixels, 0 to 1 (1 shows the teeth continued under it in full)."""
+        for layer, moved, contour, shown in (
+            (self.lower, posed, LIPS_INNER_LOWER, None),
+            (self.upper, skull, LIPS_INNER_UPPER, None),
+            (self.uncovered, skull, LIPS_INNER_UPPER, lift),
+        ):
+            if layer[..., 3].max() <= 0 or (shown is not None and shown.max() <= 0):
+                continue
+            similarity = _similarity(neutral[list(contour)], moved[list(contour)])
+            # Patch pixels to the interior's pixels.
+            shift = np.array([[1, 0, self.box[0]], [0, 1, self.box[1]], [0, 0, 1]])
+            to_frame = np.vstack([similarity, [0, 0, 1]]) @ shift
+            to_frame[:2, 2] -= origin
+            h, w = interior.shape[:2]
+            drawn = cv2.warpAffine(layer, to_frame[:2], (w, h), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+            alpha = drawn[..., 3] if shown is None else drawn[..., 3] * shown
+            _blend(interior, drawn[..., :3], alpha)
+
+
+def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float, bright: float) -> np.ndarray:
+    """The photo's upper interior continued up under (and past) the upper lip's edge: an
+    (h, w, 4) float32 RGBA layer, opaque from the top of the patch down to where the
+    continued rows start in each column, clear below.
+
+    Each column's teeth just below the lip (a few pixels down: the first rows mix in the
+    lip's edge and its pink) are carried up to the top of the patch, shading a little toward
+    the gums over ``reach`` pixels: a lip that lifts (a smile, a rounded vowel) uncovers more
+    of the same teeth. Only teeth are carried (columns as bright as ``bright``, the teeth's
+    luminance, fading out below half of it): toward the corners, where the photo shows lip
+    and shadow, a lifted lip uncovers the mouth's dark, not streaks of lip drawn upward.
+    """
+    shown = alpha > 0.5
+    has = shown.any(0)
+    top = np.argmax(shown, axis=0)
+    # How far down each column's interior goes before the lower layer takes over.
+    bottom = shown.shape[0] - 1 - np.argmax(shown[::-1], axis=0)
+    below_edge = max(2, round(0.2 * reach))
+    source_row = np.minimum(top + below_edge, (top + bottom) // 2)
+    rows = np.arange(patch.shape[0])[:, None]
+    above = has[None, :] & (rows < source_row[None, :])
+    columns = np.arange(patch.shape[1])
+    # Softened along the row: the teeth's seams stay, the pixels' noise is not drawn out
+    # into streaks.
+    carried = cv2.GaussianBlur(patch[source_row, columns][None], (0, 0), 1.0)
+    carried = carried.repeat(patch.shape[0], 0)
+    toward_gums = np.clip((source_row[None, :] - rows) / max(reach, 1.0), 0.0, 1.0)
+    teeth = np.clip((carried.mean(2) - 0.5 * bright) / (0.25 * bright), 0.0, 1.0)
+    carried *= (1.0 - 0.15 * toward_gums)[..., None]
+    return np.dstack([carried, above * teeth]).astype(np.float32)
+
+
+def _tooth_side(u: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
+    """Where each pixel lies across its tooth: 0 in the tooth's middle, 1 at the seam with
+    the next (``edges``: the seams, from the mouth's middle outward, in mouth widths; past
+    the last, the teeth keep the last one's width)."""
+    seams = np.asarray(edges, np.float32)
+    au = np.abs(u)
+    last = float(seams[-1] - seams[-2])
+    index = np.clip(np.searchsorted(seams, au), 1, len(seams) - 1)
+    left, right = seams[index - 1], seams[index]
+    beyond = au > seams[-1]
+    left = np.where(beyond, seams[-1] + np.floor((au - seams[-1]) / last) * last, left)
+    right = np.where(beyond, left + last, right)
+    across = (au - left) / (right - left)
+    return np.abs(2.0 * across - 1.0).astype(np.float32)
+
+
+def _sclera_colour(image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
+    """The whites of the eyes: the brightest quarter of both eye openings off the irises,
+    median colour; None when the eyes show too little (shut, tiny)."""
+    pixels = []
+    for upper, lower, iris in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, 468),
+                               (LEFT_EYE_UPPER, LEFT_EYE_LOWER, 473)):  # fmt: skip
+        eye = outline(lm, upper, lower)
+        x0, y0 = np.floor(eye.min(0)).astype(int)
+        x1, y1 = np.ceil(eye.max(0)).astype(int) + 1
+        x0, y0 = max(x0, 0), max(y0, 0)
+        opening = polygon_mask((y1 - y0, x1 - x0), eye - [x0, y0], soft=False)
+        radius = np.mean(np.linalg.norm(lm[iris + 1 : iris + 5, :2] - lm[iris, :2], axis=1))
+        ys, xs = np.mgrid[y0:y1, x0:x1]
+        off_iris = (xs - lm[iris, 0]) ** 2 + (ys - lm[iris, 1]) ** 2 > (1.15 * radius) ** 2
+        pixels.append(image[y0:y1, x0:x1][opening & off_iris])
+    shown = np.concatenate(pixels)
+    if len(shown) < 40:
+        return None
+    luma = shown.mean(1)
+    return np.median(shown[luma >= np.percentile(luma, 75)], axis=0)
+
+
+def _sorted_xy(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
+
+
+def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares rotation, scale and shift taking ``source`` (N, 2) to ``target``: (2, 3)."""
+    n = len(source)
+    a = np.zeros((2 * n, 4))
+    a[0::2] = np.stack([source[:, 0], -source[:, 1], np.ones(n), np.zeros(n)], 1)
+    a[1::2] = np.stack([source[:, 1], source[:, 0], np.zeros(n), np.ones(n)], 1)
+    (c, d, tx, ty), *_ = np.linalg.lstsq(a, target[:, :2].reshape(-1), rcond=None)
+    return np.array([[c, -d, tx], [d, c, ty]])

@@ -1,0 +1,169 @@
+"""What stands in front of the eyes in a photo (glasses rims, a lock of hair): found once per
+portrait, painted out of what the lids drag, and put back on top where the head carries it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from gioconda.face.portrait import Portrait
+from gioconda.face.topology import (
+    FACE_OVAL,
+    LEFT_BROW_LOWER,
+    LEFT_BROW_UPPER,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    RIGHT_BROW_LOWER,
+    RIGHT_BROW_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
+from gioconda.render.regions import outline, polygon_mask
+
+EYES = (("Right", RIGHT_EYE_UPPER), ("Left", LEFT_EYE_UPPER))
+
+
+#: Dark thin structure, in Lab lightness (0-100) under its blurred surroundings, that marks
+#: what lies in front of the lids (a glasses rim, a lock of hair) rather than on them.
+OCCLUDER_CONTRAST = 6.0
+
+
+#: How far (share of the frame) the head may carry an occluder from where the photo has it.
+OCCLUDER_REACH = 0.08
+
+
+#: What stands in front of an eye must cross its box at least this far (eye widths), from
+#: the box's edge: a lid crease, a mole or a lash line does not.
+OCCLUDER_MIN_EXTENT = 0.5
+
+
+class EyeOccluders:
+    """What lies in front of the eyes in the photo (glasses rims, hair), which lids slide under.
+
+    A blink moves the upper lid's skin down over the eye; anything in front of it (the rim
+    of a pair of glasses) must stay where the head carries it, not be dragged along. Found
+    once per portrait, around each eye (from the brow to below the eye, a third of an eye width
+    to each side): dark, thin structure (darker than its blurred surroundings by
+    :data:`OCCLUDER_CONTRAST`), outside the eye opening and the brow, in pieces that reach the
+    box's edge and run at least :data:`OCCLUDER_MIN_EXTENT` eye widths (a rim, or a strand,
+    crosses the region; creases and lashes do not). Natural faces have none.
+
+    ``mask`` is (S, S) bool. The renderer warps a copy of the photo with these pixels
+    painted out (so the lid drags skin, not the rim), then :meth:`paint` puts the photo's
+    own pixels back on top where the head's rigid motion alone carries them.
+    """
+
+    def __init__(self, portrait: Portrait) -> None:
+        image = portrait.image
+        lm = portrait.landmarks.astype(np.float64)
+        size = image.shape[0]
+        lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) / 2.55
+        self.mask = np.zeros((size, size), bool)
+        self.boxes: list[tuple[int, int, int, int]] = []
+        for (upper, lower), brow in (
+            ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), RIGHT_BROW_UPPER + RIGHT_BROW_LOWER),
+            ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), LEFT_BROW_UPPER + LEFT_BROW_LOWER),
+        ):
+            eye = outline(lm, upper, lower)
+            width = float(np.ptp(eye[:, 0]))
+            if width < 4:
+                continue
+            # Found in a box around the eye; followed out of it as far as they run nearby.
+            x0 = max(int(eye[:, 0].min() - 0.8 * width), 0)
+            x1 = min(int(np.ceil(eye[:, 0].max() + 0.8 * width)), size)
+            y0 = max(int(min(lm[list(brow), 1].min(), eye[:, 1].min() - 0.6 * width)), 0)
+            y1 = min(int(np.ceil(eye[:, 1].max() + 0.5 * width)), size)
+            inner_x0 = max(int(eye[:, 0].min() - 0.3 * width), 0) - x0
+            inner_x1 = min(int(np.ceil(eye[:, 0].max() + 0.3 * width)), size) - x0
+            if inner_x1 - inner_x0 < 4 or y1 - y0 < 4:
+                continue
+            patch = lightness[y0:y1, x0:x1]
+            shape = patch.shape
+            contrast = cv2.GaussianBlur(patch, (0, 0), max(2.0, 0.12 * width)) - patch
+            grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.08 * width),) * 2)
+            # The eye with its lid margins: a drawing's outline of the lids is on the lids.
+            opening = polygon_mask(shape, eye - [x0, y0], soft=False).astype(np.uint8)
+            margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.2 * width),) * 2)
+            opening = cv2.dilate(opening, margin) > 0
+            brows = np.zeros(shape, np.uint8)
+            hull = cv2.convexHull(np.round(lm[list(brow), :2] - [x0, y0]).astype(np.int32))
+            cv2.fillPoly(brows, [hull], 1)
+            brows = cv2.dilate(brows, grow) > 0
+            # Only what lies over the face: past its outline is background or hair beside it.
+            on_face = polygon_mask(shape, lm[list(FACE_OVAL), :2] - [x0, y0], soft=False) > 0
+            candidates = (contrast > OCCLUDER_CONTRAST) & on_face & ~opening & ~brows
+            seeds = np.zeros(shape, bool)
+            seeds[:, inner_x0:inner_x1] = self._crossing(
+                candidates[:, inner_x0:inner_x1].astype(np.uint8), width
+            )
+            if not seeds.any():
+                continue
+            # Grow the pieces over the rest of what is as dark as they are (a thick rim's
+            # middle, its run across the brow and past the box), never into the eye.
+            dark_as_seeds = patch <= np.median(patch[seeds]) + OCCLUDER_CONTRAST
+            reach = ((contrast > 0.5 * OCCLUDER_CONTRAST) | dark_as_seeds) & ~opening
+            reach &= (~brows | dark_as_seeds) & on_face
+            found = _grown(seeds, reach)
+            self.mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
+            self.boxes.append((x0, y0, x1, y1))
+        # What paint needs each frame: the photo, the mask as an alpha, and each eye's box
+        # widened by OCCLUDER_REACH, as far as the head may carry a rim.
+        self._photo = image
+        self._alpha = self.mask.astype(np.float32)
+        reach = round(OCCLUDER_REACH * size)
+        self.paint_boxes = [
+            (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, size), min(y1 + reach, size))
+            for x0, y0, x1, y1 in self.boxes
+        ]
+
+    @staticmethod
+    def _crossing(candidates: np.ndarray, width: float) -> np.ndarray:
+        """The pieces of ``candidates`` that reach the box's edge and run far enough."""
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+        h, w = candidates.shape
+        keep = np.zeros(count, bool)
+        for i in range(1, count):
+            x, y, bw, bh, _ = stats[i]
+            at_edge = x == 0 or y == 0 or x + bw == w or y + bh == h
+            keep[i] = at_edge and max(bw, bh) >= OCCLUDER_MIN_EXTENT * width
+        return keep[labels]
+
+    def paint(self, frame: np.ndarray, sources: Sequence[np.ndarray]) -> None:
+        """Put the photo's occluders back on top of ``frame`` (in place).
+
+        ``sources`` holds, for each box of :attr:`paint_boxes` (x0, y0, x1, y1), where the
+        head's rigid motion alone brings its output pixels from in the photo, (h, w, 2) float32
+        (no expression: a rim does not blink).
+        """
+        for box, source in zip(self.paint_boxes, sources, strict=True):
+            alpha = cv2.remap(self._alpha, source, None, cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+            shows = alpha > 0
+            if not shows.any():
+                continue
+            rim = cv2.remap(self._photo, source, None, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+            bx0, by0, bx1, by1 = box
+            patch = frame[by0:by1, bx0:bx1]
+            a = alpha[shows][:, None]
+            patch[shows] = np.clip(patch[shows] * (1 - a) + rim[shows] * a + 0.5, 0, 255)
+
+
+def _grown(seeds: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The connected pieces of ``allowed | seeds`` that hold a seed."""
+    count, labels = cv2.connectedComponents((allowed | seeds).astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[seeds])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _odd(x: float) -> int:
+    return max(3, round(x) | 1)
+
+
+# Painted out with a margin of skin round it, so that what fills the rim's place is skin, not the
+# blend of its own soft edge.
+_RIM_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))

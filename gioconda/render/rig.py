@@ -1,0 +1,555 @@
+"""The face rig: how ARKit blendshapes and head pose move a portrait's 3D landmarks.
+
+Built once per portrait from its neutral landmarks. Each blendshape is a displacement of
+the landmarks measured in the face's own frame (origin at the mouth, x along the eye line,
+units of the mouth's width), so the same coefficients mean the same gesture on any face,
+at any size and tilt. The head is then rotated about a pivot near the centre of the skull.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gioconda.face.topology import (
+    FACE_OVAL,
+    LEFT_BROW_LOWER,
+    LEFT_BROW_UPPER,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LEFT_NOSE_WING,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+    RIGHT_BROW_LOWER,
+    RIGHT_BROW_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    RIGHT_NOSE_WING,
+)
+from gioconda.geometry import rotation_matrix
+from gioconda.motion.blendshapes import BS
+from gioconda.motion.frames import MotionFrame
+from gioconda.timeline import smoothstep
+
+#: How far the lower lip drops at JawOpen = 1, in mouth widths.
+JAW_DROP = 0.55
+
+
+#: How far past the seam each lip goes when the mouth closes, in mouth widths.
+LIP_PRESS = 0.012
+
+
+#: Face Mesh landmark at the bottom of the chin: the fixed point of head distance (the person's
+#: scale in the frame).
+CHIN = 152
+
+
+#: Share of an eye's opening that the upper lid travels in a blink (the lower lid does the rest).
+UPPER_LID_SHARE = 0.8
+
+
+# The upper face is measured in inter-ocular distances (between the eyes' centres), not mouth
+# widths: a broad smile in the photo widens the mouth but not the brows.
+#: Brow travel at BrowInnerUp or BrowOuterUp = 1, and at BrowDown = 1, in inter-ocular distances.
+BROW_RAISE = 0.14
+
+
+BROW_LOWER = 0.08
+
+
+#: Lid travel at 1, as shares of each eye's opening: (upper lid down, lower lid up). Negative
+#: is opening. A wide eye lifts its upper lid; a squint mostly raises the lower one.
+SQUINT_LIDS = (0.10, 0.35)
+
+
+WIDE_LIDS = (-0.30, -0.05)
+
+
+CHEEK_SQUINT_LIDS = (0.0, 0.15)
+
+
+#: The most a wide eye's upper lid rises, as a share of its room below the brow.
+LID_ROOM_SHARE = 0.5
+
+
+#: How far the cheek rises under the eye at CheekSquint = 1, in inter-ocular distances.
+CHEEK_LIFT = 0.07
+
+
+#: How far the side of the nose rises at NoseSneer = 1, and how far round the nose's wing the
+#: skin goes with it (across, up and down), in inter-ocular distances.
+SNEER_LIFT = 0.08
+
+
+SNEER_REACH = (0.5, 0.6)
+
+
+#: Mouth shapes at 1, in mouth widths: corners down (frown), lower lip down, the middle of the
+#: lips pushed up by the chin (shrug), the whole mouth aside.
+FROWN_DROP = 0.10
+
+
+LOWER_LIP_DROP = 0.10
+
+
+SHRUG_LIFT = 0.05
+
+
+MOUTH_SIDEWAYS = 0.12
+
+
+#: Share of the lips' thickness that pressing and rolling them in take away, and of the photo's
+#: own parting of the lips that pressing them closes.
+PRESS_THIN = 0.3
+
+
+PRESS_CLOSE = 1.0
+
+
+ROLL_UPPER_THIN = 0.6
+
+
+#: How far a puffed cheek bulges sideways, in mouth widths.
+CHEEK_PUFF = 0.07
+
+
+@dataclass(frozen=True)
+class HeadFrame:
+    """The head's pose: ``p' = pivot + R (p - pivot) + t``, and the head distance ``scale``.
+
+    The renderer draws the whole person ``scale`` times as big about the chin (a person who
+    comes closer to the camera grows, shoulders and all), so ``scale`` is not part of the
+    head's rotation about the pivot.
+
+    Attributes
+    ----------
+    rotation: (3, 3) float64
+    pivot: (3,) float64, crop pixels
+    scale: float
+    translation: (2,) float64, crop pixels
+    """
+
+    rotation: np.ndarray
+    pivot: np.ndarray
+    scale: float
+    translation: np.ndarray
+
+
+class FaceRig:
+    """Deforms one portrait's neutral landmarks by a :class:`MotionFrame`."""
+
+    def __init__(self, landmarks: np.ndarray) -> None:
+        self.neutral = landmarks.astype(np.float64)
+        lm = self.neutral
+        right_eye = lm[list(RIGHT_EYE_UPPER + RIGHT_EYE_LOWER), :2].mean(0)
+        left_eye = lm[list(LEFT_EYE_UPPER + LEFT_EYE_LOWER), :2].mean(0)
+        ex = left_eye - right_eye
+        self.inter_ocular = float(np.linalg.norm(ex))
+        ex /= np.linalg.norm(ex)
+        ey = np.array([-ex[1], ex[0]])  # image-down when the face is upright
+        self.axes = np.stack([ex, ey])  # rows: the face's x and y axes in image coordinates
+        corners = lm[[61, 291], :2]
+        self.mouth_centre = corners.mean(0)
+        self.mouth_width = float(np.linalg.norm(corners[1] - corners[0]))
+        oval = lm[list(FACE_OVAL)]
+        self.face_width = float(np.ptp(oval[:, :2] @ ex))
+        self.face_height = float(np.ptp(oval[:, :2] @ ey))
+
+        # Face-frame coordinates of every landmark: in pixels (x across, y down, from the
+        # mouth's centre), and as u across (half mouth widths) and v down (mouth widths).
+        self.xy = (lm[:, :2] - self.mouth_centre) @ self.axes.T
+        self.u = self.xy[:, 0] / (self.mouth_width / 2)
+        self.v = self.xy[:, 1] / self.mouth_width
+
+        self._build_mouth()
+        self._build_eyes()
+        self._build_brows()
+        self._build_nose()
+        self._build_head()
+
+    # -- construction -------------------------------------------------------------------
+
+    def _build_mouth(self) -> None:
+        u, v = self.u, self.v
+        up, lo = np.array(LIPS_INNER_UPPER), np.array(LIPS_INNER_LOWER)
+        seam_u = (u[up] + u[lo]) / 2
+        seam_v = (v[up] + v[lo]) / 2
+        order = np.argsort(seam_u)
+        self._seam_u, self._seam_v = seam_u[order], seam_v[order]
+        self._rest_gap_u = seam_u[order]
+        self.rest_gap = np.maximum(v[lo] - v[up], 0.0)[order]  # per inner-lip pair, mouth widths
+        seam_at = np.interp(u, self._seam_u, self._seam_v)
+        below = v > seam_at
+        below[list(LIPS_INNER_LOWER) + list(LIPS_OUTER_LOWER)] = True
+        below[list(LIPS_INNER_UPPER) + list(LIPS_OUTER_UPPER)] = False
+        corners = [61, 291, 78, 308]
+        self.lower = below.astype(np.float64)
+        self.lower[corners] = 0.5  # the corners belong to both lips
+        self.dist_seam = np.abs(v - seam_at)
+
+        au = np.abs(u)
+        # How much of the jaw's drop each point follows: the lower lip and chin fully,
+        # tapering toward the mouth corners and out along the jaw to nothing near the ears.
+        taper = np.interp(au, [0.0, 0.3, 1.0, 1.6, 2.6], [1.0, 1.0, 0.55, 0.3, 0.0])
+        self.jaw_weight = self.lower * taper
+        # Points on or near the lips follow lip gestures; skin fades out with distance.
+        lip_band = np.clip(1.0 - (self.dist_seam - 0.3) / 0.5, 0.0, 1.0)
+        self.lip_weight = lip_band * np.interp(au, [0.0, 1.0, 1.7], [1.0, 1.0, 0.0])
+        near_mouth = np.clip(1.0 - (self.dist_seam - 0.25) / 0.9, 0.0, 1.0)
+        self.mouth_region = near_mouth * np.interp(au, [0.0, 1.0, 2.2], [1.0, 1.0, 0.0])
+        # The mouth moved aside takes the skin beside it less far: the cheek's edge, which on
+        # a turned face is near, must not be drawn in off the background.
+        self.mouth_aside = near_mouth * np.interp(au, [0.0, 1.0, 1.7], [1.0, 1.0, 0.0])
+        # Sign that moves a point toward the seam: down for the upper lip, up for the lower.
+        self.toward_seam = np.where(below, -1.0, 1.0)
+        self.toward_seam[corners] = 0.0
+
+        # Share of a one-sided lip gesture each point takes: the subject's left side (+u) all
+        # of MouthXLeft, the right side all of MouthXRight, the middle half of each.
+        self.left_share = np.clip(0.5 + 0.5 * u, 0.0, 1.0)
+        # The lips' middle, where the chin pushes them up (a shrug) and the lower lip drops
+        # furthest; nothing at the corners.
+        self.lips_middle = np.clip(1.0 - (u / 1.3) ** 2, 0.0, 1.0)
+        # The chin's soft tissue under the lower lip rises with it in a shrug, the jaw's edge
+        # less; the upper lip yields to it only where the lips touch, the skin above less.
+        chin_fade = np.clip(1.0 - (self.dist_seam - 0.45) / 0.5, 0.0, 1.0)
+        self.chin_weight = self.lower * chin_fade * self.lips_middle
+        self.upper_lip_weight = (1 - self.lower) * np.clip(
+            1.0 - (self.dist_seam - 0.1) / 0.4, 0.0, 1.0
+        )
+
+        # How far a point moves toward its lip's inner edge when the lip is thinned by 1 (mouth
+        # widths): its depth into the lip, easing back to nothing over 1.5 lip thicknesses
+        # beyond the lip's outer edge. The inner edges themselves stay, so an open mouth
+        # stays open.
+        def contour(indices: tuple[int, ...]) -> np.ndarray:
+            k = np.array(indices)
+            order = np.argsort(u[k])
+            return np.interp(u, u[k][order], v[k][order])
+
+        inner_up, inner_lo = contour(LIPS_INNER_UPPER), contour(LIPS_INNER_LOWER)
+        outer_up, outer_lo = contour(LIPS_OUTER_UPPER), contour(LIPS_OUTER_LOWER)
+        depth = np.clip(np.where(below, v - inner_lo, inner_up - v), 0.0, None)
+        thickness = np.maximum(np.where(below, outer_lo - inner_lo, inner_up - outer_up), 0.02)
+        beyond = np.clip(1.0 - (depth - thickness) / (1.5 * thickness), 0.0, 1.0)
+        self.lip_thinning = np.where(depth <= thickness, depth, thickness * beyond) * np.interp(
+            au, [0.0, 0.8, 1.3], [1.0, 1.0, 0.0]
+        )
+        # What a gesture from above (a sneer) may move of the mouth: nothing of the lower lip,
+        # of the upper lip more toward its outer edge; the inner edge stays, so no gap opens.
+        self.above_lips = np.where(below, 0.0, np.clip(depth / thickness, 0.0, 1.0))
+        # A puffed cheek bulges beside the mouth corners, between the nose and the jaw.
+        puff = ((au - 1.75) / 0.8) ** 2 + ((v - 0.0) / 0.55) ** 2
+        self.cheek_puff = np.clip(1.0 - puff, 0.0, None) ** 2
+
+    def _build_eyes(self) -> None:
+        lm = self.neutral
+        self.eyes = []
+        for upper, lower in (
+            (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER),
+            (LEFT_EYE_UPPER, LEFT_EYE_LOWER),
+        ):
+            up, lo = np.array(upper[1:-1]), np.array(lower[1:-1])
+            gap = (lm[lo, :2] - lm[up, :2]) @ self.axes[1]
+            self.eyes.append((up, lo, np.maximum(gap, 0.0)))
+        # Skin above each eye follows the upper lid partway (eyelid skin stretches down over
+        # the eye in a blink), fading out toward the brow.
+        self.lid_skin = []
+        for up, _, gap in self.eyes:
+            lid = (lm[up, :2] - lm[up, :2].mean(0)) @ self.axes.T  # (x, y) in the face frame
+            order = np.argsort(lid[:, 0])
+            rel = (lm[:, :2] - lm[up, :2].mean(0)) @ self.axes.T
+            height_above_lid = np.interp(rel[:, 0], lid[order, 0], lid[order, 1]) - rel[:, 1]
+            reach = 2.0 * float(gap.max()) + 1e-6
+            weight = np.clip(1.0 - height_above_lid / reach, 0.0, 1.0) * (height_above_lid > 0)
+            half_width = np.ptp(lid[:, 0]) / 2 + 1e-6
+            weight *= np.clip(1.5 - np.abs(rel[:, 0]) / half_width, 0.0, 1.0)
+            weight[up] = 0.0  # the lid itself is moved exactly
+            self.lid_skin.append((weight, float(np.median(gap))))
+
+        # Below each eye: the skin under the lower lid follows it when a squint or a rising
+        # cheek pushes it up, fading over about an eye's opening; further down the cheek
+        # itself rises (CheekSquint), most a little below the lid, nothing by the nose wing.
+        # Both in pixels per unit of the shape: the lid's share of each point's opening near
+        # the lid (so no point overtakes the lid above it), inter-ocular distances below.
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        iod = self.inter_ocular
+        mid_x = (x[133] + x[362]) / 2  # between the eyes' inner corners
+        self.under_eye = []
+        self.lid_room = []
+        for (up, lo, gap), lower_lid, brow_lower in zip(
+            self.eyes, (RIGHT_EYE_LOWER, LEFT_EYE_LOWER), (RIGHT_BROW_LOWER, LEFT_BROW_LOWER),
+            strict=True,
+        ):  # fmt: skip
+            lid_x, lid_y = _sorted_line(x[list(lower_lid)], y[list(lower_lid)])
+            opening = np.interp(x, *_sorted_line(x[lo], gap))
+            depth = y - np.interp(x, lid_x, lid_y)  # below the lower lid, pixels
+            centre = (lid_x[0] + lid_x[-1]) / 2
+            half_width = (lid_x[-1] - lid_x[0]) / 2 + 1e-6
+            outward = (x - centre) * np.sign(centre - mid_x) / half_width
+            across = np.where(
+                outward < 0,
+                _fade(-outward, 1.0, 1.6),  # toward the nose
+                _fade(outward, 1.3, 2.2),  # toward the temple
+            )
+            ramp_in = smoothstep(depth / (0.15 * iod))
+            just_above = np.clip(1.0 + depth / (0.05 * iod), 0.0, 1.0)
+            follow = np.where(depth >= 0, 1.0 - ramp_in, just_above) * opening * across
+            cheek = ramp_in * _fade(depth, 0.15 * iod, 0.6 * iod) * iod * across
+            for moved_exactly in (up, lo):
+                follow[moved_exactly] = 0.0
+                cheek[moved_exactly] = 0.0
+            self.under_eye.append((follow, cheek))
+            # Room above each upper-lid point, up to the brow's lower edge: a wide eye's lid
+            # never rises past the brow.
+            brow = list(brow_lower)
+            brow_y = np.interp(x[up], *_sorted_line(x[brow], y[brow]))
+            self.lid_room.append(np.maximum(y[up] - brow_y, 0.0))
+
+    def _build_brows(self) -> None:
+        """Where each brow's gestures move the face: the brow fully; the forehead above it,
+        fading toward the top of the face; the eyelid fold below it, fading to nothing at
+        the lid's edge; beyond the brow's inner end, half of it at the midline (both brows'
+        halves add up there); past its outer end, fading out over the temple."""
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        oval = np.array(FACE_OVAL)
+        mid_x = (x[RIGHT_BROW_UPPER[-1]] + x[LEFT_BROW_UPPER[-1]]) / 2
+        self.brows = []
+        for upper, lower, lid in (
+            (RIGHT_BROW_UPPER, RIGHT_BROW_LOWER, RIGHT_EYE_UPPER),
+            (LEFT_BROW_UPPER, LEFT_BROW_LOWER, LEFT_EYE_UPPER),
+        ):
+            upper, lower, lid = np.array(upper), np.array(lower), np.array(lid)
+            outward = np.sign(x[upper[0]] - mid_x)
+            a = outward * (x - mid_x)  # from the midline out toward this brow's side
+            line_a, line_y = _sorted_line(outward * ((x[upper] + x[lower]) / 2 - mid_x),
+                                          (y[upper] + y[lower]) / 2)  # fmt: skip
+            _, half = _sorted_line(outward * ((x[upper] + x[lower]) / 2 - mid_x),
+                                   (y[lower] - y[upper]) / 2)  # fmt: skip
+            inner, outer = line_a[0], line_a[-1]
+            along = np.clip((a - inner) / (outer - inner), 0.0, 1.0)  # 0 inner end, 1 outer
+            brow_y = np.interp(a, line_a, line_y)
+            thickness = np.interp(a, line_a, np.maximum(half, 0.5))
+            above = brow_y - thickness - y  # above the brow's upper edge, pixels
+            below = y - brow_y - thickness  # below its lower edge
+            # The top of the face above the brow (the oval's upper arc on this side).
+            top = oval[(y[oval] < line_y.min()) & (outward * (x[oval] - mid_x) > -inner)]
+            top_a, top_y = _sorted_line(outward * (x[top] - mid_x), y[top])
+            forehead = np.maximum(brow_y - thickness - np.interp(a, top_a, top_y), 1.0)
+            lid_a, lid_y = _sorted_line(outward * (x[lid] - mid_x), y[lid])
+            fold = np.maximum(np.interp(a, lid_a, lid_y) - brow_y - thickness, 1.0)
+            vertical = np.where(
+                above > 0,
+                smoothstep(1.0 - above / (1.1 * forehead)),
+                np.where(below > 0, np.clip(1.0 - below / fold, 0.0, 1.0), 1.0),
+            )
+            s = np.clip(a / inner, -1.0, 1.0)
+            across = np.where(
+                a < inner,
+                0.5 + 0.5 * (1.5 * s - 0.5 * s**3),
+                _fade(a, outer, outer + 0.5 * (outer - inner)),
+            )
+            weight = vertical * across
+            weight[lid] = 0.0  # the lid's edge is the eyes' to move
+            self.brows.append((weight, along, outward))
+
+    def _build_nose(self) -> None:
+        """What a sneer lifts, per side: round the nose's wing, up the side of the nose toward
+        the eye, across to the nose's tip and down to the upper lip (pixels per unit)."""
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        iod = self.inter_ocular
+        self.sneer = []
+        for wing in (RIGHT_NOSE_WING, LEFT_NOSE_WING):
+            cx, cy = self.xy[list(wing)].mean(0)
+            r2 = ((x - cx) / (SNEER_REACH[0] * iod)) ** 2 + ((y - cy) / (SNEER_REACH[1] * iod)) ** 2
+            self.sneer.append(np.clip(1.0 - r2, 0.0, None) ** 2 * self.above_lips * iod)
+
+    def _build_head(self) -> None:
+        lm = self.neutral
+        sides = lm[[234, 454]]
+        pivot = sides.mean(0)
+        # Turn about the top of the neck rather than the middle of the face.
+        pivot[:2] += 0.12 * self.face_height * self.axes[1]
+        self.pivot = pivot
+
+    # -- per frame ------------------------------------------------------------------------
+
+    def head(self, frame: MotionFrame) -> HeadFrame:
+        yaw, pitch, roll = (float(a) for a in frame.head_rotation_deg)
+        t = np.asarray(frame.head_translation, np.float64) * self.face_width
+        return HeadFrame(rotation_matrix(yaw, pitch, roll), self.pivot, frame.head_scale, t)
+
+    def expression(self, frame: MotionFrame) -> np.ndarray:
+        """Landmarks with the face's expression applied, before head motion: (478, 3)."""
+        w = frame.blendshapes.astype(np.float64)
+        du = np.zeros(len(self.u))  # displacement along the face's x axis, pixels
+        dv = np.zeros(len(self.u))  # along its y axis (down), pixels
+        dz = np.zeros(len(self.u))
+        self._mouth(w, du, dv, dz)
+        self._eyes(w, dv)
+        self._brows(w, du, dv)
+        for weight, side in zip(self.sneer, ("Right", "Left"), strict=True):
+            dv -= w[BS[f"NoseSneer{side}"]] * SNEER_LIFT * weight
+
+        out = self.neutral.copy()
+        out[:, :2] += du[:, None] * self.axes[0] + dv[:, None] * self.axes[1]
+        out[:, 2] += dz
+        return out
+
+    def _mouth(self, w: np.ndarray, du: np.ndarray, dv: np.ndarray, dz: np.ndarray) -> None:
+        """The jaw, lips and cheeks beside them (in place, pixels)."""
+        W = self.mouth_width
+        left = self.left_share
+
+        def sided(name: str) -> np.ndarray:
+            """A left/right pair of shapes as one value per point."""
+            return w[BS[f"{name}Left"]] * left + w[BS[f"{name}Right"]] * (1 - left)
+
+        jaw = w[BS["JawOpen"]]
+        close = w[BS["MouthClose"]]
+        funnel, pucker = w[BS["MouthFunnel"]], w[BS["MouthPucker"]]
+        roll_lower = w[BS["MouthRollLower"]]
+        upper_up = sided("MouthUpperUp")
+
+        dv += jaw * JAW_DROP * W * self.jaw_weight
+        # An opening jaw also narrows the mouth a little.
+        du -= 0.08 * jaw * self.u * (W / 2) * self.lip_weight
+
+        # Lip gap at each point's position, after the jaw, before closure (mouth widths).
+        rest_gap = np.interp(self.u, self._rest_gap_u, self.rest_gap)
+        jaw_taper = np.interp(np.abs(self.u), [0.0, 0.3, 1.0], [1.0, 1.0, 0.55])
+        gap = rest_gap + jaw * JAW_DROP * jaw_taper
+        # The lower lip pulled down (its depressor), or pushed up with the chin (a shrug); where
+        # it meets the upper lip it pushes that up too. Before closure, which shuts what is left.
+        lower_down = LOWER_LIP_DROP * sided("MouthLowerDown") * jaw_taper
+        shrug_lower = w[BS["MouthShrugLower"]]
+        shrug = SHRUG_LIFT * shrug_lower * self.lips_middle
+        opened = gap + lower_down - shrug
+        pushed = np.maximum(-opened, 0.0)
+        gap = opened + pushed
+        dv += lower_down * W * self.lower * self.lip_weight
+        dv -= SHRUG_LIFT * shrug_lower * W * self.chin_weight
+        dv -= pushed * W * self.upper_lip_weight
+        # Pressing the lips brings together lips that the photo shows parted (the jaw's own
+        # opening, for speech, stays).
+        pressed = PRESS_CLOSE * sided("MouthPress") * rest_gap
+        dv += pressed / 2 * W * self.toward_seam * self.lip_weight
+        gap = gap - pressed
+        # The upper lip's shrug lifts the middle of both lips together: no gap opens.
+        shrug_upper = SHRUG_LIFT * w[BS["MouthShrugUpper"]] * self.lips_middle
+        dv -= shrug_upper * W * np.maximum(self.upper_lip_weight, self.lower * self.lip_weight)
+
+        # Funnel rounds the opening: the middle opens, the corners come in.
+        round_open = 0.06 * funnel * np.clip(1 - self.u**2, 0, 1)
+        dv -= round_open * W * self.toward_seam * self.lip_weight
+        du -= (0.20 * funnel + 0.28 * pucker) * self.u * (W / 2) * self.mouth_region
+        dz -= (0.08 * funnel + 0.15 * pucker) * W * self.mouth_region
+        # Closing brings both lips to the seam; the lower lip rolling in (an /f/) lifts it
+        # to the upper teeth.
+        gap_now = gap + 2 * round_open
+        shut = np.clip(close + 0.85 * roll_lower * self.lower, 0.0, 1.0)
+        # Closing goes a little past the seam: lips that press together hide the line where
+        # they meet.
+        dv += shut * (gap_now / 2 + LIP_PRESS) * W * self.toward_seam * self.lip_weight
+        dv += roll_lower * (gap_now / 2) * W * self.lower * self.lip_weight
+        dv -= 0.05 * upper_up * W * (1 - self.lower) * self.lip_weight
+        # Pressed lips and an upper lip rolled in grow thinner: each lip's outer edge comes
+        # toward its inner edge, which stays.
+        thinning = PRESS_THIN * sided("MouthPress")
+        thinning = thinning + ROLL_UPPER_THIN * w[BS["MouthRollUpper"]] * (1 - self.lower)
+        dv += thinning * self.lip_thinning * W * self.toward_seam
+
+        # The mouth aside, whole: +u is the subject's left.
+        sideways = w[BS["MouthLeft"]] - w[BS["MouthRight"]]
+        du += MOUTH_SIDEWAYS * sideways * W * self.mouth_aside
+
+        # Wider (stretch), smiling, frowning and dimpled corners, one side each.
+        for side, sign in (("Left", 1.0), ("Right", -1.0)):
+            on_side = np.clip(sign * self.u, 0.0, None) * self.mouth_region
+            stretch, smile = w[BS[f"MouthStretch{side}"]], w[BS[f"MouthSmile{side}"]]
+            frown, dimple = w[BS[f"MouthFrown{side}"]], w[BS[f"MouthDimple{side}"]]
+            du += sign * (0.12 * stretch + 0.10 * smile) * on_side * (W / 2)
+            dv += (0.03 * stretch - 0.12 * smile) * on_side * W
+            # A frown pulls the corners down and a little out; a dimple back and out.
+            du += sign * (0.08 * frown + 0.12 * dimple) * on_side * (W / 2)
+            dv += FROWN_DROP * frown * on_side * W
+            dz += 0.04 * dimple * on_side * W
+            puff = w[BS["CheekPuff"]] * self.cheek_puff * (sign * self.u > 0)
+            du += sign * CHEEK_PUFF * puff * W
+
+    def _eyes(self, w: np.ndarray, dv: np.ndarray) -> None:
+        """Lids and the skin around them (in place, pixels): blinks, squints, wide eyes and
+        rising cheeks."""
+        for (up, lo, eye_gap), (skin, typical_gap), (follow, cheek_field), room, side in zip(
+            self.eyes, self.lid_skin, self.under_eye, self.lid_room, ("Right", "Left"),
+            strict=True,
+        ):  # fmt: skip
+            blink = w[BS[f"EyeBlink{side}"]]
+            squint, wide = w[BS[f"EyeSquint{side}"]], w[BS[f"EyeWide{side}"]]
+            cheek = w[BS[f"CheekSquint{side}"]]
+            # Each lid's travel as a share of the eye's opening (down for the upper lid, up
+            # for the lower).
+            upper = (
+                blink * UPPER_LID_SHARE + squint * SQUINT_LIDS[0] + wide * WIDE_LIDS[0]
+                + cheek * CHEEK_SQUINT_LIDS[0]
+            )  # fmt: skip
+            lower = (
+                blink * (1 - UPPER_LID_SHARE) + squint * SQUINT_LIDS[1] + wide * WIDE_LIDS[1]
+                + cheek * CHEEK_SQUINT_LIDS[1]
+            )  # fmt: skip
+            if upper + lower > 1.0:
+                # The lids meet and stop: a squinting eye that blinks shuts, it does not
+                # close past itself.
+                upper, lower = upper / (upper + lower), lower / (upper + lower)
+            if upper == 0.0 and lower == 0.0 and cheek == 0.0:
+                continue
+            dv[up] += np.maximum(upper * eye_gap, -LID_ROOM_SHARE * room)
+            dv[lo] -= lower * eye_gap
+            dv += upper * typical_gap * 0.7 * skin
+            # The skin under the lower lid goes with it when pushed up (not in a blink, where
+            # the lower lid barely moves), and the cheek rises.
+            dv -= (lower - blink * (1 - UPPER_LID_SHARE)) * follow
+            dv -= cheek * CHEEK_LIFT * cheek_field
+
+    def _brows(self, w: np.ndarray, du: np.ndarray, dv: np.ndarray) -> None:
+        """The brows and the skin around them (in place, pixels)."""
+        iod = self.inter_ocular
+        inner_up = w[BS["BrowInnerUp"]]
+        for (weight, along, outward), side in zip(self.brows, ("Right", "Left"), strict=True):
+            outer_up, down = w[BS[f"BrowOuterUp{side}"]], w[BS[f"BrowDown{side}"]]
+            if inner_up == 0.0 and outer_up == 0.0 and down == 0.0:
+                continue
+            # The inner brow rises most at its inner end (the oblique brow of sadness or
+            # worry) and draws in a little; the outer raise lifts the tail; lowering (a
+            # frown) pulls the inner end down and in furthest.
+            rise = inner_up * (1.0 - 0.6 * along) + outer_up * (0.25 + 0.75 * along)
+            fall = down * (0.6 + 0.4 * (1.0 - along))
+            draw_in = (0.2 * BROW_RAISE * inner_up + 0.35 * BROW_LOWER * down) * (1.0 - along)
+            dv += (BROW_LOWER * fall - BROW_RAISE * rise) * iod * weight
+            du -= outward * draw_in * iod * weight
+
+    def landmarks(self, frame: MotionFrame) -> np.ndarray:
+        """Landmarks after expression and head motion: (478, 3), crop pixels."""
+        return self.apply_head(self.expression(frame), self.head(frame))
+
+    def apply_head(self, points: np.ndarray, head: HeadFrame) -> np.ndarray:
+        """``points`` turned with the head, then the whole person scaled about the chin."""
+        moved = (points - head.pivot) @ head.rotation.T + head.pivot
+        moved[:, :2] += head.translation
+        chin = self.neutral[CHIN, :2]
+        moved[:, :2] = chin + head.scale * (moved[:, :2] - chin)
+        return moved
+
+
+def _fade(x: np.ndarray, start: float, end: float) -> np.ndarray:
+    """1 up to ``start``, easing to 0 at ``end``."""
+    return 1.0 - smoothstep((x - start) / (end - start))
+
+
+def _sorted_line(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A contour's points ordered by x, for ``np.interp``."""
+    order = np.argsort(x)
+    return x[order], y[order]

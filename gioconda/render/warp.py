@@ -1,0 +1,225 @@
+"""The dense warp: landmark motion spread over the photo, and the map inverted.
+
+Once per portrait: a triangulation of the landmarks with rings around the face, turned into one
+sparse matrix from landmark values to pixel values (:class:`LandmarkMesh`), and the head's
+smoothed depth map for its rigid 3D rotation. Per frame: the forward displacement field is
+inverted by damped fixed-point iteration into a backward map for ``cv2.remap``, with the pixels
+where it tears (between parting lips) marked, and filled from around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.spatial import Delaunay
+
+from gioconda.face.topology import FACE_OVAL
+from gioconda.render.rig import FaceRig
+
+#: Damped fixed-point iterations that invert the forward displacement field. Damping keeps
+#: the iteration converging where the field stretches the image (gradient up to ~1.6, at the
+#: sides of a turning face); 4 steps reach sub-pixel accuracy away from the lip seam.
+INVERSION_STEPS = 4
+
+
+INVERSION_DAMPING = 0.75
+
+
+#: Fixed-point steps inverting the rigid motion alone (smooth: it converges in a few).
+RIGID_INVERSION_STEPS = 4
+
+
+#: The inversion's last step, pixels, above which it has not converged (the map is torn).
+TORN_STEP = 1.0
+
+
+#: Reach of the fill over torn pixels, pixels.
+TORN_FILL_SIGMA = 2
+
+
+#: Blur of the head's depth map, as a share of the crop: enough that a turning head
+#: stretches and compresses the image smoothly instead of folding it.
+DEPTH_SMOOTHING = 0.025
+
+
+#: How far inside the face oval a landmark's relief reaches its full share, in face widths.
+RELIEF_TAPER = 0.15
+
+
+N_MESH_LANDMARKS = 468  # the irises (468-477) are drawn by the eyes, not warped as mesh
+
+
+#: Rings of mesh vertices around the face: (distance from the face's centre relative to its
+#: oval, share of the oval's correction they carry).
+RINGS = ((1.3, 0.6), (1.65, 0.28), (2.05, 0.07), (2.5, 0.0))
+
+
+#: How far around a torn pixel the fill reads, pixels.
+FILL_PAD = 4 * TORN_FILL_SIGMA
+
+
+@dataclass(frozen=True)
+class LandmarkMotion:
+    """Where each landmark goes, in two parts: (478, 2) pixel offsets each."""
+
+    head: np.ndarray
+    expression: np.ndarray
+
+
+def fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
+    """Fill the ``hole`` (bool) pixels of an (S, S, 3) image in place with the mean of the
+    pixels around them (a normalized blur): a torn map's scattered samples of lip and
+    shadow would show as specks where the mouth's interior does not cover them."""
+    if not hole.any():
+        return
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    pad = FILL_PAD
+    y0, y1 = max(rows[0] - pad, 0), rows[-1] + pad + 1
+    x0, x1 = max(cols[0] - pad, 0), cols[-1] + pad + 1
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    known = (~hole[y0:y1, x0:x1]).astype(np.float32)
+    total = cv2.GaussianBlur(patch * known[..., None], (0, 0), TORN_FILL_SIGMA)
+    weight = cv2.GaussianBlur(known, (0, 0), TORN_FILL_SIGMA)[..., None]
+    # Deep inside a wide tear (a mouth corner stretched far) no known pixel is near: there
+    # the map's own sample is kept (it has not converged, but lands on skin) instead of a
+    # near-zero sum drawn as a black blob.
+    keep = np.float32(1e-3)
+    filled = (total + keep * patch) / (weight + keep)
+    inside = hole[y0:y1, x0:x1]
+    image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
+
+
+@dataclass(frozen=True)
+class LandmarkMesh:
+    """Landmark values spread over the pixels between them: a triangulation of the mesh
+    landmarks (the irises excluded) and rings of vertices around the face, as one sparse matrix.
+
+    Attributes
+    ----------
+    box: x0, y0, x1, y1 of the pixels it covers
+    matrix: (pixels in ``box``, row-major) x (468 landmarks) float32 CSR: pixel values as a
+        fixed linear mix of landmark values
+    """
+
+    box: tuple[int, int, int, int]
+    matrix: sparse.csr_matrix
+
+
+def landmark_mesh(neutral: np.ndarray, size: int, grid: np.ndarray) -> LandmarkMesh:
+    """Triangulate the landmarks and rings around the face; precompute barycentrics.
+
+    Vertices beyond the face oval carry a share of the oval's own correction that falls
+    to nothing over a few rings, so the face's motion fades smoothly into hair and
+    background. Every vertex's value is a fixed linear mix of landmark values, so the
+    whole interpolation is one sparse matrix from landmarks to pixels.
+    """
+    n = N_MESH_LANDMARKS
+    lm = neutral[:n, :2]
+    oval = np.array(FACE_OVAL)
+    # The oval, densified (3 points between each pair of landmarks) so that no triangle
+    # reaches across it from outside.
+    mix_rows, mix_cols, mix_vals = [], [], []
+    dense_points = []
+    for k in range(len(oval)):
+        a, b = oval[k], oval[(k + 1) % len(oval)]
+        for t in (0.0, 0.25, 0.5, 0.75):
+            dense_points.append((1 - t) * lm[a] + t * lm[b])
+            row = len(dense_points) - 1
+            mix_rows += [row, row]
+            mix_cols += [a, b]
+            mix_vals += [1 - t, t]
+    dense = np.array(dense_points)
+    along_oval = sparse.csr_matrix((mix_vals, (mix_rows, mix_cols)), shape=(len(dense), n))
+    centre = dense.mean(0)
+    vertices = [lm]
+    blocks = [sparse.identity(n, format="csr")]
+    for reach, share in RINGS:
+        vertices.append(centre + reach * (dense - centre))
+        blocks.append(along_oval * share)
+    vertices = np.concatenate(vertices)
+    vertex_mix = sparse.vstack(blocks).tocsr()  # (V, n): vertex values from landmarks
+
+    tri = Delaunay(vertices)
+    lo = np.floor(vertices.min(0)).astype(int).clip(0, size - 1)
+    hi = np.ceil(vertices.max(0)).astype(int).clip(0, size - 1)
+    box_pixels = grid[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1, 2)
+    # Which triangle each pixel is in: rasterized, far faster than a point-location walk.
+    owner = np.full((hi[1] + 1 - lo[1], hi[0] + 1 - lo[0]), -1, np.int32)
+    triangles = vertices[tri.simplices]  # (n, 3 corners, 2)
+    # Each triangle's map from a pixel to its barycentric weights of corners 1 and 2
+    # (SciPy's own ``tri.transform`` is computed far more slowly, one LAPACK call each).
+    edges = np.stack([triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]], 2)
+    usable = np.abs(np.linalg.det(edges)) > 1e-6  # degenerate triangles own no pixel
+    to_weights = np.zeros_like(edges)
+    to_weights[usable] = np.linalg.inv(edges[usable])
+    corners = np.round((triangles - lo) * 16).astype(np.int32)
+    for index in np.flatnonzero(usable):
+        cv2.fillConvexPoly(owner, corners[index], int(index), cv2.LINE_8, shift=4)
+    simplex = owner.reshape(-1)
+    inside = simplex >= 0
+    rows = np.flatnonzero(inside)
+    s = simplex[inside]
+    offset = box_pixels[rows] - triangles[s, 0]
+    weights = to_weights[s]
+    bary = np.empty((len(s), 3))
+    bary[:, 1:] = weights[:, :, 0] * offset[:, None, 0] + weights[:, :, 1] * offset[:, None, 1]
+    bary[:, 0] = 1 - (bary[:, 1] + bary[:, 2])
+    cols = tri.simplices[s]
+    to_pixels = sparse.csr_matrix(
+        (bary.ravel(), (np.repeat(rows, 3), cols.ravel())),
+        shape=(len(box_pixels), len(vertices)),
+    )
+    box = (lo[0], lo[1], hi[0] + 1, hi[1] + 1)
+    return LandmarkMesh(box, (to_pixels @ vertex_mix).astype(np.float32).tocsr())
+
+
+def head_depth_map(rig: FaceRig, mesh: LandmarkMesh, size: int) -> np.ndarray:
+    """Depth of the head's surface at every pixel, for its rigid 3D rotation.
+
+    On the face it follows the landmarks' own depth; beyond the face it eases back to
+    the pivot's depth (hair at the sides of a head turns about the same axis as the
+    face, but sits behind it). Smoothed, so that motion has no kinks.
+    """
+    pz = np.float32(rig.pivot[2])
+    depth = np.full((size, size), pz, np.float32)
+    relief = (rig.neutral[:N_MESH_LANDMARKS, 2] - pz).astype(np.float32)
+    x0, y0, x1, y1 = mesh.box
+    depth[y0:y1, x0:x1] += (mesh.matrix @ relief).reshape(y1 - y0, x1 - x0)
+    # Never behind the pivot: what is behind it is hidden anyway.
+    depth = np.minimum(depth, pz)
+    return cv2.GaussianBlur(depth, (0, 0), DEPTH_SMOOTHING * size).astype(np.float32)
+
+
+def invert_field(field: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Backward map (where each output pixel comes from) of a forward displacement field,
+    and the (S, S) bool mask of pixels where it did not converge: where the field tears
+    apart (between parting lips) no photo pixel lands, and the map there is noise."""
+    source = grid - field
+    at_source = np.empty_like(field)
+    for i in range(INVERSION_STEPS):
+        cv2.remap(field, source, None, cv2.INTER_LINEAR, dst=at_source,
+                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        # Step toward the point whose image is this pixel: source + field(source) = grid.
+        step = np.subtract(grid, at_source, out=at_source)
+        step -= source
+        if i == INVERSION_STEPS - 1:
+            dx, dy = step[..., 0], step[..., 1]
+            torn = dx * dx + dy * dy > TORN_STEP**2
+        step *= INVERSION_DAMPING
+        source += step
+    return source, torn
+
+
+def bilinear_samples(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a single-channel float image at (N, 2) points."""
+    h, w = image.shape
+    x = np.clip(points[:, 0], 0, w - 1.001)
+    y = np.clip(points[:, 1], 0, h - 1.001)
+    x0, y0 = x.astype(int), y.astype(int)
+    fx, fy = x - x0, y - y0
+    top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
+    bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy

@@ -1,0 +1,267 @@
+"""Audio in: decode any common format with PyAV, resample, and measure it per 10 ms.
+
+Loudness, voicing, pitch and pauses are the prosody that drives the jaw, the head and the
+blinks; the phonetic content (visemes) comes from :mod:`gioconda.recognize` or from the
+speech synthesizer's own timings (:mod:`gioconda.speech`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import av
+import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.signal import lfilter
+
+from gioconda.errors import GiocondaError
+from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
+
+#: Longest audio accepted unless the caller raises it, in seconds.
+DEFAULT_MAX_AUDIO_S = 600.0
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono audio.
+
+    Attributes
+    ----------
+    samples: (n,) float32 in [-1, 1]
+    sample_rate: samples per second
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class AudioFeatures:
+    """Prosody of an utterance, one value per 10 ms hop (hop ``i`` is time ``i * 0.01`` s).
+
+    Attributes
+    ----------
+    loudness_db: (T,) float32, RMS level in dBFS (-100 for digital silence)
+    speech: (T,) bool, voice activity: True while someone is speaking (pauses are False)
+    voiced: (T,) bool, a periodic (voiced) sound is present
+    pitch_hz: (T,) float32, fundamental frequency where voiced, 0 elsewhere
+    level: (T,) float32 in [0, 1], loudness normalized to this utterance's speech range
+    """
+
+    loudness_db: np.ndarray
+    speech: np.ndarray
+    voiced: np.ndarray
+    pitch_hz: np.ndarray
+    level: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.loudness_db) * FEATURE_HOP_S
+
+
+def load_audio(
+    path: str | os.PathLike[str],
+    sample_rate: int = ANALYSIS_SAMPLE_RATE,
+    max_duration_s: float | None = DEFAULT_MAX_AUDIO_S,
+) -> Audio:
+    """Decode an audio file (WAV, MP3, M4A, OGG, FLAC, or a video's audio) to mono.
+
+    Parameters
+    ----------
+    path: the file
+    sample_rate: rate to resample to
+    max_duration_s: refuse longer audio (None: no limit)
+
+    Raises
+    ------
+    GiocondaError: the file is missing, unreadable, has no audio stream, is silent-empty,
+        or is longer than ``max_duration_s``.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise GiocondaError(f"audio file not found: {path}")
+    chunks: list[np.ndarray] = []
+    try:
+        with av.open(path) as container:
+            if not container.streams.audio:
+                raise GiocondaError(f"no audio stream in {path}")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            limit = None if max_duration_s is None else int(max_duration_s * sample_rate) + 1
+            total = 0
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    total += chunks[-1].size
+                if limit is not None and total > limit:
+                    raise GiocondaError(
+                        f"audio is longer than {max_duration_s:g} s: {path} "
+                        "(raise the limit with --max-audio-seconds)"
+                    )
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except GiocondaError:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError) as error:
+        raise GiocondaError(f"cannot read audio from {path}: {error}") from None
+    samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    if samples.size < sample_rate // 10:
+        raise GiocondaError(f"audio is empty (under 0.1 s): {path}")
+    return Audio(np.clip(samples, -1.0, 1.0), sample_rate)
+
+
+def resample(audio: Audio, sample_rate: int) -> Audio:
+    """The same audio at another sample rate (PyAV's resampler, i.e. FFmpeg's swresample)."""
+    if audio.sample_rate == sample_rate:
+        return audio
+    frame = av.AudioFrame.from_ndarray(audio.samples.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = audio.sample_rate
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    parts = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    return Audio(np.concatenate(parts).astype(np.float32), sample_rate)
+
+
+def analyze_audio(audio: Audio) -> AudioFeatures:
+    """Loudness, voice activity, voicing and pitch, every 10 ms.
+
+    Each hop looks at a 25 ms window centred on its time, so the features need 12.5 ms of
+    look-ahead: cheap enough for live use.
+    """
+    audio = resample(audio, ANALYSIS_SAMPLE_RATE)
+    sr = audio.sample_rate
+    hop = round(FEATURE_HOP_S * sr)
+    win = round(0.025 * sr)
+    n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
+    padded = np.pad(audio.samples.astype(np.float32), (win // 2, win + hop))
+    starts = np.arange(n_hops) * hop
+    frames = padded[starts[:, None] + np.arange(win)[None, :]]
+
+    rms = np.sqrt(np.mean(frames**2, axis=1) + 1e-12)
+    loudness_db = np.maximum(20 * np.log10(rms + 1e-10), -100.0).astype(np.float32)
+
+    pitch_hz, periodicity = _pitch(frames, sr)
+
+    # Voice activity: level above an adaptive floor, held over short gaps between syllables.
+    floor_db = float(np.percentile(loudness_db, 10))
+    peak_db = float(np.percentile(loudness_db, 95))
+    threshold = max(floor_db + 0.35 * (peak_db - floor_db), peak_db - 40.0, -60.0)
+    active = loudness_db > threshold
+    speech = _close_gaps(active, max_gap=20)  # pauses shorter than 200 ms are not pauses
+    speech = _remove_short(speech, min_len=5)
+
+    voiced = (periodicity > 0.45) & (loudness_db > threshold - 6.0)
+    pitch_hz = np.where(voiced, pitch_hz, 0.0).astype(np.float32)
+
+    span = max(peak_db - threshold, 6.0)
+    level = np.clip((loudness_db - threshold) / span, 0.0, 1.0).astype(np.float32)
+    return AudioFeatures(loudness_db, speech, voiced, pitch_hz, level)
+
+
+def _pitch(frames: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Autocorrelation pitch (70-400 Hz) and its periodicity (normalized peak height)."""
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    n = frames.shape[1]
+    spectrum = np.fft.rfft(frames * np.hanning(n), n=2 * n, axis=1)
+    acf = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :n]
+    lag_min, lag_max = int(sr / 400), min(int(sr / 70), n - 1)
+    energy = acf[:, :1] + 1e-9
+    # Correct for the window's own taper so long lags are not penalized.
+    window_acf = np.correlate(np.hanning(n), np.hanning(n), "full")[n - 1 :]
+    normalized = acf / energy / np.maximum(window_acf / window_acf[0], 0.1)
+    search = normalized[:, lag_min:lag_max]
+    best = np.argmax(search, axis=1)
+    periodicity = search[np.arange(len(best)), best]
+    pitch = sr / (best + lag_min)
+    return pitch.astype(np.float32), periodicity.astype(np.float32)
+
+
+def _close_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
+    """Morphological closing: fill False runs shorter than ``max_gap`` between True runs."""
+    if not mask.any():
+        return mask.copy()
+    grown = maximum_filter1d(mask.astype(np.uint8), size=max_gap, mode="constant")
+    return minimum_filter1d(grown, size=max_gap, mode="constant").astype(bool) | mask
+
+
+def _remove_short(mask: np.ndarray, min_len: int) -> np.ndarray:
+    """Drop True runs shorter than ``min_len`` (clicks, breaths)."""
+    opened = maximum_filter1d(
+        minimum_filter1d(mask.astype(np.uint8), size=min_len, mode="constant"),
+        size=min_len,
+        mode="constant",
+    )
+    return opened.astype(bool) & mask
+
+
+#: Log-mel features for phone recognition: bands, and the frequency range they cover.
+MEL_BANDS = 40
+
+
+MEL_FMIN_HZ, MEL_FMAX_HZ = 60.0, 7600.0
+
+
+_MEL_NFFT = 512
+
+
+_MEL_WINDOW = 400  # 25 ms at 16 kHz
+
+
+#: Time constant of the running mean removed from the log-mel features (10 ms hops): long
+#: enough to keep phonetic contrasts, short enough to follow a change of microphone or room.
+MEL_NORM_HOPS = 300
+
+
+def log_mel(audio: Audio) -> np.ndarray:
+    """Log-mel spectrogram every 10 ms: (T, MEL_BANDS) float32, hop ``i`` centred at i * 10 ms.
+
+    The same frames as :func:`analyze_audio`: T = ceil(samples / 160) at 16 kHz. Each frame
+    looks 12.5 ms ahead, so the features can be computed live.
+    """
+    audio = resample(audio, ANALYSIS_SAMPLE_RATE)
+    hop = round(FEATURE_HOP_S * ANALYSIS_SAMPLE_RATE)
+    n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
+    padded = np.pad(audio.samples.astype(np.float32), (_MEL_WINDOW // 2, _MEL_WINDOW + hop))
+    # Pre-emphasis evens out speech's spectral tilt so the upper bands carry weight.
+    padded[1:] -= 0.97 * padded[:-1].copy()
+    starts = np.arange(n_hops) * hop
+    frames = padded[starts[:, None] + np.arange(_MEL_WINDOW)[None, :]]
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(_MEL_WINDOW), n=_MEL_NFFT, axis=1)) ** 2
+    mel = spectrum @ _mel_filterbank()
+    return np.log(mel + 1e-8).astype(np.float32)
+
+
+def normalize_features(features: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
+    """Subtract a causal running mean per band (what a live stream can know so far).
+
+    ``state`` is the running mean to start from (None: the first frame's values). The same
+    function serves offline and live use, so both see identical features.
+    """
+    alpha = 1.0 / MEL_NORM_HOPS
+    start = features[0] if state is None else state
+    # An exponential moving average is a first-order IIR filter, run over all bands at once.
+    initial = ((1 - alpha) * np.asarray(start, np.float64))[None, :]
+    means, _ = lfilter([alpha], [1, -(1 - alpha)], features, axis=0, zi=initial)
+    return (features - means).astype(np.float32)
+
+
+def _mel_filterbank() -> np.ndarray:
+    """Triangular mel filters, (n_fft/2 + 1, MEL_BANDS)."""
+
+    def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    def mel_to_hz(m: np.ndarray) -> np.ndarray:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+    edges = mel_to_hz(np.linspace(hz_to_mel(MEL_FMIN_HZ), hz_to_mel(MEL_FMAX_HZ), MEL_BANDS + 2))
+    bins = np.fft.rfftfreq(_MEL_NFFT, 1.0 / ANALYSIS_SAMPLE_RATE)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins[None, :] - lower) / (centre - lower)
+    falling = (upper - bins[None, :]) / (upper - centre)
+    return np.clip(np.minimum(rising, falling), 0.0, None).T.astype(np.float32)

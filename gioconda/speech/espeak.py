@@ -1,0 +1,648 @@
+"""Text to speech with exact phone timings, from eSpeak NG.
+
+eSpeak NG (through the ``espeakng-loader`` wheel, which carries the library and its data for
+about a hundred languages) reports an event for every phoneme it speaks, with the sample at
+which the phoneme's sound starts. Those events are the mouth's timing when the input is text.
+
+What the events mean was measured on the waveform, not assumed (eSpeak NG 1.52):
+
+* The event's sample is exact: there is no constant offset. The silent closure before a
+  stop ends on the very sample that the stop's event names.
+* But eSpeak writes a consonant's *pre-pause* (the closure of /p t k/, the short gap before
+  some word-initial consonants) before the event. Taken as they come, the events give that
+  silence to the previous phone, and the lips would close only at the release: 48 ms late on
+  average. :func:`synthesize` gives each consonant the silence before it (then -1.5 +- 2 ms).
+* A vowel after a nasal or liquid is reported only after the vowel's onset: an /m/ would
+  stay closed 19 ms into its vowel. :func:`synthesize` starts such a vowel where the nasal
+  is released, found on the waveform (then -1 +- 2 ms).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import espeakng_loader
+import numpy as np
+from scipy.ndimage import maximum_filter1d
+
+from gioconda.errors import GiocondaError
+from gioconda.speech.audio import Audio
+from gioconda.speech.visemes import VOWEL_VISEMES, PhoneSegment, espeak_to_viseme
+
+#: Speaking rates that eSpeak NG accepts, in words per minute.
+MIN_WORDS_PER_MINUTE, MAX_WORDS_PER_MINUTE = 80, 450
+
+
+# Values from espeak-ng's speak_lib.h (API revision 12/13).
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+
+
+_INITIALIZE_PHONEME_EVENTS = 0x0001
+
+
+_CHARS_UTF8 = 1
+
+
+_EVENT_LIST_TERMINATED = 0
+
+
+_EVENT_PHONEME = 7
+
+
+_PARAM_RATE = 1
+
+
+_PARAM_PITCH = 3
+
+
+_EE_OK = 0
+
+
+_POS_CHARACTER = 1
+
+
+# espeak_TextToPhonemes' phonememode: IPA (UTF-8) instead of mnemonics; with the tie flag,
+# bits 8-23 hold the character that joins the letters of one phoneme (d͡ʒ, a͡ɪ).
+_PHONEMES_IPA = 0x02
+
+
+_PHONEMES_TIE = 0x80
+
+
+_IPA_TIE = "\u0361"
+
+
+# Clause punctuation that text_to_ipa keeps: eSpeak's phonemizer returns the phonemes of each
+# clause without it. A clause ends at such a run followed by a space or the end of the text.
+_CLAUSE_END = re.compile(r"(?<=[.,;:!?…—])[\"'”’)\]]*\s+")
+
+
+_CLAUSE_PUNCTUATION = re.compile(r"[.,;:!?…—]+(?=[\"'”’)\]]*$)")
+
+
+# A pre-pause silence is at most ~90 nominal ms (setlengths.c), longer only at slow rates.
+_MAX_CLOSURE_S = 0.15
+
+
+# After a pause the silence is mostly pause: the lips take their place this long before.
+_MAX_CLOSURE_AFTER_PAUSE_S = 0.08
+
+
+# Shortest silence that counts as a closure, and what the previous phone keeps at least.
+_MIN_CLOSURE_S = 0.008
+
+
+_MIN_KEPT_S = 0.015
+
+
+# "Silent": the envelope (max |x| over 2 ms) is this far below the utterance's peak. Digital
+# zeros for most voices; the variants with an echo (f2, f4, m2, ...) leave ~-30 dB in it.
+_QUIET_DB = -32.0
+
+
+_ENVELOPE_S = 0.002
+
+
+# A nasal's release: the vowel's onset is at least this much louder (pre-emphasized, so the
+# nasal murmur's low frequencies weigh little) than the murmur, and its event at most this
+# late. eSpeak reports a vowel after a nasal or liquid only after the vowel's onset.
+_RELEASE_CONTRAST_DB = 6.0
+
+
+_MAX_RELEASE_LAG_S = 0.05
+
+
+_LOUDNESS_WINDOW_S = 0.010
+
+
+class _Event(ctypes.Structure):
+    """``espeak_EVENT`` from speak_lib.h."""
+
+    class _Id(ctypes.Union):
+        _fields_ = [
+            ("number", ctypes.c_int),
+            ("name", ctypes.c_char_p),
+            ("string", ctypes.c_char * 8),  # phoneme mnemonic, NUL-terminated unless 8 long
+        ]
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),  # ms, truncated: we use `sample` instead
+        ("sample", ctypes.c_int),  # output sample at which the event happens
+        ("user_data", ctypes.c_void_p),
+        ("id", _Id),
+    ]
+
+
+class _Voice(ctypes.Structure):
+    """``espeak_VOICE`` from speak_lib.h."""
+
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_void_p),  # (priority byte, NUL-terminated name)*, then a 0 byte
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
+
+
+@dataclass(frozen=True)
+class SynthesizedSpeech:
+    """Speech made from text, with when each phone is heard.
+
+    Attributes
+    ----------
+    audio:
+        eSpeak's output at its native rate (22050 Hz), mono float32.
+    phones:
+        Contiguous segments from 0 to ``audio.duration_s``; pauses have viseme ``"sil"``.
+    """
+
+    audio: Audio
+    phones: tuple[PhoneSegment, ...]
+
+
+@dataclass
+class _Capture:
+    """What one synthesis call hands back through the callback."""
+
+    chunks: list[np.ndarray]
+    events: list[tuple[int, str]]  # (sample, mnemonic)
+
+
+class ESpeakEngine:
+    """The eSpeak NG library, loaded and initialized once per process.
+
+    The C library keeps global state (the current voice, its parameters, one callback), so
+    every call goes through one lock, and :meth:`shared` hands out a single instance.
+
+    Some of that state survives from one call to the next (the wave generator's), so the
+    same text spoken twice in one process can differ by a few samples; timings stay exact
+    for the audio each call returns, and a process that repeats its calls repeats its output.
+    """
+
+    _shared: ESpeakEngine | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, library_path: str, data_path: str) -> None:
+        self._lib = ctypes.CDLL(library_path)
+        self._data_path = data_path
+        self._lock = threading.Lock()
+        self._capture: _Capture | None = None
+        # ctypes must keep the C callback object alive as long as the library may call it.
+        self._callback = _SynthCallback(self._on_synth)
+        self._declare_signatures()
+        # The path is the data directory itself, which espeak_Initialize also accepts.
+        self.sample_rate = self._lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), _INITIALIZE_PHONEME_EVENTS
+        )
+        if self.sample_rate <= 0:
+            raise RuntimeError(f"espeak_Initialize failed with data at {data_path}")
+        self._lib.espeak_SetSynthCallback(self._callback)
+        self._languages, self._voice_ids = self._read_voices()
+        self._variants = self._read_variants()
+
+    @classmethod
+    def shared(cls) -> ESpeakEngine:
+        """The process's engine, created on first use from the ``espeakng-loader`` wheel."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls(
+                    espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+                )
+            return cls._shared
+
+    def languages(self) -> list[str]:
+        """Language names that select a voice, sorted (``"en-us"``, ``"fr-fr"``, ...)."""
+        return sorted(self._languages)
+
+    def variants(self) -> list[str]:
+        """Voice variants that can follow a language after ``+`` (``"f3"``, ``"m2"``, ...)."""
+        return sorted(self._variants)
+
+    def resolve(self, voice: str) -> str | None:
+        """eSpeak's own name for ``voice`` (``"en-gb+f3"`` -> ``"gmw/en+f3"``), None if unknown.
+
+        ``espeak_SetVoiceByName`` finds voice files and names but not language codes such as
+        ``en-gb``, and it ignores an unknown variant silently; so we look both up ourselves.
+        """
+        base, _, variant = voice.strip().lower().partition("+")
+        identifier = self._voice_ids.get(base)
+        if identifier is None or (variant and variant not in self._variants):
+            return None
+        return f"{identifier}+{self._variants[variant]}" if variant else identifier
+
+    def synthesize(
+        self, text: str, voice: str, words_per_minute: int, pitch: int, seed: int | None = None
+    ) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """Speak ``text``: the int16 samples and the phoneme events as (sample, mnemonic).
+
+        ``seed`` seeds eSpeak's own random generator first (its whisper and breath noise);
+        None leaves it running.
+        """
+        data = text.encode("utf-8") + b"\0"
+        spec = self.resolve(voice)
+        with self._lock:
+            if seed is not None:
+                self._lib.espeak_ng_SetRandSeed(seed)
+            if spec is None or self._lib.espeak_SetVoiceByName(spec.encode("utf-8")) != _EE_OK:
+                raise GiocondaError(f"eSpeak NG cannot load voice {voice!r}")
+            self._lib.espeak_SetParameter(_PARAM_RATE, words_per_minute, 0)
+            self._lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
+            self._capture = _Capture([], [])
+            try:
+                status = self._lib.espeak_Synth(
+                    data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+                )
+                capture = self._capture
+            finally:
+                self._capture = None
+        if status != _EE_OK:
+            raise GiocondaError(f"eSpeak NG could not speak the text (error {status})")
+        samples = np.concatenate(capture.chunks) if capture.chunks else np.zeros(0, np.int16)
+        return samples, capture.events
+
+    def text_to_ipa(self, text: str, voice: str, tie: bool = False) -> str:
+        """``text`` in the International Phonetic Alphabet, as eSpeak NG would speak it.
+
+        Parameters
+        ----------
+        text: what to say (UTF-8, any script the voice's language reads)
+        voice: a language from :func:`list_voices`, optionally with ``+variant``
+        tie: join the letters of a multi-letter phoneme with U+0361 (``d͡ʒ``, ``a͡ɪ``), so
+            that affricates and diphthongs can be told from two phonemes in a row
+
+        Returns
+        -------
+        Words separated by spaces, stress marks (ˈ ˌ) before the stressed syllable, and the
+        text's clause punctuation (``, . ; : ! ? … —``) after its clause, which eSpeak's
+        phonemizer drops: ``"Hello world, how are you?"`` -> ``"həlˈoʊ wˈɜːld, hˈaʊ ɑːɹ juː?"``.
+        Numbers and abbreviations come out as eSpeak reads them.
+
+        Raises
+        ------
+        GiocondaError: the voice is unknown.
+        """
+        spec = self.resolve(voice)
+        mode = _PHONEMES_IPA | (_PHONEMES_TIE | ord(_IPA_TIE) << 8 if tie else 0)
+        clauses = []
+        with self._lock:
+            if spec is None or self._lib.espeak_SetVoiceByName(spec.encode("utf-8")) != _EE_OK:
+                raise GiocondaError(f"eSpeak NG cannot load voice {voice!r}")
+            for clause in _CLAUSE_END.split(text.strip()):
+                phonemes = self._clause_phonemes(clause, mode)
+                punctuation = _CLAUSE_PUNCTUATION.search(clause)
+                if phonemes or punctuation:
+                    clauses.append(phonemes + (punctuation.group() if punctuation else ""))
+        return " ".join(clauses)
+
+    def _clause_phonemes(self, text: str, mode: int) -> str:
+        """espeak_TextToPhonemes over all of ``text``: it returns one clause per call."""
+        buffer = ctypes.create_string_buffer(text.encode("utf-8"))
+        pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+        parts = []
+        while pointer.value:  # eSpeak sets it to NULL after the last clause
+            phonemes = self._lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, mode)
+            if phonemes:
+                parts.append(phonemes.decode("utf-8", "replace").strip())
+        return " ".join(part for part in parts if part)
+
+    def _on_synth(self, wav: Any, n_samples: int, events: Any) -> int:
+        """SynthCallback: collect samples and phoneme events; 0 tells eSpeak to go on."""
+        capture = self._capture
+        if capture is None:
+            return 1
+        if wav and n_samples > 0:
+            capture.chunks.append(np.ctypeslib.as_array(wav, (n_samples,)).copy())
+        i = 0
+        while events[i].type != _EVENT_LIST_TERMINATED:
+            event = events[i]
+            if event.type == _EVENT_PHONEME:
+                name = event.id.string.split(b"\0")[0].decode("utf-8", "replace")
+                capture.events.append((event.sample, name))
+            i += 1
+        return 0
+
+    def _declare_signatures(self) -> None:
+        lib = self._lib
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        lib.espeak_ng_SetRandSeed.restype = None
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+        ]  # fmt: skip
+        lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
+        lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+        lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int,
+        ]  # fmt: skip
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+
+    def _read_voices(self) -> tuple[frozenset[str], dict[str, str]]:
+        """Language names, and every accepted name (lower case) -> voice identifier.
+
+        A language goes to the voice that lists it with the best (lowest) priority: "en"
+        is British English, as in eSpeak's own command line.
+        """
+        best: dict[str, tuple[int, str]] = {}
+        names: dict[str, str] = {}
+        voices = self._lib.espeak_ListVoices(None)
+        i = 0
+        while voices[i]:
+            voice = voices[i].contents
+            identifier = voice.identifier.decode("utf-8")
+            i += 1
+            if not self._has_dictionary(identifier):
+                continue  # listed, but this build of the data lacks it: it would speak nothing
+            names[voice.name.decode("utf-8").strip().lower()] = identifier
+            names[identifier.lower()] = identifier
+            for priority, language in _language_list(voice.languages):
+                if language not in best or priority < best[language][0]:
+                    best[language] = (priority, identifier)
+        names.update({language: identifier for language, (_, identifier) in best.items()})
+        return frozenset(best), names
+
+    def _has_dictionary(self, identifier: str) -> bool:
+        """Whether the voice's pronunciation dictionary is in the data folder.
+
+        As in eSpeak's voices.c: a voice file's first ``language`` names its dictionary (the
+        part before any ``-``) unless a ``dictionary`` line names another.
+        """
+        dictionary = None
+        try:
+            with open(os.path.join(self._data_path, "lang", identifier), encoding="utf-8") as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "dictionary":
+                        dictionary = value.split()[0]
+                        break
+                    if key == "language" and dictionary is None and value.strip():
+                        dictionary = value.split()[0].split("-")[0]
+        except OSError:
+            return True  # not a plain voice file: let eSpeak decide
+        return dictionary is None or os.path.isfile(
+            os.path.join(self._data_path, f"{dictionary}_dict")
+        )
+
+    def _read_variants(self) -> dict[str, str]:
+        """Variant names (lower case) -> their file names in eSpeak's ``voices/!v`` folder."""
+        folder = os.path.join(self._data_path, "voices", "!v")
+        files = os.listdir(folder) if os.path.isdir(folder) else []
+        return {name.lower(): name for name in files}
+
+
+def _language_list(pointer: int) -> list[tuple[int, str]]:
+    """Decode ``espeak_VOICE.languages``: (priority byte, name, NUL)* ending with a 0 byte."""
+    languages = []
+    while (priority := ctypes.string_at(pointer, 1)[0]) != 0:
+        name = ctypes.string_at(pointer + 1)
+        languages.append((priority, name.decode("utf-8").lower()))
+        pointer += len(name) + 2
+    return languages
+
+
+def list_voices() -> list[str]:
+    """Voices that :func:`synthesize` accepts, as eSpeak NG language names.
+
+    Any of them may take a variant after ``+`` for another speaker (``"en-us+f3"``); the
+    variants are the files in eSpeak's ``voices/!v`` folder.
+
+    Returns
+    -------
+    Sorted language names: ``["af", "am", ..., "en-gb", "en-us", ..., "zh"]``.
+    """
+    return ESpeakEngine.shared().languages()
+
+
+def synthesize(
+    text: str,
+    voice: str = "en-us",
+    words_per_minute: int = 165,
+    pitch: int = 50,
+    seed: int | None = None,
+) -> SynthesizedSpeech:
+    """Speak ``text`` with eSpeak NG and time every phone on the audio.
+
+    Parameters
+    ----------
+    text: what to say (UTF-8, any script the voice's language reads)
+    voice: a language from :func:`list_voices`, optionally with ``+variant`` (``"en-us+f3"``)
+    words_per_minute: speaking rate, 80 to 450
+    pitch: base pitch, 0 to 100 (50 is the voice's normal)
+    seed: seeds eSpeak's random generator (the noise of whispered and breathy variants).
+        eSpeak also carries a little state from one utterance to the next (the phase of its
+        pitch flutter), so the audio is reproducible for the same sequence of calls in a
+        fresh process; timings are exact for whatever audio comes out.
+
+    Returns
+    -------
+    The audio at eSpeak's rate, and contiguous phone segments covering all of it.
+
+    Raises
+    ------
+    GiocondaError: the text is empty, the voice is unknown, or a parameter is out of range.
+
+    Examples
+    --------
+    >>> speech = synthesize("Hello world", voice="en-gb")
+    >>> [p.viseme for p in speech.phones if p.viseme != "sil"][:4]
+    ['kk', 'aa', 'nn', 'oh']
+    """
+    _check_request(text, voice, words_per_minute, pitch)
+    engine = ESpeakEngine.shared()
+    samples, events = engine.synthesize(text.strip(), voice, words_per_minute, pitch, seed)
+    if samples.size == 0:
+        raise GiocondaError(f"eSpeak NG produced no sound for the text {text[:40]!r}")
+    audio = Audio((samples.astype(np.float32) / 32768.0), engine.sample_rate)
+    starts, labels = _phone_starts(events, samples.size)
+    visemes = _visemes(labels)
+    if all(viseme == "sil" for viseme in visemes):
+        raise GiocondaError(f"nothing to speak in the text {text[:40]!r}")
+    # Releases first: they need the nasals' own starts, before closures widen them.
+    starts = _start_vowels_at_nasal_release(audio, starts, labels, visemes)
+    starts = _give_closures_to_consonants(audio, starts, visemes)
+    return SynthesizedSpeech(audio, _segments(starts, labels, visemes, audio))
+
+
+def _visemes(labels: Sequence[str]) -> list[str]:
+    """Each label's viseme; marks that only modify a phone (length, tone) keep its viseme."""
+    visemes: list[str] = []
+    for label in labels:
+        visemes.append(espeak_to_viseme(label, previous=visemes[-1] if visemes else "sil"))
+    return visemes
+
+
+def _check_request(text: str, voice: str, words_per_minute: int, pitch: int) -> None:
+    if not text or not text.strip():
+        raise GiocondaError("text to speak is empty")
+    if ESpeakEngine.shared().resolve(voice) is None:
+        raise GiocondaError(
+            f"unknown voice {voice!r}: use a language from gioconda.speech.list_voices(), "
+            "optionally with +variant (e.g. en-us+f3)"
+        )
+    if not MIN_WORDS_PER_MINUTE <= words_per_minute <= MAX_WORDS_PER_MINUTE:
+        raise GiocondaError(
+            f"speaking rate {words_per_minute} wpm is outside "
+            f"{MIN_WORDS_PER_MINUTE}-{MAX_WORDS_PER_MINUTE}"
+        )
+    if not 0 <= pitch <= 100:
+        raise GiocondaError(f"pitch {pitch} is outside 0-100")
+
+
+def _phone_starts(events: Sequence[tuple[int, str]], n_samples: int) -> tuple[list[int], list[str]]:
+    """Start sample and label of every phone, silence first if the events start late.
+
+    A phone lasts until the next event. Events at the same sample leave the earlier one
+    zero-long (e.g. the clause-final pause and the next clause's first phone): it is dropped.
+    Language switches, reported as phonemes such as ``"(en)"``, are not sounds and are skipped.
+    """
+    starts: list[int] = [0]
+    labels: list[str] = ["_"]
+    for sample, label in events:
+        if label.startswith("(") or not label:
+            continue
+        sample = min(max(sample, 0), n_samples)
+        if sample <= starts[-1]:
+            labels[-1] = label
+        else:
+            starts.append(sample)
+            labels.append(label)
+    return starts, labels
+
+
+def _give_closures_to_consonants(audio: Audio, starts: list[int], visemes: list[str]) -> list[int]:
+    """Move each consonant's start back over the silence that eSpeak puts before its event.
+
+    The silence is the consonant's articulation (the lips are shut during a /p/ closure), but
+    eSpeak emits the phoneme event only after it. Vowels and pauses keep their start.
+    """
+    rate = audio.sample_rate
+    threshold = _quiet_threshold(audio.samples)
+    moved = list(starts)
+    for i in range(1, len(starts)):
+        if visemes[i] == "sil" or visemes[i] in VOWEL_VISEMES:
+            continue
+        if visemes[i - 1] == "sil":
+            earliest = max(starts[i - 1], starts[i] - int(_MAX_CLOSURE_AFTER_PAUSE_S * rate))
+        else:
+            earliest = max(
+                starts[i - 1] + int(_MIN_KEPT_S * rate), starts[i] - int(_MAX_CLOSURE_S * rate)
+            )
+        silence = _silence_before(audio, starts[i], earliest, threshold)
+        if silence is not None and starts[i] - silence >= int(_MIN_CLOSURE_S * rate):
+            moved[i] = max(silence, moved[i - 1] + 1)
+    return moved
+
+
+def _quiet_threshold(samples: np.ndarray) -> float:
+    """Level under which the audio counts as silent: far below its peak, or digital zero."""
+    peak = float(np.percentile(np.abs(samples), 99.9)) if samples.size else 0.0
+    return max(peak * 10 ** (_QUIET_DB / 20), 1.5 / 32768)
+
+
+def _silence_before(audio: Audio, end: int, earliest: int, threshold: float) -> int | None:
+    """Start (not before ``earliest``) of the silence that ends where ``end`` begins, if any.
+
+    Silent means a 2 ms envelope (max of |x|) under ``threshold``; the envelope bridges the
+    zero crossings of sound and shortens a silence by half its width at each end.
+    """
+    size = max(1, int(_ENVELOPE_S * audio.sample_rate))
+    lo = max(0, earliest - size)
+    envelope = maximum_filter1d(np.abs(audio.samples[lo : end + size]), size, mode="nearest")
+    quiet = envelope[: end - lo] < threshold
+    if end - lo <= size or not quiet[-size:].any():
+        return None
+    last_quiet = end - lo - size + int(np.flatnonzero(quiet[-size:])[-1])
+    loud = np.flatnonzero(~quiet[:last_quiet])
+    first_quiet = int(loud[-1]) + 1 if loud.size else 0
+    return max(earliest, lo + first_quiet - size // 2)
+
+
+def _start_vowels_at_nasal_release(
+    audio: Audio, starts: list[int], labels: list[str], visemes: list[str]
+) -> list[int]:
+    """Start a vowel after a nasal where the nasal is released, not where eSpeak says.
+
+    eSpeak emits the event of a vowel that follows a nasal or liquid after the vowel's onset
+    (synthesize.c), some 15-25 ms late; for /m/ that is the time the lips are already open.
+    The release is where the pre-emphasized loudness climbs from the murmur to the vowel's.
+    """
+    rate = audio.sample_rate
+    moved = list(starts)
+    for i in range(1, len(starts) - 1):
+        if visemes[i] in VOWEL_VISEMES and _is_nasal(labels[i - 1]):
+            vowel_end = min(starts[i + 1], starts[i] + int(0.02 * rate))
+            release = _release(audio, starts[i - 1], starts[i], vowel_end)
+            if release is not None:
+                moved[i] = release
+    return moved
+
+
+def _release(audio: Audio, nasal_start: int, vowel_start: int, vowel_end: int) -> int | None:
+    """Where loudness climbs from a nasal's murmur to its vowel's, or None if it does not."""
+    rate = audio.sample_rate
+    margin = int(_LOUDNESS_WINDOW_S * rate)  # so the window is whole at the edges
+    lo = max(0, nasal_start - margin)
+    loudness = _loudness_db(audio.samples[lo : vowel_end + margin], rate)[nasal_start - lo :]
+    nasal = loudness[: vowel_start - nasal_start]
+    vowel = loudness[vowel_start - nasal_start : vowel_end - nasal_start]
+    if nasal.size < 4 or vowel.size == 0:
+        return None
+    murmur_db = float(np.median(nasal[: nasal.size // 2]))
+    vowel_db = float(np.median(vowel))
+    if vowel_db - murmur_db < _RELEASE_CONTRAST_DB:
+        return None
+    earliest = max(nasal.size // 2, nasal.size - int(_MAX_RELEASE_LAG_S * rate))
+    below = np.flatnonzero(nasal[earliest:] < (murmur_db + vowel_db) / 2)
+    return nasal_start + earliest + int(below[-1]) + 1 if below.size else None
+
+
+def _is_nasal(label: str) -> bool:
+    """m, n and their variants (ŋ "N", ɲ "n^", retroflex "n.", labiodental "M")."""
+    return label.lstrip("'\",%=!")[:1] in ("m", "n", "N", "M")
+
+
+def _loudness_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Pre-emphasized power in dB over a centred 10 ms window, at every sample."""
+    emphasized = np.diff(samples.astype(np.float64), prepend=0.0)
+    window = max(1, int(_LOUDNESS_WINDOW_S * sample_rate))
+    # A running sum keeps this linear in the length of the audio (minutes of text).
+    padded = np.pad(emphasized**2, (window // 2, window - window // 2))
+    sums = np.cumsum(np.concatenate([[0.0], padded]))
+    power = (sums[window:] - sums[:-window])[: samples.size] / window
+    return 10 * np.log10(np.maximum(power, 0.0) + 1e-12)
+
+
+def _segments(
+    starts: list[int], labels: list[str], visemes: list[str], audio: Audio
+) -> tuple[PhoneSegment, ...]:
+    """Contiguous segments from phone starts (in samples) to the end of the audio."""
+    rate = audio.sample_rate
+    ends = [*starts[1:], audio.samples.size]
+    return tuple(
+        PhoneSegment(start / rate, end / rate, label, viseme)
+        for start, end, label, viseme in zip(starts, ends, labels, visemes, strict=True)
+        if end > start
+    )

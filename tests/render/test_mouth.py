@@ -1,0 +1,125 @@
+"""The mouth interior up close: what a viewer sees between parted lips, measured on the pixels."""
+
+import cv2
+import numpy as np
+import pytest
+
+from gioconda.face.topology import (
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+)
+from gioconda.motion.frames import MotionFrame
+from gioconda.render.regions import outline, polygon_mask
+from gioconda.render.renderer import Renderer
+
+
+def _luma(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _opening(renderer: Renderer, frame) -> np.ndarray:
+    """Where the rig puts the parted lips' opening in ``frame``: (S, S) bool."""
+    posed = renderer.rig.landmarks(frame)
+    size = (renderer.size, renderer.size)
+    return polygon_mask(size, outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER), soft=False)
+
+
+def _around_mouth(renderer: Renderer) -> np.ndarray:
+    """A box about the mouth reaching down to where a wide-open jaw takes the lower lip."""
+    lm, width = renderer.rig.neutral, renderer.rig.mouth_width
+    centre = (lm[61, :2] + lm[291, :2]) / 2
+    ys, xs = np.mgrid[0 : renderer.size, 0 : renderer.size]
+    return (
+        (np.abs(xs - centre[0]) < 0.8 * width)
+        & (ys > centre[1] - 0.4 * width)
+        & (ys < centre[1] + 0.8 * width)
+    )
+
+
+def test_wide_open_jaw_leaves_no_dark_blobs_beside_the_corners(astronaut_renderer):
+    """Stretched far, the skin by the mouth's corners is where the warp's map tears; it
+    must show skin there, not near-black blobs (a fill dividing by almost nothing)."""
+    frame = MotionFrame.still(JawOpen=0.7)
+    image = astronaut_renderer.render(frame)
+    photo = _luma(astronaut_renderer.portrait.image)
+    around = _around_mouth(astronaut_renderer)
+    opening = cv2.dilate(_opening(astronaut_renderer, frame).astype(np.uint8), np.ones((3, 3)))
+    beside = around & (opening == 0)
+    # (Before the fix: 1 grey level, against the photo's 95 here.)
+    assert _luma(image)[beside].min() > 0.25 * np.percentile(photo[around], 1)
+
+
+def test_upper_lip_meets_the_photos_own_teeth_without_a_line(astronaut_renderer):
+    """The astronaut shows her teeth. Dropping the jaw moves neither her upper lip nor her
+    upper teeth (they hang from the skull), so along the lip's inner edge the frame is the
+    photo: no grey line where the painted interior meets the lip."""
+    renderer = astronaut_renderer
+    photo = renderer.portrait.image.astype(np.float32)
+    width = renderer.rig.mouth_width
+    for jaw in (0.2, 0.5):
+        frame = MotionFrame.still(JawOpen=jaw)
+        image = renderer.render(frame).astype(np.float32)
+        posed = renderer.rig.landmarks(frame)
+        edge = posed[list(LIPS_INNER_UPPER), :2]
+        edge = edge[np.argsort(edge[:, 0])]
+        middle = (posed[78, 0] + posed[308, 0]) / 2
+        xs = np.arange(round(middle - 0.3 * width), round(middle + 0.3 * width))
+        ys = np.round(np.interp(xs, edge[:, 0], edge[:, 1])).astype(int)
+        rows = np.concatenate([ys - 1, ys, ys + 1])
+        cols = np.concatenate([xs, xs, xs])
+        # (Before the fix: 9.4 and 8.7 grey levels, up to 30 on one pixel.)
+        assert np.abs(image[rows, cols] - photo[rows, cols]).mean() < 3.0, jaw
+
+
+def _above_lower_lip(renderer: Renderer, frame, image: np.ndarray, height: float) -> np.ndarray:
+    """Luminance in rows 1, 2, ... px above the lower lip's inner edge (up to ``height``
+    mouth widths), over the middle 0.4 of the mouth: (rows, columns)."""
+    width = renderer.rig.mouth_width
+    posed = renderer.rig.landmarks(frame)
+    edge = posed[list(LIPS_INNER_LOWER), :2]
+    edge = edge[np.argsort(edge[:, 0])]
+    middle = (posed[78, 0] + posed[308, 0]) / 2
+    xs = np.arange(round(middle - 0.2 * width), round(middle + 0.2 * width))
+    ys = np.interp(xs, edge[:, 0], edge[:, 1])
+    rows = np.round(ys[None] - np.arange(1, round(height * width))[:, None]).astype(int)
+    return _luma(image)[rows, xs[None]]
+
+
+@pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
+def test_wide_open_jaw_shows_lower_teeth_lit_from_above(which, request):
+    """With the jaw wide open the lower teeth stand above the lower lip: their biting edges
+    catch the light and they darken down to the lip, which hides their roots; not a flat
+    slab of one grey."""
+    renderer = request.getfixturevalue(which)
+    for jaw in (0.5, 0.7):
+        frame = MotionFrame.still(JawOpen=jaw)
+        band = _above_lower_lip(renderer, frame, renderer.render(frame), 0.07)
+        profile = band.mean(1)
+        # (Before: 1.00 on both portraits; the Mona Lisa's lower teeth were darker than her
+        # lips.)
+        assert profile.max() > 1.1 * band[:2].mean(), (jaw, profile)
+
+
+def test_painted_teeth_are_brighter_than_the_lips(mona_renderer):
+    """The Mona Lisa never showed her teeth: painted ones take the colour of her eyes'
+    whites (the painting's white under its varnish), brighter than her lips; they are not
+    her lips' colour again."""
+    renderer = mona_renderer
+    portrait = renderer.portrait
+    lm = renderer.rig.neutral
+    size = (portrait.size, portrait.size)
+    lips = polygon_mask(size, outline(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER), soft=False)
+    lips &= ~polygon_mask(size, outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER), soft=False)
+    lip_luma = np.median(_luma(portrait.image)[lips])
+    frame = MotionFrame.still(JawOpen=0.35)
+    image = renderer.render(frame)
+    posed = renderer.rig.landmarks(frame)
+    # The upper teeth: just below the middle of the upper lip's inner edge.
+    x, y = np.round(posed[13, :2]).astype(int)
+    width = renderer.rig.mouth_width
+    teeth = _luma(image)[y + round(0.03 * width) : y + round(0.08 * width), x - 3 : x + 4]
+    # (Before: 101 against the lips' 92, the lips' own colour taken from between them;
+    # now 171.)
+    assert np.median(teeth) > 1.3 * lip_luma
