@@ -38,6 +38,7 @@ from gioconda.render.warp import (
     head_depth_map,
     invert_field,
     landmark_mesh,
+    mesh_gain_outside,
 )
 
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
@@ -94,6 +95,22 @@ class Renderer:
         self.irises = IrisPainter(portrait)
         unoccluded = self._source[pad : pad + size, pad : pad + size]
         self._covers = lid_and_lip_covers(self._photo, unoccluded, self.rig.neutral)
+        # A frame differs from the photo's own (no motion) only around the head layer: what
+        # bounds how far motion reaches beyond it (see :meth:`_motion_window`), and that frame.
+        shows = self._alpha > 0
+        self._layer_box = bounding_box(shows) if shows.any() else (0, 0, 0, 0)
+        r0, r1, c0, c1 = self._moving_box
+        xc, yc, zc = self._centred
+        self._rigid_extent = np.array(
+            [
+                np.abs(xc[0, c0:c1]).max(initial=0.0),
+                np.abs(yc[r0:r1, 0]).max(initial=0.0),
+                np.abs(zc).max(),
+                1.0,
+            ]
+        )
+        self._mesh_gain = mesh_gain_outside(self._mesh, self._layer_box, size)
+        self._rest = self._composite(self._grid, np.zeros((size, size), bool))
 
     # -- per portrait -----------------------------------------------------------------------
 
@@ -132,9 +149,12 @@ class Renderer:
         field = self._forward_field(head, on_face)
         posed = self.rig.neutral[:, :2] + moved.head + on_face
         skull = self.rig.neutral[:, :2] + moved.head
-        backward, torn = invert_field(field, self._grid)
-        in_source = backward + np.float32(self._source_pad)
-        out = self._composite(in_source, torn)
+        window = self._motion_window(head, on_face)
+        backward, torn = invert_field(field, self._grid, window)
+        if not self._fill_inside(torn, window):
+            window = None  # (never seen: torn pixels lie deep inside the face)
+            backward, torn = invert_field(field, self._grid)
+        out = self._composite(backward, torn, window)
         self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)
         shapes = frame.blendshapes
         closing = self.mouth.closing(posed)
@@ -158,13 +178,68 @@ class Renderer:
             out = self._zoom_person(out, head.scale)
         return out
 
-    def _composite(self, in_source: np.ndarray, torn: np.ndarray) -> np.ndarray:
-        """The warped head layer over the still plate, (S, S, 3) uint8, given where each output
-        pixel lies in the padded source.
+    def _motion_window(
+        self, head: HeadFrame, on_face: np.ndarray
+    ) -> tuple[int, int, int, int] | None:
+        """Rows y0:y1 and columns x0:x1 outside which this frame is the frame without motion.
 
-        Only the box where the layer shows (its alpha above 0), and around the torn pixels
-        that the fill reads, is warped and blended: everywhere else the frame is the plate.
+        Inverting the field moves an output pixel by at most the largest displacement it
+        meets on its way. Outside the head layer's box that is bounded by the rigid motion
+        (its weight is at most 1, over the moving box's extent about the pivot) plus the
+        mesh's spread of the landmark offsets (at most its gain there times the largest
+        offset). An output pixel further than that (and a bilinear neighbour) from the
+        layer's box never lands on the layer: it shows the plate, as without motion. So only
+        the window is inverted and composited, and the rest copied from the still frame.
         """
+        if self._layer_box[1] == 0:
+            return None
+        c = np.abs(self._rigid_coefficients(head).astype(np.float64))
+        mesh = np.abs(on_face[:N_MESH_LANDMARKS]).max(0) * self._mesh_gain
+        # + 1 for rounding, + 2 for the bilinear neighbours and the reach beyond them
+        dx, dy = (np.ceil(c @ self._rigid_extent + mesh + 1.0) + 2).astype(int)
+        y0, y1, x0, x1 = self._layer_box
+        size = self.size
+        return max(y0 - dy, 0), min(y1 + dy, size), max(x0 - dx, 0), min(x1 + dx, size)
+
+    def _fill_inside(self, torn: np.ndarray, window: tuple[int, int, int, int] | None) -> bool:
+        """Whether the fill over torn pixels reads only inside ``window`` (or the frame's
+        edge), so that the window's composite equals the whole frame's."""
+        if window is None or not torn.any():
+            return True
+        y0, y1, x0, x1 = window
+        ty0, ty1, tx0, tx1 = bounding_box(torn)
+        pad, size = FILL_PAD, self.size
+        return (
+            (ty0 - pad >= y0 or y0 == 0)
+            and (tx0 - pad >= x0 or x0 == 0)
+            and (ty1 + pad <= y1 or y1 == size)
+            and (tx1 + pad <= x1 or x1 == size)
+        )
+
+    def _composite(
+        self,
+        backward: np.ndarray,
+        torn: np.ndarray,
+        window: tuple[int, int, int, int] | None = None,
+    ) -> np.ndarray:
+        """The warped head layer over the still plate, (S, S, 3) uint8, given where each output
+        pixel comes from in the photo (``backward``).
+
+        Only ``window`` (rows y0:y1, columns x0:x1; None: the whole frame) is composited,
+        the rest is the frame without motion (see :meth:`_motion_window`). Inside it, only
+        the box where the layer shows (its alpha above 0), and around the torn pixels that
+        the fill reads, is warped and blended: everywhere else the frame is the plate.
+        """
+        size = self.size
+        if window is None:
+            window, out = (0, size, 0, size), self._plate_shown.copy()
+        else:
+            out = self._rest.copy()
+        wy0, wy1, wx0, wx1 = window
+        region = out[wy0:wy1, wx0:wx1]
+        region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
+        in_source = backward[wy0:wy1, wx0:wx1] + np.float32(self._source_pad)
+        torn = torn[wy0:wy1, wx0:wx1]
         # Whatever comes from further out (above a head drawn smaller) is background plate.
         alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
@@ -173,7 +248,6 @@ class Renderer:
         # the lip's edge or a blob beside the mouth's corner. The map tears only where the
         # face pulls apart, so the pixel belongs to the head layer, and the fill paints it.
         alpha[torn] = 1.0
-        out = self._plate_shown.copy()
         shows = alpha > 0
         if not shows.any():
             return out
@@ -184,21 +258,22 @@ class Renderer:
             ty0, ty1, tx0, tx1 = bounding_box(torn)
             y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty1 + pad)
             x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx1 + pad)
-        window = (slice(y0, y1), slice(x0, x1))
-        warped = cv2.remap(self._source, in_source[window], None, cv2.INTER_LINEAR,
+        box = (slice(y0, y1), slice(x0, x1))
+        warped = cv2.remap(self._source, in_source[box], None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        fill_from_around(warped, torn[window])
-        a = alpha[window]
-        shown = out[window]
-        # Where the layer is opaque the blend is the warped pixel itself, and where it is
-        # clear the plate: only the pixels between (the layer's soft edge) need the sum.
-        opaque = a == 1
+        fill_from_around(warped, torn[box])
+        a = alpha[box]
+        # Where the layer is opaque the frame is the warped pixel itself, and where it is
+        # clear the plate: only the pixels between (the layer's soft edge) need the sum,
+        # found once by index (boolean masks would scan the box four times).
+        rows, cols = np.nonzero((a > 0) & (a != 1))
+        share = a[rows, cols][:, None]
+        plate = self._plate[rows + (wy0 + y0), cols + (wx0 + x0)]
+        blended = warped[rows, cols] * share + plate * (1 - share)
+        warped[rows, cols] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        shown = region[box]
         # (OpenCV writes into the view; assigning its result back keeps that explicit.)
-        shown[...] = cv2.copyTo(warped, opaque.view(np.uint8), shown)
-        between = (a > 0) & ~opaque
-        share = a[between][:, None]
-        blended = warped[between] * share + self._plate[window][between] * (1 - share)
-        shown[between] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        shown[...] = cv2.copyTo(warped, shows[box].view(np.uint8), shown)
         return out
 
     def _zoom_person(self, frame: np.ndarray, zoom: float) -> np.ndarray:
@@ -268,7 +343,10 @@ class Renderer:
     def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
-        field = np.zeros((self.size, self.size, 2), np.float32)
+        # Built as two planes and interleaved at the end: adding into a channel of an
+        # interleaved array strides through twice the memory.
+        size = self.size
+        planes = (np.zeros((size, size), np.float32), np.zeros((size, size), np.float32))
         r0, r1, c0, c1 = self._moving_box
         xc, yc, zc = self._centred
         # x and y about the pivot vary along one axis each.
@@ -278,15 +356,15 @@ class Renderer:
             planar = c[axis, 0] * x + (c[axis, 1] * y)[:, None]
             planar += c[axis, 2] * zc
             planar += c[axis, 3]
-            np.multiply(w, planar, out=field[r0:r1, c0:c1, axis])
+            np.multiply(w, planar, out=planes[axis][r0:r1, c0:c1])
         # The expression, spread from the landmarks over the mesh and fading out beyond
         # the face.
         x0, y0, x1, y1 = self._mesh.box
         offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
         for axis in (0, 1):  # one vector at a time: SciPy's product is faster so
             spread = self._mesh.matrix @ np.ascontiguousarray(offsets[:, axis])
-            field[y0:y1, x0:x1, axis] += spread.reshape(y1 - y0, x1 - x0)
-        return field
+            planes[axis][y0:y1, x0:x1] += spread.reshape(y1 - y0, x1 - x0)
+        return cv2.merge(planes)
 
     def _rigid_source(self, head: HeadFrame, box: tuple[int, int, int, int]) -> np.ndarray:
         """Where each output pixel of ``box`` (x0, y0, x1, y1) comes from in the photo under

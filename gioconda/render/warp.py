@@ -193,24 +193,56 @@ def head_depth_map(rig: FaceRig, mesh: LandmarkMesh, size: int) -> np.ndarray:
     return cv2.GaussianBlur(depth, (0, 0), DEPTH_SMOOTHING * size).astype(np.float32)
 
 
-def invert_field(field: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def invert_field(
+    field: np.ndarray, grid: np.ndarray, window: tuple[int, int, int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Backward map (where each output pixel comes from) of a forward displacement field,
     and the (S, S) bool mask of pixels where it did not converge: where the field tears
-    apart (between parting lips) no photo pixel lands, and the map there is noise."""
-    source = grid - field
-    at_source = np.empty_like(field)
+    apart (between parting lips) no photo pixel lands, and the map there is noise.
+
+    ``window`` (rows y0:y1, columns x0:x1) limits the work to the output pixels inside it:
+    outside it the map is the identity and nothing is torn. Each pixel's iteration reads the
+    whole field and depends on nothing else, so inside the window the map is exactly what
+    the whole frame's inversion gives.
+    """
+    y0, y1, x0, x1 = (0, field.shape[0], 0, field.shape[1]) if window is None else window
+    here = grid[y0:y1, x0:x1]
+    source = here - field[y0:y1, x0:x1]
+    at_source = np.empty_like(source)
     for i in range(INVERSION_STEPS):
         cv2.remap(field, source, None, cv2.INTER_LINEAR, dst=at_source,
                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         # Step toward the point whose image is this pixel: source + field(source) = grid.
-        step = np.subtract(grid, at_source, out=at_source)
+        step = np.subtract(here, at_source, out=at_source)
         step -= source
         if i == INVERSION_STEPS - 1:
             dx, dy = step[..., 0], step[..., 1]
-            torn = dx * dx + dy * dy > TORN_STEP**2
+            torn_here = dx * dx + dy * dy > TORN_STEP**2
         step *= INVERSION_DAMPING
         source += step
-    return source, torn
+    if window is None:
+        return source, torn_here
+    backward = grid.copy()
+    backward[y0:y1, x0:x1] = source
+    torn = np.zeros(field.shape[:2], bool)
+    torn[y0:y1, x0:x1] = torn_here
+    return backward, torn
+
+
+def mesh_gain_outside(mesh: LandmarkMesh, inside: tuple[int, int, int, int], size: int) -> float:
+    """The largest sum of absolute weights with which the mesh mixes landmark values into a
+    pixel outside the box ``inside`` (rows y0:y1, columns x0:x1): no pixel there moves by
+    more than this times the largest landmark offset. (Inside the layer's box thin
+    triangles overshoot, but only the field outside it bounds how far motion reaches.)"""
+    x0, y0, x1, y1 = mesh.box
+    if mesh.matrix.nnz == 0:
+        return 0.0
+    gain = np.asarray(abs(mesh.matrix).sum(1)).reshape(y1 - y0, x1 - x0)
+    outside = np.ones((size, size), bool)
+    iy0, iy1, ix0, ix1 = inside
+    outside[iy0:iy1, ix0:ix1] = False
+    outside = outside[y0:y1, x0:x1]
+    return float(gain[outside].max()) if outside.any() else 0.0
 
 
 def bilinear_samples(image: np.ndarray, points: np.ndarray) -> np.ndarray:
