@@ -24,11 +24,12 @@ from gioconda.motion.tracking import track_video_face
 from gioconda.options import check_options, option
 from gioconda.output.files import check_writable
 from gioconda.output.motion_files import read_motion, write_motion
-from gioconda.output.video import Mp4Writer
+from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4Writer
 from gioconda.progress import Progress, no_progress
 from gioconda.render.label import SyntheticLabel
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
+from gioconda.render.stream import ordered_frames
 from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
 from gioconda.speech.synthesis import DEFAULT_VOICE, speak
 from gioconda.speech.visemes import PhoneSegment
@@ -68,6 +69,10 @@ class AnimateOptions:
     voice: voice for ``text``: a Kokoro voice or blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5";
         English) or any eSpeak NG voice ("en-gb", "de", "fr+f3", ...; about 100 languages)
     label: draw a small "AI-generated" label in the corner of every frame
+    preset: x264 speed preset: faster ones make bigger files (see :data:`X264_PRESETS`)
+    crf: x264 quality, lower is better and bigger
+    threads: threads that render frames while the video is encoded, 0 = one per core (the
+        frames are the same whatever the number)
     motion: seed and the other motion controls
     """
 
@@ -96,6 +101,21 @@ class AnimateOptions:
     label: bool = option(
         True, "leave out the small 'AI-generated' label (the file is still tagged)",
         flag="--no-label",
+    )  # fmt: skip
+    preset: str = option(
+        DEFAULT_PRESET,
+        "x264 speed preset: ultrafast/superfast render faster but make far bigger files, "
+        "medium/slow make smaller ones more slowly",
+        choices=X264_PRESETS,
+    )
+    crf: int = option(
+        DEFAULT_CRF,
+        "video quality (x264 CRF): lower is better and bigger, 18 looks lossless, 23 is smaller",
+        minimum=0, maximum=51,
+    )  # fmt: skip
+    threads: int = option(
+        0, "threads that render frames while the video is encoded, 0 = one per core",
+        minimum=0, maximum=64, metavar="N",
     )  # fmt: skip
     motion: MotionControls = field(default_factory=MotionControls)
 
@@ -173,20 +193,34 @@ def render_video(
     full_frame: bool = False,
     label: bool = True,
     progress: Progress = no_progress,
+    preset: str = DEFAULT_PRESET,
+    crf: int = DEFAULT_CRF,
+    threads: int = 0,
 ) -> int:
-    """Render every frame of ``motion`` and write the MP4; returns the number of frames."""
+    """Render every frame of ``motion`` and write the MP4; returns the number of frames.
+
+    ``threads`` threads render (0: one per core) while this one encodes; frames stream to the
+    encoder in order, a few at a time, so memory does not grow with the video's length.
+    ``preset`` and ``crf`` are x264's (see :class:`~gioconda.output.video.Mp4Writer`).
+    """
     renderer = Renderer(portrait)
     paste = FullFramePaste(portrait) if full_frame else None
     height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
     stamp = SyntheticLabel(width, height) if label else None
     metadata = {"comment": SYNTHETIC_NOTICE, "encoder": "Gioconda"}
-    with Mp4Writer(out_path, motion.fps, width, height, audio, metadata=metadata) as video:
-        for i in range(len(motion)):
-            frame = renderer.render(motion.frame(i))
-            if paste is not None:
-                frame = paste(frame)
-            if stamp is not None:
-                stamp(frame)
+
+    def make(i: int) -> np.ndarray:
+        frame = renderer.render(motion.frame(i))
+        if paste is not None:
+            frame = paste(frame)
+        if stamp is not None:
+            stamp(frame)
+        return frame
+
+    with Mp4Writer(
+        out_path, motion.fps, width, height, audio, crf=crf, preset=preset, metadata=metadata
+    ) as video:
+        for i, frame in enumerate(ordered_frames(make, len(motion), threads)):
             video.write(frame)
             progress("render", i + 1, len(motion))
     return len(motion)
@@ -231,8 +265,9 @@ def animate(
     portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
     motion = motion_for_speech(speech, options.fps, options.motion)
     frames = render_video(
-        portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress
-    )
+        portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
+        options.preset, options.crf, options.threads,
+    )  # fmt: skip
     if motion_out is not None:
         write_motion(motion, motion_out)
     return AnimateResult(os.fspath(out_path), frames, motion)
@@ -346,8 +381,9 @@ def animate_motion(
     photo = load_photo(photo_path)
     portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
     frames = render_video(
-        portrait, motion, audio, out_path, options.full_frame, options.label, progress
-    )
+        portrait, motion, audio, out_path, options.full_frame, options.label, progress,
+        options.preset, options.crf, options.threads,
+    )  # fmt: skip
     return AnimateResult(os.fspath(out_path), frames, motion)
 
 
