@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gioconda.errors import GiocondaError
+from gioconda.face.cache import cached_analysis
 from gioconda.face.photo import load_photo
-from gioconda.face.portrait import Portrait, analyze_portrait
+from gioconda.face.portrait import Portrait
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
@@ -262,7 +263,7 @@ def animate(
         speech = speech_from_text(text, options)
     else:
         speech = speech_from_audio(audio_path, options)
-    portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
+    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
     motion = motion_for_speech(speech, options.fps, options.motion)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
@@ -379,7 +380,7 @@ def animate_motion(
         # The audio may run past the motion (it is cut), so it is not held to the limit.
         audio = fit_audio(load_audio(audio_path, OUTPUT_SAMPLE_RATE, None), duration_s)
     photo = load_photo(photo_path)
-    portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
+    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
     frames = render_video(
         portrait, motion, audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads,
@@ -457,7 +458,7 @@ def reenact(
     photo = load_photo(photo_path)
     track = track_video_face(video_path, options.max_seconds, progress)
     motion = motion_from_track(track, options.fps)
-    portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
+    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
     frames = render_video(
         portrait, motion, track.audio, out_path, options.full_frame, options.label, progress
     )

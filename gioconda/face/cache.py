@@ -1,0 +1,140 @@
+"""Face analysis kept on disk, so that a photo is analyzed once, not once per video.
+
+One presenter and many clips, or every live session on the same photo: the second time, the
+analysis (face detection, Face Mesh twice, segmentation, the background plate: about half a
+second to a few seconds) is read back in milliseconds. An entry is found by the photo's
+content (a SHA-256 of its pixels), the crop size, the face asked for, and the analysis
+version (:data:`ANALYSIS_VERSION` and MediaPipe's); inside, it carries the same key and a
+SHA-256 of its arrays. An entry that cannot be read, whose key or digest does not match, or
+whose arrays have the wrong shapes is analyzed again and overwritten: never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from gioconda.cache import cache_dir
+from gioconda.face.crop import CropBox
+from gioconda.face.portrait import Portrait, analyze_portrait
+
+#: Bump whenever face analysis changes what it makes (landmarks, masks, plate, crop): entries
+#: made by another version are then analyzed again.
+ANALYSIS_VERSION = 1
+
+_ARRAYS = ("image", "landmarks", "person_mask", "background", "crop")
+
+
+def portrait_cache_dir() -> Path:
+    """Where analyzed portraits are kept: ``portraits/`` in :func:`gioconda.cache.cache_dir`."""
+    return cache_dir() / "portraits"
+
+
+def _mediapipe_version() -> str:
+    try:
+        return metadata.version("mediapipe")
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def analysis_key(photo: np.ndarray, size: int | None, face: int) -> str:
+    """Hex SHA-256 naming one analysis: the photo's pixels and shape, the crop size, the face,
+    and the analysis version."""
+    digest = hashlib.sha256()
+    header = f"gioconda-portrait {ANALYSIS_VERSION} mediapipe {_mediapipe_version()} "
+    header += f"{photo.shape} {photo.dtype} size {size} face {face}\n"
+    digest.update(header.encode())
+    digest.update(np.ascontiguousarray(photo).data)
+    return digest.hexdigest()
+
+
+def _arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in _ARRAYS:
+        value = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name} {value.shape} {value.dtype}\n".encode())
+        digest.update(value.data)
+    return digest.hexdigest()
+
+
+def cached_analysis(photo: np.ndarray, size: int | None = 512, face: int = 0) -> Portrait:
+    """:func:`~gioconda.face.portrait.analyze_portrait`, read from the cache when this photo
+    was analyzed before (at this size, for this face, by this version), else analyzed and
+    stored.
+
+    Raises
+    ------
+    GiocondaError: as ``analyze_portrait`` (failures are not cached).
+    """
+    key = analysis_key(photo, size, face)
+    path = portrait_cache_dir() / f"{key}.npz"
+    portrait = _load(path, key, photo, size)
+    if portrait is None:
+        portrait = analyze_portrait(photo, size, face)
+        _store(path, key, portrait)
+    return portrait
+
+
+def _load(path: Path, key: str, photo: np.ndarray, size: int | None) -> Portrait | None:
+    """The portrait stored at ``path``, or None if there is none or it is not exactly what
+    ``key`` names."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["key"]) != key:
+                return None
+            arrays = {name: stored[name] for name in _ARRAYS}
+            if str(stored["digest"]) != _arrays_digest(arrays):
+                return None
+    except Exception:  # missing, truncated, not a zip, a member missing...: analyze again
+        return None
+    image, landmarks = arrays["image"], arrays["landmarks"]
+    side = image.shape[0]
+    shapes_ok = (
+        image.shape == (side, side, 3)
+        and image.dtype == np.uint8
+        and (size is None or side == size)
+        and landmarks.shape == (478, 3)
+        and arrays["person_mask"].shape == (side, side)
+        and arrays["background"].shape == (side, side, 3)
+        and arrays["crop"].shape == (3,)
+    )
+    if not shapes_ok:
+        return None
+    x0, y0, crop_side = (float(v) for v in arrays["crop"])
+    return Portrait(
+        image,
+        landmarks.astype(np.float32),
+        arrays["person_mask"].astype(np.float32),
+        arrays["background"],
+        photo,
+        CropBox(x0, y0, crop_side),
+    )
+
+
+def _store(path: Path, key: str, portrait: Portrait) -> None:
+    """Write the entry atomically (a temporary file moved into place); a cache that cannot be
+    written (read-only home, full disk) only costs the next run the analysis."""
+    crop = portrait.crop
+    arrays = {
+        "image": portrait.image,
+        "landmarks": portrait.landmarks,
+        "person_mask": portrait.person_mask,
+        "background": portrait.background,
+        "crop": np.array([crop.x0, crop.y0, crop.side], np.float64),
+    }
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "wb") as out:
+            np.savez(out, key=np.array(key), digest=np.array(_arrays_digest(arrays)), **arrays)
+        os.replace(temp, path)
+    except OSError:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
