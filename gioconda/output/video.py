@@ -131,7 +131,8 @@ class Mp4Writer:
             self._samples: np.ndarray | None = None
             if audio is not None:
                 samples = resample(audio, AUDIO_SAMPLE_RATE).samples
-                self._samples = np.clip(np.asarray(samples, np.float32).reshape(-1), -1, 1)
+                # Kept as given (no copy of a long soundtrack): clipped a chunk at a time.
+                self._samples = np.asarray(samples, np.float32).reshape(-1)
                 self._audio_pos = 0  # samples encoded so far
                 self._audio = self._container.add_stream(
                     "aac", rate=AUDIO_SAMPLE_RATE, layout="mono"
@@ -204,7 +205,7 @@ class Mp4Writer:
             end = min(end, round(until_s * AUDIO_SAMPLE_RATE))
         if end <= self._audio_pos:
             return
-        chunk = self._samples[self._audio_pos : end].reshape(1, -1)
+        chunk = np.clip(self._samples[self._audio_pos : end], -1, 1).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
         frame.sample_rate = AUDIO_SAMPLE_RATE
         frame.time_base = Fraction(1, AUDIO_SAMPLE_RATE)

@@ -8,6 +8,7 @@ speech synthesizer's own timings (:mod:`gioconda.speech`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
@@ -109,22 +110,38 @@ def load_audio(
         raise
     except (av.error.FFmpegError, ValueError, OSError) as error:
         raise GiocondaError(f"cannot read audio from {path}: {error}") from None
-    samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    # (No more copies than the one joining the chunks: a long recording is big.)
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    del chunks
+    samples = samples.astype(np.float32, copy=False)
     if samples.size < sample_rate // 10:
         raise GiocondaError(f"audio is empty (under 0.1 s): {path}")
-    return Audio(np.clip(samples, -1.0, 1.0), sample_rate)
+    return Audio(np.clip(samples, -1.0, 1.0, out=samples), sample_rate)
+
+
+#: Seconds of audio handed to the resampler at a time.
+RESAMPLE_BLOCK_S = 4
 
 
 def resample(audio: Audio, sample_rate: int) -> Audio:
     """The same audio at another sample rate (PyAV's resampler, i.e. FFmpeg's swresample)."""
     if audio.sample_rate == sample_rate:
         return audio
-    frame = av.AudioFrame.from_ndarray(audio.samples.reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = audio.sample_rate
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    parts = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    samples = np.asarray(audio.samples, np.float32)
+    parts = []
+    # Fed a few seconds at a time (the same samples out as all at once): a whole long
+    # recording copied into one FFmpeg frame would double its memory.
+    block = RESAMPLE_BLOCK_S * audio.sample_rate
+    for start in range(0, len(samples), block):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples[start : start + block]).reshape(1, -1),
+            format="flt", layout="mono",
+        )  # fmt: skip
+        frame.sample_rate = audio.sample_rate
+        parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
     parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return Audio(np.concatenate(parts).astype(np.float32), sample_rate)
+    return Audio(np.concatenate(parts).astype(np.float32, copy=False), sample_rate)
 
 
 def analyze_audio(audio: Audio) -> AudioFeatures:
@@ -139,13 +156,14 @@ def analyze_audio(audio: Audio) -> AudioFeatures:
     win = round(0.025 * sr)
     n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
     padded = np.pad(audio.samples.astype(np.float32), (win // 2, win + hop))
-    starts = np.arange(n_hops) * hop
-    frames = padded[starts[:, None] + np.arange(win)[None, :]]
-
-    rms = np.sqrt(np.mean(frames**2, axis=1) + 1e-12)
-    loudness_db = np.maximum(20 * np.log10(rms + 1e-10), -100.0).astype(np.float32)
-
-    pitch_hz, periodicity = _pitch(frames, sr)
+    loudness_db = np.empty(n_hops, np.float32)
+    pitch_hz = np.empty(n_hops, np.float32)
+    periodicity = np.empty(n_hops, np.float32)
+    for first, frames in _hop_frames(padded, n_hops, hop, win):
+        done = slice(first, first + len(frames))
+        rms = np.sqrt(np.mean(frames**2, axis=1) + 1e-12)
+        loudness_db[done] = np.maximum(20 * np.log10(rms + 1e-10), -100.0)
+        pitch_hz[done], periodicity[done] = _pitch(frames, sr)
 
     # Voice activity: level above an adaptive floor, held over short gaps between syllables.
     floor_db = float(np.percentile(loudness_db, 10))
@@ -161,6 +179,22 @@ def analyze_audio(audio: Audio) -> AudioFeatures:
     span = max(peak_db - threshold, 6.0)
     level = np.clip((loudness_db - threshold) / span, 0.0, 1.0).astype(np.float32)
     return AudioFeatures(loudness_db, speech, voiced, pitch_hz, level)
+
+
+#: Hops analyzed at a time: each hop is computed on its own, and in blocks the frames and
+#: their spectra stay a few MB however long the audio (whole, ten minutes took gigabytes).
+HOPS_PER_BLOCK = 2000
+
+
+def _hop_frames(
+    padded: np.ndarray, n_hops: int, hop: int, win: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The analysis windows of ``padded``, ``win`` samples every ``hop``, as (first hop,
+    (hops, win) block) pairs of at most :data:`HOPS_PER_BLOCK` hops."""
+    offsets = np.arange(win)[None, :]
+    for first in range(0, n_hops, HOPS_PER_BLOCK):
+        starts = np.arange(first, min(first + HOPS_PER_BLOCK, n_hops)) * hop
+        yield first, padded[starts[:, None] + offsets]
 
 
 def _pitch(frames: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -229,11 +263,12 @@ def log_mel(audio: Audio) -> np.ndarray:
     padded = np.pad(audio.samples.astype(np.float32), (_MEL_WINDOW // 2, _MEL_WINDOW + hop))
     # Pre-emphasis evens out speech's spectral tilt so the upper bands carry weight.
     padded[1:] -= 0.97 * padded[:-1].copy()
-    starts = np.arange(n_hops) * hop
-    frames = padded[starts[:, None] + np.arange(_MEL_WINDOW)[None, :]]
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(_MEL_WINDOW), n=_MEL_NFFT, axis=1)) ** 2
-    mel = spectrum @ _mel_filterbank()
-    return np.log(mel + 1e-8).astype(np.float32)
+    bank = _mel_filterbank()
+    out = np.empty((n_hops, MEL_BANDS), np.float32)
+    for first, frames in _hop_frames(padded, n_hops, hop, _MEL_WINDOW):
+        spectrum = np.abs(np.fft.rfft(frames * np.hanning(_MEL_WINDOW), n=_MEL_NFFT, axis=1)) ** 2
+        out[first : first + len(frames)] = np.log(spectrum @ bank + 1e-8)
+    return out
 
 
 def normalize_features(features: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
