@@ -31,13 +31,19 @@ class FullFramePaste:
             [self.map_x, self.map_y, portrait.size - 1 - self.map_x, portrait.size - 1 - self.map_y]
         )
         feather = max(2.0, 0.03 * portrait.size)
-        self.alpha = np.clip(edge / feather, 0.0, 1.0)[..., None].astype(np.float32)
-        self.region = self.photo[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
+        alpha = np.clip(edge / feather, 0.0, 1.0).astype(np.float32)
+        region = self.photo[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
+        # Inside the feathered edge the paste is the rendered pixel itself: only the edge's
+        # pixels are blended, each frame's work growing with the crop's outline, not its area.
+        self._edge = np.nonzero(alpha < 1)
+        self._edge_alpha = alpha[self._edge][:, None]
+        self._edge_photo = region[self._edge] * (1 - self._edge_alpha)
 
     def __call__(self, rendered: np.ndarray) -> np.ndarray:
         patch = cv2.remap(rendered, self.map_x, self.map_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        blended = patch * self.alpha + self.region * (1 - self.alpha)
+        blended = patch[self._edge] * self._edge_alpha + self._edge_photo
+        patch[self._edge] = np.clip(blended + 0.5, 0, 255)
         out = self.photo.copy()
-        out[self.y0 : self.y1, self.x0 : self.x1] = np.clip(blended + 0.5, 0, 255)
+        out[self.y0 : self.y1, self.x0 : self.x1] = patch
         return out
