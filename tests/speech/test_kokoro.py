@@ -18,7 +18,7 @@ from scipy.signal import butter, sosfilt
 from gioconda import cache
 from gioconda.errors import GiocondaError
 from gioconda.eval.lipsync_metrics import viseme_accuracy
-from gioconda.speech import kokoro, synthesis
+from gioconda.speech import kokoro, kokoro_phones, synthesis
 from gioconda.speech.audio import resample
 from gioconda.speech.espeak import ESpeakEngine, SynthesizedSpeech
 from gioconda.speech.pocketsphinx import PocketSphinxRecognizer
@@ -267,9 +267,9 @@ def test_phonemes_and_their_visemes(voice: kokoro.KokoroVoice) -> None:
     # Every token Kokoro reads has a mouth shape, or is a pause or a mark.
     vocab = voice._vocab
     for token in vocab:
-        if token in kokoro._PAUSES or token in kokoro._STRESS or token in kokoro._MODIFIERS:
+        if token in kokoro_phones._PAUSES or token in kokoro_phones._STRESS or token in kokoro_phones._MODIFIERS:
             continue
         if token == " ":
             continue
-        viseme = ipa_to_viseme(kokoro._KOKORO_TO_IPA.get(token, token), previous="?")
+        viseme = ipa_to_viseme(kokoro_phones._KOKORO_TO_IPA.get(token, token), previous="?")
         assert viseme in VISEMES, token
