@@ -267,7 +267,8 @@ def test_phonemes_and_their_visemes(voice: kokoro.KokoroVoice) -> None:
     # Every token Kokoro reads has a mouth shape, or is a pause or a mark.
     vocab = voice._vocab
     for token in vocab:
-        if token in kokoro_phones._PAUSES or token in kokoro_phones._STRESS or token in kokoro_phones._MODIFIERS:
+        marks = kokoro_phones._PAUSES | kokoro_phones._STRESS | kokoro_phones._MODIFIERS
+        if token in marks:
             continue
         if token == " ":
             continue
