@@ -411,9 +411,9 @@ def _portraits(quick: bool) -> list[tuple[str, np.ndarray]]:
     with resources.as_file(resources.files("gioconda") / "assets" / "mona_lisa.jpg") as path:
         photos = [("mona_lisa", load_photo(path))]
     if not quick:
-        from skimage import data
+        from gioconda.eval.portraits import astronaut
 
-        photos.append(("astronaut", data.astronaut()))
+        photos.append(("astronaut", astronaut()))
     return photos
 
 
