@@ -129,7 +129,7 @@ class Renderer:
         head = self.rig.head(frame)
         moved = self._landmark_motion(head, self.rig.expression(frame))
         on_face = moved.expression + self._relief_motion(head)
-        field = self._forward_field(head, on_face)
+        field = self.forward_field(head, on_face)
         posed = self.rig.neutral[:, :2] + moved.head + on_face
         skull = self.rig.neutral[:, :2] + moved.head
         backward, torn = invert_field(field, self._grid)
@@ -265,7 +265,7 @@ class Renderer:
         rigid = self._rigid_coefficients(head)
         return self._relief[:, None] * rigid[:, 2][None, :]
 
-    def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
+    def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
         field = np.zeros((self.size, self.size, 2), np.float32)
@@ -291,7 +291,7 @@ class Renderer:
     def _rigid_source(self, head: HeadFrame, box: tuple[int, int, int, int]) -> np.ndarray:
         """Where each output pixel of ``box`` (x0, y0, x1, y1) comes from in the photo under
         the head's rigid motion alone (no expression), (h, w, 2) float32: the rigid part of
-        :meth:`_forward_field`, inverted by fixed-point steps (it is smooth: a few suffice)."""
+        :meth:`forward_field`, inverted by fixed-point steps (it is smooth: a few suffice)."""
         x0, y0, x1, y1 = box
         c = self._rigid_coefficients(head)
         pivot = self.rig.pivot.astype(np.float32)

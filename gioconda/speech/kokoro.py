@@ -275,7 +275,7 @@ class KokoroVoice:
             raise GiocondaError(f"speed {speed:g} is outside {MIN_SPEED:g}-{MAX_SPEED:g}")
         style = self.style(voice)
         phonemes = self.phonemes(text, language)
-        chunks = [c for c in _split(phonemes, MAX_TOKENS) if _has_sound(c)]
+        chunks = [c for c in split_phonemes(phonemes, MAX_TOKENS) if _has_sound(c)]
         if not chunks:
             raise GiocondaError(f"nothing to speak in the text {text[:40]!r}")
         audio: list[np.ndarray] = []
@@ -375,7 +375,7 @@ def _kokoro_phonemes(ipa: str, british: bool = False) -> str:
     return phonemes.replace(_TIE, "")
 
 
-def _split(phonemes: str, max_tokens: int, level: int = 0) -> list[str]:
+def split_phonemes(phonemes: str, max_tokens: int, level: int = 0) -> list[str]:
     """Pieces of at most ``max_tokens`` tokens, cut at the best breaks (see ``_BREAKS``).
 
     Neighbouring pieces are packed together while they fit, so short sentences share a chunk.
@@ -386,7 +386,7 @@ def _split(phonemes: str, max_tokens: int, level: int = 0) -> list[str]:
         return [phonemes[i : i + max_tokens] for i in range(0, len(phonemes), max_tokens)]
     pieces: list[str] = []
     for part in re.split(_BREAKS[level], phonemes):
-        for piece in _split(part, max_tokens, level + 1):
+        for piece in split_phonemes(part, max_tokens, level + 1):
             if pieces and len(pieces[-1]) + 1 + len(piece) <= max_tokens:
                 pieces[-1] += " " + piece
             else:
