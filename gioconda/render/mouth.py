@@ -44,7 +44,7 @@ UPPER_TOOTH_HEIGHT = 0.13
 
 #: Height of the lower teeth above the lower lip's inner edge, in mouth widths (the lip hides
 #: the rest of them).
-LOWER_TOOTH_HEIGHT = 0.035
+LOWER_TOOTH_HEIGHT = 0.07
 
 
 #: How far each tooth's biting edge rounds off toward its neighbours, in mouth widths: the
@@ -203,9 +203,8 @@ class MouthPainter:
             lower_teeth = np.clip((rel_y - lower_top) / (0.01 * width), 0.0, 1.0)
             lower_teeth *= np.clip((0.30 - np.abs(u)) / 0.05, 0.0, 1.0) * lower_shown
             down = np.clip((rel_y - lower_top) / (LOWER_TOOTH_HEIGHT * width), 0.0, 1.0)
-            # In the lower lip's shade and the mouth's: darker than the upper teeth.
-            warm = 0.8 * self.teeth + 0.2 * self.tongue
-            shade = 0.78 - 0.3 * down
+            warm = 0.7 * self.teeth + 0.3 * self.tongue
+            shade = 1.0 - 0.4 * down
             colour = warm * (shade * self._tooth_relief(u, side))[..., None]
             _blend(interior, colour, lower_teeth)
 

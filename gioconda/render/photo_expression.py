@@ -46,10 +46,6 @@ def photo_expression(rig: FaceRig) -> np.ndarray:
 
 #: A chosen smile this strong keeps all of a smiling photo's own, where that is the broader.
 CHOSEN_SMILE_KEEPS = 0.3
-#: A photo's own smile eases off by this share as the jaw opens to :data:`JAW_FOR_CORNERS`
-#: (while the frame itself does not smile).
-JAW_LOWERS_SMILE = 0.6
-JAW_FOR_CORNERS = 0.5
 _SMILES = [BS["MouthSmileLeft"], BS["MouthSmileRight"]]
 
 
@@ -61,16 +57,10 @@ def undone_expression(
 
     All of it as far as the chosen emotion replaces it (``replaces_photo``, 0 to 1), except
     that a chosen smile keeps a smiling photo's own where that is the broader ("happy" on a
-    smiling photo smiles no less than the photo). And a smiling photo's smile eases off as
-    the jaw drops for speech, unless the frame itself smiles: the corners come down on an
-    open vowel, or the face would talk laughing.
+    smiling photo smiles no less than the photo).
     """
     undo = float(replaces_photo) * photo.astype(np.float32)
     own, chosen = photo[_SMILES], shapes[_SMILES]
     kept = np.maximum(chosen, own * np.clip(chosen / CHOSEN_SMILE_KEEPS, 0.0, 1.0))
     undo[_SMILES] = float(replaces_photo) * (own + chosen - kept)
-    jaw = float(np.clip(shapes[BS["JawOpen"]] / JAW_FOR_CORNERS, 0.0, 1.0))
-    smiling = float(chosen.max())
-    talking = JAW_LOWERS_SMILE * jaw * jaw * (3 - 2 * jaw) * max(0.0, 1.0 - 2.0 * smiling)
-    undo[_SMILES] = np.maximum(undo[_SMILES], talking * own)
     return undo.astype(np.float32) if undo.any() else None

@@ -38,29 +38,34 @@ def _blink(renderer, amount: float) -> np.ndarray:
 @pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
 def test_a_shut_lid_has_the_grain_of_the_photos_own_lid(which, request):
     """The shut lid is the upper lid's skin carried down, not a smooth painted-out patch: its
-    grain (mean |Laplacian| of lightness) is most of the lid skin's above the open eye (0.27
-    on the Mona Lisa and 0.2-0.45 on real photos when the eye was painted out)."""
+    grain (mean |Laplacian| of lightness) is near the lid skin's above the open eye (0.48 on
+    the Mona Lisa and 0.2-0.6 on eight real photos when the eye was painted out over)."""
     renderer = request.getfixturevalue(which)
     portrait = renderer.portrait
     colour, grain = lid_distance(portrait.image, _blink(renderer, 1.0), portrait.landmarks)
-    assert grain > 0.5
-    assert colour < 12.0
+    assert 0.65 < grain < 1.5
+    if which == "mona_renderer":
+        assert colour < 10.0  # 11.1 painted out
 
 
 @pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
 def test_a_closing_lid_slides_over_the_eye_without_squeezing_it(which, request):
     """Half closed, the lid covers the top of the eye and what still shows below it is the
-    photo's own eye, where it was: the iris is covered, not squashed toward the lower lid."""
+    photo's own eye, where it was: the iris is covered, not squashed toward the lower lid
+    (the eye squeezed between the lids changed that band by 9 to 23 grey levels)."""
     renderer = request.getfixturevalue(which)
     portrait = renderer.portrait
     half = _blink(renderer, 0.5).astype(float)
     lm = portrait.landmarks
     for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
         top, bottom = lm[list(upper), :2], lm[list(lower), :2]
-        # The lowest fifth of the opening (inner landmarks): still open at half a blink.
-        low = polygon_mask(portrait.image.shape[:2],
-                           np.concatenate([top + 0.8 * (bottom - top), bottom[::-1]])[2:-2],
-                           soft=False)  # fmt: skip
+        # Between the lids' edges at half a blink (the upper one has come 0.4 of the way,
+        # the lower one 0.1): still open.
+        low = polygon_mask(
+            portrait.image.shape[:2],
+            np.concatenate([top + 0.5 * (bottom - top), (top + 0.75 * (bottom - top))[::-1]]),
+            soft=False,
+        )
         assert low.sum() > 5
         change = np.abs(half - portrait.image.astype(float)).mean(-1)[low]
         assert change.mean() < 6.0
@@ -73,11 +78,11 @@ def test_a_closing_lid_slides_over_the_eye_without_squeezing_it(which, request):
 
 def test_rounded_and_spread_vowels_shape_the_mouth(mona_renderer, measurer):
     """/o/ is rounded and narrow, /i/ wide: the re-detected mouth's width over its height
-    on /o/ is well under that on /i/ (0.78 of it before the lips met toward the corners)."""
+    on /o/ is well under that on /i/ (0.62 of it before the lips met toward the corners)."""
     rounded = measurer.measure(mona_renderer.render(MotionFrame.still(**ROUNDED))).landmarks
     spread = measurer.measure(mona_renderer.render(MotionFrame.still(**SPREAD))).landmarks
     assert rounded is not None and spread is not None
-    assert mouth_aspect(rounded) < 0.6 * mouth_aspect(spread)
+    assert mouth_aspect(rounded) < 0.55 * mouth_aspect(spread)
 
 
 def test_the_mona_lisa_smiles_and_a_neutral_face_does_not(mona_portrait, astronaut_portrait):
@@ -106,7 +111,7 @@ def test_sad_replaces_a_smiling_photos_smile(mona_renderer, measurer):
 
 def test_a_smaller_head_uncovers_no_halo(mona_renderer):
     """At head distance 0.8 what the smaller person uncovers has the detail of the
-    background beside it (Selfie Segmentation finds where; 0.2 of it, a blurred halo, when
+    background beside it (Selfie Segmentation finds where; 0.42 of it, a blurred halo, when
     the painted-out plate showed there) and no more streaks."""
     frame = dataclasses.replace(MotionFrame.still(), head_scale=0.8)
     detail, streaks = uncovered_background(
