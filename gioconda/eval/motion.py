@@ -65,7 +65,6 @@ from gioconda.motion.controls import EMOTIONS, MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
 from gioconda.progress import Progress, no_progress
-from gioconda.render.distance import ZOOM_FADE
 from gioconda.render.renderer import Renderer
 from gioconda.speech.audio import Audio, AudioFeatures, analyze_audio
 from gioconda.speech.espeak import synthesize
@@ -523,11 +522,10 @@ def expression_features(landmarks: np.ndarray) -> np.ndarray:
     )
 
 
-def far_background(portrait: Portrait, reach: float = FAR_FROM_PERSON) -> np.ndarray:
-    """Pixels well away from the person (further than ``reach``, share of the frame): by
-    default beyond where a head drawn 1.2 times as big reaches."""
+def far_background(portrait: Portrait) -> np.ndarray:
+    """Pixels well away from the person: beyond where a head drawn 1.2 times as big reaches."""
     person = (portrait.person_mask > 0.2).astype(np.uint8)
-    reach = max(3, round(reach * portrait.size))
+    reach = max(3, round(FAR_FROM_PERSON * portrait.size))
     grown = cv2.dilate(person, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
     return grown == 0
 
@@ -596,7 +594,7 @@ def measure_controls(
 
     section = f"distance {name}"
     base = found.get("distance 1.0")
-    background = far_background(portrait, ZOOM_FADE)
+    background = far_background(portrait)
     if base is not None:
         ratios, changes = [], []
         for d in DISTANCE_COMMANDS:

@@ -44,7 +44,7 @@ def photo_expression(rig: FaceRig) -> np.ndarray:
     return shapes
 
 
-#: A chosen smile this strong keeps all of a smiling photo's own, where that is the broader.
+#: A chosen smile this strong keeps all of a smiling photo's own and smiles on top of it.
 CHOSEN_SMILE_KEEPS = 0.3
 _SMILES = [BS["MouthSmileLeft"], BS["MouthSmileRight"]]
 
@@ -56,11 +56,11 @@ def undone_expression(
     ``shapes`` (52,): (52,) float32 to subtract from the frame's shapes, or None for nothing.
 
     All of it as far as the chosen emotion replaces it (``replaces_photo``, 0 to 1), except
-    that a chosen smile keeps a smiling photo's own where that is the broader ("happy" on a
-    smiling photo smiles no less than the photo).
+    that a chosen smile keeps a smiling photo's own and smiles on top of it ("happy" on a
+    smiling photo smiles more than the photo).
     """
     undo = float(replaces_photo) * photo.astype(np.float32)
     own, chosen = photo[_SMILES], shapes[_SMILES]
-    kept = np.maximum(chosen, own * np.clip(chosen / CHOSEN_SMILE_KEEPS, 0.0, 1.0))
-    undo[_SMILES] = float(replaces_photo) * (own + chosen - kept)
+    kept = own * np.clip(chosen / CHOSEN_SMILE_KEEPS, 0.0, 1.0)
+    undo[_SMILES] = float(replaces_photo) * (own - kept)
     return undo.astype(np.float32) if undo.any() else None
