@@ -99,7 +99,7 @@ class MouthPainter:
         across = face_pixels(portrait, rig)
         if across < SMALL_FACE_PX:
             logging.getLogger("gioconda").warning(
-                "the face is %d pixels across in the photo (under %d): a close-up will look "
+                "the face is %d pixels tall in the photo (under %d): a close-up will look "
                 "soft; a larger photo of the face animates more sharply",
                 across,
                 SMALL_FACE_PX,

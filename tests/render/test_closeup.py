@@ -119,3 +119,20 @@ def test_a_smaller_head_uncovers_no_halo(mona_renderer):
     )
     assert detail > 0.6
     assert streaks < 1.5
+
+
+def test_a_small_face_is_warned_of_and_its_mouth_drawn_soft(astronaut, caplog):
+    """A face a few dozen photo pixels tall: one warning line, and the painted mouth is
+    blurred to the upsampled crop's softness (a crisp mouth on a soft face looks stuck on)."""
+    import logging
+
+    from gioconda.eval.portraits import _small_in_canvas
+    from gioconda.face.portrait import analyze_portrait
+    from gioconda.render.renderer import Renderer
+
+    portrait = analyze_portrait(_small_in_canvas(astronaut, 0.25), 512)
+    with caplog.at_level(logging.WARNING, logger="gioconda"):
+        renderer = Renderer(portrait)
+    warnings = [r for r in caplog.records if "pixels tall" in r.getMessage()]
+    assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
+    assert renderer.mouth.sharpness > 1.0
