@@ -9,6 +9,7 @@ own (:mod:`gioconda.face`, :mod:`gioconda.audio`, :mod:`gioconda.recognize`,
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,6 +187,49 @@ def motion_for_speech(speech: Speech, fps: float, controls: MotionControls) -> M
     return generate_motion(features, speech.phones, n_frames, fps, controls)
 
 
+def load_portrait(
+    photo_path: str | os.PathLike[str], size: int | None = 512, face: int = 0
+) -> Portrait:
+    """Read a photo and analyse the face in it, once, for any number of renders.
+
+    Parameters
+    ----------
+    photo_path: JPEG/PNG/WebP/... portrait
+    size: side of the square working crop in pixels; None keeps the photo's resolution (for
+        full-frame output)
+    face: which face, counting from the largest (0)
+    """
+    return cached_analysis(load_photo(photo_path), size, face)
+
+
+def render_frames(
+    portrait: Portrait,
+    motion: Motion,
+    full_frame: bool = False,
+    label: bool = True,
+    threads: int = 0,
+) -> Iterator[np.ndarray]:
+    """Every frame of ``motion`` on ``portrait``, in order: (H, W, 3) uint8 RGB each, the working
+    crop (or, with ``full_frame``, the whole photo), with the "AI-generated" label if asked.
+
+    ``threads`` threads render them (0: one per core), a few frames ahead of the one taken;
+    the frames are the same whatever the number (see :mod:`gioconda.render.stream`)."""
+    renderer = Renderer(portrait)
+    paste = FullFramePaste(portrait) if full_frame else None
+    height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
+    stamp = SyntheticLabel(width, height) if label else None
+
+    def make(i: int) -> np.ndarray:
+        frame = renderer.render(motion.frame(i))
+        if paste is not None:
+            frame = paste(frame)
+        if stamp is not None:
+            stamp(frame)
+        return frame
+
+    return ordered_frames(make, len(motion), threads)
+
+
 def render_video(
     portrait: Portrait,
     motion: Motion,
@@ -204,24 +248,13 @@ def render_video(
     encoder in order, a few at a time, so memory does not grow with the video's length.
     ``preset`` and ``crf`` are x264's (see :class:`~gioconda.output.video.Mp4Writer`).
     """
-    renderer = Renderer(portrait)
-    paste = FullFramePaste(portrait) if full_frame else None
-    height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
-    stamp = SyntheticLabel(width, height) if label else None
+    height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
     metadata = {"comment": SYNTHETIC_NOTICE, "encoder": "Gioconda"}
-
-    def make(i: int) -> np.ndarray:
-        frame = renderer.render(motion.frame(i))
-        if paste is not None:
-            frame = paste(frame)
-        if stamp is not None:
-            stamp(frame)
-        return frame
-
     with Mp4Writer(
         out_path, motion.fps, width, height, audio, crf=crf, preset=preset, metadata=metadata
     ) as video:
-        for i, frame in enumerate(ordered_frames(make, len(motion), threads)):
+        frames = render_frames(portrait, motion, full_frame, label, threads)
+        for i, frame in enumerate(frames):
             video.write(frame)
             progress("render", i + 1, len(motion))
     return len(motion)
