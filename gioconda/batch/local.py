@@ -68,7 +68,10 @@ class _Worker:
     def stop(self) -> None:
         if self.process.is_alive():
             self.process.terminate()
-        self.process.join(5)
+        self.process.join(10)
+        if self.process.is_alive():  # stuck in native code: nothing more to save
+            self.process.kill()
+            self.process.join()
         self.connection.close()
 
 

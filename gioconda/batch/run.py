@@ -127,8 +127,8 @@ def run_batch(
                 with interrupts.held():
                     try:
                         size = store.commit(Path(outcome.path), job.output)
-                        manifest.record(job.output, task.key, size, outcome.frames, job.row)
-                        manifest.save(store)
+                        manifest.record(store, job.output, task.key, size, outcome.frames,
+                                        job.row)  # fmt: skip
                     except GiocondaError as error:
                         result = JobResult(job, "failed", str(error))
             results[outcome.index] = result

@@ -17,7 +17,7 @@ from gioconda.batch.manifest import MANIFEST_NAME
 from gioconda.batch.store import PARTIAL_DIR
 from gioconda.pipeline import animate
 
-from .conftest import BAD_OUTPUT, GOOD_OUTPUTS, TEST_DEFAULTS
+from .conftest import BAD_OUTPUT, GOOD_OUTPUTS, TEST_DEFAULTS, manifest_entries
 
 
 @pytest.mark.slow
@@ -78,7 +78,7 @@ def test_ctrl_c_stops_cleanly_with_the_manifest_intact(batch_inputs: Path, tmp_p
     assert batch.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "interrupted" in stderr
-    manifest = json.loads((out / MANIFEST_NAME).read_text())["outputs"]
+    manifest = manifest_entries(out)
     videos = sorted(str(p.relative_to(out)) for p in out.glob("*.mp4"))
     assert 1 <= len(manifest) < len(rows) and sorted(manifest) == videos
     assert not (out / PARTIAL_DIR).exists()

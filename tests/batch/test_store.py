@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gioconda.batch.manifest import Manifest
+from gioconda.batch.manifest import MANIFEST_NAME, Manifest
 from gioconda.batch.store import PARTIAL_DIR, OutputStore
 from gioconda.errors import GiocondaError
 
@@ -39,8 +39,7 @@ def test_fsspec_url_gets_uploaded_files_and_the_manifest():
     fs = fsspec.filesystem("memory")
     assert fs.cat_file("/gioconda-test/batch/sub/v.mp4") == b"video bytes"
     manifest = Manifest()
-    manifest.record("sub/v.mp4", "k" * 64, 11, 25, 1)
-    manifest.save(store)
+    manifest.record(store, "sub/v.mp4", "k" * 64, 11, 25, 1)
     assert Manifest.load(store).is_done("sub/v.mp4", "k" * 64, store)
     partial = store.partial
     store.close()
@@ -48,10 +47,24 @@ def test_fsspec_url_gets_uploaded_files_and_the_manifest():
 
 
 def test_a_foreign_manifest_is_refused(tmp_path: Path):
-    (tmp_path / "gioconda-batch.json").write_text('{"something": "else"}')
+    (tmp_path / MANIFEST_NAME).write_text('{"something": "else"}\n')
     store = OutputStore(tmp_path)
     with pytest.raises(GiocondaError, match="not a Gioconda batch manifest"):
         Manifest.load(store)
+    store.close()
+
+
+def test_the_journal_survives_a_line_cut_short(tmp_path: Path):
+    store = OutputStore(tmp_path)
+    manifest = Manifest()
+    manifest.record(store, "a.mp4", "a" * 64, 10, 25, 1)
+    with open(tmp_path / MANIFEST_NAME, "a") as file:
+        file.write('{"output":"b.mp4","key":"bb')  # a hard kill mid-write
+    manifest.record(store, "c.mp4", "c" * 64, 30, 25, 3)
+    manifest.record(store, "a.mp4", "d" * 64, 40, 25, 1)  # made again: the later line wins
+    again = Manifest.load(store)
+    assert sorted(again.entries) == ["a.mp4", "c.mp4"]
+    assert again.entries["a.mp4"]["key"] == "d" * 64 and again.entries["c.mp4"]["bytes"] == 30
     store.close()
 
 
