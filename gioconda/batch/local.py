@@ -82,6 +82,11 @@ class LocalRunner:
     ----------
     workers: how many processes (default: one per usable core)
     retries: how many more times a task is tried after its worker died
+
+    Notes
+    -----
+    The workers are started with ``spawn``, which imports the caller's main module again:
+    a script that runs a batch must do so under ``if __name__ == "__main__":``.
     """
 
     def __init__(self, workers: int | None = None, retries: int = DEFAULT_RETRIES) -> None:

@@ -96,8 +96,7 @@ class RayRunner:
         self.num_cpus = num_cpus
 
     def describe(self) -> str:
-        where = "a local Ray instance" if self.address is None else f"Ray at {self.address}"
-        return f"{where}"
+        return "a local Ray instance" if self.address is None else f"Ray at {self.address}"
 
     def _connect(self) -> bool:
         """Join or start Ray; True if this runner started it (and shuts it down)."""
