@@ -96,8 +96,16 @@ class LocalRunner:
     def describe(self) -> str:
         return f"{self.workers} local worker process{'es' * (self.workers != 1)}"
 
-    def run(self, tasks: Sequence[Task], scratch: Path, report: Callable[[Outcome], None]) -> None:
-        """Run ``tasks``; ``report`` is called in this process as each one ends."""
+    def run(
+        self,
+        tasks: Sequence[Task],
+        scratch: Path,
+        report: Callable[[Outcome], None],
+        url_of: Callable[[str], str | None] = lambda name: None,
+    ) -> None:
+        """Run ``tasks``; ``report`` is called in this process as each one ends. The videos
+        stay in ``scratch`` for the caller to move or upload (``url_of`` is not used: the
+        workers share this machine's disk with the caller)."""
         if not tasks:
             return
         context = multiprocessing.get_context("spawn")

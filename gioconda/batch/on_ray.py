@@ -5,7 +5,8 @@ once and puts its bytes in Ray's object store, so workers on other machines need
 disk. Each distinct portrait (photo, face, size) is analysed once, by one task, and the
 analysis is shared through the object store with every video of that photo. A video task
 renders into a local temporary folder on its node and returns the finished file's bytes;
-the driver moves them into the output folder, or uploads them to the output URL, whole. A
+the driver moves them into the output folder whole. With an output URL (``s3://``, ...)
+the worker uploads the video there itself, in one piece, and the driver only records it. A
 task whose worker dies (killed, out of memory, a lost node) is retried by Ray
 (``max_retries``); nothing of its unfinished file reaches the output.
 
@@ -17,9 +18,11 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from gioconda.batch.local import DEFAULT_RETRIES
+from gioconda.batch.store import upload
 from gioconda.batch.worker import ClipMaker, Outcome, Task, run_task
 from gioconda.errors import GiocondaError
 
@@ -62,15 +65,23 @@ def _analyse(photo: bytes, suffix: str, task: Task) -> object:
             return str(error)
 
 
-def _make(task: Task, portrait: object, audio: bytes | None, suffix: str) -> tuple:
-    """Ray task: one video, as (outcome, the file's bytes or None)."""
+def _make(task: Task, portrait: object, audio: bytes | None, suffix: str, url: str | None) -> tuple:
+    """Ray task: one video, as (outcome, the file's bytes or None). With ``url`` the worker
+    uploads the video there itself and returns no bytes."""
     with tempfile.TemporaryDirectory(prefix="gioconda-clip-") as folder:
         audio_path = _local_copy(folder, f"audio{suffix}", audio) if audio is not None else None
         outcome = run_task(
             _maker(), task, os.path.join(folder, "clip.mp4"), portrait, audio_path=audio_path
         )
-        data = Path(outcome.path).read_bytes() if outcome.status == "done" else None
-    return outcome, data
+        if outcome.status != "done":
+            return outcome, None
+        if url is None:
+            return outcome, Path(outcome.path).read_bytes()
+        try:
+            size = upload(outcome.path, url)
+        except GiocondaError as error:
+            return Outcome(task.index, "failed", str(error)), None
+        return replace(outcome, committed=size), None
 
 
 class RayRunner:
@@ -114,8 +125,15 @@ class RayRunner:
             raise GiocondaError(f"cannot start or reach Ray ({where}): {error}") from None
         return True
 
-    def run(self, tasks: Sequence[Task], scratch: Path, report: Callable[[Outcome], None]) -> None:
-        """Run ``tasks`` on Ray; ``report`` is called here as each one ends."""
+    def run(
+        self,
+        tasks: Sequence[Task],
+        scratch: Path,
+        report: Callable[[Outcome], None],
+        url_of: Callable[[str], str | None] = lambda name: None,
+    ) -> None:
+        """Run ``tasks`` on Ray; ``report`` is called here as each one ends. Where
+        ``url_of(output)`` gives a URL, the worker uploads the video there itself."""
         if not tasks:
             return
         ray = self.ray
@@ -141,7 +159,8 @@ class RayRunner:
                     )
                 audio = stored(job.audio) if job.audio is not None else None
                 suffix = Path(job.audio).suffix if job.audio is not None else ""
-                running[make.remote(task, portraits[task.portrait_key], audio, suffix)] = task
+                url = url_of(job.output)
+                running[make.remote(task, portraits[task.portrait_key], audio, suffix, url)] = task
             while running:
                 finished, _ = ray.wait(list(running), num_returns=1)
                 task = running.pop(finished[0])

@@ -32,8 +32,15 @@ class Runner(Protocol):
     def describe(self) -> str: ...
 
     def run(
-        self, tasks: Sequence[Task], scratch: Path, report: Callable[[Outcome], None]
-    ) -> None: ...
+        self,
+        tasks: Sequence[Task],
+        scratch: Path,
+        report: Callable[[Outcome], None],
+        url_of: Callable[[str], str | None],
+    ) -> None:
+        """Make the videos of ``tasks`` into ``scratch`` and ``report`` each outcome (called
+        in this process); a runner whose workers are elsewhere may upload a video to
+        ``url_of(output)`` itself where that is not None (and say so in the outcome)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,9 @@ def run_batch(
                 # A video and its manifest entry go in together: Ctrl-C waits for both.
                 with interrupts.held():
                     try:
-                        size = store.commit(Path(outcome.path), job.output)
+                        size = outcome.committed
+                        if size is None:
+                            size = store.commit(Path(outcome.path), job.output)
                         manifest.record(store, job.output, task.key, size, outcome.frames,
                                         job.row)  # fmt: skip
                     except GiocondaError as error:
@@ -145,7 +154,7 @@ def run_batch(
         interrupts = _HeldInterrupts()
         try:
             with interrupts.installed():
-                runner.run(tasks, store.partial, report)
+                runner.run(tasks, store.partial, report, store.url)
         except KeyboardInterrupt:
             interrupted = True
         finally:

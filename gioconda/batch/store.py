@@ -4,7 +4,9 @@ Nothing half-written ever appears under an output name. Locally a video is made 
 scratch folder inside the output folder (``.gioconda-partial``, removed when the batch ends
 and, after a hard kill, when the next batch starts) and moved into place with
 :func:`os.replace`. For a URL it is made in a local temporary folder and uploaded in one
-piece: object stores show an object only once its upload is complete.
+piece: object stores show an object only once its upload is complete. On Ray the worker
+that made a video uploads it itself (:func:`upload`), so videos do not pass through the
+driver.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ class OutputStore:
     def describe(self, name: str) -> str:
         return str(self.root / name) if self.is_local else f"{self.location.rstrip('/')}/{name}"
 
+    def url(self, name: str) -> str | None:
+        """The URL a worker anywhere can upload ``name`` to; None for a local folder."""
+        return None if self.is_local else f"{self.location.rstrip('/')}/{name}"
+
     def _remote(self, name: str) -> str:
         return f"{self.root_path.rstrip('/')}/{name}"
 
@@ -117,3 +123,22 @@ class OutputStore:
     def close(self) -> None:
         """Remove the scratch folder and anything unfinished in it."""
         shutil.rmtree(self.partial, ignore_errors=True)
+
+
+def upload(local: str | os.PathLike[str], url: str) -> int:
+    """Upload a finished file to ``url`` in one piece; returns its size.
+
+    Raises
+    ------
+    GiocondaError: the upload failed (nothing is left under the name then).
+    """
+    import fsspec
+
+    size = os.path.getsize(local)
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        fs.put_file(os.fspath(local), path)
+    except (ImportError, ValueError, OSError) as error:
+        raise GiocondaError(f"cannot upload to {url}: {error}") from None
+    return size

@@ -59,6 +59,9 @@ class Outcome:
     path: str = ""
     frames: int = 0
     seconds: float = 0.0
+    #: Size in bytes when the worker itself has put the video in place (an upload from a
+    #: Ray worker to the output URL); None when the driver is to move ``path`` there.
+    committed: int | None = None
 
 
 @dataclass(frozen=True)

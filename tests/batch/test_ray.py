@@ -1,6 +1,6 @@
 """The batch on a real Ray cluster started inside the test (nothing mocked): a worker killed
-mid-clip is retried by Ray, the bad row is reported, nothing partial is left, and a rerun
-does nothing."""
+mid-clip is retried by Ray, the bad row is reported, the workers upload the videos to an
+fsspec URL, nothing partial is left, and a rerun does nothing."""
 
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ def ray_cluster(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_ray_batch_retries_a_killed_worker(ray_cluster, batch_inputs, local_batch, tmp_path):
     out = tmp_path / "out"
+    # An fsspec URL (to this disk, so that the test can look): the workers upload the videos.
+    url = f"local://{out}"
     jobs = read_jobs(batch_inputs / "jobs.jsonl", TEST_DEFAULTS)
-    report = run_batch(jobs, out, RayRunner(retries=2), log=None, progress=False)
+    report = run_batch(jobs, url, RayRunner(retries=2), log=None, progress=False)
     assert ray_cluster.exists()  # the worker died mid-clip; Ray ran the clip again
     check_outputs(out, report)
     # The same rows make the same videos on Ray as in a local batch.
@@ -41,7 +43,7 @@ def test_ray_batch_retries_a_killed_worker(ray_cluster, batch_inputs, local_batc
         assert (out / name).read_bytes() == (local_batch / name).read_bytes(), name
 
     before = {name: (out / name).stat().st_mtime_ns for name in GOOD_OUTPUTS}
-    again = run_batch(jobs, out, RayRunner(retries=2), log=None, progress=False)
+    again = run_batch(jobs, url, RayRunner(retries=2), log=None, progress=False)
     statuses = {r.job.output: r.status for r in again.results}
     assert statuses == {**dict.fromkeys(GOOD_OUTPUTS, "skipped"), BAD_OUTPUT: "failed"}
     assert {name: (out / name).stat().st_mtime_ns for name in GOOD_OUTPUTS} == before
