@@ -8,6 +8,7 @@ shows them) teeth, so that they sit in its lighting.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import cv2
@@ -55,6 +56,15 @@ LOWER_TOOTH_HEIGHT = 0.07
 EMBRASURE = 0.012
 
 
+#: How far inside the lips their wet inner side shows before the dark, in mouth widths.
+INNER_LIP_RIM = 0.05
+
+
+#: Photo pixels down a face (its outline's height, brow to chin) below which the photo is called
+#: small: a one-line warning, and a soft painted mouth (see :func:`blur_sigma`).
+SMALL_FACE_PX = 200
+
+
 #: Teeth's colour over the whites of the eyes: both are near-white and lit by the same light,
 #: so the eyes tell a photo's (or a painting's varnish's) white; teeth are a little brighter.
 TEETH_OVER_SCLERA = 1.08
@@ -88,6 +98,16 @@ class MouthPainter:
             teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
         self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
         self.cavity = (lip_colour * 0.18 + 4).astype(np.float32)
+        self.inner_lip = (lip_colour * 0.55).astype(np.float32)
+        self.sharpness = blur_sigma(portrait)
+        across = face_pixels(portrait, rig)
+        if across < SMALL_FACE_PX:
+            logging.getLogger("gioconda").warning(
+                "the face is %d pixels tall in the photo (under %d): a close-up will look "
+                "soft; a larger photo of the face animates more sharply",
+                across,
+                SMALL_FACE_PX,
+            )
         # The tongue: the lips' colour, a little deeper (as saturated again about its grey)
         # and darker; a grey photo gets a grey tongue.
         grey = lip_colour.mean()
@@ -119,9 +139,9 @@ class MouthPainter:
         strength = np.clip((gap - self.rest_gap) / (0.05 * width), 0.0, 1.0)
         if strength <= 0.0 or gap < 1.0:
             return
-        inner = outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        inner = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
         h, w = frame_rgb.shape[:2]
-        pad = 3
+        pad = 3 + int(np.ceil(2 * self.sharpness))
         x0, y0 = np.floor(inner.min(0)).astype(int) - pad
         x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
@@ -160,8 +180,13 @@ class MouthPainter:
 
         interior = np.empty((y1 - y0, x1 - x0, 3), np.float32)
         interior[:] = self.cavity
-        # Deeper in the mouth and toward the corners is darker.
+        # Deeper in the mouth and toward the corners is darker; just inside the lips their
+        # wet inner side catches the light (the lips' colour, in shade), fading into the
+        # dark over a few hundredths of the mouth's width.
         interior *= (0.75 + 0.25 * (1 - depth))[..., None]
+        inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+        rim = np.clip(1.0 - inside / (INNER_LIP_RIM * width), 0.0, 1.0) ** 2
+        _blend(interior, np.broadcast_to(self.inner_lip, interior.shape), rim * 0.8)
 
         jaw = float(motion.blendshapes[BS["JawOpen"]])
         tongue_top = lower_lip - (0.10 + 0.10 * min(jaw / 0.5, 1.0)) * width
@@ -211,6 +236,10 @@ class MouthPainter:
             lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
             self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
 
+        if self.sharpness > 0.3:
+            # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
+            interior = cv2.GaussianBlur(interior, (0, 0), self.sharpness)
+            mask = cv2.GaussianBlur(mask, (0, 0), 0.5 * self.sharpness)
         alpha = (mask * strength)[..., None]
         patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
         frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
@@ -449,3 +478,46 @@ def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     a[1::2] = np.stack([source[:, 1], source[:, 0], np.zeros(n), np.ones(n)], 1)
     (c, d, tx, ty), *_ = np.linalg.lstsq(a, target[:, :2].reshape(-1), rcond=None)
     return np.array([[c, -d, tx], [d, c, ty]])
+
+
+def face_pixels(portrait: Portrait, rig: FaceRig) -> float:
+    """The face's height (its outline's, brow to chin) in the photo's own pixels."""
+    return rig.face_height * float(portrait.crop.side) / portrait.size
+
+
+def blur_sigma(portrait: Portrait) -> float:
+    """How soft the working crop is, as a Gaussian's sigma in crop pixels: 0 for a crop
+    taken at or below the photo's own resolution; for a crop upsampled from fewer photo
+    pixels, about half a photo pixel's footprint."""
+    upsampled = portrait.size / max(float(portrait.crop.side), 1.0)
+    return float(max(0.0, 0.45 * (upsampled - 1.0)))
+
+
+def smooth_outline(
+    points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], per_segment: int = 6
+) -> np.ndarray:
+    """A closed lip outline as a smooth curve, (N, 2): each contour's landmarks joined by a
+    centripetal Catmull-Rom spline (no polygon corners, no overshoot), upper then lower back."""
+
+    def spline(p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, np.float64)
+        ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+        out = []
+        for i in range(1, len(ext) - 2):
+            p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
+            d = [max(np.linalg.norm(b - a) ** 0.5, 1e-6) for a, b in ((p0, p1), (p1, p2), (p2, p3))]
+            t0, t1 = 0.0, d[0]
+            t2, t3 = t1 + d[1], t1 + d[1] + d[2]
+            for t in np.linspace(t1, t2, per_segment, endpoint=False):
+                a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+                a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+                a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+                b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+                b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+                out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+        out.append(p[-1])
+        return np.array(out)
+
+    top = spline(points[list(upper), :2])
+    bottom = spline(points[list(lower), :2])
+    return np.concatenate([top, bottom[::-1]])
