@@ -10,13 +10,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "bench", help="measure speed (frames per second, real-time factor)"
     )
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of the test clip")
-    parser.add_argument("--size", type=int, default=512, help="output size in pixels")
+    parser.add_argument(
+        "suite", nargs="?", choices=("batch",),
+        help="batch: clips per minute, one process per clip vs a local batch vs Ray",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seconds", type=float, help="length of the test clip (default: 10; batch: 2)"
+    )
+    parser.add_argument("--size", type=int, help="output size in pixels (default: 512; batch: 256)")
+    parser.add_argument("--jobs", type=int, default=20, help="batch: how many clips (default: 20)")
     parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.suite == "batch":
+        from gioconda.eval.batch_bench import run_batch_bench
+
+        run_batch_bench(args.jobs, args.seconds or 2.0, args.size or 256, out=sys.stdout)
+        return 0
     from gioconda.eval.bench import run_benchmarks
 
-    run_benchmarks(seconds=args.seconds, size=args.size, out=sys.stdout)
+    run_benchmarks(seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout)
     return 0
