@@ -246,9 +246,12 @@ class Renderer:
         region = out[wy0:wy1, wx0:wx1]
         region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
         in_source = backward[wy0:wy1, wx0:wx1] + np.float32(self._source_pad)
+        # Two remaps read this map: converted to OpenCV's fixed point once, as each remap
+        # would do itself (the same samples).
+        fixed, fraction = cv2.convertMaps(in_source, None, cv2.CV_16SC2)
         torn = torn[wy0:wy1, wx0:wx1]
         # Whatever comes from further out (above a head drawn smaller) is background plate.
-        alpha = cv2.remap(self._source_alpha, in_source, None, cv2.INTER_LINEAR,
+        alpha = cv2.remap(self._source_alpha, fixed, fraction, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
         # A torn pixel's map is noise and may point off the head (below the chin, into the
         # background), whose alpha of 0 would let the plate show through as a dark speck on
@@ -266,7 +269,7 @@ class Renderer:
             y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty1 + pad)
             x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx1 + pad)
         box = (slice(y0, y1), slice(x0, x1))
-        warped = cv2.remap(self._source, in_source[box], None, cv2.INTER_LINEAR,
+        warped = cv2.remap(self._source, fixed[box], fraction[box], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         fill_from_around(warped, torn[box])
         a = alpha[box]

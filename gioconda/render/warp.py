@@ -203,7 +203,7 @@ def invert_field(
     the whole frame's inversion gives.
     """
     y0, y1, x0, x1 = (0, field.shape[0], 0, field.shape[1]) if window is None else window
-    here = grid[y0:y1, x0:x1]
+    here = np.ascontiguousarray(grid[y0:y1, x0:x1])  # read four times: contiguous
     source = here - field[y0:y1, x0:x1]
     at_source = np.empty_like(source)
     for i in range(INVERSION_STEPS):
