@@ -18,8 +18,9 @@ from pathlib import Path
 
 from gioconda.batch.jobs import Job
 from gioconda.errors import GiocondaError
+from gioconda.face.cache import cached_analysis
 from gioconda.face.photo import load_photo
-from gioconda.face.portrait import Portrait, analyze_portrait
+from gioconda.face.portrait import Portrait
 from gioconda.pipeline import (
     OUTPUT_SAMPLE_RATE,
     Speech,
@@ -98,7 +99,7 @@ class ClipMaker:
             try:
                 size = None if job.options.full_frame else job.options.size
                 photo = load_photo(photo_path or job.photo)
-                found = analyze_portrait(photo, size, job.options.face)
+                found = cached_analysis(photo, size, job.options.face)
             except GiocondaError as error:
                 found = error
             self.keep_portrait(key, found)
@@ -161,6 +162,10 @@ class ClipMaker:
             job.options.full_frame,
             job.options.label,
             progress=_crash_hook(job),
+            preset=job.options.preset,
+            crf=job.options.crf,
+            # Each worker is a process of its own, one per core: one render thread each.
+            threads=1,
         )
         return ClipDone(os.fspath(out_path), frames, time.perf_counter() - start)
 
