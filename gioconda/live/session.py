@@ -413,10 +413,11 @@ class LiveSession:
         return frames
 
     def close(self) -> None:
-        """Release what the session holds (the timeline, the renderer)."""
-        with self.lock:
-            self.samples = np.zeros(0, np.float32)
-            self.text_audio.clear()
+        """Release what the session holds (its timeline and pending input); never waits for a
+        frame being rendered."""
+        self.inbox.clear()
+        self.samples = np.zeros(0, np.float32)
+        self.text_audio = []
 
     # -- the timeline -----------------------------------------------------------------------
 

@@ -294,12 +294,13 @@ async def _run_live(ws: WebSocket, config: ServeConfig, portraits: _Portraits) -
     )
     # Items: (message, when the frame was ready or None); None ends the sender.
     outbox: asyncio.Queue[tuple[bytes | str, float | None] | None] = asyncio.Queue()
-    state = {"dropped_slow": 0, "closed": False}
+    state = {"dropped_slow": 0, "closed": False, "disconnected": False}
 
     async def receive() -> None:
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
+                state["disconnected"] = True
                 return
             if message.get("bytes") is not None:
                 data = message["bytes"]
@@ -344,12 +345,16 @@ async def _run_live(ws: WebSocket, config: ServeConfig, portraits: _Portraits) -
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        # Let the producer finish the frame it is on and the sender stop by itself; only what
+        # is still waiting on the client after that is cancelled.
         state["closed"] = True
-        for task in tasks:
+        outbox.put_nowait(None)
+        _, pending = await asyncio.wait(tasks, timeout=2.0)
+        for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         session.close()
-        if ws.client_state == WebSocketState.CONNECTED:
+        if not state["disconnected"] and ws.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await ws.close()
 
