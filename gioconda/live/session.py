@@ -10,8 +10,7 @@ Audio that comes late does not stall the stream: after :attr:`LiveOptions.max_wa
 missing stretch is taken as silence (``stats.silence_filled_s``). Audio that comes in a burst
 cannot let delay pile up: whatever would put the timeline more than
 :attr:`LiveOptions.max_buffer_s` ahead of the clock is dropped (``stats.audio_dropped_s``), and
-frames that fall behind the clock are made (motion advances) but not rendered
-(``stats.frames_skipped``).
+frames that fall behind are made (motion advances) but not rendered (``stats.frames_skipped``).
 
 Usage (what an avatar plugin for a voice-agent framework wraps)::
 
@@ -77,8 +76,9 @@ class LiveOptions:
     max_wait_s: how long a frame waits for late audio before that audio is taken as silence
         (longer when the audio comes in chunks longer than this)
     max_buffer_s: audio more than this far ahead of the clock is dropped (bursts)
-    max_backlog_frames: frames due at once beyond this (and beyond what waiting for a chunk
-        explains) are made but not rendered: the machine is behind
+    max_latency_s: a frame that could only be shown later than this after its audio could
+        have come (beyond the wait for its chunk) is made but not rendered: the machine is
+        behind, and skipping keeps delay from piling up
     voice: voice for :meth:`LiveSession.push_text`
     max_text_chars: longest text accepted at once
     label: draw the small "AI-generated" label on every frame, as on every video
@@ -89,7 +89,7 @@ class LiveOptions:
     decoder_lag_hops: int = 2
     max_wait_s: float = 0.12
     max_buffer_s: float = 0.3
-    max_backlog_frames: int = 1
+    max_latency_s: float = 0.08
     voice: str = DEFAULT_VOICE
     max_text_chars: int = 600
     label: bool = True
@@ -362,16 +362,14 @@ class LiveSession:
         if not due:
             return []
         frames = []
-        # Frames held back for audio come due together; beyond what a chunk's wait explains,
-        # the machine is behind: those are made (motion advances) but not drawn.
-        allowance = self.options.max_backlog_frames + int(np.ceil(self._wait_s() * fps))
-        behind = len(due) - 1 - allowance
         for k, index in enumerate(due):
             t1 = time.perf_counter()
             motion = self._motion(index)
             motion_s = time.perf_counter() - t1
             self.stats.frames += 1
-            if k < behind:
+            if k < len(due) - 1 and self._too_late(index):
+                # The machine is behind: made (the motion advances) but not drawn, so that
+                # delay cannot pile up. The newest due frame is always drawn.
                 self.stats.frames_skipped += 1
                 continue
             t2 = time.perf_counter()
@@ -420,6 +418,13 @@ class LiveSession:
         self.text_audio = []
 
     # -- the timeline -----------------------------------------------------------------------
+
+    def _too_late(self, index: int) -> bool:
+        """Whether frame ``index`` would now be shown later than max_latency_s after the audio
+        it shows could have come (beyond waiting for that audio in its chunk)."""
+        t = index / self.options.fps
+        could_come = self.start + self._samples_to_cover(t + self._delay_s()) / _SR
+        return self.clock() > could_come + self._wait_s() + self.options.max_latency_s
 
     def _wait_s(self) -> float:
         """How long a frame waits for its audio: at least max_wait_s, and longer when audio
