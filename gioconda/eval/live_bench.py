@@ -18,12 +18,12 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from gioconda.speech.audio import resample
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import analyze_portrait
-from gioconda.speech.synthesis import speak
-from gioconda.motion.controls import MotionControls
 from gioconda.live.session import LiveOptions, LiveSession
+from gioconda.motion.controls import MotionControls
+from gioconda.speech.audio import resample
+from gioconda.speech.synthesis import speak
 
 BENCH_TEXT = (
     "Hello. I am Gioconda. For five hundred years, people have wondered about my smile. "
@@ -70,9 +70,7 @@ def run_live_bench(
 
 
 def _run(n: int, portrait, pcm: np.ndarray, seconds: float, fps: float) -> LiveBenchResult:
-    live = [
-        LiveSession(portrait, LiveOptions(fps=fps), MotionControls(seed=k)) for k in range(n)
-    ]
+    live = [LiveSession(portrait, LiveOptions(fps=fps), MotionControls(seed=k)) for k in range(n)]
     latencies: list[list[float]] = [[] for _ in range(n)]
     stop = threading.Event()
     # A short warm-up so the numbers are about running, not starting.

@@ -24,18 +24,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.signal import bilinear, lfilter, lfilter_zi
 
-from gioconda.speech.audio import AudioFeatures
-from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
-from gioconda.motion.controls import Keyframe, MotionControls, control_track
-from gioconda.timeline import FEATURE_HOP_S, frame_times, smoothstep
-from gioconda.speech.visemes import PhoneSegment
-
-import gioconda.motion.eyes as _eyes
 import gioconda.motion.expression as _expr
+import gioconda.motion.eyes as _eyes
 import gioconda.motion.frames as _frames
 import gioconda.motion.head as _head
 import gioconda.motion.mouth as _mouth
 import gioconda.motion.tracks as _tracks
+from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
+from gioconda.motion.controls import Keyframe, MotionControls, control_track
+from gioconda.speech.audio import AudioFeatures
+from gioconda.speech.visemes import PhoneSegment
+from gioconda.timeline import FEATURE_HOP_S, frame_times, smoothstep
 
 GRID_FPS = _tracks.GRID_FPS
 #: How far around a frame the offline mouth looks (the longest dominance support: lip shape
@@ -173,7 +172,9 @@ class MotionStream:
     def set_control(self, control: str, value: object, at_s: float) -> None:
         """Change a control from time ``at_s``, eased over :data:`LIVE_TRANSITION_S`."""
         key = Keyframe(at_s, control, value, LIVE_TRANSITION_S)
-        kept = tuple(k for k in self.controls.keyframes if not (k.control == control and k.time_s >= at_s))
+        kept = tuple(
+            k for k in self.controls.keyframes if not (k.control == control and k.time_s >= at_s)
+        )
         self.controls = replace(self.controls, keyframes=(*kept, key))
 
     def _control(self, name: str, times: np.ndarray) -> np.ndarray:
@@ -198,7 +199,9 @@ class MotionStream:
         # The offline functions index frames from time 0: move the origin to a frame that is
         # also on the 10 ms grid, MOUTH_CONTEXT_S before the first frame.
         frames_back = int(np.ceil(MOUTH_CONTEXT_S * self.fps))
-        while first_frame - frames_back > 0 and not _on_grid((first_frame - frames_back) / self.fps):
+        while first_frame - frames_back > 0 and not _on_grid(
+            (first_frame - frames_back) / self.fps
+        ):
             frames_back += 1
         origin_frame = max(first_frame - frames_back, 0)
         origin_s = origin_frame / self.fps
@@ -288,13 +291,18 @@ class MotionStream:
             if prominence[i] > value:
                 self.peak = (prominence[i], hop_t[i], prominence[i] - baseline[i])
             elif prominence[i] < value - 0.05:
-                if rise >= _expr.ACCENT_MIN_RISE and at - self.last_accent_s >= _expr.ACCENT_MIN_GAP_S and speech[i]:
+                if (
+                    rise >= _expr.ACCENT_MIN_RISE
+                    and at - self.last_accent_s >= _expr.ACCENT_MIN_GAP_S
+                    and speech[i]
+                ):
                     self._on_accent(hop_t[i], float(np.clip(rise / 0.5, 0.0, 1.0)))
                 self.peak = (prominence[i], hop_t[i], prominence[i] - baseline[i])
         # Head: sway and nods through the spring.
-        activity = _head.IDLE_MOTION + (1.0 - _head.IDLE_MOTION) * self.activity(
-            speech.astype(np.float64)[:, None]
-        )[:, 0]
+        activity = (
+            _head.IDLE_MOTION
+            + (1.0 - _head.IDLE_MOTION) * self.activity(speech.astype(np.float64)[:, None])[:, 0]
+        )
         drive_level = self.drive_level(level[:, None])[:, 0]
         if speech.any():
             self.drive_sum += float(drive_level[speech].sum())
@@ -324,7 +332,9 @@ class MotionStream:
         rng = self.gaze_rng
         chosen = rng.uniform() < _eyes.GLANCE_PROBABILITY
         side = -1.0 if rng.uniform() < 0.5 else 1.0
-        glance = np.array([side * rng.uniform(*_eyes.GLANCE_YAW_DEG), rng.uniform(*_eyes.GLANCE_PITCH_DEG)])
+        glance = np.array(
+            [side * rng.uniform(*_eyes.GLANCE_YAW_DEG), rng.uniform(*_eyes.GLANCE_PITCH_DEG)]
+        )
         hold = rng.uniform(*_eyes.GLANCE_DURATION_S)
         if chosen and pause_before_s >= _eyes.GLANCE_AFTER_PAUSE_S:
             self.glance = (t, hold, glance)
@@ -334,9 +344,14 @@ class MotionStream:
         size = _head.NOD_DEG * (0.3 + 0.7 * strength) * self.brow_rng.uniform(0.6, 1.2)
         self.nods = [*(n for n in self.nods if n[0] > t - 2.0), (t, size)]
         if self.brow_rng.uniform() < _expr.BROW_PROBABILITY:
-            height = np.clip((0.08 + 0.15 * strength) * self.brow_rng.uniform(0.7, 1.3), 0.0, _expr.BROW_MAX)
+            height = np.clip(
+                (0.08 + 0.15 * strength) * self.brow_rng.uniform(0.7, 1.3), 0.0, _expr.BROW_MAX
+            )
             rise, hold, _ = _expr.BROW_SHAPE
-            self.brows = [*(b for b in self.brows if b[0] > t - 2.0), (t + rise + hold / 2, float(height))]
+            self.brows = [
+                *(b for b in self.brows if b[0] > t - 2.0),
+                (t + rise + hold / 2, float(height)),
+            ]
 
     def _nods_at(self, hop_t: np.ndarray) -> np.ndarray:
         out = np.zeros(len(hop_t))
@@ -390,7 +405,9 @@ class MotionStream:
         while t >= end:
             rng = self.gaze_rng
             scale = _eyes.FIXATION_MEAN_S / _eyes.FIXATION_SHAPE
-            duration = float(np.clip(rng.gamma(_eyes.FIXATION_SHAPE, scale), *_eyes.FIXATION_RANGE_S))
+            duration = float(
+                np.clip(rng.gamma(_eyes.FIXATION_SHAPE, scale), *_eyes.FIXATION_RANGE_S)
+            )
             radius = rng.uniform(*_eyes.FIXATION_OFFSET_DEG)
             angle = rng.uniform(0.0, 2 * np.pi)
             off = rng.uniform() >= _eyes.FIXATION_ON_CAMERA and end > 0

@@ -24,9 +24,7 @@ class StreamingVisemeNet:
         # The front convolution's input: the last 2 * lookahead rows, zeros before the start.
         self.front_in = np.zeros((2 * self.lookahead, channels), np.float32)
         self.pending = 0  # rows in front_in not yet scored (the look-ahead)
-        self.block_in = [
-            np.zeros((2 * d, channels), np.float32) for d in _net.BLOCK_DILATIONS
-        ]
+        self.block_in = [np.zeros((2 * d, channels), np.float32) for d in _net.BLOCK_DILATIONS]
 
     def push(self, mel: np.ndarray) -> np.ndarray:
         """Take ``mel`` (n, 40) normalized rows; return the log-probabilities of every hop

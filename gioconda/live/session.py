@@ -31,21 +31,19 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
-from gioconda.speech.audio import Audio, AudioFeatures, analyze_audio, log_mel, resample
-from gioconda.motion.controls import CONTROL_RANGES, CONTROLS, MotionControls, control_value
+import gioconda.speech.audio as _audio
 from gioconda.errors import GiocondaError
 from gioconda.face.portrait import Portrait
-from gioconda.speech.synthesis import DEFAULT_VOICE, speak
-from gioconda.render.label import SyntheticLabel
-from gioconda.render.renderer import Renderer
-from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
-from gioconda.speech.visemenet import LOOKAHEAD_FRAMES, VisemeNet, VisemePosteriors, path_to_phones
-from gioconda.speech.visemes import PhoneSegment
-
-import gioconda.speech.audio as _audio
-
 from gioconda.live.motion import MotionStream
 from gioconda.live.network import StreamingVisemeNet
+from gioconda.motion.controls import CONTROLS, MotionControls, control_value
+from gioconda.render.label import SyntheticLabel
+from gioconda.render.renderer import Renderer
+from gioconda.speech.audio import Audio, AudioFeatures, analyze_audio, log_mel, resample
+from gioconda.speech.synthesis import DEFAULT_VOICE, speak
+from gioconda.speech.visemenet import LOOKAHEAD_FRAMES, VisemeNet, VisemePosteriors, path_to_phones
+from gioconda.speech.visemes import PhoneSegment
+from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
 
 #: Sample rate of the speech a session sends back with its frames (text mode).
 OUTPUT_SAMPLE_RATE = 24_000
@@ -294,7 +292,9 @@ class LiveSession:
                 # From the next frame to be made: it acts within a frame or two.
                 self.motion.set_control(control, value, self.next_index / self.options.fps)
 
-    def _ingest_audio(self, samples: np.ndarray, rate: int, tag: int | None, arrived: float) -> None:
+    def _ingest_audio(
+        self, samples: np.ndarray, rate: int, tag: int | None, arrived: float
+    ) -> None:
         self.stats.audio_in_s += len(samples) / rate
         converted = self._resample(samples, rate)
         # A burst (or speech still playing) would put the timeline too far ahead of the clock:

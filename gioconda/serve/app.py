@@ -42,6 +42,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
 import cv2
 import numpy as np
@@ -52,8 +53,8 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from gioconda.errors import GiocondaError
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait, analyze_portrait
-from gioconda.motion.controls import MotionControls
 from gioconda.live.session import OUTPUT_SAMPLE_RATE, LiveOptions, LiveSession
+from gioconda.motion.controls import MotionControls
 from gioconda.serve.jobs import JobRunner
 
 #: The bundled portrait's id.
@@ -163,7 +164,7 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
         }
 
     @app.post("/api/portraits")
-    async def upload_portrait(photo: UploadFile = File(...)) -> dict[str, object]:
+    async def upload_portrait(photo: Annotated[UploadFile, File()]) -> dict[str, object]:
         path = await _save_upload(photo, work, config.max_upload_bytes)
         try:
             portrait = await asyncio.to_thread(
@@ -181,12 +182,12 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
 
     @app.post("/api/jobs", status_code=202)
     async def submit_job(
-        photo: UploadFile | None = File(None),
-        audio: UploadFile | None = File(None),
-        text: str | None = Form(None),
-        portrait: str = Form(BUNDLED),
-        voice: str = Form(config.voice),
-        emotion: str = Form("neutral"),
+        photo: Annotated[UploadFile | None, File()] = None,
+        audio: Annotated[UploadFile | None, File()] = None,
+        text: Annotated[str | None, Form()] = None,
+        portrait: Annotated[str, Form()] = BUNDLED,
+        voice: Annotated[str, Form()] = config.voice,
+        emotion: Annotated[str, Form()] = "neutral",
     ) -> dict[str, object]:
         if (audio is None) == (not text):
             raise GiocondaError("give either an audio file or a text, not both or neither")
@@ -272,7 +273,7 @@ async def _run_live(ws: WebSocket, config: ServeConfig, portraits: _Portraits) -
     try:
         start = json.loads(await ws.receive_text())
         if start.get("type") != "start":
-            raise GiocondaError("the first message must be {\"type\": \"start\", ...}")
+            raise GiocondaError('the first message must be {"type": "start", ...}')
         sample_rate = int(start.get("sample_rate", 48000))
         portrait = await asyncio.to_thread(portraits.get, str(start.get("portrait", BUNDLED)))
         session = LiveSession(
@@ -290,7 +291,12 @@ async def _run_live(ws: WebSocket, config: ServeConfig, portraits: _Portraits) -
     except WebSocketDisconnect:
         return
     await ws.send_json(
-        {"type": "ready", "fps": config.fps, "size": portrait.size, "audio_rate": OUTPUT_SAMPLE_RATE}
+        {
+            "type": "ready",
+            "fps": config.fps,
+            "size": portrait.size,
+            "audio_rate": OUTPUT_SAMPLE_RATE,
+        }
     )
     # Items: (message, when the frame was ready or None); None ends the sender.
     outbox: asyncio.Queue[tuple[bytes | str, float | None] | None] = asyncio.Queue()
@@ -369,11 +375,15 @@ async def _handle_message(
             duration = await asyncio.to_thread(
                 session.push_text, str(message.get("text", "")), message.get("voice")
             )
-            await outbox.put((json.dumps({"type": "speaking", "seconds": round(duration, 3)}), None))
+            await outbox.put(
+                (json.dumps({"type": "speaking", "seconds": round(duration, 3)}), None)
+            )
         elif kind == "control":
             session.set_control(str(message.get("control")), message.get("value"))
         elif kind == "stats":
-            summary = session.stats.summary() | {"frames_dropped_slow_client": state["dropped_slow"]}
+            summary = session.stats.summary() | {
+                "frames_dropped_slow_client": state["dropped_slow"]
+            }
             await outbox.put((json.dumps({"type": "stats", **summary}), None))
         else:
             raise GiocondaError(f"unknown message type {kind!r}")
@@ -386,7 +396,7 @@ def _pull_encoded(session: LiveSession) -> list[list[tuple[bytes, float | None]]
     out = []
     for frame in session.pull():
         t0 = time.perf_counter()
-        ok, jpeg = cv2.imencode(
+        _, jpeg = cv2.imencode(
             ".jpg", frame.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
         )
         session.stats.stage_s.setdefault("encode", []).append(time.perf_counter() - t0)

@@ -135,9 +135,7 @@ class JobRunner:
                 voice=voice,
             )
             job.stage = "speech"
-            speech = (
-                speech_from_text(text, options) if text else speech_from_audio(audio, options)
-            )
+            speech = speech_from_text(text, options) if text else speech_from_audio(audio, options)
             job.stage, job.progress = "face", 0.05
             if photo is not None:
                 portrait = analyze_portrait(load_photo(photo), self.config.size)

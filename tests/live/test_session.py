@@ -22,7 +22,9 @@ from gioconda.speech.recognize import RECOGNIZERS
 from gioconda.speech.synthesis import speak
 from gioconda.speech.visemenet import VisemeNet
 
-SENTENCE = "Hello there, my name is Lisa, and I am pleased to meet you. Maybe we could go for a walk."
+SENTENCE = (
+    "Hello there, my name is Lisa, and I am pleased to meet you. Maybe we could go for a walk."
+)
 
 
 class Clock:

@@ -69,7 +69,8 @@ def test_uploads_that_are_not_portraits_get_clear_errors(client: TestClient) -> 
     assert not_image.status_code == 400
     assert "uploaded photo" in not_image.json()["error"] and "/tmp" not in not_image.text
     blank = client.post(
-        "/api/portraits", files={"photo": ("b.png", png_bytes(np.full((300, 300, 3), 200, np.uint8)))}
+        "/api/portraits",
+        files={"photo": ("b.png", png_bytes(np.full((300, 300, 3), 200, np.uint8)))},
     )
     assert blank.status_code == 400 and "no face" in blank.json()["error"]
     huge = client.post("/api/portraits", files={"photo": ("c.png", b"\0" * 2_100_000)})
@@ -142,15 +143,17 @@ def test_live_stream_talks_and_refuses_a_session_too_many(
         with client.websocket_connect("/api/live") as extra:
             refusal = extra.receive_json()
             assert refusal["type"] == "error" and "busy" in refusal["message"]
-        for k in range(0, len(speech_pcm16k), 320):
+        started = time.monotonic()
+        for k in range(0, len(speech_pcm16k), 320):  # 20 ms chunks, as a microphone sends them
+            time.sleep(max(0.0, started + k / 16_000 - time.monotonic()))
             ws.send_bytes(struct.pack("<I", k // 320) + speech_pcm16k[k : k + 320].tobytes())
         ws.send_text(json.dumps({"type": "control", "control": "emotion", "value": "happy"}))
         ws.send_text(json.dumps({"type": "control", "control": "gaze", "value": [99, 0]}))
-        error = receive_until(ws, is_json("error"))[-1]
-        assert "gaze" in json.loads(error["text"])["message"]
-        time.sleep(1.0)
+        messages = receive_until(ws, is_json("error"))
+        assert "gaze" in json.loads(messages[-1]["text"])["message"]
+        time.sleep(0.5)
         ws.send_text('{"type": "stats"}')
-        messages = receive_until(ws, is_json("stats"))
+        messages += receive_until(ws, is_json("stats"))
         frames = [m["bytes"] for m in messages if m.get("bytes") and m["bytes"][0] == 1]
         assert len(frames) >= 10
         tags = [struct.unpack_from("<I", f, 5)[0] for f in frames]

@@ -108,7 +108,8 @@ def test_microphone_to_talking_portrait_in_chromium(server_url, tmp_path: Path, 
             page.wait_for_timeout(int(wav_s * 1000) - 200)
             page.screenshot(path=str(tmp_path / "live_page.png"))
             seen = page.evaluate(
-                "({frames: gioconda.frames, latencies: gioconda.latencies, errors: gioconda.errors})"
+                "({frames: gioconda.frames, latencies: gioconda.latencies,"
+                " errors: gioconda.errors})"
             )
         finally:
             browser.close()
