@@ -191,3 +191,10 @@ def test_live_bad_start_is_refused(client: TestClient) -> None:
         ws.send_text("not json")
         assert ws.receive_json()["type"] == "error"
     assert client.get("/api/health").json()["live_sessions"] == 0
+
+
+def test_serve_command_refuses_bad_flags(capsys) -> None:
+    from gioconda.cli.app import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
