@@ -23,6 +23,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    # One BLAS thread per call: the network's small products gain nothing from more, and
+    # sessions run side by side on threads of their own (set before NumPy loads, where it
+    # has not yet).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from gioconda.cli.app import UsageError
     from gioconda.serve.app import ServeConfig, serve
 

@@ -210,7 +210,7 @@ class LiveSession:
         self.resamplers: dict[int, av.AudioResampler] = {}
         # Per hop: log-mel (normalized), network log-probabilities, prosody; as lists of arrays.
         self.mel_state: np.ndarray | None = None
-        self.mel = _Growing(_audio.MEL_BANDS)
+        self.hops_analyzed = 0
         self.posteriors = _Growing(15)
         self.prosody = {name: _Growing(0) for name in _PROSODY_FIELDS}
         self.path = _Growing(0)  # committed viseme index per hop (mic)
@@ -464,9 +464,6 @@ class LiveSession:
                 return arrival, tag
         return None, None
 
-    def _hops_done(self) -> int:
-        return len(self.mel)
-
     def _covered_s(self) -> float:
         """Up to where the timeline's phones are known, in seconds."""
         decided = len(self.path) - 1
@@ -491,6 +488,10 @@ class LiveSession:
         self.text_spans = [s for s in self.text_spans if s[1] > t_old - 1.0]
         hop_old = round((t_old - 1.0) / FEATURE_HOP_S)
         self.text_prosody = [p for p in self.text_prosody if p[0] + len(p[1].level) > hop_old]
+        # What motion, decoding and the mouth still read: the last few seconds of hops.
+        keep_hop = max(round((t_old - 3.0) / FEATURE_HOP_S), 0)
+        for column in (self.posteriors, self.path, *self.prosody.values()):
+            column.forget(keep_hop)
         for values in (self.stats.latency_s, *self.stats.stage_s.values()):
             del values[:-5000]
 
@@ -498,7 +499,7 @@ class LiveSession:
 
     def _analyze(self) -> None:
         """Log-mel, network, prosody and decoded visemes for every hop whose audio is in."""
-        first = len(self.mel)
+        first = self.hops_analyzed
         last = (self.n_samples - _MEL_HALF) // _HOP_SAMPLES  # hops whose window is complete
         if last >= first:
             lo = max(first - 2, 0) * _HOP_SAMPLES  # two hops of margin for the window
@@ -507,7 +508,7 @@ class LiveSession:
             skip = first - max(first - 2, 0)
             new = mel[skip : skip + last - first + 1]
             normalized, self.mel_state = _normalize(new, self.mel_state)
-            self.mel.extend(normalized)
+            self.hops_analyzed += len(normalized)
             # The network scores a hop once LOOKAHEAD_FRAMES hops after it are in.
             self.posteriors.extend(self.net.push(normalized))
             self._analyze_prosody(first, last + 1)
@@ -657,28 +658,38 @@ _PROSODY_FIELDS = ("loudness_db", "speech", "voiced", "pitch_hz", "level")
 
 
 class _Growing:
-    """An append-only array of rows (or scalars, ``width`` 0) that doubles as it grows."""
+    """An append-only array of rows (or scalars, ``width`` 0) indexed from the session's
+    start; it doubles as it grows, and rows before :meth:`forget`'s point are let go."""
 
     def __init__(self, width: int) -> None:
         self.width = width
         self.data = np.zeros((256, width) if width else 256)
-        self.n = 0
+        self.n = 0  # rows ever added
+        self.offset = 0  # index of data[0]
 
     def __len__(self) -> int:
         return self.n
 
     def extend(self, rows: np.ndarray) -> None:
         rows = np.asarray(rows)
-        while self.n + len(rows) > len(self.data):
+        used = self.n - self.offset
+        while used + len(rows) > len(self.data):
             self.data = np.concatenate([self.data, np.zeros_like(self.data)])
-        self.data[self.n : self.n + len(rows)] = rows
+        self.data[used : used + len(rows)] = rows
         self.n += len(rows)
 
     def assign(self, lo: int, rows: np.ndarray) -> None:
-        self.data[lo : lo + len(rows)] = rows
+        self.data[lo - self.offset : lo - self.offset + len(rows)] = rows
 
     def view(self, lo: int, hi: int) -> np.ndarray:
-        return self.data[lo:hi]
+        return self.data[max(lo - self.offset, 0) : hi - self.offset]
+
+    def forget(self, before: int) -> None:
+        """Let rows before index ``before`` go (once they are a good share of the store)."""
+        drop = min(before, self.n) - self.offset
+        if drop > 0 and drop >= len(self.data) // 2:
+            self.data = np.concatenate([self.data[drop:], np.zeros_like(self.data[:drop])])
+            self.offset += drop
 
 
 def _normalize(mel: np.ndarray, state: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

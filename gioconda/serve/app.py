@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import struct
 import tempfile
@@ -438,5 +437,4 @@ def serve(host: str = "127.0.0.1", port: int = 8000, config: ServeConfig = Serve
     """Run the app under uvicorn until interrupted."""
     import uvicorn
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     uvicorn.run(create_app(config), host=host, port=port, log_level="info")
