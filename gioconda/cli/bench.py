@@ -24,6 +24,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.what == "live":
+        import os
+
+        # As gioconda serve runs: one BLAS thread per call, sessions on threads of their own.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
         from gioconda.cli.app import UsageError
         from gioconda.eval.live_bench import run_live_bench
 

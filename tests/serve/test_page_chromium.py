@@ -107,6 +107,13 @@ def test_microphone_to_talking_portrait_in_chromium(server_url, tmp_path: Path, 
             # The fake microphone loops the file: stop after one pass.
             page.wait_for_timeout(int(wav_s * 1000) - 200)
             page.screenshot(path=str(tmp_path / "live_page.png"))
+            # Text mode on the same page: typed, spoken, its audio streamed with the frames.
+            page.click("#stop")
+            page.fill("#text", "Good morning.")
+            page.select_option("#voice", "en-us")
+            page.select_option("#emotion", "happy")
+            page.click("#say")
+            page.wait_for_function("window.gioconda.speechChunks > 10", timeout=60_000)
             seen = page.evaluate(
                 "({frames: gioconda.frames, latencies: gioconda.latencies,"
                 " errors: gioconda.errors})"
