@@ -69,7 +69,8 @@ class LiveOptions:
     fps: frames per second
     lookahead_s: how far past a frame's time the phones must be known before it is made (beyond
         the network's own 52.5 ms and the decoder's lag); more anticipates the next sound better
-        and adds as much latency (0.45 s makes the mouth exactly the offline one)
+        and adds as much latency (from 0.45 s on, the mouth sees all the phones the offline
+        mouth looks at)
     decoder_lag_hops: 10 ms hops the viseme decoder waits before it commits a hop
     max_wait_s: how long a frame waits for late audio before that audio is taken as silence
         (longer when the audio comes in chunks longer than this)
