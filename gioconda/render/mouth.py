@@ -8,6 +8,7 @@ shows them) teeth, so that they sit in its lighting.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import cv2
@@ -15,6 +16,8 @@ import numpy as np
 
 from gioconda.face.portrait import Portrait
 from gioconda.face.topology import (
+    CHEEKS,
+    INNER_MOUTH_CORNERS,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LIPS_INNER_LOWER,
@@ -23,6 +26,8 @@ from gioconda.face.topology import (
     LIPS_OUTER_UPPER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
+    inner_lip_gap_px,
+    mouth_width,
 )
 from gioconda.motion.blendshapes import BS
 from gioconda.motion.frames import MotionFrame
@@ -51,6 +56,15 @@ LOWER_TOOTH_HEIGHT = 0.07
 EMBRASURE = 0.012
 
 
+#: How far inside the lips their wet inner side shows before the dark, in mouth widths.
+INNER_LIP_RIM = 0.05
+
+
+#: Photo pixels down a face (its outline's height, brow to chin) below which the photo is called
+#: small: a one-line warning, and a soft painted mouth (see :func:`blur_sigma`).
+SMALL_FACE_PX = 200
+
+
 #: Teeth's colour over the whites of the eyes: both are near-white and lit by the same light,
 #: so the eyes tell a photo's (or a painting's varnish's) white; teeth are a little brighter.
 TEETH_OVER_SCLERA = 1.08
@@ -69,8 +83,8 @@ class MouthPainter:
         lips = polygon_mask(shape, outer, soft=False) & ~polygon_mask(shape, inner, soft=False)
         lip_colour = np.median(image[lips], axis=0) if lips.any() else np.array([150, 80, 80.0])
         # Skin from the cheeks: the photo's light level and colour cast.
-        cheek = polygon_mask(shape, lm[[50, 101, 118, 117, 123, 187, 205], :2], soft=False)
-        cheek |= polygon_mask(shape, lm[[280, 330, 347, 346, 352, 411, 425], :2], soft=False)
+        right, left = (lm[list(cheek), :2] for cheek in CHEEKS)
+        cheek = polygon_mask(shape, right, soft=False) | polygon_mask(shape, left, soft=False)
         skin = np.median(image[cheek], axis=0) if cheek.any() else np.array([180, 140, 120.0])
         self.own = _OwnInterior.from_photo(portrait.image, lm, skin)
         sclera = _sclera_colour(image, lm)
@@ -84,17 +98,27 @@ class MouthPainter:
             teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
         self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
         self.cavity = (lip_colour * 0.18 + 4).astype(np.float32)
+        self.inner_lip = (lip_colour * 0.55).astype(np.float32)
+        self.sharpness = blur_sigma(portrait)
+        across = face_pixels(portrait, rig)
+        if across < SMALL_FACE_PX:
+            logging.getLogger("gioconda").warning(
+                "the face is %d pixels tall in the photo (under %d): a close-up will look "
+                "soft; a larger photo of the face animates more sharply",
+                across,
+                SMALL_FACE_PX,
+            )
         # The tongue: the lips' colour, a little deeper (as saturated again about its grey)
         # and darker; a grey photo gets a grey tongue.
         grey = lip_colour.mean()
         self.tongue = np.clip((grey + 1.3 * (lip_colour - grey)) * 0.85, 0, 255).astype(np.float32)
-        self.rest_gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+        self.rest_gap = inner_lip_gap_px(lm)
 
     def closing(self, posed: np.ndarray) -> float:
         """How far the lips have closed over the photo's own opening, 0 to 1."""
         if self.rest_gap < 1.0:
             return 0.0
-        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        gap = inner_lip_gap_px(posed)
         return float(np.clip(1.0 - gap / self.rest_gap, 0.0, 1.0)) ** 0.5
 
     def paint(
@@ -109,15 +133,15 @@ class MouthPainter:
         # Head distance scales the finished frame (the renderer zooms the whole person), so
         # the mouth is painted at the photo's own scale.
         width = rig.mouth_width
-        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        gap = inner_lip_gap_px(posed)
         # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
         # photo exactly and a photo that shows teeth keeps them when barely moving.
         strength = np.clip((gap - self.rest_gap) / (0.05 * width), 0.0, 1.0)
         if strength <= 0.0 or gap < 1.0:
             return
-        inner = outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        inner = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
         h, w = frame_rgb.shape[:2]
-        pad = 3
+        pad = 3 + int(np.ceil(2 * self.sharpness))
         x0, y0 = np.floor(inner.min(0)).astype(int) - pad
         x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
@@ -130,10 +154,11 @@ class MouthPainter:
 
         # Mouth-frame coordinates of each patch pixel: along the lips (u, mouth widths from
         # the middle) and down (v).
-        axis_x = posed[308, :2] - posed[78, :2]
+        right, left = INNER_MOUTH_CORNERS
+        axis_x = posed[left, :2] - posed[right, :2]
         axis_x /= np.linalg.norm(axis_x) + 1e-9
         axis_y = np.array([-axis_x[1], axis_x[0]])
-        centre = (posed[78, :2] + posed[308, :2]) / 2
+        centre = (posed[right, :2] + posed[left, :2]) / 2
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         rel_x = (xs - centre[0]) * axis_x[0] + (ys - centre[1]) * axis_x[1]
         rel_y = (xs - centre[0]) * axis_y[0] + (ys - centre[1]) * axis_y[1]
@@ -155,8 +180,13 @@ class MouthPainter:
 
         interior = np.empty((y1 - y0, x1 - x0, 3), np.float32)
         interior[:] = self.cavity
-        # Deeper in the mouth and toward the corners is darker.
+        # Deeper in the mouth and toward the corners is darker; just inside the lips their
+        # wet inner side catches the light (the lips' colour, in shade), fading into the
+        # dark over a few hundredths of the mouth's width.
         interior *= (0.75 + 0.25 * (1 - depth))[..., None]
+        inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+        rim = np.clip(1.0 - inside / (INNER_LIP_RIM * width), 0.0, 1.0) ** 2
+        _blend(interior, np.broadcast_to(self.inner_lip, interior.shape), rim * 0.8)
 
         jaw = float(motion.blendshapes[BS["JawOpen"]])
         tongue_top = lower_lip - (0.10 + 0.10 * min(jaw / 0.5, 1.0)) * width
@@ -206,6 +236,10 @@ class MouthPainter:
             lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
             self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
 
+        if self.sharpness > 0.3:
+            # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
+            interior = cv2.GaussianBlur(interior, (0, 0), self.sharpness)
+            mask = cv2.GaussianBlur(mask, (0, 0), 0.5 * self.sharpness)
         alpha = (mask * strength)[..., None]
         patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
         frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
@@ -266,8 +300,8 @@ class _OwnInterior:
 
     @staticmethod
     def from_photo(image: np.ndarray, lm: np.ndarray, skin: np.ndarray) -> _OwnInterior | None:
-        width = float(np.linalg.norm(lm[291, :2] - lm[61, :2]))
-        gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+        width = mouth_width(lm)
+        gap = inner_lip_gap_px(lm)
         if gap < OWN_INTERIOR_MIN_GAP * width:
             return None
         inner = outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
@@ -294,7 +328,7 @@ class _OwnInterior:
         # The darkest band in the middle columns, if clearly darker than the teeth, is the
         # gap between the rows.
         middle = inside > 0.5
-        middle &= np.abs(xs - (lm[78, 0] + lm[308, 0]) / 2) < 0.25 * width
+        middle &= np.abs(xs - lm[list(INNER_MOUTH_CORNERS), 0].mean()) < 0.25 * width
         split = 1.0
         shown = inside > 0.5
         bright = float(np.percentile(luma[shown], 80))
@@ -444,3 +478,46 @@ def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     a[1::2] = np.stack([source[:, 1], source[:, 0], np.zeros(n), np.ones(n)], 1)
     (c, d, tx, ty), *_ = np.linalg.lstsq(a, target[:, :2].reshape(-1), rcond=None)
     return np.array([[c, -d, tx], [d, c, ty]])
+
+
+def face_pixels(portrait: Portrait, rig: FaceRig) -> float:
+    """The face's height (its outline's, brow to chin) in the photo's own pixels."""
+    return rig.face_height * float(portrait.crop.side) / portrait.size
+
+
+def blur_sigma(portrait: Portrait) -> float:
+    """How soft the working crop is, as a Gaussian's sigma in crop pixels: 0 for a crop
+    taken at or below the photo's own resolution; for a crop upsampled from fewer photo
+    pixels, about half a photo pixel's footprint."""
+    upsampled = portrait.size / max(float(portrait.crop.side), 1.0)
+    return float(max(0.0, 0.45 * (upsampled - 1.0)))
+
+
+def smooth_outline(
+    points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], per_segment: int = 6
+) -> np.ndarray:
+    """A closed lip outline as a smooth curve, (N, 2): each contour's landmarks joined by a
+    centripetal Catmull-Rom spline (no polygon corners, no overshoot), upper then lower back."""
+
+    def spline(p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, np.float64)
+        ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+        out = []
+        for i in range(1, len(ext) - 2):
+            p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
+            d = [max(np.linalg.norm(b - a) ** 0.5, 1e-6) for a, b in ((p0, p1), (p1, p2), (p2, p3))]
+            t0, t1 = 0.0, d[0]
+            t2, t3 = t1 + d[1], t1 + d[1] + d[2]
+            for t in np.linspace(t1, t2, per_segment, endpoint=False):
+                a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+                a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+                a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+                b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+                b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+                out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+        out.append(p[-1])
+        return np.array(out)
+
+    top = spline(points[list(upper), :2])
+    bottom = spline(points[list(lower), :2])
+    return np.concatenate([top, bottom[::-1]])
