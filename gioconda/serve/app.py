@@ -38,6 +38,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -235,11 +236,20 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
             await ws.send_json({"type": "error", "message": message})
             await ws.close(CLOSE_BUSY, "server busy")
             return
-        try:
-            await _run_live(ws, config, portraits)
-        finally:
+        released = threading.Event()
+
+        def release() -> None:
+            # Once: when the client goes (a reconnecting page must find its slot free, not
+            # wait for the frame still being drawn for it), or when the session ends.
             with slot_lock:
-                slots["live"] -= 1
+                if not released.is_set():
+                    released.set()
+                    slots["live"] -= 1
+
+        try:
+            await _run_live(ws, config, portraits, release)
+        finally:
+            release()
 
     return app
 
@@ -267,8 +277,10 @@ async def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
     return path
 
 
-async def _run_live(ws: WebSocket, config: ServeConfig, portraits: _Portraits) -> None:
-    """One live session on one WebSocket, until the client goes away."""
+async def _run_live(
+    ws: WebSocket, config: ServeConfig, portraits: _Portraits, release: Callable[[], None]
+) -> None:
+    """One live session on one WebSocket, until the client goes away (then ``release``)."""
     try:
         start = json.loads(await ws.receive_text())
         if start.get("type") != "start":
@@ -306,6 +318,7 @@ async def _run_live(ws: WebSocket, config: ServeConfig, portraits: _Portraits) -
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 state["disconnected"] = True
+                release()
                 return
             if message.get("bytes") is not None:
                 data = message["bytes"]
