@@ -72,10 +72,8 @@ def run_live_bench(
 def _run(n: int, portrait, pcm: np.ndarray, seconds: float, fps: float) -> LiveBenchResult:
     live = [LiveSession(portrait, LiveOptions(fps=fps), MotionControls(seed=k)) for k in range(n)]
     latencies: list[list[float]] = [[] for _ in range(n)]
-    stop = threading.Event()
-    # A short warm-up so the numbers are about running, not starting.
     threads = [
-        threading.Thread(target=_feed, args=(s, pcm, seconds, lat, stop), daemon=True)
+        threading.Thread(target=_feed, args=(s, pcm, seconds, lat), daemon=True)
         for s, lat in zip(live, latencies, strict=True)
     ]
     for thread in threads:
@@ -93,9 +91,8 @@ def _run(n: int, portrait, pcm: np.ndarray, seconds: float, fps: float) -> LiveB
     return LiveBenchResult(n, rates, skipped, _percentiles(all_latency), stage, sustained)
 
 
-def _feed(
-    session: LiveSession, pcm: np.ndarray, seconds: float, latency: list[float], stop
-) -> None:
+def _feed(session: LiveSession, pcm: np.ndarray, seconds: float, latency: list[float]) -> None:
+    """Push 20 ms chunks as the clock reaches them, pull and encode frames, for ``seconds``."""
     chunk = round(48_000 * CHUNK_S)
     start = time.monotonic()
     sent = 0
@@ -105,7 +102,8 @@ def _feed(
             return
         while (sent + 1) * CHUNK_S <= now:
             k = (sent * chunk) % (len(pcm) - chunk)
-            session.push_audio(pcm[k : k + chunk], 48_000)
+            # Arrived when the wall clock reached its end, even if this thread was busy then.
+            session.push_audio(pcm[k : k + chunk], 48_000, arrived=start + (sent + 1) * CHUNK_S)
             sent += 1
         for frame in session.pull():
             t0 = time.perf_counter()

@@ -226,11 +226,19 @@ class LiveSession:
 
     # -- input ------------------------------------------------------------------------------
 
-    def push_audio(self, samples: np.ndarray, sample_rate: int, tag: int | None = None) -> None:
+    def push_audio(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        tag: int | None = None,
+        arrived: float | None = None,
+    ) -> None:
         """Microphone audio as it arrives: int16 or float PCM, mono, at any rate, any size.
 
-        ``tag`` (say, the chunk's sequence number) comes back on the frames that show it. Cheap
-        and never blocked by rendering: the audio waits in an inbox until the next :meth:`pull`.
+        ``tag`` (say, the chunk's sequence number) comes back on the frames that show it;
+        ``arrived`` is when it arrived on the session's clock (None: now), for a caller that
+        held it. Cheap and never blocked by rendering: the audio waits in an inbox until the
+        next :meth:`pull`.
         """
         if not 4000 <= sample_rate <= 192_000:
             raise GiocondaError(f"sample rate {sample_rate} Hz is out of range (4-192 kHz)")
@@ -240,7 +248,8 @@ class LiveSession:
         if samples.dtype == np.int16:
             samples = samples.astype(np.float32) / 32768.0
         samples = np.clip(np.nan_to_num(samples.astype(np.float32)), -1.0, 1.0)
-        self.inbox.append(("audio", (samples, int(sample_rate), tag), self.clock()))
+        when = self.clock() if arrived is None else arrived
+        self.inbox.append(("audio", (samples, int(sample_rate), tag), when))
 
     def push_text(self, text: str, voice: str | None = None) -> float:
         """Speak ``text`` (Kokoro or eSpeak NG): its audio goes on the timeline with its exact
