@@ -19,7 +19,7 @@ class UsageError(Exception):
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each command's ``register``; the modules load no models until a command runs."""
-    from gioconda.cli import animate, batch, bench, evaluate, reenact, voices
+    from gioconda.cli import animate, batch, bench, evaluate, reenact, serve, voices
 
     return [
         animate.register_animate,
@@ -29,6 +29,7 @@ def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         evaluate.register,
         bench.register,
         batch.register,
+        serve.register,
     ]
 
 

@@ -1,29 +1,37 @@
-"""``gioconda bench``: speed on this machine."""
+"""``gioconda bench``: speed on this machine, each figure beside its target."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from gioconda.cli.app import UsageError
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "bench", help="measure speed (frames per second, real-time factor, memory)"
+        "bench", help="measure speed (frames per second, real-time factor, latency, memory)"
     )
     parser.add_argument(
-        "suite", nargs="?", choices=("batch",),
-        help="batch: clips per minute, one process per clip vs a local batch vs Ray",
+        "suite", nargs="?", choices=("render", "live", "batch"), default="render",
+        help="render (the default): offline speed and memory; live: live sessions fed in real "
+        "time; batch: clips per minute, one process per clip vs a local batch vs Ray",
     )  # fmt: skip
     parser.add_argument(
-        "--seconds", type=float, help="length of the test clip (default: 60; batch: 2)"
-    )
+        "--seconds", type=float,
+        help="length of the test clip (default: render 60, live 10, batch 2)",
+    )  # fmt: skip
     parser.add_argument("--size", type=int, help="output size in pixels (default: 512; batch: 256)")
-    parser.add_argument("--jobs", type=int, default=20, help="batch: how many clips (default: 20)")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median printed)")
     parser.add_argument(
         "--long-minutes", type=float, default=10.0,
-        help="long recording for the memory figure (0: leave memory out; it takes longest)",
+        help="render: long recording for the memory figure (0 leaves memory out; it takes "
+        "longest)",
     )  # fmt: skip
+    parser.add_argument(
+        "--sessions", default="1,2,3", help="live: how many sessions at once, one run each"
+    )
+    parser.add_argument("--jobs", type=int, default=20, help="batch: how many clips (default: 20)")
     parser.set_defaults(run=run, parser=parser)
 
 
@@ -32,6 +40,22 @@ def run(args: argparse.Namespace) -> int:
         from gioconda.eval.batch_bench import run_batch_bench
 
         run_batch_bench(args.jobs, args.seconds or 2.0, args.size or 256, out=sys.stdout)
+        return 0
+    if args.suite == "live":
+        import os
+
+        # As gioconda serve runs: one BLAS thread per call, sessions on threads of their own.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from gioconda.eval.live_bench import run_live_bench
+
+        try:
+            sessions = tuple(int(n) for n in args.sessions.split(","))
+        except ValueError:
+            raise UsageError(f"--sessions takes counts like 1,2,3, not {args.sessions!r}") from None
+        run_live_bench(
+            sessions, seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout
+        )
         return 0
     from gioconda.eval.bench import run_benchmarks
 

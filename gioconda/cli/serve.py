@@ -1,0 +1,46 @@
+"""``gioconda serve``: the web app (page, live stream, file jobs) under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="run the web app: a page to talk through a portrait live, and render files",
+        description="Serve the page and its API; open http://HOST:PORT/ in a browser.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                        "this machine only; 0.0.0.0 for every interface)")  # fmt: skip
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--size", type=int, default=512, help="frame size in pixels")
+    parser.add_argument("--max-sessions", type=int, default=2,
+                        help="live sessions at once; more are refused (gioconda bench live "
+                        "says how many this machine sustains at 25 fps)")  # fmt: skip
+    parser.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload")
+    parser.set_defaults(run=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    # One BLAS thread per call: the network's small products gain nothing from more, and
+    # sessions run side by side on threads of their own (set before NumPy loads, where it
+    # has not yet).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from gioconda.cli.app import UsageError
+    from gioconda.serve.app import ServeConfig, serve
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be 1..65535, got {args.port}")
+    if not 64 <= args.size <= 1024 or args.max_sessions < 1 or args.max_upload_mb <= 0:
+        raise UsageError("--size must be 64..1024, --max-sessions and --max-upload-mb positive")
+    config = ServeConfig(
+        size=args.size,
+        max_sessions=args.max_sessions,
+        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+    )
+    serve(args.host, args.port, config)
+    return 0

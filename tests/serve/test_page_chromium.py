@@ -1,0 +1,168 @@
+"""The page as a person uses it: real headless Chromium, a speech file as the microphone.
+
+Debian's ``chromium`` (``apt-get install chromium``) driven by Playwright; Chromium's fake media
+flags play a WAV made here with eSpeak NG as the microphone. The page streams it to the server,
+draws the frames that come back, and MediaPipe re-detects the mouth on the frames the page
+received: it must open while the speech plays and shut in the silences around it.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import threading
+import time
+import wave
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from gioconda.speech.audio import resample
+from gioconda.speech.synthesis import speak
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None,
+        reason="Debian's chromium is not installed (apt-get install -y chromium)",
+    ),
+]
+RATE = 48_000
+LEAD_S, TAIL_S = 1.5, 2.0
+CHUNK_S = 0.02  # the page sends 20 ms chunks, numbered from 0
+
+
+def make_microphone_wav(path: Path) -> tuple[float, float, float]:
+    """Silence, a sentence, silence: returns (speech start, speech end, length) in seconds."""
+    text = "Hello there. My name is Lisa, and I am pleased to meet you. Shall we go for a walk?"
+    speech = resample(speak(text, "en-us").audio, RATE).samples
+    samples = np.concatenate([np.zeros(int(LEAD_S * RATE)), speech, np.zeros(int(TAIL_S * RATE))])
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return LEAD_S, LEAD_S + len(speech) / RATE, len(samples) / RATE
+
+
+@pytest.fixture()
+def server_url():
+    import uvicorn
+
+    from gioconda.serve.app import ServeConfig, create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # 256 pixels: what is checked does not depend on the size, and a busy machine keeps up.
+    app = create_app(ServeConfig(size=256, max_sessions=1))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(300):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    assert not app.state.work.exists()
+
+
+def test_microphone_to_talking_portrait_in_chromium(server_url, tmp_path: Path, capsys) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from gioconda.eval.measure import FaceMeasurer
+
+    wav = tmp_path / "microphone.wav"
+    speech_start, speech_end, wav_s = make_microphone_wav(wav)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={wav}",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{server_url}/?record=1")
+            page.click("#mic")
+            page.wait_for_function("window.gioconda.ready", timeout=60_000)
+            # The fake microphone loops the file: stop after one pass.
+            page.wait_for_timeout(int(wav_s * 1000) - 200)
+            page.screenshot(path=str(tmp_path / "live_page.png"))
+            # Text mode on the same page: typed, spoken, its audio streamed with the frames.
+            page.click("#stop")
+            page.fill("#text", "Good morning.")
+            page.select_option("#voice", "en-us")
+            page.select_option("#emotion", "happy")
+            page.click("#say")
+            page.wait_for_function("window.gioconda.speechChunks > 10", timeout=60_000)
+            seen = page.evaluate(
+                "({frames: gioconda.frames, latencies: gioconda.latencies,"
+                " errors: gioconda.errors})"
+            )
+        finally:
+            browser.close()
+    assert seen["errors"] == []
+    frames = seen["frames"]
+    # Frames keep coming (how many a second depends on the machine: gioconda bench live).
+    assert len(frames) >= 25 and frames[-1]["drawn"] - frames[0]["drawn"] > 0.8 * wav_s * 1000
+    lip_gap, heard_s = [], []
+    with FaceMeasurer(video=False) as measurer:
+        for frame in frames:
+            if frame["tag"] == 0xFFFFFFFF:
+                continue  # silence before the microphone started, or the typed text
+            jpeg = np.frombuffer(base64.b64decode(frame["jpeg"]), np.uint8)
+            image = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)[:, :, ::-1]
+            lip_gap.append(measurer.measure(np.ascontiguousarray(image)).lip_gap)
+            heard_s.append(frame["tag"] * CHUNK_S)  # microphone time of the frame's audio
+    lip_gap, heard_s = np.array(lip_gap), np.array(heard_s)
+    assert np.isfinite(lip_gap).all()  # a face on every frame
+
+    # The fake microphone starts playing the file when Chromium opens it, a moment before the
+    # page's first chunk: find where in the file the first chunk was (the best agreement of
+    # the mouth with the speech), then judge the mouth there.
+    def split(offset_s: float) -> np.ndarray:
+        t = (heard_s + offset_s) % wav_s
+        return (speech_start + 0.1 < t) & (t < speech_end - 0.1)
+
+    def contrast(offset_s: float) -> float:
+        speech = split(offset_s)
+        if speech.sum() < 5 or (~speech).sum() < 3:
+            return -1.0
+        return lip_gap[speech].mean() - lip_gap[~speech].mean()
+
+    offset = max(np.arange(0.0, wav_s, CHUNK_S), key=contrast)
+    in_speech = split(offset)
+    silent = ~in_speech
+    assert in_speech.sum() >= 10 and silent.sum() >= 4
+    # The mouth opens with the speech and shuts in the silence around it ...
+    assert np.percentile(lip_gap[in_speech], 90) > 0.1
+    assert np.median(lip_gap[silent]) < 0.03
+    # ... and moves while it talks: open and nearly shut frames both, not held open.
+    assert (lip_gap[in_speech] < 0.05).sum() >= 2
+    latency = np.array(seen["latencies"])
+    with capsys.disabled():
+        print(
+            f"\nchromium: {len(frames)} frames, sound to picture "
+            f"p50 {np.percentile(latency, 50):.0f} ms, p95 {np.percentile(latency, 95):.0f} ms; "
+            f"the first chunk was {offset:.2f} s into the file; "
+            f"screenshot {tmp_path / 'live_page.png'}"
+        )
