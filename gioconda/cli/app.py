@@ -66,6 +66,18 @@ def join_negative_values(argv: list[str]) -> list[str]:
     return joined
 
 
+def _show_warnings(quiet: bool) -> None:
+    """The package's warnings (a small face, ...) as one line each on stderr, none with -q."""
+    import logging
+
+    logger = logging.getLogger("gioconda")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("gioconda: warning: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.ERROR if quiet else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gioconda`` command; returns the exit code."""
     from gioconda.errors import GiocondaError
@@ -76,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         # Inside: a flag's value may be read and refused while parsing (--controls FILE).
         args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
         with python_only_stderr():
+            _show_warnings(quiet=getattr(args, "quiet", False))
             return args.run(args)
     except UsageError as error:
         args.parser.print_usage(sys.stderr)
