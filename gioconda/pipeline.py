@@ -264,7 +264,8 @@ def check_motion_to_render(motion: Motion, source: str) -> Motion:
         return GiocondaError(f"motion {source}: {what} is {value:g} at frame {frame}, out of range")
 
     shapes = motion.blendshapes
-    bad = np.argwhere((shapes < -0.01) | (shapes > 1.01))
+    # Written as 'not inside' so that NaN, which compares false with everything, is caught.
+    bad = np.argwhere(~((shapes >= -0.01) & (shapes <= 1.01)))
     if len(bad):
         from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES
 
@@ -272,16 +273,16 @@ def check_motion_to_render(motion: Motion, source: str) -> Motion:
         raise fail(ARKIT_BLENDSHAPES[column], int(frame), float(shapes[frame, column]))
     for name in ("head_rotation_deg", "gaze_deg"):
         values = getattr(motion, name)
-        over = np.argwhere(np.abs(values) > np.array(MOTION_FILE_LIMITS[name]))
+        over = np.argwhere(~(np.abs(values) <= np.array(MOTION_FILE_LIMITS[name])))
         if len(over):
             frame, axis = over[0]
             axis_name = ("yaw", "pitch", "roll")[axis]
             raise fail(f"{name} {axis_name}", int(frame), float(values[frame, axis]))
     lo, hi = MOTION_FILE_LIMITS["head_scale"]
-    over = np.flatnonzero((motion.head_scale < lo) | (motion.head_scale > hi))
+    over = np.flatnonzero(~((motion.head_scale >= lo) & (motion.head_scale <= hi)))
     if len(over):
         raise fail("head_scale", int(over[0]), float(motion.head_scale[over[0]]))
-    over = np.argwhere(np.abs(motion.head_translation) > MOTION_FILE_LIMITS["head_translation"])
+    over = np.argwhere(~(np.abs(motion.head_translation) <= MOTION_FILE_LIMITS["head_translation"]))
     if len(over):
         frame, axis = over[0]
         raise fail("head_translation", int(frame), float(motion.head_translation[frame, axis]))

@@ -8,6 +8,7 @@ from importlib import resources
 
 from gioconda.cli.app import UsageError
 from gioconda.cli.flags import add_flags, from_args, given
+from gioconda.cli.guard import check_paths
 from gioconda.cli.progress import ProgressBars
 from gioconda.motion.controls import MotionControls
 from gioconda.pipeline import AnimateOptions, AnimateResult
@@ -25,6 +26,32 @@ def _add_common(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> 
     )
     add_flags(group, MotionControls)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _remember_controls_path(parser)
+
+
+class _ControlsReader:
+    """The --controls flag's parser, wrapped to remember the path it read (the flag's value
+    is the keyframes; the path is needed to refuse ``-o`` naming it)."""
+
+    def __init__(self, read: object) -> None:
+        self.read = read
+        self.path: str | None = None
+
+    def __call__(self, path: str) -> object:
+        self.path = path
+        return self.read(path)  # type: ignore[operator]
+
+
+def _remember_controls_path(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if action.dest == "keyframes":
+            action.type = reader = _ControlsReader(action.type)
+            parser.set_defaults(controls_reader=reader)
+
+
+def _controls_path(args: argparse.Namespace) -> str | None:
+    reader = getattr(args, "controls_reader", None)
+    return None if reader is None else reader.path
 
 
 def register_animate(commands: argparse._SubParsersAction) -> None:
@@ -99,6 +126,10 @@ def run_animate(args: argparse.Namespace) -> int:
         raise UsageError("give an AUDIO file or --text, not both")
     if args.text is not None and not args.text.strip():
         raise UsageError("--text is empty")
+    check_paths(
+        {"-o": args.output, "--motion-out": args.motion_out},
+        {"PHOTO": args.photo, "AUDIO": args.audio, "--controls": _controls_path(args)},
+    )
     with ProgressBars(args.quiet) as progress:
         result = pipeline.animate(
             args.photo,
@@ -126,6 +157,9 @@ def _run_animate_motion(args: argparse.Namespace) -> int:
         changed.append("--motion-out")
     if changed:
         raise UsageError(f"{', '.join(changed)} cannot change a motion read with --motion")
+    check_paths(
+        {"-o": args.output}, {"PHOTO": args.photo, "AUDIO": args.audio, "--motion": args.motion}
+    )
     with ProgressBars(args.quiet) as progress:
         result = pipeline.animate_motion(
             args.photo,
@@ -143,6 +177,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from gioconda import pipeline
 
     photo = resources.files("gioconda") / "assets" / "mona_lisa.jpg"
+    check_paths({"-o": args.output}, {})
     with resources.as_file(photo) as photo_path, ProgressBars(args.quiet) as progress:
         result = pipeline.animate(
             photo_path, args.output, text=DEMO_TEXT, options=options(args), progress=progress

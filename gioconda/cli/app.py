@@ -66,22 +66,29 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gioconda`` command; returns the exit code."""
+    from gioconda.cli.guard import Terminated, one_line, stop_cleanly
     from gioconda.errors import GiocondaError
     from gioconda.face.native_logs import python_only_stderr
 
     parser = build_parser()
     try:
         # Inside: a flag's value may be read and refused while parsing (--controls FILE).
-        args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
-        with python_only_stderr():
-            return args.run(args)
+        with stop_cleanly():
+            args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
+            with python_only_stderr():
+                return args.run(args)
     except UsageError as error:
         args.parser.print_usage(sys.stderr)
-        print(f"gioconda {args.command}: error: {error}", file=sys.stderr)
+        print(f"gioconda {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except GiocondaError as error:
-        print(f"gioconda: error: {error}", file=sys.stderr)
+        print(f"gioconda: error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gioconda: interrupted", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        # Temporary files are gone by now (they are removed on the way out); the exit status
+        # is the shell's for a process ended by that signal.
+        print(f"gioconda: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum

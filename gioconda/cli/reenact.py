@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from gioconda.cli.flags import add_flags, from_args
+from gioconda.cli.guard import check_paths
 from gioconda.cli.progress import ProgressBars
 from gioconda.pipeline import ReenactOptions
 
@@ -33,6 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gioconda.pipeline import reenact
 
+    check_paths(
+        {"-o": args.output, "--motion-out": args.motion_out},
+        {"PHOTO": args.photo, "DRIVING_VIDEO": args.video},
+    )
     with ProgressBars(args.quiet) as progress:
         result = reenact(
             args.photo,

@@ -5,12 +5,12 @@ complete; what cannot be written is refused before any work starts.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from gioconda.errors import GiocondaError
+from gioconda.output.targets import check_output, resolve_target, temp_path
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:
@@ -21,16 +21,11 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     Raises
     ------
     GiocondaError: the folder is missing, is not a folder, or cannot be written, or
-        ``path`` is itself a folder.
+        ``path`` is a folder, a FIFO, a device or a socket.
     """
-    target = Path(path)
-    folder = target.parent
-    if not folder.exists():
-        raise GiocondaError(f"output folder does not exist: {folder}")
-    if not folder.is_dir():
-        raise GiocondaError(f"cannot write into {folder}: not a folder")
-    if target.is_dir():
-        raise GiocondaError(f"output path is a folder, not a file: {target}")
+    # The path's own rules (no FIFO, device or folder; a folder that exists; a legal name) are
+    # in targets.py; a symlink is written through to the file it points at.
+    target = check_output(path)
     # Try it for real: permission bits, read-only mounts and ACLs all show up here, and
     # os.access() would say yes to root regardless.
     _remove(_reserve_temp(target))
@@ -38,7 +33,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
 
 def _reserve_temp(target: Path) -> Path:
     """Create an empty, uniquely named hidden file next to ``target`` and return its path."""
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    temp = temp_path(resolve_target(target))
     try:
         # O_EXCL: never clobber someone else's file; mode 0o666 lets the umask decide, so the
         # final file gets the same permissions as one written with open().
@@ -58,7 +53,7 @@ def _remove(path: Path) -> None:
 def _commit(temp: Path, target: Path) -> None:
     """Move a complete temporary file into place, or remove it and explain."""
     try:
-        os.replace(temp, target)
+        os.replace(temp, resolve_target(target))
     except OSError as error:
         _remove(temp)
         raise GiocondaError(f"cannot write {target}: {error.strerror}") from None

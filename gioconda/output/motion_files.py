@@ -300,6 +300,8 @@ def _motion_from_json(text: str, path: Path) -> Motion:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise GiocondaError(f"motion JSON {path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise GiocondaError(f"motion JSON {path} is nested too deeply to be a motion") from None
     if not isinstance(document, dict) or document.get("format") != MOTION_FORMAT:
         raise GiocondaError(
             f'{path} is not a Gioconda motion file (no "format": "{MOTION_FORMAT}")'
