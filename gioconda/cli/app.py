@@ -31,10 +31,26 @@ def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     ]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gioconda")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gioconda",
         description="One portrait photo and one voice recording in, a talking video out.",
+    )
+    parser.add_argument("--version", action="version", version=f"gioconda {_version()}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say what each stage did (models, methods, settings) on stderr",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in _commands():
@@ -64,13 +80,42 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return joined
 
 
+def _log_to_stderr(verbose: bool) -> None:
+    """The stages' log records as ``gioconda: note: ...`` lines on stderr: notes (a photo
+    scaled down) always, what each stage used with ``-v``."""
+    import logging
+
+    class _Format(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            from gioconda.cli.guard import one_line
+
+            kind = "note: " if record.levelno >= logging.WARNING else ""
+            return f"gioconda: {kind}{one_line(record.getMessage())}"
+
+    class _Stderr(logging.StreamHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # Whatever sys.stderr is now: native output is silenced by swapping it.
+            self.stream = sys.stderr
+            super().emit(record)
+
+    handler = _Stderr()
+    handler.setFormatter(_Format())
+    logger = logging.getLogger("gioconda")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gioconda`` command; returns the exit code."""
     from gioconda.cli.guard import Terminated, one_line, stop_cleanly
     from gioconda.errors import GiocondaError
     from gioconda.face.native_logs import python_only_stderr
+    from gioconda.output.files import remove_temporary_files
 
     parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else argv
+    _log_to_stderr(verbose=bool(arguments) and arguments[0] in ("-v", "--verbose"))
     try:
         # Inside: a flag's value may be read and refused while parsing (--controls FILE).
         with stop_cleanly():
@@ -85,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gioconda: error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        remove_temporary_files()
         print("gioconda: interrupted", file=sys.stderr)
         return 130
     except Terminated as stop:
-        # Temporary files are gone by now (they are removed on the way out); the exit status
-        # is the shell's for a process ended by that signal.
+        remove_temporary_files()
+        # Temporary files are gone now (removed on the way out, or just above); the exit
+        # status is the shell's for a process ended by that signal.
         print(f"gioconda: stopped by {stop}", file=sys.stderr)
         return 128 + stop.signum
