@@ -47,7 +47,10 @@ def resolve_target(path: PathLike) -> Path:
     """
     target = Path(path)
     for _ in range(40):  # the kernel's own limit on links followed is 40
-        if not target.is_symlink():
+        try:
+            if not target.is_symlink():
+                return target
+        except OSError:  # a name too long, a folder we may not read: not a link we can follow
             return target
         link = Path(os.readlink(target))
         target = link if link.is_absolute() else target.parent / link
@@ -80,10 +83,11 @@ def check_output(path: PathLike, flag: str = "output") -> Path:
     GiocondaError: the folder is missing, the path is a folder, a FIFO, a device or a socket,
         or its name is longer than the file system allows.
     """
-    target = resolve_target(path)
     shown = os.fspath(path)
-    if len(target.name.encode("utf-8", "surrogateescape")) > NAME_MAX:
-        raise GiocondaError(f"{flag} {shown}: file name longer than {NAME_MAX} bytes")
+    for name in (Path(path).name, resolve_target(path).name):
+        if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+            raise GiocondaError(f"{flag} {shown}: file name longer than {NAME_MAX} bytes")
+    target = resolve_target(path)
     folder = target.parent
     if not folder.exists():
         raise GiocondaError(f"{flag} {shown}: folder does not exist: {folder}")
