@@ -23,7 +23,8 @@ from gioconda.motion.reenact import motion_from_track
 from gioconda.motion.tracking import track_video_face
 from gioconda.options import check_options, option
 from gioconda.output.files import check_writable
-from gioconda.output.motion_files import read_motion, write_motion
+from gioconda.output.motion_files import check_motion_path, read_motion, write_motion
+from gioconda.output.targets import check_outputs
 from gioconda.output.video import Mp4Writer
 from gioconda.progress import Progress, no_progress
 from gioconda.render.label import SyntheticLabel
@@ -212,6 +213,7 @@ def animate(
     options: AnimateOptions = AnimateOptions(),
     motion_out: str | os.PathLike[str] | None = None,
     progress: Progress = no_progress,
+    motion_fps: float | None = None,
 ) -> AnimateResult:
     """Make a talking video of the face in a photo, saying a recording or a text.
 
@@ -224,16 +226,22 @@ def animate(
     options: see :class:`AnimateOptions`
     motion_out: also write the rendered motion (.csv in Live Link Face columns, or .json)
     progress: called as stages advance
+    motion_fps: the motion file's frame rate (resampled); None: the video's
 
     Raises
     ------
-    GiocondaError: any bad input, explained in one line.
+    GiocondaError: any bad input, explained in one line; an output that is an input or the
+        other output, before any work.
     """
     if (audio_path is None) == (text is None):
         raise GiocondaError("give either an audio file or --text, not both or neither")
+    check_outputs(
+        {"out_path": out_path, "motion_out": motion_out},
+        {"photo_path": photo_path, "audio_path": audio_path},
+    )
     check_writable(out_path)
     if motion_out is not None:
-        check_writable(motion_out)
+        check_motion_path(motion_out)
     photo = load_photo(photo_path)
     # Speech first: a bad audio file is found in a moment, before the face is analyzed.
     if text is not None:
@@ -246,7 +254,7 @@ def animate(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress
     )
     if motion_out is not None:
-        write_motion(motion, motion_out)
+        write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)
 
 
@@ -344,6 +352,10 @@ def animate_motion(
     GiocondaError: a missing or malformed motion file, values out of range, bad audio, no
         face; nothing is written then.
     """
+    check_outputs(
+        {"out_path": out_path},
+        {"photo_path": photo_path, "motion_path": motion_path, "audio_path": audio_path},
+    )
     check_writable(out_path)
     motion = check_motion_to_render(read_motion(motion_path), os.fspath(motion_path))
     duration_s = len(motion) / motion.fps
@@ -406,6 +418,7 @@ def reenact(
     options: ReenactOptions = ReenactOptions(),
     motion_out: str | os.PathLike[str] | None = None,
     progress: Progress = no_progress,
+    motion_fps: float | None = None,
 ) -> AnimateResult:
     """Make the face in a photo do what the face in a driving video does.
 
@@ -417,6 +430,7 @@ def reenact(
     options: see :class:`ReenactOptions`
     motion_out: also write the motion (.csv in Live Link Face columns, or .json)
     progress: called as stages advance ("track", then "render")
+    motion_fps: the motion file's frame rate (resampled); None: the video's
 
     Returns
     -------
@@ -428,9 +442,13 @@ def reenact(
     GiocondaError: a missing or unreadable photo or video, no face in either, an output
         that cannot be written; explained in one line, and no file is left behind.
     """
+    check_outputs(
+        {"out_path": out_path, "motion_out": motion_out},
+        {"photo_path": photo_path, "video_path": video_path},
+    )
     check_writable(out_path)
     if motion_out is not None:
-        check_writable(motion_out)
+        check_motion_path(motion_out)
     photo = load_photo(photo_path)
     track = track_video_face(video_path, options.max_seconds, progress)
     motion = motion_from_track(track, options.fps)
@@ -439,5 +457,5 @@ def reenact(
         portrait, motion, track.audio, out_path, options.full_frame, options.label, progress
     )
     if motion_out is not None:
-        write_motion(motion, motion_out)
+        write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)

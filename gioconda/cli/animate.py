@@ -8,9 +8,10 @@ from importlib import resources
 
 from gioconda.cli.app import UsageError
 from gioconda.cli.flags import add_flags, from_args, given
-from gioconda.cli.guard import check_paths
+from gioconda.cli.guard import check_paths, motion_file_fps
 from gioconda.cli.progress import ProgressBars
 from gioconda.motion.controls import MotionControls
+from gioconda.output.motion_files import LIVE_LINK_FACE_FPS
 from gioconda.pipeline import AnimateOptions, AnimateResult
 
 DEMO_TEXT = (
@@ -90,6 +91,14 @@ def register_animate(commands: argparse._SubParsersAction) -> None:
         help="also write the motion: .csv (Live Link Face columns: no head distance or body "
         "sway) or .json (everything)",
     )
+    parser.add_argument(
+        "--motion-fps",
+        type=float,
+        metavar="FPS",
+        help="rows per second of --motion-out, the motion resampled (default: "
+        f"{LIVE_LINK_FACE_FPS:g} for .csv, Live Link Face's own rate, which its importers "
+        "expect; the video's for .json)",
+    )
     _add_common(parser)
     parser.set_defaults(run=run_animate, parser=parser)
 
@@ -138,6 +147,7 @@ def run_animate(args: argparse.Namespace) -> int:
             text=args.text,
             options=options(args),
             motion_out=args.motion_out,
+            motion_fps=motion_file_fps(args.motion_out, args.motion_fps),
             progress=progress,
         )
     _wrote(args, result)

@@ -85,3 +85,24 @@ def check_paths(
                 f"{flag} {path}: {what} must end in {' or '.join(suffixes)}, "
                 f"got {Path(path).suffix or 'no suffix'!r}"
             )
+
+
+def motion_file_fps(motion_out: str | None, motion_fps: float | None) -> float | None:
+    """The rate ``--motion-out`` is written at: ``--motion-fps`` when given, else Live Link
+    Face's 60 for a CSV (what its importers expect) and the video's own (None) for JSON.
+
+    Raises
+    ------
+    GiocondaError: ``--motion-fps`` without ``--motion-out``, or not between 1 and 240.
+    """
+    from gioconda.output.motion_files import LIVE_LINK_FACE_FPS
+
+    if motion_fps is not None:
+        if motion_out is None:
+            raise GiocondaError("--motion-fps sets the rate of --motion-out; give that too")
+        if not 1 <= motion_fps <= 240:  # NaN too
+            raise GiocondaError(f"--motion-fps must be between 1 and 240, got {motion_fps:g}")
+        return motion_fps
+    if motion_out is not None and Path(motion_out).suffix.lower() == ".csv":
+        return LIVE_LINK_FACE_FPS
+    return None

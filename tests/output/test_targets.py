@@ -80,5 +80,7 @@ def test_outputs_against_inputs_and_each_other(tmp_path):
         check_outputs(
             {"-o": str(tmp_path / "a.json"), "--motion-out": str(tmp_path / "sub/../a.json")}, {}
         )
-    check_outputs({"-o": str(tmp_path / "out.mp4"), "--motion-out": str(tmp_path / "m.json")}, inputs)
+    check_outputs(
+        {"-o": str(tmp_path / "out.mp4"), "--motion-out": str(tmp_path / "m.json")}, inputs
+    )
     assert photo.read_bytes() == b"photo" and not _LIVE_TEMPS
