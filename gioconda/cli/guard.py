@@ -10,8 +10,9 @@ from pathlib import Path
 
 from gioconda.errors import GiocondaError
 
-#: The containers ``-o`` may name, by suffix.
-VIDEO_SUFFIXES = (".mp4",)
+#: The containers ``-o`` may name, by suffix (gioconda/output/video.py CONTAINERS): H.264 +
+#: AAC in each. WebM (VP9 + Opus) and AVI are refused rather than faked.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 #: The motion files ``--motion-out`` may name, by suffix.
 MOTION_SUFFIXES = (".csv", ".json")
 
