@@ -129,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     except GiocondaError as error:
         print(f"gioconda: error: {one_line(str(error))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`gioconda voices | head`): stop quietly, as SIGPIPE would.
+        # stdout points at /dev/null now, so the interpreter's last flush cannot fail again.
+        remove_temporary_files()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
     except KeyboardInterrupt:
         remove_temporary_files()
         print("gioconda: interrupted", file=sys.stderr)

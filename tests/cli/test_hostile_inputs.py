@@ -432,3 +432,16 @@ def test_version() -> None:
     done = subprocess.run([*COMMAND, "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert re.match(r"^gioconda \d+\.\d+", done.stdout), done.stdout
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
+    # `gioconda voices | head -1`: the pipe closes while the list is printed.
+    with subprocess.Popen(
+        [*COMMAND, "voices"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        process.stdout.readline()
+        process.stdout.close()
+        stderr = process.stderr.read()
+        process.wait(timeout=CASE_TIMEOUT_S)
+    assert "Traceback" not in stderr, stderr
+    assert process.returncode in (0, 141), stderr
