@@ -95,8 +95,9 @@ class AnimateOptions:
     )  # fmt: skip
     voice: str = option(
         DEFAULT_VOICE,
-        "voice for --text: a Kokoro voice or blend such as jm_kumo:0.5,jf_alpha:0.5 "
-        "(English), or any eSpeak NG voice such as en-gb, de, fr+f3 (see `gioconda voices`)",
+        "voice for --text: joe (Piper, a native American English speaker), a Kokoro voice or "
+        "blend such as jm_kumo:0.5,jf_alpha:0.5 (English, Japanese accent), or any eSpeak NG "
+        "voice such as en-gb, de, fr+f3 (see `gioconda voices`)",
     )
     label: bool = option(
         True, "leave out the small 'AI-generated' label (the file is still tagged)",

@@ -11,7 +11,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gioconda.speech import espeak, kokoro
+    from gioconda.speech import espeak, kokoro, piper
+
+    if piper.list_voices():
+        print("Piper (neural; also piper:NAME):")
+        print("\n".join(f"  {name:<16}{piper.PIPER_ACCENTS[name]}" for name in piper.list_voices()))
 
     # Language and accent, so nobody is surprised: Kokoro's packaged voices are Japanese
     # speakers, reading English phonemes (gioconda/speech/kokoro.py).
