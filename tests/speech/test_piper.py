@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from gioconda.speech import piper, synthesis
@@ -15,7 +17,7 @@ def test_joe_is_the_default_voice_and_times_every_sample():
     # Contiguous from the first sample to the last, as the model's durations add up.
     assert phones[0].start_s == 0.0
     assert abs(phones[-1].end_s - audio.duration_s) < 1e-9
-    assert all(abs(a.end_s - b.start_s) < 1e-9 for a, b in zip(phones, phones[1:]))
+    assert all(abs(a.end_s - b.start_s) < 1e-9 for a, b in itertools.pairwise(phones))
     # A sentence of lip closures (/b m p/ in nearly every word): the bilabial viseme is there,
     # and every other phone is heard where it is placed (its stretch of audio is not silent).
     closures = [p for p in phones if p.viseme == "PP"]
