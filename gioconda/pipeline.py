@@ -31,7 +31,8 @@ from gioconda.render.label import SyntheticLabel
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
 from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
-from gioconda.speech.synthesis import DEFAULT_VOICE, speak
+from gioconda.speech.long_text import speak_long
+from gioconda.speech.synthesis import DEFAULT_VOICE
 from gioconda.speech.visemes import PhoneSegment
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, frame_count
 
@@ -153,8 +154,14 @@ def speech_from_audio(path: str | os.PathLike[str], options: AnimateOptions) -> 
     return Speech(audio, phones, "recording")
 
 
-def speech_from_text(text: str, options: AnimateOptions) -> Speech:
-    """Synthesize speech (Kokoro or eSpeak NG); its own phoneme timings drive the mouth."""
+def speech_from_text(
+    text: str, options: AnimateOptions, progress: Progress = no_progress
+) -> Speech:
+    """Synthesize speech (Piper, Kokoro or eSpeak NG); its own phoneme timings drive the mouth.
+
+    A long text is spoken piece by piece (:mod:`gioconda.speech.long_text`), reported to
+    ``progress`` as the "speech" stage.
+    """
     # No voice says more than about 25 characters a second: a text that long is refused now,
     # not after minutes of synthesis (5,000 characters take minutes on two cores).
     shortest_s = len(text) / MAX_CHARS_PER_SECOND
@@ -163,7 +170,7 @@ def speech_from_text(text: str, options: AnimateOptions) -> Speech:
             f"the text ({len(text)} characters) would take at least {shortest_s:.0f} s to say, "
             f"over the {options.max_audio_s:g} s limit (raise it with --max-audio-seconds)"
         )
-    spoken = speak(text, voice=options.voice)
+    spoken = speak_long(text, options.voice, options.max_audio_s, progress)
     if spoken.audio.duration_s > options.max_audio_s:
         raise GiocondaError(
             f"the speech would last {spoken.audio.duration_s:.0f} s, over the "
@@ -246,7 +253,7 @@ def animate(
     photo = load_photo(photo_path)
     # Speech first: a bad audio file is found in a moment, before the face is analyzed.
     if text is not None:
-        speech = speech_from_text(text, options)
+        speech = speech_from_text(text, options, progress)
     else:
         speech = speech_from_audio(audio_path, options)
     portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
