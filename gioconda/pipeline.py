@@ -8,6 +8,7 @@ own (:mod:`gioconda.face`, :mod:`gioconda.audio`, :mod:`gioconda.recognize`,
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -35,6 +36,8 @@ from gioconda.speech.long_text import speak_long
 from gioconda.speech.synthesis import DEFAULT_VOICE
 from gioconda.speech.visemes import PhoneSegment
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, frame_count
+
+_log = logging.getLogger(__name__)
 
 #: Sample rate of the soundtrack written into videos.
 OUTPUT_SAMPLE_RATE = 48_000
@@ -256,8 +259,21 @@ def animate(
         speech = speech_from_text(text, options, progress)
     else:
         speech = speech_from_audio(audio_path, options)
+    _log.info(
+        "speech: %s, %.1f s; mouth from %s",
+        speech.source,
+        speech.audio.duration_s,
+        f"voice {options.voice}'s own phone timings" if text is not None
+        else f"lip sync method {options.lipsync}",
+    )  # fmt: skip
     portrait = analyze_portrait(photo, None if options.full_frame else options.size, options.face)
+    _log.info(
+        "face %d of the %dx%d photo (MediaPipe Face Mesh), working crop %d px%s",
+        options.face, photo.shape[1], photo.shape[0], portrait.size,
+        ", pasted back full frame" if options.full_frame else "",
+    )  # fmt: skip
     motion = motion_for_speech(speech, options.fps, options.motion)
+    _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress
     )

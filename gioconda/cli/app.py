@@ -115,12 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     from gioconda.output.files import remove_temporary_files
 
     parser = build_parser()
-    arguments = sys.argv[1:] if argv is None else argv
-    _log_to_stderr(verbose=bool(arguments) and arguments[0] in ("-v", "--verbose"))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # -v works anywhere on the line (no command uses -v for anything else).
+    verbose = any(a in ("-v", "--verbose") for a in arguments)
+    arguments = [a for a in arguments if a not in ("-v", "--verbose")]
+    _log_to_stderr(verbose)
     try:
         # Inside: a flag's value may be read and refused while parsing (--controls FILE).
         with stop_cleanly():
-            args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
+            args = parser.parse_args(_join_negative_values(arguments))
             with python_only_stderr():
                 return args.run(args)
     except UsageError as error:
