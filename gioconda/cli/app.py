@@ -19,7 +19,7 @@ class UsageError(Exception):
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each command's ``register``; the modules load no models until a command runs."""
-    from gioconda.cli import animate, bench, evaluate, faces, reenact, voices
+    from gioconda.cli import animate, batch, bench, evaluate, faces, reenact, voices
 
     return [
         animate.register_animate,
@@ -29,6 +29,7 @@ def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         evaluate.register,
         bench.register,
         faces.register,
+        batch.register,
     ]
 
 
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d")
 
 
-def _join_negative_values(argv: list[str]) -> list[str]:
+def join_negative_values(argv: list[str]) -> list[str]:
     """``--gaze -15,0`` as ``--gaze=-15,0``: argparse takes a value that starts with a minus
     sign for a flag unless it is a plain negative number."""
     joined: list[str] = []
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Inside: a flag's value may be read and refused while parsing (--controls FILE).
         with stop_cleanly():
-            args = parser.parse_args(_join_negative_values(arguments))
+            args = parser.parse_args(join_negative_values(arguments))
             with python_only_stderr():
                 return args.run(args)
     except UsageError as error:

@@ -19,9 +19,15 @@ from gioconda.face.native_logs import native_stderr_silenced
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import analyze_portrait
 from gioconda.face.topology import (
+    CHIN,
     FACE_OVAL,
+    FACE_SIDES,
+    FOREHEAD,
+    IRIS_CENTRES,
     LIPS_OUTER_LOWER,
     LIPS_OUTER_UPPER,
+    MOUTH_CORNERS,
+    NOSE_BASE,
 )
 
 
@@ -30,9 +36,19 @@ def _mona_lisa() -> np.ndarray:
         return load_photo(path)
 
 
-def _astronaut() -> np.ndarray:
-    from skimage import data
+def astronaut() -> np.ndarray:
+    """scikit-image's astronaut photo (Eileen Collins, public domain), (512, 512, 3) uint8.
 
+    Raises
+    ------
+    GiocondaError: scikit-image is not installed (it is an evaluation-only dependency).
+    """
+    try:
+        from skimage import data
+    except ImportError:
+        raise GiocondaError(
+            "the evaluation's astronaut photo comes with scikit-image: pip install scikit-image"
+        ) from None
     return np.ascontiguousarray(data.astronaut())
 
 
@@ -94,7 +110,7 @@ def _eye_points(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tuple(np.array([keys[i].x * w, keys[i].y * h]) for i in (0, 1))  # type: ignore[return-value]
 
 
-def _with_glasses(photo: np.ndarray) -> np.ndarray:
+def with_glasses(photo: np.ndarray) -> np.ndarray:
     """Dark-rimmed glasses drawn over the eyes: rims, tinted lenses, bridge and temples."""
     right, left = _eye_points(photo)
     span = float(np.linalg.norm(left - right))
@@ -229,7 +245,7 @@ def _through(p: np.ndarray, n: int) -> np.ndarray:
                   + (3 * b - a - 3 * c + d) * f**3)  # fmt: skip
 
 
-def _with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
+def with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
     """A full dark beard and moustache over the jaw, chin and upper lip, placed from the Face
     Mesh landmarks of the photo: a soft undercoat and many short hairs that fall down the
     jaw, converge at the chin and sweep outward from the philtrum, the lips left bare."""
@@ -237,15 +253,15 @@ def _with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
     lm = _photo_landmarks(photo)
     axes, centre, face_width, face_height = _face_frame(lm)
     across, down = axes
-    mouth_v = float((lm[[61, 291]].mean(0) - centre) @ down)
-    chin_v = float((lm[152] - centre) @ down)
+    mouth_v = float((lm[list(MOUTH_CORNERS)].mean(0) - centre) @ down)
+    chin_v = float((lm[CHIN] - centre) @ down)
     # The beard's outline: the jaw from ear to ear, fuller below the mouth (a beard has
     # volume), then the cheek lines from the sideburns down to the mouth's corners, and the
     # moustache's top just under the nose.
     jaw = lm[list(FACE_OVAL[8:29])]
     depth = np.clip(((jaw - centre) @ down - mouth_v) / (chin_v - mouth_v), 0, 1)[:, None]
     jaw = jaw + 0.05 * (jaw - centre) + down * 0.1 * face_height * depth**1.5
-    nose = lm[[98, 2, 327]] + down * 0.02 * face_height
+    nose = lm[list(NOSE_BASE)] + down * 0.02 * face_height
 
     def cheek_line(ear: int, corner: int, ala: int) -> np.ndarray:
         # Between the mouth's corner and the nostril, a little outward.
@@ -254,7 +270,14 @@ def _with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
         bend = 0.5 * (lm[ear] + tip) + down * 0.08 * face_height
         return _bezier(np.array([lm[ear], bend, bend, tip]), 12)
 
-    outline = np.concatenate([jaw, cheek_line(234, 61, 98), nose, cheek_line(454, 291, 327)[::-1]])
+    outline = np.concatenate(
+        [
+            jaw,
+            cheek_line(FACE_SIDES[0], MOUTH_CORNERS[0], NOSE_BASE[0]),
+            nose,
+            cheek_line(FACE_SIDES[1], MOUTH_CORNERS[1], NOSE_BASE[2])[::-1],
+        ]
+    )
     lips = lm[list(LIPS_OUTER_UPPER + LIPS_OUTER_LOWER[::-1])]
     undercoat = (42, 32, 26)
     layer = _HairLayer(photo, lm, undercoat)
@@ -303,13 +326,13 @@ def _with_hair_over_face(photo: np.ndarray, seed: int = 0) -> np.ndarray:
     axes, _, face_width, face_height = _face_frame(lm)
     across, down = axes
     # The hair's colours: a patch of hair above the forehead; each strand takes one of them.
-    top = lm[10] - down * 0.3 * face_height
+    top = lm[FOREHEAD] - down * 0.3 * face_height
     r = max(2, round(0.1 * face_width))
     x, y = np.round(top).astype(int)
     h, w = photo.shape[:2]
     patch = photo[max(0, y - r) : min(h, y + r), max(0, x - r) : min(w, x + r)].reshape(-1, 3)
     patch = patch.astype(np.float64) if len(patch) else np.array([[70.0, 50.0, 35.0]])
-    eye = lm[468]
+    eye = lm[IRIS_CENTRES[0]]
     # The lock at five heights, each as (inner edge, outer edge): in the hair above the
     # forehead, on the brow, across the eye (from just outside the iris' centre past the
     # temple), on the cheek, and its tip below the jaw.
@@ -393,17 +416,17 @@ def test_photos(quick: bool = False) -> list[tuple[str, Callable[[], np.ndarray]
     """(name, photo maker) per built-in portrait, in table order."""
     photos = [
         ("mona_lisa", _mona_lisa),
-        ("astronaut", _astronaut),
-        ("astronaut_grey", lambda: _grey(_astronaut())),
-        ("astronaut_small", lambda: _small_in_canvas(_astronaut())),
-        ("astronaut_rot10", lambda: _rotated(_astronaut())),
-        ("astronaut_stylized", lambda: _stylized(_astronaut())),
-        ("astronaut_glasses", lambda: _with_glasses(_astronaut())),
-        ("astronaut_dark", lambda: _dark(_astronaut())),
-        ("astronaut_bright", lambda: _bright(_astronaut())),
-        ("astronaut_turned30", lambda: _turned(_astronaut())),
-        ("astronaut_beard", lambda: _with_beard(_astronaut())),
-        ("astronaut_hair_over_face", lambda: _with_hair_over_face(_astronaut())),
-        ("astronaut_drawing", lambda: _drawing(_astronaut())),
+        ("astronaut", astronaut),
+        ("astronaut_grey", lambda: _grey(astronaut())),
+        ("astronaut_small", lambda: _small_in_canvas(astronaut())),
+        ("astronaut_rot10", lambda: _rotated(astronaut())),
+        ("astronaut_stylized", lambda: _stylized(astronaut())),
+        ("astronaut_glasses", lambda: with_glasses(astronaut())),
+        ("astronaut_dark", lambda: _dark(astronaut())),
+        ("astronaut_bright", lambda: _bright(astronaut())),
+        ("astronaut_turned30", lambda: _turned(astronaut())),
+        ("astronaut_beard", lambda: with_beard(astronaut())),
+        ("astronaut_hair_over_face", lambda: _with_hair_over_face(astronaut())),
+        ("astronaut_drawing", lambda: _drawing(astronaut())),
     ]
     return photos[:2] if quick else photos
