@@ -8,8 +8,10 @@ from importlib import resources
 
 from gioconda.cli.app import UsageError
 from gioconda.cli.flags import add_flags, from_args, given
+from gioconda.cli.guard import check_paths, motion_file_fps
 from gioconda.cli.progress import ProgressBars
 from gioconda.motion.controls import MotionControls
+from gioconda.output.motion_files import LIVE_LINK_FACE_FPS
 from gioconda.pipeline import AnimateOptions, AnimateResult
 
 DEMO_TEXT = (
@@ -25,6 +27,32 @@ def _add_common(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> 
     )
     add_flags(group, MotionControls)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _remember_controls_path(parser)
+
+
+class _ControlsReader:
+    """The --controls flag's parser, wrapped to remember the path it read (the flag's value
+    is the keyframes; the path is needed to refuse ``-o`` naming it)."""
+
+    def __init__(self, read: object) -> None:
+        self.read = read
+        self.path: str | None = None
+
+    def __call__(self, path: str) -> object:
+        self.path = path
+        return self.read(path)  # type: ignore[operator]
+
+
+def _remember_controls_path(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if action.dest == "keyframes":
+            action.type = reader = _ControlsReader(action.type)
+            parser.set_defaults(controls_reader=reader)
+
+
+def _controls_path(args: argparse.Namespace) -> str | None:
+    reader = getattr(args, "controls_reader", None)
+    return None if reader is None else reader.path
 
 
 def register_animate(commands: argparse._SubParsersAction) -> None:
@@ -63,6 +91,14 @@ def register_animate(commands: argparse._SubParsersAction) -> None:
         help="also write the motion: .csv (Live Link Face columns: no head distance or body "
         "sway) or .json (everything)",
     )
+    parser.add_argument(
+        "--motion-fps",
+        type=float,
+        metavar="FPS",
+        help="rows per second of --motion-out, the motion resampled (default: "
+        f"{LIVE_LINK_FACE_FPS:g} for .csv, Live Link Face's own rate, which its importers "
+        "expect; the video's for .json)",
+    )
     _add_common(parser)
     parser.set_defaults(run=run_animate, parser=parser)
 
@@ -99,6 +135,10 @@ def run_animate(args: argparse.Namespace) -> int:
         raise UsageError("give an AUDIO file or --text, not both")
     if args.text is not None and not args.text.strip():
         raise UsageError("--text is empty")
+    check_paths(
+        {"-o": args.output, "--motion-out": args.motion_out},
+        {"PHOTO": args.photo, "AUDIO": args.audio, "--controls": _controls_path(args)},
+    )
     with ProgressBars(args.quiet) as progress:
         result = pipeline.animate(
             args.photo,
@@ -107,6 +147,7 @@ def run_animate(args: argparse.Namespace) -> int:
             text=args.text,
             options=options(args),
             motion_out=args.motion_out,
+            motion_fps=motion_file_fps(args.motion_out, args.motion_fps),
             progress=progress,
         )
     _wrote(args, result)
@@ -126,6 +167,9 @@ def _run_animate_motion(args: argparse.Namespace) -> int:
         changed.append("--motion-out")
     if changed:
         raise UsageError(f"{', '.join(changed)} cannot change a motion read with --motion")
+    check_paths(
+        {"-o": args.output}, {"PHOTO": args.photo, "AUDIO": args.audio, "--motion": args.motion}
+    )
     with ProgressBars(args.quiet) as progress:
         result = pipeline.animate_motion(
             args.photo,
@@ -143,6 +187,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from gioconda import pipeline
 
     photo = resources.files("gioconda") / "assets" / "mona_lisa.jpg"
+    check_paths({"-o": args.output}, {})
     with resources.as_file(photo) as photo_path, ProgressBars(args.quiet) as progress:
         result = pipeline.animate(
             photo_path, args.output, text=DEMO_TEXT, options=options(args), progress=progress

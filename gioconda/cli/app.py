@@ -19,7 +19,7 @@ class UsageError(Exception):
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each command's ``register``; the modules load no models until a command runs."""
-    from gioconda.cli import animate, batch, bench, evaluate, reenact, serve, voices
+    from gioconda.cli import animate, batch, bench, evaluate, faces, reenact, serve, voices
 
     return [
         animate.register_animate,
@@ -28,15 +28,32 @@ def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         voices.register,
         evaluate.register,
         bench.register,
+        faces.register,
         batch.register,
         serve.register,
     ]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gioconda")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gioconda",
         description="One portrait photo and one voice recording in, a talking video out.",
+    )
+    parser.add_argument("--version", action="version", version=f"gioconda {_version()}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say what each stage did (models, methods, settings) on stderr",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in _commands():
@@ -66,37 +83,72 @@ def join_negative_values(argv: list[str]) -> list[str]:
     return joined
 
 
-def _show_warnings(quiet: bool) -> None:
-    """The package's warnings (a small face, ...) as one line each on stderr, none with -q."""
+def _log_to_stderr(verbose: bool, quiet: bool) -> None:
+    """The stages' log records as ``gioconda: note: ...`` lines on stderr: notes (a photo
+    scaled down, a small face) unless ``-q``, what each stage used with ``-v``."""
     import logging
 
+    class _Format(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            from gioconda.cli.guard import one_line
+
+            kind = "note: " if record.levelno >= logging.WARNING else ""
+            return f"gioconda: {kind}{one_line(record.getMessage())}"
+
+    class _Stderr(logging.StreamHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # Whatever sys.stderr is now: native output is silenced by swapping it.
+            self.stream = sys.stderr
+            super().emit(record)
+
+    handler = _Stderr()
+    handler.setFormatter(_Format())
     logger = logging.getLogger("gioconda")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("gioconda: warning: %(message)s"))
     logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING)
     logger.propagate = False
-    logger.setLevel(logging.ERROR if quiet else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gioconda`` command; returns the exit code."""
+    from gioconda.cli.guard import Terminated, one_line, stop_cleanly
     from gioconda.errors import GiocondaError
     from gioconda.face.native_logs import python_only_stderr
+    from gioconda.output.files import remove_temporary_files
 
     parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # -v works anywhere on the line (no command uses -v for anything else).
+    verbose = any(a in ("-v", "--verbose") for a in arguments)
+    arguments = [a for a in arguments if a not in ("-v", "--verbose")]
+    quiet = any(a in ("-q", "--quiet") for a in arguments)
+    _log_to_stderr(verbose, quiet)
     try:
         # Inside: a flag's value may be read and refused while parsing (--controls FILE).
-        args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
-        with python_only_stderr():
-            _show_warnings(quiet=getattr(args, "quiet", False))
-            return args.run(args)
+        with stop_cleanly():
+            args = parser.parse_args(join_negative_values(arguments))
+            with python_only_stderr():
+                return args.run(args)
     except UsageError as error:
         args.parser.print_usage(sys.stderr)
-        print(f"gioconda {args.command}: error: {error}", file=sys.stderr)
+        print(f"gioconda {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except GiocondaError as error:
-        print(f"gioconda: error: {error}", file=sys.stderr)
+        print(f"gioconda: error: {one_line(str(error))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`gioconda voices | head`): stop quietly, as SIGPIPE would.
+        # stdout points at /dev/null now, so the interpreter's last flush cannot fail again.
+        remove_temporary_files()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
     except KeyboardInterrupt:
+        remove_temporary_files()
         print("gioconda: interrupted", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        remove_temporary_files()
+        # Temporary files are gone now (removed on the way out, or just above); the exit
+        # status is the shell's for a process ended by that signal.
+        print(f"gioconda: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum

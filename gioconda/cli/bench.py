@@ -7,6 +7,9 @@ import sys
 
 from gioconda.cli.app import UsageError
 
+#: Longest benchmark clip, seconds.
+MAX_BENCH_SECONDS = 600.0
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -36,6 +39,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gioconda.errors import GiocondaError
+
+    # Checked here, not left to the benchmark: NaN seconds never ends its loop, and a size
+    # the renderer cannot work at fails minutes later with a message about tracking.
+    if args.seconds is not None and not 1 <= args.seconds <= MAX_BENCH_SECONDS:  # NaN too
+        raise GiocondaError(
+            f"--seconds must be between 1 and {MAX_BENCH_SECONDS:g}, got {args.seconds:g}"
+        )
+    if args.size is not None and not 64 <= args.size <= 4096:
+        raise GiocondaError(f"--size must be between 64 and 4096, got {args.size}")
+    if args.jobs < 1:
+        raise GiocondaError(f"--jobs must be 1 or more, got {args.jobs}")
     if args.suite == "batch":
         from gioconda.eval.batch_bench import run_batch_bench
 

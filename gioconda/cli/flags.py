@@ -70,4 +70,18 @@ def given(args: argparse.Namespace, options: type, skip: tuple[str, ...] = ()) -
 def from_args(options: type[T], args: argparse.Namespace, **fixed: Any) -> T:
     """An ``options`` dataclass from the parsed flags: what the user gave, the dataclass's own
     defaults for the rest, and ``fixed`` (nested options, values the command decides)."""
-    return options(**{**given(args, options, tuple(fixed)), **fixed})
+    from gioconda.errors import GiocondaError
+
+    try:
+        return options(**{**given(args, options, tuple(fixed)), **fixed})
+    except GiocondaError as error:
+        raise GiocondaError(_with_flag(str(error), options)) from None
+
+
+def _with_flag(message: str, options: type) -> str:
+    """A dataclass's message about a field (``head_distance must be ...``) as the user's flag
+    (``--head-distance must be ...``): errors name what the user typed."""
+    for field in dataclasses.fields(options):
+        if is_option(field) and message.startswith(field.name + " "):
+            return flag_name(field) + message[len(field.name) :]
+    return message

@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from gioconda.cli.flags import add_flags, from_args
+from gioconda.cli.guard import check_paths, motion_file_fps
 from gioconda.cli.progress import ProgressBars
+from gioconda.output.motion_files import LIVE_LINK_FACE_FPS
 from gioconda.pipeline import ReenactOptions
 
 
@@ -25,6 +27,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="also write the motion: .csv (Live Link Face columns) or .json",
     )
+    parser.add_argument(
+        "--motion-fps",
+        type=float,
+        metavar="FPS",
+        help="rows per second of --motion-out, the motion resampled (default: "
+        f"{LIVE_LINK_FACE_FPS:g} for .csv, Live Link Face's own rate, which its importers "
+        "expect; the video's for .json)",
+    )
     add_flags(parser, ReenactOptions)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run, parser=parser)
@@ -33,6 +43,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gioconda.pipeline import reenact
 
+    check_paths(
+        {"-o": args.output, "--motion-out": args.motion_out},
+        {"PHOTO": args.photo, "DRIVING_VIDEO": args.video},
+    )
     with ProgressBars(args.quiet) as progress:
         result = reenact(
             args.photo,
@@ -40,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             args.output,
             from_args(ReenactOptions, args),
             args.motion_out,
+            motion_fps=motion_file_fps(args.motion_out, args.motion_fps),
             progress=progress,
         )
     if not args.quiet:

@@ -352,6 +352,17 @@ def parse_keyframes(document: object, source: str = "keyframes") -> tuple[Keyfra
     return tuple(keyframes)
 
 
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a keyframe can hold")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large a number")
+    return value
+
+
 def read_keyframes(path: str | os.PathLike[str]) -> tuple[Keyframe, ...]:
     """Read a keyframe file (JSON, see the module docstring).
 
@@ -363,11 +374,17 @@ def read_keyframes(path: str | os.PathLike[str]) -> tuple[Keyframe, ...]:
     if not path.is_file():
         raise GiocondaError(f"controls file not found: {path}")
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        document = json.loads(
+            path.read_text(encoding="utf-8-sig"), parse_constant=_no_constant, parse_float=_finite
+        )
     except (OSError, UnicodeDecodeError) as error:
         raise GiocondaError(f"cannot read controls file {path}: {error}") from None
     except json.JSONDecodeError as error:
         raise GiocondaError(f"controls file {path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise GiocondaError(f"controls file {path} is nested too deeply to be keyframes") from None
+    except ValueError as error:  # NaN, Infinity, 1e999
+        raise GiocondaError(f"controls file {path}: {error}") from None
     return parse_keyframes(document, str(path))
 
 

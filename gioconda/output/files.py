@@ -5,12 +5,12 @@ complete; what cannot be written is refused before any work starts.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from gioconda.errors import GiocondaError
+from gioconda.output.targets import check_output, resolve_target, temp_path
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:
@@ -21,29 +21,33 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     Raises
     ------
     GiocondaError: the folder is missing, is not a folder, or cannot be written, or
-        ``path`` is itself a folder.
+        ``path`` is a folder, a FIFO, a device or a socket.
     """
-    target = Path(path)
-    folder = target.parent
-    if not folder.exists():
-        raise GiocondaError(f"output folder does not exist: {folder}")
-    if not folder.is_dir():
-        raise GiocondaError(f"cannot write into {folder}: not a folder")
-    if target.is_dir():
-        raise GiocondaError(f"output path is a folder, not a file: {target}")
+    # The path's own rules (no FIFO, device or folder; a folder that exists; a legal name) are
+    # in targets.py; a symlink is written through to the file it points at.
+    target = check_output(path)
     # Try it for real: permission bits, read-only mounts and ACLs all show up here, and
     # os.access() would say yes to root regardless.
-    _remove(_reserve_temp(target))
+    probe = _reserve_temp(target)
+    _remove(probe)
+
+
+#: Temporary files this process has made and not yet moved into place or removed: what
+#: :func:`remove_temporary_files` removes when the process is stopped at an awkward moment.
+_LIVE_TEMPS: set[Path] = set()
 
 
 def _reserve_temp(target: Path) -> Path:
     """Create an empty, uniquely named hidden file next to ``target`` and return its path."""
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    temp = temp_path(resolve_target(target))
+    # Registered before it exists: a signal between creating and registering would leak it.
+    _LIVE_TEMPS.add(temp)
     try:
         # O_EXCL: never clobber someone else's file; mode 0o666 lets the umask decide, so the
         # final file gets the same permissions as one written with open().
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as error:
+        _LIVE_TEMPS.discard(temp)
         raise GiocondaError(f"cannot write to {target.parent}: {error.strerror}") from None
     return temp
 
@@ -53,12 +57,20 @@ def _remove(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+    _LIVE_TEMPS.discard(path)
+
+
+def remove_temporary_files() -> None:
+    """Remove every temporary file this process still has (called when it is stopped)."""
+    for temp in list(_LIVE_TEMPS):
+        _remove(temp)
 
 
 def _commit(temp: Path, target: Path) -> None:
     """Move a complete temporary file into place, or remove it and explain."""
     try:
-        os.replace(temp, target)
+        os.replace(temp, resolve_target(target))
+        _LIVE_TEMPS.discard(temp)
     except OSError as error:
         _remove(temp)
         raise GiocondaError(f"cannot write {target}: {error.strerror}") from None

@@ -1,5 +1,18 @@
 """Motion as files: Live Link Face's CSV columns (Timecode, BlendShapeCount, the 52 ARKit
 blendshapes, head and eye angles) or Gioconda's JSON (every channel), written and read back.
+
+The CSV holds what Live Link Face itself writes, so that the tools that import its recordings
+read ours the same way:
+
+- **Angles in radians** (HeadYaw, HeadPitch, HeadRoll and the eye angles). Live Link Face's own
+  recordings hold radians: eyes looking down (EyeLookDown 0.28) carry an eye pitch of 0.17,
+  10 degrees, and importers such as Diffeomorphic's for Blender put the values straight into
+  Euler rotations, which are radians. The JSON keeps degrees (its keys say so).
+- **One row per frame at the file's rate**: importers key one frame per row (or per timecode
+  frame), so a file at another rate than the scene's plays too fast or too slow. Live Link Face
+  records at 60 frames per second (:data:`LIVE_LINK_FACE_FPS`); ``gioconda animate
+  --motion-out x.csv`` writes that rate unless ``--motion-fps`` says another, resampling the
+  video's motion (:func:`resample_motion`).
 """
 
 from __future__ import annotations
@@ -19,8 +32,12 @@ import numpy as np
 from gioconda.errors import GiocondaError
 from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES
 from gioconda.motion.frames import Motion
-from gioconda.output.files import _atomic_file
+from gioconda.output.files import _atomic_file, check_writable
 from gioconda.output.video import video_frame_rate
+
+#: Live Link Face's own recording rate, frames per second: what its importers expect.
+LIVE_LINK_FACE_FPS = 60.0
+
 
 #: Frame rate assumed for a motion CSV whose timecodes do not tell it.
 DEFAULT_FPS = 25.0
@@ -59,7 +76,47 @@ _COMMON_RATES = (24, 25, 30, 48, 50, 60, 72, 90, 100, 120, 144, 240)
 _TIMECODE = re.compile(r"^(\d+):(\d\d):(\d\d)[:;](\d+)(?:\.(\d+))?$")
 
 
-def write_motion(motion: Motion, path: str | os.PathLike[str]) -> None:
+def check_motion_path(path: str | os.PathLike[str]) -> None:
+    """Check before any work that a motion file can be written at ``path`` (suffix, folder).
+
+    Raises
+    ------
+    GiocondaError: as :func:`write_motion` would, a run later.
+    """
+    _motion_format(path)
+    check_writable(path)
+
+
+def resample_motion(motion: Motion, fps: float) -> Motion:
+    """The same motion at another frame rate: every channel interpolated linearly in time.
+
+    Frame ``k`` of the result is the motion at ``k / fps`` seconds; the result covers the
+    same duration (``len(motion) / motion.fps``), rounded to whole frames.
+    """
+    if not (math.isfinite(fps) and fps > 0):
+        raise GiocondaError(f"motion frame rate must be a positive number, got {fps}")
+    if fps == motion.fps:
+        return motion
+    n_out = max(1, round(len(motion) * fps / motion.fps))
+    times_in = np.arange(len(motion)) / motion.fps
+    times_out = np.arange(n_out) / fps
+
+    def at(values: np.ndarray) -> np.ndarray:
+        flat = values.reshape(len(motion), -1)
+        out = np.stack([np.interp(times_out, times_in, flat[:, j]) for j in range(flat.shape[1])])
+        return out.T.reshape((n_out, *values.shape[1:])).astype(values.dtype)
+
+    return Motion(
+        fps,
+        at(motion.blendshapes),
+        at(motion.head_rotation_deg),
+        at(motion.head_translation),
+        at(motion.head_scale),
+        at(motion.gaze_deg),
+    )
+
+
+def write_motion(motion: Motion, path: str | os.PathLike[str], fps: float | None = None) -> None:
     """Write motion as Live Link Face CSV or Gioconda JSON, chosen by the suffix.
 
     See the module docstring for both layouts. The file is written atomically.
@@ -68,12 +125,16 @@ def write_motion(motion: Motion, path: str | os.PathLike[str]) -> None:
     ----------
     motion: the motion to write
     path: a ``.csv`` or ``.json`` file
+    fps: rows per second, the motion resampled to it (:func:`resample_motion`); None keeps
+        the motion's own rate
 
     Raises
     ------
     GiocondaError: another suffix, or the folder is missing or not writable.
     """
     writer, _ = _motion_format(path)
+    if fps is not None:
+        motion = resample_motion(motion, fps)
     with _atomic_file(path) as temp:
         temp.write_text(writer(motion), encoding="utf-8", newline="")
 
@@ -140,17 +201,36 @@ def _motion_to_csv(motion: Motion) -> str:
     nominal = math.ceil(fps)
     eyes = eyes_in_head(motion.gaze_deg, motion.head_rotation_deg)
     zeros = np.zeros((len(motion), 1))
-    values = _rounded(
-        np.concatenate(
-            [motion.blendshapes, motion.head_rotation_deg, eyes, zeros, eyes, zeros], axis=1
-        )
+    values = np.concatenate(
+        [
+            _rounded(motion.blendshapes),
+            np.round(
+                np.concatenate(
+                    [
+                        np.radians(motion.head_rotation_deg),  # Live Link Face's unit
+                        np.radians(eyes),
+                        zeros,
+                        np.radians(eyes),
+                        zeros,
+                    ],
+                    axis=1,
+                ),
+                MOTION_DECIMALS + 3,
+            )
+            + 0.0,
+        ],
+        axis=1,
     )
     out = io.StringIO()
     out.write(",".join(CSV_COLUMNS) + "\n")
     number = f"%.{MOTION_DECIMALS}f"
+    # Angles in radians get three more decimals: the same precision as degrees at six.
+    angle = f"%.{MOTION_DECIMALS + 3}f"
+    n_shapes = len(ARKIT_BLENDSHAPES)
     for i, row in enumerate(values):
         cells = [_timecode(i, fps, nominal), str(CSV_BLENDSHAPE_COUNT)]
-        cells += [number % v for v in row]
+        cells += [number % v for v in row[:n_shapes]]
+        cells += [angle % v for v in row[n_shapes:]]
         out.write(",".join(cells) + "\n")
     return out.getvalue()
 
@@ -200,8 +280,10 @@ def _motion_from_csv(text: str, path: Path) -> Motion:
 
     data = np.asarray(values, np.float64)
     n_shapes = len(ARKIT_BLENDSHAPES)
-    head = data[:, n_shapes : n_shapes + 3]
-    left_eye, right_eye = data[:, n_shapes + 3 : n_shapes + 5], data[:, n_shapes + 5 : n_shapes + 7]
+    # Radians in the file (Live Link Face's unit), degrees in the Motion.
+    head = np.degrees(data[:, n_shapes : n_shapes + 3])
+    left_eye = np.degrees(data[:, n_shapes + 3 : n_shapes + 5])
+    right_eye = np.degrees(data[:, n_shapes + 5 : n_shapes + 7])
     n = len(data)
     return Motion(
         fps=_fps_from_timecodes(np.asarray(seconds), np.asarray(frames), path),
@@ -300,6 +382,8 @@ def _motion_from_json(text: str, path: Path) -> Motion:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise GiocondaError(f"motion JSON {path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise GiocondaError(f"motion JSON {path} is nested too deeply to be a motion") from None
     if not isinstance(document, dict) or document.get("format") != MOTION_FORMAT:
         raise GiocondaError(
             f'{path} is not a Gioconda motion file (no "format": "{MOTION_FORMAT}")'

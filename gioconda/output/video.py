@@ -17,6 +17,17 @@ from gioconda.errors import GiocondaError
 from gioconda.output.files import _commit, _remove, _reserve_temp, check_writable
 from gioconda.speech.audio import Audio, resample
 
+#: Containers by the output's suffix: FFmpeg's muxer and its options, H.264 + AAC in each
+#: (MP4 and QuickTime with the index first, so playback starts before a download ends). Any
+#: other suffix gets an MP4; the CLI refuses such names (gioconda/cli/guard.py).
+CONTAINERS: dict[str, tuple[str, dict[str, str]]] = {
+    ".mp4": ("mp4", {"movflags": "+faststart"}),
+    ".m4v": ("mp4", {"movflags": "+faststart"}),
+    ".mov": ("mov", {"movflags": "+faststart"}),
+    ".mkv": ("matroska", {}),
+}
+
+
 #: Sample rate of the AAC audio in the MP4.
 AUDIO_SAMPLE_RATE = 48_000
 
@@ -123,9 +134,8 @@ class Mp4Writer:
         self._closed = False
         self._temp = _reserve_temp(self.path)
         try:
-            self._container = av.open(
-                str(self._temp), "w", format="mp4", options={"movflags": "+faststart"}
-            )
+            muxer, muxer_options = CONTAINERS.get(self.path.suffix.lower(), CONTAINERS[".mp4"])
+            self._container = av.open(str(self._temp), "w", format=muxer, options=muxer_options)
             self._container.metadata.update(metadata or {})
             self._video = self._add_video_stream(crf, preset)
             self._samples: np.ndarray | None = None

@@ -7,6 +7,7 @@ speech synthesizer's own timings (:mod:`gioconda.speech`).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,20 +85,36 @@ def load_audio(
         or is longer than ``max_duration_s``.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise GiocondaError(f"audio file not found: {path}")
+    if not os.path.isfile(path):
+        raise GiocondaError(f"audio file {path} is not a regular file")
+    if max_duration_s is not None and not max_duration_s > 0:  # NaN too
+        raise GiocondaError(f"the audio limit must be a positive number, got {max_duration_s}")
     chunks: list[np.ndarray] = []
+    # Channels are averaged here, not by FFmpeg: its downmix of 5.1 to mono adds the channels
+    # up (a 3x gain for six equal channels, which clips). The average is then raised back to
+    # the loudest input channel's peak, so a voice in the centre channel alone keeps its level.
+    input_peak = mono_peak = 0.0
     try:
         with av.open(path) as container:
             if not container.streams.audio:
                 raise GiocondaError(f"no audio stream in {path}")
             stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-            limit = None if max_duration_s is None else int(max_duration_s * sample_rate) + 1
+            resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+            limit = (
+                None
+                if max_duration_s is None or math.isinf(max_duration_s)
+                else int(max_duration_s * sample_rate) + 1
+            )
             total = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                    channels = out.to_ndarray()
+                    chunks.append(channels.mean(axis=0, dtype=np.float32))
+                    if channels.size:
+                        input_peak = max(input_peak, float(np.abs(channels).max()))
+                        mono_peak = max(mono_peak, float(np.abs(chunks[-1]).max()))
                     total += chunks[-1].size
                 if limit is not None and total > limit:
                     raise GiocondaError(
@@ -105,7 +122,7 @@ def load_audio(
                         "(raise the limit with --max-audio-seconds)"
                     )
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append(out.to_ndarray().mean(axis=0, dtype=np.float32))
     except GiocondaError:
         raise
     except (av.error.FFmpegError, ValueError, OSError) as error:
@@ -116,6 +133,8 @@ def load_audio(
     samples = samples.astype(np.float32, copy=False)
     if samples.size < sample_rate // 10:
         raise GiocondaError(f"audio is empty (under 0.1 s): {path}")
+    if 0.0 < mono_peak < input_peak:
+        samples *= np.float32(min(input_peak, 1.0) / mono_peak)
     return Audio(np.clip(samples, -1.0, 1.0, out=samples), sample_rate)
 
 

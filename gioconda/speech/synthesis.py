@@ -1,5 +1,5 @@
-"""Text to speech behind one call: :func:`speak` chooses Kokoro-82M or eSpeak NG by the voice's
-name; either way the synthesizer's own phone timings come with the audio.
+"""Text to speech behind one call: :func:`speak` chooses Piper, Kokoro-82M or eSpeak NG by the
+voice's name; whichever it is, the synthesizer's own phone timings come with the audio.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 from gioconda.errors import GiocondaError
+from gioconda.speech import piper
 from gioconda.speech.espeak import SynthesizedSpeech
 from gioconda.speech.espeak import synthesize as espeak_synthesize
 from gioconda.speech.kokoro import (
@@ -17,8 +18,10 @@ from gioconda.speech.kokoro import (
     synthesize,
 )
 
-#: The voice used when none is named.
-DEFAULT_VOICE = DEFAULT_KOKORO_VOICE
+#: The voice used when none is named: Piper's joe, a native speaker of American English (the
+#: Kokoro voices are Japanese speakers reading English); Kokoro's jm_kumo where Piper is not
+#: installed.
+DEFAULT_VOICE = "joe" if piper.is_installed("joe") else DEFAULT_KOKORO_VOICE
 
 
 def is_kokoro_voice(voice: str) -> bool:
@@ -54,6 +57,13 @@ def speak(text: str, voice: str = DEFAULT_VOICE) -> SynthesizedSpeech:
     GiocondaError: the voice is unknown to both, or a Kokoro voice is given text in a
     script other than Latin (choose an eSpeak NG voice for that language).
     """
+    if piper.voice_name(voice) is not None:
+        if not is_english_script(text):
+            raise GiocondaError(
+                f"the Piper voice {voice!r} speaks English; for this text choose an eSpeak NG "
+                "voice for its language (gioconda voices)"
+            )
+        return piper.synthesize(text, voice)
     if not is_kokoro_voice(voice):
         return espeak_synthesize(text, voice=voice)
     if not is_english_script(text):

@@ -218,7 +218,7 @@ LIVE_LINK_FACE_HEADER = (
 )
 
 
-def test_csv_is_live_link_face_layout_in_degrees(tmp_path):
+def test_csv_is_live_link_face_layout_in_radians(tmp_path):
     motion = random_motion(30, fps=25)
     path = tmp_path / "motion.csv"
     write_motion(motion, path)
@@ -230,10 +230,12 @@ def test_csv_is_live_link_face_layout_in_degrees(tmp_path):
     assert rows[26]["Timecode"] == "00:00:01:01.000"  # 26 frames at 25 fps: 1 s + 1 frame
     assert all(row["BlendShapeCount"] == "61" for row in rows)
     assert float(rows[3]["JawOpen"]) == pytest.approx(motion.blendshapes[3, 17], abs=1e-6)
-    assert float(rows[3]["HeadYaw"]) == pytest.approx(motion.head_rotation_deg[3, 0], abs=1e-6)
-    assert float(rows[3]["HeadRoll"]) == pytest.approx(motion.head_rotation_deg[3, 2], abs=1e-6)
+    # Live Link Face writes radians (gioconda/output/motion_files.py says how we know).
+    head = np.radians(motion.head_rotation_deg[3])
+    assert float(rows[3]["HeadYaw"]) == pytest.approx(head[0], abs=1e-6)
+    assert float(rows[3]["HeadRoll"]) == pytest.approx(head[2], abs=1e-6)
     # Live Link Face's eye angles are the eyes' turn in the head: gaze minus head.
-    in_head = motion.gaze_deg[3] - motion.head_rotation_deg[3, :2]
+    in_head = np.radians(motion.gaze_deg[3] - motion.head_rotation_deg[3, :2])
     for eye in ("LeftEye", "RightEye"):
         assert float(rows[3][f"{eye}Yaw"]) == pytest.approx(in_head[0], abs=1e-5)
         assert float(rows[3][f"{eye}Pitch"]) == pytest.approx(in_head[1], abs=1e-5)
@@ -251,11 +253,12 @@ def test_motion_round_trip(tmp_path, suffix, fps):
     assert back.fps == fps
     assert len(back) == len(motion)
     np.testing.assert_array_equal(back.blendshapes, as_written(motion.blendshapes))
-    np.testing.assert_array_equal(back.head_rotation_deg, as_written(motion.head_rotation_deg))
     if suffix == ".json":
+        np.testing.assert_array_equal(back.head_rotation_deg, as_written(motion.head_rotation_deg))
         np.testing.assert_array_equal(back.gaze_deg, as_written(motion.gaze_deg))
-    else:  # written as eye-in-head angles, read back by adding the head: two roundings
-        np.testing.assert_allclose(back.gaze_deg, motion.gaze_deg, atol=1.5e-6, rtol=0)
+    else:  # radians at nine decimals; the gaze as eye-in-head angles, read back plus the head
+        np.testing.assert_allclose(back.head_rotation_deg, motion.head_rotation_deg, atol=1e-5)
+        np.testing.assert_allclose(back.gaze_deg, motion.gaze_deg, atol=1e-5, rtol=0)
     if suffix == ".json":
         np.testing.assert_array_equal(back.head_translation, as_written(motion.head_translation))
         np.testing.assert_array_equal(back.head_scale, as_written(motion.head_scale))

