@@ -3,32 +3,45 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.dev-installed-stamp
 
-.PHONY: setup demo test test-fast lint format bench train real-speech clean
+.PHONY: setup setup-dev demo test test-fast lint format bench train real-speech clean
 
+# What the demo and the commands need: the package and its runtime dependencies.
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else "Gioconda needs Python 3.11 or 3.12 (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
+
+# What the tests need besides: test tools, Ray for the batch tests, and Debian's Chromium for the
+# page's browser test (Playwright drives it; its own browser download cannot work offline).
+setup-dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: the browser test needs Debian's chromium (sudo apt-get install chromium); it is skipped without it"; fi; }
+	@touch $(DEV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/gioconda demo -o gioconda-demo.mp4
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check gioconda tests
 	$(BIN)/ruff format --check gioconda tests
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format gioconda tests
 	$(BIN)/ruff check --fix gioconda tests
 
