@@ -57,6 +57,11 @@ MODELS = (ENGLISH_MODEL, MULTILINGUAL_MODEL)
 #: a humming "mm" shuts the lips, so the English prompt shows some (MFA's unscripted
 #: recording: closures found 6 -> 8 of 9).
 _PROMPTS = {"en": "Um, uh, hmm, mm. Umm, let me think, like, hmm."}
+#: A forced language that Whisper's language detection gives less than this chance is not
+#: what is spoken (eSpeak German forced to Japanese: 0.0007; the real recordings' own
+#: languages: 0.87 and more, synthetic German as English 0.37): Whisper would write a
+#: translation, so no words are taken and the network alone moves the mouth in the speech.
+FORCED_LANGUAGE_MIN_CHANCE = 0.01
 #: Silence that ends a stretch of speech for the voice activity detector, in ms (its
 #: default, 2 s, joins whole sentences; this keeps pauses out of Whisper's windows).
 VAD_MIN_SILENCE_MS = 300
@@ -233,8 +238,12 @@ class WhisperListener:
         if not spans:
             return HeardSpeech((), language or "", ())
         with self._lock:
+            detected, _, chances = self._model(MULTILINGUAL_MODEL).detect_language(samples)
             if language is None:
-                language, _, _ = self._model(MULTILINGUAL_MODEL).detect_language(samples)
+                language = detected
+            elif dict(chances).get(language, 0.0) < FORCED_LANGUAGE_MIN_CHANCE:
+                # Whisper would translate into the forced language: words nobody said.
+                return HeardSpeech((), language, spans)
             name = ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL
             segments, _ = self._model(name).transcribe(
                 samples,
