@@ -268,6 +268,11 @@ class WhisperRecognizer:
         #: What the last :meth:`recognize` heard (for reports and cue files).
         self.heard: HeardSpeech | None = None
 
+    @property
+    def listener(self) -> WhisperListener:
+        """The Whisper models this recognizer uses (share them with another)."""
+        return self._listener
+
     def hear(self, audio: Audio) -> HeardSpeech:
         """The words (heard, or the transcript's) and the speech spans of ``audio``."""
         if self.transcript is None:
