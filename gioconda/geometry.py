@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-N_MESH = 468
+from gioconda.face.topology import N_MESH_LANDMARKS
 
 
 def angles_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -47,7 +47,7 @@ def solve_rotation(rest: np.ndarray, posed: np.ndarray) -> np.ndarray:
 
 def solve_pose(rest: np.ndarray, posed: np.ndarray) -> np.ndarray:
     """Head (yaw, pitch, roll) in degrees of ``posed`` landmarks relative to ``rest``."""
-    return rotation_to_angles(solve_rotation(rest[:N_MESH], posed[:N_MESH]))
+    return rotation_to_angles(solve_rotation(rest[:N_MESH_LANDMARKS], posed[:N_MESH_LANDMARKS]))
 
 
 def similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ own (:mod:`gioconda.face`, :mod:`gioconda.audio`, :mod:`gioconda.recognize`,
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,6 +187,39 @@ def motion_for_speech(speech: Speech, fps: float, controls: MotionControls) -> M
     return generate_motion(features, speech.phones, n_frames, fps, controls)
 
 
+def load_portrait(
+    photo_path: str | os.PathLike[str], size: int | None = 512, face: int = 0
+) -> Portrait:
+    """Read a photo and analyse the face in it, once, for any number of renders.
+
+    Parameters
+    ----------
+    photo_path: JPEG/PNG/WebP/... portrait
+    size: side of the square working crop in pixels; None keeps the photo's resolution (for
+        full-frame output)
+    face: which face, counting from the largest (0)
+    """
+    return analyze_portrait(load_photo(photo_path), size, face)
+
+
+def render_frames(
+    portrait: Portrait, motion: Motion, full_frame: bool = False, label: bool = True
+) -> Iterator[np.ndarray]:
+    """Every frame of ``motion`` on ``portrait``, in order: (H, W, 3) uint8 RGB each, the working
+    crop (or, with ``full_frame``, the whole photo), with the "AI-generated" label if asked."""
+    renderer = Renderer(portrait)
+    paste = FullFramePaste(portrait) if full_frame else None
+    height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
+    stamp = SyntheticLabel(width, height) if label else None
+    for i in range(len(motion)):
+        frame = renderer.render(motion.frame(i))
+        if paste is not None:
+            frame = paste(frame)
+        if stamp is not None:
+            stamp(frame)
+        yield frame
+
+
 def render_video(
     portrait: Portrait,
     motion: Motion,
@@ -196,18 +230,10 @@ def render_video(
     progress: Progress = no_progress,
 ) -> int:
     """Render every frame of ``motion`` and write the MP4; returns the number of frames."""
-    renderer = Renderer(portrait)
-    paste = FullFramePaste(portrait) if full_frame else None
-    height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
-    stamp = SyntheticLabel(width, height) if label else None
+    height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
     metadata = {"comment": SYNTHETIC_NOTICE, "encoder": "Gioconda"}
     with Mp4Writer(out_path, motion.fps, width, height, audio, metadata=metadata) as video:
-        for i in range(len(motion)):
-            frame = renderer.render(motion.frame(i))
-            if paste is not None:
-                frame = paste(frame)
-            if stamp is not None:
-                stamp(frame)
+        for i, frame in enumerate(render_frames(portrait, motion, full_frame, label)):
             video.write(frame)
             progress("render", i + 1, len(motion))
     return len(motion)

@@ -145,7 +145,8 @@ def test_commanded_gaze_moves_the_redetected_irises(control_frames):
 
 
 def test_head_distance_grows_the_head_and_leaves_the_background(control_frames, mona_portrait):
-    from gioconda.eval.motion import far_background, inter_iris_distance
+    from gioconda.eval.motion import far_background
+    from gioconda.face.topology import inter_iris_distance
 
     frames, found = control_frames
     ratio = inter_iris_distance(found["closer"]) / inter_iris_distance(found["rest"])

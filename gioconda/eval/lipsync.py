@@ -117,6 +117,7 @@ from gioconda.eval.speech_sets import (
 from gioconda.face.native_logs import native_stderr_silenced
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait, analyze_portrait
+from gioconda.face.topology import INNER_LIP_MIDDLE, mouth_width
 from gioconda.motion.blendshapes import BS
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
@@ -330,8 +331,8 @@ def _sheet_frames(clip: EvalClip, fps: float, n_frames: int) -> tuple[list[int],
 
 def _mouth_box(portrait: Portrait) -> tuple[int, int, int]:
     lm = portrait.landmarks
-    width = float(np.linalg.norm(lm[291, :2] - lm[61, :2]))
-    cx, cy = (float(v) for v in lm[[13, 14], :2].mean(0))
+    width = mouth_width(lm)
+    cx, cy = (float(v) for v in lm[list(INNER_LIP_MIDDLE), :2].mean(0))
     side = round(2.8 * width)
     return round(cx - side / 2), round(cy - 0.36 * side), side
 

@@ -59,7 +59,17 @@ from scipy.ndimage import gaussian_filter1d
 from gioconda.errors import GiocondaError
 from gioconda.eval.measure import FaceMeasurer, pearson
 from gioconda.face.portrait import Portrait, analyze_portrait
-from gioconda.face.topology import eye_openness
+from gioconda.face.topology import (
+    EYE_LIDS,
+    INNER_LIP_MIDDLE,
+    IRIS_CENTRES,
+    LEFT_BROW_UPPER,
+    MOUTH_CORNERS,
+    RIGHT_BROW_UPPER,
+    eye_openness,
+    inter_iris_distance,
+    mouth_width,
+)
 from gioconda.motion.blendshapes import BS
 from gioconda.motion.controls import EMOTIONS, MotionControls
 from gioconda.motion.frames import Motion
@@ -133,10 +143,6 @@ EMOTION_DIRECTIONS: dict[str, tuple[int, int, int]] = {
     "fearful": (0, 1, 1),
     "contempt": (1, 0, 0),
 }
-
-
-#: Face Mesh brow landmarks (upper edge), right and left.
-BROWS = ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336))
 
 
 _WORDS = {
@@ -494,28 +500,25 @@ def controlled_frame(
 def iris_position(landmarks: np.ndarray) -> np.ndarray:
     """Mean (x, y) offset of both irises from their eye-corner midpoints, in eye widths."""
     out = []
-    for iris, (a, b) in ((468, (33, 133)), (473, (263, 362))):
+    for iris, (upper, _) in zip(IRIS_CENTRES, EYE_LIDS, strict=True):
+        a, b = upper[0], upper[-1]
         mid = (landmarks[a, :2] + landmarks[b, :2]) / 2
         width = np.linalg.norm(landmarks[a, :2] - landmarks[b, :2])
         out.append((landmarks[iris, :2] - mid) / width)
     return np.mean(out, axis=0)
 
 
-def inter_iris_distance(landmarks: np.ndarray) -> float:
-    return float(np.linalg.norm(landmarks[468, :2] - landmarks[473, :2]))
-
-
 def expression_features(landmarks: np.ndarray) -> np.ndarray:
     """(mouth-corner lift in mouth widths, brow height in inter-iris distances, eye openness).
 
-    Corner lift is how far the corners (61, 291) sit above the middle of the lips (13, 14);
+    Corner lift is how far the mouth's corners sit above the middle of the inner lips;
     brow height is the mean height of the brows' upper edge above the irises. Up is positive.
     """
-    width = np.linalg.norm(landmarks[291, :2] - landmarks[61, :2])
-    lips_middle = (landmarks[13, 1] + landmarks[14, 1]) / 2
-    corners = (landmarks[61, 1] + landmarks[291, 1]) / 2
-    iris_y = (landmarks[468, 1] + landmarks[473, 1]) / 2
-    brows = np.mean([landmarks[list(b), 1].mean() for b in BROWS])
+    width = mouth_width(landmarks)
+    lips_middle = landmarks[list(INNER_LIP_MIDDLE), 1].mean()
+    corners = landmarks[list(MOUTH_CORNERS), 1].mean()
+    iris_y = landmarks[list(IRIS_CENTRES), 1].mean()
+    brows = np.mean([landmarks[list(b), 1].mean() for b in (RIGHT_BROW_UPPER, LEFT_BROW_UPPER)])
     iod = inter_iris_distance(landmarks)
     return np.array(
         [(lips_middle - corners) / width, (iris_y - brows) / iod, eye_openness(landmarks).mean()]

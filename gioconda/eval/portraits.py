@@ -19,9 +19,15 @@ from gioconda.face.native_logs import native_stderr_silenced
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import analyze_portrait
 from gioconda.face.topology import (
+    CHIN,
     FACE_OVAL,
+    FACE_SIDES,
+    FOREHEAD,
+    IRIS_CENTRES,
     LIPS_OUTER_LOWER,
     LIPS_OUTER_UPPER,
+    MOUTH_CORNERS,
+    NOSE_BASE,
 )
 
 
@@ -237,15 +243,15 @@ def _with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
     lm = _photo_landmarks(photo)
     axes, centre, face_width, face_height = _face_frame(lm)
     across, down = axes
-    mouth_v = float((lm[[61, 291]].mean(0) - centre) @ down)
-    chin_v = float((lm[152] - centre) @ down)
+    mouth_v = float((lm[list(MOUTH_CORNERS)].mean(0) - centre) @ down)
+    chin_v = float((lm[CHIN] - centre) @ down)
     # The beard's outline: the jaw from ear to ear, fuller below the mouth (a beard has
     # volume), then the cheek lines from the sideburns down to the mouth's corners, and the
     # moustache's top just under the nose.
     jaw = lm[list(FACE_OVAL[8:29])]
     depth = np.clip(((jaw - centre) @ down - mouth_v) / (chin_v - mouth_v), 0, 1)[:, None]
     jaw = jaw + 0.05 * (jaw - centre) + down * 0.1 * face_height * depth**1.5
-    nose = lm[[98, 2, 327]] + down * 0.02 * face_height
+    nose = lm[list(NOSE_BASE)] + down * 0.02 * face_height
 
     def cheek_line(ear: int, corner: int, ala: int) -> np.ndarray:
         # Between the mouth's corner and the nostril, a little outward.
@@ -254,7 +260,14 @@ def _with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
         bend = 0.5 * (lm[ear] + tip) + down * 0.08 * face_height
         return _bezier(np.array([lm[ear], bend, bend, tip]), 12)
 
-    outline = np.concatenate([jaw, cheek_line(234, 61, 98), nose, cheek_line(454, 291, 327)[::-1]])
+    outline = np.concatenate(
+        [
+            jaw,
+            cheek_line(FACE_SIDES[0], MOUTH_CORNERS[0], NOSE_BASE[0]),
+            nose,
+            cheek_line(FACE_SIDES[1], MOUTH_CORNERS[1], NOSE_BASE[2])[::-1],
+        ]
+    )
     lips = lm[list(LIPS_OUTER_UPPER + LIPS_OUTER_LOWER[::-1])]
     undercoat = (42, 32, 26)
     layer = _HairLayer(photo, lm, undercoat)
@@ -303,13 +316,13 @@ def _with_hair_over_face(photo: np.ndarray, seed: int = 0) -> np.ndarray:
     axes, _, face_width, face_height = _face_frame(lm)
     across, down = axes
     # The hair's colours: a patch of hair above the forehead; each strand takes one of them.
-    top = lm[10] - down * 0.3 * face_height
+    top = lm[FOREHEAD] - down * 0.3 * face_height
     r = max(2, round(0.1 * face_width))
     x, y = np.round(top).astype(int)
     h, w = photo.shape[:2]
     patch = photo[max(0, y - r) : min(h, y + r), max(0, x - r) : min(w, x + r)].reshape(-1, 3)
     patch = patch.astype(np.float64) if len(patch) else np.array([[70.0, 50.0, 35.0]])
-    eye = lm[468]
+    eye = lm[IRIS_CENTRES[0]]
     # The lock at five heights, each as (inner edge, outer edge): in the hair above the
     # forehead, on the brow, across the eye (from just outside the iris' centre past the
     # temple), on the cheek, and its tip below the jaw.

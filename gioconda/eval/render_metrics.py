@@ -11,6 +11,7 @@ import numpy as np
 
 from gioconda.face.portrait import Portrait
 from gioconda.face.topology import (
+    CHIN,
     FACE_OVAL,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
@@ -166,7 +167,7 @@ def body_mask(portrait: Portrait) -> np.ndarray:
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
     rel = (np.stack([xs, ys], -1) - centre) @ axes.T
     lobes = float(np.mean((lm[[132, 361]] - centre) @ axes[1]))
-    chin = (lm[152] - centre) @ axes.T
+    chin = (lm[CHIN] - centre) @ axes.T
     grown = np.zeros((size, size), np.uint8)
     cv2.fillPoly(grown, [np.round(centre + 1.25 * (oval - centre)).astype(np.int32)], 1)
     neck = (np.abs(rel[..., 0] - chin[0]) < 0.3 * face_width) & (

@@ -38,14 +38,18 @@ from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 from scipy.optimize import least_squares
 
 from gioconda.face.topology import (
+    EYE_LIDS,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LEFT_IRIS,
+    MOUTH_CORNERS,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
     RIGHT_IRIS,
+    SKULL_LANDMARKS,
     eye_openness,
     lip_gap,
+    mouth_width,
 )
 from gioconda.geometry import rotation_to_angles, similarity
 from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
@@ -55,26 +59,11 @@ from gioconda.motion.tracking import FaceTrack
 from gioconda.render.rig import FaceRig
 from gioconda.timeline import frame_count, frame_times
 
-#: Face Mesh landmarks that move with the skull and hardly with expressions: forehead, nose
-#: bridge and tip, the eyes' corners (which neither blinks nor squints move), temples and
-#: the tops of the cheekbones. Head pose is solved on these alone.
-SKULL_LANDMARKS = (
-    10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1,  # midline: forehead down the nose
-    109, 338, 67, 297, 108, 337, 69, 299,  # forehead
-    33, 133, 263, 362, 130, 359, 243, 463,  # eye corners
-    127, 356, 162, 389, 234, 454, 21, 251,  # temples
-    122, 351, 188, 412, 114, 343, 245, 465,  # beside the nose bridge
-)  # fmt: skip
-
-
 #: Brows, by the subject's side: inner and outer halves (upper and lower edges).
 RIGHT_BROW_INNER, RIGHT_BROW_OUTER = (107, 66, 55, 65), (70, 63, 46, 53)
 
 
 LEFT_BROW_INNER, LEFT_BROW_OUTER = (336, 296, 285, 295), (300, 293, 276, 283)
-
-
-MOUTH_CORNERS = (61, 291)
 
 
 #: The mouth channels the renderer draws, fitted with the rig's own basis. MouthUpperUp is one
@@ -185,7 +174,7 @@ def estimate_neutral(track: FaceTrack) -> np.ndarray:
     openness = np.array([eye_openness(lm).mean() for lm in lms])
     lips = list(_LIP_POINTS)
     aligned_lips = np.stack([p.to_neutral(lm)[lips, :2] for p, lm in zip(poses, lms, strict=True)])
-    width = np.linalg.norm(reference[291, :2] - reference[61, :2])
+    width = mouth_width(reference)
     speed = np.zeros(len(found))
     speed[1:] = np.linalg.norm(np.diff(aligned_lips, axis=0), axis=2).mean(1) / width
     speed[1:] /= np.maximum(np.diff(found), 1)  # per frame, across gaps too
@@ -416,7 +405,7 @@ class _ExpressionSolver:
         return result.x
 
 
-_EYES = ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER))
+_EYES = EYE_LIDS
 
 
 _EYE_RING = (RIGHT_EYE_UPPER + RIGHT_EYE_LOWER, LEFT_EYE_UPPER + LEFT_EYE_LOWER)

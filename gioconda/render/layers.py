@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from gioconda.face.portrait import Portrait
-from gioconda.face.topology import CHIN, FACE_OVAL
+from gioconda.face.topology import CHIN, EAR_LOBES, FACE_OVAL, JAW_ANGLES
 from gioconda.render.regions import bounding_box, closer_in_colour, disc
 from gioconda.render.rig import FaceRig
 
@@ -203,7 +203,7 @@ class _HeadLayerBuilder:
         rel = (self._grid - centre) @ rig.axes.T.astype(np.float32)
         # Ear lobes (landmarks 132 and 361 sit just in front of them): above them the person
         # is head; below them, beside the jaw, it is neck, shoulders or clothes.
-        lobes = float(np.mean((lm[[132, 361], :2] - centre) @ rig.axes[1]))
+        lobes = float(np.mean((lm[list(EAR_LOBES), :2] - centre) @ rig.axes[1]))
         above = rel[..., 1] < lobes
         oval = lm[list(FACE_OVAL), :2]
         # The oval grown at the top for the hair line, not at the jaw: a collar or shoulder
@@ -225,7 +225,7 @@ class _HeadLayerBuilder:
         # The neck as the segmentation sees it (a collar it missed stays out), between the
         # jaw's angles (a collar beside them stays out too), from the lobes down as far as
         # the head's motion reaches.
-        jaw_angles = np.sort((lm[[172, 397], :2] - centre) @ rig.axes[0])
+        jaw_angles = np.sort((lm[list(JAW_ANGLES), :2] - centre) @ rig.axes[0])
         neck = (
             person
             & (rel[..., 0] > jaw_angles[0])

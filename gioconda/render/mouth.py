@@ -15,6 +15,8 @@ import numpy as np
 
 from gioconda.face.portrait import Portrait
 from gioconda.face.topology import (
+    CHEEKS,
+    INNER_MOUTH_CORNERS,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LIPS_INNER_LOWER,
@@ -23,6 +25,8 @@ from gioconda.face.topology import (
     LIPS_OUTER_UPPER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
+    inner_lip_gap_px,
+    mouth_width,
 )
 from gioconda.motion.blendshapes import BS
 from gioconda.motion.frames import MotionFrame
@@ -69,8 +73,8 @@ class MouthPainter:
         lips = polygon_mask(shape, outer, soft=False) & ~polygon_mask(shape, inner, soft=False)
         lip_colour = np.median(image[lips], axis=0) if lips.any() else np.array([150, 80, 80.0])
         # Skin from the cheeks: the photo's light level and colour cast.
-        cheek = polygon_mask(shape, lm[[50, 101, 118, 117, 123, 187, 205], :2], soft=False)
-        cheek |= polygon_mask(shape, lm[[280, 330, 347, 346, 352, 411, 425], :2], soft=False)
+        right, left = (lm[list(cheek), :2] for cheek in CHEEKS)
+        cheek = polygon_mask(shape, right, soft=False) | polygon_mask(shape, left, soft=False)
         skin = np.median(image[cheek], axis=0) if cheek.any() else np.array([180, 140, 120.0])
         self.own = _OwnInterior.from_photo(portrait.image, lm, skin)
         sclera = _sclera_colour(image, lm)
@@ -88,13 +92,13 @@ class MouthPainter:
         # and darker; a grey photo gets a grey tongue.
         grey = lip_colour.mean()
         self.tongue = np.clip((grey + 1.3 * (lip_colour - grey)) * 0.85, 0, 255).astype(np.float32)
-        self.rest_gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+        self.rest_gap = inner_lip_gap_px(lm)
 
     def closing(self, posed: np.ndarray) -> float:
         """How far the lips have closed over the photo's own opening, 0 to 1."""
         if self.rest_gap < 1.0:
             return 0.0
-        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        gap = inner_lip_gap_px(posed)
         return float(np.clip(1.0 - gap / self.rest_gap, 0.0, 1.0)) ** 0.5
 
     def paint(
@@ -109,7 +113,7 @@ class MouthPainter:
         # Head distance scales the finished frame (the renderer zooms the whole person), so
         # the mouth is painted at the photo's own scale.
         width = rig.mouth_width
-        gap = float(np.linalg.norm(posed[14, :2] - posed[13, :2]))
+        gap = inner_lip_gap_px(posed)
         # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
         # photo exactly and a photo that shows teeth keeps them when barely moving.
         strength = np.clip((gap - self.rest_gap) / (0.05 * width), 0.0, 1.0)
@@ -130,10 +134,11 @@ class MouthPainter:
 
         # Mouth-frame coordinates of each patch pixel: along the lips (u, mouth widths from
         # the middle) and down (v).
-        axis_x = posed[308, :2] - posed[78, :2]
+        right, left = INNER_MOUTH_CORNERS
+        axis_x = posed[left, :2] - posed[right, :2]
         axis_x /= np.linalg.norm(axis_x) + 1e-9
         axis_y = np.array([-axis_x[1], axis_x[0]])
-        centre = (posed[78, :2] + posed[308, :2]) / 2
+        centre = (posed[right, :2] + posed[left, :2]) / 2
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         rel_x = (xs - centre[0]) * axis_x[0] + (ys - centre[1]) * axis_x[1]
         rel_y = (xs - centre[0]) * axis_y[0] + (ys - centre[1]) * axis_y[1]
@@ -266,8 +271,8 @@ class _OwnInterior:
 
     @staticmethod
     def from_photo(image: np.ndarray, lm: np.ndarray, skin: np.ndarray) -> _OwnInterior | None:
-        width = float(np.linalg.norm(lm[291, :2] - lm[61, :2]))
-        gap = float(np.linalg.norm(lm[14, :2] - lm[13, :2]))
+        width = mouth_width(lm)
+        gap = inner_lip_gap_px(lm)
         if gap < OWN_INTERIOR_MIN_GAP * width:
             return None
         inner = outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
@@ -294,7 +299,7 @@ class _OwnInterior:
         # The darkest band in the middle columns, if clearly darker than the teeth, is the
         # gap between the rows.
         middle = inside > 0.5
-        middle &= np.abs(xs - (lm[78, 0] + lm[308, 0]) / 2) < 0.25 * width
+        middle &= np.abs(xs - lm[list(INNER_MOUTH_CORNERS), 0].mean()) < 0.25 * width
         split = 1.0
         shown = inside > 0.5
         bright = float(np.percentile(luma[shown], 80))

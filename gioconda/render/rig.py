@@ -13,7 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from gioconda.face.topology import (
+    CHIN,
     FACE_OVAL,
+    FACE_SIDES,
+    INNER_EYE_CORNERS,
+    INNER_MOUTH_CORNERS,
     LEFT_BROW_LOWER,
     LEFT_BROW_UPPER,
     LEFT_EYE_LOWER,
@@ -23,6 +27,7 @@ from gioconda.face.topology import (
     LIPS_INNER_UPPER,
     LIPS_OUTER_LOWER,
     LIPS_OUTER_UPPER,
+    MOUTH_CORNERS,
     RIGHT_BROW_LOWER,
     RIGHT_BROW_UPPER,
     RIGHT_EYE_LOWER,
@@ -40,11 +45,6 @@ JAW_DROP = 0.55
 
 #: How far past the seam each lip goes when the mouth closes, in mouth widths.
 LIP_PRESS = 0.012
-
-
-#: Face Mesh landmark at the bottom of the chin: the fixed point of head distance (the person's
-#: scale in the frame).
-CHIN = 152
 
 
 #: Share of an eye's opening that the upper lid travels in a blink (the lower lid does the rest).
@@ -151,7 +151,7 @@ class FaceRig:
         ex /= np.linalg.norm(ex)
         ey = np.array([-ex[1], ex[0]])  # image-down when the face is upright
         self.axes = np.stack([ex, ey])  # rows: the face's x and y axes in image coordinates
-        corners = lm[[61, 291], :2]
+        corners = lm[list(MOUTH_CORNERS), :2]
         self.mouth_centre = corners.mean(0)
         self.mouth_width = float(np.linalg.norm(corners[1] - corners[0]))
         oval = lm[list(FACE_OVAL)]
@@ -185,7 +185,7 @@ class FaceRig:
         below = v > seam_at
         below[list(LIPS_INNER_LOWER) + list(LIPS_OUTER_LOWER)] = True
         below[list(LIPS_INNER_UPPER) + list(LIPS_OUTER_UPPER)] = False
-        corners = [61, 291, 78, 308]
+        corners = [*MOUTH_CORNERS, *INNER_MOUTH_CORNERS]
         self.lower = below.astype(np.float64)
         self.lower[corners] = 0.5  # the corners belong to both lips
         self.dist_seam = np.abs(v - seam_at)
@@ -277,7 +277,7 @@ class FaceRig:
         # the lid (so no point overtakes the lid above it), inter-ocular distances below.
         x, y = self.xy[:, 0], self.xy[:, 1]
         iod = self.inter_ocular
-        mid_x = (x[133] + x[362]) / 2  # between the eyes' inner corners
+        mid_x = x[list(INNER_EYE_CORNERS)].mean()  # between the eyes' inner corners
         self.under_eye = []
         self.lid_room = []
         for (up, lo, gap), lower_lid, brow_lower in zip(
@@ -369,7 +369,7 @@ class FaceRig:
 
     def _build_head(self) -> None:
         lm = self.neutral
-        sides = lm[[234, 454]]
+        sides = lm[list(FACE_SIDES)]
         pivot = sides.mean(0)
         # Turn about the top of the neck rather than the middle of the face.
         pivot[:2] += 0.12 * self.face_height * self.axes[1]

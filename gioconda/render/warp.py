@@ -16,7 +16,7 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import Delaunay
 
-from gioconda.face.topology import FACE_OVAL
+from gioconda.face.topology import FACE_OVAL, N_MESH_LANDMARKS
 from gioconda.render.rig import FaceRig
 
 #: Damped fixed-point iterations that invert the forward displacement field. Damping keeps
@@ -47,9 +47,6 @@ DEPTH_SMOOTHING = 0.025
 
 #: How far inside the face oval a landmark's relief reaches its full share, in face widths.
 RELIEF_TAPER = 0.15
-
-
-N_MESH_LANDMARKS = 468  # the irises (468-477) are drawn by the eyes, not warped as mesh
 
 
 #: Rings of mesh vertices around the face: (distance from the face's centre relative to its
