@@ -193,7 +193,7 @@ class KokoroSource:
         return KOKORO_TEST_VOICES if language == "en" else ()
 
     def speak(self, text: str, voice: str, words_per_minute: int, seed: int) -> SynthesizedSpeech:
-        from gioconda import kokoro
+        from gioconda.speech import kokoro
 
         # Kokoro speaks about 170 words a minute at speed 1; it has no randomness to seed.
         speed = float(np.clip(words_per_minute / 170.0, 0.8, 1.25))
