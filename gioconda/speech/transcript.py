@@ -247,7 +247,7 @@ class WhisperRecognizer:
     language: ISO 639-1 code to force; None detects the language
     transcript: what is said, if known: recognition is skipped and these words are aligned
         (the language is then detected from the audio unless given)
-    listener: a shared :class:`WhisperListener` (its models load once)
+    listener: the :class:`WhisperListener` to use (default: the process's shared one)
     """
 
     name = "whisper"
@@ -265,7 +265,7 @@ class WhisperRecognizer:
         self.language = language
         self.transcript = read_transcript(transcript) if transcript is not None else None
         self._net = VisemeNet()
-        self._listener = listener or WhisperListener()
+        self._listener = listener or WhisperListener.shared()
         #: What the last :meth:`recognize` heard (for reports and cue files).
         self.heard: HeardSpeech | None = None
 

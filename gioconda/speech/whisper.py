@@ -200,6 +200,17 @@ class WhisperListener:
         self._models: dict[str, object] = {}
         self._lock = threading.Lock()
 
+    _shared: WhisperListener | None = None
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> WhisperListener:
+        """The process's listener: its models load once, whoever asks first."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
     def _model(self, name: str):  # -> faster_whisper.WhisperModel
         if name not in self._models:
             try:
