@@ -53,10 +53,11 @@ ENGLISH_MODEL = "tiny.en"
 #: The model for every other language, and for finding the language.
 MULTILINGUAL_MODEL = "base"
 MODELS = (ENGLISH_MODEL, MULTILINGUAL_MODEL)
-#: Whisper leaves out fillers ("um", "mm") unless the text before looks like it has them;
-#: a humming "mm" shuts the lips, so the English prompt shows some (MFA's unscripted
-#: recording: closures found 6 -> 8 of 9).
-_PROMPTS = {"en": "Um, uh, hmm, mm. Umm, let me think, like, hmm."}
+#: Whisper leaves out fillers ("um", "uh") unless the text before looks like it has them;
+#: the /m/ of "um" shuts the lips, so the English prompt shows some (MFA's unscripted
+#: recording: closures found 6 -> 8 of 9). No "mm" in it: with one, Whisper wrote "Mm -m -m"
+#: for a whole sentence of synthetic speech.
+_PROMPTS = {"en": "Um, uh, so, well."}
 #: A forced language that Whisper's language detection gives less than this chance is not
 #: what is spoken (eSpeak German forced to Japanese: 0.0007; the real recordings' own
 #: languages: 0.87 and more, synthetic German as English 0.37): Whisper would write a

@@ -124,6 +124,26 @@ def test_p_before_f_shuts_the_lips(listener: WhisperListener) -> None:
         assert closed_at(phones, p.start_s - 0.02, p.end_s + 0.02), p
 
 
+def test_a_part_20_db_quieter_still_speaks(listener: WhisperListener) -> None:
+    loud, loud_truth = spoken("Bob bought a map.", "en-us")
+    quiet, quiet_truth = spoken("Pam made a puppet.", "en-us")
+    audio = Audio(np.concatenate([loud.samples, 0.1 * quiet.samples]), loud.sample_rate)
+    later = [
+        PhoneSegment(p.start_s + loud.duration_s, p.end_s + loud.duration_s, p.phone, p.viseme)
+        for p in quiet_truth
+    ]
+    recognizer = WhisperRecognizer(language="en", listener=listener)
+    phones = recognizer.recognize(audio)
+    heard = [w for w in recognizer.heard.words if w.start_s > loud.duration_s]
+    assert len(heard) >= 3  # the quiet sentence's words were heard
+    bilabials = [p for p in (*loud_truth, *later) if p.viseme == "PP"]
+    found = sum(closed_at(phones, p.start_s - 0.02, p.end_s + 0.02) for p in bilabials)
+    assert found >= len(bilabials) - 1
+    # ... and the lips do not shut all the time
+    shut = sum(p.end_s - p.start_s for p in phones if p.viseme == "PP")
+    assert shut < 0.35 * audio.duration_s
+
+
 def music(seconds: float, rate: int = ANALYSIS_SAMPLE_RATE) -> np.ndarray:
     """Chords that change every half second over a drum beat."""
     t = np.arange(int(seconds * rate)) / rate
