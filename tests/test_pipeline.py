@@ -137,7 +137,7 @@ def control_frames(mona_portrait):
 
 
 def test_commanded_gaze_moves_the_redetected_irises(control_frames):
-    from gioconda.eval.motion import iris_position
+    from gioconda.eval.motion_controls import iris_position
 
     _, found = control_frames
     rest, left, right = (iris_position(found[k])[0] for k in ("rest", "left", "right"))
@@ -145,7 +145,7 @@ def test_commanded_gaze_moves_the_redetected_irises(control_frames):
 
 
 def test_head_distance_grows_the_head_and_leaves_the_background(control_frames, mona_portrait):
-    from gioconda.eval.motion import far_background
+    from gioconda.eval.motion_controls import far_background
     from gioconda.face.topology import inter_iris_distance
 
     frames, found = control_frames
@@ -173,7 +173,7 @@ def test_head_distance_grows_the_head_and_leaves_the_background(control_frames, 
 
 
 def test_happy_raises_the_redetected_mouth_corners(control_frames):
-    from gioconda.eval.motion import expression_features
+    from gioconda.eval.motion_controls import expression_features
 
     _, found = control_frames
     lift = expression_features(found["happy"])[0] - expression_features(found["rest"])[0]

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d")
 
 
-def _join_negative_values(argv: list[str]) -> list[str]:
+def join_negative_values(argv: list[str]) -> list[str]:
     """``--gaze -15,0`` as ``--gaze=-15,0``: argparse takes a value that starts with a minus
     sign for a flag unless it is a plain negative number."""
     joined: list[str] = []
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         # Inside: a flag's value may be read and refused while parsing (--controls FILE).
-        args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
         with python_only_stderr():
             return args.run(args)
     except UsageError as error:

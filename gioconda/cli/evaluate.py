@@ -150,6 +150,7 @@ def _run_motion_eval(args: argparse.Namespace) -> int:
 
     from gioconda.errors import GiocondaError
     from gioconda.eval import motion as evaluate_motion
+    from gioconda.eval import motion_report
     from gioconda.output.files import check_writable
 
     if args.seed < 0:
@@ -167,9 +168,9 @@ def _run_motion_eval(args: argparse.Namespace) -> int:
         report = evaluate_motion.run_motion_eval(options, progress)
     finally:
         progress.close()
-    print(evaluate_motion.format_table(report))
+    print(motion_report.format_table(report))
     if args.out_dir is not None:
-        for path in evaluate_motion.write_report(report, args.out_dir):
+        for path in motion_report.write_report(report, args.out_dir):
             if not args.quiet:
                 print(f"wrote {path}", file=sys.stderr)
     return 0

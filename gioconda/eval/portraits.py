@@ -36,9 +36,19 @@ def _mona_lisa() -> np.ndarray:
         return load_photo(path)
 
 
-def _astronaut() -> np.ndarray:
-    from skimage import data
+def astronaut() -> np.ndarray:
+    """scikit-image's astronaut photo (Eileen Collins, public domain), (512, 512, 3) uint8.
 
+    Raises
+    ------
+    GiocondaError: scikit-image is not installed (it is an evaluation-only dependency).
+    """
+    try:
+        from skimage import data
+    except ImportError:
+        raise GiocondaError(
+            "the evaluation's astronaut photo comes with scikit-image: pip install scikit-image"
+        ) from None
     return np.ascontiguousarray(data.astronaut())
 
 
@@ -100,7 +110,7 @@ def _eye_points(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tuple(np.array([keys[i].x * w, keys[i].y * h]) for i in (0, 1))  # type: ignore[return-value]
 
 
-def _with_glasses(photo: np.ndarray) -> np.ndarray:
+def with_glasses(photo: np.ndarray) -> np.ndarray:
     """Dark-rimmed glasses drawn over the eyes: rims, tinted lenses, bridge and temples."""
     right, left = _eye_points(photo)
     span = float(np.linalg.norm(left - right))
@@ -235,7 +245,7 @@ def _through(p: np.ndarray, n: int) -> np.ndarray:
                   + (3 * b - a - 3 * c + d) * f**3)  # fmt: skip
 
 
-def _with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
+def with_beard(photo: np.ndarray, seed: int = 0) -> np.ndarray:
     """A full dark beard and moustache over the jaw, chin and upper lip, placed from the Face
     Mesh landmarks of the photo: a soft undercoat and many short hairs that fall down the
     jaw, converge at the chin and sweep outward from the philtrum, the lips left bare."""
@@ -406,17 +416,17 @@ def test_photos(quick: bool = False) -> list[tuple[str, Callable[[], np.ndarray]
     """(name, photo maker) per built-in portrait, in table order."""
     photos = [
         ("mona_lisa", _mona_lisa),
-        ("astronaut", _astronaut),
-        ("astronaut_grey", lambda: _grey(_astronaut())),
-        ("astronaut_small", lambda: _small_in_canvas(_astronaut())),
-        ("astronaut_rot10", lambda: _rotated(_astronaut())),
-        ("astronaut_stylized", lambda: _stylized(_astronaut())),
-        ("astronaut_glasses", lambda: _with_glasses(_astronaut())),
-        ("astronaut_dark", lambda: _dark(_astronaut())),
-        ("astronaut_bright", lambda: _bright(_astronaut())),
-        ("astronaut_turned30", lambda: _turned(_astronaut())),
-        ("astronaut_beard", lambda: _with_beard(_astronaut())),
-        ("astronaut_hair_over_face", lambda: _with_hair_over_face(_astronaut())),
-        ("astronaut_drawing", lambda: _drawing(_astronaut())),
+        ("astronaut", astronaut),
+        ("astronaut_grey", lambda: _grey(astronaut())),
+        ("astronaut_small", lambda: _small_in_canvas(astronaut())),
+        ("astronaut_rot10", lambda: _rotated(astronaut())),
+        ("astronaut_stylized", lambda: _stylized(astronaut())),
+        ("astronaut_glasses", lambda: with_glasses(astronaut())),
+        ("astronaut_dark", lambda: _dark(astronaut())),
+        ("astronaut_bright", lambda: _bright(astronaut())),
+        ("astronaut_turned30", lambda: _turned(astronaut())),
+        ("astronaut_beard", lambda: with_beard(astronaut())),
+        ("astronaut_hair_over_face", lambda: _with_hair_over_face(astronaut())),
+        ("astronaut_drawing", lambda: _drawing(astronaut())),
     ]
     return photos[:2] if quick else photos

@@ -81,6 +81,9 @@ misses. Pearson correlations are n/a when fewer than two frames remain or one si
   photo's own in the same segment; the column is the worst segment of the worst frame of the
   yaw and roll sweeps (rest frame excluded). A torn cheek (a sawtooth, a sliver of the still
   picture, a notch) raises one segment to ~1.4 or more; a clean turn stays near 1.0-1.15.
+* **lid dE**, **lid tex**, **o/i W:H**, **sad corners**, **happy corners**, **halo HF**,
+  **halo streak**: the close-up of lids, the open mouth, the chosen expression and what a
+  smaller head uncovers; see :mod:`gioconda.eval.closeup`.
 
 Outputs
 -------
@@ -103,6 +106,7 @@ import cv2
 import numpy as np
 
 from gioconda.errors import GiocondaError
+from gioconda.eval.closeup import CLOSEUP_COLUMNS, closeup_metrics
 from gioconda.eval.measure import FaceMeasurement, FaceMeasurer, pearson
 from gioconda.eval.portraits import default_portraits_dir, portraits_in, test_photos
 from gioconda.eval.render_metrics import (
@@ -175,6 +179,7 @@ COLUMNS = (
     ("body", "body MAD", "{:.2f}"),
     ("seam", "seam", "{:.2f}"),
     ("contour", "contour", "{:.2f}"),
+    *CLOSEUP_COLUMNS,
 )
 
 
@@ -317,6 +322,7 @@ def evaluate_portrait(
 
     turned = [f for sw, v, _, f, _ in rendered if sw in ("yaw", "roll") and v != 0]
     metrics["contour"] = contour_tear(photo, turned, contour_segments(portrait))
+    metrics.update(closeup_metrics(renderer, measurer, rest_m))
 
     for key, label, target_ok in (
         ("rest_psnr", "rest PSNR < 40", lambda x: x >= 40),

@@ -31,7 +31,7 @@ class CropBox:
     side: float
 
 
-def _square_around(box: CropBox, factor: float) -> CropBox:
+def square_around(box: CropBox, factor: float) -> CropBox:
     side = box.side * factor
     return CropBox(box.x0 + box.side / 2 - side / 2, box.y0 + box.side / 2 - side / 2, side)
 
@@ -43,7 +43,7 @@ def _face_size(landmarks: np.ndarray) -> float:
     return float(max(width, 0.85 * height))
 
 
-def _crop_box(landmarks: np.ndarray) -> CropBox:
+def crop_box(landmarks: np.ndarray) -> CropBox:
     oval = landmarks[list(FACE_OVAL), :2]
     side = CROP_FACE_RATIO * _face_size(landmarks)
     cx = 0.5 * (oval[:, 0].min() + oval[:, 0].max())
@@ -52,7 +52,7 @@ def _crop_box(landmarks: np.ndarray) -> CropBox:
     return CropBox(cx - side / 2, cy - side / 2, side)
 
 
-def _extract_crop(photo: np.ndarray, crop: CropBox, size: int) -> np.ndarray:
+def extract_crop(photo: np.ndarray, crop: CropBox, size: int) -> np.ndarray:
     """Resample the crop to ``size`` pixels; outside the photo, edge pixels are repeated."""
     scale = size / crop.side
     affine = np.array([[scale, 0, -crop.x0 * scale], [0, scale, -crop.y0 * scale]])

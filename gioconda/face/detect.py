@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from gioconda.face.crop import CropBox, _extract_crop
+from gioconda.face.crop import CropBox, extract_crop
 
 #: Longest side the whole photo is scaled to for the first, face-finding pass.
 DETECT_MAX_SIDE = 1280
@@ -17,7 +17,7 @@ DETECT_MAX_SIDE = 1280
 MESH_INPUT_SIZE = 512
 
 
-def _detect_face_boxes(photo: np.ndarray) -> list[CropBox]:
+def detect_face_boxes(photo: np.ndarray) -> list[CropBox]:
     """Square boxes around every face, largest first (BlazeFace, short and full range).
 
     BlazeFace sees its input at 128-192 pixels, so a face that is small in a big photo
@@ -76,12 +76,12 @@ def _overlap(a: CropBox, b: CropBox) -> float:
     return inter / (a.side**2 + b.side**2 - inter)
 
 
-def _mesh_in_crop(mesh, photo: np.ndarray, crop: CropBox, size: int) -> np.ndarray | None:
+def mesh_in_crop(mesh, photo: np.ndarray, crop: CropBox, size: int) -> np.ndarray | None:
     """Face Mesh landmarks of the face nearest the crop's centre, in ``photo`` pixels."""
     image = (
         photo
         if (crop.x0, crop.y0, crop.side) == (0, 0, photo.shape[0]) and size == photo.shape[0]
-        else _extract_crop(photo, crop, size)
+        else extract_crop(photo, crop, size)
     )
     result = mesh.process(image)
     if not result.multi_face_landmarks:

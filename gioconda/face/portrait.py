@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 
 from gioconda.errors import GiocondaError
-from gioconda.face.crop import CropBox, _crop_box, _extract_crop, _square_around
-from gioconda.face.detect import MESH_INPUT_SIZE, _detect_face_boxes, _mesh_in_crop
+from gioconda.face.crop import CropBox, crop_box, extract_crop, square_around
+from gioconda.face.detect import MESH_INPUT_SIZE, detect_face_boxes, mesh_in_crop
 from gioconda.face.native_logs import native_stderr_silenced
-from gioconda.face.segment import _background_plate, _person_mask
+from gioconda.face.segment import background_plate, person_mask
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _analyze_portrait(photo: np.ndarray, size: int | None, face: int) -> Portrai
 
     if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
         raise GiocondaError("photo must be an RGB image")
-    boxes = _detect_face_boxes(photo)
+    boxes = detect_face_boxes(photo)
     if not boxes:
         raise GiocondaError("no face found in the photo: try a clearer, frontal, well-lit portrait")
     if face >= len(boxes):
@@ -81,23 +81,23 @@ def _analyze_portrait(photo: np.ndarray, size: int | None, face: int) -> Portrai
         min_detection_confidence=0.3,
     ) as mesh:  # fmt: skip
         # First mesh on a loose square around the detection, to frame the working crop.
-        first = _mesh_in_crop(mesh, photo, _square_around(boxes[face], 2.2), MESH_INPUT_SIZE)
+        first = mesh_in_crop(mesh, photo, square_around(boxes[face], 2.2), MESH_INPUT_SIZE)
         if first is None:
             raise GiocondaError(
                 "a face was found but its features could not be located: "
                 "try a clearer, frontal, well-lit portrait"
             )
-        crop = _crop_box(first)
+        crop = crop_box(first)
         out_size = round(crop.side) if size is None else int(size)
-        image = _extract_crop(photo, crop, out_size)
+        image = extract_crop(photo, crop, out_size)
         # Second pass on the working crop itself: Face Mesh is most accurate on a square
         # input with the face filling a good part of it.
         scale = min(1.0, MESH_INPUT_SIZE / out_size)
-        landmarks = _mesh_in_crop(mesh, image, CropBox(0, 0, out_size), round(out_size * scale))
+        landmarks = mesh_in_crop(mesh, image, CropBox(0, 0, out_size), round(out_size * scale))
     if landmarks is None:
         raise GiocondaError("the face could not be tracked in its crop: try a clearer photo")
-    person = _person_mask(image, landmarks)
-    background = _background_plate(image, person)
+    person = person_mask(image, landmarks)
+    background = background_plate(image, person)
     return Portrait(image, landmarks.astype(np.float32), person, background, photo, crop)
 
 

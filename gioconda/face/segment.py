@@ -10,7 +10,7 @@ import numpy as np
 from gioconda.face.topology import FACE_OVAL
 
 
-def _person_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def person_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Soft person mask from MediaPipe's selfie segmentation, always covering the face."""
     from mediapipe.python.solutions import selfie_segmentation
 
@@ -27,7 +27,7 @@ def _person_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.clip(cv2.GaussianBlur(mask, (0, 0), mask.shape[0] / 400), 0.0, 1.0)
 
 
-def _background_plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
+def background_plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
     """The crop with the person painted out, so head motion uncovers background, not skin."""
     size = image.shape[0]
     work = 160  # inpainting is slow and the fill is smooth anyway: do it small

@@ -17,6 +17,7 @@ from gioconda.timeline import (
     frame_count,
     frame_times,
     resample_track,
+    smoothstep,
 )
 
 #: Slow variation of a held emotion: relative std and time constant of its smooth noise (s).
@@ -52,6 +53,22 @@ def _emotion(controls: MotionControls, times: np.ndarray, rng: np.random.Generat
         columns = [i for i, name in enumerate(ARKIT_BLENDSHAPES) if name.startswith(prefixes)]
         variation[:, columns] = factor[:, None]
     return preset * strength * variation
+
+
+#: An emotion preset's blendshapes summed (their L1 norm) at which it wholly replaces the
+#: photo's own expression: the smallest preset (contempt) sums to about 1. Easing in from
+#: neutral, the photo's expression goes as the chosen one comes.
+REPLACING_NORM = 1.0
+
+
+def replaces_photo(controls: MotionControls, times: np.ndarray) -> np.ndarray:
+    """How much of the photo's own expression the chosen emotion replaces, per frame,
+    (n_frames,) float32: none for neutral (the photo's face as it is), all of it for any
+    other emotion at full strength."""
+    preset = control_track(controls, "emotion", times)
+    strength = control_track(controls, "emotion_strength", times)[:, 0]
+    amount = smoothstep(np.abs(preset).sum(1) / REPLACING_NORM) * np.clip(strength, 0.0, 1.0)
+    return amount.astype(np.float32)
 
 
 def _add_emotion(shapes: np.ndarray, emotion: np.ndarray) -> None:

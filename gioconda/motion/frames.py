@@ -21,16 +21,22 @@ class MotionFrame:
     head_translation: np.ndarray  # (2,) x, y in face widths
     head_scale: float
     gaze_deg: np.ndarray  # (2,) yaw, pitch
+    #: How much of the photo's own expression the blendshapes replace, 0 to 1: 0 adds them
+    #: to the face as the photo has it (a neutral emotion keeps the photo's smile), 1 undoes
+    #: the photo's expression first (a smiling photo asked to look sad stops smiling).
+    replaces_photo: float = 0.0
 
     @classmethod
     def still(
         cls,
         rotation: Sequence[float] = (0.0, 0.0, 0.0),
         gaze: Sequence[float] = (0.0, 0.0),
+        replaces_photo: float = 0.0,
         **blendshapes: float,
     ) -> MotionFrame:
         """One pose: the photo's own, turned by ``rotation`` (yaw, pitch, roll in degrees),
-        looking ``gaze`` (yaw, pitch) and with the named ARKit ``blendshapes`` set."""
+        looking ``gaze`` (yaw, pitch) and with the named ARKit ``blendshapes`` set, replacing
+        ``replaces_photo`` of the photo's own expression."""
         shapes = np.zeros(len(ARKIT_BLENDSHAPES), np.float32)
         for name, value in blendshapes.items():
             shapes[BS[name]] = value
@@ -40,6 +46,7 @@ class MotionFrame:
             np.zeros(2, np.float32),
             1.0,
             np.asarray(gaze, np.float32),
+            float(replaces_photo),
         )
 
 
@@ -55,6 +62,9 @@ class Motion:
     head_translation: (T, 2) float32, x, y shift in units of the face's width (+y is down)
     head_scale: (T,) float32, apparent head size relative to the photo (1.2 = closer)
     gaze_deg: (T, 2) float32, eye yaw and pitch in degrees relative to looking at the camera
+    replaces_photo: (T,) float32 in [0, 1], or None (all 0): how much of the photo's own
+        expression the blendshapes replace (see :class:`MotionFrame`); motion files do not
+        carry it
     """
 
     fps: float
@@ -63,6 +73,7 @@ class Motion:
     head_translation: np.ndarray
     head_scale: np.ndarray
     gaze_deg: np.ndarray
+    replaces_photo: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.blendshapes)
@@ -73,6 +84,7 @@ class Motion:
             ("head_translation", (n, 2)),
             ("head_scale", (n,)),
             ("gaze_deg", (n, 2)),
+            *((("replaces_photo", (n,)),) if self.replaces_photo is not None else ()),
         ):
             if getattr(self, name).shape != shape:
                 raise ValueError(f"{name} must be {shape}, got {getattr(self, name).shape}")
@@ -87,6 +99,7 @@ class Motion:
             self.head_translation[i],
             float(self.head_scale[i]),
             self.gaze_deg[i],
+            0.0 if self.replaces_photo is None else float(self.replaces_photo[i]),
         )
 
     @classmethod

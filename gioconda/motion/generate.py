@@ -30,7 +30,14 @@ import numpy as np
 from gioconda.errors import GiocondaError
 from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
 from gioconda.motion.controls import MotionControls, control_track
-from gioconda.motion.expression import _accents, _add_emotion, _brow_raise, _emotion, _set_brows
+from gioconda.motion.expression import (
+    _accents,
+    _add_emotion,
+    _brow_raise,
+    _emotion,
+    _set_brows,
+    replaces_photo,
+)
 from gioconda.motion.eyes import _blinks, _commanded_gaze, _gaze, _set_eye_look
 from gioconda.motion.frames import Motion
 from gioconda.motion.head import _head_pose, _head_style
@@ -123,6 +130,7 @@ def generate_motion(
         translation.astype(np.float32),
         control_track(controls, "head_distance", times)[:, 0].astype(np.float32),
         gaze.astype(np.float32),
+        replaces_photo(controls, times),
     )
 
 

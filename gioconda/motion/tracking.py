@@ -171,8 +171,8 @@ class _VideoFaceTracker:
 
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:
         # Imported here: private framing helpers of face analysis, shared rather than copied.
-        from gioconda.face.crop import _crop_box, _square_around
-        from gioconda.face.detect import _detect_face_boxes, _mesh_in_crop
+        from gioconda.face.crop import crop_box, square_around
+        from gioconda.face.detect import detect_face_boxes, mesh_in_crop
 
         with native_stderr_silenced():
             if self._mesh is None:
@@ -189,25 +189,25 @@ class _VideoFaceTracker:
                 if self._since_search < self._search_every:
                     return None
                 self._since_search = 0
-                boxes = _detect_face_boxes(frame)
+                boxes = detect_face_boxes(frame)
                 if not boxes:
                     return None
-                first = _mesh_in_crop(
-                    self._mesh, frame, _square_around(boxes[0], 2.2), MESH_INPUT_SIZE
+                first = mesh_in_crop(
+                    self._mesh, frame, square_around(boxes[0], 2.2), MESH_INPUT_SIZE
                 )
                 if first is None:
                     return None
-                self._crop = _crop_box(first)
+                self._crop = crop_box(first)
                 # Once more on the new crop, so that this frame is read as the next ones will
                 # be: from the landmarks of a frame framed the same way (a fresh detection
                 # reads the same face a degree or two differently from tracking).
-                _mesh_in_crop(self._mesh, frame, self._crop, MESH_INPUT_SIZE)
-            landmarks = _mesh_in_crop(self._mesh, frame, self._crop, MESH_INPUT_SIZE)
+                mesh_in_crop(self._mesh, frame, self._crop, MESH_INPUT_SIZE)
+            landmarks = mesh_in_crop(self._mesh, frame, self._crop, MESH_INPUT_SIZE)
         if landmarks is None:
             self._crop = None
             self._since_search = self._search_every  # search again on the next frame
             return None
-        framed = _crop_box(landmarks)
+        framed = crop_box(landmarks)
         shift = math.hypot(framed.x0 - self._crop.x0, framed.y0 - self._crop.y0)
         if shift > 0.08 * self._crop.side or abs(framed.side / self._crop.side - 1) > 0.12:
             self._crop = framed

@@ -1,5 +1,5 @@
-"""What closing lids and lips hide: the photo's eyes and teeth, painted out from around them, which
-a frame fades toward as they close, so a shut eye shows lid, not a squeezed iris."""
+"""What closing lips hide: the photo's teeth, painted out from around them, which a frame fades
+toward as the lips close; and the photo with what stands in front of the eyes painted out."""
 
 from __future__ import annotations
 
@@ -113,18 +113,8 @@ def paint_out_occluders(
         source[box] = patch
 
 
-def lid_and_lip_covers(
-    photo: np.ndarray, unoccluded: np.ndarray, neutral: np.ndarray
-) -> tuple[Cover, Cover, Cover]:
-    """What closing lids and lips must hide: the photo's eyes and (when it shows them) teeth,
-    painted over with the skin and lips around them: the right eye, the left eye, the mouth.
-
-    The eyes are painted from the photo without what stands in front of them (``unoccluded``):
-    a glasses rim beside the eye must not darken the lid painted over it.
-    """
-    right_eye, left_eye = eye_outlines(neutral)
-    return (
-        Cover(unoccluded, right_eye, eye_cover_growth(right_eye)),
-        Cover(unoccluded, left_eye, eye_cover_growth(left_eye)),
-        Cover(photo, outline(neutral, LIPS_INNER_UPPER, LIPS_INNER_LOWER)),
-    )
+def lip_cover(photo: np.ndarray, neutral: np.ndarray) -> Cover:
+    """What closing lips must hide: the teeth the photo shows between them (if any), painted
+    over with the lips around them. (Closing lids are the photo's own lid skin carried down:
+    :mod:`gioconda.render.lids`.)"""
+    return Cover(photo, outline(neutral, LIPS_INNER_UPPER, LIPS_INNER_LOWER))

@@ -8,6 +8,7 @@ shows them) teeth, so that they sit in its lighting.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import cv2
@@ -55,9 +56,64 @@ LOWER_TOOTH_HEIGHT = 0.07
 EMBRASURE = 0.012
 
 
+#: How far inside the lips their wet inner side shows before the dark, in mouth widths.
+INNER_LIP_RIM = 0.05
+
+
+#: Photo pixels down a face (its outline's height, brow to chin) below which the photo is called
+#: small: a one-line warning, and a soft painted mouth (see :func:`blur_sigma`).
+SMALL_FACE_PX = 200
+
+
 #: Teeth's colour over the whites of the eyes: both are near-white and lit by the same light,
 #: so the eyes tell a photo's (or a painting's varnish's) white; teeth are a little brighter.
 TEETH_OVER_SCLERA = 1.08
+
+
+# -- how the interior is drawn, all lengths in mouth widths ----------------------------------
+#: The interior fades in over this much opening beyond the photo's own, so the rest frame is
+#: the photo exactly.
+OPENING_FADE = 0.05
+#: The upper teeth's top sits this far above the upper lip's rest line.
+TEETH_TOP_ABOVE_LIP = 0.01
+#: Distance from the middle at which the cavity is deepest and darkest (the corners).
+CORNER_DEPTH = 0.42
+#: How much darker the cavity is at the corners than in the middle.
+CORNER_SHADE = 0.25
+#: Opacity of the lips' wet inner rim over the dark.
+INNER_LIP_RIM_ALPHA = 0.8
+#: The tongue's top below the lower lip: at rest, and how much lower with the jaw wide open
+#: (JawOpen of :data:`TONGUE_JAW_FULL` and more).
+TONGUE_TOP, TONGUE_DROP, TONGUE_JAW_FULL = 0.10, 0.10, 0.5
+#: The tongue's soft top edge, its half width, how far down it brightens from its shaded top
+#: (and how dark that top is), and its opacity.
+TONGUE_EDGE, TONGUE_HALF_WIDTH, TONGUE_SHADING, TONGUE_TOP_SHADE, TONGUE_ALPHA = (
+    0.02, 0.38, 0.08, 0.55, 0.8,
+)  # fmt: skip
+#: Painted lower teeth show from this JawOpen on, fully after this much more.
+LOWER_TEETH_JAW, LOWER_TEETH_JAW_RAMP = 0.25, 0.2
+#: The lower teeth's soft top edge, the half width of their row and its soft end, how much
+#: shorter they are toward the corners, how much of the mouth's warm light they take, and
+#: how much darker they are at the lip than at their tips.
+LOWER_TEETH_EDGE, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END = 0.01, 0.30, 0.05
+LOWER_TEETH_CORNER_DROP, LOWER_TEETH_WARMTH, LOWER_TEETH_SHADE = 0.3, 0.3, 0.4
+#: The upper teeth's soft biting edge, the half width of their row and its soft end, and how
+#: much shorter they are toward the corners.
+UPPER_TEETH_EDGE, UPPER_TEETH_HALF_WIDTH, UPPER_TEETH_END = 0.012, 0.40, 0.06
+UPPER_TEETH_CORNER_DROP = 0.35
+#: The upper lip's shadow on the teeth: how dark at the lip, fading over this far down.
+LIP_SHADOW, LIP_SHADOW_REACH = 0.28, 0.035
+#: The biting edges' translucency: this much darker over this far from the edge.
+TOOTH_EDGE_DARKENING, TOOTH_EDGE_REACH = 0.1, 0.03
+#: A tooth row turns into the mouth's shade toward the corners: this much darker at
+#: :data:`TEETH_TURN_AWAY` from the middle, as ``(|u| / TEETH_TURN_AWAY) ** 1.5``.
+TEETH_CORNER_SHADE, TEETH_TURN_AWAY = 0.45, 0.4
+#: Each tooth is rounded: darker toward its sides (``side ** 2``) and darkest in the seam
+#: between two (``side ** 12``).
+TOOTH_ROUNDING, TOOTH_SEAM = 0.08, 0.14
+#: Sharpness (Gaussian sigma of the photo's blur, pixels) above which the painted interior is
+#: blurred to match the photo.
+SOFT_PHOTO_SIGMA = 0.3
 
 
 class MouthPainter:
@@ -88,6 +144,16 @@ class MouthPainter:
             teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
         self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
         self.cavity = (lip_colour * 0.18 + 4).astype(np.float32)
+        self.inner_lip = (lip_colour * 0.55).astype(np.float32)
+        self.sharpness = blur_sigma(portrait)
+        across = face_pixels(portrait, rig)
+        if across < SMALL_FACE_PX:
+            logging.getLogger("gioconda").warning(
+                "the face is %d pixels tall in the photo (under %d): a close-up will look "
+                "soft; a larger photo of the face animates more sharply",
+                across,
+                SMALL_FACE_PX,
+            )
         # The tongue: the lips' colour, a little deeper (as saturated again about its grey)
         # and darker; a grey photo gets a grey tongue.
         grey = lip_colour.mean()
@@ -116,12 +182,12 @@ class MouthPainter:
         gap = inner_lip_gap_px(posed)
         # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
         # photo exactly and a photo that shows teeth keeps them when barely moving.
-        strength = np.clip((gap - self.rest_gap) / (0.05 * width), 0.0, 1.0)
+        strength = np.clip((gap - self.rest_gap) / (OPENING_FADE * width), 0.0, 1.0)
         if strength <= 0.0 or gap < 1.0:
             return
-        inner = outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        inner = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
         h, w = frame_rgb.shape[:2]
-        pad = 3
+        pad = 3 + int(np.ceil(2 * self.sharpness))
         x0, y0 = np.floor(inner.min(0)).astype(int) - pad
         x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
@@ -155,48 +221,63 @@ class MouthPainter:
         # Upper teeth hang from the skull: their top is the upper lip's rest line moved with
         # the head, not with the lip.
         skull_lip = curve(skull[list(LIPS_INNER_UPPER)])
-        teeth_top = np.minimum(skull_lip, upper_lip) - 0.01 * width
-        depth = np.clip(np.abs(u) / 0.42, 0.0, 1.0)  # 0 in the middle, 1 at the corners
+        teeth_top = np.minimum(skull_lip, upper_lip) - TEETH_TOP_ABOVE_LIP * width
+        depth = np.clip(np.abs(u) / CORNER_DEPTH, 0.0, 1.0)  # 0 in the middle, 1 at the corners
 
         interior = np.empty((y1 - y0, x1 - x0, 3), np.float32)
         interior[:] = self.cavity
-        # Deeper in the mouth and toward the corners is darker.
-        interior *= (0.75 + 0.25 * (1 - depth))[..., None]
+        # Deeper in the mouth and toward the corners is darker; just inside the lips their
+        # wet inner side catches the light (the lips' colour, in shade), fading into the
+        # dark over a few hundredths of the mouth's width.
+        interior *= (1 - CORNER_SHADE + CORNER_SHADE * (1 - depth))[..., None]
+        inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+        rim = np.clip(1.0 - inside / (INNER_LIP_RIM * width), 0.0, 1.0) ** 2
+        _blend(interior, np.broadcast_to(self.inner_lip, interior.shape), rim * INNER_LIP_RIM_ALPHA)
 
         jaw = float(motion.blendshapes[BS["JawOpen"]])
-        tongue_top = lower_lip - (0.10 + 0.10 * min(jaw / 0.5, 1.0)) * width
-        tongue = np.clip((rel_y - tongue_top) / (0.02 * width), 0.0, 1.0)
-        tongue *= np.clip(1.0 - (np.abs(u) / 0.38) ** 2, 0.0, 1.0)
-        tongue_shade = 0.55 + 0.45 * np.clip((rel_y - tongue_top) / (0.08 * width), 0, 1)
-        _blend(interior, self.tongue[None, None] * tongue_shade[..., None] * 0.8, tongue)
+        tongue_top = (
+            lower_lip - (TONGUE_TOP + TONGUE_DROP * min(jaw / TONGUE_JAW_FULL, 1.0)) * width
+        )
+        tongue = np.clip((rel_y - tongue_top) / (TONGUE_EDGE * width), 0.0, 1.0)
+        tongue *= np.clip(1.0 - (np.abs(u) / TONGUE_HALF_WIDTH) ** 2, 0.0, 1.0)
+        below_top = np.clip((rel_y - tongue_top) / (TONGUE_SHADING * width), 0, 1)
+        tongue_shade = TONGUE_TOP_SHADE + (1 - TONGUE_TOP_SHADE) * below_top
+        _blend(interior, self.tongue[None, None] * tongue_shade[..., None] * TONGUE_ALPHA, tongue)
 
         # Lower teeth, shown when the jaw drops far: their biting edges stand above the lower
         # lip, which hides the rest. Lit from above, they darken down toward the lip (and
         # take some of the warm light inside the mouth); each has a rounded tip.
-        lower_shown = min(1.0, max(0.0, (jaw - 0.25) / 0.2))
+        lower_shown = min(1.0, max(0.0, (jaw - LOWER_TEETH_JAW) / LOWER_TEETH_JAW_RAMP))
         if self.own is not None and self.own.has_lower_teeth:
             lower_shown = 0.0  # the photo's own follow the jaw (below)
         if lower_shown > 0:
             side = _tooth_side(u, LOWER_TOOTH_EDGES)
-            lower_top = lower_lip - LOWER_TOOTH_HEIGHT * width * (1 - 0.3 * depth**2)
+            lower_top = lower_lip - LOWER_TOOTH_HEIGHT * width * (
+                1 - LOWER_TEETH_CORNER_DROP * depth**2
+            )
             lower_top += EMBRASURE * width * side**4
-            lower_teeth = np.clip((rel_y - lower_top) / (0.01 * width), 0.0, 1.0)
-            lower_teeth *= np.clip((0.30 - np.abs(u)) / 0.05, 0.0, 1.0) * lower_shown
+            lower_teeth = np.clip((rel_y - lower_top) / (LOWER_TEETH_EDGE * width), 0.0, 1.0)
+            row = np.clip((LOWER_TEETH_HALF_WIDTH - np.abs(u)) / LOWER_TEETH_END, 0.0, 1.0)
+            lower_teeth *= row * lower_shown
             down = np.clip((rel_y - lower_top) / (LOWER_TOOTH_HEIGHT * width), 0.0, 1.0)
-            warm = 0.7 * self.teeth + 0.3 * self.tongue
-            shade = 1.0 - 0.4 * down
+            warm = (1 - LOWER_TEETH_WARMTH) * self.teeth + LOWER_TEETH_WARMTH * self.tongue
+            shade = 1.0 - LOWER_TEETH_SHADE * down
             colour = warm * (shade * self._tooth_relief(u, side))[..., None]
             _blend(interior, colour, lower_teeth)
 
         side = _tooth_side(u, TOOTH_EDGES)
-        upper_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (1 - 0.35 * depth**2)
+        upper_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (
+            1 - UPPER_TEETH_CORNER_DROP * depth**2
+        )
         upper_bottom -= EMBRASURE * width * side**4
-        upper_teeth = np.clip((upper_bottom - rel_y) / (0.012 * width), 0.0, 1.0)
-        upper_teeth *= np.clip((0.40 - np.abs(u)) / 0.06, 0.0, 1.0)
+        upper_teeth = np.clip((upper_bottom - rel_y) / (UPPER_TEETH_EDGE * width), 0.0, 1.0)
+        upper_teeth *= np.clip((UPPER_TEETH_HALF_WIDTH - np.abs(u)) / UPPER_TEETH_END, 0.0, 1.0)
         # The upper lip shades the top of the teeth; their biting edges are a little
         # translucent, so a little darker.
-        shadow = 0.72 + 0.28 * np.clip((rel_y - upper_lip) / (0.035 * width), 0.0, 1.0)
-        shadow *= 1.0 - 0.1 * np.clip(1 - (upper_bottom - rel_y) / (0.03 * width), 0, 1)
+        below_lip = np.clip((rel_y - upper_lip) / (LIP_SHADOW_REACH * width), 0.0, 1.0)
+        shadow = 1 - LIP_SHADOW + LIP_SHADOW * below_lip
+        near_edge = np.clip(1 - (upper_bottom - rel_y) / (TOOTH_EDGE_REACH * width), 0, 1)
+        shadow *= 1.0 - TOOTH_EDGE_DARKENING * near_edge
         if self.own is not None and self.own.has_upper_teeth:
             # The photo's own teeth are drawn below, continued up where the lip lifts off
             # them; beside them, a smile's corners show the dark of the cheeks, not teeth
@@ -211,6 +292,10 @@ class MouthPainter:
             lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
             self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
 
+        if self.sharpness > SOFT_PHOTO_SIGMA:
+            # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
+            interior = cv2.GaussianBlur(interior, (0, 0), self.sharpness)
+            mask = cv2.GaussianBlur(mask, (0, 0), 0.5 * self.sharpness)
         alpha = (mask * strength)[..., None]
         patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
         frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
@@ -220,8 +305,8 @@ class MouthPainter:
         """Brightness of the teeth at each pixel: each tooth is rounded (darker toward its
         sides, darkest in the seam between two), and the row turns away into the mouth's
         shade toward the corners."""
-        falloff = 1.0 - 0.45 * np.clip(np.abs(u) / 0.4, 0.0, 1.0) ** 1.5
-        return falloff * (1.0 - 0.08 * side**2 - 0.14 * side**12)
+        falloff = 1.0 - TEETH_CORNER_SHADE * np.clip(np.abs(u) / TEETH_TURN_AWAY, 0.0, 1.0) ** 1.5
+        return falloff * (1.0 - TOOTH_ROUNDING * side**2 - TOOTH_SEAM * side**12)
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
@@ -449,3 +534,46 @@ def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     a[1::2] = np.stack([source[:, 1], source[:, 0], np.zeros(n), np.ones(n)], 1)
     (c, d, tx, ty), *_ = np.linalg.lstsq(a, target[:, :2].reshape(-1), rcond=None)
     return np.array([[c, -d, tx], [d, c, ty]])
+
+
+def face_pixels(portrait: Portrait, rig: FaceRig) -> float:
+    """The face's height (its outline's, brow to chin) in the photo's own pixels."""
+    return rig.face_height * float(portrait.crop.side) / portrait.size
+
+
+def blur_sigma(portrait: Portrait) -> float:
+    """How soft the working crop is, as a Gaussian's sigma in crop pixels: 0 for a crop
+    taken at or below the photo's own resolution; for a crop upsampled from fewer photo
+    pixels, about half a photo pixel's footprint."""
+    upsampled = portrait.size / max(float(portrait.crop.side), 1.0)
+    return float(max(0.0, 0.45 * (upsampled - 1.0)))
+
+
+def smooth_outline(
+    points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], per_segment: int = 6
+) -> np.ndarray:
+    """A closed lip outline as a smooth curve, (N, 2): each contour's landmarks joined by a
+    centripetal Catmull-Rom spline (no polygon corners, no overshoot), upper then lower back."""
+
+    def spline(p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, np.float64)
+        ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+        out = []
+        for i in range(1, len(ext) - 2):
+            p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
+            d = [max(np.linalg.norm(b - a) ** 0.5, 1e-6) for a, b in ((p0, p1), (p1, p2), (p2, p3))]
+            t0, t1 = 0.0, d[0]
+            t2, t3 = t1 + d[1], t1 + d[1] + d[2]
+            for t in np.linspace(t1, t2, per_segment, endpoint=False):
+                a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+                a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+                a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+                b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+                b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+                out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+        out.append(p[-1])
+        return np.array(out)
+
+    top = spline(points[list(upper), :2])
+    bottom = spline(points[list(lower), :2])
+    return np.concatenate([top, bottom[::-1]])

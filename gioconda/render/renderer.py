@@ -10,21 +10,28 @@ over a background plate so that nothing behind the head bends with it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
 from gioconda.face.portrait import Portrait, surroundings
 from gioconda.face.topology import (
-    CHIN,
     FACE_OVAL,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
 )
-from gioconda.motion.blendshapes import BS
 from gioconda.motion.frames import MotionFrame
-from gioconda.render.covers import lid_and_lip_covers, paint_out_occluders
-from gioconda.render.eyes import IrisPainter, LashPainter, near_closed
+from gioconda.render.covers import lip_cover, paint_out_occluders
+from gioconda.render.distance import HeadDistance
+from gioconda.render.eyes import IrisPainter
 from gioconda.render.layers import head_layers
+from gioconda.render.lids import LidCloser
 from gioconda.render.mouth import MouthPainter
 from gioconda.render.occluders import EyeOccluders
+from gioconda.render.photo_expression import photo_expression, undone_expression
 from gioconda.render.regions import bounding_box
 from gioconda.render.rig import FaceRig, HeadFrame
 from gioconda.render.warp import (
@@ -40,6 +47,8 @@ from gioconda.render.warp import (
     landmark_mesh,
 )
 
+#: Each eye's landmarks, right then left (where the lid closer looks for them in a frame).
+EYES = (RIGHT_EYE_UPPER + RIGHT_EYE_LOWER, LEFT_EYE_UPPER + LEFT_EYE_LOWER)
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
 SOURCE_PAD = 0.1
 
@@ -84,16 +93,15 @@ class Renderer:
             paint_out_occluders(self._source, pad, self.rig.neutral, self.occluders)
         self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
                                                 cv2.BORDER_REPLICATE)  # fmt: skip
-        # For head distance: the whole person (the mask continued past the crop, as the
-        # body goes on below it) over the background with the person painted out.
-        person = portrait.person_mask.astype(np.float32)
-        self._person_alpha = cv2.copyMakeBorder(person, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        self._background = portrait.background.astype(np.float32)
+        self.distance = HeadDistance(portrait, self.rig.neutral)
         self.mouth = MouthPainter(portrait, self.rig)
-        self.lashes = LashPainter(portrait)
         self.irises = IrisPainter(portrait)
-        unoccluded = self._source[pad : pad + size, pad : pad + size]
-        self._covers = lid_and_lip_covers(self._photo, unoccluded, self.rig.neutral)
+        # Closing lids are the photo's own lid skin carried down; lips closing over what the
+        # photo shows between them fade toward it painted out.
+        self.lids = LidCloser(self.rig.neutral, self.rig.axes, self.occluders.mask)
+        self._lip_cover = lip_cover(self._photo, self.rig.neutral)
+        # What the photo's face already does, for an emotion chosen to replace it.
+        self.photo_expression = photo_expression(self.rig)
 
     # -- per portrait -----------------------------------------------------------------------
 
@@ -126,36 +134,35 @@ class Renderer:
 
     def render(self, frame: MotionFrame) -> np.ndarray:
         """The portrait under ``frame``'s motion: (S, S, 3) uint8 RGB."""
+        undo = undone_expression(frame.blendshapes, frame.replaces_photo, self.photo_expression)
+        if undo is not None:
+            # The rig is linear in the shapes it reads: negative weights take back what the
+            # photo's face does.
+            frame = dataclasses.replace(frame, blendshapes=frame.blendshapes - undo)
         head = self.rig.head(frame)
-        moved = self._landmark_motion(head, self.rig.expression(frame))
-        on_face = moved.expression + self._relief_motion(head)
-        field = self._forward_field(head, on_face)
-        posed = self.rig.neutral[:, :2] + moved.head + on_face
+        # The warp leaves the lids' blinks and squints out: the lids are drawn closing over
+        # the eye (below), not the eye squeezed between them.
+        moved = self._landmark_motion(head, self.rig.expression(frame, lids=False))
+        relief = self._relief_motion(head)
+        on_face = moved.expression + relief
+        field = self.forward_field(head, on_face)
+        with_lids = self._landmark_motion(head, self.rig.expression(frame)).expression
+        posed = self.rig.neutral[:, :2] + moved.head + with_lids + relief
         skull = self.rig.neutral[:, :2] + moved.head
         backward, torn = invert_field(field, self._grid)
         in_source = backward + np.float32(self._source_pad)
         out = self._composite(in_source, torn)
         self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)
-        shapes = frame.blendshapes
-        closing = self.mouth.closing(posed)
-        for cover, amount in zip(
-            self._covers,
-            # A half-closed eye still shows its iris: paint the eye out only near closure.
-            (
-                near_closed(shapes[BS["EyeBlinkRight"]]),
-                near_closed(shapes[BS["EyeBlinkLeft"]]),
-                closing,
-            ),
-            strict=False,
-        ):
-            cover.apply(out, backward, float(amount))
-        self.lashes.paint(out, posed, (shapes[BS["EyeBlinkRight"]], shapes[BS["EyeBlinkLeft"]]))
+        warped = self.rig.neutral[:, :2] + moved.head + on_face
+        self.lids.paint(out, backward, self._source, self._source_pad, frame.blendshapes,
+                        [warped[list(eye)] for eye in EYES])  # fmt: skip
+        self._lip_cover.apply(out, backward, self.mouth.closing(posed))
         if self.occluders.boxes:
             sources = [self._rigid_source(head, box) for box in self.occluders.paint_boxes]
             self.occluders.paint(out, sources)
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
-            out = self._zoom_person(out, head.scale)
+            out = self.distance.apply(out, head.scale)
         return out
 
     def _composite(self, in_source: np.ndarray, torn: np.ndarray) -> np.ndarray:
@@ -201,34 +208,6 @@ class Renderer:
         shown[between] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
 
-    def _zoom_person(self, frame: np.ndarray, zoom: float) -> np.ndarray:
-        """The whole person drawn ``zoom`` times as big about the chin, over the background.
-
-        Head distance: a person who comes closer to the camera grows as a whole, hair and
-        shoulders too, so nothing tears between what moves and what does not, and what a
-        smaller person uncovers is the background plate (the person painted out), never the
-        head's own painted-out place. Beyond the crop the photo's surroundings show (the
-        body goes on below the frame).
-        """
-        centre = self.rig.neutral[CHIN, :2].astype(np.float32)
-        scale = np.float32(zoom)
-        # x depends on the column alone and y on the row alone: computed once each.
-        unzoomed = np.empty_like(self._grid)
-        unzoomed[..., 0] = centre[0] + (self._columns - centre[0]) / scale
-        unzoomed[..., 1] = (centre[1] + (self._rows - centre[1]) / scale)[:, None]
-        # The frame inside the photo's own surroundings: a smaller person shows the body
-        # and hair that the crop cut off.
-        pad = self._source_pad
-        extended = self._source.copy()
-        extended[pad : pad + self.size, pad : pad + self.size] = frame
-        unzoomed += np.float32(pad)
-        shown = cv2.remap(extended, unzoomed, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        alpha = cv2.remap(self._person_alpha, unzoomed, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)[..., None]  # fmt: skip
-        out = shown * alpha + self._background * (1.0 - alpha)
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
         """Rows (dx, dy) of the rigid displacement, linear in (x, y, z, 1) about the pivot."""
         r = head.rotation
@@ -265,7 +244,7 @@ class Renderer:
         rigid = self._rigid_coefficients(head)
         return self._relief[:, None] * rigid[:, 2][None, :]
 
-    def _forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
+    def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
         field = np.zeros((self.size, self.size, 2), np.float32)
@@ -291,7 +270,7 @@ class Renderer:
     def _rigid_source(self, head: HeadFrame, box: tuple[int, int, int, int]) -> np.ndarray:
         """Where each output pixel of ``box`` (x0, y0, x1, y1) comes from in the photo under
         the head's rigid motion alone (no expression), (h, w, 2) float32: the rigid part of
-        :meth:`_forward_field`, inverted by fixed-point steps (it is smooth: a few suffice)."""
+        :meth:`forward_field`, inverted by fixed-point steps (it is smooth: a few suffice)."""
         x0, y0, x1, y1 = box
         c = self._rigid_coefficients(head)
         pivot = self.rig.pivot.astype(np.float32)

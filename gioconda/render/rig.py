@@ -90,6 +90,8 @@ SNEER_REACH = (0.5, 0.6)
 #: Mouth shapes at 1, in mouth widths: corners down (frown), lower lip down, the middle of the
 #: lips pushed up by the chin (shrug), the whole mouth aside.
 FROWN_DROP = 0.10
+#: How far a smile lifts the mouth's corners at 1, in mouth widths.
+SMILE_LIFT = 0.12
 
 
 LOWER_LIP_DROP = 0.10
@@ -114,6 +116,8 @@ ROLL_UPPER_THIN = 0.6
 
 #: How far a puffed cheek bulges sideways, in mouth widths.
 CHEEK_PUFF = 0.07
+#: Share of the lips' gap toward the corners that rounding them (funnel, pucker) closes.
+ROUND_SEAL = 0.7
 
 
 @dataclass(frozen=True)
@@ -382,9 +386,19 @@ class FaceRig:
         t = np.asarray(frame.head_translation, np.float64) * self.face_width
         return HeadFrame(rotation_matrix(yaw, pitch, roll), self.pivot, frame.head_scale, t)
 
-    def expression(self, frame: MotionFrame) -> np.ndarray:
-        """Landmarks with the face's expression applied, before head motion: (478, 3)."""
+    def expression(self, frame: MotionFrame, lids: bool = True) -> np.ndarray:
+        """Landmarks with the face's expression applied, before head motion: (478, 3).
+
+        ``lids=False`` leaves out the lids' own travel in blinks and squints: the renderer
+        closes lids by carrying the photo's lid skin down over the eye
+        (:mod:`gioconda.render.lids`) and warps the rest of the face without them.
+        """
         w = frame.blendshapes.astype(np.float64)
+        if not lids:
+            w = w.copy()
+            for side in ("Right", "Left"):
+                w[BS[f"EyeBlink{side}"]] = 0.0
+                w[BS[f"EyeSquint{side}"]] = 0.0
         du = np.zeros(len(self.u))  # displacement along the face's x axis, pixels
         dv = np.zeros(len(self.u))  # along its y axis (down), pixels
         dz = np.zeros(len(self.u))
@@ -442,9 +456,14 @@ class FaceRig:
         shrug_upper = SHRUG_LIFT * w[BS["MouthShrugUpper"]] * self.lips_middle
         dv -= shrug_upper * W * np.maximum(self.upper_lip_weight, self.lower * self.lip_weight)
 
-        # Funnel rounds the opening: the middle opens, the corners come in.
+        # Funnel rounds the opening: the middle opens, the corners come in, and the lips
+        # meet toward the corners (an oval opening, not the jaw's wide crescent).
         round_open = 0.06 * funnel * np.clip(1 - self.u**2, 0, 1)
         dv -= round_open * W * self.toward_seam * self.lip_weight
+        rounding = min(funnel + pucker, 1.0) * smoothstep((np.abs(self.u) - 0.35) / 0.6)
+        sealed = ROUND_SEAL * rounding * gap
+        dv += sealed / 2 * W * self.toward_seam * self.lip_weight
+        gap = gap - sealed
         du -= (0.20 * funnel + 0.28 * pucker) * self.u * (W / 2) * self.mouth_region
         dz -= (0.08 * funnel + 0.15 * pucker) * W * self.mouth_region
         # Closing brings both lips to the seam; the lower lip rolling in (an /f/) lifts it
@@ -472,7 +491,7 @@ class FaceRig:
             stretch, smile = w[BS[f"MouthStretch{side}"]], w[BS[f"MouthSmile{side}"]]
             frown, dimple = w[BS[f"MouthFrown{side}"]], w[BS[f"MouthDimple{side}"]]
             du += sign * (0.12 * stretch + 0.10 * smile) * on_side * (W / 2)
-            dv += (0.03 * stretch - 0.12 * smile) * on_side * W
+            dv += (0.03 * stretch - SMILE_LIFT * smile) * on_side * W
             # A frown pulls the corners down and a little out; a dimple back and out.
             du += sign * (0.08 * frown + 0.12 * dimple) * on_side * (W / 2)
             dv += FROWN_DROP * frown * on_side * W

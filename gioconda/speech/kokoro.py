@@ -45,8 +45,6 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,7 +54,15 @@ from gioconda.cache import cache_dir, package_folder, sha256_file
 from gioconda.errors import GiocondaError
 from gioconda.speech.audio import Audio
 from gioconda.speech.espeak import ESpeakEngine, SynthesizedSpeech
-from gioconda.speech.visemes import PhoneSegment, ipa_to_viseme
+from gioconda.speech.kokoro_phones import (
+    _PAUSES,
+    _TIE,
+    SAMPLE_RATE,
+    SAMPLES_PER_FRAME,
+    _place_phones,
+    _token_phones,
+)
+from gioconda.speech.visemes import PhoneSegment
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -64,13 +70,6 @@ if TYPE_CHECKING:
 
 #: The Kokoro voice used when none is named.
 DEFAULT_KOKORO_VOICE = "jm_kumo"
-
-#: Kokoro's output rate, samples per second.
-SAMPLE_RATE = 24000
-
-
-#: Samples per duration frame (25 ms): the unit of the model's phoneme durations.
-SAMPLES_PER_FRAME = 600
 
 
 #: Phoneme tokens per inference: the voices have a style for 1..510 tokens, the model adds two.
@@ -116,42 +115,6 @@ _INSTALL_HINT = (
 _DURATIONS_TENSOR = "/encoder/Clip_output_0"
 
 
-# The sound runs ahead of the durations by a fixed part plus a part that scales with the pace:
-# 75 ms at speed 1 (see the module's docstring).
-_LEAD_FIXED_S = 0.040
-
-
-_LEAD_PACED_S = 0.035
-
-
-# A phone before a pause ends where its sound falls this far below the loudest 10 ms of its
-# chunk (Kokoro's pauses are near digital silence: -80 dB and below), but keeps this much.
-_QUIET_DB = -40.0
-
-
-_LOUDNESS_WINDOW_S = 0.010
-
-
-_MIN_EDGE_PHONE_S = 0.060
-
-
-# A /p b m/ after a reduced vowel often closes a frame or more before its segment starts
-# (the vowel's frames hold the closure): its start moves to the dip in the sound where the
-# dip is at least this deep, at most this much earlier, leaving the phone before this much.
-_MIN_DIP_DB = 10.0
-
-
-_MAX_CLOSURE_ADVANCE_S = 0.100
-
-
-_MIN_KEPT_S = 0.020
-
-
-# eSpeak NG's IPA to the phonemes Kokoro was trained on for English (hexgrad's misaki G2P,
-# whose eSpeak fallback does the same): diphthongs and affricates as one letter each.
-_TIE = "\u0361"
-
-
 _ESPEAK_TO_KOKORO = sorted(
     {
         "ʔˌn\u0329": "tᵊn", "ʔn\u0329": "tᵊn", "ʔn": "tᵊn", "ʔ": "t",
@@ -171,23 +134,6 @@ _ESPEAK_TO_KOKORO_US = (
 
 
 _ESPEAK_TO_KOKORO_GB = ((f"e{_TIE}ə", "ɛː"), (f"i{_TIE}ə", "ɪə"), ("iə", "ɪə"), (f"ə{_TIE}ʊ", "Q"))
-
-
-# Kokoro's one-letter diphthongs, its flap and its long s, in the IPA (for their visemes).
-_KOKORO_TO_IPA = {
-    "A": "eɪ", "I": "aɪ", "O": "oʊ", "W": "aʊ", "Y": "ɔɪ", "Q": "əʊ", "T": "ɾ", "S": "sː",
-}  # fmt: skip
-
-
-_STRESS = frozenset("ˈˌ")
-
-
-# Tokens that lengthen or colour the phone before them: length, aspiration, palatalization,
-# nasalization, Japanese ɯᵝ, pitch arrows.
-_MODIFIERS = frozenset("ːʰʲ\u0303ᵝ↓→↗↘")
-
-
-_PAUSES = frozenset(';:,.!?—…"()“”')
 
 
 # Where a chunk may be cut, best first: after a sentence, after a clause, between words.
@@ -244,16 +190,6 @@ def _assembled_model() -> bytes:
     output = onnx.helper.make_tensor_value_info(_DURATIONS_TENSOR, onnx.TensorProto.FLOAT, None)
     extra = onnx.ModelProto(graph=onnx.GraphProto(output=[output])).SerializeToString()
     return model + extra
-
-
-@dataclass(frozen=True)
-class _Phone:
-    """A phone on the model's grid: frames [start, end) of one chunk."""
-
-    start: int
-    end: int
-    label: str
-    viseme: str
 
 
 class KokoroVoice:
@@ -339,7 +275,7 @@ class KokoroVoice:
             raise GiocondaError(f"speed {speed:g} is outside {MIN_SPEED:g}-{MAX_SPEED:g}")
         style = self.style(voice)
         phonemes = self.phonemes(text, language)
-        chunks = [c for c in _split(phonemes, MAX_TOKENS) if _has_sound(c)]
+        chunks = [c for c in split_phonemes(phonemes, MAX_TOKENS) if _has_sound(c)]
         if not chunks:
             raise GiocondaError(f"nothing to speak in the text {text[:40]!r}")
         audio: list[np.ndarray] = []
@@ -439,7 +375,7 @@ def _kokoro_phonemes(ipa: str, british: bool = False) -> str:
     return phonemes.replace(_TIE, "")
 
 
-def _split(phonemes: str, max_tokens: int, level: int = 0) -> list[str]:
+def split_phonemes(phonemes: str, max_tokens: int, level: int = 0) -> list[str]:
     """Pieces of at most ``max_tokens`` tokens, cut at the best breaks (see ``_BREAKS``).
 
     Neighbouring pieces are packed together while they fit, so short sentences share a chunk.
@@ -450,7 +386,7 @@ def _split(phonemes: str, max_tokens: int, level: int = 0) -> list[str]:
         return [phonemes[i : i + max_tokens] for i in range(0, len(phonemes), max_tokens)]
     pieces: list[str] = []
     for part in re.split(_BREAKS[level], phonemes):
-        for piece in _split(part, max_tokens, level + 1):
+        for piece in split_phonemes(part, max_tokens, level + 1):
             if pieces and len(pieces[-1]) + 1 + len(piece) <= max_tokens:
                 pieces[-1] += " " + piece
             else:
@@ -460,120 +396,6 @@ def _split(phonemes: str, max_tokens: int, level: int = 0) -> list[str]:
 
 def _has_sound(phonemes: str) -> bool:
     return any(c not in _PAUSES and c != " " for c in phonemes)
-
-
-def _token_phones(phonemes: str, frames: np.ndarray) -> list[_Phone]:
-    """Phones on the model's frame grid, from the tokens (between two pads) and their frames.
-
-    A stress mark goes with the phone after it, a space, length mark or other modifier with
-    the phone before it; pads and punctuation are pauses.
-    """
-    bounds = np.concatenate([[0], np.cumsum(frames)])
-    phones: list[_Phone] = []
-    stress_start: int | None = None
-    stress = ""
-    for i, token in enumerate(["_", *phonemes, "_"]):
-        start, end = int(bounds[i]), int(bounds[i + 1])
-        if token in _STRESS:
-            stress_start = start if stress_start is None else stress_start
-            stress += token
-            continue
-        previous = phones[-1] if phones else None
-        if previous is not None and (token in _MODIFIERS or token == " "):
-            label = previous.label + (token if token != " " and previous.viseme != "sil" else "")
-            phones[-1] = _Phone(previous.start, end, label, previous.viseme)
-            continue
-        if token == "_" or token in _PAUSES or token == " ":
-            label, viseme = "_", "sil"
-        else:
-            label = stress + token
-            viseme = ipa_to_viseme(
-                _KOKORO_TO_IPA.get(token, token), previous.viseme if previous else "sil"
-            )
-        if stress_start is not None:
-            start, stress_start, stress = stress_start, None, ""
-        if previous is not None and viseme == "sil" == previous.viseme:
-            phones[-1] = _Phone(previous.start, end, "_", "sil")
-        else:
-            phones.append(_Phone(start, end, label, viseme))
-    return phones
-
-
-def _place_phones(
-    phones: Sequence[_Phone], samples: np.ndarray, speed: float
-) -> list[tuple[int, str, str]]:
-    """(start sample, label, viseme) of each phone where it is heard in ``samples``.
-
-    Every boundary moves earlier by the sound's lead; a phone next to a pause keeps only the
-    time its sound lasts (a /p b m/ closure before a pause is silent: it keeps at least
-    ``_MIN_EDGE_PHONE_S``).
-    """
-    lead = round((_LEAD_FIXED_S + _LEAD_PACED_S / speed) * SAMPLE_RATE)
-    n = samples.size
-    starts = [0] + [max(0, p.start * SAMPLES_PER_FRAME - lead) for p in phones[1:]]
-    ends = [*starts[1:], n]
-    loud = _loud(samples)
-    keep = int(_MIN_EDGE_PHONE_S * SAMPLE_RATE)
-    for i in range(1, len(phones) - 1):
-        if phones[i].viseme == "sil":
-            continue
-        heard = np.flatnonzero(loud[starts[i] : ends[i]])
-        if phones[i + 1].viseme == "sil":
-            sound_end = starts[i] + int(heard[-1]) + 1 if heard.size else starts[i]
-            ends[i] = starts[i + 1] = min(ends[i], max(sound_end, starts[i] + keep))
-        if phones[i - 1].viseme == "sil" and phones[i].viseme != "PP" and heard.size:
-            starts[i] = ends[i - 1] = min(starts[i] + int(heard[0]), ends[i] - 1)
-    _start_closures_at_the_dip(phones, starts, samples)
-    ends = [*starts[1:], n]
-    return [
-        (start, phone.label, phone.viseme)
-        for start, end, phone in zip(starts, ends, phones, strict=True)
-        if end > start
-    ]
-
-
-def _start_closures_at_the_dip(
-    phones: Sequence[_Phone], starts: list[int], samples: np.ndarray
-) -> None:
-    """Move each /p b m/ that follows a sound to where the sound dips into its closure.
-
-    The dip is the quietest millisecond (above 1 kHz, where closures and nasal murmurs are
-    both weak) between the phone before and the closure's end; the closure starts where the
-    level falls halfway from the phone before to that floor.
-    """
-    level = _high_level_db(samples)
-    ms = SAMPLE_RATE // 1000
-    kept, advance = round(_MIN_KEPT_S * 1000), round(_MAX_CLOSURE_ADVANCE_S * 1000)
-    for i in range(1, len(phones) - 1):
-        if phones[i].viseme != "PP" or phones[i - 1].viseme in ("sil", "PP"):
-            continue
-        previous, start, end = starts[i - 1] // ms, starts[i] // ms, starts[i + 1] // ms
-        earliest = max(previous + kept, start - advance)
-        latest = end - kept
-        if latest <= earliest:
-            continue
-        bottom = earliest + int(np.argmin(level[earliest:end]))
-        floor, before = level[bottom], level[previous : bottom + 1].max()
-        if before - floor < _MIN_DIP_DB:
-            continue
-        loud = np.flatnonzero(level[earliest:bottom] >= (before + floor) / 2)
-        onset = earliest + (int(loud[-1]) + 1 if loud.size else 0)
-        starts[i] = min(max(onset, earliest), latest) * ms
-
-
-def _high_level_db(samples: np.ndarray) -> np.ndarray:
-    """Pre-emphasized power (mostly above 1 kHz) over 10 ms, in dB, one value per ms."""
-    emphasized = np.diff(samples.astype(np.float64), prepend=0.0)
-    window = max(1, int(_LOUDNESS_WINDOW_S * SAMPLE_RATE))
-    power = np.convolve(emphasized**2, np.ones(window) / window, mode="same")
-    return 10 * np.log10(power[:: SAMPLE_RATE // 1000] + 1e-12)
-
-
-def _loud(samples: np.ndarray) -> np.ndarray:
-    """Where the 10 ms RMS around each sample is within ``_QUIET_DB`` of the loudest."""
-    window = max(1, int(_LOUDNESS_WINDOW_S * SAMPLE_RATE))
-    power = np.convolve(samples.astype(np.float64) ** 2, np.ones(window) / window, mode="same")
-    return power > power.max() * 10 ** (_QUIET_DB / 10) if power.size else power > 0
 
 
 def list_voices() -> list[str]:

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from gioconda.cli.animate import options
-from gioconda.cli.app import _join_negative_values, build_parser, main
+from gioconda.cli.app import build_parser, join_negative_values, main
 from gioconda.errors import GiocondaError
 from gioconda.motion.controls import MotionControls
 from gioconda.pipeline import LIPSYNC_METHODS, AnimateOptions
@@ -15,7 +15,7 @@ from gioconda.speech.recognize import RECOGNIZERS
 
 
 def parse(*argv: str):
-    return build_parser().parse_args(_join_negative_values(["animate", "p.jpg", "a.wav", *argv]))
+    return build_parser().parse_args(join_negative_values(["animate", "p.jpg", "a.wav", *argv]))
 
 
 def test_no_flags_give_the_dataclasses_defaults() -> None:

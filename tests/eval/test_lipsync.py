@@ -308,7 +308,7 @@ def test_utterances_are_reproducible_and_held_out() -> None:
 def test_held_out_speech_is_the_same_in_every_process() -> None:
     """eSpeak's whisper variant draws noise; the evaluation seeds it."""
     script = (
-        "import hashlib; from gioconda.evaluate import ESpeakSource; "
+        "import hashlib; from gioconda.eval.speech_sets import ESpeakSource; "
         "s = ESpeakSource().speak('Bob made my mom a palm lamp.', 'en-us+whisperf', 170, 5); "
         "print(hashlib.sha1(s.audio.samples.tobytes()).hexdigest())"
     )

@@ -208,3 +208,20 @@ def test_gaze_values():
     assert gaze_value("-20,5") == (-20.0, 5.0)
     with pytest.raises(GiocondaError):
         gaze_value("20")
+
+
+def test_a_chosen_emotion_replaces_the_photos_expression_and_neutral_keeps_it():
+    """Neutral keeps the photo's own face (nothing replaced); sad from 1 s replaces it, eased
+    in with the emotion; back to neutral from 3 s gives it back."""
+    keys = (Keyframe(1.0, "emotion", "sad"), Keyframe(3.0, "emotion", "neutral"))
+    m = motion(5.0, keyframes=keys)
+    t = frame_times(len(m), FPS)
+    replaced = m.replaces_photo
+    assert replaced is not None and replaced.shape == (len(m),)
+    assert replaced[t < 1.0].max() == 0.0
+    assert replaced[(t > 1.5) & (t < 3.0)].min() == pytest.approx(1.0)
+    assert replaced[t > 3.5].max() == 0.0
+    assert 0.0 < replaced[np.argmin(np.abs(t - 1.1))] < 1.0  # eased, not switched
+    half = motion(2.0, emotion="angry", emotion_strength=0.5).replaces_photo
+    assert half.max() == pytest.approx(0.5)
+    assert m.frame(int(np.argmin(np.abs(t - 2.0)))).replaces_photo == pytest.approx(1.0)

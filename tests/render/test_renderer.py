@@ -225,11 +225,11 @@ def test_cheek_contour_does_not_tear_when_the_head_turns(mona_renderer):
 def test_a_beard_beside_the_jaw_turns_without_tearing(astronaut):
     """A full beard reaches past the face oval beside the jaw: turned or rolled, it moves with
     the face instead of staying put and tearing open onto the plate by the ear."""
-    from gioconda.eval.portraits import _with_beard
+    from gioconda.eval.portraits import with_beard
     from gioconda.eval.render_metrics import contour_segments, contour_tear
     from gioconda.face.portrait import analyze_portrait
 
-    portrait = analyze_portrait(_with_beard(astronaut), 512)
+    portrait = analyze_portrait(with_beard(astronaut), 512)
     renderer = Renderer(portrait)
     segments = contour_segments(portrait)
     for rotation in ((-10, 0, 0), (0, 0, 8)):
@@ -242,7 +242,7 @@ def test_glasses_rims_stay_put_while_the_lids_blink(astronaut):
     the rims (the darkest pixels between brow and eye, outside the eyes) do not change at
     a full blink (mean change 21.5 grey levels, 90th percentile 98, before the rims were
     found and put back on top; now 0), and the head still carries them."""
-    from gioconda.eval.portraits import _with_glasses
+    from gioconda.eval.portraits import with_glasses
     from gioconda.face.portrait import analyze_portrait
     from gioconda.face.topology import (
         LEFT_EYE_LOWER,
@@ -252,7 +252,7 @@ def test_glasses_rims_stay_put_while_the_lids_blink(astronaut):
     )
     from gioconda.render.regions import outline, polygon_mask
 
-    portrait = analyze_portrait(_with_glasses(astronaut), 512)
+    portrait = analyze_portrait(with_glasses(astronaut), 512)
     renderer = Renderer(portrait)
     lm = portrait.landmarks
     lightness = cv2.cvtColor(portrait.image, cv2.COLOR_RGB2LAB)[..., 0]
@@ -312,7 +312,7 @@ def test_long_hair_does_not_bend_at_the_ear_lobes(mona_renderer, rotation):
     hair[:, jaw[0] : jaw[1]] = False
 
     head = mona_renderer.rig.head(MotionFrame.still(rotation))
-    field = mona_renderer._forward_field(head, np.zeros((478, 2), np.float32))
+    field = mona_renderer.forward_field(head, np.zeros((478, 2), np.float32))
     shown = field * mona_renderer.layers.alpha[..., None]
     h = 12
     rows = slice(lobes - 10, lobes + 50)

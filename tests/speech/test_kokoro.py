@@ -18,7 +18,7 @@ from scipy.signal import butter, sosfilt
 from gioconda import cache
 from gioconda.errors import GiocondaError
 from gioconda.eval.lipsync_metrics import viseme_accuracy
-from gioconda.speech import kokoro, synthesis
+from gioconda.speech import kokoro, kokoro_phones, synthesis
 from gioconda.speech.audio import resample
 from gioconda.speech.espeak import ESpeakEngine, SynthesizedSpeech
 from gioconda.speech.pocketsphinx import PocketSphinxRecognizer
@@ -222,17 +222,17 @@ def test_long_text_is_spoken_in_chunks(
     # Pieces never exceed the limit, prefer sentence ends, and lose nothing.
     sentence = "ðə kwˈɪk bɹˈWn fˈɑks ʤˈʌmps ˌOvəɹ ðə lˈAzi dˈɑɡ."
     text = " ".join([sentence] * 30)
-    pieces = kokoro._split(text, kokoro.MAX_TOKENS)
+    pieces = kokoro.split_phonemes(text, kokoro.MAX_TOKENS)
     assert len(pieces) == 3 and all(len(p) <= kokoro.MAX_TOKENS for p in pieces)
     assert all(p.endswith(".") for p in pieces) and " ".join(pieces) == text
     long_sentence = ", ".join(["ðə kwˈɪk bɹˈWn fˈɑks"] * 40) + "."
-    assert all(len(p) <= 100 for p in kokoro._split(long_sentence, 100))
-    assert kokoro._split("a" * 250, 100) == ["a" * 100, "a" * 100, "a" * 50]
+    assert all(len(p) <= 100 for p in kokoro.split_phonemes(long_sentence, 100))
+    assert kokoro.split_phonemes("a" * 250, 100) == ["a" * 100, "a" * 100, "a" * 50]
 
     # Spoken in two inferences, the timings stay exact and no phone is lost at the seam.
     text = "Bob is here. Mama made pie."
     monkeypatch.setattr(kokoro, "MAX_TOKENS", 16)
-    assert len(kokoro._split(voice.phonemes(text), kokoro.MAX_TOKENS)) == 2
+    assert len(kokoro.split_phonemes(voice.phonemes(text), kokoro.MAX_TOKENS)) == 2
     speech = voice.synthesize(text)
     assert speech.phones[-1].end_s == pytest.approx(speech.audio.duration_s, abs=1e-9)
     assert speech.audio.samples.size % kokoro.SAMPLES_PER_FRAME == 0
@@ -267,9 +267,10 @@ def test_phonemes_and_their_visemes(voice: kokoro.KokoroVoice) -> None:
     # Every token Kokoro reads has a mouth shape, or is a pause or a mark.
     vocab = voice._vocab
     for token in vocab:
-        if token in kokoro._PAUSES or token in kokoro._STRESS or token in kokoro._MODIFIERS:
+        marks = kokoro_phones._PAUSES | kokoro_phones._STRESS | kokoro_phones._MODIFIERS
+        if token in marks:
             continue
         if token == " ":
             continue
-        viseme = ipa_to_viseme(kokoro._KOKORO_TO_IPA.get(token, token), previous="?")
+        viseme = ipa_to_viseme(kokoro_phones._KOKORO_TO_IPA.get(token, token), previous="?")
         assert viseme in VISEMES, token

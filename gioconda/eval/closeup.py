@@ -1,0 +1,177 @@
+"""Close-up measures for ``gioconda eval render``: lids, the open mouth, the chosen expression
+and what a smaller head uncovers, each read back from the rendered pixels by tools we did not
+write (MediaPipe Face Mesh and Selfie Segmentation re-detecting the frame, OpenCV's colour
+conversion and derivatives).
+
+Columns (see :data:`CLOSEUP_COLUMNS`):
+
+* **lid dE**: CIE76 colour distance (Lab, L in 0-100) between the shut lid (full blink: the
+  upper half of the eye's opening at rest, above where the lash line comes down) and the
+  photo's own upper-lid skin (a band from 0.12 to 0.35 eye widths above the open lid's edge);
+  mean of both eyes. Lower is nearer the lid's own colour.
+* **lid tex**: the shut lid's grain against that skin's: mean absolute Laplacian of L over the
+  shut lid over the same over the lid band (1 = the same grain, near 0 = a flat smudge).
+* **o/i W:H**: the re-detected mouth's width over its inner height (corners 61-291 over
+  13-14) on a rounded vowel (/o/: JawOpen 0.45, MouthFunnel 0.6, MouthPucker 0.4) over the
+  same on a spread one (/i/: JawOpen 0.3, MouthStretch 0.5): below 1 the /o/ is the rounder.
+* **sad corners**, **happy corners**: the re-detected mouth corners' height above the inner
+  lips' middle (in mouth widths, along the eyes' perpendicular), in the frame with the
+  emotion's preset at full strength replacing the photo's own expression, minus the same in
+  the rest frame: sad must lower them, on a smiling photo too.
+* **halo HF**, **halo streak**: at head distance 0.8, the background a smaller person
+  uncovers (person in the photo, not in the frame, by Selfie Segmentation run on both) against
+  the background beside it (not person in either, within 4 % of the frame of the uncovered
+  band): the mean absolute Laplacian of grey over the one over the other (1 = as much detail
+  as its surroundings, near 0 = a blurred halo), and the same ratio of the horizontal to the
+  vertical gradient's mean magnitude (1 = no more streaky than beside it; vertical streaks
+  raise it). n/a when less than 0.2 % of the frame is uncovered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from gioconda.eval.measure import FaceMeasurement, FaceMeasurer
+from gioconda.face.native_logs import native_stderr_silenced
+from gioconda.face.topology import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
+from gioconda.motion.controls import EMOTIONS
+from gioconda.motion.frames import MotionFrame
+from gioconda.render.regions import polygon_mask
+from gioconda.render.renderer import Renderer
+
+CLOSEUP_COLUMNS = (
+    ("lid_de", "lid dE", "{:.1f}"),
+    ("lid_tex", "lid tex", "{:.2f}"),
+    ("o_over_i", "o/i W:H", "{:.2f}"),
+    ("sad_corners", "sad corners", "{:+.3f}"),
+    ("happy_corners", "happy corners", "{:+.3f}"),
+    ("halo_hf", "halo HF", "{:.2f}"),
+    ("halo_streak", "halo streak", "{:.2f}"),
+)
+#: The mouth shapes of a rounded and a spread vowel.
+ROUNDED = {"JawOpen": 0.45, "MouthFunnel": 0.6, "MouthPucker": 0.4}
+SPREAD = {"JawOpen": 0.3, "MouthStretchLeft": 0.5, "MouthStretchRight": 0.5}
+#: Head distance at which what a smaller person uncovers is judged.
+SMALLER = 0.8
+#: The lid's skin band above the open lid's edge, in eye widths.
+LID_BAND = (0.12, 0.35)
+#: How far beside the uncovered band its surroundings are taken, share of the frame.
+BESIDE = 0.04
+_EYES = ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER))
+
+
+def lid_distance(photo: np.ndarray, shut: np.ndarray, landmarks: np.ndarray) -> tuple[float, float]:
+    """(colour distance, grain ratio) of the shut lid in ``shut`` against the photo's own
+    upper-lid skin, both eyes' mean (see the module docs); ``landmarks``: the photo's."""
+    lab_photo = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab_shut = cv2.cvtColor(shut, cv2.COLOR_RGB2LAB).astype(np.float32)
+    # OpenCV's 8-bit Lab has L in 0-255; scaled to 0-100, as CIE76 distances are quoted.
+    scale = np.array([100 / 255, 1.0, 1.0], np.float32)
+    grain_photo = np.abs(cv2.Laplacian(lab_photo[..., 0], cv2.CV_32F))
+    grain_shut = np.abs(cv2.Laplacian(lab_shut[..., 0], cv2.CV_32F))
+    distances, ratios = [], []
+    for upper, lower in _EYES:
+        top, bottom = landmarks[list(upper), :2], landmarks[list(lower), :2]
+        width = float(np.ptp(top[:, 0]))
+        lid = polygon_mask(photo.shape[:2], np.concatenate([top, (0.5 * (top + bottom))[::-1]]),
+                           soft=False)  # fmt: skip
+        near, far = LID_BAND
+        above = np.concatenate([top - [0, near * width], (top - [0, far * width])[::-1]])
+        band = polygon_mask(photo.shape[:2], above, soft=False)
+        if lid.sum() < 10 or band.sum() < 10:
+            continue
+        difference = (lab_shut[lid].mean(0) - lab_photo[band].mean(0)) * scale
+        distances.append(float(np.linalg.norm(difference)))
+        ratios.append(float(grain_shut[lid].mean() / max(grain_photo[band].mean(), 1e-3)))
+    if not distances:
+        return float("nan"), float("nan")
+    return float(np.mean(distances)), float(np.mean(ratios))
+
+
+def mouth_aspect(landmarks: np.ndarray) -> float:
+    """The mouth's width (corners 61-291) over its inner height (13-14)."""
+    width = np.linalg.norm(landmarks[291, :2] - landmarks[61, :2])
+    height = np.linalg.norm(landmarks[14, :2] - landmarks[13, :2])
+    return float(width / max(height, 1e-3))
+
+
+def corner_lift(landmarks: np.ndarray) -> float:
+    """The mouth corners' mean height above the inner lips' middle, in mouth widths, along
+    the perpendicular to the eyes' line (positive: up, a smile)."""
+    across = landmarks[263, :2] - landmarks[33, :2]
+    across /= np.linalg.norm(across)
+    down = np.array([-across[1], across[0]])
+    width = np.linalg.norm(landmarks[291, :2] - landmarks[61, :2])
+    middle = (landmarks[13, :2] + landmarks[14, :2]) / 2
+    return float(np.mean([(middle - landmarks[c, :2]) @ down for c in (61, 291)]) / width)
+
+
+def _segment(image: np.ndarray) -> np.ndarray:
+    """MediaPipe Selfie Segmentation's person mask (bool) of an RGB image."""
+    from mediapipe.python.solutions import selfie_segmentation
+
+    with (
+        native_stderr_silenced(),
+        selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter,
+    ):
+        return segmenter.process(np.ascontiguousarray(image)).segmentation_mask > 0.5
+
+
+def uncovered_background(photo: np.ndarray, frame: np.ndarray) -> tuple[float, float]:
+    """(detail ratio, streak ratio) of the background ``frame`` shows where ``photo``
+    showed the person, against the background beside it (see the module docs)."""
+    before, after = _segment(photo), _segment(frame)
+    size = photo.shape[0]
+    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    uncovered = cv2.erode((before & ~after).astype(np.uint8), grow) > 0
+    if uncovered.mean() < 0.002:
+        return float("nan"), float("nan")
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(BESIDE * size) + 1,) * 2)
+    near = cv2.dilate(uncovered.astype(np.uint8), reach) > 0
+    beside = near & ~before & ~after & ~uncovered
+    if beside.sum() < 50:
+        return float("nan"), float("nan")
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
+    across = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0))
+    down = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+
+    def streak(mask: np.ndarray) -> float:
+        return float(across[mask].mean() / max(down[mask].mean(), 1e-3))
+
+    hf = float(detail[uncovered].mean() / max(detail[beside].mean(), 1e-3))
+    return hf, streak(uncovered) / max(streak(beside), 1e-3)
+
+
+def closeup_metrics(
+    renderer: Renderer, measurer: FaceMeasurer, rest: FaceMeasurement
+) -> dict[str, float]:
+    """The close-up columns for one portrait (NaN where the face is not re-detected)."""
+    nan = float("nan")
+    portrait = renderer.portrait
+    photo, landmarks = portrait.image, portrait.landmarks
+    shut = renderer.render(MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0))
+    metrics: dict[str, float] = {}
+    metrics["lid_de"], metrics["lid_tex"] = lid_distance(photo, shut, landmarks)
+
+    def seen(frame: MotionFrame) -> np.ndarray | None:
+        return measurer.measure(renderer.render(frame)).landmarks
+
+    rounded, spread = seen(MotionFrame.still(**ROUNDED)), seen(MotionFrame.still(**SPREAD))
+    metrics["o_over_i"] = (
+        mouth_aspect(rounded) / mouth_aspect(spread)
+        if rounded is not None and spread is not None
+        else nan
+    )
+    for emotion in ("sad", "happy"):
+        posed = seen(MotionFrame.still(replaces_photo=1.0, **EMOTIONS[emotion]))
+        ok = posed is not None and rest.landmarks is not None
+        metrics[f"{emotion}_corners"] = (
+            corner_lift(posed) - corner_lift(rest.landmarks) if ok else nan
+        )
+    smaller = renderer.render(dataclasses.replace(MotionFrame.still(), head_scale=SMALLER))
+    metrics["halo_hf"], metrics["halo_streak"] = uncovered_background(photo, smaller)
+    return metrics

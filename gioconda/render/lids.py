@@ -1,0 +1,284 @@
+"""Closing lids made of the photo's own lids.
+
+A closing eye is not painted: the upper lid's own skin (its colour, grain and crease) is
+carried down over the eye, its lash line translated whole to where the lid edge now is, and
+the lower lid rises a little the same way. It is a change of where the warp reads the photo,
+composed onto the renderer's backward map: every closed-lid pixel is a photo pixel, at the
+photo's own sharpness, and nothing is read from inside the eye once it is covered.
+
+Per eye, in the face's frame (``a`` across the eye, ``b`` down), per column ``a``:
+
+- ``upper(a)``, ``lower(a)``: the photo's open lid edges; ``gap(a)`` between them.
+- ``crease(a)``: how far above the upper lid the skin that unfolds reaches, up to short of
+  the brow. Above it nothing moves.
+- The upper lid's sheet: the band from the crease down to just below the lid edge is read
+  from further up, by ``up * gap(a)`` at its lower edge (the lash line moves whole, by that
+  much), easing to nothing at the crease. ``up`` is the share of the opening the upper lid
+  travels. The lower lid likewise, upward, by ``low * gap(a)``.
+- Between the two sheets the eye shows as the photo has it: the lid slides over the iris,
+  it does not squeeze it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from gioconda.face.topology import (
+    LEFT_BROW_LOWER,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    RIGHT_BROW_LOWER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
+from gioconda.motion.blendshapes import BS
+from gioconda.render.rig import SQUINT_LIDS
+
+#: How far above the open lid edge the unfolding skin reaches, in the eye's largest opening
+#: (capped by the room below the brow).
+CREASE_REACH = 1.3
+#: Share of the room between the lid edge and the brow's lower edge the sheet may reach.
+CREASE_ROOM = 0.8
+#: How far below the lower lid its skin moves with it, in the eye's largest opening.
+LOWER_REACH = 0.8
+#: The lash line, moved whole: how far above and below the landmark line of the lid edge it
+#: reaches, in eye widths (Face Mesh's lid line sits on the inside of the lashes).
+LASH_ABOVE = 0.07
+LASH_BELOW = 0.0
+#: The lower lid's margin, moved whole, in eye widths either side of its landmark line.
+LOWER_MARGIN = 0.03
+#: How much the line where shut lids meet darkens (the lashes and the fold between them).
+CONTACT_SHADOW = 0.4
+#: Share of the opening the upper lid travels in a blink (the lower lid rises the rest): shut
+#: lids meet a little below the middle of the eye.
+UPPER_SHARE = 0.8
+#: How much further (share of the opening) the lower lid rises under the upper one as the
+#: eye shuts.
+CLOSED_OVERLAP = 0.25
+#: How far past the eye's corners the sheets reach, in eye widths (their travel is zero at
+#: the corners themselves, so nothing breaks there).
+CORNER_REACH = 0.15
+
+
+@dataclass(frozen=True)
+class _Eye:
+    """One eye's lid geometry, in its face frame (pixels), sampled along ``a``."""
+
+    origin: np.ndarray  # (2,) photo pixels
+    a: np.ndarray  # (K,) columns across the eye, increasing
+    upper: np.ndarray  # (K,) b of the open upper lid edge
+    lower: np.ndarray  # (K,) b of the open lower lid edge
+    gap: np.ndarray  # (K,) lower - upper, >= 0
+    crease: np.ndarray  # (K,) reach above the upper lid, pixels
+    below: np.ndarray  # (K,) reach below the lower lid, pixels
+    lash_above: float
+    lash_below: float
+    margin: float
+    box: tuple[float, float, float, float]  # a0, b0, a1, b1 of what the lids may move
+
+
+def _clear_above(
+    mask: np.ndarray,
+    origin: np.ndarray,
+    axes: np.ndarray,
+    a: np.ndarray,
+    upper: np.ndarray,
+    reach: np.ndarray,
+) -> np.ndarray:
+    """Per column ``a``, how far up from the lid edge ``upper`` the ``mask`` (bool) stays
+    clear, up to ``reach``, pixels, less a pixel of margin."""
+    size = mask.shape[0]
+    steps = np.arange(0.0, float(reach.max()) + 1.0, 0.5)
+    b = upper[:, None] - steps[None, :]
+    points = origin + a[:, None, None] * axes[0] + b[..., None] * axes[1]
+    xy = np.clip(np.round(points).astype(int), 0, size - 1)
+    hit = mask[xy[..., 1], xy[..., 0]] & (steps[None, :] <= reach[:, None])
+    first = np.where(hit.any(1), steps[np.argmax(hit, axis=1)], reach + 1.0)
+    return np.maximum(first - 1.0, 0.0)
+
+
+def _line(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
+    order = np.argsort(a)
+    return np.interp(at, a[order], b[order])
+
+
+class LidCloser:
+    """Closes each eye by redirecting the renderer's backward map over its lids."""
+
+    def __init__(
+        self, landmarks: np.ndarray, axes: np.ndarray, in_front: np.ndarray | None = None
+    ) -> None:
+        """``in_front``: (S, S) bool, what stands in front of the lids (glasses rims): the
+        unfolding skin stops short of it, so that no rim's painted-out place is drawn out
+        down the lid."""
+        self.axes = axes.astype(np.float32)
+        lm = landmarks[:, :2].astype(np.float64)
+        self.eyes: list[_Eye] = []
+        for upper_ids, lower_ids, brow_ids in (
+            (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER),
+            (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER),
+        ):
+            origin = lm[list(upper_ids + lower_ids)].mean(0)
+            local = (lm - origin) @ axes.T
+            up, lo, brow = local[list(upper_ids)], local[list(lower_ids)], local[list(brow_ids)]
+            a0, a1 = min(up[:, 0].min(), lo[:, 0].min()), max(up[:, 0].max(), lo[:, 0].max())
+            width = max(a1 - a0, 1.0)
+            reach = CORNER_REACH * width
+            a = np.linspace(a0 - reach, a1 + reach, 64)
+            # Past the corners both edges are the corner's height (gap 0): nothing moves.
+            upper = _line(up[:, 0], up[:, 1], a)
+            lower = _line(lo[:, 0], lo[:, 1], a)
+            inside = (a >= a0) & (a <= a1)
+            # Closed lids overlap: the landmarks sit inside the lid margins, and a shut eye
+            # shows no sliver of white between them.
+            gap = np.where(inside, np.maximum(lower - upper, 0.0), 0.0)
+            biggest = max(float(gap.max()), 1.0)
+            brow_b = _line(brow[:, 0], brow[:, 1], a)
+            room = np.maximum(upper - brow_b, 0.0) * CREASE_ROOM
+            lash_above, lash_below = LASH_ABOVE * width, LASH_BELOW * width
+            # Never so short that the sheet folds: the sheet's eased travel must stay under
+            # its length (see :meth:`_upper_source`).
+            least = 0.6 * biggest + lash_above + lash_below + 1.0
+            crease = np.minimum(CREASE_REACH * biggest, room)
+            if in_front is not None and in_front.any():
+                crease = np.minimum(crease, _clear_above(in_front, origin, axes, a, upper, crease))
+            crease = np.maximum(crease, least)
+            below = np.full_like(a, LOWER_REACH * biggest + LOWER_MARGIN * width)
+            box = (
+                float(a[0]),
+                float((upper - crease).min() - 1),
+                float(a[-1]),
+                float((lower + below).max() + 1),
+            )
+            self.eyes.append(
+                _Eye(
+                    origin,
+                    a,
+                    upper,
+                    lower,
+                    gap,
+                    crease,
+                    below,
+                    lash_above,
+                    lash_below,
+                    LOWER_MARGIN * width,
+                    box,
+                )
+            )
+
+    @staticmethod
+    def shares(shapes: np.ndarray) -> list[tuple[float, float]]:
+        """(upper, lower) lid travel per eye, shares of the opening, from blinks and squints."""
+        out = []
+        for side in ("Right", "Left"):
+            blink, squint = shapes[BS[f"EyeBlink{side}"]], shapes[BS[f"EyeSquint{side}"]]
+            upper = blink * UPPER_SHARE + squint * SQUINT_LIDS[0]
+            lower = blink * (1 - UPPER_SHARE) + squint * SQUINT_LIDS[1]
+            if upper + lower > 1.0:
+                upper, lower = upper / (upper + lower), lower / (upper + lower)
+            out.append((float(upper), float(lower)))
+        return out
+
+    def paint(
+        self,
+        frame: np.ndarray,
+        backward: np.ndarray,
+        source: np.ndarray,
+        pad: int,
+        shapes: np.ndarray,
+        posed_eyes: list[np.ndarray],
+    ) -> None:
+        """Draw each eye's lids closed by the blendshapes' blinks and squints, in place.
+
+        ``frame``: (S, S, 3) uint8, the warped frame (whose warp left the lids open);
+        ``backward``: (S, S, 2) float32, where each of its pixels comes from in the photo;
+        ``source``: the photo padded by ``pad`` on every side (what the warp reads);
+        ``posed_eyes``: per eye, where its landmarks are in the frame, (N, 2): the window
+        of output pixels looked at.
+        """
+        size = frame.shape[0]
+        down = self.axes[1]
+        for eye, (up, low), posed in zip(self.eyes, self.shares(shapes), posed_eyes, strict=True):
+            if up <= 1e-3 and low <= 1e-3:
+                continue
+            a0, b0, a1, b1 = eye.box
+            reach = max(a1 - a0, b1 - b0)
+            x0, y0 = np.maximum(np.floor(posed.min(0) - reach).astype(int), 0)
+            x1, y1 = np.minimum(np.ceil(posed.max(0) + reach).astype(int), size)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            where = backward[y0:y1, x0:x1]
+            rel = where - eye.origin.astype(np.float32)
+            a = rel @ self.axes[0]
+            b = rel @ down
+            upper = np.interp(a, eye.a, eye.upper)
+            lower = np.interp(a, eye.a, eye.lower)
+            gap = np.interp(a, eye.a, eye.gap)
+            # Nearly shut, the lower lid rises further, under the upper one: no sliver of
+            # the eye between them.
+            low = low + CLOSED_OVERLAP * float(np.clip((up + low - 0.75) / 0.25, 0.0, 1.0))
+            patch = frame[y0:y1, x0:x1].astype(np.float32)
+            # The lower lid first: where the sheets overlap, the upper lid lies over it.
+            sheets = (
+                self._lower_sheet(b - lower, low * gap, np.interp(a, eye.a, eye.below),
+                                  eye.margin),
+                self._upper_sheet(b - upper, up * gap, np.interp(a, eye.a, eye.crease),
+                                  eye.lash_above, eye.lash_below),
+            )  # fmt: skip
+            # Where the lids meet, the lashes of both and the fold between them shade the
+            # line: darker as the eye shuts, over about the lash band's width.
+            meet = b - (upper + up * gap + eye.lash_below)
+            contact = np.exp(-0.5 * (meet / max(eye.lash_above, 1.0)) ** 2)
+            # (fading to nothing at the corners, where the lids always meet)
+            along = np.clip(gap / max(float(eye.gap.max()), 1e-3), 0.0, 1.0) ** 0.5
+            shade = 1.0 - CONTACT_SHADOW * min(up / 0.8, 1.0) * contact * along
+            for shift, alpha in sheets:
+                if not (alpha > 0).any():
+                    continue
+                read = where + np.float32(pad) + (shift[..., None] * down).astype(np.float32)
+                lid = cv2.remap(source, read, None, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+                lid *= shade[..., None]
+                w = alpha[..., None]
+                patch = patch * (1 - w) + lid * w
+            frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _upper_sheet(
+        d: np.ndarray, travel: np.ndarray, crease: np.ndarray, above: float, below: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Where the upper lid's sheet reads from (shift along b, negative: up) and how much
+        of it shows (alpha), for points ``d`` below the open lid edge (negative above it).
+
+        The lash band (``above`` over to ``below`` under the edge) moves whole by ``travel``;
+        the skin from the crease down to it is read from an eased share of that. The sheet's
+        lower edge is anti-aliased over a pixel.
+        """
+        top = -crease
+        edge = travel + below  # where the sheet ends now
+        band_top = travel - above  # where the moved lash band begins now
+        t = np.clip((d - top) / np.maximum(band_top - top, 1e-3), 0.0, 1.0)
+        # Half linear, half smoothstep: no kink at the crease, and the stretch spread over
+        # the lid rather than piled in its middle.
+        ease = 0.5 * t + 0.5 * t * t * (3 - 2 * t)
+        shift = (-travel * ease).astype(np.float32)
+        alpha = np.clip(edge - d + 0.5, 0.0, 1.0) * (d > top) * (travel > 1e-3)
+        return shift, alpha.astype(np.float32)
+
+    @staticmethod
+    def _lower_sheet(
+        d: np.ndarray, travel: np.ndarray, reach: np.ndarray, margin: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The lower lid's sheet (shift along b, positive: down; alpha), for points ``d``
+        below the open lower lid edge. Its margin moves whole by ``travel``."""
+        bottom = reach
+        edge = -travel - margin
+        band_bottom = -travel + margin
+        t = np.clip((bottom - d) / np.maximum(bottom - band_bottom, 1e-3), 0.0, 1.0)
+        ease = 0.5 * t + 0.5 * t * t * (3 - 2 * t)
+        shift = (travel * ease).astype(np.float32)
+        alpha = np.clip(d - edge + 0.5, 0.0, 1.0) * (d < bottom) * (travel > 1e-3)
+        return shift, alpha.astype(np.float32)
