@@ -55,11 +55,11 @@ MAX_CHARS_PER_SECOND = 25.0
 
 
 #: How the mouth is driven from recorded audio.
-LIPSYNC_METHODS = ("combined", "network", "pocketsphinx", "loudness")
+LIPSYNC_METHODS = ("whisper", "combined", "network", "pocketsphinx", "loudness")
 
 
 #: Best frame accuracy on real English speakers (``gioconda eval lipsync --real-speech``).
-DEFAULT_LIPSYNC = "combined"
+DEFAULT_LIPSYNC = "whisper"
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class AnimateOptions:
     full_frame: render the whole photo at its own resolution, the face pasted back
     face: which face to animate, counting from the largest (0)
     lipsync: how recorded audio drives the mouth (one of :data:`LIPSYNC_METHODS`)
+    language: the recording's language (ISO 639-1) for Whisper, None to detect it
+    transcript: the recording's words (text, or a text file's path), None to recognize them
     max_audio_s: refuse longer audio
     voice: voice for ``text``: a Kokoro voice or blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5";
         English) or any eSpeak NG voice ("en-gb", "de", "fr+f3", ...; about 100 languages)
@@ -95,10 +97,23 @@ class AnimateOptions:
     face: int = option(0, "which face to animate, 0 = the largest", minimum=0, metavar="N")
     lipsync: str = option(
         DEFAULT_LIPSYNC,
-        "how recorded audio drives the mouth: combined (PocketSphinx's English words, placed "
-        "by our network), network (our network alone, any language), pocketsphinx (English "
-        "phones), loudness (the jaw follows loudness)",
+        "how recorded audio drives the mouth: whisper (Whisper's words in any language, placed "
+        "by our network), combined (PocketSphinx's English words, placed by our network), "
+        "network (our network alone, any language), pocketsphinx (English phones), loudness "
+        "(the jaw follows loudness)",
         choices=LIPSYNC_METHODS,
+    )
+    language: str | None = option(
+        None,
+        "language of the recording for --lipsync whisper, an ISO 639-1 code such as en, fr, "
+        "ja (Whisper then writes what it hears in that language)",
+        show="detected", metavar="CODE",
+    )  # fmt: skip
+    transcript: str | None = option(
+        None,
+        "what the recording says, as text or a text file: recognition is skipped and these "
+        "words are placed by our network (--lipsync whisper)",
+        metavar="TEXT|FILE",
     )
     max_audio_s: float = option(
         DEFAULT_MAX_AUDIO_S, "refuse longer audio", flag="--max-audio-seconds", above=0,
@@ -173,8 +188,14 @@ def speech_from_audio(path: str | os.PathLike[str], options: AnimateOptions) -> 
     if options.lipsync != "loudness":
         # Imported here: the text and loudness paths need no speech recognizer.
         from gioconda.speech.recognize import RECOGNIZERS
+        from gioconda.speech.transcript import WhisperRecognizer
 
-        recognizer = RECOGNIZERS[options.lipsync]()
+        if options.lipsync == "whisper":
+            recognizer = WhisperRecognizer(options.language, options.transcript)
+        elif options.language is not None or options.transcript is not None:
+            raise GiocondaError("--language and --transcript go with --lipsync whisper")
+        else:
+            recognizer = RECOGNIZERS[options.lipsync]()
         phones = recognizer.recognize(resample(audio, ANALYSIS_SAMPLE_RATE))
     return Speech(audio, phones, "recording")
 

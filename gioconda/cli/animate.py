@@ -111,7 +111,7 @@ def register_demo(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-o", "--output", default="gioconda-demo.mp4", metavar="OUT.mp4")
     # The demo speaks a text: no recording to limit or to recognize.
-    _add_common(parser, skip=("lipsync", "max_audio_s"))
+    _add_common(parser, skip=("lipsync", "language", "transcript", "max_audio_s"))
     parser.set_defaults(run=run_demo, parser=parser)
 
 

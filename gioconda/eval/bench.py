@@ -154,6 +154,32 @@ def run_benchmarks(
     long_minutes: length of the long recording whose peak memory is compared with a 10 s
         one (0 leaves the memory figures out; they take the longest)
     """
+
+
+def _whisper_speed(audio: Audio) -> dict[str, float]:
+    """Whisper's words plus their alignment, warm (models loaded by a first call): the
+    English path (tiny.en, no language detection) and the path that detects the language."""
+    from gioconda.speech.transcript import WhisperRecognizer
+
+    results = {}
+    start = time.perf_counter()
+    english = WhisperRecognizer(language="en")
+    english.recognize(audio)
+    detecting = WhisperRecognizer(listener=english.listener)
+    detecting.recognize(audio)
+    results["whisper_setup_s"] = time.perf_counter() - start
+    for name, recognizer in (("en", english), ("detect", detecting)):
+        start = time.perf_counter()
+        recognizer.recognize(audio)
+        results[f"whisper_{name}_realtime_factor"] = audio.duration_s / (
+            time.perf_counter() - start
+        )
+    return results
+
+
+def run_benchmarks(seconds: float = 10.0, size: int = 512, out: TextIO | None = None) -> dict:
+    """Run the benchmarks on the bundled portrait and print a table to ``out``."""
+    photo_res = resources.files("gioconda") / "assets" / "mona_lisa.jpg"
     results: dict[str, float] = {}
 
     def say(line: str) -> None:
@@ -207,11 +233,25 @@ def run_benchmarks(
         )
         row("motion generation", f"{med:.0f} frames/s")
         for name, recognizer_class in RECOGNIZERS.items():
+            if name == "whisper":
+                continue  # below: its models load on first use, so it is timed warm
             recognizer = recognizer_class()
             factor = audio.duration_s / _timed(lambda r=recognizer: r.recognize(audio))
             results[f"{name}_realtime_factor"] = factor
             row(f"phones: {name}", f"{factor:.1f} x real time", "(one run)")
 
+        whisper = _whisper_speed(audio)
+        results.update(whisper)
+        for label, key, target in (
+            ("phones: whisper + alignment, English given", "whisper_en_realtime_factor", ">= 8x"),
+            (
+                "phones: whisper + alignment, language detected",
+                "whisper_detect_realtime_factor",
+                "",
+            ),
+        ):
+            row(label, f"{whisper[key]:.1f} x real time", target, "(warm, one run)")
+        row("  whisper first calls (models load)", f"{whisper['whisper_setup_s']:.2f} s")
         med, lo, hi = _median(lambda: _timed(lambda: Renderer(portrait)), runs)
         row(
             "renderer set-up (once per photo)",

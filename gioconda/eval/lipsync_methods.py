@@ -18,6 +18,7 @@ from gioconda.errors import GiocondaError
 from gioconda.eval.speech_sets import EvalClip
 from gioconda.speech.align import RecognizedWord, combined_phones
 from gioconda.speech.audio import MEL_BANDS
+from gioconda.speech.transcript import transcript_phones
 from gioconda.speech.visemenet import (
     BLOCK_DILATIONS,
     BLOCK_KERNEL,
@@ -28,6 +29,7 @@ from gioconda.speech.visemenet import (
     load_weights,
 )
 from gioconda.speech.visemes import VISEMES, PhoneSegment
+from gioconda.speech.whisper import HeardSpeech
 
 #: Width of the network (``training/model.py`` VisemeNetTorch's default), for untrained weights.
 _NETWORK_CHANNELS = 96
@@ -97,6 +99,7 @@ class PhoneEstimators:
         self.network = network
         self._recognizer = None
         self._word_recognizer = None
+        self._listener = None
         self._memo: dict[tuple[str, str], object] = {}
 
     def start_clip(self) -> None:
@@ -123,6 +126,17 @@ class PhoneEstimators:
 
                 self._word_recognizer = PocketSphinxWordRecognizer()
             self._memo[key] = self._word_recognizer.words(clip.audio)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def heard(self, clip: EvalClip) -> HeardSpeech:
+        """Whisper's words in the clip (language detected) and its speech spans."""
+        key = ("whisper", clip.utterance.key)
+        if key not in self._memo:
+            if self._listener is None:
+                from gioconda.speech.whisper import WhisperListener
+
+                self._listener = WhisperListener()
+            self._memo[key] = self._listener.listen(clip.audio)
         return self._memo[key]  # type: ignore[return-value]
 
     def posteriors(self, clip: EvalClip) -> VisemePosteriors:
@@ -157,6 +171,11 @@ METHODS: tuple[LipSyncMethod, ...] = (
         "combined",
         True,
         lambda tools, clip: combined_phones(tools.posteriors(clip), tools.words(clip)),
+    ),
+    LipSyncMethod(
+        "whisper",
+        False,
+        lambda tools, clip: transcript_phones(tools.posteriors(clip), tools.heard(clip)),
     ),
     LipSyncMethod("tts", False, lambda tools, clip: clip.truth),
 )

@@ -33,6 +33,7 @@ from typing import Protocol, runtime_checkable
 from gioconda.speech.align import combined_phones
 from gioconda.speech.audio import Audio
 from gioconda.speech.pocketsphinx import PocketSphinxRecognizer, PocketSphinxWordRecognizer
+from gioconda.speech.transcript import WhisperRecognizer
 from gioconda.speech.visemes import PhoneSegment
 
 
@@ -87,6 +88,7 @@ class CombinedRecognizer:
 
 #: The recognizers by name, as ``--lipsync`` spells them.
 RECOGNIZERS: dict[str, type] = {
+    "whisper": WhisperRecognizer,
     "combined": CombinedRecognizer,
     "network": NetworkRecognizer,
     "pocketsphinx": PocketSphinxRecognizer,

@@ -1,0 +1,289 @@
+"""Lip sync from words: what was said (Whisper's words, or a given transcript) placed in time
+by our network, over the whole utterance at once.
+
+The words' visemes (:mod:`gioconda.speech.pronounce`), in order, with an optional pause
+between every two words, are forced onto the network's viseme posteriors by one Viterbi
+pass over the whole recording; each viseme lasts at least :data:`ALIGN_MIN_HOPS` hops. A
+word's place is not fixed by Whisper's word times (often 100 ms off): they are only loose
+anchors, a cost for every hop a word is placed more than :data:`ANCHOR_SLACK_S` outside
+them, so one bad time cannot pull a word far off and the search stays on track in long
+recordings. A word with no pronunciation (a script eSpeak cannot read) is a stretch of free
+visemes, where the network's own path is kept.
+
+Since the words are said, their /p b m/ shut the lips even when the network barely hears
+them: before /f v/ ("step forward") or a stop with no audible release ("drop five").
+
+Guards against words nobody said: where the voice activity detector hears no one, Whisper
+is not asked (:mod:`gioconda.speech.whisper`) and the mouth stays shut; where the network
+finds a placed word :data:`WORD_DOUBT_NATS` per hop less likely than its own path (a
+misheard word, speech in another language than the one forced), the network's path stands.
+
+Measured with ``gioconda eval lipsync --real-speech`` (see the README's lip-sync section).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gioconda.errors import GiocondaError
+from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
+from gioconda.speech.audio import Audio
+from gioconda.speech.pronounce import word_visemes
+from gioconda.speech.visemenet import VisemePosteriors, path_to_phones
+from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
+from gioconda.speech.whisper import HeardSpeech, HeardWord, WhisperListener, check_language
+from gioconda.timeline import FEATURE_HOP_S
+
+#: How far outside Whisper's time a word may lie before it costs. Frame accuracy on the three
+#: real English voices (hand-labelled speaker / CMU ARCTIC / MFA) for 0.1, 0.15, 0.2, 0.3,
+#: 0.5 s: 0.68/0.64/0.63, 0.70/0.68/0.63, 0.70/0.68/0.64, 0.70/0.63/0.64, 0.70/0.63/0.66.
+ANCHOR_SLACK_S = 0.2
+#: Cost per hop (nats) of a word's viseme further than the slack from the word's time.
+ANCHOR_COST_NATS = 1.0
+#: The network's posteriors are divided by this power of their mean over the recording
+#: before alignment (a scaled likelihood, as hybrid recognizers align): frequent visemes
+#: stop crowding out rare ones. Frame accuracy on the real recordings, English/Japanese:
+#: 0 -> 0.69, 0.61, 0.63 / 0.54; 0.7 -> 0.70, 0.63, 0.64 / 0.61.
+PRIOR_WEIGHT = 0.7
+#: Cost per hop of a word without a pronunciation against the network's best viseme, so
+#: that it does not swallow the pauses around it.
+FREE_WORD_COST_NATS = 0.5
+#: Hops a word without a pronunciation lasts at least (the free stretch's minimum).
+FREE_WORD_MIN_HOPS = 3
+
+_SIL = VISEME_INDEX["sil"]
+_FREE = -1  # a state that emits whichever viseme the network likes best
+_VERY_UNLIKELY = -1e18
+
+
+@dataclass(frozen=True)
+class WordToAlign:
+    """One word for :func:`align_transcript`.
+
+    Attributes
+    ----------
+    visemes: indices into :data:`~gioconda.speech.visemes.VISEMES` (no ``sil``), repeats
+        merged; None for a word without a pronunciation (the network's path is kept there)
+    start_s, end_s: where Whisper heard it (loose anchors), or None (a given transcript)
+    """
+
+    visemes: tuple[int, ...] | None
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlign]:
+    """Each word's pronunciation as merged viseme indices; punctuation alone is left out."""
+    aligned = []
+    for word in words:
+        visemes = word_visemes(word.text, language)
+        if visemes is not None and not visemes:
+            continue
+        indices = None
+        if visemes is not None:
+            raw = [VISEME_INDEX[v] for v in visemes]
+            indices = tuple(v for i, v in enumerate(raw) if i == 0 or v != raw[i - 1])
+        aligned.append(WordToAlign(indices, word.start_s, word.end_s))
+    return aligned
+
+
+def align_transcript(
+    posteriors: VisemePosteriors,
+    words: Sequence[WordToAlign],
+    min_hops: int = ALIGN_MIN_HOPS,
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The words' visemes forced onto the posteriors over the whole recording.
+
+    States, in order: optional leading silence, then for every word its visemes (each a
+    chain of ``min_hops`` states, fewer where the recording is too short to hold them all)
+    and an optional pause after it (the last is the trailing silence). The best path has the
+    highest summed log-probability under the prior-scaled posteriors (:data:`PRIOR_WEIGHT`),
+    less the anchor costs.
+
+    Returns
+    -------
+    (path, spans): per-hop viseme indices (hop ``i`` at ``i * 10`` ms; free words filled with
+    the network's own path), and each word's hops as ``(first, stop)`` (``(0, 0)`` if none)
+    """
+    log_probs = np.asarray(posteriors.log_probs, np.float64)
+    n_hops = len(log_probs)
+    if not words or n_hops == 0:
+        return np.full(n_hops, _SIL, np.int64), [(0, 0)] * len(words)
+    prior = np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
+    scores = log_probs - PRIOR_WEIGHT * prior
+    n_units = sum(len(w.visemes) if w.visemes else 1 for w in words)
+    hold = max(1, min(min_hops, n_hops // n_units))
+    free_hold = max(1, min(FREE_WORD_MIN_HOPS, n_hops // n_units))
+    viseme, can_stay, optional, word_of = [_SIL], [True], [True], [-1]
+    for w, word in enumerate(words):
+        for v in word.visemes or (_FREE,):
+            length = free_hold if v == _FREE else hold
+            viseme += [v] * length
+            can_stay += [False] * (length - 1) + [True]
+            optional += [False] * length
+            word_of += [w] * length
+        viseme.append(_SIL)  # the pause after the word, which may be skipped
+        can_stay.append(True)
+        optional.append(True)
+        word_of.append(-1)
+    state_viseme = np.array(viseme)
+    stay = np.array(can_stay)
+    state_word = np.array(word_of)
+    emit = np.where(
+        state_viseme == _FREE,
+        scores.max(axis=1, keepdims=True) - FREE_WORD_COST_NATS,
+        scores[:, np.maximum(state_viseme, 0)],
+    )
+    times = np.arange(n_hops) * FEATURE_HOP_S
+    for w, word in enumerate(words):
+        if word.start_s is None or word.end_s is None:
+            continue
+        outside = np.clip(word.start_s - ANCHOR_SLACK_S - times, 0, None) + np.clip(
+            times - word.end_s - ANCHOR_SLACK_S, 0, None
+        )
+        emit[:, state_word == w] -= (ANCHOR_COST_NATS / FEATURE_HOP_S * outside)[:, None]
+    # A state may be entered from the one before, or from two before over a skipped pause.
+    skip_into = np.zeros(len(state_viseme), bool)
+    skip_into[2:] = np.array(optional)[1:-1]
+    score = np.full(len(state_viseme), _VERY_UNLIKELY)
+    score[:2] = emit[0, :2]  # start in the leading silence or in the first word
+    step_back = np.zeros((n_hops, len(state_viseme)), np.int8)  # 0 stay, 1 advance, 2 skip
+    for t in range(1, n_hops):
+        from_stay = np.where(stay, score, _VERY_UNLIKELY)
+        from_previous = np.concatenate([[_VERY_UNLIKELY], score[:-1]])
+        from_skip = np.where(
+            skip_into, np.concatenate([[_VERY_UNLIKELY] * 2, score[:-2]]), _VERY_UNLIKELY
+        )
+        best = np.maximum(np.maximum(from_stay, from_previous), from_skip)
+        step_back[t] = np.where(best == from_stay, 0, np.where(best == from_previous, 1, 2))
+        score = best + emit[t]
+    # End in the trailing silence or in the last word's last state.
+    state = len(state_viseme) - 1 if score[-1] >= score[-2] else len(state_viseme) - 2
+    states = np.empty(n_hops, np.int64)
+    for t in range(n_hops - 1, -1, -1):
+        states[t] = state
+        state -= step_back[t, state]
+    path = state_viseme[states]
+    free = path == _FREE
+    if free.any():
+        path[free] = posteriors.viseme_path()[free]
+    hop_words = state_word[states]
+    spans = []
+    for w in range(len(words)):
+        hops = np.flatnonzero(hop_words == w)
+        spans.append((int(hops[0]), int(hops[-1]) + 1) if len(hops) else (0, 0))
+    return path, spans
+
+
+def transcript_phones(posteriors: VisemePosteriors, heard: HeardSpeech) -> tuple[PhoneSegment, ...]:
+    """The mouth's visemes for a recording whose words are known (heard or given).
+
+    - Words: aligned over the whole recording (:func:`align_transcript`); a word the network
+      finds :data:`WORD_DOUBT_NATS` per hop less likely than its own path takes the
+      network's path instead (misheard, or another language than the one forced).
+    - No words, but the voice activity detector hears speech (a language or a voice Whisper
+      cannot read): the network's own path inside the speech, silence outside.
+    - No words and no speech (silence, music, noise): silence throughout.
+
+    Returns
+    -------
+    Contiguous segments over the posteriors' hops (``phone`` is the viseme's name).
+    """
+    log_probs = np.asarray(posteriors.log_probs, np.float64)
+    n_hops = len(log_probs)
+    own = posteriors.viseme_path()
+    words = words_to_align(heard.words, heard.language)
+    if not words:
+        path = np.full(n_hops, _SIL, np.int64)
+        for start_s, end_s in heard.speech_spans:
+            first = max(0, int(start_s / FEATURE_HOP_S))
+            stop = min(n_hops, int(np.ceil(end_s / FEATURE_HOP_S)))
+            path[first:stop] = own[first:stop]
+        return path_to_phones(path)
+    path, spans = align_transcript(posteriors, words)
+    hops = np.arange(n_hops)
+    for first, stop in spans:
+        if stop > first:
+            span = hops[first:stop]
+            doubt = np.mean(log_probs[span, own[span]] - log_probs[span, path[span]])
+            if doubt > WORD_DOUBT_NATS:
+                path[span] = own[span]
+    return path_to_phones(path)
+
+
+def read_transcript(text_or_path: str) -> str:
+    """A transcript given as its text or as a path to a UTF-8 text file.
+
+    Raises
+    ------
+    GiocondaError: the file cannot be read, or the transcript has no words.
+    """
+    text = text_or_path
+    path = Path(text_or_path)
+    if "\n" not in text_or_path and len(text_or_path) < 4096 and path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise GiocondaError(f"cannot read the transcript {text_or_path}: {error}") from None
+    if not text.split():
+        raise GiocondaError("the transcript is empty")
+    return text
+
+
+def transcript_words(text: str) -> tuple[HeardWord, ...]:
+    """The words of a transcript, in order, without times."""
+    return tuple(HeardWord(word) for word in text.split())
+
+
+class WhisperRecognizer:
+    """Whisper's words placed by our network (:func:`transcript_phones`): any language.
+
+    Parameters
+    ----------
+    language: ISO 639-1 code to force; None detects the language
+    transcript: what is said, if known: recognition is skipped and these words are aligned
+        (the language is then detected from the audio unless given)
+    listener: the :class:`WhisperListener` to use (default: the process's shared one)
+    """
+
+    name = "whisper"
+
+    def __init__(
+        self,
+        language: str | None = None,
+        transcript: str | None = None,
+        listener: WhisperListener | None = None,
+    ) -> None:
+        from gioconda.speech.visemenet import VisemeNet
+
+        if language is not None:
+            check_language(language)
+        self.language = language
+        self.transcript = read_transcript(transcript) if transcript is not None else None
+        self._net = VisemeNet()
+        self._listener = listener or WhisperListener.shared()
+        #: What the last :meth:`recognize` heard (for reports and cue files).
+        self.heard: HeardSpeech | None = None
+
+    @property
+    def listener(self) -> WhisperListener:
+        """The Whisper models this recognizer uses (share them with another)."""
+        return self._listener
+
+    def hear(self, audio: Audio) -> HeardSpeech:
+        """The words (heard, or the transcript's) and the speech spans of ``audio``."""
+        if self.transcript is None:
+            return self._listener.listen(audio, self.language)
+        from gioconda.speech.whisper import speech_spans, whisper_samples
+
+        language = self.language or self._listener.detect_language(audio)
+        spans = speech_spans(whisper_samples(audio))
+        return HeardSpeech(transcript_words(self.transcript), language, spans)
+
+    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
+        self.heard = self.hear(audio)
+        return transcript_phones(self._net(audio), self.heard)

@@ -1,0 +1,231 @@
+"""Whisper lip sync: pronunciations, the transcript path, robustness to sounds nobody said,
+another language, and /p/ shut before /f/. Speech is eSpeak NG's (true phone times known)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gioconda.errors import GiocondaError
+from gioconda.speech.audio import Audio, resample
+from gioconda.speech.espeak import synthesize
+from gioconda.speech.pronounce import word_visemes
+from gioconda.speech.transcript import (
+    WhisperRecognizer,
+    align_transcript,
+    read_transcript,
+    words_to_align,
+)
+from gioconda.speech.visemenet import VisemeNet
+from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
+from gioconda.speech.whisper import HeardWord, WhisperListener, model_folder
+from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
+
+LEAD_S = 0.4  # silence around the speech, as in a recording
+PP = VISEME_INDEX["PP"]
+
+
+def spoken(text: str, voice: str) -> tuple[Audio, list[PhoneSegment]]:
+    """eSpeak speech with silence before and after, at 16 kHz, and its true phones."""
+    speech = synthesize(text, voice=voice)
+    audio = resample(speech.audio, ANALYSIS_SAMPLE_RATE)
+    pad = np.zeros(int(LEAD_S * audio.sample_rate), np.float32)
+    samples = np.concatenate([pad, audio.samples, pad])
+    phones = [
+        PhoneSegment(p.start_s + LEAD_S, p.end_s + LEAD_S, p.phone, p.viseme) for p in speech.phones
+    ]
+    return Audio(samples, audio.sample_rate), phones
+
+
+def closed_at(phones: tuple[PhoneSegment, ...], start_s: float, end_s: float) -> bool:
+    """Whether some PP segment overlaps [start_s, end_s]."""
+    return any(p.viseme == "PP" and p.start_s < end_s and p.end_s > start_s for p in phones)
+
+
+def frame_accuracy(truth: list[PhoneSegment], phones: tuple[PhoneSegment, ...]) -> float:
+    """Share of 10 ms hops inside the speech where the visemes agree."""
+    start, end = truth[0].start_s, truth[-1].end_s
+    times = np.arange(start, end, FEATURE_HOP_S) + FEATURE_HOP_S / 2
+
+    def at(segments, t):
+        return next((s.viseme for s in segments if s.start_s <= t < s.end_s), "sil")
+
+    return float(np.mean([at(truth, t) == at(phones, t) for t in times]))
+
+
+@pytest.fixture(scope="module")
+def listener() -> WhisperListener:
+    return WhisperListener()
+
+
+@pytest.fixture(scope="module")
+def network() -> VisemeNet:
+    return VisemeNet()
+
+
+def test_word_visemes_in_several_languages() -> None:
+    assert word_visemes("Bob,", "en") == ("PP", "aa", "PP")  # CMU dictionary, punctuation off
+    assert word_visemes("5", "en")[0] == "FF"  # a numeral is read ("five")
+    assert word_visemes("Zyxwvutz", "en")  # not in the dictionary: eSpeak's rules
+    assert word_visemes("bonjour", "fr")[0] == "PP"
+    assert word_visemes("みず", "ja")[0] == "PP"  # kana: eSpeak reads them
+    assert word_visemes("水", "ja") is None  # kanji: eSpeak cannot, the network decides
+    assert word_visemes("—", "en") == ()
+
+
+def test_whole_utterance_alignment_keeps_word_order_and_anchors(network: VisemeNet) -> None:
+    audio, truth = spoken("Bob put a big map on the pub table.", "en-us")
+    posteriors = network(audio)
+    words = words_to_align(
+        [HeardWord(w) for w in "Bob put a big map on the pub table.".split()], "en"
+    )
+    _, spans = align_transcript(posteriors, words)
+    starts = [first for first, _ in spans]
+    assert starts == sorted(starts) and all(stop > first for first, stop in spans)
+    # Every word lies within the speech, none in the silence around it.
+    speech = (truth[0].start_s, truth[-1].end_s)
+    assert spans[0][0] * FEATURE_HOP_S > speech[0] - 0.15
+    assert spans[-1][1] * FEATURE_HOP_S < speech[1] + 0.15
+
+
+def test_transcript_path_places_every_closure(network: VisemeNet) -> None:
+    text = "Bob put a big map on the pub table."
+    audio, truth = spoken(text, "en-us")
+    recognizer = WhisperRecognizer(language="en", transcript=text)
+    phones = recognizer.recognize(audio)
+    assert [w.text for w in recognizer.heard.words] == text.split()
+    closures = [p for p in truth if p.viseme == "PP"]
+    assert len(closures) >= 8
+    assert all(closed_at(phones, p.start_s, p.end_s) for p in closures)
+    accuracy = frame_accuracy(truth, phones)
+    assert accuracy > frame_accuracy(truth, network(audio).to_phones())
+    assert accuracy > 0.6
+
+
+def test_read_transcript_text_or_file(tmp_path) -> None:
+    path = tmp_path / "dialog.txt"
+    path.write_text("Hello there,\nGeneral Kenobi.\n", encoding="utf-8")
+    assert read_transcript(str(path)).split() == ["Hello", "there,", "General", "Kenobi."]
+    assert read_transcript("just words") == "just words"
+    with pytest.raises(GiocondaError):
+        read_transcript("   ")
+
+
+def test_p_before_f_shuts_the_lips(listener: WhisperListener) -> None:
+    # /p/ before /f/ and before a stop: the lips meet though little release is heard.
+    audio, truth = spoken("Take one step forward, then drop five cups.", "en-us")
+    recognizer = WhisperRecognizer(listener=listener)
+    phones = recognizer.recognize(audio)
+    assert recognizer.heard.language == "en"
+    assert "forward" in " ".join(w.text.lower() for w in recognizer.heard.words)
+    bilabials = [p for p in truth if p.viseme == "PP"]
+    assert len(bilabials) == 3  # steP, droP, cuPs
+    for p in bilabials:
+        assert closed_at(phones, p.start_s - 0.02, p.end_s + 0.02), p
+
+
+def test_a_part_20_db_quieter_still_speaks(listener: WhisperListener) -> None:
+    loud, loud_truth = spoken("Bob bought a map.", "en-us")
+    quiet, quiet_truth = spoken("Pam made a puppet.", "en-us")
+    audio = Audio(np.concatenate([loud.samples, 0.1 * quiet.samples]), loud.sample_rate)
+    later = [
+        PhoneSegment(p.start_s + loud.duration_s, p.end_s + loud.duration_s, p.phone, p.viseme)
+        for p in quiet_truth
+    ]
+    recognizer = WhisperRecognizer(language="en", listener=listener)
+    phones = recognizer.recognize(audio)
+    heard = [w for w in recognizer.heard.words if w.start_s > loud.duration_s]
+    assert len(heard) >= 3  # the quiet sentence's words were heard
+    bilabials = [p for p in (*loud_truth, *later) if p.viseme == "PP"]
+    found = sum(closed_at(phones, p.start_s - 0.02, p.end_s + 0.02) for p in bilabials)
+    assert found >= len(bilabials) - 1
+    # ... and the lips do not shut all the time
+    shut = sum(p.end_s - p.start_s for p in phones if p.viseme == "PP")
+    assert shut < 0.35 * audio.duration_s
+
+
+def music(seconds: float, rate: int = ANALYSIS_SAMPLE_RATE) -> np.ndarray:
+    """Chords that change every half second over a drum beat."""
+    t = np.arange(int(seconds * rate)) / rate
+    chords = [(220.0, 277.2, 329.6), (196.0, 246.9, 293.7), (174.6, 220.0, 261.6)]
+    out = np.zeros_like(t)
+    for i, chord in enumerate(chords):
+        on = ((t * 2).astype(int) % len(chords)) == i
+        for f in chord:
+            out += on * 0.12 * np.sin(2 * np.pi * f * t) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))
+    beat = np.mod(t, 0.5) < 0.04
+    out += (
+        beat * 0.3 * np.random.default_rng(0).standard_normal(len(t)) * np.exp(-np.mod(t, 0.5) * 60)
+    )
+    return out.astype(np.float32)
+
+
+@pytest.mark.parametrize("sound", ["silence", "music", "noise"])
+def test_no_words_from_sounds_nobody_said(
+    sound: str, listener: WhisperListener, network: VisemeNet
+) -> None:
+    rate = ANALYSIS_SAMPLE_RATE
+    samples = {
+        "silence": np.zeros(4 * rate, np.float32),
+        "music": music(4.0),
+        "noise": 0.05 * np.random.default_rng(1).standard_normal(4 * rate).astype(np.float32),
+    }[sound]
+    audio = Audio(samples, rate)
+    recognizer = WhisperRecognizer(listener=listener)
+    phones = recognizer.recognize(audio)
+    assert recognizer.heard.words == ()
+    assert {p.viseme for p in phones} == {"sil"}
+    if sound == "music":  # the network alone would move the mouth: the guard matters
+        assert {p.viseme for p in network(audio).to_phones()} != {"sil"}
+
+
+@pytest.mark.parametrize("forced", ["ja", "fr"])
+def test_speech_in_another_language_than_forced_adds_no_closures(
+    forced: str, listener: WhisperListener, network: VisemeNet
+) -> None:
+    # Whisper forced to a language would write a translation: words nobody said.
+    audio, truth = spoken("Guten Morgen, mein Name ist Bernd.", "de")
+    recognizer = WhisperRecognizer(language=forced, listener=listener)
+    phones = recognizer.recognize(audio)
+    assert recognizer.heard.words == ()
+    allowed = [p for p in (*truth, *network(audio).to_phones()) if p.viseme == "PP"]
+    for p in phones:
+        if p.viseme == "PP":
+            assert any(a.start_s < p.end_s and a.end_s > p.start_s for a in allowed), p
+    assert any(p.viseme != "sil" for p in phones)  # the network still moves the mouth
+
+
+def test_non_english_speech(listener: WhisperListener, network: VisemeNet) -> None:
+    text = "Buenos días, me llamo Pablo y vivo en Barcelona."
+    audio, truth = spoken(text, "es")
+    recognizer = WhisperRecognizer(listener=listener)
+    phones = recognizer.recognize(audio)
+    assert recognizer.heard.language == "es"
+    assert len(recognizer.heard.words) >= 6
+    bilabials = [p for p in truth if p.viseme == "PP"]
+    found = sum(closed_at(phones, p.start_s - 0.02, p.end_s + 0.02) for p in bilabials)
+    alone = sum(
+        closed_at(network(audio).to_phones(), p.start_s - 0.02, p.end_s + 0.02) for p in bilabials
+    )
+    assert found >= len(bilabials) - 1 and found >= alone
+    assert frame_accuracy(truth, phones) > frame_accuracy(truth, network(audio).to_phones())
+
+
+def test_unknown_language_is_one_line_error() -> None:
+    with pytest.raises(GiocondaError, match="language"):
+        WhisperRecognizer(language="xx")
+
+
+def test_base_model_assembled_into_the_cache_and_checked(tmp_path) -> None:
+    folder = model_folder("base", tmp_path)
+    assert {p.name for p in folder.iterdir()} >= {"model.bin", "config.json", "tokenizer.json"}
+    size = (folder / "model.bin").stat().st_size
+    with open(folder / "model.bin", "r+b") as f:  # a damaged copy is rebuilt, not trusted
+        f.seek(1000)
+        f.write(b"\0" * 16)
+    assert model_folder("base", tmp_path) == folder
+    assert (folder / "model.bin").stat().st_size == size
+    from gioconda.cache import sha256_file
+    from gioconda.speech.whisper import BASE_SHA256
+
+    assert sha256_file(folder / "model.bin") == BASE_SHA256
