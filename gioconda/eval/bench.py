@@ -137,25 +137,6 @@ def _animate_process(photo: str, wav: str, out: str, size: int, tmp: str) -> tup
         return elapsed, int(f.read()) / 1024
 
 
-def run_benchmarks(
-    seconds: float = 60.0,
-    size: int = 512,
-    runs: int = 3,
-    long_minutes: float = 10.0,
-    out: TextIO | None = None,
-) -> dict[str, float]:
-    """Run the benchmarks on the bundled portrait and print a table to ``out``.
-
-    Parameters
-    ----------
-    seconds: length of the recording for the whole ``animate`` (and of the motion rendered)
-    size: side of the square video
-    runs: measurements per figure (the median is printed, with the range)
-    long_minutes: length of the long recording whose peak memory is compared with a 10 s
-        one (0 leaves the memory figures out; they take the longest)
-    """
-
-
 def _whisper_speed(audio: Audio) -> dict[str, float]:
     """Whisper's words plus their alignment, warm (models loaded by a first call): the
     English path (tiny.en, no language detection) and the path that detects the language."""
@@ -177,9 +158,23 @@ def _whisper_speed(audio: Audio) -> dict[str, float]:
     return results
 
 
-def run_benchmarks(seconds: float = 10.0, size: int = 512, out: TextIO | None = None) -> dict:
-    """Run the benchmarks on the bundled portrait and print a table to ``out``."""
-    photo_res = resources.files("gioconda") / "assets" / "mona_lisa.jpg"
+def run_benchmarks(
+    seconds: float = 60.0,
+    size: int = 512,
+    runs: int = 3,
+    long_minutes: float = 10.0,
+    out: TextIO | None = None,
+) -> dict[str, float]:
+    """Run the benchmarks on the bundled portrait and print a table to ``out``.
+
+    Parameters
+    ----------
+    seconds: length of the recording for the whole ``animate`` (and of the motion rendered)
+    size: side of the square video
+    runs: measurements per figure (the median is printed, with the range)
+    long_minutes: length of the long recording whose peak memory is compared with a 10 s
+        one (0 leaves the memory figures out; they take the longest)
+    """
     results: dict[str, float] = {}
 
     def say(line: str) -> None:
@@ -243,15 +238,11 @@ def run_benchmarks(seconds: float = 10.0, size: int = 512, out: TextIO | None = 
         whisper = _whisper_speed(audio)
         results.update(whisper)
         for label, key, target in (
-            ("phones: whisper + alignment, English given", "whisper_en_realtime_factor", ">= 8x"),
-            (
-                "phones: whisper + alignment, language detected",
-                "whisper_detect_realtime_factor",
-                "",
-            ),
+            ("phones: whisper + alignment, English", "whisper_en_realtime_factor", ">= 8 x"),
+            ("phones: whisper + alignment, detecting", "whisper_detect_realtime_factor", ""),
         ):
             row(label, f"{whisper[key]:.1f} x real time", target, "(warm, one run)")
-        row("  whisper first calls (models load)", f"{whisper['whisper_setup_s']:.2f} s")
+        row("  whisper's first calls (models load)", f"{whisper['whisper_setup_s']:.2f} s")
         med, lo, hi = _median(lambda: _timed(lambda: Renderer(portrait)), runs)
         row(
             "renderer set-up (once per photo)",
