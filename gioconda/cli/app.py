@@ -19,7 +19,7 @@ class UsageError(Exception):
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each command's ``register``; the modules load no models until a command runs."""
-    from gioconda.cli import animate, bench, evaluate, reenact, voices
+    from gioconda.cli import animate, bench, evaluate, reenact, verify, voices
 
     return [
         animate.register_animate,
@@ -28,6 +28,7 @@ def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         voices.register,
         evaluate.register,
         bench.register,
+        verify.register,
     ]
 
 
