@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from gioconda.cli.progress import ProgressBars
 
@@ -19,14 +21,23 @@ def register(evaluations: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--clips", type=int, default=50, help="marked clips (default: 50)")
     parser.add_argument("--quick", action="store_true", help="three clips, four attacks")
-    parser.add_argument("--out", metavar="FILE.md", help="also write the table here")
+    parser.add_argument(
+        "--out",
+        metavar="FILE.md",
+        help="also write the table here (and every score beside it, as .json)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from gioconda.errors import GiocondaError
-    from gioconda.eval.provenance import ProvenanceEvalOptions, format_table, run_provenance_eval
+    from gioconda.eval.provenance import (
+        ProvenanceEvalOptions,
+        format_table,
+        report_json,
+        run_provenance_eval,
+    )
     from gioconda.output.files import _atomic_file, check_writable
 
     if args.clips < 1:
@@ -45,4 +56,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         with _atomic_file(args.out) as temp:
             temp.write_text(table + "\n")
+        with _atomic_file(Path(args.out).with_suffix(".json")) as temp:
+            temp.write_text(json.dumps(report_json(report)) + "\n")
     return 0

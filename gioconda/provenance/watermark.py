@@ -261,9 +261,12 @@ def _whiten(mean_luma: np.ndarray) -> np.ndarray:
     k = WORK_SIDE / min(height, width)
     size = (max(TILE, round(width * k)), max(TILE, round(height * k)))
     luma = cv2.resize(mean_luma.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    detail = luma - cv2.GaussianBlur(luma, (0, 0), 6)
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), 4)
     contrast = np.sqrt(cv2.GaussianBlur(detail * detail, (0, 0), 6))
-    return np.clip(detail / (contrast + 1.0), -4, 4)
+    # Divided by the local variance, not the deviation: busy areas (hair, fur, foliage) hold
+    # as much mark as calm ones but far more picture, so they get less say (a matched filter).
+    whitened = detail / (contrast + 1.0) ** 2
+    return np.clip(whitened / (whitened.std() + 1e-12), -4, 4)
 
 
 def _fold(image: np.ndarray, scale: float, angle_deg: float) -> np.ndarray:
