@@ -21,6 +21,7 @@ from gioconda.face.portrait import analyze_portrait
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.generate import generate_motion
 from gioconda.pipeline import AnimateOptions, animate
+from gioconda.provenance.watermark import Watermarker
 from gioconda.render.renderer import Renderer
 from gioconda.speech.audio import Audio, analyze_audio, resample
 from gioconda.speech.espeak import synthesize
@@ -87,10 +88,17 @@ def run_benchmarks(seconds: float = 10.0, size: int = 512, out: TextIO | None = 
         start = time.perf_counter()
         renderer = Renderer(portrait)
         results["renderer_setup_s"] = time.perf_counter() - start
-        start = time.perf_counter()
+        mark = Watermarker(size, size)
+        render_s = mark_s = 0.0
         for i in range(n):
-            renderer.render(motion.frame(i))
-        results["render_fps"] = n / (time.perf_counter() - start)
+            start = time.perf_counter()
+            frame = renderer.render(motion.frame(i))
+            middle = time.perf_counter()
+            mark(frame)
+            render_s, mark_s = render_s + middle - start, mark_s + time.perf_counter() - middle
+        results["render_fps"] = n / render_s
+        results["watermark_ms"] = mark_s / n * 1000
+        results["watermark_share"] = mark_s / render_s
 
         with tempfile.TemporaryDirectory() as tmp:
             wav = os.path.join(tmp, "speech.wav")
@@ -109,6 +117,8 @@ def run_benchmarks(seconds: float = 10.0, size: int = 512, out: TextIO | None = 
         say(f"{label:40s} {results[f'{name}_realtime_factor']:8.1f} x real time")
     say(f"{'motion generation':40s} {results['motion_fps']:8.0f} frames/s")
     say(f"{'render alone':40s} {results['render_fps']:8.1f} frames/s")
+    label = f"watermark ({results['watermark_share']:.1%} of render)"
+    say(f"{label:40s} {results['watermark_ms']:8.1f} ms/frame")
     say(f"{'whole animate (audio file to MP4)':40s} {results['animate_fps']:8.1f} frames/s")
     say(
         f"{'real-time factor (video s per wall s)':40s} {results['animate_realtime_factor']:8.2f} x"
