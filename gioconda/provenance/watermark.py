@@ -8,7 +8,7 @@ How it works
   the short side, so its size follows the frame's and a resized video still carries whole
   tiles. The tile is the sum of a *tag* pattern (the same in every Gioconda video: the thing
   detected) and one pattern per payload bit, signed by the bit. It is added to luma (the same
-  amount to R, G and B), scaled by the local texture so that flat areas get about a fifth of
+  amount to R, G and B), scaled by the local texture so that smooth areas get a tenth of
   what textured ones get, and capped so a frame's PSNR against the unmarked one stays above
   :data:`MIN_PSNR_DB`. Every frame carries the same mark, so a video's frames can be averaged.
 - **The payload**: :data:`PAYLOAD_BITS` bits: a 4-bit format version, a 20-bit render id
@@ -58,11 +58,12 @@ CRC_BITS = 16
 PAYLOAD_BITS = VERSION_BITS + RENDER_ID_BITS + CRC_BITS
 #: Share of the mark's power in the tag (the rest carries the payload).
 TAG_SHARE = 0.4
-#: Mark amplitude in luma levels (0..255) in textured areas, and its share in flat ones.
+#: Mark amplitude in luma levels (0..255) in textured areas, and its share in smooth ones.
 STRENGTH = 4.0
-FLAT_SHARE = 0.2
-#: Local standard deviation of luma (levels, at a quarter of the size) that counts as textured.
-TEXTURE_STD = 4.0
+FLAT_SHARE = 0.1
+#: Local deviation of luma from its smoothed self (levels, at a quarter of the size) that
+#: counts as fully textured.
+TEXTURE_STD = 2.5
 #: The mark never takes a frame below this PSNR against the unmarked frame.
 MIN_PSNR_DB = 40.5
 
@@ -238,9 +239,11 @@ class Watermarker:
         # Texture measured at a quarter of the size: the mask is smooth, and it is 16x cheaper.
         luma = cv2.cvtColor(cv2.resize(frame, self._small, interpolation=cv2.INTER_AREA),
                             cv2.COLOR_RGB2GRAY).astype(np.float32)  # fmt: skip
-        mean = cv2.blur(luma, (5, 5))
-        std = np.sqrt(np.maximum(cv2.blur(luma * luma, (5, 5)) - mean * mean, 0))
-        gain = cv2.blur(np.clip(std / TEXTURE_STD, FLAT_SHARE, 1.0), (5, 5)) * STRENGTH
+        # Texture is what a smooth surface lacks: a gradient (sky, a lit wall) has none, and
+        # gets as little mark as a flat colour, where it would show.
+        detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
+        texture = np.sqrt(np.maximum(cv2.blur(detail * detail, (5, 5)), 0))  # sums round below 0
+        gain = cv2.blur(np.clip(texture / TEXTURE_STD, FLAT_SHARE, 1.0), (5, 5)) * STRENGTH
         # The pattern has unit RMS and is independent of the mask: RMS of the change follows.
         rms = float(np.sqrt(np.mean(gain * gain)))
         if rms > self._max_rms:
