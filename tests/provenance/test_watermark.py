@@ -79,7 +79,7 @@ def test_smooth_backgrounds_barely_change():
     for background in backgrounds:
         change = mark(background).astype(np.int16) - background
         assert np.sqrt(np.mean(change.astype(np.float64) ** 2)) <= 0.6  # PSNR >= 52 dB
-        assert np.abs(change).max() <= 2
+        assert np.abs(change).max() <= 3
 
 
 @pytest.mark.parametrize(
