@@ -244,8 +244,10 @@ class Watermarker:
         detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
         texture = np.sqrt(np.maximum(cv2.blur(detail * detail, (5, 5)), 0))  # sums round below 0
         # The blur's mirrored border puts a kink (false texture) into a gradient's edge rows.
-        texture[:2], texture[-2:] = texture[2], texture[-3]
-        texture[:, :2], texture[:, -2:] = texture[:, 2:3], texture[:, -3:-2]
+        edge = 4  # about three standard deviations of that blur
+        texture[:edge], texture[-edge:] = texture[edge], texture[-edge - 1]
+        texture[:, :edge] = texture[:, edge : edge + 1]
+        texture[:, -edge:] = texture[:, -edge - 1 : -edge]
         gain = cv2.blur(np.clip(texture / TEXTURE_STD, FLAT_SHARE, 1.0), (5, 5)) * STRENGTH
         # The pattern has unit RMS and is independent of the mask: RMS of the change follows.
         rms = float(np.sqrt(np.mean(gain * gain)))
