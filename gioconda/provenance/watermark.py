@@ -237,8 +237,8 @@ class Watermarker:
                 f"got {frame.shape} {frame.dtype}"
             )
         # Texture measured at a quarter of the size: the mask is smooth, and it is 16x cheaper.
-        luma = cv2.cvtColor(cv2.resize(frame, self._small, interpolation=cv2.INTER_AREA),
-                            cv2.COLOR_RGB2GRAY).astype(np.float32)  # fmt: skip
+        luma = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), self._small,
+                          interpolation=cv2.INTER_AREA).astype(np.float32)  # fmt: skip
         # Texture is what a smooth surface lacks: a gradient (sky, a lit wall) has none, and
         # gets as little mark as a flat colour, where it would show.
         detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
@@ -254,7 +254,7 @@ class Watermarker:
         if rms > self._max_rms:
             gain *= self._max_rms / rms
         gain = cv2.resize(gain, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
-        delta = np.rint(gain * self._pattern).astype(np.int16)
+        delta = cv2.multiply(gain, self._pattern, dtype=cv2.CV_16S)  # rounds to nearest
         # OpenCV's saturating add: 10x faster than NumPy's widening to int16 and back.
         return cv2.add(frame, cv2.merge([delta, delta, delta]), dtype=cv2.CV_8U)
 
