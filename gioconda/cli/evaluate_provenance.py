@@ -22,6 +22,9 @@ def register(evaluations: argparse._SubParsersAction) -> None:
     parser.add_argument("--clips", type=int, default=50, help="marked clips (default: 50)")
     parser.add_argument("--quick", action="store_true", help="three clips, four attacks")
     parser.add_argument(
+        "--workers", type=int, default=2, help="processes sharing the work (default: 2)"
+    )
+    parser.add_argument(
         "--out",
         metavar="FILE.md",
         help="also write the table here (and every score beside it, as .json)",
@@ -40,14 +43,15 @@ def run(args: argparse.Namespace) -> int:
     )
     from gioconda.output.files import _atomic_file, check_writable
 
-    if args.clips < 1:
-        raise GiocondaError(f"--clips must be at least 1, got {args.clips}")
+    if args.clips < 1 or args.workers < 1:
+        raise GiocondaError("--clips and --workers must be at least 1")
     if args.out is not None:
         check_writable(args.out)  # fail now, not after the run
     progress = ProgressBars(args.quiet)
     try:
         report = run_provenance_eval(
-            ProvenanceEvalOptions(clips=args.clips, quick=args.quick), progress
+            ProvenanceEvalOptions(clips=args.clips, quick=args.quick, workers=args.workers),
+            progress,
         )
     finally:
         progress.close()

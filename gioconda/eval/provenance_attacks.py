@@ -72,7 +72,7 @@ def speed_up(frames: Frames) -> Frames:
     return frames[::2]
 
 
-def excerpt(frames: Frames, fps: float = 25.0, start_s: float = 0.5, seconds: float = 3.0):
+def excerpt(frames: Frames, fps: float = 25.0, start_s: float = 0.3, seconds: float = 3.0):
     first = round(start_s * fps)
     return frames[first : first + round(seconds * fps)]
 
