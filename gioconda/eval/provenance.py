@@ -5,7 +5,7 @@ Marked: short clips rendered from different photos and voices, exactly as ``rend
 marks them (label, then the mark), then every attack in
 :data:`~gioconda.eval.provenance_attacks.ATTACKS`. Unmarked: the same renders with the mark
 left out (as they are, at 300 kb/s, cropped), and the photos themselves encoded as still
-videos (cropped, whole, mirrored). One table: detection and intact-payload rate per attack,
+videos (cropped and whole). One table: detection and intact-payload rate per attack,
 false positives per group, and the lowest (highest) score seen in each.
 """
 
@@ -104,7 +104,7 @@ def _clip_frames(photo: np.ndarray, voice: str, text: str, seconds: float) -> np
 
 
 def _stills(photo: np.ndarray) -> list[np.ndarray]:
-    """A photo as Gioconda never marked it: centre 512 crop, the whole at 720, mirrored."""
+    """A photo as Gioconda never marked it: its centre at 512x512, the whole at 720 high."""
     height, width = photo.shape[:2]
     k = SIZE / min(height, width)
     scaled = cv2.resize(photo, (round(width * k), round(height * k)), interpolation=cv2.INTER_AREA)
@@ -112,7 +112,7 @@ def _stills(photo: np.ndarray) -> list[np.ndarray]:
     centre = scaled[y0 : y0 + SIZE, x0 : x0 + SIZE]
     k = 720 / min(height, width)
     whole = cv2.resize(photo, (round(width * k), round(height * k)), interpolation=cv2.INTER_AREA)
-    return [centre, whole, centre[:, ::-1]]
+    return [centre, whole]
 
 
 def _detect(frames: list[np.ndarray], attack: Attack | None, scratch: str, video: str):
@@ -166,7 +166,7 @@ def _clip_task(index: int, seconds: float, quick: bool) -> tuple[list[Outcome], 
 
 
 def _still_task(group: str, which: int | str, quick: bool) -> tuple[list[Outcome], None]:
-    """A photo (by index) or a scikit-image picture (by name) as three still videos."""
+    """A photo (by index) or a scikit-image picture (by name) as two still videos."""
     if isinstance(which, int):
         photo = _photos(quick)[which][1]()
     else:

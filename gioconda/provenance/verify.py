@@ -68,9 +68,10 @@ def describe(result: Verification) -> str:
     mark = result.watermark
     assert mark is not None
     if mark.found:
+        odds = "below 1e-15" if mark.false_alarm < 1e-15 else f"{mark.false_alarm:.0e}"
         lines.append(
-            f"  watermark: FOUND (score {mark.score:.1f}, chance without a mark "
-            f"{max(mark.false_alarm, 1e-15):.0e}; {mark.frames} frames)"
+            f"  watermark: FOUND (score {mark.score:.1f}, chance without a mark {odds}; "
+            f"{mark.frames} frames)"
         )
     else:
         lines.append(f"  watermark: not found (score {mark.score:.1f}; {mark.frames} frames)")

@@ -14,7 +14,6 @@ def test_every_attack_makes_a_playable_video_of_the_promised_shape(tmp_path):
     expected = {
         "resize to 1/2 area": ((182, 182), 100),
         "rotate 2 + brighter + 1/2 area + 500 kb/s": ((182, 182), 100),
-        "excerpt + screen recording": ((256, 256), 75),
         "resize to 1/4 area": ((128, 128), 100),
         "crop 10% each side": ((204, 204), 100),
         "2x speed-up": ((256, 256), 50),
