@@ -123,7 +123,7 @@ def _detect(frames: list[np.ndarray], attack: Attack | None, scratch: str, video
 
 PICTURES = ("camera", "coffee", "chelsea", "rocket", "coins", "moon", "page", "text",
             "hubble_deep_field", "immunohistochemistry", "retina", "cat", "grass", "gravel",
-            "brick", "motorcycle_left")  # fmt: skip
+            "brick", "horse")  # fmt: skip
 _UNMARKED_RENDERS = ("renders, mark left out", "  ... at 300 kb/s", "  ... cropped 10% each side")
 _STILL_GROUPS = ("photos as still videos", "scikit-image pictures as still videos")
 
