@@ -173,6 +173,8 @@ def _still_task(group: str, which: int | str, quick: bool) -> tuple[list[Outcome
         from skimage import data as images
 
         photo = getattr(images, which)()
+        if photo.dtype != np.uint8:  # the horse is a silhouette of booleans
+            photo = (photo.astype(np.float32) * (255 / max(float(photo.max()), 1))).astype(np.uint8)
         photo = np.repeat(photo[..., None], 3, axis=2) if photo.ndim == 2 else photo[..., :3]
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="gioconda-provenance-") as tmp:
