@@ -8,6 +8,7 @@ own (:mod:`gioconda.face`, :mod:`gioconda.audio`, :mod:`gioconda.recognize`,
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ from gioconda.output.motion_files import check_motion_path, read_motion, write_m
 from gioconda.output.targets import check_outputs
 from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4Writer
 from gioconda.progress import Progress, no_progress
+from gioconda.provenance import sign_if_configured
+from gioconda.provenance.watermark import FORMAT_VERSION, RENDER_ID_BITS, Payload, Watermarker
 from gioconda.render.label import SyntheticLabel
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
@@ -247,15 +250,30 @@ def load_portrait(
     return cached_analysis(load_photo(photo_path), size, face)
 
 
+def render_id_for(portrait: Portrait, motion: Motion) -> int:
+    """The render id the watermark carries: drawn from what decides the frames (the portrait's
+    pixels and the motion), so the same render makes the same video, byte for byte, while
+    different renders carry different ids."""
+    digest = hashlib.sha256(portrait.image.tobytes())
+    for track in (motion.blendshapes, motion.head_rotation_deg, motion.head_translation,
+                  motion.head_scale, motion.gaze_deg):  # fmt: skip
+        digest.update(np.ascontiguousarray(track).tobytes())
+    digest.update(str(motion.fps).encode())
+    return int.from_bytes(digest.digest()[:4], "big") % (1 << RENDER_ID_BITS)
+
+
 def render_frames(
     portrait: Portrait,
     motion: Motion,
     full_frame: bool = False,
     label: bool = True,
     threads: int = 0,
+    render_id: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Every frame of ``motion`` on ``portrait``, in order: (H, W, 3) uint8 RGB each, the working
-    crop (or, with ``full_frame``, the whole photo), with the "AI-generated" label if asked.
+    crop (or, with ``full_frame``, the whole photo), with the "AI-generated" label if asked, and
+    always the invisible watermark (:mod:`gioconda.provenance`), carrying ``render_id``
+    (default: :func:`render_id_for` the portrait and motion).
 
     ``threads`` threads render them (0: one per core), a few frames ahead of the one taken;
     the frames are the same whatever the number (see :mod:`gioconda.render.stream`)."""
@@ -263,6 +281,10 @@ def render_frames(
     paste = FullFramePaste(portrait) if full_frame else None
     height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
     stamp = SyntheticLabel(width, height) if label else None
+    if render_id is None:
+        render_id = render_id_for(portrait, motion)
+    # The invisible watermark: in every frame, with no switch to leave it out.
+    mark = Watermarker(width, height, Payload(FORMAT_VERSION, render_id))
 
     def make(i: int) -> np.ndarray:
         frame = renderer.render(motion.frame(i))
@@ -270,7 +292,7 @@ def render_frames(
             frame = paste(frame)
         if stamp is not None:
             stamp(frame)
-        return frame
+        return mark(frame)
 
     return ordered_frames(make, len(motion), threads)
 
@@ -294,14 +316,17 @@ def render_video(
     ``preset`` and ``crf`` are x264's (see :class:`~gioconda.output.video.Mp4Writer`).
     """
     height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
-    metadata = {"comment": SYNTHETIC_NOTICE, "encoder": "Gioconda"}
+    render_id = render_id_for(portrait, motion)
+    notice = f"{SYNTHETIC_NOTICE}; watermark render id {render_id:05x}"
+    metadata = {"comment": notice, "encoder": "Gioconda"}
     with Mp4Writer(
         out_path, motion.fps, width, height, audio, crf=crf, preset=preset, metadata=metadata
     ) as video:
-        frames = render_frames(portrait, motion, full_frame, label, threads)
+        frames = render_frames(portrait, motion, full_frame, label, threads, render_id)
         for i, frame in enumerate(frames):
             video.write(frame)
             progress("render", i + 1, len(motion))
+    sign_if_configured(out_path)
     return len(motion)
 
 

@@ -19,7 +19,18 @@ class UsageError(Exception):
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Each command's ``register``; the modules load no models until a command runs."""
-    from gioconda.cli import animate, batch, bench, evaluate, faces, lipsync, reenact, serve, voices
+    from gioconda.cli import (
+        animate,
+        batch,
+        bench,
+        evaluate,
+        faces,
+        lipsync,
+        reenact,
+        serve,
+        verify,
+        voices,
+    )
 
     return [
         animate.register_animate,
@@ -32,6 +43,7 @@ def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         faces.register,
         batch.register,
         serve.register,
+        verify.register,
     ]
 
 

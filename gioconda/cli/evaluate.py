@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gioconda.cli import evaluate_provenance
 from gioconda.cli.progress import ProgressBars
 
 
@@ -86,6 +87,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     motion.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     for sub in (lipsync, render, motion):
         sub.set_defaults(run=run, parser=sub)
+    evaluate_provenance.register(evaluations)
     evaluate.set_defaults(parser=evaluate)
 
 

@@ -32,6 +32,7 @@ from gioconda.face.portrait import analyze_portrait
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.generate import generate_motion
 from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, Mp4Writer
+from gioconda.provenance.watermark import Watermarker
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
 from gioconda.render.stream import available_cores, ordered_frames
@@ -255,6 +256,13 @@ def run_benchmarks(
         results["render_fps"] = med
         row(f"render alone, {size}, one thread", f"{med:.1f} frames/s",
             f">= {TARGET_RENDER_FPS:.0f}", f"[{lo:.1f}-{hi:.1f}]")  # fmt: skip
+        mark = Watermarker(size, size)
+        frames = [renderer.render(motion.frame(i)) for i in range(min(n, 100))]
+        mark_ms = 1000 * _timed(lambda: [mark(f) for f in frames]) / len(frames)
+        share = mark_ms / (1000 / med)
+        results["watermark_ms"], results["watermark_share"] = mark_ms, share
+        row("watermark, one thread", f"{mark_ms:.2f} ms/frame", "<= 10% of render",
+            f"({share:.0%} of render, one run)")  # fmt: skip
 
         def threaded() -> float:
             frames = ordered_frames(lambda i: renderer.render(motion.frame(i)), n)

@@ -37,6 +37,7 @@ from gioconda.face.portrait import Portrait
 from gioconda.live.motion import MotionStream
 from gioconda.live.network import StreamingVisemeNet
 from gioconda.motion.controls import CONTROLS, MotionControls, control_value
+from gioconda.provenance.watermark import Watermarker
 from gioconda.render.label import SyntheticLabel
 from gioconda.render.renderer import Renderer
 from gioconda.speech.audio import Audio, AudioFeatures, analyze_audio, log_mel, resample
@@ -192,6 +193,8 @@ class LiveSession:
         self.clock = clock
         self.renderer = renderer or Renderer(portrait)
         self.stamp = SyntheticLabel(portrait.size, portrait.size) if options.label else None
+        # The invisible watermark, as in every video: a new render id per session.
+        self.mark = Watermarker(portrait.size, portrait.size)
         self.motion = MotionStream(options.fps, controls or MotionControls())
         self.net = StreamingVisemeNet(_shared_net())
         self.stats = LiveStats()
@@ -386,6 +389,7 @@ class LiveSession:
             image = self.renderer.render(motion)
             if self.stamp is not None:
                 self.stamp(image)
+            image = self.mark(image)
             render_s = time.perf_counter() - t2
             ready = self.clock()
             arrival, tag = self._arrival_of(index / fps)

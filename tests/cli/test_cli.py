@@ -199,7 +199,8 @@ def test_animate_with_controls_then_render_its_motion_back(tmp_path, photo, spee
                 diff = np.abs(
                     x.to_ndarray(format="rgb24").astype(int) - y.to_ndarray(format="rgb24")
                 )
-                assert diff.mean() < 2.0
+                # and up to the watermark: each render carries its own id (about 1.5 levels)
+                assert diff.mean() < 3.0
 
 
 def test_bad_motion_or_controls_exit_2_with_no_file(tmp_path, photo, speech_wav):

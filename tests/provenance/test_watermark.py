@@ -1,0 +1,144 @@
+"""The watermark: invisible (PSNR, flat backgrounds), and found after real re-encodes, resizes
+and crops done with PyAV and OpenCV; not found in videos nobody marked."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from gioconda.errors import GiocondaError
+from gioconda.eval.provenance_attacks import (
+    brightness_contrast,
+    crop,
+    decode,
+    encode,
+    resize_area,
+    rotate,
+    screen_recording,
+)
+from gioconda.provenance.watermark import (
+    THRESHOLD,
+    Payload,
+    Watermarker,
+    detect_video,
+    payload_bits,
+    payload_from_bits,
+)
+
+SIZE = 512
+
+
+def _clip(photo: np.ndarray, n: int = 20, seed: int = 0) -> list[np.ndarray]:
+    """A still 512x512 crop of the photo with a little noise per frame, as a camera gives."""
+    h, w = photo.shape[:2]
+    side = min(h, w)
+    square = photo[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
+    base = cv2.resize(square, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    return [np.clip(base + rng.normal(0, 1.5, base.shape), 0, 255).astype(np.uint8)
+            for _ in range(n)]  # fmt: skip
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return 10 * np.log10(255**2 / max(mse, 1e-12))
+
+
+@pytest.fixture(scope="module")
+def mona_clip(mona_lisa: np.ndarray) -> list[np.ndarray]:
+    return _clip(mona_lisa)
+
+
+@pytest.fixture(scope="module")
+def delivered(mona_clip, tmp_path_factory) -> tuple[list[np.ndarray], Payload]:
+    """The marked clip as render_video writes it (H.264 CRF 20), decoded again."""
+    payload = Payload(1, 0xBEEF5)
+    mark = Watermarker(SIZE, SIZE, payload)
+    path = tmp_path_factory.mktemp("mark") / "marked.mp4"
+    encode([mark(f) for f in mona_clip], path, crf=20)
+    return decode(path), payload
+
+
+def test_marked_frames_keep_40_db_psnr(mona_clip, astronaut):
+    mark = Watermarker(SIZE, SIZE, Payload(1, 0x31415))
+    for frame in [*mona_clip[:3], *_clip(astronaut, 3)]:
+        marked = mark(frame)
+        assert marked.shape == frame.shape and marked.dtype == np.uint8
+        assert 40.0 <= _psnr(marked, frame) < 60.0  # there, and no more than allowed
+
+
+def test_smooth_backgrounds_barely_change():
+    """Flat colours and gradients (a sky, a lit wall) show any pattern: they get almost none."""
+    ramp = np.linspace(60, 220, SIZE, dtype=np.float32)
+    backgrounds = [np.full((SIZE, SIZE, 3), level, np.uint8) for level in (30, 128, 230)]
+    backgrounds.append(
+        np.repeat(np.tile(ramp[:, None], (1, SIZE))[..., None], 3, 2).astype(np.uint8)
+    )
+    for background, render_id in itertools.product(backgrounds, (0, 0x5A5A5, 0xFFFFF)):
+        change = Watermarker(SIZE, SIZE, Payload(1, render_id))(background) - background.astype(int)
+        assert np.sqrt(np.mean(change.astype(np.float64) ** 2)) <= 0.6  # PSNR >= 52 dB
+        assert np.abs(change).max() <= 3
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "bit_rate"),
+    [
+        ("H.264 300 kb/s", lambda f, s: f, 300_000),
+        ("crop 10% + 1/4 area + 400 kb/s", lambda f, s: resize_area(crop(f), 0.25), 400_000),
+        ("rotate 3 deg + brighter + 1/2 area",
+         lambda f, s: resize_area(brightness_contrast(rotate(f, 3.0), 1.2, 15), 0.5), None),
+        ("screen recording", screen_recording, 1_000_000),
+    ],
+)  # fmt: skip
+def test_found_with_payload_after_attack(delivered, tmp_path, name, change, bit_rate):
+    frames, payload = delivered
+    attacked = tmp_path / "attacked.mp4"
+    encode(change(frames, str(tmp_path / "scratch.mp4")), attacked, bit_rate=bit_rate)
+    found = detect_video(attacked)
+    assert found.found, f"{name}: score {found.score:.1f}"
+    assert found.payload == payload, name
+    assert found.false_alarm < 1e-9
+
+
+def test_crop_is_measured_as_a_scale(delivered, tmp_path):
+    frames, _ = delivered
+    path = tmp_path / "cropped.mp4"
+    encode(crop(frames, 0.1), path)
+    assert detect_video(path).scale == pytest.approx(1.25, abs=0.02)
+
+
+def test_unmarked_videos_are_not_found(mona_clip, astronaut, tmp_path):
+    for i, frames in enumerate([mona_clip, _clip(astronaut)]):
+        for bit_rate in (None, 300_000):
+            path = tmp_path / f"plain{i}_{bit_rate}.mp4"
+            encode(frames, path, bit_rate=bit_rate)
+            found = detect_video(path)
+            assert not found.found
+            assert found.score < THRESHOLD - 1.5
+            assert found.payload is None
+
+
+def test_payload_bits_round_trip_and_any_flipped_bit_is_caught():
+    payload = Payload(1, 0x5A5A5)
+    bits = payload_bits(payload)
+    assert payload_from_bits(bits) == payload
+    for i in range(len(bits)):
+        flipped = bits.copy()
+        flipped[i] ^= 1
+        assert payload_from_bits(flipped) is None
+
+
+def test_every_render_gets_its_own_id():
+    assert len({Watermarker(64, 64).payload.render_id for _ in range(20)}) > 15
+
+
+def test_wrong_frames_and_bad_files_are_one_line_errors(tmp_path):
+    with pytest.raises(GiocondaError):
+        Watermarker(SIZE, SIZE)(np.zeros((SIZE, SIZE + 2, 3), np.uint8))
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(GiocondaError):
+        detect_video(garbage)
