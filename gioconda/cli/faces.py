@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gioconda.cli.guard import check_paths
     from gioconda.errors import GiocondaError
-    from gioconda.face.detect import _detect_face_boxes
+    from gioconda.face.detect import detect_face_boxes
     from gioconda.face.native_logs import native_stderr_silenced
     from gioconda.face.photo import load_photo
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         )
     photo = load_photo(args.photo)
     with native_stderr_silenced():
-        boxes = _detect_face_boxes(photo)
+        boxes = detect_face_boxes(photo)
     if not boxes:
         raise GiocondaError(f"no face found in {args.photo}")
     height, width = photo.shape[:2]
