@@ -110,6 +110,19 @@ def expression_features(landmarks: np.ndarray) -> np.ndarray:
     )
 
 
+def corner_lifts(landmarks: np.ndarray) -> np.ndarray:
+    """Each mouth corner's height above the middle of the inner lips, (right, left) in mouth
+    widths, up positive."""
+    lips_middle = landmarks[list(INNER_LIP_MIDDLE), 1].mean()
+    return (lips_middle - landmarks[list(MOUTH_CORNERS), 1]) / mouth_width(landmarks)
+
+
+#: Expressions made on one side of the mouth (contempt's smirk raises the subject's left
+#: corner): judged by how much higher that corner rises than the other. Over a smiling photo
+#: the photo's own smile is undone first, so both corners may end up lower than in the photo.
+ONE_SIDED = ("contempt",)
+
+
 def far_background(portrait: Portrait) -> np.ndarray:
     """Pixels well away from the person: beyond where a head drawn 1.2 times as big reaches."""
     person = (portrait.person_mask > 0.2).astype(np.uint8)
@@ -217,6 +230,9 @@ def measure_controls(
             if lm is None:
                 continue
             change = expression_features(lm) - rest
+            if emotion in ONE_SIDED:
+                right, left = corner_lifts(lm) - corner_lifts(neutral)
+                change[0] = left - right
             judged = [(c, d) for c, d in zip(change, directions, strict=True) if d != 0]
             # A change under these (corner lift, brow height, openness) is not a visible move.
             ok = [d * c > t for (c, d), t in zip(judged, [0.01] * len(judged), strict=True)]
@@ -224,7 +240,8 @@ def measure_controls(
             total += len(judged)
             report.add(
                 section,
-                f"{emotion}: corners / brows / eyes",
+                f"{emotion}: {'left corner over right' if emotion in ONE_SIDED else 'corners'}"
+                " / brows / eyes",
                 " / ".join(f"{c:+.3f}" for c in change),
                 "expected " + " / ".join({1: "up", -1: "down", 0: "-"}[d] for d in directions),
             )
