@@ -40,6 +40,7 @@ test-fast: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check gioconda tests
 	$(BIN)/ruff format --check gioconda tests
+	$(BIN)/mypy gioconda
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format gioconda tests
@@ -68,4 +69,4 @@ real-speech: $(STAMP)
 	$(BIN)/python training/fetch_real_speech.py --out training/real-speech
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache gioconda-demo.mp4
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache gioconda-demo.mp4

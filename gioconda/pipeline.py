@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -372,6 +373,7 @@ def animate(
     if text is not None:
         speech = speech_from_text(text, options, progress)
     else:
+        assert audio_path is not None  # checked above: one of audio_path and text
         speech = speech_from_audio(audio_path, options)
     _log.info(
         "speech: %s, %.1f s; mouth from %s",
@@ -400,7 +402,7 @@ def animate(
 #: Bounds on a motion read from a file, beyond which the renderer would tear the portrait:
 #: head angles (yaw, pitch, roll) and gaze (yaw, pitch) in degrees, head scale, translation in
 #: face widths.
-MOTION_FILE_LIMITS = {
+MOTION_FILE_LIMITS: dict[str, float | tuple[float, ...]] = {
     "head_rotation_deg": (45.0, 45.0, 45.0),
     "gaze_deg": (60.0, 60.0),
     "head_scale": (0.5, 1.5),
@@ -437,7 +439,7 @@ def check_motion_to_render(motion: Motion, source: str) -> Motion:
             frame, axis = over[0]
             axis_name = ("yaw", "pitch", "roll")[axis]
             raise fail(f"{name} {axis_name}", int(frame), float(values[frame, axis]))
-    lo, hi = MOTION_FILE_LIMITS["head_scale"]
+    lo, hi = cast(tuple[float, float], MOTION_FILE_LIMITS["head_scale"])
     over = np.flatnonzero(~((motion.head_scale >= lo) & (motion.head_scale <= hi)))
     if len(over):
         raise fail("head_scale", int(over[0]), float(motion.head_scale[over[0]]))

@@ -34,7 +34,9 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from gioconda.errors import GiocondaError
 from gioconda.motion.controls import CONTROLS, MotionControls, control_value, read_keyframes
@@ -159,7 +161,9 @@ def _csv_rows(text: str) -> tuple[list[tuple[int, dict[str, object]]], list[str]
         if len(cells) > len(names):
             problems.append(f"row {number}: {len(cells)} cells, but the header has {len(names)}")
             continue
-        row = {name: cell.strip() for name, cell in zip(names, cells, strict=False) if cell.strip()}
+        row: dict[str, object] = {
+            name: cell.strip() for name, cell in zip(names, cells, strict=False) if cell.strip()
+        }
         rows.append((number, row))
     return rows, problems
 
@@ -211,7 +215,7 @@ class _RowProblems(Exception):
 def _job(number: int, row: dict[str, object], base: Path, defaults: AnimateOptions) -> Job:
     problems: list[str] = []
 
-    def check(what: Callable[[], object]) -> object:
+    def check(what: Callable[[], object]) -> Any:
         try:
             return what()
         except GiocondaError as error:
@@ -244,12 +248,12 @@ def _job(number: int, row: dict[str, object], base: Path, defaults: AnimateOptio
         problems.append("give audio or text, not both" if "audio" in row else "no audio or text")
     output = _output_name(row.get("output", f"row-{number}.mp4"), problems)
 
-    def number_of(column: str, kind: type, default: object) -> object:
+    def number_of(column: str, kind: type, default: object) -> Any:
         value = row.get(column)
         if value is None:
             return default
         try:
-            parsed = kind(value) if isinstance(value, str) else value
+            parsed: Any = kind(value) if isinstance(value, str) else value
         except ValueError:
             parsed = None
         if kind is int and isinstance(parsed, float) and parsed.is_integer():
@@ -271,12 +275,12 @@ def _job(number: int, row: dict[str, object], base: Path, defaults: AnimateOptio
     }
     for name, value in settings.items():
         # AnimateOptions checks its own values: each one alone, to report every bad one.
-        if check(lambda name=name, value=value: replace(defaults, **{name: value})) is None:
+        if check(partial(replace, defaults, **{name: value})) is None:
             settings[name] = getattr(defaults, name)
     if not isinstance(settings["voice"], str) or not settings["voice"].strip():
         problems.append(f"voice must be a voice's name, got {settings['voice']!r}")
 
-    controls: dict[str, object] = {}
+    controls: dict[str, Any] = {}
     for name in CONTROLS:
         if name in row:
             value = row[name]
@@ -302,6 +306,7 @@ def _job(number: int, row: dict[str, object], base: Path, defaults: AnimateOptio
     if problems:
         raise _RowProblems(problems)
     assert isinstance(motion, MotionControls)
+    assert photo is not None  # else problems holds "no photo" or why it was not found
     options = replace(defaults, motion=motion, **settings)
     return Job(number, photo, audio, text, output, options)
 

@@ -23,6 +23,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from gioconda.batch.jobs import Job
 from gioconda.batch.store import OutputStore
@@ -62,7 +63,7 @@ class FileDigests:
 
 def job_key(job: Job, digests: FileDigests) -> str:
     """The content key of a job: same key, same video."""
-    settings = {
+    settings: dict[str, Any] = {
         "photo": digests(job.photo),
         "audio": digests(job.audio) if job.audio is not None else None,
         "text": job.text,

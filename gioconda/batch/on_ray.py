@@ -20,11 +20,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gioconda.batch.local import DEFAULT_RETRIES
 from gioconda.batch.store import upload
 from gioconda.batch.worker import ClipMaker, Outcome, Task, run_task
 from gioconda.errors import GiocondaError
+
+if TYPE_CHECKING:
+    from gioconda.face.portrait import Portrait
 
 #: The worker process's clip maker: models and recognizers loaded once per Ray worker.
 _MAKER: ClipMaker | None = None
@@ -65,7 +69,9 @@ def _analyse(photo: bytes, suffix: str, task: Task) -> object:
             return str(error)
 
 
-def _make(task: Task, portrait: object, audio: bytes | None, suffix: str, url: str | None) -> tuple:
+def _make(
+    task: Task, portrait: Portrait | str | None, audio: bytes | None, suffix: str, url: str | None
+) -> tuple:
     """Ray task: one video, as (outcome, the file's bytes or None). With ``url`` the worker
     uploads the video there itself and returns no bytes."""
     with tempfile.TemporaryDirectory(prefix="gioconda-clip-") as folder:

@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from gioconda.batch.jobs import Job
 from gioconda.errors import GiocondaError
@@ -78,7 +79,7 @@ class ClipMaker:
     """Makes the videos of jobs, with models and analysed portraits kept between them."""
 
     def __init__(self, portraits_kept: int = PORTRAITS_KEPT) -> None:
-        self._recognizers: dict[str, object] = {}
+        self._recognizers: dict[str, Any] = {}
         self._portraits: OrderedDict[str, Portrait | GiocondaError] = OrderedDict()
         self._kept = portraits_kept
 
@@ -127,7 +128,9 @@ class ClipMaker:
             # text is spoken in a fresh child process, as it is in a lone `gioconda animate`.
             return _in_fresh_process(speech_from_text, job.text, options)
         # As pipeline.speech_from_audio, with one recognizer per worker rather than per clip.
-        audio = load_audio(audio_path or job.audio, OUTPUT_SAMPLE_RATE, options.max_audio_s)
+        # A job without text has audio (read_jobs checks): the path is never None here.
+        path = cast(str, audio_path or job.audio)
+        audio = load_audio(path, OUTPUT_SAMPLE_RATE, options.max_audio_s)
         if options.lipsync == "loudness":
             return Speech(audio, None, "recording")
         recognizer = self._recognizers.get(options.lipsync)

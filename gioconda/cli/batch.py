@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from gioconda.cli.flags import add_flags, from_args
 from gioconda.motion.controls import MotionControls
 from gioconda.pipeline import AnimateOptions
+
+if TYPE_CHECKING:
+    from gioconda.batch.run import Runner
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -62,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--workers is for local batches; Ray uses the cluster's CPUs")
     defaults = from_args(AnimateOptions, args, motion=from_args(MotionControls, args))
     jobs = read_jobs(args.jobs, defaults)
+    runner: Runner
     if use_ray:
         from gioconda.batch.on_ray import RayRunner
 

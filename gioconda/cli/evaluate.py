@@ -134,7 +134,7 @@ def _run_render_eval(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         check_writable(out_dir / "render_eval.md")  # fail now, not after the run
     portraits = "auto" if args.portraits is None else Path(args.portraits)
-    if portraits != "auto" and not portraits.is_dir():
+    if isinstance(portraits, Path) and not portraits.is_dir():
         raise GiocondaError(f"portraits folder not found: {portraits}")
     progress = ProgressBars(args.quiet)
     try:

@@ -20,6 +20,7 @@ import tempfile
 import time
 import wave
 from collections.abc import Callable
+from functools import partial
 from importlib import resources
 from typing import TextIO
 
@@ -232,7 +233,7 @@ def run_benchmarks(
             if name == "whisper":
                 continue  # below: its models load on first use, so it is timed warm
             recognizer = recognizer_class()
-            factor = audio.duration_s / _timed(lambda r=recognizer: r.recognize(audio))
+            factor = audio.duration_s / _timed(partial(recognizer.recognize, audio))
             results[f"{name}_realtime_factor"] = factor
             row(f"phones: {name}", f"{factor:.1f} x real time", "(one run)")
 
@@ -277,7 +278,12 @@ def run_benchmarks(
         def encode() -> float:
             path = os.path.join(tmp, "encode.mp4")
             with Mp4Writer(path, 25, size, size, preset=DEFAULT_PRESET, crf=DEFAULT_CRF) as video:
-                return 1000 * _timed(lambda: [video.write(f) for f in frames]) / len(frames)
+
+                def write_all() -> None:
+                    for f in frames:
+                        video.write(f)
+
+                return 1000 * _timed(write_all) / len(frames)
 
         med, lo, hi = _median(encode, runs)
         row(f"H.264 encoding ({DEFAULT_PRESET}, crf {DEFAULT_CRF})", f"{med:.2f} ms/frame", "",
@@ -288,9 +294,7 @@ def run_benchmarks(
             wide = analyze_portrait(_wide_photo(photo, width, height), None)
             wide_renderer = Renderer(wide)
             paste = FullFramePaste(wide)
-            med, lo, hi = _median(
-                lambda r=wide_renderer, p=paste: _one_thread_fps(r, short, p), runs
-            )
+            med, lo, hi = _median(partial(_one_thread_fps, wide_renderer, short, paste), runs)
             results[f"full_frame_{height}p_fps"] = med
             target = f">= {TARGET_FULL_FRAME_FPS:.0f}" if height == 1080 else "(its cost)"
             row(f"--full-frame {width}x{height} (crop {wide.size}), one thread",

@@ -30,6 +30,7 @@ Columns (see :data:`CLOSEUP_COLUMNS`):
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -52,8 +53,8 @@ CLOSEUP_COLUMNS = (
     ("halo_streak", "halo streak", "{:.2f}"),
 )
 #: The mouth shapes of a rounded and a spread vowel.
-ROUNDED = {"JawOpen": 0.45, "MouthFunnel": 0.6, "MouthPucker": 0.4}
-SPREAD = {"JawOpen": 0.3, "MouthStretchLeft": 0.5, "MouthStretchRight": 0.5}
+ROUNDED: dict[str, Any] = {"JawOpen": 0.45, "MouthFunnel": 0.6, "MouthPucker": 0.4}
+SPREAD: dict[str, Any] = {"JawOpen": 0.3, "MouthStretchLeft": 0.5, "MouthStretchRight": 0.5}
 #: Head distance at which what a smaller person uncovers is judged.
 SMALLER = 0.8
 #: The lid's skin band above the open lid's edge, in eye widths.
@@ -95,7 +96,8 @@ def mouth_aspect(landmarks: np.ndarray) -> float:
     """The mouth's width (corners 61-291) over its inner height (13-14)."""
     width = np.linalg.norm(landmarks[291, :2] - landmarks[61, :2])
     height = np.linalg.norm(landmarks[14, :2] - landmarks[13, :2])
-    return float(width / max(height, 1e-3))
+    # cast, not float(): the landmarks are float32 and a Python float would divide in float64.
+    return float(width / cast("np.floating[Any] | float", max(height, 1e-3)))
 
 
 def corner_lift(landmarks: np.ndarray) -> float:
@@ -167,10 +169,12 @@ def closeup_metrics(
         else nan
     )
     for emotion in ("sad", "happy"):
-        posed = seen(MotionFrame.still(replaces_photo=1.0, **EMOTIONS[emotion]))
-        ok = posed is not None and rest.landmarks is not None
+        shapes: dict[str, Any] = EMOTIONS[emotion]
+        posed = seen(MotionFrame.still(replaces_photo=1.0, **shapes))
         metrics[f"{emotion}_corners"] = (
-            corner_lift(posed) - corner_lift(rest.landmarks) if ok else nan
+            corner_lift(posed) - corner_lift(rest.landmarks)
+            if posed is not None and rest.landmarks is not None
+            else nan
         )
     smaller = renderer.render(dataclasses.replace(MotionFrame.still(), head_scale=SMALLER))
     metrics["halo_hf"], metrics["halo_streak"] = uncovered_background(photo, smaller)

@@ -75,10 +75,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import cast
 
 import numpy as np
 
@@ -387,6 +388,10 @@ def pool_scores(group: str, method: str, clips: Sequence[ClipScores], fps: float
     def ratio(num: float, den: float) -> float | None:
         return num / den if den else None
 
+    def total(counts: Iterable[int | None]) -> int:
+        # Only where has_phones: every clip has the count then (a None fails here, as in sum).
+        return sum(cast(int, n) for n in counts)
+
     has_phones = clips[0].frames is not None
     open_gaps = np.concatenate([c.open_gaps for c in clips])
     closed_gaps = np.concatenate([c.closed_gaps for c in clips])
@@ -399,11 +404,11 @@ def pool_scores(group: str, method: str, clips: Sequence[ClipScores], fps: float
         group=group,
         method=method,
         utterances=len(clips),
-        viseme_accuracy=ratio(sum(c.frames_agree for c in clips), sum(c.frames for c in clips))
+        viseme_accuracy=ratio(total(c.frames_agree for c in clips), total(c.frames for c in clips))
         if has_phones
         else None,
         speech_viseme_accuracy=ratio(
-            sum(c.speech_frames_agree for c in clips), sum(c.speech_frames for c in clips)
+            total(c.speech_frames_agree for c in clips), total(c.speech_frames for c in clips)
         )
         if has_phones
         else None,

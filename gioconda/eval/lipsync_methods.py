@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from gioconda.speech.visemenet import (
 )
 from gioconda.speech.visemes import VISEMES, PhoneSegment
 from gioconda.speech.whisper import HeardSpeech
+
+if TYPE_CHECKING:
+    from gioconda.speech.pocketsphinx import PocketSphinxRecognizer, PocketSphinxWordRecognizer
+    from gioconda.speech.whisper import WhisperListener
 
 #: Width of the network (``training/model.py`` VisemeNetTorch's default), for untrained weights.
 _NETWORK_CHANNELS = 96
@@ -97,9 +102,9 @@ class PhoneEstimators:
 
     def __init__(self, network: VisemeNet) -> None:
         self.network = network
-        self._recognizer = None
-        self._word_recognizer = None
-        self._listener = None
+        self._recognizer: PocketSphinxRecognizer | None = None
+        self._word_recognizer: PocketSphinxWordRecognizer | None = None
+        self._listener: WhisperListener | None = None
         self._memo: dict[tuple[str, str], object] = {}
 
     def start_clip(self) -> None:

@@ -81,7 +81,7 @@ def format_table(report: LipSyncReport) -> str:
         if utterance.recording is not None:
             recorded_groups.setdefault(utterance.group, []).append(utterance)
     faces = [r.face_found for r in report.rows if r.face_found is not None]
-    speeds = {}
+    speeds: dict[str, float] = {}
     for row in report.rows:
         if row.estimate_rtf is not None and row.method not in ("loudness", "tts"):
             speeds.setdefault(row.method, row.estimate_rtf)

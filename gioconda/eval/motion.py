@@ -197,6 +197,7 @@ def long_speech(
         ]
         t += (len(spoken.audio.samples) + len(pause)) / rate
         progress("speech", min(int(t), int(duration_s)), int(duration_s))
+    assert rate is not None  # the loop ran: duration_s > 0
     samples = np.concatenate(pieces)[: round(duration_s * rate)]
     kept = tuple(p for p in phones if p.start_s < duration_s)
     return Audio(samples, rate), kept
@@ -340,11 +341,11 @@ def measure_motion(
         )
 
     section = "drift"
-    per_minute = [
+    minute_means = [
         angles[int(m * 60 * fps) : int((m + 1) * 60 * fps)].mean(axis=0)
         for m in range(max(1, int(minutes)))
     ]
-    per_minute = np.array(per_minute)
+    per_minute = np.array(minute_means)
     report.add(section, "minutes", str(len(per_minute)))
     report.add(
         section,

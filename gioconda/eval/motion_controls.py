@@ -4,6 +4,7 @@ on portraits and re-detected with MediaPipe, each judged against what it command
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -143,7 +144,7 @@ def measure_controls(
 ) -> None:
     """Add the control-accuracy rows for one portrait; append its labelled frames to ``tiles``."""
     renderer = Renderer(portrait)
-    still = dict(motion_intensity=0.0, blink_rate=0.0)
+    still: dict[str, Any] = dict(motion_intensity=0.0, blink_rate=0.0)
     jobs: list[tuple[str, MotionControls]] = []
     jobs += [
         (f"gaze {y:+.0f},{p:+.0f}", MotionControls(gaze=(y, p), **still)) for y, p in GAZE_COMMANDS
@@ -184,8 +185,8 @@ def measure_controls(
         up, down = shift[commanded.index((0.0, -15.0))], shift[commanded.index((0.0, 15.0))]
         moves = {"left": left[0] < 0, "right": right[0] > 0, "up": up[1] < 0, "down": down[1] > 0}
         wrong = [k for k, v in moves.items() if not v]
-        met = f"{sum(moves.values())}/4" + (f" (not {', '.join(wrong)})" if wrong else "")
-        report.add(section, "irises move left/right/up/down", met, "4/4")
+        moved = f"{sum(moves.values())}/4" + (f" (not {', '.join(wrong)})" if wrong else "")
+        report.add(section, "irises move left/right/up/down", moved, "4/4")
         report.add(
             section, "iris x at yaw -20 / +20 (eye widths)", f"{left[0]:+.3f} / {right[0]:+.3f}"
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -178,7 +179,7 @@ class _HairLayer:
         """(h, w) float32 over the box: 1 inside ``polygon`` (photo pixels), edge blurred by
         ``soft`` pixels."""
         mask = np.zeros_like(self.under)
-        cv2.fillPoly(mask, self._at(polygon, 1), 1.0, cv2.LINE_AA, 4)
+        cv2.fillPoly(mask, self._at(polygon, 1), (1.0,), cv2.LINE_AA, 4)
         return cv2.GaussianBlur(mask, (0, 0), soft)
 
     def fill(self, polygon: np.ndarray, soft: float, opacity: float) -> None:
@@ -193,7 +194,7 @@ class _HairLayer:
         """One hair along the polyline ``points`` (photo pixels), ``width`` in photo pixels."""
         thick = max(1, round(width * self.k))
         cv2.polylines(self.colour, self._at(points, self.k), False, colour, thick, cv2.LINE_AA, 4)
-        cv2.polylines(self.cover, self._at(points, self.k), False, 255, thick, cv2.LINE_AA, 4)
+        cv2.polylines(self.cover, self._at(points, self.k), False, (255,), thick, cv2.LINE_AA, 4)
 
     def over(
         self, photo: np.ndarray, keep: np.ndarray | None = None, shading: float = 0.0
@@ -206,10 +207,10 @@ class _HairLayer:
         beard is darker on the face's shadowed side as the skin was.
         """
         size = (self.x1 - self.x0, self.y1 - self.y0)
-        cover = self.cover.astype(np.float32) / 255
-        colour = cv2.resize(self.colour.astype(np.float32) * cover[..., None], size,
-                            interpolation=cv2.INTER_AREA)  # fmt: skip
-        cover = cv2.resize(cover, size, interpolation=cv2.INTER_AREA)
+        full_cover = self.cover.astype(np.float32) / 255
+        colour: np.ndarray = cv2.resize(self.colour.astype(np.float32) * full_cover[..., None],
+                                        size, interpolation=cv2.INTER_AREA)  # fmt: skip
+        cover: np.ndarray = cv2.resize(full_cover, size, interpolation=cv2.INTER_AREA)
         colour /= np.maximum(cover, 1e-4)[..., None]
         if keep is not None:
             cover *= 1 - keep
@@ -401,7 +402,7 @@ def portraits_in(folder: Path | None) -> list[tuple[str, Callable[[], np.ndarray
     files = sorted(
         p for p in Path(folder).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")
     )
-    return [(f"{Path(folder).name}/{p.stem}", lambda p=p: load_photo(p)) for p in files]
+    return [(f"{Path(folder).name}/{p.stem}", partial(load_photo, p)) for p in files]
 
 
 def default_portraits_dir() -> Path | None:

@@ -86,10 +86,12 @@ def measure_video(path: str | os.PathLike[str]) -> VideoMeasurement:
     first: np.ndarray | None = None
     with av.open(os.fspath(path)) as container, FaceMeasurer(video=True) as measurer:
         stream = container.streams.video[0]
+        assert stream.average_rate is not None  # our own MP4s have a frame rate
         fps = float(stream.average_rate)
         audio_s = 0.0
         if container.streams.audio:
             audio = container.streams.audio[0]
+            assert audio.time_base is not None  # every stream PyAV opens has one
             audio_s = float(audio.duration * audio.time_base) if audio.duration else 0.0
         for frame in container.decode(stream):
             seen = measurer.measure(frame.to_ndarray(format="rgb24"))

@@ -183,7 +183,8 @@ COLUMNS = (
 )
 
 
-test_photos.__test__ = False  # not a pytest test despite the name
+# Not a pytest test despite the name; mypy has no way to declare an attribute on a function.
+test_photos.__test__ = False  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -250,6 +251,7 @@ def evaluate_portrait(
         notes.append(f"no face in {misses} frame(s)")
 
     rest_frame, rest_m = rendered[0][3], rendered[0][4]
+    assert rest_m is not None  # only background frames go unmeasured
     metrics["rest_psnr"] = psnr(rest_frame, photo)
 
     jaw = sweep_of("jaw")
@@ -271,14 +273,14 @@ def evaluate_portrait(
     details["gaze"] = {"commanded": [v for v, _ in gaze], "iris_offset": offs}
 
     for axis, key in enumerate(("yaw", "pitch", "roll")):
-        sweep = sweep_of(key)
+        swept = sweep_of(key)
         solved = []
-        for _, m in sweep:
-            if rest_m.landmarks is None or m.landmarks is None:
+        for _, posed in swept:
+            if rest_m.landmarks is None or posed.landmarks is None:
                 solved.append([nan, nan, nan])
             else:
-                solved.append(solve_pose(rest_m.landmarks, m.landmarks).tolist())
-        cmd = np.array([v for v, _ in sweep])
+                solved.append(solve_pose(rest_m.landmarks, posed.landmarks).tolist())
+        cmd = np.array([v for v, _ in swept])
         got = np.array(solved)[:, axis]
         metrics[f"{key}_r"] = pearson(cmd, got)
         err = np.abs(got - cmd)

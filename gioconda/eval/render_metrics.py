@@ -107,7 +107,7 @@ def contour_segments(portrait: Portrait) -> np.ndarray:
     )
     points = np.round(oval).astype(np.int32)
     line = np.zeros((size, size), np.uint8)
-    cv2.polylines(line, [points], True, 1, 1)
+    cv2.polylines(line, [points], True, (1,), 1)
     reach = max(1, round(CONTOUR_BAND * size))
     band = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
     ys, xs = np.nonzero(band)
@@ -169,7 +169,7 @@ def body_mask(portrait: Portrait) -> np.ndarray:
     lobes = float(np.mean((lm[[132, 361]] - centre) @ axes[1]))
     chin = (lm[CHIN] - centre) @ axes.T
     grown = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(grown, [np.round(centre + 1.25 * (oval - centre)).astype(np.int32)], 1)
+    cv2.fillPoly(grown, [np.round(centre + 1.25 * (oval - centre)).astype(np.int32)], (1,))
     neck = (np.abs(rel[..., 0] - chin[0]) < 0.3 * face_width) & (
         rel[..., 1] < chin[1] + 0.3 * face_height
     )

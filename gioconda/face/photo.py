@@ -16,10 +16,14 @@ import logging
 import math
 import os
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gioconda.errors import GiocondaError
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 #: Largest photo worked at, in pixels (4096x2304, H.264 level 5.1's largest frame).
 MAX_PHOTO_PIXELS = 4096 * 2304
@@ -41,7 +45,7 @@ def working_size(width: int, height: int) -> tuple[int, int]:
     return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
 
 
-def _to_8bit(img: object) -> object:
+def _to_8bit(img: PILImage.Image) -> PILImage.Image:
     """Greyscale of more than 8 bits (16-bit PNG, TIFF, float) as 8-bit "L", full range kept.
 
     Pillow's own conversion clips such values at 255: a 16-bit portrait comes out near white.
@@ -49,9 +53,9 @@ def _to_8bit(img: object) -> object:
     from PIL import Image
 
     values = np.asarray(img, dtype=np.float64)
-    if img.mode == "F" and values.size and np.nanmax(values) <= 1.0:  # type: ignore[attr-defined]
+    if img.mode == "F" and values.size and np.nanmax(values) <= 1.0:
         top = 1.0
-    elif img.mode.startswith("I;16") or (values.size and np.nanmax(values) > 255):  # type: ignore[attr-defined]
+    elif img.mode.startswith("I;16") or (values.size and np.nanmax(values) > 255):
         top = 65535.0
     else:
         top = 255.0
@@ -81,7 +85,8 @@ def load_photo(path: str | os.PathLike[str]) -> np.ndarray:
         with warnings.catch_warnings():
             # The size is checked here, against our own limit; Pillow's warning would be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(path) as opened:
+                img: Image.Image = opened
                 width, height = img.size
                 if width * height > MAX_DECODED_PIXELS:
                     raise GiocondaError(_too_large(path, width, height))

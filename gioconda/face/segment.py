@@ -22,7 +22,7 @@ def person_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     oval = landmarks[list(FACE_OVAL), :2]
     centre = oval.mean(0)
     grown = centre + 1.1 * (oval - centre)
-    cv2.fillConvexPoly(hull, np.round(grown).astype(np.int32), 1)
+    cv2.fillConvexPoly(hull, np.round(grown).astype(np.int32), (1,))
     mask = np.maximum(mask, hull.astype(np.float32))
     return np.clip(cv2.GaussianBlur(mask, (0, 0), mask.shape[0] / 400), 0.0, 1.0)
 
@@ -38,7 +38,9 @@ def background_plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
     filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (size, size), interpolation=cv2.INTER_CUBIC)
     # Far from the person keep the photo's own pixels, so the background stays sharp.
-    keep = cv2.resize(hole, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    keep: np.ndarray = cv2.resize(hole, (size, size), interpolation=cv2.INTER_LINEAR).astype(
+        np.float32
+    )
     keep = cv2.GaussianBlur(keep, (0, 0), size / 200)[..., None]
     plate = filled * keep + image * (1 - keep)
     return np.clip(plate, 0, 255).astype(np.uint8)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 from scipy.signal import bilinear, lfilter, lfilter_zi
@@ -171,7 +172,9 @@ class MotionStream:
 
     def set_control(self, control: str, value: object, at_s: float) -> None:
         """Change a control from time ``at_s``, eased over :data:`LIVE_TRANSITION_S`."""
-        key = Keyframe(at_s, control, value, LIVE_TRANSITION_S)
+        # control_value's checked value (the session checks it before it comes here).
+        checked = cast("float | str | tuple[float, float] | None", value)
+        key = Keyframe(at_s, control, checked, LIVE_TRANSITION_S)
         kept = tuple(
             k for k in self.controls.keyframes if not (k.control == control and k.time_s >= at_s)
         )
@@ -411,7 +414,7 @@ class MotionStream:
             radius = rng.uniform(*_eyes.FIXATION_OFFSET_DEG)
             angle = rng.uniform(0.0, 2 * np.pi)
             off = rng.uniform() >= _eyes.FIXATION_ON_CAMERA and end > 0
-            new = np.array([radius * np.cos(angle), 0.6 * radius * np.sin(angle)]) * off
+            new: np.ndarray = np.array([radius * np.cos(angle), 0.6 * radius * np.sin(angle)]) * off
             start, previous, target, end = end, target, new, end + duration
             self.fixation = (start, previous, target, end)
         progress = float(smoothstep(np.array((t - start) / _eyes.SACCADE_S)))

@@ -297,9 +297,11 @@ class LiveSession:
         while self.inbox:
             kind, payload, arrived = self.inbox.popleft()
             if kind == "audio":
-                self._ingest_audio(*payload, arrived)
+                samples, rate, tag = payload
+                self._ingest_audio(samples, rate, tag, arrived)
             elif kind == "text":
-                self._ingest_text(*payload, arrived)
+                analysis, playback, phones = payload
+                self._ingest_text(analysis, playback, phones, arrived)
             else:
                 control, value = payload
                 # From the next frame to be made: it acts within a frame or two.
@@ -639,7 +641,7 @@ class LiveSession:
 
     def _heard_spans(self) -> list[tuple[float, float]]:
         """Stretches of the timeline that came from the microphone, (start_s, end_s)."""
-        spans = []
+        spans: list[tuple[float, float]] = []
         previous = None
         for end, arrival, _ in self.arrivals:
             if previous is not None and arrival is not None:

@@ -51,6 +51,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -183,8 +184,11 @@ def emotion_value(value: object) -> str:
 def number_value(control: str, value: object) -> float:
     """A numeric control's value, checked against :data:`CONTROL_RANGES`."""
     lo, hi = CONTROL_RANGES[control]
-    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
-    if not ok or not (math.isfinite(float(value)) and lo <= float(value) <= hi):
+    if (
+        not isinstance(value, int | float | np.number)
+        or isinstance(value, bool)
+        or not (math.isfinite(float(value)) and lo <= float(value) <= hi)
+    ):
         raise GiocondaError(f"{control} must be a number from {lo:g} to {hi:g}, got {value!r}")
     return float(value)
 
@@ -400,10 +404,10 @@ def _as_vector(control: str, value: object, previous: np.ndarray | None) -> np.n
         if value is None:
             held = previous[1:] if previous is not None else np.zeros(2)
             return np.concatenate([[0.0], held])
-        return np.array([1.0, *value])
+        return np.array([1.0, *cast(tuple[float, float], value)])
     if control == "emotion":
         return emotion_vector(str(value))
-    return np.array([float(value)])
+    return np.array([float(cast(float, value))])
 
 
 def control_track(controls: MotionControls, control: str, times_s: np.ndarray) -> np.ndarray:

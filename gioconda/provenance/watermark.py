@@ -34,6 +34,7 @@ import secrets
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import cv2
 import numpy as np
@@ -285,7 +286,7 @@ def _fold(image: np.ndarray, scale: float, angle_deg: float) -> np.ndarray:
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle_deg, 1 / scale)
     matrix[0, 2] += (out_w - width) / 2
     matrix[1, 2] += (out_h - height) / 2
-    warped = cv2.warpAffine(image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=0)
+    warped = cv2.warpAffine(image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=(0,))
     return warped.reshape(out_h // TILE, TILE, out_w // TILE, TILE).sum(axis=(0, 2))
 
 
@@ -320,7 +321,8 @@ def _peak(correlation: np.ndarray) -> tuple[float, float]:
     c = correlation
     oy = vertex(c[(dy - 1) % TILE, dx], c[dy, dx], c[(dy + 1) % TILE, dx])
     ox = vertex(c[dy, (dx - 1) % TILE], c[dy, dx], c[dy, (dx + 1) % TILE])
-    return dy + oy, dx + ox
+    # np.float64, a float at run time.
+    return cast(tuple[float, float], (dy + oy, dx + ox))
 
 
 def _read_bits(folded: np.ndarray, shift: tuple[float, float]) -> np.ndarray:

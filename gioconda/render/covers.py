@@ -14,6 +14,7 @@ from gioconda.face.topology import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
+from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.regions import disc, outline
 
@@ -38,8 +39,8 @@ class Cover:
         x0, y0 = self._lo
         x1, y1 = self._hi
         patch = photo[y0:y1, x0:x1]
-        hole = np.zeros(patch.shape[:2], np.uint8)
-        cv2.fillPoly(hole, [np.round(outline - self._lo).astype(np.int32)], 1)
+        hole: np.ndarray = np.zeros(patch.shape[:2], np.uint8)
+        cv2.fillPoly(hole, [np.round(outline - self._lo).astype(np.int32)], (1,))
         hole = cv2.dilate(hole, disc(grow))
         self._region = np.zeros((size, size), np.float32)
         self._filled = photo.astype(np.float32).copy()
@@ -67,8 +68,8 @@ class Cover:
             return
         r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
         where = backward[r0:r1, c0:c1]
-        weight = cv2.remap(self._region, where, None, cv2.INTER_LINEAR) * min(amount, 1.0)
-        filled = cv2.remap(self._filled, where, None, cv2.INTER_LINEAR)
+        weight = cv2.remap(self._region, where, NO_ARRAY, cv2.INTER_LINEAR) * min(amount, 1.0)
+        filled = cv2.remap(self._filled, where, NO_ARRAY, cv2.INTER_LINEAR)
         patch = frame[r0:r1, c0:c1].astype(np.float32)
         w = weight[..., None]
         frame[r0:r1, c0:c1] = np.clip(patch * (1 - w) + filled * w + 0.5, 0, 255)
@@ -98,10 +99,10 @@ def paint_out_occluders(
     the skin around, with the eyes and their lashes (a margin of four cover growths) painted out
     first, so that they do not darken it."""
     size = source.shape[0] - 2 * pad
-    eyes = np.zeros((size, size), np.uint8)
+    eyes: np.ndarray = np.zeros((size, size), np.uint8)
     for eye in eye_outlines(neutral):
         one = np.zeros_like(eyes)
-        cv2.fillPoly(one, [np.round(eye).astype(np.int32)], 1)
+        cv2.fillPoly(one, [np.round(eye).astype(np.int32)], (1,))
         eyes |= cv2.dilate(one, disc(4 * eye_cover_growth(eye)))
     for x0, y0, x1, y1 in occluders.boxes:
         box = (slice(y0 + pad, y1 + pad), slice(x0 + pad, x1 + pad))

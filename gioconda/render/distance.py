@@ -18,6 +18,7 @@ import numpy as np
 
 from gioconda.face.portrait import Portrait, surroundings
 from gioconda.face.topology import CHIN
+from gioconda.render.cv2_typing import NO_ARRAY
 
 #: Over how much of the frame (share of its side) a smaller person's scale eases to none in
 #: the background around them.
@@ -57,14 +58,14 @@ class HeadDistance:
         if zoom >= 1.0:
             # Closer: the grown person over the still background (the person's own place,
             # where the grown person does not cover it, painted out).
-            shown = cv2.remap(extended, pure + np.float32(pad), None, cv2.INTER_LINEAR,
+            shown = cv2.remap(extended, pure + np.float32(pad), NO_ARRAY, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
-            alpha = cv2.remap(self._person, pure, None, cv2.INTER_LINEAR,
+            alpha = cv2.remap(self._person, pure, NO_ARRAY, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)[..., None]  # fmt: skip
             out = shown * alpha + self._background * (1.0 - alpha)
             return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-        share = cv2.remap(self._share, pure, None, cv2.INTER_LINEAR,
+        share = cv2.remap(self._share, pure, NO_ARRAY, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)[..., None]  # fmt: skip
         source = pure * share + self._grid * (1.0 - share) + np.float32(pad)
-        return cv2.remap(extended, source, None, cv2.INTER_LINEAR,
+        return cv2.remap(extended, source, NO_ARRAY, cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip

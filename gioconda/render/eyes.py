@@ -19,6 +19,7 @@ from gioconda.face.topology import (
     RIGHT_EYE_UPPER,
     RIGHT_IRIS,
 )
+from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.regions import outline, polygon_mask
 
 #: Eyeball radius over iris radius (about 12 mm over 6 mm): how far the iris travels
@@ -105,13 +106,14 @@ class IrisPainter:
         bx0, by0, _, _ = eye["box"]
         # Where each output pixel comes from in the photo, in the eye patch's coordinates.
         source = backward[y0:y1, x0:x1] - np.array([bx0, by0], np.float32)
-        white = cv2.remap(eye["white"], source, None, cv2.INTER_LINEAR,
+        white = cv2.remap(eye["white"], source, NO_ARRAY, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         moved = source - shift.astype(np.float32)
-        iris = cv2.remap(eye["iris"], moved, None, cv2.INTER_LINEAR,
+        iris = cv2.remap(eye["iris"], moved, NO_ARRAY, cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        alpha = cv2.remap(eye["alpha"], moved, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
+        alpha = cv2.remap(eye["alpha"], moved, NO_ARRAY, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(0.0,))[..., None]  # fmt: skip
         eye_pixels = iris * alpha + white * (1 - alpha)
         m = mask[..., None]
         patch = frame[y0:y1, x0:x1].astype(np.float32)

@@ -21,7 +21,7 @@ class SyntheticLabel:
         w, h = width - self.box[0], height - self.box[1]
         ink = np.zeros((h, w), np.uint8)
         cv2.putText(ink, self.TEXT, (margin, h - margin - base), cv2.FONT_HERSHEY_SIMPLEX,
-                    scale, 255, thickness, cv2.LINE_AA)  # fmt: skip
+                    scale, (255,), thickness, cv2.LINE_AA)  # fmt: skip
         self.ink = (ink.astype(np.float32) / 255.0 * 0.85)[..., None]
         self.shade = 0.55  # the box under the text is darkened so it reads on any photo
 

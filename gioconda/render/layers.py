@@ -211,7 +211,7 @@ class _HeadLayerBuilder:
         growth = np.where((oval - centre) @ rig.axes[1] < lobes, HEAD_OVAL_GROWTH, 1.0)
         face = np.zeros((size, size), np.uint8)
         cv2.fillPoly(
-            face, [np.round(centre + growth[:, None] * (oval - centre)).astype(np.int32)], 1
+            face, [np.round(centre + growth[:, None] * (oval - centre)).astype(np.int32)], (1,)
         )
         person = self.portrait.person_mask > 0.5
         # The oval's landmarks sit a little inside the face's silhouette: the person just

@@ -35,6 +35,7 @@ from gioconda.face.topology import (
     RIGHT_EYE_UPPER,
 )
 from gioconda.motion.blendshapes import BS
+from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.rig import SQUINT_LIDS
 
 #: How far above the open lid edge the unfolding skin reaches, in the eye's largest opening
@@ -211,7 +212,7 @@ class LidCloser:
             if x1 <= x0 or y1 <= y0:
                 continue
             where = backward[y0:y1, x0:x1]
-            rel = where - eye.origin.astype(np.float32)
+            rel: np.ndarray = where - eye.origin.astype(np.float32)
             a = rel @ self.axes[0]
             b = rel @ down
             upper = np.interp(a, eye.a, eye.upper)
@@ -239,7 +240,7 @@ class LidCloser:
                 if not (alpha > 0).any():
                     continue
                 read = where + np.float32(pad) + (shift[..., None] * down).astype(np.float32)
-                lid = cv2.remap(source, read, None, cv2.INTER_LINEAR,
+                lid = cv2.remap(source, read, NO_ARRAY, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
                 lid *= shade[..., None]
                 w = alpha[..., None]

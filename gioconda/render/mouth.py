@@ -224,7 +224,7 @@ class MouthPainter:
         teeth_top = np.minimum(skull_lip, upper_lip) - TEETH_TOP_ABOVE_LIP * width
         depth = np.clip(np.abs(u) / CORNER_DEPTH, 0.0, 1.0)  # 0 in the middle, 1 at the corners
 
-        interior = np.empty((y1 - y0, x1 - x0, 3), np.float32)
+        interior: np.ndarray = np.empty((y1 - y0, x1 - x0, 3), np.float32)
         interior[:] = self.cavity
         # Deeper in the mouth and toward the corners is darker; just inside the lips their
         # wet inner side catches the light (the lips' colour, in shade), fading into the
@@ -446,7 +446,7 @@ class _OwnInterior:
             to_frame[:2, 2] -= origin
             h, w = interior.shape[:2]
             drawn = cv2.warpAffine(layer, to_frame[:2], (w, h), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))  # fmt: skip
             alpha = drawn[..., 3] if shown is None else drawn[..., 3] * shown
             _blend(interior, drawn[..., :3], alpha)
 
@@ -561,7 +561,10 @@ def smooth_outline(
         out = []
         for i in range(1, len(ext) - 2):
             p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
-            d = [max(np.linalg.norm(b - a) ** 0.5, 1e-6) for a, b in ((p0, p1), (p1, p2), (p2, p3))]
+            d = [
+                max(float(np.linalg.norm(b - a) ** 0.5), 1e-6)
+                for a, b in ((p0, p1), (p1, p2), (p2, p3))
+            ]
             t0, t1 = 0.0, d[0]
             t2, t3 = t1 + d[1], t1 + d[1] + d[2]
             for t in np.linspace(t1, t2, per_segment, endpoint=False):

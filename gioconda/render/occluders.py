@@ -20,6 +20,7 @@ from gioconda.face.topology import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
+from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.regions import outline, polygon_mask
 
 EYES = (("Right", RIGHT_EYE_UPPER), ("Left", LEFT_EYE_UPPER))
@@ -88,12 +89,12 @@ class EyeOccluders:
             contrast = cv2.GaussianBlur(patch, (0, 0), max(2.0, 0.12 * width)) - patch
             grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.08 * width),) * 2)
             # The eye with its lid margins: a drawing's outline of the lids is on the lids.
-            opening = polygon_mask(shape, eye - [x0, y0], soft=False).astype(np.uint8)
+            opening: np.ndarray = polygon_mask(shape, eye - [x0, y0], soft=False).astype(np.uint8)
             margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.2 * width),) * 2)
             opening = cv2.dilate(opening, margin) > 0
-            brows = np.zeros(shape, np.uint8)
+            brows: np.ndarray = np.zeros(shape, np.uint8)
             hull = cv2.convexHull(np.round(lm[list(brow), :2] - [x0, y0]).astype(np.int32))
-            cv2.fillPoly(brows, [hull], 1)
+            cv2.fillPoly(brows, [hull], (1,))
             brows = cv2.dilate(brows, grow) > 0
             # Only what lies over the face: past its outline is background or hair beside it.
             on_face = polygon_mask(shape, lm[list(FACE_OVAL), :2] - [x0, y0], soft=False) > 0
@@ -148,12 +149,12 @@ class EyeOccluders:
         (no expression: a rim does not blink).
         """
         for box, source in zip(self.paint_boxes, sources, strict=True):
-            alpha = cv2.remap(self._alpha, source, None, cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+            alpha = cv2.remap(self._alpha, source, NO_ARRAY, cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))  # fmt: skip
             shows = alpha > 0
             if not shows.any():
                 continue
-            rim = cv2.remap(self._photo, source, None, cv2.INTER_LINEAR,
+            rim = cv2.remap(self._photo, source, NO_ARRAY, cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
             bx0, by0, bx1, by1 = box
             patch = frame[by0:by1, bx0:bx1]

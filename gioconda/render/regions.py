@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from gioconda.render.cv2_typing import NO_ARRAY
+
 #: Sub-pixel bits for anti-aliased drawing (OpenCV's fixed-point ``shift``).
 SUBPIXEL_BITS = 4
 
@@ -18,14 +20,14 @@ def outline(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) 
     return np.concatenate([points[list(upper), :2], points[list(lower[::-1]), :2]])
 
 
-def polygon_mask(shape: tuple[int, int], polygon: np.ndarray, soft: bool = True) -> np.ndarray:
+def polygon_mask(shape: tuple[int, ...], polygon: np.ndarray, soft: bool = True) -> np.ndarray:
     """Rasterize a polygon given in pixel coordinates.
 
     Returns an anti-aliased float32 mask in [0, 1] (``soft``) or a bool mask.
     """
     canvas = np.zeros(shape, np.uint8)
     pts = np.round(np.asarray(polygon) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-    cv2.fillPoly(canvas, [pts], 255, cv2.LINE_AA if soft else cv2.LINE_8, shift=SUBPIXEL_BITS)
+    cv2.fillPoly(canvas, [pts], (255,), cv2.LINE_AA if soft else cv2.LINE_8, shift=SUBPIXEL_BITS)
     return canvas.astype(np.float32) / 255.0 if soft else canvas > 0
 
 
@@ -49,7 +51,7 @@ def closer_in_colour(
         n = min(k, len(pixels))
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
         cv2.setRNGSeed(0)
-        _, _, summary = cv2.kmeans(pixels, n, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+        _, _, summary = cv2.kmeans(pixels, n, NO_ARRAY, criteria, 1, cv2.KMEANS_PP_CENTERS)
         centres.append(summary)
     pixels = lab[where]
     nearest = [np.min(np.linalg.norm(pixels[:, None] - c[None], axis=2), axis=1) for c in centres]

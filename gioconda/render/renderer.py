@@ -25,6 +25,7 @@ from gioconda.face.topology import (
 )
 from gioconda.motion.frames import MotionFrame
 from gioconda.render.covers import lip_cover, paint_out_occluders
+from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
 from gioconda.render.layers import head_layers
@@ -248,11 +249,11 @@ class Renderer:
         in_source = backward[wy0:wy1, wx0:wx1] + np.float32(self._source_pad)
         # Two remaps read this map: converted to OpenCV's fixed point once, as each remap
         # would do itself (the same samples).
-        fixed, fraction = cv2.convertMaps(in_source, None, cv2.CV_16SC2)
+        fixed, fraction = cv2.convertMaps(in_source, NO_ARRAY, cv2.CV_16SC2)
         torn = torn[wy0:wy1, wx0:wx1]
         # Whatever comes from further out (above a head drawn smaller) is background plate.
         alpha = cv2.remap(self._source_alpha, fixed, fraction, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)  # fmt: skip
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))  # fmt: skip
         # A torn pixel's map is noise and may point off the head (below the chin, into the
         # background), whose alpha of 0 would let the plate show through as a dark speck on
         # the lip's edge or a blob beside the mouth's corner. The map tears only where the
@@ -358,9 +359,9 @@ class Renderer:
         grid = self._grid[y0:y1, x0:x1]
         source = grid.copy()
         for _ in range(RIGID_INVERSION_STEPS):
-            weight = cv2.remap(self._head_weight, source, None, cv2.INTER_LINEAR,
+            weight = cv2.remap(self._head_weight, source, NO_ARRAY, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-            depth = cv2.remap(self._centred[2], source, None, cv2.INTER_LINEAR,
+            depth = cv2.remap(self._centred[2], source, NO_ARRAY, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
             x = source[..., 0] - pivot[0]
             y = source[..., 1] - pivot[1]

@@ -322,11 +322,11 @@ class FaceRig:
         oval = np.array(FACE_OVAL)
         mid_x = (x[RIGHT_BROW_UPPER[-1]] + x[LEFT_BROW_UPPER[-1]]) / 2
         self.brows = []
-        for upper, lower, lid in (
+        for upper_ids, lower_ids, lid_ids in (
             (RIGHT_BROW_UPPER, RIGHT_BROW_LOWER, RIGHT_EYE_UPPER),
             (LEFT_BROW_UPPER, LEFT_BROW_LOWER, LEFT_EYE_UPPER),
         ):
-            upper, lower, lid = np.array(upper), np.array(lower), np.array(lid)
+            upper, lower, lid = np.array(upper_ids), np.array(lower_ids), np.array(lid_ids)
             outward = np.sign(x[upper[0]] - mid_x)
             a = outward * (x - mid_x)  # from the midline out toward this brow's side
             line_a, line_y = _sorted_line(outward * ((x[upper] + x[lower]) / 2 - mid_x),

@@ -17,6 +17,7 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from gioconda.face.topology import FACE_OVAL, N_MESH_LANDMARKS
+from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.rig import FaceRig
 
 #: Damped fixed-point iterations that invert the forward displacement field. Damping keeps
@@ -131,12 +132,12 @@ def landmark_mesh(neutral: np.ndarray, size: int, grid: np.ndarray) -> LandmarkM
     dense = np.array(dense_points)
     along_oval = sparse.csr_matrix((mix_vals, (mix_rows, mix_cols)), shape=(len(dense), n))
     centre = dense.mean(0)
-    vertices = [lm]
+    rings = [lm]
     blocks = [sparse.identity(n, format="csr")]
     for reach, share in RINGS:
-        vertices.append(centre + reach * (dense - centre))
+        rings.append(centre + reach * (dense - centre))
         blocks.append(along_oval * share)
-    vertices = np.concatenate(vertices)
+    vertices = np.concatenate(rings)
     vertex_mix = sparse.vstack(blocks).tocsr()  # (V, n): vertex values from landmarks
 
     tri = Delaunay(vertices)
@@ -154,7 +155,7 @@ def landmark_mesh(neutral: np.ndarray, size: int, grid: np.ndarray) -> LandmarkM
     to_weights[usable] = np.linalg.inv(edges[usable])
     corners = np.round((triangles - lo) * 16).astype(np.int32)
     for index in np.flatnonzero(usable):
-        cv2.fillConvexPoly(owner, corners[index], int(index), cv2.LINE_8, shift=4)
+        cv2.fillConvexPoly(owner, corners[index], (int(index),), cv2.LINE_8, shift=4)
     simplex = owner.reshape(-1)
     inside = simplex >= 0
     rows = np.flatnonzero(inside)
@@ -207,7 +208,7 @@ def invert_field(
     source = here - field[y0:y1, x0:x1]
     at_source = np.empty_like(source)
     for i in range(INVERSION_STEPS):
-        cv2.remap(field, source, None, cv2.INTER_LINEAR, dst=at_source,
+        cv2.remap(field, source, NO_ARRAY, cv2.INTER_LINEAR, dst=at_source,
                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         # Step toward the point whose image is this pixel: source + field(source) = grid.
         step = np.subtract(here, at_source, out=at_source)

@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -214,6 +214,7 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
         job = jobs.get(job_id)
         if job.state != "done":
             raise HTTPException(409, f"job {job_id} is {job.state}, not done")
+        assert job.output is not None  # set before the job is done
         return FileResponse(job.output, media_type="video/mp4", filename="gioconda.mp4")
 
     @app.delete("/api/jobs/{job_id}")
@@ -405,14 +406,14 @@ async def _handle_message(
 
 def _pull_encoded(session: LiveSession) -> list[list[tuple[bytes, float | None]]]:
     """Due frames, each as its messages: the speech to play with it (if any), then the JPEG."""
-    out = []
+    out: list[list[tuple[bytes, float | None]]] = []
     for frame in session.pull():
         t0 = time.perf_counter()
         _, jpeg = cv2.imencode(
             ".jpg", frame.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
         )
         session.stats.stage_s.setdefault("encode", []).append(time.perf_counter() - t0)
-        messages = []
+        messages: list[tuple[bytes, float | None]] = []
         if frame.audio is not None:
             pcm = (np.clip(frame.audio, -1, 1) * 32767).astype("<i2")
             start = round(frame.time_s * OUTPUT_SAMPLE_RATE)
@@ -430,11 +431,12 @@ def _is_frame(item: object) -> bool:
 
 def _frames_waiting(outbox: asyncio.Queue) -> int:
     # asyncio.Queue keeps its items in a deque, _queue; it has no public way to look at them.
-    return sum(1 for item in outbox._queue if _is_frame(item))
+    items: Iterable[object] = outbox._queue  # type: ignore[attr-defined]  # not in typeshed
+    return sum(1 for item in items if _is_frame(item))
 
 
 def _drop_oldest_frame(outbox: asyncio.Queue) -> None:
-    queue = outbox._queue
+    queue = outbox._queue  # type: ignore[attr-defined]  # private: see _frames_waiting
     for i, item in enumerate(queue):
         if _is_frame(item):
             del queue[i]

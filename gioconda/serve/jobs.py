@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from fastapi import HTTPException
 
@@ -23,6 +24,9 @@ from gioconda.pipeline import (
     speech_from_audio,
     speech_from_text,
 )
+
+if TYPE_CHECKING:
+    from gioconda.serve.app import ServeConfig
 
 
 @dataclass
@@ -57,7 +61,9 @@ class Job:
 class JobRunner:
     """Runs file jobs on one worker thread, each in its own folder under ``work``."""
 
-    def __init__(self, work: Path, config: object, portrait_of: Callable[[str], Portrait]) -> None:
+    def __init__(
+        self, work: Path, config: ServeConfig, portrait_of: Callable[[str], Portrait]
+    ) -> None:
         self.work, self.config, self.portrait_of = work, config, portrait_of
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
@@ -135,7 +141,12 @@ class JobRunner:
                 voice=voice,
             )
             job.stage = "speech"
-            speech = speech_from_text(text, options) if text else speech_from_audio(audio, options)
+            # The app sends text or an audio file: without text, audio is a path.
+            speech = (
+                speech_from_text(text, options)
+                if text
+                else speech_from_audio(cast(Path, audio), options)
+            )
             job.stage, job.progress = "face", 0.05
             if photo is not None:
                 portrait = analyze_portrait(load_photo(photo), self.config.size)

@@ -285,8 +285,8 @@ class KokoroVoice:
         offset = 0
         for chunk in chunks:
             samples, frames = self._infer(chunk, style, speed)
-            phones = _place_phones(_token_phones(chunk, frames), samples, speed)
-            for start, label, viseme in phones:
+            placed = _place_phones(_token_phones(chunk, frames), samples, speed)
+            for start, label, viseme in placed:
                 if visemes and viseme == "sil" == visemes[-1]:
                     continue  # the pause that ends one chunk goes on into the next one's
                 starts.append(offset + start)

@@ -169,9 +169,9 @@ class VisemeNet:
 
 def load_weights(path: str | Path | None = None) -> dict[str, np.ndarray]:
     """The shipped weights (or ``path``'s)."""
-    source = path or resources.files("gioconda") / "assets" / WEIGHTS_FILE
+    shipped = resources.files("gioconda") / "assets" / WEIGHTS_FILE
     try:
-        with resources.as_file(source) if path is None else _same(Path(path)) as file:
+        with resources.as_file(shipped) if path is None else _same(Path(path)) as file:
             with np.load(file) as data:
                 return {k: data[k] for k in data.files}
     except (OSError, ValueError) as error:
