@@ -26,7 +26,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import av
 import numpy as np
@@ -34,133 +33,47 @@ import numpy as np
 import gioconda.speech.audio as _audio
 from gioconda.errors import GiocondaError
 from gioconda.face.portrait import Portrait
+from gioconda.live.buffers import _PROSODY_FIELDS, _Growing, _normalize, _shared_net
 from gioconda.live.motion import MotionStream
 from gioconda.live.network import StreamingVisemeNet
+from gioconda.live.options import LiveFrame, LiveOptions, LiveStats
 from gioconda.motion.controls import CONTROLS, MotionControls, control_value
 from gioconda.provenance.watermark import Watermarker
 from gioconda.render.label import SyntheticLabel
 from gioconda.render.renderer import Renderer
 from gioconda.speech.audio import Audio, AudioFeatures, analyze_audio, log_mel, resample
-from gioconda.speech.synthesis import DEFAULT_VOICE, speak
-from gioconda.speech.visemenet import LOOKAHEAD_FRAMES, VisemeNet, VisemePosteriors, path_to_phones
+from gioconda.speech.synthesis import speak
+from gioconda.speech.visemenet import LOOKAHEAD_FRAMES, VisemePosteriors, path_to_phones
 from gioconda.speech.visemes import PhoneSegment
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
 
 #: Sample rate of the speech a session sends back with its frames (text mode).
 OUTPUT_SAMPLE_RATE = 24_000
+
+
 _SR = ANALYSIS_SAMPLE_RATE
+
+
 _HOP_SAMPLES = round(FEATURE_HOP_S * _SR)
+
+
 _MEL_HALF = 200  # half the log-mel window (25 ms at 16 kHz)
+
+
 #: Hops of context the viseme network needs before the hops it scores (its receptive field).
 _NET_PAST_HOPS = 2 * (1 + 2 + 4 + 8 + 16) + LOOKAHEAD_FRAMES + 2
+
+
 #: Hops of audio the prosody of new hops is measured over (level is relative to this span).
 _PROSODY_WINDOW_HOPS = 300
+
+
 #: Pauses shorter than this many hops are not pauses (analyze_audio closes such gaps).
 _SPEECH_HANGOVER_HOPS = 20
+
+
 #: Hops the live Viterbi decoder looks back over, and how many hops it waits before it commits.
 _DECODE_WINDOW_HOPS = 120
-
-
-@dataclass(frozen=True)
-class LiveOptions:
-    """How a live session runs.
-
-    Attributes
-    ----------
-    fps: frames per second
-    lookahead_s: how far past a frame's time the phones must be known before it is made (beyond
-        the network's own 52.5 ms and the decoder's lag); more anticipates the next sound better
-        and adds as much latency (from 0.45 s on, the mouth sees all the phones the offline
-        mouth looks at)
-    decoder_lag_hops: 10 ms hops the viseme decoder waits before it commits a hop
-    max_wait_s: how long a frame waits for late audio before that audio is taken as silence
-        (longer when the audio comes in chunks longer than this)
-    max_buffer_s: audio more than this far ahead of the clock is dropped (bursts)
-    max_latency_s: a frame that could only be shown later than this after its audio could
-        have come (beyond the wait for its chunk) is made but not rendered: the machine is
-        behind, and skipping keeps delay from piling up
-    voice: voice for :meth:`LiveSession.push_text`
-    max_text_chars: longest text accepted at once
-    label: draw the small "AI-generated" label on every frame, as on every video
-    """
-
-    fps: float = 25.0
-    lookahead_s: float = 0.0
-    decoder_lag_hops: int = 2
-    max_wait_s: float = 0.12
-    max_buffer_s: float = 0.3
-    max_latency_s: float = 0.08
-    voice: str = DEFAULT_VOICE
-    max_text_chars: int = 600
-    label: bool = True
-
-
-@dataclass
-class LiveStats:
-    """What a session has done so far; all times in seconds."""
-
-    frames: int = 0
-    frames_rendered: int = 0
-    frames_skipped: int = 0
-    audio_in_s: float = 0.0
-    audio_dropped_s: float = 0.0
-    silence_filled_s: float = 0.0
-    texts: int = 0
-    #: Per rendered frame: latency from the arrival of the audio it shows to the frame being
-    #: ready, and its stages (waiting for look-ahead, features, motion, render).
-    latency_s: list[float] = field(default_factory=list)
-    stage_s: dict[str, list[float]] = field(
-        default_factory=lambda: {"lookahead": [], "features": [], "motion": [], "render": []}
-    )
-
-    def summary(self) -> dict[str, object]:
-        """The counters, and latency percentiles in milliseconds (JSON-ready)."""
-
-        def pct(values: list[float]) -> dict[str, float]:
-            if not values:
-                return {}
-            a = 1000.0 * np.asarray(values[-2000:])
-            return {f"p{q}": round(float(np.percentile(a, q)), 1) for q in (50, 95, 99)}
-
-        return {
-            "frames": self.frames,
-            "frames_rendered": self.frames_rendered,
-            "frames_skipped": self.frames_skipped,
-            "audio_in_s": round(self.audio_in_s, 3),
-            "audio_dropped_s": round(self.audio_dropped_s, 3),
-            "silence_filled_s": round(self.silence_filled_s, 3),
-            "texts": self.texts,
-            "latency_ms": pct(self.latency_s),
-            "stage_ms": {name: pct(values) for name, values in self.stage_s.items()},
-        }
-
-
-@dataclass(frozen=True)
-class LiveFrame:
-    """One frame out of a session.
-
-    Attributes
-    ----------
-    index: frame number; shown at ``time_s = index / fps`` on the session's timeline
-    time_s: its time on the timeline
-    image: (size, size, 3) uint8 RGB
-    motion: the MotionFrame rendered
-    audio: speech to play with this frame (float32 at :data:`OUTPUT_SAMPLE_RATE`; text mode),
-        covering the timeline from the previous rendered frame up to the next frame, or None
-    audio_arrival: wall-clock time (:func:`time.monotonic`) at which the audio this frame shows
-        arrived, or None where it showed silence the session filled in, or text
-    audio_tag: the ``tag`` that audio was pushed with
-    ready_at: wall-clock time the frame was ready
-    """
-
-    index: int
-    time_s: float
-    image: np.ndarray
-    motion: object
-    audio: np.ndarray | None
-    audio_arrival: float | None
-    audio_tag: int | None
-    ready_at: float
 
 
 class LiveSession:
@@ -181,11 +94,12 @@ class LiveSession:
     def __init__(
         self,
         portrait: Portrait,
-        options: LiveOptions = LiveOptions(),
+        options: LiveOptions | None = None,
         controls: MotionControls | None = None,
         clock: Callable[[], float] = time.monotonic,
         renderer: Renderer | None = None,
     ) -> None:
+        options = options or LiveOptions()
         if not (np.isfinite(options.fps) and 1 <= options.fps <= 60):
             raise GiocondaError(f"live fps must be between 1 and 60, got {options.fps}")
         self.portrait = portrait
@@ -668,65 +582,3 @@ class LiveSession:
                 found = True
         self.text_audio = [(s, x) for s, x in self.text_audio if s + len(x) > end]
         return out if found else None
-
-
-_PROSODY_FIELDS = ("loudness_db", "speech", "voiced", "pitch_hz", "level")
-
-
-class _Growing:
-    """An append-only array of rows (or scalars, ``width`` 0) indexed from the session's
-    start; it doubles as it grows, and rows before :meth:`forget`'s point are let go."""
-
-    def __init__(self, width: int) -> None:
-        self.width = width
-        self.data = np.zeros((256, width) if width else 256)
-        self.n = 0  # rows ever added
-        self.offset = 0  # index of data[0]
-
-    def __len__(self) -> int:
-        return self.n
-
-    def extend(self, rows: np.ndarray) -> None:
-        rows = np.asarray(rows)
-        used = self.n - self.offset
-        while used + len(rows) > len(self.data):
-            self.data = np.concatenate([self.data, np.zeros_like(self.data)])
-        self.data[used : used + len(rows)] = rows
-        self.n += len(rows)
-
-    def assign(self, lo: int, rows: np.ndarray) -> None:
-        self.data[lo - self.offset : lo - self.offset + len(rows)] = rows
-
-    def view(self, lo: int, hi: int) -> np.ndarray:
-        return self.data[max(lo - self.offset, 0) : hi - self.offset]
-
-    def forget(self, before: int) -> None:
-        """Let rows before index ``before`` go (once they are a good share of the store)."""
-        drop = min(before, self.n) - self.offset
-        if drop > 0 and drop >= len(self.data) // 2:
-            self.data = np.concatenate([self.data[drop:], np.zeros_like(self.data[:drop])])
-            self.offset += drop
-
-
-def _normalize(mel: np.ndarray, state: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The offline running-mean normalization, continued from ``state``."""
-    from scipy.signal import lfilter
-
-    alpha = 1.0 / _audio.MEL_NORM_HOPS
-    start = mel[0] if state is None else state
-    initial = ((1 - alpha) * np.asarray(start, np.float64))[None, :]
-    means, _ = lfilter([alpha], [1, -(1 - alpha)], mel, axis=0, zi=initial)
-    return (mel - means).astype(np.float32), means[-1]
-
-
-_NET: VisemeNet | None = None
-_NET_LOCK = threading.Lock()
-
-
-def _shared_net() -> VisemeNet:
-    """The viseme network, loaded once per process and shared by every session."""
-    global _NET
-    with _NET_LOCK:
-        if _NET is None:
-            _NET = VisemeNet()
-        return _NET
