@@ -7,11 +7,10 @@ import sys
 from importlib import resources
 
 from gioconda.cli.app import UsageError
-from gioconda.cli.flags import add_flags, from_args, given
+from gioconda.cli.flags import add_flags, add_motion_out_flags, from_args, given
 from gioconda.cli.guard import check_paths, motion_file_fps
 from gioconda.cli.progress import ProgressBars
 from gioconda.motion.controls import MotionControls
-from gioconda.output.motion_files import LIVE_LINK_FACE_FPS
 from gioconda.pipeline import AnimateOptions, AnimateResult
 
 DEMO_TEXT = (
@@ -85,20 +84,7 @@ def register_animate(commands: argparse._SubParsersAction) -> None:
         "writes) instead of one made from the speech; AUDIO is optional then, cut or padded "
         "to the motion's length, and the frame rate is the file's",
     )
-    parser.add_argument(
-        "--motion-out",
-        metavar="FILE",
-        help="also write the motion: .csv (Live Link Face columns: no head distance or body "
-        "sway) or .json (everything)",
-    )
-    parser.add_argument(
-        "--motion-fps",
-        type=float,
-        metavar="FPS",
-        help="rows per second of --motion-out, the motion resampled (default: "
-        f"{LIVE_LINK_FACE_FPS:g} for .csv, Live Link Face's own rate, which its importers "
-        "expect; the video's for .json)",
-    )
+    add_motion_out_flags(parser)
     _add_common(parser)
     parser.set_defaults(run=run_animate, parser=parser)
 

@@ -85,3 +85,24 @@ def _with_flag(message: str, options: type) -> str:
         if is_option(field) and message.startswith(field.name + " "):
             return flag_name(field) + message[len(field.name) :]
     return message
+
+
+def add_motion_out_flags(parser: argparse.ArgumentParser) -> None:
+    """``--motion-out FILE`` and ``--motion-fps``: the rendered motion as a file, for the
+    commands that make one (animate, reenact)."""
+    from gioconda.output.motion_files import LIVE_LINK_FACE_FPS
+
+    parser.add_argument(
+        "--motion-out",
+        metavar="FILE",
+        help="also write the motion: .csv (Live Link Face columns: no head distance or body "
+        "sway) or .json (everything)",
+    )
+    parser.add_argument(
+        "--motion-fps",
+        type=float,
+        metavar="FPS",
+        help="rows per second of --motion-out, the motion resampled (default: "
+        f"{LIVE_LINK_FACE_FPS:g} for .csv, Live Link Face's own rate, which its importers "
+        "expect; the video's for .json)",
+    )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gioconda.cli.flags import add_flags, from_args
+from gioconda.cli.flags import add_flags, add_motion_out_flags, from_args
 from gioconda.cli.guard import check_paths, motion_file_fps
 from gioconda.cli.progress import ProgressBars
-from gioconda.output.motion_files import LIVE_LINK_FACE_FPS
 from gioconda.pipeline import ReenactOptions
 
 
@@ -22,19 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("photo", metavar="PHOTO", help="portrait: JPEG, PNG, WebP, ...")
     parser.add_argument("video", metavar="DRIVING_VIDEO", help="video of a face: MP4, MOV, ...")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
-    parser.add_argument(
-        "--motion-out",
-        metavar="FILE",
-        help="also write the motion: .csv (Live Link Face columns) or .json",
-    )
-    parser.add_argument(
-        "--motion-fps",
-        type=float,
-        metavar="FPS",
-        help="rows per second of --motion-out, the motion resampled (default: "
-        f"{LIVE_LINK_FACE_FPS:g} for .csv, Live Link Face's own rate, which its importers "
-        "expect; the video's for .json)",
-    )
+    add_motion_out_flags(parser)
     add_flags(parser, ReenactOptions)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run, parser=parser)
