@@ -25,8 +25,9 @@ def speech_pcm16k() -> np.ndarray:
     return (np.clip(audio.samples, -1, 1) * 32767).astype("<i2")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client():
+    # One server for the module: its live worker process starts once.
     app = create_app(ServeConfig(size=256, max_sessions=1, max_upload_bytes=2_000_000))
     with TestClient(app) as test_client:
         yield test_client
