@@ -32,7 +32,6 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -136,7 +135,6 @@ def _run_session(
     from gioconda.live.session import OUTPUT_SAMPLE_RATE, LiveSession
     from gioconda.render.renderer import Renderer
 
-    cpu0 = time.process_time()
     try:
         if request.portrait is not None:
             kept[request.portrait_key] = (request.portrait, Renderer(request.portrait))
@@ -151,6 +149,7 @@ def _run_session(
         conn.send(("error", str(error)))
         _drain_until_end(conn)
         return
+    cpu0 = time.process_time()  # what the frames cost, not the renderer's making
     send_lock = threading.Lock()
 
     def send(message: tuple) -> None:
@@ -342,33 +341,51 @@ class RemoteSession:
 
 
 class LiveWorkers:
-    """A pool of live-session worker processes, at most ``size`` of them busy at once.
+    """A pool of live-session worker processes, at most ``size`` of them at once.
 
     Parameters
     ----------
     size: sessions at once (the caller refuses more; the pool does not queue)
-    warm: workers to start at once and keep waiting (imports done), so a session starts
-        without waiting for a process to start
+    warm: workers to keep started and waiting (imports done, network loaded), so that a
+        session starts without waiting ~2 s for a process; a spare is started again when a
+        session takes one, as long as the pool has fewer than ``size`` workers
     """
 
     def __init__(self, size: int, warm: int = 0) -> None:
         # "spawn": a fresh interpreter; forking a server that runs threads can copy a held lock.
         self.context = mp.get_context("spawn")
-        self.size = size
+        self.size, self.warm = size, min(warm, size)
         self.idle: list[_Worker] = []
-        self.lock = threading.Lock()
+        self.busy = 0
+        self.starting = 0
+        self.changed = threading.Condition()
         self.closed = False
-        for _ in range(min(warm, size)):
-            self._start_spare()
+        with self.changed:
+            self._top_up()
+
+    def _top_up(self) -> None:
+        """Start spares up to ``warm`` waiting (called holding ``changed``)."""
+        while (
+            not self.closed
+            and len(self.idle) + self.starting < self.warm
+            and len(self.idle) + self.starting + self.busy < self.size
+        ):
+            self.starting += 1
+            threading.Thread(
+                target=self._start_spare, name="gioconda-live-spawn", daemon=True
+            ).start()
 
     def _start_spare(self) -> None:
-        def start() -> None:
-            worker = _Worker(self.context)
-            if worker.wait_idle(120.0):
-                worker.warm = True
-            self._give_back(worker, worker.warm)
-
-        threading.Thread(target=start, name="gioconda-live-spawn", daemon=True).start()
+        worker = _Worker(self.context)
+        warm = worker.wait_idle(120.0)
+        with self.changed:
+            self.starting -= 1
+            if warm and not self.closed:
+                self.idle.append(worker)
+                self.changed.notify_all()
+                return
+            self.changed.notify_all()
+        worker.stop()
 
     def open(self, portrait_key: str, portrait: Portrait, options: LiveOptions,
              controls: MotionControls, initial: dict[str, object] | None = None,
@@ -410,38 +427,44 @@ class LiveWorkers:
         return session
 
     def _take(self) -> _Worker:
-        with self.lock:
+        with self.changed:
+            # A spare on its way is quicker than a new process.
+            self.changed.wait_for(lambda: self.idle or not self.starting, timeout=120.0)
+            self.busy += 1
             while self.idle:
                 worker = self.idle.pop()
                 if worker.process.is_alive():
+                    self._top_up()
                     return worker
                 worker.stop()
         worker = _Worker(self.context)
         if not worker.wait_idle(120.0):
-            worker.stop()
+            self._give_back(worker, False)
             raise WorkerGone("the live session could not start: its worker process died")
-        worker.warm = True
+        with self.changed:
+            self._top_up()
         return worker
 
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
-        with self.lock:
-            keep = (
-                healthy and not self.closed and worker.process.is_alive()
-                and len(self.idle) < self.size
-            )  # fmt: skip
+        with self.changed:
+            self.busy -= 1
+            keep = healthy and not self.closed and worker.process.is_alive()
             if keep:
                 self.idle.append(worker)
+                self.changed.notify_all()
                 return
         worker.stop()
+        with self.changed:
+            self._top_up()
 
-    def workers(self) -> Iterator[int]:
-        """Process ids of the idle workers."""
-        with self.lock:
-            yield from [w.process.pid for w in self.idle if w.process.pid is not None]
+    def counts(self) -> dict[str, int]:
+        """Workers busy with a session, waiting, and starting."""
+        with self.changed:
+            return {"busy": self.busy, "idle": len(self.idle), "starting": self.starting}
 
     def close(self) -> None:
         """Stop every idle worker (busy ones stop when their sessions end)."""
-        with self.lock:
+        with self.changed:
             self.closed = True
             idle, self.idle = self.idle, []
         for worker in idle:

@@ -162,6 +162,7 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
             "live_sessions": slots["live"],
             "max_sessions": config.max_sessions,
             "jobs": jobs.counts(),
+            "live_workers": app.state.workers.counts(),
         }
 
     @app.post("/api/portraits")
