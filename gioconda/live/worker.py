@@ -14,8 +14,9 @@ finished messages (see :func:`frame_messages`), a few tens of KB each, through a
 as large as a raw frame crosses, so no shared memory is needed.
 
 Flow control: a worker has at most :data:`SEND_CREDITS` frames out that the client has not yet
-taken; the owner gives a credit back (:meth:`RemoteSession.taken`) once a frame is written to the
-client. A slow client therefore costs no drawing: its due frames are made but not drawn
+taken; the owner gives a credit back (:meth:`RemoteSession.taken`) once the client has the frame
+(the server: once the page says it drew it, or once it is written to the socket for a client that
+does not say). A slow client therefore costs no drawing: its due frames are made but not drawn
 (``frames_skipped_consumer``), and it gets the newest frame as soon as it can take one, never a
 queue of old ones.
 
@@ -182,8 +183,8 @@ def _run_session(
                     _, pcm, rate, tag, arrived = message
                     session.push_audio(np.frombuffer(pcm, "<i2"), rate, tag, arrived)
                 elif kind == "taken":
-                    with credit_lock:
-                        credits[0] += message[1]
+                    with credit_lock:  # a client that says too much gains nothing
+                        credits[0] = min(credits[0] + message[1], SEND_CREDITS)
                 elif kind == "control":
                     session.set_control(message[1], message[2])
                 elif kind == "text":
@@ -268,8 +269,7 @@ class RemoteSession:
     Send with :meth:`push_audio`, :meth:`push_text`, :meth:`set_control`, :meth:`ask_stats`;
     take what comes back with :meth:`receive` (blocking; run it in a thread of its own):
     ``("frame", messages, ready_at)``, ``("json", dict)`` for the client, or ``("ended",
-    stats)``. Call :meth:`taken` once a frame is written to the client, and :meth:`end` when
-    done.
+    stats)``. Call :meth:`taken` once the client has a frame, and :meth:`end` when done.
     """
 
     def __init__(self, pool: LiveWorkers, worker: _Worker, ready: dict[str, object]) -> None:
@@ -376,7 +376,13 @@ class LiveWorkers:
             ).start()
 
     def _start_spare(self) -> None:
-        worker = _Worker(self.context)
+        try:
+            worker = _Worker(self.context)
+        except Exception:
+            with self.changed:
+                self.starting -= 1
+                self.changed.notify_all()
+            raise
         warm = worker.wait_idle(120.0)
         with self.changed:
             self.starting -= 1

@@ -5,7 +5,8 @@
 Live stream (``/api/live``, a WebSocket). The client sends, as JSON text messages::
 
     {"type": "start", "portrait": "mona_lisa" | ID, "sample_rate": 48000,
-     "controls": {"emotion": "happy", ...}}                 # first, once
+     "controls": {"emotion": "happy", ...}, "acks": true}   # first, once
+    {"type":"ack"}                                          # a frame drawn (with "acks")
     {"type": "text", "text": "Hello", "voice": "en-us"}     # speak this
     {"type": "control", "control": "gaze", "value": [-15, 0]}
     {"type": "stats"}
@@ -17,6 +18,12 @@ messages whose first byte says what they are:
 - ``1`` a frame: uint32 index, uint32 the sequence number of the audio it shows (0xFFFFFFFF:
   silence or text), float64 its time on the timeline in seconds, then a JPEG;
 - ``2`` speech to play (text mode): uint32 first sample at 24 kHz, then int16 PCM.
+
+A slow client gets the newest frames, never a queue of old ones: at most two frames are out
+that it has not taken, and the frames due meanwhile are made but not drawn (the session's
+``frames_skipped_consumer``). A client that starts with ``"acks": true`` (the page does) takes a
+frame when it acks it; one that does not, when the frame is written to its socket, which on a
+fast link (or localhost, whose socket buffers hold megabytes) is a looser bound.
 
 Why a WebSocket with JPEG frames and not WebRTC (aiortc): measured here, a 512x512 JPEG costs
 ~2.7 ms to encode (VP8 in aiortc's software encoder ~8.6 ms, H.264 ~4.3 ms), the browser shows
@@ -61,6 +68,8 @@ from gioconda.serve.jobs import JobRunner
 BUNDLED = "mona_lisa"
 #: WebSocket close code for "try again later" (RFC 6455 section 7.4.1: 1013).
 CLOSE_BUSY = 1013
+#: What a client that started with ``"acks": true`` sends for each frame it has drawn.
+ACK = '{"type":"ack"}'
 
 
 @dataclass(frozen=True)
@@ -294,6 +303,7 @@ async def _run_live(
         if start.get("type") != "start":
             raise GiocondaError('the first message must be {"type": "start", ...}')
         sample_rate = int(start.get("sample_rate", 48000))
+        acks = bool(start.get("acks", False))
         portrait_id = str(start.get("portrait", BUNDLED))
         portrait = await asyncio.to_thread(portraits.get, portrait_id)
         options = LiveOptions(fps=config.fps, voice=str(start.get("voice", config.voice)))
@@ -345,6 +355,8 @@ async def _run_live(
                     if len(data) >= 6:
                         (sequence,) = struct.unpack_from("<I", data)
                         remote.push_audio(data[4:], sample_rate, sequence)
+                elif acks and message.get("text") == ACK:
+                    remote.taken()  # the client drew a frame: the worker may draw another
                 else:
                     _handle_message(message.get("text") or "{}", remote)
             except WorkerGone:
@@ -360,9 +372,10 @@ async def _run_live(
             if kind == "frame":
                 for packet in message[1]:
                     await ws.send_bytes(packet)
-                # Written to the client: the worker may draw the next one. A slow client
-                # holds this back, so its frames are skipped in the worker, not queued here.
-                remote.taken()
+                if not acks:
+                    # Written to the socket: the worker may draw the next one. (The kernel's
+                    # buffers hold MBs: a client that acks is paced by what it has drawn.)
+                    remote.taken()
                 send_s.append(time.monotonic() - message[2])
                 del send_s[:-2000]
             elif kind == "json":
