@@ -336,7 +336,7 @@ async def _run_live(
             loop.call_soon_threadsafe(inbox.put_nowait, ("gone",))
         finally:
             remote.release()
-            loop.call_soon_threadsafe(lambda: pumped.done() or pumped.set_result(None))
+            loop.call_soon_threadsafe(_settle, pumped)
 
     threading.Thread(target=pump, name="gioconda-live-pump", daemon=True).start()
     send_s: list[float] = []
@@ -421,6 +421,11 @@ def _handle_message(text: str, remote: RemoteSession) -> None:
         remote.ask_stats()
     else:
         raise GiocondaError(f"unknown message type {kind!r}")
+
+
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _percentiles_ms(values: list[float]) -> dict[str, float]:

@@ -47,9 +47,11 @@ def stats_of(ws: ClientConnection) -> tuple[dict, list[int]]:
 
 
 def test_a_slow_client_gets_new_frames_not_a_queue(live_server) -> None:
-    url, _ = live_server
+    url, app = live_server
     slow = open_session(url)
     normal = open_session(url)
+    # Each session in a worker process of its own.
+    assert app.state.workers.counts()["busy"] == 2
     normal_frames: list[int] = []
     stop = threading.Event()
 
