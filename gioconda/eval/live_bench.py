@@ -57,6 +57,9 @@ class LiveBenchResult:
     #: (other work on the machine, or the sessions themselves on too few cores), milliseconds
     waited_ms_per_frame: float
     mode: str
+    #: Threads only: time a session's thread was blocked (not running, not waiting for a core,
+    #: not sleeping on purpose) per drawn frame: waiting for the GIL, milliseconds
+    gil_ms_per_frame: float | None = None
 
 
 def run_live_bench(
@@ -202,8 +205,9 @@ def _run_threads(
 ) -> LiveBenchResult:
     live = [LiveSession(portrait, LiveOptions(fps=fps), MotionControls(seed=k)) for k in range(n)]
     latencies: list[list[float]] = [[] for _ in range(n)]
+    blocked: list[float] = []
     threads = [
-        threading.Thread(target=_feed, args=(s, pcm, seconds, lat), daemon=True)
+        threading.Thread(target=_feed, args=(s, pcm, seconds, lat, blocked), daemon=True)
         for s, lat in zip(live, latencies, strict=True)
     ]
     cpu0, waited0 = time.process_time(), _waited_s(os.getpid())
@@ -224,17 +228,30 @@ def _run_threads(
     return LiveBenchResult(
         n, rates, skipped, _percentiles(all_latency), stage, sustained,
         1000.0 * cpu / drawn, 1000.0 * waited / drawn, "threads of one process",
+        1000.0 * sum(blocked) / drawn,
     )  # fmt: skip
 
 
-def _feed(session: LiveSession, pcm: np.ndarray, seconds: float, latency: list[float]) -> None:
-    """Push 20 ms chunks as the clock reaches them, pull and encode frames, for ``seconds``."""
+def _feed(
+    session: LiveSession,
+    pcm: np.ndarray,
+    seconds: float,
+    latency: list[float],
+    blocked: list[float],
+) -> None:
+    """Push 20 ms chunks as the clock reaches them, pull and encode frames, for ``seconds``;
+    add to ``blocked`` how long this thread was blocked (on the GIL)."""
     chunk = round(48_000 * CHUNK_S)
     start = time.monotonic()
     sent = 0
+    slept = 0.0
+    ran0, waited0 = _thread_sched()
     while True:
         now = time.monotonic() - start
         if now >= seconds:
+            ran, waited = _thread_sched()
+            wall = time.monotonic() - start
+            blocked.append(max(wall - (ran - ran0) - (waited - waited0) - slept, 0.0))
             return
         while (sent + 1) * CHUNK_S <= now:
             k = (sent * chunk) % (len(pcm) - chunk)
@@ -248,7 +265,19 @@ def _feed(session: LiveSession, pcm: np.ndarray, seconds: float, latency: list[f
             session.stats.stage_s.setdefault("encode", []).append(encode)
             if frame.audio_arrival is not None:
                 latency.append(time.monotonic() - frame.audio_arrival)
+        t0 = time.monotonic()
         time.sleep(0.004)
+        slept += time.monotonic() - t0
+
+
+def _thread_sched() -> tuple[float, float]:
+    """Seconds this thread has run and waited for a core (zeros off Linux)."""
+    try:
+        path = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+        ran, waited = Path(path).read_text().split()[:2]
+        return int(ran) / 1e9, int(waited) / 1e9
+    except (OSError, ValueError):
+        return 0.0, 0.0
 
 
 def _percentiles(values: np.ndarray) -> dict[str, float]:
@@ -270,7 +299,10 @@ def _print(result: LiveBenchResult, fps: float, out: TextIO) -> None:
         f"{name} {v.get('p50', 0):.1f}/{v.get('p95', 0):.1f}" for name, v in result.stage_ms.items()
     )
     out.write(f"      stages p50/p95 ms: {stages}\n")
+    gil = "" if result.gil_ms_per_frame is None else (
+        f"; blocked on the GIL {result.gil_ms_per_frame:.1f} ms a frame"
+    )  # fmt: skip
     out.write(
         f"      {result.mode}: CPU {result.cpu_ms_per_frame:.1f} ms a drawn frame; waited "
-        f"for a core {result.waited_ms_per_frame:.1f} ms a frame (other load on the machine)\n"
+        f"for a core {result.waited_ms_per_frame:.1f} ms a frame{gil}\n"
     )

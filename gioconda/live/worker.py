@@ -454,7 +454,10 @@ class LiveWorkers:
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
         with self.changed:
             self.busy -= 1
-            keep = healthy and not self.closed and worker.process.is_alive()
+            keep = (
+                healthy and not self.closed and worker.process.is_alive()
+                and len(self.idle) < self.size
+            )  # fmt: skip
             if keep:
                 self.idle.append(worker)
                 self.changed.notify_all()

@@ -355,10 +355,11 @@ async def _run_live(
                     if len(data) >= 6:
                         (sequence,) = struct.unpack_from("<I", data)
                         remote.push_audio(data[4:], sample_rate, sequence)
-                elif acks and message.get("text") == ACK:
-                    remote.taken()  # the client drew a frame: the worker may draw another
+                elif message.get("text") == ACK:  # the common message first, unparsed
+                    if acks:
+                        remote.taken()  # the client drew a frame: the worker may draw another
                 else:
-                    _handle_message(message.get("text") or "{}", remote)
+                    _handle_message(message.get("text") or "{}", remote, acks)
             except WorkerGone:
                 return  # the sender says so to the client
             except (GiocondaError, ValueError, TypeError, AttributeError) as error:
@@ -409,10 +410,13 @@ async def _run_live(
                 await ws.close()
 
 
-def _handle_message(text: str, remote: RemoteSession) -> None:
+def _handle_message(text: str, remote: RemoteSession, acks: bool) -> None:
     message = json.loads(text)
     kind = message.get("type")
-    if kind == "text":
+    if kind == "ack":
+        if acks:
+            remote.taken()
+    elif kind == "text":
         voice = message.get("voice")
         remote.push_text(str(message.get("text", "")), None if voice is None else str(voice))
     elif kind == "control":
