@@ -207,7 +207,7 @@ def test_a_live_worker_that_dies_ends_its_session_only(client: TestClient) -> No
     assert client.get("/api/health").json()["live_sessions"] == 0
     with client.websocket_connect("/api/live") as ws:
         ws.send_text(json.dumps({"type": "start"}))
-        assert ws.receive_json()["type"] == "ready"
+        assert (reply := ws.receive_json())["type"] == "ready", reply
         receive_until(ws, lambda m: m.get("bytes") is not None and m["bytes"][0] == 1)
 
 
