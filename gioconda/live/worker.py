@@ -46,9 +46,10 @@ from gioconda.motion.controls import CONTROLS, MotionControls, control_value
 
 #: JPEG quality of live frames (45 KB at 512x512, ~2.7 ms to encode).
 JPEG_QUALITY = 80
-#: Frames a worker may have out that the client has not taken yet: one being written to the
-#: client and one waiting behind it keep a fast client fed without building a queue.
-SEND_CREDITS = 2
+#: Frames a worker may have out that the client has not taken yet: enough to keep a client
+#: fed across a round trip of up to ~120 ms at 25 fps (a LAN; longer links get fewer frames a
+#: second), few enough that a slow client never waits behind a queue.
+SEND_CREDITS = 3
 #: Sequence number of frames that show no microphone audio (silence or text).
 NO_SEQUENCE = 0xFFFFFFFF
 #: Renderers a worker keeps (the last portraits it animated); building one takes ~1 s.

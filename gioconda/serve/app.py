@@ -19,7 +19,7 @@ messages whose first byte says what they are:
   silence or text), float64 its time on the timeline in seconds, then a JPEG;
 - ``2`` speech to play (text mode): uint32 first sample at 24 kHz, then int16 PCM.
 
-A slow client gets the newest frames, never a queue of old ones: at most two frames are out
+A slow client gets the newest frames, never a queue of old ones: at most three frames are out
 that it has not taken, and the frames due meanwhile are made but not drawn (the session's
 ``frames_skipped_consumer``). A client that starts with ``"acks": true`` (the page does) takes a
 frame when it acks it; one that does not, when the frame is written to its socket, which on a
