@@ -408,17 +408,23 @@ class LiveWorkers:
             if control not in CONTROLS:
                 raise GiocondaError(f"unknown control {control!r}; one of {', '.join(CONTROLS)}")
             checked.append((control, control_value(control, value)))
-        worker = self._take()
-        send_portrait = portrait_key not in worker.portraits
-        request = SessionRequest(
-            portrait_key, portrait if send_portrait else None, options, controls, tuple(checked)
-        )
-        try:
-            worker.conn.send(("session", request))
-            reply = worker.conn.recv()
-        except (EOFError, OSError) as error:
-            self._give_back(worker, False)
-            raise WorkerGone("the live session could not start: its worker process died") from error
+        for attempt in range(2):
+            worker = self._take()
+            send_portrait = portrait_key not in worker.portraits
+            request = SessionRequest(
+                portrait_key, portrait if send_portrait else None, options, controls,
+                tuple(checked),
+            )  # fmt: skip
+            try:
+                worker.conn.send(("session", request))
+                reply = worker.conn.recv()
+                break
+            except (EOFError, OSError) as error:
+                self._give_back(worker, False)
+                # A waiting worker can die unseen (killed, out of memory): try a fresh one.
+                if attempt == 1:
+                    message = "the live session could not start: its worker process died"
+                    raise WorkerGone(message) from error
         worker.portraits[portrait_key] = None
         worker.portraits.move_to_end(portrait_key)
         while len(worker.portraits) > KEPT_RENDERERS:
