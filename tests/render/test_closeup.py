@@ -93,6 +93,23 @@ def test_the_mona_lisa_smiles_and_a_neutral_face_does_not(mona_portrait, astrona
     assert smile > 0.4
 
 
+@pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
+def test_an_open_vowel_on_a_smiling_photo_is_no_crescent_grin(which, request, measurer):
+    """Both photos smile. As the jaw drops, the corners come down with it: re-detected, they
+    sit little higher above the lips' middle than at rest (before: +0.06 mouth widths on the
+    Mona Lisa, +0.07 on the astronaut, at JawOpen 0.5; now -0.01 and -0.05). A frame that
+    smiles keeps them up."""
+    renderer = request.getfixturevalue(which)
+
+    def lift(**shapes: float) -> float:
+        frame = MotionFrame.still(**shapes)
+        return corner_lift(measurer.measure(renderer.render(frame)).landmarks)
+
+    rest, talking = lift(), lift(JawOpen=0.5)
+    assert talking - rest < 0.03
+    assert lift(JawOpen=0.5, MouthSmileLeft=0.5, MouthSmileRight=0.5) > talking + 0.03
+
+
 def test_sad_replaces_a_smiling_photos_smile(mona_renderer, measurer):
     """The Mona Lisa smiles: asked to look sad she stops smiling, her corners drop well below
     where adding a frown to her smile left them (-0.06 mouth widths); happy keeps her smile;
