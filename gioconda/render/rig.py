@@ -457,7 +457,7 @@ class FaceRig:
         upper_up = sided("MouthUpperUp")
 
         dv += jaw * JAW_DROP * W * self.jaw_weight
-        jaw_corners = float(smoothstep(np.float64(jaw / JAW_FOR_CORNERS)))
+        jaw_corners = float(smoothstep(np.asarray(jaw / JAW_FOR_CORNERS)))
         # An opening jaw also narrows the mouth a little.
         du -= 0.08 * jaw * self.u * (W / 2) * self.lip_weight
 
