@@ -92,10 +92,11 @@ TONGUE_EDGE, TONGUE_HALF_WIDTH, TONGUE_SHADING, TONGUE_TOP_SHADE, TONGUE_ALPHA =
 )  # fmt: skip
 #: Painted lower teeth show from this JawOpen on, fully after this much more.
 LOWER_TEETH_JAW, LOWER_TEETH_JAW_RAMP = 0.3, 0.2
-#: The lower teeth's soft top edge, the half width of their row and its soft end, how much
+#: The lower teeth's soft top edge, the half width of their row (the incisors and canines that
+#: show over the lip in speech) and its soft end, how much
 #: shorter they are toward the corners, how much of the mouth's warm light they take, and
 #: how much darker they are at the lip than at their tips.
-LOWER_TEETH_EDGE, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END = 0.01, 0.30, 0.05
+LOWER_TEETH_EDGE, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END = 0.01, 0.24, 0.05
 LOWER_TEETH_CORNER_DROP, LOWER_TEETH_WARMTH, LOWER_TEETH_SHADE = 0.3, 0.3, 0.5
 #: The upper teeth's soft biting edge, the half width of their row and its soft end, and how
 #: much shorter they are toward the corners.
