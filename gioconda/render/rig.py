@@ -458,6 +458,7 @@ class FaceRig:
 
         dv += jaw * JAW_DROP * W * self.jaw_weight
         jaw_corners = float(smoothstep(np.asarray(jaw / JAW_FOR_CORNERS)))
+        unrounded = 1.0 - min(float(funnel + pucker), 1.0)
         # An opening jaw also narrows the mouth a little.
         du -= 0.08 * jaw * self.u * (W / 2) * self.lip_weight
 
@@ -532,7 +533,8 @@ class FaceRig:
             # at rest in this frame (its own smile or frown included), unless it smiles.
             lift = self.corner_lift[side] + SMILE_LIFT * smile - FROWN_DROP * frown
             keeps = min(max(smile / SMILE_KEEPS_CORNERS, 0.0), 1.0)
-            drop = JAW_LOWERS_CORNERS * jaw_corners * max(lift, 0.0) * (1.0 - keeps)
+            # Rounded lips (funnel, pucker) draw the corners in, not down.
+            drop = JAW_LOWERS_CORNERS * jaw_corners * max(lift, 0.0) * (1.0 - keeps) * unrounded
             dv += drop * W * self.corner_region * (sign * self.u > 0)
 
     def _eyes(self, w: np.ndarray, dv: np.ndarray) -> None:
