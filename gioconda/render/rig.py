@@ -102,7 +102,8 @@ REST_CORNER_LIFT = -0.01
 
 #: A dropping jaw takes the mouth's corners down with it: by this share of how far they sit
 #: above a face's at rest (:data:`REST_CORNER_LIFT`), fully from JawOpen
-#: :data:`JAW_FOR_CORNERS` on; a frame that smiles this much (MouthSmile) keeps them up.
+#: :data:`JAW_FOR_CORNERS` on; a frame that smiles this much (MouthSmile) keeps them up, and
+#: rounded lips draw them in instead.
 JAW_LOWERS_CORNERS = 0.8
 
 
@@ -110,6 +111,10 @@ JAW_FOR_CORNERS = 0.45
 
 
 SMILE_KEEPS_CORNERS = 0.3
+
+
+#: A spread vowel's MouthStretch this strong keeps them up too.
+STRETCH_KEEPS_CORNERS = 0.5
 
 
 LOWER_LIP_DROP = 0.10
@@ -532,7 +537,10 @@ class FaceRig:
             # corners come down with the jaw, by a share of how far they sit above a face's
             # at rest in this frame (its own smile or frown included), unless it smiles.
             lift = self.corner_lift[side] + SMILE_LIFT * smile - FROWN_DROP * frown
-            keeps = min(max(smile / SMILE_KEEPS_CORNERS, 0.0), 1.0)
+            # (A spread vowel's stretch pulls them out, level with a smile's.)
+            keeps = min(
+                max(smile / SMILE_KEEPS_CORNERS + stretch / STRETCH_KEEPS_CORNERS, 0.0), 1.0
+            )
             # Rounded lips (funnel, pucker) draw the corners in, not down.
             drop = JAW_LOWERS_CORNERS * jaw_corners * max(lift, 0.0) * (1.0 - keeps) * unrounded
             dv += drop * W * self.corner_region * (sign * self.u > 0)
