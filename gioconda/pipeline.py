@@ -19,18 +19,25 @@ import numpy as np
 
 from gioconda.errors import GiocondaError
 from gioconda.face.cache import cached_analysis
+from gioconda.face.detect import MESH_INPUT_SIZE
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
 from gioconda.motion.reenact import motion_from_track
-from gioconda.motion.tracking import track_video_face
+from gioconda.motion.tracking import SEARCH_EVERY_S, track_video_face
 from gioconda.options import check_options, option
 from gioconda.output.files import check_writable
 from gioconda.output.motion_files import check_motion_path, read_motion, write_motion
 from gioconda.output.targets import check_outputs
-from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4Writer
+from gioconda.output.video import (
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    X264_PRESETS,
+    Mp4Writer,
+    encoding_for,
+)
 from gioconda.progress import Progress, no_progress
 from gioconda.provenance import sign_if_configured
 from gioconda.provenance.watermark import FORMAT_VERSION, RENDER_ID_BITS, Payload, Watermarker
@@ -40,7 +47,7 @@ from gioconda.render.renderer import Renderer
 from gioconda.render.stream import ordered_frames
 from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
 from gioconda.speech.long_text import speak_long
-from gioconda.speech.synthesis import DEFAULT_VOICE
+from gioconda.speech.synthesis import DEFAULT_VOICE, synthesizer_of
 from gioconda.speech.visemes import PhoneSegment
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, frame_count
 
@@ -181,8 +188,11 @@ class AnimateResult:
     motion: Motion
 
 
-def speech_from_audio(path: str | os.PathLike[str], options: AnimateOptions) -> Speech:
-    """Decode a recording and find its phones (with the chosen lip-sync method)."""
+def speech_from_audio(
+    path: str | os.PathLike[str], options: AnimateOptions, progress: Progress = no_progress
+) -> Speech:
+    """Decode a recording and find its phones (with the chosen lip-sync method); Whisper's
+    reading and the alignment are reported to ``progress`` ("recognition", "alignment")."""
     if options.lipsync not in LIPSYNC_METHODS:
         raise GiocondaError(
             f"unknown lip-sync method {options.lipsync!r}; one of {', '.join(LIPSYNC_METHODS)}"
@@ -200,7 +210,12 @@ def speech_from_audio(path: str | os.PathLike[str], options: AnimateOptions) -> 
             raise GiocondaError("--language and --transcript go with --lipsync whisper")
         else:
             recognizer = RECOGNIZERS[options.lipsync]()
-        phones = recognizer.recognize(resample(audio, ANALYSIS_SAMPLE_RATE))
+        heard = resample(audio, ANALYSIS_SAMPLE_RATE)
+        if isinstance(recognizer, WhisperRecognizer):
+            phones = recognizer.recognize(heard, progress)
+        else:
+            phones = recognizer.recognize(heard)
+            _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
     return Speech(audio, phones, "recording")
 
 
@@ -220,6 +235,7 @@ def speech_from_text(
             f"the text ({len(text)} characters) would take at least {shortest_s:.0f} s to say, "
             f"over the {options.max_audio_s:g} s limit (raise it with --max-audio-seconds)"
         )
+    _log.info("speech synthesis: %s, voice %s", synthesizer_of(options.voice), options.voice)
     spoken = speak_long(text, options.voice, options.max_audio_s, progress)
     if spoken.audio.duration_s > options.max_audio_s:
         raise GiocondaError(
@@ -374,7 +390,7 @@ def animate(
         speech = speech_from_text(text, options, progress)
     else:
         assert audio_path is not None  # checked above: one of audio_path and text
-        speech = speech_from_audio(audio_path, options)
+        speech = speech_from_audio(audio_path, options, progress)
     _log.info(
         "speech: %s, %.1f s; mouth from %s",
         speech.source,
@@ -382,21 +398,51 @@ def animate(
         f"voice {options.voice}'s own phone timings" if text is not None
         else f"lip sync method {options.lipsync}",
     )  # fmt: skip
-    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
-    _log.info(
-        "face %d of the %dx%d photo (MediaPipe Face Mesh), working crop %d px%s",
-        options.face, photo.shape[1], photo.shape[0], portrait.size,
-        ", pasted back full frame" if options.full_frame else "",
-    )  # fmt: skip
+    portrait = cached_analysis(
+        photo, None if options.full_frame else options.size, options.face, progress
+    )
+    _log_face(photo, portrait, options.face, options.full_frame)
     motion = motion_for_speech(speech, options.fps, options.motion)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
+    _log_render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads,
     )  # fmt: skip
     if motion_out is not None:
+        _log_motion_out(motion, motion_out, motion_fps)
         write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)
+
+
+def _log_face(photo: np.ndarray, portrait: Portrait, face: int, full_frame: bool) -> None:
+    """What ``-v`` says of the face analysis."""
+    _log.info(
+        "face %d of the %dx%d photo (BlazeFace, MediaPipe Face Mesh, selfie segmentation), "
+        "working crop %d px%s", face, photo.shape[1], photo.shape[0], portrait.size,
+        ", pasted back full frame" if full_frame else "",
+    )  # fmt: skip
+
+
+def _log_render(
+    portrait: Portrait,
+    motion: Motion,
+    out_path: str | os.PathLike[str],
+    full_frame: bool,
+    preset: str,
+    crf: int,
+) -> None:
+    """What ``-v`` says of the render and the encoding."""
+    height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
+    _log.info(
+        "render: %d frames of %dx%d at %g fps, watermarked; %s", len(motion), width, height,
+        motion.fps, encoding_for(out_path, preset, crf),
+    )  # fmt: skip
+
+
+def _log_motion_out(motion: Motion, path: str | os.PathLike[str], motion_fps: float | None) -> None:
+    rate = motion.fps if motion_fps is None else motion_fps
+    _log.info("motion file: %s at %g rows a second", os.fspath(path), rate)
 
 
 #: Bounds on a motion read from a file, beyond which the renderer would tear the portrait:
@@ -509,8 +555,16 @@ def animate_motion(
     if audio_path is not None:
         # The audio may run past the motion (it is cut), so it is not held to the limit.
         audio = fit_audio(load_audio(audio_path, OUTPUT_SAMPLE_RATE, None), duration_s)
+    _log.info(
+        "motion: read from %s, %d frames at %g fps (%s)", os.fspath(motion_path), len(motion),
+        motion.fps, "soundtrack cut or padded to it" if audio is not None else "silent",
+    )  # fmt: skip
     photo = load_photo(photo_path)
-    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
+    portrait = cached_analysis(
+        photo, None if options.full_frame else options.size, options.face, progress
+    )
+    _log_face(photo, portrait, options.face, options.full_frame)
+    _log_render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads,
@@ -593,11 +647,28 @@ def reenact(
         check_motion_path(motion_out)
     photo = load_photo(photo_path)
     track = track_video_face(video_path, options.max_seconds, progress)
+    _log.info(
+        "tracking: MediaPipe Face Mesh in tracking mode (478 landmarks with irises, detection "
+        "and tracking confidence 0.3) on a %d px crop that follows the face, BlazeFace every "
+        "%g s while it is lost; %d frames of %dx%d at %g fps, a face in %d; sound %s",
+        MESH_INPUT_SIZE, SEARCH_EVERY_S, len(track), track.width, track.height, track.fps,
+        int(track.found.sum()), "kept" if track.audio is not None else "none",
+    )  # fmt: skip
     motion = motion_from_track(track, options.fps)
-    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
+    _log.info(
+        "motion: head pose by a rigid fit on the skull's landmarks, blendshapes fitted with a "
+        "rig of the driving face against its own neutral; %d frames at %g fps%s", len(motion),
+        motion.fps, "" if options.fps is None else " (resampled by --fps)",
+    )  # fmt: skip
+    portrait = cached_analysis(
+        photo, None if options.full_frame else options.size, options.face, progress
+    )
+    _log_face(photo, portrait, options.face, options.full_frame)
+    _log_render(portrait, motion, out_path, options.full_frame, DEFAULT_PRESET, DEFAULT_CRF)
     frames = render_video(
         portrait, motion, track.audio, out_path, options.full_frame, options.label, progress
     )
     if motion_out is not None:
+        _log_motion_out(motion, motion_out, motion_fps)
         write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)

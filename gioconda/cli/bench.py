@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from gioconda.cli.app import UsageError
+from gioconda.progress import Progress
 
 #: Longest benchmark clip, seconds.
 MAX_BENCH_SECONDS = 600.0
@@ -35,6 +36,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--sessions", default="1,2,3", help="live: how many sessions at once, one run each"
     )
     parser.add_argument("--jobs", type=int, default=20, help="batch: how many clips (default: 20)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="no progress (what is being measured) on stderr; the table is still printed",
+    )  # fmt: skip
     parser.set_defaults(run=run, parser=parser)
 
 
@@ -51,10 +56,19 @@ def run(args: argparse.Namespace) -> int:
         raise GiocondaError(f"--size must be between 64 and 4096, got {args.size}")
     if args.jobs < 1:
         raise GiocondaError(f"--jobs must be 1 or more, got {args.jobs}")
+    from gioconda.cli.progress import ProgressBars
+
+    with ProgressBars(args.quiet) as progress:
+        return _run_suite(args, progress)
+
+
+def _run_suite(args: argparse.Namespace, progress: Progress) -> int:
     if args.suite == "batch":
         from gioconda.eval.batch_bench import run_batch_bench
 
-        run_batch_bench(args.jobs, args.seconds or 2.0, args.size or 256, out=sys.stdout)
+        run_batch_bench(
+            args.jobs, args.seconds or 2.0, args.size or 256, out=sys.stdout, progress=progress
+        )
         return 0
     if args.suite == "live":
         import os
@@ -69,13 +83,14 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--sessions takes counts like 1,2,3, not {args.sessions!r}") from None
         run_live_bench(
-            sessions, seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout
-        )
+            sessions, seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout,
+            progress=progress,
+        )  # fmt: skip
         return 0
     from gioconda.eval.bench import run_benchmarks
 
     run_benchmarks(
         seconds=args.seconds or 60.0, size=args.size or 512, runs=max(1, args.runs),
-        long_minutes=args.long_minutes, out=sys.stdout,
+        long_minutes=args.long_minutes, out=sys.stdout, progress=progress,
     )  # fmt: skip
     return 0

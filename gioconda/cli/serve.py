@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gioconda.serve.app import ServeConfig
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,5 +46,30 @@ def run(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
     )
+    _log_settings(config)
     serve(args.host, args.port, config)
     return 0
+
+
+def _log_settings(config: ServeConfig) -> None:
+    """What ``-v`` says as the server starts: what the live path and the file jobs use."""
+    import logging
+
+    from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, encoding_for
+    from gioconda.pipeline import DEFAULT_LIPSYNC
+    from gioconda.speech.synthesis import synthesizer_of
+
+    log = logging.getLogger("gioconda.serve")
+    size, fps, voice = config.size, config.fps, config.voice
+    log.info(
+        "serve: live frames %d px at %g fps, JPEG over a WebSocket; microphone lip sync by our "
+        "viseme network hop by hop (the only method that need not wait for the whole "
+        "utterance); text spoken by %s, voice %s unless the page picks another",
+        size, fps, synthesizer_of(voice), voice,
+    )  # fmt: skip
+    log.info(
+        "serve: file jobs at %d px, 25 fps, lip sync %s, %s; at most %d live sessions, uploads "
+        "up to %.0f MB, audio up to %g s", size, DEFAULT_LIPSYNC,
+        encoding_for("job.mp4", DEFAULT_PRESET, DEFAULT_CRF), config.max_sessions,
+        config.max_upload_bytes / 2**20, config.max_audio_s,
+    )  # fmt: skip

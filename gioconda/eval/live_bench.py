@@ -22,6 +22,7 @@ from gioconda.face.photo import load_photo
 from gioconda.face.portrait import analyze_portrait
 from gioconda.live.session import LiveOptions, LiveSession
 from gioconda.motion.controls import MotionControls
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.audio import resample
 from gioconda.speech.synthesis import speak
 
@@ -52,8 +53,10 @@ def run_live_bench(
     size: int = 512,
     fps: float = 25.0,
     out: TextIO | None = None,
+    progress: Progress = no_progress,
 ) -> list[LiveBenchResult]:
-    """Run 1, 2, 3 ... live sessions at once and report what they sustain."""
+    """Run 1, 2, 3 ... live sessions at once and report what they sustain; ``progress``
+    hears each run start and end ("bench live, 2 sessions for 10 s")."""
     photo = str(resources.files("gioconda") / "assets" / "mona_lisa.jpg")
     portrait = analyze_portrait(load_photo(photo), size)
     speech = resample(speak(BENCH_TEXT, "en-us").audio, 48_000).samples
@@ -62,7 +65,10 @@ def run_live_bench(
     pcm = (np.clip(loop, -1, 1) * 32767).astype(np.int16)
     results = []
     for n in sessions:
+        stage = f"bench live, {n} session{'s' if n > 1 else ''} for {seconds:g} s"
+        progress(stage, 0, 1)
         result = _run(n, portrait, pcm, seconds, fps)
+        progress(stage, 1, 1)
         results.append(result)
         if out is not None:
             _print(result, fps, out)

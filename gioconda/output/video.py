@@ -33,10 +33,13 @@ CONTAINERS: dict[str, tuple[str, dict[str, str]]] = {
 _VP9_OPUS_MUXERS = ("webm",)
 
 
-def container_for(path: str | os.PathLike[str]) -> str:
-    """The container and codecs a video at ``path`` is written in, in words (for ``-v``)."""
+def encoding_for(path: str | os.PathLike[str], preset: str, crf: int) -> str:
+    """The container, codecs and settings a video at ``path`` is written with, in words (for
+    ``-v``): ``mp4, H.264 (x264 veryfast, crf 20) + AAC``."""
     muxer, _ = CONTAINERS.get(Path(path).suffix.lower(), CONTAINERS[".mp4"])
-    return f"{muxer} ({'VP9 + Opus' if muxer in _VP9_OPUS_MUXERS else 'H.264 + AAC'})"
+    if muxer in _VP9_OPUS_MUXERS:
+        return f"{muxer}, VP9 (libvpx real-time, crf {vp9_crf(crf)}) + Opus"
+    return f"{muxer}, H.264 (x264 {preset}, crf {crf}) + AAC"
 
 
 #: Sample rate of the AAC audio in the MP4.

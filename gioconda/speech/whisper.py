@@ -23,6 +23,8 @@ only reads the stretches it marks as speech. Word times are Whisper's (often 100
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import tempfile
 import threading
@@ -33,7 +35,10 @@ import numpy as np
 
 from gioconda.cache import cache_dir, package_folder, sha256_file
 from gioconda.errors import GiocondaError
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.audio import Audio, resample
+
+_log = logging.getLogger(__name__)
 
 #: Whisper reads 16 kHz audio.
 WHISPER_SAMPLE_RATE = 16_000
@@ -231,7 +236,9 @@ class WhisperListener:
             language, _, _ = self._model(MULTILINGUAL_MODEL).detect_language(samples)
         return language
 
-    def listen(self, audio: Audio, language: str | None = None) -> HeardSpeech:
+    def listen(
+        self, audio: Audio, language: str | None = None, progress: Progress = no_progress
+    ) -> HeardSpeech:
         """The words said in ``audio`` and where there is speech at all.
 
         Parameters
@@ -239,23 +246,38 @@ class WhisperListener:
         audio: any sample rate (resampled to 16 kHz)
         language: ISO 639-1 code to force (Whisper then writes what it hears in that
             language); None detects it
+        progress: told, as the "recognition" stage, how many whole seconds of the audio
+            Whisper has read (it reads window by window)
 
         Returns
         -------
         No words and no spans where the voice activity detector hears nobody (Whisper is
         then not run, so it cannot invent text on silence or music).
         """
+        total = max(1, math.ceil(audio.duration_s))
         samples = whisper_samples(audio)
         spans = speech_spans(samples)
         if not spans:
+            _log.info("recognition: Silero VAD hears no speech; Whisper not run")
+            progress("recognition", total, total)
             return HeardSpeech((), language or "", ())
+        words: list[HeardWord] = []
         with self._lock:
             detected, _, chances = self._model(MULTILINGUAL_MODEL).detect_language(samples)
             if language is None:
                 language = detected
+                chance = dict(chances)[language]
+                how = f"detected by Whisper {MULTILINGUAL_MODEL}, chance {chance:.2f}"
             elif dict(chances).get(language, 0.0) < FORCED_LANGUAGE_MIN_CHANCE:
                 # Whisper would translate into the forced language: words nobody said.
+                _log.info(
+                    "recognition: language %s forced, but Whisper gives it under %g: no words, "
+                    "the network alone moves the mouth", language, FORCED_LANGUAGE_MIN_CHANCE,
+                )  # fmt: skip
+                progress("recognition", total, total)
                 return HeardSpeech((), language, spans)
+            else:
+                how = "given"
             name = ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL
             segments, _ = self._model(name).transcribe(
                 samples,
@@ -267,13 +289,20 @@ class WhisperListener:
                 condition_on_previous_text=False,  # one misheard window does not feed the next
                 initial_prompt=_PROMPTS.get(language),
             )
-            words = tuple(
-                HeardWord(word.word.strip(), float(word.start), float(word.end))
-                for segment in segments
-                for word in segment.words or ()
-                if word.word.strip()
-            )
-        return HeardSpeech(words, language, spans)
+            # A generator: Whisper reads each window as it is asked for the next segment.
+            for segment in segments:
+                words.extend(
+                    HeardWord(word.word.strip(), float(word.start), float(word.end))
+                    for word in segment.words or ()
+                    if word.word.strip()
+                )
+                progress("recognition", min(total, int(segment.end)), total)
+        progress("recognition", total, total)
+        _log.info(
+            "recognition: Whisper %s (int8, CTranslate2), language %s (%s), %d words in %d "
+            "stretches of speech (Silero VAD)", name, language, how, len(words), len(spans),
+        )  # fmt: skip
+        return HeardSpeech(tuple(words), language, spans)
 
 
 def whisper_samples(audio: Audio) -> np.ndarray:
