@@ -143,12 +143,13 @@ class AnimateOptions:
     preset: str = option(
         DEFAULT_PRESET,
         "x264 speed preset: ultrafast/superfast render faster but make far bigger files, "
-        "medium/slow make smaller ones more slowly",
+        "medium/slow make smaller ones more slowly (.webm: libvpx's real-time speed instead)",
         choices=X264_PRESETS,
     )
     crf: int = option(
         DEFAULT_CRF,
-        "video quality (x264 CRF): lower is better and bigger, 18 looks lossless, 23 is smaller",
+        "video quality (x264 CRF): lower is better and bigger, 18 looks lossless, 23 is smaller "
+        "(.webm: mapped onto VP9's scale)",
         minimum=0, maximum=51,
     )  # fmt: skip
     threads: int = option(

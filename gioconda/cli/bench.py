@@ -22,20 +22,30 @@ def register(commands: argparse._SubParsersAction) -> None:
         "time; batch: clips per minute, one process per clip vs a local batch vs Ray",
     )  # fmt: skip
     parser.add_argument(
-        "--seconds", type=float,
+        "--seconds", type=float, metavar="S",
         help="length of the test clip (default: render 60, live 10, batch 2)",
     )  # fmt: skip
-    parser.add_argument("--size", type=int, help="output size in pixels (default: 512; batch: 256)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median printed)")
     parser.add_argument(
-        "--long-minutes", type=float, default=10.0,
-        help="render: long recording for the memory figure (0 leaves memory out; it takes "
-        "longest)",
+        "--size", type=int, metavar="PX", help="output size in pixels (default: 512; batch: 256)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, metavar="N",
+        help="render: runs per figure, the median printed (default: 3)",
     )  # fmt: skip
     parser.add_argument(
-        "--sessions", default="1,2,3", help="live: how many sessions at once, one run each"
+        "--long-minutes", type=float, default=10.0, metavar="MIN",
+        help="render: long recording for the memory figure (0 leaves memory out; it takes "
+        "longest) (default: 10)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sessions",
+        default="1,2,3",
+        metavar="N,N,...",
+        help="live: how many sessions at once, one run each (default: 1,2,3)",
     )
-    parser.add_argument("--jobs", type=int, default=20, help="batch: how many clips (default: 20)")
+    parser.add_argument(
+        "--jobs", type=int, default=20, metavar="N", help="batch: how many clips (default: 20)"
+    )
     parser.add_argument(
         "-q", "--quiet", action="store_true",
         help="no progress (what is being measured) on stderr; the table is still printed",

@@ -37,7 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--transcript",
         metavar="TEXT|FILE",
         help="what the recording says, as text or a text file: recognition is skipped and "
-        "these words are placed (as Rhubarb's dialog file)",
+        "these words are placed (as Rhubarb's dialog file) (default: none: recognized)",
     )
     parser.add_argument(
         "--max-audio-seconds", type=float, default=None, metavar="S",

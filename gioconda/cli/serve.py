@@ -17,12 +17,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
                         "this machine only; 0.0.0.0 for every interface)")  # fmt: skip
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--size", type=int, default=512, help="frame size in pixels")
-    parser.add_argument("--max-sessions", type=int, default=2,
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument(
+        "--size", type=int, default=512, metavar="PX",
+        help="side of the live frames and file videos, pixels (default: 512)",
+    )  # fmt: skip
+    parser.add_argument("--max-sessions", type=int, default=2, metavar="N",
                         help="live sessions at once; more are refused (gioconda bench live "
-                        "says how many this machine sustains at 25 fps)")  # fmt: skip
-    parser.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload")
+                        "says how many this machine sustains at 25 fps) (default: 2)")  # fmt: skip
+    parser.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
+                        help="largest photo or audio upload (default: 20)")  # fmt: skip
     parser.set_defaults(run=run, parser=parser)
 
 
