@@ -30,12 +30,15 @@ def gioconda(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """The command as a job runs it: no terminal anywhere (stdin closed, stdout and stderr
-    pipes)."""
-    return subprocess.run(
+    pipes). Read as bytes and decoded here: text mode would turn carriage returns into
+    newlines and hide exactly what a log must not get."""
+    run = subprocess.run(
         [sys.executable, "-m", "gioconda", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        cwd=cwd, capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
+    run.stdout, run.stderr = run.stdout.decode(), run.stderr.decode()
+    return run
 
 
 def stage_lines(stderr: str) -> dict[str, list[tuple[int, int]]]:
@@ -144,7 +147,8 @@ def test_batch_and_serve_say_what_they_will_use(folder, tmp_path):
     run = gioconda("-v", "batch", str(jobs), "-o", str(tmp_path / "videos"), "--workers", "1",
                    "--size", "64", cwd=folder)  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "\r" not in run.stderr
+    assert "\r" not in run.stderr, "the batch's bar in a log"
+    assert re.search(r"row 1 row-1\.mp4: done, \d+ frames", run.stderr)
     assert re.search(r"batch: 1 rows from .*jobs\.csv .*; 1 local worker processes", run.stderr)
     assert "batch defaults for rows: lip sync whisper, voice joe, 64 px at 25 fps" in run.stderr
 
@@ -152,13 +156,12 @@ def test_batch_and_serve_say_what_they_will_use(folder, tmp_path):
         [sys.executable, "-m", "gioconda", "-v", "serve", "--size", "128",
          "--port", str(20000 + os.getpid() % 20000)],
         cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
     )  # fmt: skip
     try:
         lines = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and server.stderr is not None:
-            line = server.stderr.readline()
+            line = server.stderr.readline().decode()
             lines.append(line)
             if not line or line.startswith("gioconda: serve: file jobs"):
                 break
@@ -166,6 +169,7 @@ def test_batch_and_serve_say_what_they_will_use(folder, tmp_path):
         server.terminate()
         server.wait(timeout=30)
     said = "".join(lines)
+    assert "\r" not in said
     assert "serve: live frames 128 px at 25 fps" in said and "viseme network" in said, said
     assert re.search(r"serve: file jobs at 128 px, 25 fps, lip sync whisper, mp4, H\.264", said)
 
