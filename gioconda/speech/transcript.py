@@ -294,10 +294,33 @@ class WhisperRecognizer:
         )  # fmt: skip
         return HeardSpeech(words, language, spans)
 
+    def _log_heard(self, heard: HeardSpeech) -> None:
+        """What ``-v`` says of the recognition (a transcript's case is said in :meth:`hear`)."""
+        from gioconda.speech.whisper import ENGLISH_MODEL, MULTILINGUAL_MODEL
+
+        if self.transcript is not None:
+            return
+        if not heard.speech_spans:
+            _log.info("recognition: Silero VAD hears no speech; Whisper not run")
+        elif not heard.words and self.language is not None:
+            _log.info(
+                "recognition: --language %s, but Whisper hears little of it: no words, the "
+                "network alone moves the mouth", self.language,
+            )  # fmt: skip
+        else:
+            model = ENGLISH_MODEL if heard.language == "en" else MULTILINGUAL_MODEL
+            how = "given" if self.language else f"detected by Whisper {MULTILINGUAL_MODEL}"
+            _log.info(
+                "recognition: Whisper %s (int8, CTranslate2), language %s (%s), %d words in %d "
+                "stretches of speech (Silero VAD)", model, heard.language, how,
+                len(heard.words), len(heard.speech_spans),
+            )  # fmt: skip
+
     def recognize(self, audio: Audio, progress: Progress = no_progress) -> tuple[PhoneSegment, ...]:
         """The visemes of ``audio``; ``progress`` hears the "recognition" stage (Whisper,
         in seconds of audio) and the "alignment" stage (our network, then the alignment)."""
         self.heard = self.hear(audio, progress)
+        self._log_heard(self.heard)
         posteriors = self._net(audio)
         progress("alignment", 1, 2)
         phones = transcript_phones(posteriors, self.heard)

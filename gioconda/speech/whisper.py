@@ -23,11 +23,11 @@ only reads the stretches it marks as speech. Word times are Whisper's (often 100
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +37,6 @@ from gioconda.cache import cache_dir, package_folder, sha256_file
 from gioconda.errors import GiocondaError
 from gioconda.progress import Progress, no_progress
 from gioconda.speech.audio import Audio, resample
-
-_log = logging.getLogger(__name__)
 
 #: Whisper reads 16 kHz audio.
 WHISPER_SAMPLE_RATE = 16_000
@@ -258,26 +256,16 @@ class WhisperListener:
         samples = whisper_samples(audio)
         spans = speech_spans(samples)
         if not spans:
-            _log.info("recognition: Silero VAD hears no speech; Whisper not run")
             progress("recognition", total, total)
             return HeardSpeech((), language or "", ())
-        words: list[HeardWord] = []
         with self._lock:
             detected, _, chances = self._model(MULTILINGUAL_MODEL).detect_language(samples)
             if language is None:
                 language = detected
-                chance = dict(chances)[language]
-                how = f"detected by Whisper {MULTILINGUAL_MODEL}, chance {chance:.2f}"
             elif dict(chances).get(language, 0.0) < FORCED_LANGUAGE_MIN_CHANCE:
                 # Whisper would translate into the forced language: words nobody said.
-                _log.info(
-                    "recognition: language %s forced, but Whisper gives it under %g: no words, "
-                    "the network alone moves the mouth", language, FORCED_LANGUAGE_MIN_CHANCE,
-                )  # fmt: skip
                 progress("recognition", total, total)
                 return HeardSpeech((), language, spans)
-            else:
-                how = "given"
             name = ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL
             segments, _ = self._model(name).transcribe(
                 samples,
@@ -289,20 +277,23 @@ class WhisperListener:
                 condition_on_previous_text=False,  # one misheard window does not feed the next
                 initial_prompt=_PROMPTS.get(language),
             )
-            # A generator: Whisper reads each window as it is asked for the next segment.
-            for segment in segments:
-                words.extend(
-                    HeardWord(word.word.strip(), float(word.start), float(word.end))
-                    for word in segment.words or ()
-                    if word.word.strip()
-                )
-                progress("recognition", min(total, int(segment.end)), total)
-        progress("recognition", total, total)
-        _log.info(
-            "recognition: Whisper %s (int8, CTranslate2), language %s (%s), %d words in %d "
-            "stretches of speech (Silero VAD)", name, language, how, len(words), len(spans),
-        )  # fmt: skip
-        return HeardSpeech(tuple(words), language, spans)
+            segments = _reported(segments, progress, total)
+            words = tuple(
+                HeardWord(word.word.strip(), float(word.start), float(word.end))
+                for segment in segments
+                for word in segment.words or ()
+                if word.word.strip()
+            )
+        return HeardSpeech(words, language, spans)
+
+
+def _reported(segments: Iterable, progress: Progress, total: int) -> Iterator:
+    """Whisper's segments as they come (a generator: each window is read as the next segment
+    is asked for), each reported to ``progress`` by the second it reaches, then ``total``."""
+    for segment in segments:
+        yield segment
+        progress("recognition", min(total, int(segment.end)), total)
+    progress("recognition", total, total)
 
 
 def whisper_samples(audio: Audio) -> np.ndarray:
