@@ -17,27 +17,21 @@ from typing import cast
 
 import numpy as np
 
+from gioconda import stage_log
 from gioconda.errors import GiocondaError
 from gioconda.face.cache import cached_analysis
-from gioconda.face.detect import MESH_INPUT_SIZE
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
 from gioconda.motion.reenact import motion_from_track
-from gioconda.motion.tracking import SEARCH_EVERY_S, track_video_face
+from gioconda.motion.tracking import track_video_face
 from gioconda.options import check_options, option
 from gioconda.output.files import check_writable
 from gioconda.output.motion_files import check_motion_path, read_motion, write_motion
 from gioconda.output.targets import check_outputs
-from gioconda.output.video import (
-    DEFAULT_CRF,
-    DEFAULT_PRESET,
-    X264_PRESETS,
-    Mp4Writer,
-    encoding_for,
-)
+from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4Writer
 from gioconda.progress import Progress, no_progress
 from gioconda.provenance import sign_if_configured
 from gioconda.provenance.watermark import FORMAT_VERSION, RENDER_ID_BITS, Payload, Watermarker
@@ -402,48 +396,18 @@ def animate(
     portrait = cached_analysis(
         photo, None if options.full_frame else options.size, options.face, progress
     )
-    _log_face(photo, portrait, options.face, options.full_frame)
+    stage_log.face(photo, portrait, options.face, options.full_frame)
     motion = motion_for_speech(speech, options.fps, options.motion)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
-    _log_render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
+    stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads,
     )  # fmt: skip
     if motion_out is not None:
-        _log_motion_out(motion, motion_out, motion_fps)
+        stage_log.motion_file(motion, motion_out, motion_fps)
         write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)
-
-
-def _log_face(photo: np.ndarray, portrait: Portrait, face: int, full_frame: bool) -> None:
-    """What ``-v`` says of the face analysis."""
-    _log.info(
-        "face %d of the %dx%d photo (BlazeFace, MediaPipe Face Mesh, selfie segmentation), "
-        "working crop %d px%s", face, photo.shape[1], photo.shape[0], portrait.size,
-        ", pasted back full frame" if full_frame else "",
-    )  # fmt: skip
-
-
-def _log_render(
-    portrait: Portrait,
-    motion: Motion,
-    out_path: str | os.PathLike[str],
-    full_frame: bool,
-    preset: str,
-    crf: int,
-) -> None:
-    """What ``-v`` says of the render and the encoding."""
-    height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
-    _log.info(
-        "render: %d frames of %dx%d at %g fps, watermarked; %s", len(motion), width, height,
-        motion.fps, encoding_for(out_path, preset, crf),
-    )  # fmt: skip
-
-
-def _log_motion_out(motion: Motion, path: str | os.PathLike[str], motion_fps: float | None) -> None:
-    rate = motion.fps if motion_fps is None else motion_fps
-    _log.info("motion file: %s at %g rows a second", os.fspath(path), rate)
 
 
 #: Bounds on a motion read from a file, beyond which the renderer would tear the portrait:
@@ -564,8 +528,8 @@ def animate_motion(
     portrait = cached_analysis(
         photo, None if options.full_frame else options.size, options.face, progress
     )
-    _log_face(photo, portrait, options.face, options.full_frame)
-    _log_render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
+    stage_log.face(photo, portrait, options.face, options.full_frame)
+    stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads,
@@ -648,28 +612,18 @@ def reenact(
         check_motion_path(motion_out)
     photo = load_photo(photo_path)
     track = track_video_face(video_path, options.max_seconds, progress)
-    _log.info(
-        "tracking: MediaPipe Face Mesh in tracking mode (478 landmarks with irises, detection "
-        "and tracking confidence 0.3) on a %d px crop that follows the face, BlazeFace every "
-        "%g s while it is lost; %d frames of %dx%d at %g fps, a face in %d; sound %s",
-        MESH_INPUT_SIZE, SEARCH_EVERY_S, len(track), track.width, track.height, track.fps,
-        int(track.found.sum()), "kept" if track.audio is not None else "none",
-    )  # fmt: skip
+    stage_log.tracking(track)
     motion = motion_from_track(track, options.fps)
-    _log.info(
-        "motion: head pose by a rigid fit on the skull's landmarks, blendshapes fitted with a "
-        "rig of the driving face against its own neutral; %d frames at %g fps%s", len(motion),
-        motion.fps, "" if options.fps is None else " (resampled by --fps)",
-    )  # fmt: skip
+    stage_log.reenacted(motion, options.fps is not None)
     portrait = cached_analysis(
         photo, None if options.full_frame else options.size, options.face, progress
     )
-    _log_face(photo, portrait, options.face, options.full_frame)
-    _log_render(portrait, motion, out_path, options.full_frame, DEFAULT_PRESET, DEFAULT_CRF)
+    stage_log.face(photo, portrait, options.face, options.full_frame)
+    stage_log.render(portrait, motion, out_path, options.full_frame, DEFAULT_PRESET, DEFAULT_CRF)
     frames = render_video(
         portrait, motion, track.audio, out_path, options.full_frame, options.label, progress
     )
     if motion_out is not None:
-        _log_motion_out(motion, motion_out, motion_fps)
+        stage_log.motion_file(motion, motion_out, motion_fps)
         write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)
