@@ -29,6 +29,7 @@ from gioconda.face.portrait import Portrait, analyze_portrait
 from gioconda.live.session import LiveOptions, LiveSession
 from gioconda.live.worker import NO_SEQUENCE, LiveWorkers, RemoteSession, WorkerGone
 from gioconda.motion.controls import MotionControls
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.audio import resample
 from gioconda.speech.synthesis import speak
 
@@ -69,10 +70,12 @@ def run_live_bench(
     fps: float = 25.0,
     out: TextIO | None = None,
     threads: bool = False,
+    progress: Progress = no_progress,
 ) -> list[LiveBenchResult]:
     """Run 1, 2, 3 ... live sessions at once and report what they sustain.
 
     ``threads``: run the sessions in threads of this process instead of a process each.
+    ``progress`` hears each run start and end ("bench live, 2 sessions for 10 s").
     """
     photo = str(resources.files("gioconda") / "assets" / "mona_lisa.jpg")
     portrait = analyze_portrait(load_photo(photo), size)
@@ -83,7 +86,10 @@ def run_live_bench(
     results = []
     for n in sessions:
         run = _run_threads if threads else _run_processes
+        stage = f"bench live, {n} session{'s' if n > 1 else ''} for {seconds:g} s"
+        progress(stage, 0, 1)
         result = run(n, portrait, pcm, seconds, fps)
+        progress(stage, 1, 1)
         results.append(result)
         if out is not None:
             _print(result, fps, out)

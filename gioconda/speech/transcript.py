@@ -23,6 +23,7 @@ Measured with ``gioconda eval lipsync --real-speech`` (see the README's lip-sync
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from gioconda.errors import GiocondaError
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
 from gioconda.speech.audio import Audio
 from gioconda.speech.pronounce import word_visemes
@@ -38,6 +40,8 @@ from gioconda.speech.visemenet import VisemePosteriors, path_to_phones
 from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
 from gioconda.speech.whisper import HeardSpeech, HeardWord, WhisperListener, check_language
 from gioconda.timeline import FEATURE_HOP_S
+
+_log = logging.getLogger(__name__)
 
 #: How far outside Whisper's time a word may lie before it costs. Frame accuracy on the three
 #: real English voices (hand-labelled speaker / CMU ARCTIC / MFA) for 0.1, 0.15, 0.2, 0.3,
@@ -398,16 +402,55 @@ class WhisperRecognizer:
         """The Whisper models this recognizer uses (share them with another)."""
         return self._listener
 
-    def hear(self, audio: Audio) -> HeardSpeech:
-        """The words (heard, or the transcript's) and the speech spans of ``audio``."""
+    def hear(self, audio: Audio, progress: Progress = no_progress) -> HeardSpeech:
+        """The words (heard, or the transcript's) and the speech spans of ``audio``;
+        ``progress`` as :meth:`WhisperListener.listen` reports it."""
         if self.transcript is None:
-            return self._listener.listen(audio, self.language)
+            return self._listener.listen(audio, self.language, progress)
         from gioconda.speech.whisper import speech_spans, whisper_samples
 
         language = self.language or self._listener.detect_language(audio)
         spans = speech_spans(whisper_samples(audio))
-        return HeardSpeech(transcript_words(self.transcript), language, spans)
+        words = transcript_words(self.transcript)
+        _log.info(
+            "recognition: skipped, the transcript's %d words; language %s (%s)",
+            len(words), language, "given" if self.language else "detected by Whisper",
+        )  # fmt: skip
+        return HeardSpeech(words, language, spans)
 
-    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
-        self.heard = self.hear(audio)
-        return transcript_phones(self._net(audio), self.heard)
+    def _log_heard(self, heard: HeardSpeech) -> None:
+        """What ``-v`` says of the recognition (a transcript's case is said in :meth:`hear`)."""
+        from gioconda.speech.whisper import ENGLISH_MODEL, MULTILINGUAL_MODEL
+
+        if self.transcript is not None:
+            return
+        if not heard.speech_spans:
+            _log.info("recognition: Silero VAD hears no speech; Whisper not run")
+        elif not heard.words and self.language is not None:
+            _log.info(
+                "recognition: --language %s, but Whisper hears little of it: no words, the "
+                "network alone moves the mouth", self.language,
+            )  # fmt: skip
+        else:
+            model = ENGLISH_MODEL if heard.language == "en" else MULTILINGUAL_MODEL
+            how = "given" if self.language else f"detected by Whisper {MULTILINGUAL_MODEL}"
+            _log.info(
+                "recognition: Whisper %s (int8, CTranslate2), language %s (%s), %d words in %d "
+                "stretches of speech (Silero VAD)", model, heard.language, how,
+                len(heard.words), len(heard.speech_spans),
+            )  # fmt: skip
+
+    def recognize(self, audio: Audio, progress: Progress = no_progress) -> tuple[PhoneSegment, ...]:
+        """The visemes of ``audio``; ``progress`` hears the "recognition" stage (Whisper,
+        in seconds of audio) and the "alignment" stage (our network, then the alignment)."""
+        self.heard = self.hear(audio, progress)
+        self._log_heard(self.heard)
+        posteriors = self._net(audio)
+        progress("alignment", 1, 2)
+        phones = transcript_phones(posteriors, self.heard)
+        progress("alignment", 2, 2)
+        _log.info(
+            "alignment: %d words forced onto the viseme network's output (30 s sections), "
+            "%d phone segments", len(self.heard.words), len(phones),
+        )  # fmt: skip
+        return phones
