@@ -164,7 +164,8 @@ class Speech:
 
     Attributes
     ----------
-    audio: mono audio at :data:`OUTPUT_SAMPLE_RATE`
+    audio: mono audio: a recording at its own rate (up to 48 kHz), synthesized speech at
+        :data:`OUTPUT_SAMPLE_RATE`
     phones: phone segments with their visemes, or None for loudness-only lip sync
     source: "recording" or "synthesized"
     """
@@ -192,7 +193,7 @@ def speech_from_audio(
         raise GiocondaError(
             f"unknown lip-sync method {options.lipsync!r}; one of {', '.join(LIPSYNC_METHODS)}"
         )
-    audio = load_audio(path, OUTPUT_SAMPLE_RATE, options.max_audio_s)
+    audio = load_audio(path, None, options.max_audio_s)  # its own rate: see load_audio
     phones = None
     if options.lipsync != "loudness":
         # Imported here: the text and loudness paths need no speech recognizer.
@@ -519,7 +520,7 @@ def animate_motion(
     audio = None
     if audio_path is not None:
         # The audio may run past the motion (it is cut), so it is not held to the limit.
-        audio = fit_audio(load_audio(audio_path, OUTPUT_SAMPLE_RATE, None), duration_s)
+        audio = fit_audio(load_audio(audio_path, None, None), duration_s)
     _log.info(
         "motion: read from %s, %d frames at %g fps (%s)", os.fspath(motion_path), len(motion),
         motion.fps, "soundtrack cut or padded to it" if audio is not None else "silent",

@@ -23,7 +23,6 @@ from gioconda.face.cache import cached_analysis
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait
 from gioconda.pipeline import (
-    OUTPUT_SAMPLE_RATE,
     Speech,
     motion_for_speech,
     render_video,
@@ -130,7 +129,7 @@ class ClipMaker:
         # As pipeline.speech_from_audio, with one recognizer per worker rather than per clip.
         # A job without text has audio (read_jobs checks): the path is never None here.
         path = cast(str, audio_path or job.audio)
-        audio = load_audio(path, OUTPUT_SAMPLE_RATE, options.max_audio_s)
+        audio = load_audio(path, None, options.max_audio_s)
         if options.lipsync == "loudness":
             return Speech(audio, None, "recording")
         recognizer = self._recognizers.get(options.lipsync)

@@ -66,9 +66,13 @@ class AudioFeatures:
         return len(self.loudness_db) * FEATURE_HOP_S
 
 
+#: The highest sample rate a soundtrack is kept at (the MP4's AAC is 48 kHz).
+MAX_SOURCE_RATE = 48_000
+
+
 def load_audio(
     path: str | os.PathLike[str],
-    sample_rate: int = ANALYSIS_SAMPLE_RATE,
+    sample_rate: int | None = ANALYSIS_SAMPLE_RATE,
     max_duration_s: float | None = DEFAULT_MAX_AUDIO_S,
 ) -> Audio:
     """Decode an audio file (WAV, MP3, M4A, OGG, FLAC, or a video's audio) to mono.
@@ -76,7 +80,9 @@ def load_audio(
     Parameters
     ----------
     path: the file
-    sample_rate: rate to resample to
+    sample_rate: rate to resample to; None keeps the file's own rate, up to
+        :data:`MAX_SOURCE_RATE` (a soundtrack: a 16 kHz recording is not blown up to 48 kHz,
+        three times its memory, only to be resampled again when it is muxed)
     max_duration_s: refuse longer audio (None: no limit)
 
     Raises
@@ -91,7 +97,10 @@ def load_audio(
         raise GiocondaError(f"audio file {path} is not a regular file")
     if max_duration_s is not None and not max_duration_s > 0:  # NaN too
         raise GiocondaError(f"the audio limit must be a positive number, got {max_duration_s}")
-    chunks: list[np.ndarray] = []
+    # Decoded into one buffer that grows as needed (sized from the container's duration):
+    # chunks joined at the end would hold a long recording twice.
+    samples = np.zeros(0, np.float32)
+    total = 0
     # Channels are averaged here, not by FFmpeg: its downmix of 5.1 to mono adds the channels
     # up (a 3x gain for six equal channels, which clips). The average is then raised back to
     # the loudest input channel's peak, so a voice in the centre channel alone keeps its level.
@@ -101,36 +110,47 @@ def load_audio(
             if not container.streams.audio:
                 raise GiocondaError(f"no audio stream in {path}")
             stream = container.streams.audio[0]
+            if sample_rate is None:
+                sample_rate = min(stream.rate or MAX_SOURCE_RATE, MAX_SOURCE_RATE)
             resampler = av.AudioResampler(format="fltp", rate=sample_rate)
             limit = (
                 None
                 if max_duration_s is None or math.isinf(max_duration_s)
                 else int(max_duration_s * sample_rate) + 1
             )
-            total = 0
+            expected_s = container.duration / av.time_base if container.duration else 10.0
+            if limit is not None and max_duration_s is not None:
+                expected_s = min(expected_s, max_duration_s)
+            samples = np.zeros(int(min(expected_s, 4 * 3600) * sample_rate * 1.01) + 1, np.float32)
+
+            def append(channels: np.ndarray) -> None:
+                nonlocal samples, total, input_peak, mono_peak
+                if not channels.size:
+                    return
+                mono = channels.mean(axis=0, dtype=np.float32)
+                if total + len(mono) > len(samples):
+                    samples = np.resize(samples, max(total + len(mono), len(samples) * 3 // 2))
+                samples[total : total + len(mono)] = mono
+                total += len(mono)
+                input_peak = max(input_peak, float(np.abs(channels).max()))
+                mono_peak = max(mono_peak, float(np.abs(mono).max()))
+
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    channels = out.to_ndarray()
-                    chunks.append(channels.mean(axis=0, dtype=np.float32))
-                    if channels.size:
-                        input_peak = max(input_peak, float(np.abs(channels).max()))
-                        mono_peak = max(mono_peak, float(np.abs(chunks[-1]).max()))
-                    total += chunks[-1].size
+                    append(out.to_ndarray())
                 if limit is not None and total > limit:
                     raise GiocondaError(
                         f"audio is longer than {max_duration_s:g} s: {path} "
                         "(raise the limit with --max-audio-seconds)"
                     )
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().mean(axis=0, dtype=np.float32))
+                append(out.to_ndarray())
     except GiocondaError:
         raise
     except (av.error.FFmpegError, ValueError, OSError) as error:
         raise GiocondaError(f"cannot read audio from {path}: {error}") from None
-    # (No more copies than the one joining the chunks: a long recording is big.)
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    del chunks
-    samples = samples.astype(np.float32, copy=False)
+    samples = samples[:total]
+    assert sample_rate is not None
     if samples.size < sample_rate // 10:
         raise GiocondaError(f"audio is empty (under 0.1 s): {path}")
     if 0.0 < mono_peak < input_peak:

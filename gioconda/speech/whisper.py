@@ -69,6 +69,8 @@ FORCED_LANGUAGE_MIN_CHANCE = 0.01
 #: Silence that ends a stretch of speech for the voice activity detector, in ms (its
 #: default, 2 s, joins whole sentences; this keeps pauses out of Whisper's windows).
 VAD_MIN_SILENCE_MS = 300
+#: Longest stretch of speech handed to Whisper at once (see :func:`_pieces`).
+PIECE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -267,33 +269,55 @@ class WhisperListener:
                 progress("recognition", total, total)
                 return HeardSpeech((), language, spans)
             name = ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL
-            segments, _ = self._model(name).transcribe(
-                samples,
-                language=None if name == ENGLISH_MODEL else language,
-                word_timestamps=True,
-                vad_filter=True,
-                vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
-                beam_size=1,
-                condition_on_previous_text=False,  # one misheard window does not feed the next
-                initial_prompt=_PROMPTS.get(language),
-            )
-            segments = _reported(segments, progress, total)
-            words = tuple(
-                HeardWord(word.word.strip(), float(word.start), float(word.end))
-                for segment in segments
-                for word in segment.words or ()
-                if word.word.strip()
-            )
-        return HeardSpeech(words, language, spans)
+            words = []
+            for first, stop in _pieces(spans, len(samples)):
+                segments, _ = self._model(name).transcribe(
+                    samples[first:stop],
+                    language=None if name == ENGLISH_MODEL else language,
+                    word_timestamps=True,
+                    vad_filter=True,
+                    vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
+                    beam_size=1,
+                    condition_on_previous_text=False,  # one misheard window does not feed the next
+                    initial_prompt=_PROMPTS.get(language),
+                )
+                offset_s = first / WHISPER_SAMPLE_RATE
+                words += [
+                    HeardWord(word.word.strip(), offset_s + word.start, offset_s + word.end)
+                    for segment in _reported(segments, progress, total, offset_s)
+                    for word in segment.words or ()
+                    if word.word.strip()
+                ]
+            progress("recognition", total, total)
+        return HeardSpeech(tuple(words), language, spans)
 
 
-def _reported(segments: Iterable, progress: Progress, total: int) -> Iterator:
+def _reported(segments: Iterable, progress: Progress, total: int, offset_s: float) -> Iterator:
     """Whisper's segments as they come (a generator: each window is read as the next segment
-    is asked for), each reported to ``progress`` by the second it reaches, then ``total``."""
+    is asked for), each reported to ``progress`` by the second of the recording it reaches."""
     for segment in segments:
         yield segment
-        progress("recognition", min(total, int(segment.end)), total)
-    progress("recognition", total, total)
+        progress("recognition", min(total, int(offset_s + segment.end)), total)
+
+
+def _pieces(spans: tuple[tuple[float, float], ...], n_samples: int) -> Iterator[tuple[int, int]]:
+    """Stretches of the recording (sample ranges) for Whisper to read one at a time: the
+    speech spans grouped up to :data:`PIECE_S` long, each cut in the middle of a silence.
+
+    faster-whisper computes its features for all the audio it is given at once (hundreds of
+    MB for 10 minutes), and reads 30 s windows without carrying text from one to the next
+    here, so pieces cut in silences cost nothing but keep memory flat on long recordings.
+    """
+    rate = WHISPER_SAMPLE_RATE
+    group_start, group_end = spans[0]
+    first = 0
+    for start_s, end_s in spans[1:]:
+        if end_s - group_start > PIECE_S:
+            cut = round((group_end + start_s) / 2 * rate)
+            yield first, cut
+            first, group_start = cut, start_s
+        group_end = end_s
+    yield first, n_samples
 
 
 def whisper_samples(audio: Audio) -> np.ndarray:
