@@ -54,8 +54,13 @@ PRIOR_WEIGHT = 0.7
 FREE_WORD_COST_NATS = 0.5
 #: Hops a word without a pronunciation lasts at least (the free stretch's minimum).
 FREE_WORD_MIN_HOPS = 3
+#: Shortest /p b m/ in an alignment, in hops, and how much longer for each more bilabial
+#: phone it stands for (the /m p/ of "tempting"). TBD.
+CLOSURE_MIN_HOPS = 6
+CLOSURE_HOPS_PER_EXTRA_PHONE = 3
 
 _SIL = VISEME_INDEX["sil"]
+_PP = VISEME_INDEX["PP"]
 _FREE = -1  # a state that emits whichever viseme the network likes best
 _VERY_UNLIKELY = -1e18
 
@@ -69,11 +74,14 @@ class WordToAlign:
     visemes: indices into :data:`~gioconda.speech.visemes.VISEMES` (no ``sil``), repeats
         merged; None for a word without a pronunciation (the network's path is kept there)
     start_s, end_s: where Whisper heard it (loose anchors), or None (a given transcript)
+    phones: how many phones each of ``visemes`` stands for (the /m p/ of "tempting" is one
+        PP of two phones, and lasts longer); None: one each
     """
 
     visemes: tuple[int, ...] | None
     start_s: float | None = None
     end_s: float | None = None
+    phones: tuple[int, ...] | None = None
 
 
 def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlign]:
@@ -83,11 +91,17 @@ def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlig
         visemes = word_visemes(word.text, language)
         if visemes is not None and not visemes:
             continue
-        indices = None
+        indices = counts = None
         if visemes is not None:
-            raw = [VISEME_INDEX[v] for v in visemes]
-            indices = tuple(v for i, v in enumerate(raw) if i == 0 or v != raw[i - 1])
-        aligned.append(WordToAlign(indices, word.start_s, word.end_s))
+            merged: list[list[int]] = []
+            for v in (VISEME_INDEX[v] for v in visemes):
+                if merged and merged[-1][0] == v:
+                    merged[-1][1] += 1
+                else:
+                    merged.append([v, 1])
+            indices = tuple(v for v, _ in merged)
+            counts = tuple(n for _, n in merged)
+        aligned.append(WordToAlign(indices, word.start_s, word.end_s, counts))
     return aligned
 
 
@@ -115,13 +129,14 @@ def align_transcript(
         return np.full(n_hops, _SIL, np.int64), [(0, 0)] * len(words)
     prior = np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
     scores = log_probs - PRIOR_WEIGHT * prior
-    n_units = sum(len(w.visemes) if w.visemes else 1 for w in words)
-    hold = max(1, min(min_hops, n_hops // n_units))
-    free_hold = max(1, min(FREE_WORD_MIN_HOPS, n_hops // n_units))
+    units = [_word_units(word, min_hops) for word in words]
+    wanted = sum(length for word_units in units for _, length in word_units)
+    # Where the recording is too short for every unit's minimum, all are shortened alike.
+    squeeze = min(1.0, n_hops / wanted)
     viseme, can_stay, optional, word_of = [_SIL], [True], [True], [-1]
-    for w, word in enumerate(words):
-        for v in word.visemes or (_FREE,):
-            length = free_hold if v == _FREE else hold
+    for w, word_units in enumerate(units):
+        for v, wanted_hops in word_units:
+            length = max(1, int(wanted_hops * squeeze))
             viseme += [v] * length
             can_stay += [False] * (length - 1) + [True]
             optional += [False] * length
@@ -177,6 +192,19 @@ def align_transcript(
         hops = np.flatnonzero(hop_words == w)
         spans.append((int(hops[0]), int(hops[-1]) + 1) if len(hops) else (0, 0))
     return path, spans
+
+
+def _word_units(word: WordToAlign, min_hops: int) -> list[tuple[int, int]]:
+    """A word's states as (viseme or _FREE, shortest stay in hops)."""
+    if word.visemes is None:
+        return [(_FREE, FREE_WORD_MIN_HOPS)]
+    counts = word.phones or (1,) * len(word.visemes)
+    return [
+        (v, max(min_hops, CLOSURE_MIN_HOPS + CLOSURE_HOPS_PER_EXTRA_PHONE * (n - 1)))
+        if v == _PP
+        else (v, min_hops)
+        for v, n in zip(word.visemes, counts, strict=True)
+    ]
 
 
 def transcript_phones(posteriors: VisemePosteriors, heard: HeardSpeech) -> tuple[PhoneSegment, ...]:
