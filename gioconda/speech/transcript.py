@@ -11,12 +11,15 @@ recordings. A word with no pronunciation (a script eSpeak cannot read) is a stre
 visemes, where the network's own path is kept.
 
 Since the words are said, their /p b m/ shut the lips even when the network barely hears
-them: before /f v/ ("step forward") or a stop with no audible release ("drop five").
+them: before /f v/ ("step forward") or a stop with no audible release ("drop five"). A /p b m/
+lasts at least :data:`CLOSURE_MIN_HOPS` (the network hears little of a /p/'s silent hold).
 
 Guards against words nobody said: where the voice activity detector hears no one, Whisper
 is not asked (:mod:`gioconda.speech.whisper`) and the mouth stays shut; where the network
 finds a placed word :data:`WORD_DOUBT_NATS` per hop less likely than its own path (a
-misheard word, speech in another language than the one forced), the network's path stands.
+misheard word, speech in another language than the one forced), the network's path stands;
+and so it does for words of a segment Whisper itself is unsure of (:func:`trusted`: a voice
+it misreads, such as eSpeak NG's Hungarian heard as Thai).
 
 Measured with ``gioconda eval lipsync --real-speech`` (see the README's lip-sync section).
 """
