@@ -17,6 +17,7 @@ from typing import cast
 
 import numpy as np
 
+from gioconda import stage_log
 from gioconda.errors import GiocondaError
 from gioconda.face.cache import cached_analysis
 from gioconda.face.photo import load_photo
@@ -40,7 +41,7 @@ from gioconda.render.renderer import Renderer
 from gioconda.render.stream import ordered_frames
 from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
 from gioconda.speech.long_text import speak_long
-from gioconda.speech.synthesis import DEFAULT_VOICE
+from gioconda.speech.synthesis import DEFAULT_VOICE, synthesizer_of
 from gioconda.speech.visemes import PhoneSegment
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, frame_count
 
@@ -136,12 +137,13 @@ class AnimateOptions:
     preset: str = option(
         DEFAULT_PRESET,
         "x264 speed preset: ultrafast/superfast render faster but make far bigger files, "
-        "medium/slow make smaller ones more slowly",
+        "medium/slow make smaller ones more slowly (.webm: libvpx's real-time speed instead)",
         choices=X264_PRESETS,
     )
     crf: int = option(
         DEFAULT_CRF,
-        "video quality (x264 CRF): lower is better and bigger, 18 looks lossless, 23 is smaller",
+        "video quality (x264 CRF): lower is better and bigger, 18 looks lossless, 23 is smaller "
+        "(.webm: mapped onto VP9's scale)",
         minimum=0, maximum=51,
     )  # fmt: skip
     threads: int = option(
@@ -181,8 +183,11 @@ class AnimateResult:
     motion: Motion
 
 
-def speech_from_audio(path: str | os.PathLike[str], options: AnimateOptions) -> Speech:
-    """Decode a recording and find its phones (with the chosen lip-sync method)."""
+def speech_from_audio(
+    path: str | os.PathLike[str], options: AnimateOptions, progress: Progress = no_progress
+) -> Speech:
+    """Decode a recording and find its phones (with the chosen lip-sync method); Whisper's
+    reading and the alignment are reported to ``progress`` ("recognition", "alignment")."""
     if options.lipsync not in LIPSYNC_METHODS:
         raise GiocondaError(
             f"unknown lip-sync method {options.lipsync!r}; one of {', '.join(LIPSYNC_METHODS)}"
@@ -200,7 +205,12 @@ def speech_from_audio(path: str | os.PathLike[str], options: AnimateOptions) -> 
             raise GiocondaError("--language and --transcript go with --lipsync whisper")
         else:
             recognizer = RECOGNIZERS[options.lipsync]()
-        phones = recognizer.recognize(resample(audio, ANALYSIS_SAMPLE_RATE))
+        heard = resample(audio, ANALYSIS_SAMPLE_RATE)
+        if isinstance(recognizer, WhisperRecognizer):
+            phones = recognizer.recognize(heard, progress)
+        else:
+            phones = recognizer.recognize(heard)
+            _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
     return Speech(audio, phones, "recording")
 
 
@@ -220,6 +230,7 @@ def speech_from_text(
             f"the text ({len(text)} characters) would take at least {shortest_s:.0f} s to say, "
             f"over the {options.max_audio_s:g} s limit (raise it with --max-audio-seconds)"
         )
+    _log.info("speech synthesis: %s, voice %s", synthesizer_of(options.voice), options.voice)
     spoken = speak_long(text, options.voice, options.max_audio_s, progress)
     if spoken.audio.duration_s > options.max_audio_s:
         raise GiocondaError(
@@ -374,7 +385,7 @@ def animate(
         speech = speech_from_text(text, options, progress)
     else:
         assert audio_path is not None  # checked above: one of audio_path and text
-        speech = speech_from_audio(audio_path, options)
+        speech = speech_from_audio(audio_path, options, progress)
     _log.info(
         "speech: %s, %.1f s; mouth from %s",
         speech.source,
@@ -382,19 +393,19 @@ def animate(
         f"voice {options.voice}'s own phone timings" if text is not None
         else f"lip sync method {options.lipsync}",
     )  # fmt: skip
-    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
-    _log.info(
-        "face %d of the %dx%d photo (MediaPipe Face Mesh), working crop %d px%s",
-        options.face, photo.shape[1], photo.shape[0], portrait.size,
-        ", pasted back full frame" if options.full_frame else "",
-    )  # fmt: skip
+    portrait = cached_analysis(
+        photo, None if options.full_frame else options.size, options.face, progress
+    )
+    stage_log.face(photo, portrait, options.face, options.full_frame)
     motion = motion_for_speech(speech, options.fps, options.motion)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
+    stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads,
     )  # fmt: skip
     if motion_out is not None:
+        stage_log.motion_file(motion, motion_out, motion_fps)
         write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)
 
@@ -509,8 +520,16 @@ def animate_motion(
     if audio_path is not None:
         # The audio may run past the motion (it is cut), so it is not held to the limit.
         audio = fit_audio(load_audio(audio_path, OUTPUT_SAMPLE_RATE, None), duration_s)
+    _log.info(
+        "motion: read from %s, %d frames at %g fps (%s)", os.fspath(motion_path), len(motion),
+        motion.fps, "soundtrack cut or padded to it" if audio is not None else "silent",
+    )  # fmt: skip
     photo = load_photo(photo_path)
-    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
+    portrait = cached_analysis(
+        photo, None if options.full_frame else options.size, options.face, progress
+    )
+    stage_log.face(photo, portrait, options.face, options.full_frame)
+    stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads,
@@ -593,11 +612,18 @@ def reenact(
         check_motion_path(motion_out)
     photo = load_photo(photo_path)
     track = track_video_face(video_path, options.max_seconds, progress)
+    stage_log.tracking(track)
     motion = motion_from_track(track, options.fps)
-    portrait = cached_analysis(photo, None if options.full_frame else options.size, options.face)
+    stage_log.reenacted(motion, options.fps is not None)
+    portrait = cached_analysis(
+        photo, None if options.full_frame else options.size, options.face, progress
+    )
+    stage_log.face(photo, portrait, options.face, options.full_frame)
+    stage_log.render(portrait, motion, out_path, options.full_frame, DEFAULT_PRESET, DEFAULT_CRF)
     frames = render_video(
         portrait, motion, track.audio, out_path, options.full_frame, options.label, progress
     )
     if motion_out is not None:
+        stage_log.motion_file(motion, motion_out, motion_fps)
         write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)

@@ -206,7 +206,9 @@ class _HeldInterrupts:
 
 
 def _bar(total: int, initial: int, show: bool):
-    if not show:
+    """A bar over the batch, on a terminal only: in a log file (stderr not a terminal) its
+    carriage returns would pile up, and the line per video already says how far it is."""
+    if not show or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 

@@ -13,6 +13,11 @@ from gioconda.cli.progress import ProgressBars
 from gioconda.motion.controls import MotionControls
 from gioconda.pipeline import AnimateOptions, AnimateResult
 
+#: ``-o``'s help wherever a video is written.
+OUTPUT_HELP = "video to write: .mp4, .m4v, .mov, .mkv (H.264 + AAC) or .webm (VP9 + Opus)"
+#: ``-q``'s help wherever progress is shown.
+QUIET_HELP = "no progress, notes or closing 'wrote' line on stderr (errors still show)"
+
 DEMO_TEXT = (
     "Hello. I am Gioconda. For five hundred years, people have wondered about my smile. "
     "Maybe, one day, I will tell you what I was thinking."
@@ -25,7 +30,7 @@ def _add_common(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> 
         "motion controls", "what the speech does not decide (see gioconda/motion/controls.py)"
     )
     add_flags(group, MotionControls)
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     _remember_controls_path(parser)
 
 
@@ -67,9 +72,10 @@ def register_animate(commands: argparse._SubParsersAction) -> None:
         nargs="?",
         help="speech: WAV, MP3, M4A, OGG, FLAC, ... (or --text)",
     )
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help=OUTPUT_HELP)
     parser.add_argument(
-        "--text", help="say this text (Kokoro or eSpeak NG speech synthesis) instead of AUDIO"
+        "--text",
+        help="say this text instead of AUDIO, in the --voice given (Piper, Kokoro or eSpeak NG)",
     )
     parser.add_argument(
         "--audio",
@@ -95,7 +101,10 @@ def register_demo(commands: argparse._SubParsersAction) -> None:
         help="render a short demo clip with no arguments",
         description="The Mona Lisa says a sentence, to gioconda-demo.mp4.",
     )
-    parser.add_argument("-o", "--output", default="gioconda-demo.mp4", metavar="OUT.mp4")
+    parser.add_argument(
+        "-o", "--output", default="gioconda-demo.mp4", metavar="OUT.mp4",
+        help=f"{OUTPUT_HELP} (default: gioconda-demo.mp4)",
+    )  # fmt: skip
     # The demo speaks a text: no recording to limit or to recognize.
     _add_common(parser, skip=("lipsync", "language", "transcript", "max_audio_s"))
     parser.set_defaults(run=run_demo, parser=parser)

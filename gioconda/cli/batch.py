@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         from gioconda.batch.local import LocalRunner
 
         runner = LocalRunner(args.workers, retries=args.retries)
+    _log_settings(args, defaults, len(jobs), use_ray)
     report = run_batch(
         jobs, args.output, runner, log=None if args.quiet else sys.stderr, progress=not args.quiet
     )
@@ -82,3 +83,28 @@ def run(args: argparse.Namespace) -> int:
     if report.interrupted:
         return 130
     return 0 if report.ok else 1
+
+
+def _log_settings(
+    args: argparse.Namespace, defaults: AnimateOptions, rows: int, use_ray: bool
+) -> None:
+    """What ``-v`` says before the batch starts: where it runs and what a row leaves to the
+    flags (each row's own cells override these)."""
+    import logging
+
+    from gioconda.batch.local import usable_cpus
+    from gioconda.output.video import encoding_for
+
+    log = logging.getLogger("gioconda.batch")
+    if use_ray:
+        where = f"Ray at {args.ray_address or 'a local instance'}, one task per video"
+    else:
+        where = f"{args.workers or usable_cpus()} local worker processes"
+    log.info("batch: %d rows from %s to %s; %s, %d retries", rows, args.jobs, args.output,
+             where, args.retries)  # fmt: skip
+    log.info(
+        "batch defaults for rows: lip sync %s, voice %s, %s at %g fps, %s, %s",
+        defaults.lipsync, defaults.voice,
+        "full frame" if defaults.full_frame else f"{defaults.size} px",
+        defaults.fps, encoding_for("row.mp4", defaults.preset, defaults.crf), defaults.motion,
+    )  # fmt: skip

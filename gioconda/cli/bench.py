@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from gioconda.cli.app import UsageError
+from gioconda.progress import Progress
 
 #: Longest benchmark clip, seconds.
 MAX_BENCH_SECONDS = 600.0
@@ -21,20 +22,38 @@ def register(commands: argparse._SubParsersAction) -> None:
         "time; batch: clips per minute, one process per clip vs a local batch vs Ray",
     )  # fmt: skip
     parser.add_argument(
-        "--seconds", type=float,
+        "--seconds", type=float, metavar="S",
         help="length of the test clip (default: render 60, live 10, batch 2)",
     )  # fmt: skip
-    parser.add_argument("--size", type=int, help="output size in pixels (default: 512; batch: 256)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median printed)")
     parser.add_argument(
-        "--long-minutes", type=float, default=10.0,
-        help="render: long recording for the memory figure (0 leaves memory out; it takes "
-        "longest)",
+        "--size", type=int, metavar="PX", help="output size in pixels (default: 512; batch: 256)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, metavar="N",
+        help="render: runs per figure, the median printed (default: 3)",
     )  # fmt: skip
     parser.add_argument(
-        "--sessions", default="1,2,3", help="live: how many sessions at once, one run each"
+        "--long-minutes", type=float, default=10.0, metavar="MIN",
+        help="render: long recording for the memory figure (0 leaves memory out; it takes "
+        "longest) (default: 10)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sessions",
+        default="1,2,3",
+        metavar="N,N,...",
+        help="live: how many sessions at once, one run each (default: 1,2,3)",
     )
-    parser.add_argument("--jobs", type=int, default=20, help="batch: how many clips (default: 20)")
+    parser.add_argument(
+        "--threads", action="store_true",
+        help="live: run the sessions in threads of one process, not a process each (to compare)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jobs", type=int, default=20, metavar="N", help="batch: how many clips (default: 20)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="no progress (what is being measured) on stderr; the table is still printed",
+    )  # fmt: skip
     parser.set_defaults(run=run, parser=parser)
 
 
@@ -51,15 +70,24 @@ def run(args: argparse.Namespace) -> int:
         raise GiocondaError(f"--size must be between 64 and 4096, got {args.size}")
     if args.jobs < 1:
         raise GiocondaError(f"--jobs must be 1 or more, got {args.jobs}")
+    from gioconda.cli.progress import ProgressBars
+
+    with ProgressBars(args.quiet) as progress:
+        return _run_suite(args, progress)
+
+
+def _run_suite(args: argparse.Namespace, progress: Progress) -> int:
     if args.suite == "batch":
         from gioconda.eval.batch_bench import run_batch_bench
 
-        run_batch_bench(args.jobs, args.seconds or 2.0, args.size or 256, out=sys.stdout)
+        run_batch_bench(
+            args.jobs, args.seconds or 2.0, args.size or 256, out=sys.stdout, progress=progress
+        )
         return 0
     if args.suite == "live":
         import os
 
-        # As gioconda serve runs: one BLAS thread per call, sessions on threads of their own.
+        # As gioconda serve runs: one BLAS thread per call (its worker processes inherit it).
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         from gioconda.eval.live_bench import run_live_bench
@@ -69,13 +97,14 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--sessions takes counts like 1,2,3, not {args.sessions!r}") from None
         run_live_bench(
-            sessions, seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout
-        )
+            sessions, seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout,
+            threads=args.threads, progress=progress,
+        )  # fmt: skip
         return 0
     from gioconda.eval.bench import run_benchmarks
 
     run_benchmarks(
         seconds=args.seconds or 60.0, size=args.size or 512, runs=max(1, args.runs),
-        long_minutes=args.long_minutes, out=sys.stdout,
+        long_minutes=args.long_minutes, out=sys.stdout, progress=progress,
     )  # fmt: skip
     return 0

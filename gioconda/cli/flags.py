@@ -29,6 +29,8 @@ def add_flags(
         flag = flag_name(field)
         default = field.default if field.default is not dataclasses.MISSING else None
         shown = meta["show"] if meta["show"] is not None else default
+        if shown is None:
+            shown = "none"
         help_text = meta["help"]
         if isinstance(default, bool):
             # A flag switches a bool away from its default: --full-frame, --no-label.

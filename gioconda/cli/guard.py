@@ -11,8 +11,9 @@ from pathlib import Path
 from gioconda.errors import GiocondaError
 
 #: The containers ``-o`` may name, by suffix (gioconda/output/video.py CONTAINERS): H.264 +
-#: AAC in each. WebM (VP9 + Opus) and AVI are refused rather than faked.
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+#: AAC in each but WebM (VP9 + Opus). AVI is refused rather than faked (an old container
+#: that browsers do not play).
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm")
 #: The motion files ``--motion-out`` may name, by suffix.
 MOTION_SUFFIXES = (".csv", ".json")
 

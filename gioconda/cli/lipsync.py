@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -35,19 +37,21 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--transcript",
         metavar="TEXT|FILE",
         help="what the recording says, as text or a text file: recognition is skipped and "
-        "these words are placed (as Rhubarb's dialog file)",
+        "these words are placed (as Rhubarb's dialog file) (default: none: recognized)",
     )
     parser.add_argument(
-        "--max-audio-seconds", type=float, default=None, metavar="S", help="refuse longer audio"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+        "--max-audio-seconds", type=float, default=None, metavar="S",
+        help=f"refuse longer audio (default: {DEFAULT_MAX_AUDIO_S:g})",
+    )  # fmt: skip
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary line")
     parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from gioconda.cli.progress import ProgressBars
     from gioconda.output.cues import write_cues
     from gioconda.output.files import check_writable
-    from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, load_audio
+    from gioconda.speech.audio import load_audio
     from gioconda.speech.transcript import WhisperRecognizer
     from gioconda.timeline import ANALYSIS_SAMPLE_RATE
 
@@ -59,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     recognizer = WhisperRecognizer(args.language, args.transcript)
     limit = args.max_audio_seconds if args.max_audio_seconds is not None else DEFAULT_MAX_AUDIO_S
     audio = load_audio(args.audio, ANALYSIS_SAMPLE_RATE, limit)
-    phones = recognizer.recognize(audio)
+    with ProgressBars(args.quiet) as progress:
+        phones = recognizer.recognize(audio, progress)
     cues = write_cues(
         phones, audio.duration_s, args.output, sound_file=Path(args.audio).name, shapes=args.shapes
     )

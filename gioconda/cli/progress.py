@@ -11,7 +11,9 @@ class ProgressBars:
 
     When stderr is not a terminal (a log file, a CI job, a pipe), a bar's carriage returns
     would pile up as hundreds of partial lines: each stage gets whole lines instead, at every
-    quarter of the way (``gioconda: render 50% (265/530)``).
+    quarter of the way (``gioconda: render 50% (265/530)``), and a first line when the stage
+    says it has started (reported at 0: ``gioconda: bench render alone ... 0% (0/3)``) so a
+    log shows what a long step is doing before its first quarter.
     """
 
     #: Shares of a stage at which a log line is written when stderr is not a terminal.
@@ -24,6 +26,10 @@ class ProgressBars:
         self.logged: dict[str, int] = {}  # stage -> LOG_STEPS already written
 
     def _log(self, stage: str, done: int, total: int) -> None:
+        if done == 0 and stage not in self.logged:
+            self.logged[stage] = 0
+            print(f"gioconda: {stage} 0% (0/{total})", file=sys.stderr, flush=True)
+            return
         written = self.logged.get(stage, 0)
         reached = sum(done >= step * total for step in self.LOG_STEPS)
         if reached > written:
@@ -41,7 +47,7 @@ class ProgressBars:
 
         bar = self.bars.get(stage)
         if bar is None:
-            unit = "frame" if stage == "render" else "step"
+            unit = {"render": "frame", "track": "frame", "recognition": "s"}.get(stage, "step")
             bar = tqdm(
                 total=total,
                 desc=stage,

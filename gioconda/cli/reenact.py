@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gioconda.cli.animate import OUTPUT_HELP, QUIET_HELP
 from gioconda.cli.flags import add_flags, add_motion_out_flags, from_args
 from gioconda.cli.guard import check_paths, motion_file_fps
 from gioconda.cli.progress import ProgressBars
@@ -20,10 +21,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("photo", metavar="PHOTO", help="portrait: JPEG, PNG, WebP, ...")
     parser.add_argument("video", metavar="DRIVING_VIDEO", help="video of a face: MP4, MOV, ...")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help=OUTPUT_HELP)
     add_motion_out_flags(parser)
     add_flags(parser, ReenactOptions)
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     parser.set_defaults(run=run, parser=parser)
 
 

@@ -28,6 +28,7 @@ from gioconda.batch import LocalRunner, read_jobs, run_batch
 from gioconda.batch.local import usable_cpus
 from gioconda.eval.bench import BENCH_SENTENCES, _write_wav
 from gioconda.pipeline import AnimateOptions
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.audio import Audio
 from gioconda.speech.espeak import synthesize
 
@@ -74,8 +75,10 @@ def run_batch_bench(
     size: int = 256,
     lipsync: str = "combined",
     out: TextIO | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, float]:
-    """Run the three ways and print a table to ``out``; returns clips per minute by way."""
+    """Run the three ways and print a table to ``out``; returns clips per minute by way.
+    ``progress`` hears each way start and end ("bench batch: local batch, 2 workers")."""
     workers = usable_cpus()
     options = replace(AnimateOptions(), size=size, lipsync=lipsync)
     results: dict[str, float] = {}
@@ -91,16 +94,22 @@ def run_batch_bench(
         say("| how | clips/minute | wall s |")
         say("|---|---|---|")
 
+        stage = f"bench batch: {jobs} clips, one process per clip, {workers} at a time"
+        progress(stage, 0, 1)
         start = time.perf_counter()
         _one_process_per_clip(jobs_file, folder / "processes", options, workers)
         wall = time.perf_counter() - start
+        progress(stage, 1, 1)
         results["one process per clip"] = 60 * jobs / wall
         say(f"| one process per clip, {workers} at a time | {60 * jobs / wall:.1f} | {wall:.1f} |")
 
+        stage = f"bench batch: {jobs} clips, local batch, {workers} workers"
+        progress(stage, 0, 1)
         start = time.perf_counter()
         batch = read_jobs(jobs_file, options)
         run_batch(batch, folder / "local", LocalRunner(workers), log=None, progress=False)
         wall = time.perf_counter() - start
+        progress(stage, 1, 1)
         results["local batch"] = 60 * jobs / wall
         say(f"| local batch, {workers} workers | {60 * jobs / wall:.1f} | {wall:.1f} |")
 
@@ -111,6 +120,8 @@ def run_batch_bench(
             return results
         from gioconda.batch.on_ray import RayRunner
 
+        stage = f"bench batch: {jobs} clips, Ray on this machine, {workers} CPUs"
+        progress(stage, 0, 1)
         start = time.perf_counter()
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         started = time.perf_counter() - start
@@ -120,6 +131,7 @@ def run_batch_bench(
             wall = time.perf_counter() - start
         finally:
             ray.shutdown()
+        progress(stage, 1, 1)
         results["ray"] = 60 * jobs / wall
         say(
             f"| Ray on this machine, {workers} CPUs (+{started:.1f} s to start Ray) | "

@@ -22,7 +22,7 @@ import wave
 from collections.abc import Callable
 from functools import partial
 from importlib import resources
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import cv2
 import numpy as np
@@ -33,6 +33,7 @@ from gioconda.face.portrait import analyze_portrait
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.generate import generate_motion
 from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, Mp4Writer
+from gioconda.progress import Progress, no_progress
 from gioconda.provenance.watermark import Watermarker
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
@@ -89,10 +90,31 @@ def _write_wav(audio: Audio, path: str, repeat: int = 1) -> None:
             out.writeframes(pcm)
 
 
-def _median(measure: Callable[[], float], runs: int) -> tuple[float, float, float]:
-    """Median, lowest and highest of ``runs`` measurements."""
-    values = [measure() for _ in range(runs)]
+def _median(
+    measure: Callable[[], float],
+    runs: int,
+    stage: str = "",
+    progress: Progress = no_progress,
+) -> tuple[float, float, float]:
+    """Median, lowest and highest of ``runs`` measurements; ``progress`` hears ``stage``
+    start (at 0) and each run end."""
+    progress(stage, 0, runs)
+    values = []
+    for run in range(runs):
+        values.append(measure())
+        progress(stage, run + 1, runs)
     return statistics.median(values), min(values), max(values)
+
+
+_T = TypeVar("_T")
+
+
+def _once(work: Callable[[], _T], stage: str, progress: Progress) -> _T:
+    """``work()``, its start and end told to ``progress`` as ``stage``."""
+    progress(stage, 0, 1)
+    result = work()
+    progress(stage, 1, 1)
+    return result
 
 
 def _timed(work: Callable[[], object]) -> float:
@@ -166,6 +188,7 @@ def run_benchmarks(
     runs: int = 3,
     long_minutes: float = 10.0,
     out: TextIO | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, float]:
     """Run the benchmarks on the bundled portrait and print a table to ``out``.
 
@@ -176,8 +199,18 @@ def run_benchmarks(
     runs: measurements per figure (the median is printed, with the range)
     long_minutes: length of the long recording whose peak memory is compared with a 10 s
         one (0 leaves the memory figures out; they take the longest)
+    progress: told what each row measures as it starts ("bench face analysis", 0 of
+        ``runs``) and as each of its runs ends
     """
     results: dict[str, float] = {}
+
+    def measured(
+        stage: str, measure: Callable[[], float], times: int = runs
+    ) -> tuple[float, float, float]:
+        return _median(measure, times, f"bench {stage}", progress)
+
+    def once(stage: str, work: Callable[[], _T]) -> _T:
+        return _once(work, f"bench {stage}", progress)
 
     def say(line: str) -> None:
         if out is not None:
@@ -194,7 +227,9 @@ def run_benchmarks(
     photo_res = resources.files("gioconda") / "assets" / "mona_lisa.jpg"
     with resources.as_file(photo_res) as photo_path, tempfile.TemporaryDirectory() as tmp:
         photo = load_photo(photo_path)
-        med, lo, hi = _median(lambda: _timed(lambda: analyze_portrait(photo, size)), runs)
+        med, lo, hi = measured(
+            "face analysis", lambda: _timed(lambda: analyze_portrait(photo, size))
+        )
         results["face_analysis_s"] = med
         row(
             "face analysis (once per photo)",
@@ -207,7 +242,9 @@ def run_benchmarks(
         os.environ["GIOCONDA_CACHE"] = os.path.join(tmp, "cache")
         try:
             cached_analysis(photo, size)
-            med, lo, hi = _median(lambda: _timed(lambda: cached_analysis(photo, size)), runs)
+            med, lo, hi = measured(
+                "face analysis, cached", lambda: _timed(lambda: cached_analysis(photo, size))
+            )
         finally:
             if saved is None:
                 del os.environ["GIOCONDA_CACHE"]
@@ -218,26 +255,30 @@ def run_benchmarks(
             f"[{lo * 1000:.1f}-{hi * 1000:.1f}]")  # fmt: skip
         portrait = analyze_portrait(photo, size)
 
-        audio, phones = _speech(seconds)
+        audio, phones = once(f"making {seconds:g} s of eSpeak speech", partial(_speech, seconds))
         features = analyze_audio(resample(audio, ANALYSIS_SAMPLE_RATE))
         n = frame_count(audio.duration_s, 25.0)
         motion = generate_motion(features, phones, n, 25.0, MotionControls())
-        med, lo, hi = _median(
+        med, lo, hi = measured(
+            "motion generation",
             lambda: (
                 n / _timed(lambda: generate_motion(features, phones, n, 25.0, MotionControls()))
             ),
-            runs,
         )
         row("motion generation", f"{med:.0f} frames/s")
         for name, recognizer_class in RECOGNIZERS.items():
             if name == "whisper":
                 continue  # below: its models load on first use, so it is timed warm
             recognizer = recognizer_class()
-            factor = audio.duration_s / _timed(partial(recognizer.recognize, audio))
+            work = partial(_timed, partial(recognizer.recognize, audio))
+            factor = audio.duration_s / once(f"phones: {name}", work)
             results[f"{name}_realtime_factor"] = factor
             row(f"phones: {name}", f"{factor:.1f} x real time", "(one run)")
 
-        whisper = _whisper_speed(audio)
+        whisper = once(
+            "phones: whisper + alignment (loading, English, detecting)",
+            partial(_whisper_speed, audio),
+        )
         results.update(whisper)
         for label, key, target in (
             ("phones: whisper + alignment, English", "whisper_en_realtime_factor", ">= 8 x"),
@@ -245,7 +286,7 @@ def run_benchmarks(
         ):
             row(label, f"{whisper[key]:.1f} x real time", target, "(warm, one run)")
         row("  whisper's first calls (models load)", f"{whisper['whisper_setup_s']:.2f} s")
-        med, lo, hi = _median(lambda: _timed(lambda: Renderer(portrait)), runs)
+        med, lo, hi = measured("renderer set-up", lambda: _timed(lambda: Renderer(portrait)))
         row(
             "renderer set-up (once per photo)",
             f"{med * 1000:.0f} ms",
@@ -253,13 +294,16 @@ def run_benchmarks(
             f"[{lo * 1000:.0f}-{hi * 1000:.0f}]",
         )
         renderer = Renderer(portrait)
-        med, lo, hi = _median(lambda: _one_thread_fps(renderer, motion), runs)
+        med, lo, hi = measured(
+            f"render alone, {size}, one thread", lambda: _one_thread_fps(renderer, motion)
+        )
         results["render_fps"] = med
         row(f"render alone, {size}, one thread", f"{med:.1f} frames/s",
             f">= {TARGET_RENDER_FPS:.0f}", f"[{lo:.1f}-{hi:.1f}]")  # fmt: skip
         mark = Watermarker(size, size)
         frames = [renderer.render(motion.frame(i)) for i in range(min(n, 100))]
-        mark_ms = 1000 * _timed(lambda: [mark(f) for f in frames]) / len(frames)
+        mark_s = once("watermark, one thread", lambda: _timed(lambda: [mark(f) for f in frames]))
+        mark_ms = 1000 * mark_s / len(frames)
         share = mark_ms / (1000 / med)
         results["watermark_ms"], results["watermark_share"] = mark_ms, share
         row("watermark, one thread", f"{mark_ms:.2f} ms/frame", "<= 10% of render",
@@ -269,7 +313,7 @@ def run_benchmarks(
             frames = ordered_frames(lambda i: renderer.render(motion.frame(i)), n)
             return n / _timed(lambda: sum(1 for _ in frames))
 
-        med, lo, hi = _median(threaded, runs)
+        med, lo, hi = measured(f"render, {cores} threads", threaded)
         results["render_fps_all_cores"] = med
         row(f"render, {cores} threads", f"{med:.1f} frames/s", "", f"[{lo:.1f}-{hi:.1f}]")
 
@@ -285,16 +329,23 @@ def run_benchmarks(
 
                 return 1000 * _timed(write_all) / len(frames)
 
-        med, lo, hi = _median(encode, runs)
+        med, lo, hi = measured("H.264 encoding", encode)
         row(f"H.264 encoding ({DEFAULT_PRESET}, crf {DEFAULT_CRF})", f"{med:.2f} ms/frame", "",
             f"[{lo:.2f}-{hi:.2f}]")  # fmt: skip
 
         short = motion if n <= 100 else _first(motion, 100)
         for width, height in ((1920, 1080), (3840, 2160)):
-            wide = analyze_portrait(_wide_photo(photo, width, height), None)
+            wide_photo = _wide_photo(photo, width, height)
+            wide = once(
+                f"face analysis of a {width}x{height} photo",
+                partial(analyze_portrait, wide_photo, None),
+            )
             wide_renderer = Renderer(wide)
             paste = FullFramePaste(wide)
-            med, lo, hi = _median(partial(_one_thread_fps, wide_renderer, short, paste), runs)
+            med, lo, hi = measured(
+                f"--full-frame {width}x{height}, one thread",
+                partial(_one_thread_fps, wide_renderer, short, paste),
+            )
             results[f"full_frame_{height}p_fps"] = med
             target = f">= {TARGET_FULL_FRAME_FPS:.0f}" if height == 1080 else "(its cost)"
             row(f"--full-frame {width}x{height} (crop {wide.size}), one thread",
@@ -304,7 +355,12 @@ def run_benchmarks(
         _write_wav(audio, wav)
         video = os.path.join(tmp, "out.mp4")
         photo_file = os.fspath(photo_path)
-        timings = [_animate_process(photo_file, wav, video, size, tmp) for _ in range(runs)]
+        stage = f"bench whole animate of {audio.duration_s:.0f} s, new process"
+        progress(stage, 0, runs)
+        timings = []
+        for run in range(runs):
+            timings.append(_animate_process(photo_file, wav, video, size, tmp))
+            progress(stage, run + 1, runs)
         factors = sorted(audio.duration_s / t for t, _ in timings)
         med = statistics.median(factors)
         results["animate_realtime_factor"] = med
@@ -317,8 +373,12 @@ def run_benchmarks(
             _write_wav(_first_seconds(audio, 10.0), ten)
             long_wav = os.path.join(tmp, "long.wav")
             _write_wav(audio, long_wav, repeat=max(1, round(long_minutes * 60 / audio.duration_s)))
+            stage = f"bench peak memory, 10 s and {long_minutes:g} min recordings"
+            progress(stage, 0, 2)
             _, rss_short = _animate_process(photo_file, ten, video, size, tmp)
+            progress(stage, 1, 2)
             _, rss_long = _animate_process(photo_file, long_wav, video, size, tmp)
+            progress(stage, 2, 2)
             growth = rss_long / rss_short - 1
             results["peak_rss_short_mb"], results["peak_rss_long_mb"] = rss_short, rss_long
             row("peak memory, 10 s recording", f"{rss_short:.0f} MB")

@@ -12,6 +12,7 @@ whose arrays have the wrong shapes is analyzed again and overwritten: never trus
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 from importlib import metadata
@@ -22,6 +23,9 @@ import numpy as np
 from gioconda.cache import cache_dir
 from gioconda.face.crop import CropBox
 from gioconda.face.portrait import Portrait, analyze_portrait
+from gioconda.progress import Progress, no_progress
+
+_log = logging.getLogger(__name__)
 
 #: Bump whenever face analysis changes what it makes (landmarks, masks, plate, crop): entries
 #: made by another version are then analyzed again.
@@ -62,10 +66,16 @@ def _arrays_digest(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def cached_analysis(photo: np.ndarray, size: int | None = 512, face: int = 0) -> Portrait:
+def cached_analysis(
+    photo: np.ndarray,
+    size: int | None = 512,
+    face: int = 0,
+    progress: Progress = no_progress,
+) -> Portrait:
     """:func:`~gioconda.face.portrait.analyze_portrait`, read from the cache when this photo
     was analyzed before (at this size, for this face, by this version), else analyzed and
-    stored.
+    stored; ``progress`` hears of the analysis only when it runs (a cached entry is read in
+    milliseconds).
 
     Raises
     ------
@@ -74,8 +84,11 @@ def cached_analysis(photo: np.ndarray, size: int | None = 512, face: int = 0) ->
     key = analysis_key(photo, size, face)
     path = portrait_cache_dir() / f"{key}.npz"
     portrait = _load(path, key, photo, size)
-    if portrait is None:
-        portrait = analyze_portrait(photo, size, face)
+    if portrait is not None:
+        _log.info("face analysis: read from the cache (%s)", path)
+    else:
+        _log.info("face analysis: not cached for this photo, size and face; analysing")
+        portrait = analyze_portrait(photo, size, face, progress)
         _store(path, key, portrait)
     return portrait
 

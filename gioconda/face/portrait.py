@@ -18,6 +18,12 @@ from gioconda.face.crop import CropBox, crop_box, extract_crop, square_around
 from gioconda.face.detect import MESH_INPUT_SIZE, detect_face_boxes, mesh_in_crop
 from gioconda.face.native_logs import native_stderr_silenced
 from gioconda.face.segment import background_plate, person_mask
+from gioconda.progress import Progress, no_progress
+
+#: The steps of face analysis, reported to a :data:`~gioconda.progress.Progress` as the
+#: "face analysis" stage: detection, Face Mesh on a loose square, Face Mesh on the working
+#: crop, segmentation and the background plate.
+ANALYSIS_STEPS = 4
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,12 @@ class Portrait:
         return self.image.shape[0]
 
 
-def analyze_portrait(photo: np.ndarray, size: int | None = 512, face: int = 0) -> Portrait:
+def analyze_portrait(
+    photo: np.ndarray,
+    size: int | None = 512,
+    face: int = 0,
+    progress: Progress = no_progress,
+) -> Portrait:
     """Find a face in a photo and prepare it for animation.
 
     Parameters
@@ -57,21 +68,26 @@ def analyze_portrait(photo: np.ndarray, size: int | None = 512, face: int = 0) -
     size: side of the working crop in pixels; None keeps the photo's own resolution
         (for full-frame output)
     face: which face, counting from the largest (0)
+    progress: told of each of the :data:`ANALYSIS_STEPS` steps, as the "face analysis" stage
 
     Raises
     ------
     GiocondaError: no face, or fewer faces than ``face + 1``.
     """
     with native_stderr_silenced():
-        return _analyze_portrait(photo, size, face)
+        return _analyze_portrait(photo, size, face, progress)
 
 
-def _analyze_portrait(photo: np.ndarray, size: int | None, face: int) -> Portrait:
+def _analyze_portrait(
+    photo: np.ndarray, size: int | None, face: int, progress: Progress
+) -> Portrait:
     from mediapipe.python.solutions import face_mesh
 
     if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
         raise GiocondaError("photo must be an RGB image")
+    stage = "face analysis"
     boxes = detect_face_boxes(photo)
+    progress(stage, 1, ANALYSIS_STEPS)
     if not boxes:
         raise GiocondaError("no face found in the photo: try a clearer, frontal, well-lit portrait")
     if face >= len(boxes):
@@ -87,6 +103,7 @@ def _analyze_portrait(photo: np.ndarray, size: int | None, face: int) -> Portrai
                 "a face was found but its features could not be located: "
                 "try a clearer, frontal, well-lit portrait"
             )
+        progress(stage, 2, ANALYSIS_STEPS)
         crop = crop_box(first)
         out_size = round(crop.side) if size is None else int(size)
         image = extract_crop(photo, crop, out_size)
@@ -96,8 +113,10 @@ def _analyze_portrait(photo: np.ndarray, size: int | None, face: int) -> Portrai
         landmarks = mesh_in_crop(mesh, image, CropBox(0, 0, out_size), round(out_size * scale))
     if landmarks is None:
         raise GiocondaError("the face could not be tracked in its crop: try a clearer photo")
+    progress(stage, 3, ANALYSIS_STEPS)
     person = person_mask(image, landmarks)
     background = background_plate(image, person)
+    progress(stage, 4, ANALYSIS_STEPS)
     return Portrait(image, landmarks.astype(np.float32), person, background, photo, crop)
 
 

@@ -1,5 +1,5 @@
-"""Video out: H.264 + AAC in MP4 through PyAV, frame N shown at exactly N/fps seconds, the
-audio muxed in sync.
+"""Video out: H.264 + AAC in MP4 (or QuickTime, Matroska; VP9 + Opus in WebM) through PyAV,
+frame N shown at exactly N/fps seconds, the audio muxed in sync.
 """
 
 from __future__ import annotations
@@ -15,17 +15,31 @@ import numpy as np
 
 from gioconda.errors import GiocondaError
 from gioconda.output.files import _commit, _remove, _reserve_temp, check_writable
-from gioconda.speech.audio import Audio, resample
+from gioconda.speech.audio import Audio, AudioResampling
 
 #: Containers by the output's suffix: FFmpeg's muxer and its options, H.264 + AAC in each
-#: (MP4 and QuickTime with the index first, so playback starts before a download ends). Any
-#: other suffix gets an MP4; the CLI refuses such names (gioconda/cli/guard.py).
+#: but WebM, which holds only VP8/VP9/AV1 and Vorbis/Opus: VP9 + Opus there (MP4 and
+#: QuickTime with the index first, so playback starts before a download ends). Any other
+#: suffix gets an MP4; the CLI refuses such names (gioconda/cli/guard.py).
 CONTAINERS: dict[str, tuple[str, dict[str, str]]] = {
     ".mp4": ("mp4", {"movflags": "+faststart"}),
     ".m4v": ("mp4", {"movflags": "+faststart"}),
     ".mov": ("mov", {"movflags": "+faststart"}),
     ".mkv": ("matroska", {}),
+    ".webm": ("webm", {}),
 }
+
+#: Muxers whose video is VP9 and audio Opus (the others: H.264 and AAC).
+_VP9_OPUS_MUXERS = ("webm",)
+
+
+def encoding_for(path: str | os.PathLike[str], preset: str, crf: int) -> str:
+    """The container, codecs and settings a video at ``path`` is written with, in words (for
+    ``-v``): ``mp4, H.264 (x264 veryfast, crf 20) + AAC``."""
+    muxer, _ = CONTAINERS.get(Path(path).suffix.lower(), CONTAINERS[".mp4"])
+    if muxer in _VP9_OPUS_MUXERS:
+        return f"{muxer}, VP9 (libvpx real-time, crf {vp9_crf(crf)}) + Opus"
+    return f"{muxer}, H.264 (x264 {preset}, crf {crf}) + AAC"
 
 
 #: Sample rate of the AAC audio in the MP4.
@@ -47,6 +61,20 @@ X264_PRESETS = (
 #: gains 1.6 dB for 2.6x the time.
 DEFAULT_PRESET = "veryfast"
 DEFAULT_CRF = 20
+
+#: VP9 (WebM) at libvpx's real-time deadline with its fastest useful cpu-used and row
+#: multithreading: a talking head is easy to code, and the good-quality deadline is about 10x
+#: slower. Its constant-quality scale (0-63) is not x264's: x264's CRF maps onto it by
+#: :func:`vp9_crf`.
+VP9_OPTIONS = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b": "0"}
+#: Opus bit rate: transparent for a mono voice.
+OPUS_BIT_RATE = 64_000
+
+
+def vp9_crf(x264_crf: int) -> int:
+    """libvpx-vp9's CRF for an x264 CRF (0-51 onto 0-63; x264's default 20 -> VP9 31, about
+    the same look on a talking head)."""
+    return min(63, round(x264_crf * 63 / 51) + 6)
 
 
 def video_frame_rate(fps: float | Fraction) -> Fraction:
@@ -135,27 +163,31 @@ class Mp4Writer:
         self._temp = _reserve_temp(self.path)
         try:
             muxer, muxer_options = CONTAINERS.get(self.path.suffix.lower(), CONTAINERS[".mp4"])
+            self._vp9_opus = muxer in _VP9_OPUS_MUXERS
             self._container = av.open(str(self._temp), "w", format=muxer, options=muxer_options)
             self._container.metadata.update(metadata or {})
             self._video = self._add_video_stream(crf, preset)
-            self._samples: np.ndarray | None = None
+            # Resampled to 48 kHz as the video advances: no second copy of a long soundtrack.
+            self._soundtrack: AudioResampling | None = None
             if audio is not None:
-                samples = resample(audio, AUDIO_SAMPLE_RATE).samples
-                # Kept as given (no copy of a long soundtrack): clipped a chunk at a time.
-                self._samples = np.asarray(samples, np.float32).reshape(-1)
+                self._soundtrack = AudioResampling(audio, AUDIO_SAMPLE_RATE)
                 self._audio_pos = 0  # samples encoded so far
                 self._audio = self._container.add_stream(
-                    "aac", rate=AUDIO_SAMPLE_RATE, layout="mono"
-                )
-                self._audio.bit_rate = AUDIO_BIT_RATE
+                    "libopus" if self._vp9_opus else "aac", rate=AUDIO_SAMPLE_RATE,
+                    layout="mono",
+                )  # fmt: skip
+                self._audio.bit_rate = OPUS_BIT_RATE if self._vp9_opus else AUDIO_BIT_RATE
         except BaseException:
             self.abort()
             raise
 
     def _add_video_stream(self, crf: int, preset: str) -> av.video.stream.VideoStream:
-        stream = self._container.add_stream(
-            "libx264", rate=self.fps, options={"crf": str(crf), "preset": preset}
-        )
+        if self._vp9_opus:
+            options = {**VP9_OPTIONS, "crf": str(vp9_crf(crf))}
+            stream = self._container.add_stream("libvpx-vp9", rate=self.fps, options=options)
+        else:
+            options = {"crf": str(crf), "preset": preset}
+            stream = self._container.add_stream("libx264", rate=self.fps, options=options)
         # yuv420p needs even sizes; dropping one edge pixel beats scaling the whole frame.
         stream.width, stream.height = self.width & ~1, self.height & ~1
         stream.pix_fmt = "yuv420p"
@@ -208,14 +240,16 @@ class Mp4Writer:
 
     def _write_audio(self, until_s: Fraction | None) -> None:
         """Encode the audio up to ``until_s`` seconds (None: all of it)."""
-        if self._samples is None:
+        if self._soundtrack is None:
             return
-        end = len(self._samples)
-        if until_s is not None:
-            end = min(end, round(until_s * AUDIO_SAMPLE_RATE))
-        if end <= self._audio_pos:
+        wanted = None if until_s is None else round(until_s * AUDIO_SAMPLE_RATE) - self._audio_pos
+        if wanted is not None and wanted <= 0:
             return
-        chunk = np.clip(self._samples[self._audio_pos : end], -1, 1).reshape(1, -1)
+        samples = self._soundtrack.take(wanted)
+        if len(samples) == 0:
+            return
+        end = self._audio_pos + len(samples)
+        chunk = np.clip(samples, -1, 1).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
         frame.sample_rate = AUDIO_SAMPLE_RATE
         frame.time_base = Fraction(1, AUDIO_SAMPLE_RATE)
@@ -238,7 +272,7 @@ class Mp4Writer:
             raise GiocondaError(f"no video frames were written to {self.path}")
         try:
             self._container.mux(self._video.encode(None))
-            if self._samples is not None:
+            if self._soundtrack is not None:
                 self._write_audio(until_s=None)
                 self._container.mux(self._audio.encode(None))
             self._container.close()

@@ -469,8 +469,8 @@ def _check_request(text: str, voice: str, words_per_minute: int, pitch: int) -> 
         raise GiocondaError("text to speak is empty")
     if ESpeakEngine.shared().resolve(voice) is None:
         raise GiocondaError(
-            f"unknown voice {voice!r}: use a language from gioconda.speech.list_voices(), "
-            "optionally with +variant (e.g. en-us+f3)"
+            f"unknown voice {voice!r}: `gioconda voices` lists them (an eSpeak NG language "
+            "may take a +variant, e.g. en-us+f3)"
         )
     if not MIN_WORDS_PER_MINUTE <= words_per_minute <= MAX_WORDS_PER_MINUTE:
         raise GiocondaError(

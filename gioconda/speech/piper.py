@@ -11,8 +11,14 @@ Timing: VITS predicts how many spectrogram frames each input phoneme id lasts (t
 alignments and turns it into samples per phoneme (256 samples, 11.6 ms, per frame). The audio
 is exactly as long as their sum, as with Kokoro's durations (:mod:`gioconda.speech.kokoro`).
 Stress marks are given to the vowel after them, a space to the phone before it, and
-punctuation and the sentence's start and end are pauses (viseme ``"sil"``). Unlike Kokoro's,
-these boundaries have not yet been checked against the waveform's /p b m/ closures.
+punctuation and the sentence's start and end are pauses (viseme ``"sil"``).
+
+Checked against the waveform as Kokoro's were, on /p b m/ between vowels (the closure: the
+run of 5 ms frames whose energy above 1 kHz is 15 dB under the surrounding vowels' loudest;
+6 sentences, not corrected yet): joe's 15 /p b/ closures start 35 +- 17 ms and end
+32 +- 15 ms before their segments (the segments run about a third of a frame late at
+25 fps); his 5 /m/ +14 +- 51 and -1 +- 43 ms (too few to say). The same measure gives
+Kokoro's jf_alpha, after its corrections, -5 +- 8 and +5 +- 10 ms on /p b/.
 """
 
 from __future__ import annotations

@@ -42,6 +42,15 @@ def is_english_script(text: str) -> bool:
     return latin >= 0.9 * len(letters)
 
 
+def synthesizer_of(voice: str) -> str:
+    """Which synthesizer speaks ``voice``, in words (for ``-v``)."""
+    if piper.voice_name(voice) is not None:
+        return "Piper (VITS, ONNX)"
+    if is_kokoro_voice(voice):
+        return "Kokoro-82M (int8 ONNX)"
+    return "eSpeak NG"
+
+
 def speak(text: str, voice: str = DEFAULT_VOICE) -> SynthesizedSpeech:
     """Speak ``text`` with Kokoro or eSpeak NG, whichever ``voice`` names.
 

@@ -23,9 +23,11 @@ only reads the stretches it marks as speech. Word times are Whisper's (often 100
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import numpy as np
 
 from gioconda.cache import cache_dir, package_folder, sha256_file
 from gioconda.errors import GiocondaError
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.audio import Audio, resample
 
 #: Whisper reads 16 kHz audio.
@@ -240,7 +243,9 @@ class WhisperListener:
             language, _, _ = self._model(MULTILINGUAL_MODEL).detect_language(samples)
         return language
 
-    def listen(self, audio: Audio, language: str | None = None) -> HeardSpeech:
+    def listen(
+        self, audio: Audio, language: str | None = None, progress: Progress = no_progress
+    ) -> HeardSpeech:
         """The words said in ``audio`` and where there is speech at all.
 
         Parameters
@@ -248,15 +253,19 @@ class WhisperListener:
         audio: any sample rate (resampled to 16 kHz)
         language: ISO 639-1 code to force (Whisper then writes what it hears in that
             language); None detects it
+        progress: told, as the "recognition" stage, how many whole seconds of the audio
+            Whisper has read (it reads window by window)
 
         Returns
         -------
         No words and no spans where the voice activity detector hears nobody (Whisper is
         then not run, so it cannot invent text on silence or music).
         """
+        total = max(1, math.ceil(audio.duration_s))
         samples = whisper_samples(audio)
         spans = speech_spans(samples)
         if not spans:
+            progress("recognition", total, total)
             return HeardSpeech((), language or "", ())
         with self._lock:
             detected, _, chances = self._model(MULTILINGUAL_MODEL).detect_language(samples)
@@ -264,6 +273,7 @@ class WhisperListener:
                 language = detected
             elif dict(chances).get(language, 0.0) < FORCED_LANGUAGE_MIN_CHANCE:
                 # Whisper would translate into the forced language: words nobody said.
+                progress("recognition", total, total)
                 return HeardSpeech((), language, spans)
             name = ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL
             segments, _ = self._model(name).transcribe(
@@ -276,6 +286,7 @@ class WhisperListener:
                 condition_on_previous_text=False,  # one misheard window does not feed the next
                 initial_prompt=_PROMPTS.get(language),
             )
+            segments = _reported(segments, progress, total)
             words = tuple(
                 HeardWord(
                     word.word.strip(),
@@ -290,6 +301,15 @@ class WhisperListener:
                 if word.word.strip()
             )
         return HeardSpeech(words, language, spans, float(dict(chances).get(language, 0.0)))
+
+
+def _reported(segments: Iterable, progress: Progress, total: int) -> Iterator:
+    """Whisper's segments as they come (a generator: each window is read as the next segment
+    is asked for), each reported to ``progress`` by the second it reaches, then ``total``."""
+    for segment in segments:
+        yield segment
+        progress("recognition", min(total, int(segment.end)), total)
+    progress("recognition", total, total)
 
 
 def whisper_samples(audio: Audio) -> np.ndarray:

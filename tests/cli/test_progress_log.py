@@ -27,3 +27,19 @@ def test_quiet_is_silent(capsys):
     with ProgressBars(quiet=True, terminal=False) as progress:
         progress("render", 5, 5)
     assert capsys.readouterr().err == ""
+
+
+def test_a_stage_reported_at_zero_says_it_started_once(capsys):
+    """A stage may say it has begun (bench rows do, before their first run): one line, then
+    its quarters as usual."""
+    with ProgressBars(quiet=False, terminal=False) as progress:
+        progress("bench render", 0, 3)
+        progress("bench render", 0, 3)
+        for run in range(1, 4):
+            progress("bench render", run, 3)
+    assert capsys.readouterr().err.splitlines() == [
+        "gioconda: bench render 0% (0/3)",
+        "gioconda: bench render 33% (1/3)",
+        "gioconda: bench render 66% (2/3)",
+        "gioconda: bench render 100% (3/3)",
+    ]

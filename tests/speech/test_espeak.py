@@ -155,7 +155,7 @@ def test_concurrent_calls_are_serialized() -> None:
 
 @pytest.mark.parametrize("voice", ["klingon-xx", "en-us+nosuchvariant", "", "zz"])
 def test_unknown_voice_is_a_clear_error(voice: str) -> None:
-    with pytest.raises(GiocondaError, match="list_voices"):
+    with pytest.raises(GiocondaError, match="`gioconda voices`"):
         synthesize("hello", voice=voice)
 
 

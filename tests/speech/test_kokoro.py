@@ -253,7 +253,7 @@ def test_speak_picks_the_synthesizer() -> None:
     assert synthesis.is_english_script("Café au lait, 3 euros!") and synthesis.is_english_script(
         "42"
     )
-    with pytest.raises(GiocondaError, match="list_voices"):
+    with pytest.raises(GiocondaError, match="`gioconda voices`"):
         synthesis.speak("hello", "klingon-xx")
 
 
