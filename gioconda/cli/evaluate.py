@@ -52,6 +52,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "writes training/real-speech); each folder is a group of rows, in the language its "
         "LANGUAGE file names (default en); repeatable",
     )
+    lipsync.add_argument(
+        "--methods",
+        default="loudness,pocketsphinx,network,combined,whisper,tts",
+        metavar="METHODS",
+        help="the rows, comma-separated, among loudness, pocketsphinx, network, combined, "
+        "whisper, tts (default: all; fewer is faster)",
+    )
     lipsync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     render = evaluations.add_parser(
         "render",
@@ -106,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         speech_sources=tuple(s.strip() for s in args.speech.split(",") if s.strip()),
         network_weights=args.weights,
         real_speech=tuple(args.real_speech),
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
     )
     if args.out_dir is not None:
         lipsync_report.prepare_out_dir(args.out_dir)  # fail now, not after the run

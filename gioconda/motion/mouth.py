@@ -137,6 +137,10 @@ CLOSURE_APPROACH_S = 0.07
 CLOSURE_RELEASE_S = 0.05
 
 
+#: Shortest time bilabial closures hold the lips fully shut (a /p b m/ lasts 60-120 ms).
+CLOSURE_MIN_HOLD_S = 0.06
+
+
 #: Most of the gap between two closures that each one's easing may take.
 CLOSURE_EASE_SHARE = 0.3
 
@@ -262,6 +266,10 @@ def _closure_weight(
     if len(start) == 0:
         return np.zeros(n)
     middle = 0.5 * (start + end)
+    # A recognizer's /p b m/ is often shorter than the lips' real closure (the silent hold of a
+    # /p/ sounds like a pause): each holds at least CLOSURE_MIN_HOLD_S around its middle.
+    half = np.maximum(0.5 * (end - start), 0.5 * CLOSURE_MIN_HOLD_S)
+    start, end = middle - half, middle + half
     nearest = time_to_frame(middle, fps)
     shown = (nearest >= 0) & (nearest < n)  # closures past the last frame pull in nothing
     middle = np.where(shown, times[np.clip(nearest, 0, n - 1)], middle)

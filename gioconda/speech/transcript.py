@@ -11,12 +11,15 @@ recordings. A word with no pronunciation (a script eSpeak cannot read) is a stre
 visemes, where the network's own path is kept.
 
 Since the words are said, their /p b m/ shut the lips even when the network barely hears
-them: before /f v/ ("step forward") or a stop with no audible release ("drop five").
+them: before /f v/ ("step forward") or a stop with no audible release ("drop five"). A /p b m/
+lasts at least :data:`CLOSURE_MIN_HOPS` (the network hears little of a /p/'s silent hold).
 
 Guards against words nobody said: where the voice activity detector hears no one, Whisper
 is not asked (:mod:`gioconda.speech.whisper`) and the mouth stays shut; where the network
 finds a placed word :data:`WORD_DOUBT_NATS` per hop less likely than its own path (a
-misheard word, speech in another language than the one forced), the network's path stands.
+misheard word, speech in another language than the one forced), the network's path stands;
+and so it does for words of a segment Whisper itself is unsure of (:func:`trusted`: a voice
+it misreads, such as eSpeak NG's Hungarian heard as Thai).
 
 Measured with ``gioconda eval lipsync --real-speech`` (see the README's lip-sync section).
 """
@@ -47,6 +50,13 @@ _log = logging.getLogger(__name__)
 #: real English voices (hand-labelled speaker / CMU ARCTIC / MFA) for 0.1, 0.15, 0.2, 0.3,
 #: 0.5 s: 0.68/0.64/0.63, 0.70/0.68/0.63, 0.70/0.68/0.64, 0.70/0.63/0.64, 0.70/0.63/0.66.
 ANCHOR_SLACK_S = 0.2
+#: A segment of Whisper's words whose mean token log-probability is lower is not trusted
+#: (:func:`trusted`): the network's own path stands there. Real recordings' segments average
+#: -0.14 to -0.43; eSpeak's el/hu/vi, misread, -0.86 to -1.56. Frame accuracy (10 ms, phones
+#: before rendering) of eSpeak el / hu / vi / English, Kokoro, the real English voices, for
+#: never, -0.7, -0.8, -0.9: 0.65/0.52/0.43/0.70, 0.80, 0.67/0.64/0.70;
+#: 0.80/0.73/0.53/0.71; 0.80/0.73/0.53/0.73; 0.78/0.73/0.53/0.73 (Kokoro and real unchanged).
+MIN_SEGMENT_LOG_PROB = -0.8
 #: Cost per hop (nats) of a word's viseme further than the slack from the word's time.
 ANCHOR_COST_NATS = 1.0
 #: The network's posteriors are divided by this power of their mean over the recording
@@ -59,6 +69,14 @@ PRIOR_WEIGHT = 0.7
 FREE_WORD_COST_NATS = 0.5
 #: Hops a word without a pronunciation lasts at least (the free stretch's minimum).
 FREE_WORD_MIN_HOPS = 3
+#: Shortest /p b m/ in an alignment, in hops, and how much longer for each more bilabial
+#: phone it stands for (the /m p/ of "tempting"). A /p/'s silent hold sounds like a pause, so
+#: the network hears little more than its burst; the lips are shut 60-120 ms. Real recordings'
+#: closures shut at the middle of the true /p b m/ (MouthClose >= 0.9, 24 of them; frame
+#: accuracy unchanged within 0.005) for (3, 0): 17, (6, 0): 18, (6, 3): 19, (8, 3): 19 (one
+#: precision lost).
+CLOSURE_MIN_HOPS = 6
+CLOSURE_HOPS_PER_EXTRA_PHONE = 3
 #: The longest stretch aligned in one Viterbi pass. The search keeps a score for every
 #: (hop, state) pair, so one pass over a 10-minute recording would hold ~20 GB; longer
 #: recordings are cut between words (at the widest pause Whisper heard) into sections of at
@@ -68,6 +86,7 @@ MAX_SECTION_S = 30.0
 CUT_SEARCH_S = 0.3
 
 _SIL = VISEME_INDEX["sil"]
+_PP = VISEME_INDEX["PP"]
 _FREE = -1  # a state that emits whichever viseme the network likes best
 _VERY_UNLIKELY = -1e18
 
@@ -81,11 +100,14 @@ class WordToAlign:
     visemes: indices into :data:`~gioconda.speech.visemes.VISEMES` (no ``sil``), repeats
         merged; None for a word without a pronunciation (the network's path is kept there)
     start_s, end_s: where Whisper heard it (loose anchors), or None (a given transcript)
+    phones: how many phones each of ``visemes`` stands for (the /m p/ of "tempting" is one
+        PP of two phones, and lasts longer); None: one each
     """
 
     visemes: tuple[int, ...] | None
     start_s: float | None = None
     end_s: float | None = None
+    phones: tuple[int, ...] | None = None
 
 
 def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlign]:
@@ -95,12 +117,30 @@ def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlig
         visemes = word_visemes(word.text, language)
         if visemes is not None and not visemes:
             continue
-        indices = None
+        if not trusted(word):
+            visemes = None  # the network's own path there
+        indices = counts = None
         if visemes is not None:
-            raw = [VISEME_INDEX[v] for v in visemes]
-            indices = tuple(v for i, v in enumerate(raw) if i == 0 or v != raw[i - 1])
-        aligned.append(WordToAlign(indices, word.start_s, word.end_s))
+            merged: list[list[int]] = []
+            for v in (VISEME_INDEX[v] for v in visemes):
+                if merged and merged[-1][0] == v:
+                    merged[-1][1] += 1
+                else:
+                    merged.append([v, 1])
+            indices = tuple(v for v, _ in merged)
+            counts = tuple(n for _, n in merged)
+        aligned.append(WordToAlign(indices, word.start_s, word.end_s, counts))
     return aligned
+
+
+def trusted(word: HeardWord) -> bool:
+    """Whether Whisper read ``word`` well enough to place its visemes (a given word: yes).
+
+    Whisper's mean token log-probability over the word's segment tells: on real speech it is
+    -0.45 or more; where Whisper misreads (eSpeak NG's Greek, Hungarian, Vietnamese, heard
+    as other languages) it is -0.86 or less.
+    """
+    return word.segment_log_prob is None or word.segment_log_prob >= MIN_SEGMENT_LOG_PROB
 
 
 def align_transcript(
@@ -127,13 +167,14 @@ def align_transcript(
         return np.full(n_hops, _SIL, np.int64), [(0, 0)] * len(words)
     prior = np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
     scores = log_probs - PRIOR_WEIGHT * prior
-    n_units = sum(len(w.visemes) if w.visemes else 1 for w in words)
-    hold = max(1, min(min_hops, n_hops // n_units))
-    free_hold = max(1, min(FREE_WORD_MIN_HOPS, n_hops // n_units))
+    units = [_word_units(word, min_hops) for word in words]
+    wanted = sum(length for word_units in units for _, length in word_units)
+    # Where the recording is too short for every unit's minimum, all are shortened alike.
+    squeeze = min(1.0, n_hops / wanted)
     viseme, can_stay, optional, word_of = [_SIL], [True], [True], [-1]
-    for w, word in enumerate(words):
-        for v in word.visemes or (_FREE,):
-            length = free_hold if v == _FREE else hold
+    for w, word_units in enumerate(units):
+        for v, wanted_hops in word_units:
+            length = max(1, int(wanted_hops * squeeze))
             viseme += [v] * length
             can_stay += [False] * (length - 1) + [True]
             optional += [False] * length
@@ -189,6 +230,19 @@ def align_transcript(
         hops = np.flatnonzero(hop_words == w)
         spans.append((int(hops[0]), int(hops[-1]) + 1) if len(hops) else (0, 0))
     return path, spans
+
+
+def _word_units(word: WordToAlign, min_hops: int) -> list[tuple[int, int]]:
+    """A word's states as (viseme or _FREE, shortest stay in hops)."""
+    if word.visemes is None:
+        return [(_FREE, FREE_WORD_MIN_HOPS)]
+    counts = word.phones or (1,) * len(word.visemes)
+    return [
+        (v, max(min_hops, CLOSURE_MIN_HOPS + CLOSURE_HOPS_PER_EXTRA_PHONE * (n - 1)))
+        if v == _PP
+        else (v, min_hops)
+        for v, n in zip(word.visemes, counts, strict=True)
+    ]
 
 
 def align_in_sections(

@@ -78,11 +78,17 @@ class HeardWord:
     """One word: its text as written (punctuation kept) and, when heard, its time.
 
     ``start_s`` and ``end_s`` are None for a word of a given transcript (no times known).
+    ``probability`` is Whisper's chance of the word, ``segment_log_prob`` the mean token
+    log-probability of the segment it is in and ``no_speech`` Whisper's chance that the
+    segment holds no speech (None where not heard): how far to trust the word.
     """
 
     text: str
     start_s: float | None = None
     end_s: float | None = None
+    probability: float | None = None
+    segment_log_prob: float | None = None
+    no_speech: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,14 @@ class HeardSpeech:
     language: ISO 639-1 code of the speech ("en", "fr", ...), given or detected
     speech_spans: (start_s, end_s) of every stretch the voice activity detector marks as
         speech, in order; empty when it hears no voice (silence, music, noise)
+    language_chance: Whisper's chance of ``language`` in the first 30 s (1 for a given
+        transcript's language)
     """
 
     words: tuple[HeardWord, ...]
     language: str
     speech_spans: tuple[tuple[float, float], ...]
+    language_chance: float = 1.0
 
 
 def check_language(code: str) -> None:
@@ -283,13 +292,20 @@ class WhisperListener:
                 )
                 offset_s = first / WHISPER_SAMPLE_RATE
                 words += [
-                    HeardWord(word.word.strip(), offset_s + word.start, offset_s + word.end)
+                    HeardWord(
+                        word.word.strip(),
+                        offset_s + float(word.start),
+                        offset_s + float(word.end),
+                        float(word.probability),
+                        float(segment.avg_logprob),
+                        float(segment.no_speech_prob),
+                    )
                     for segment in _reported(segments, progress, total, offset_s)
                     for word in segment.words or ()
                     if word.word.strip()
                 ]
             progress("recognition", total, total)
-        return HeardSpeech(tuple(words), language, spans)
+        return HeardSpeech(tuple(words), language, spans, float(dict(chances).get(language, 0.0)))
 
 
 def _reported(segments: Iterable, progress: Progress, total: int, offset_s: float) -> Iterator:

@@ -418,6 +418,9 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path) -> None:
     assert result.returncode == 2 and "weights" in result.stderr
     result = gioconda("eval", "lipsync", "--quick", "--real-speech", str(tmp_path))
     assert result.returncode == 2 and "NAME.lab" in result.stderr
+    result = gioconda("eval", "lipsync", "--quick", "--methods", "whisper,telepathy")
+    assert result.returncode == 2 and "telepathy" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
 
 
 def test_phone_labels_are_read_and_checked(tmp_path) -> None:

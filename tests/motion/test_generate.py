@@ -134,6 +134,24 @@ def test_short_bilabial_closes_wherever_it_falls_between_frames():
         assert column(motion, "JawOpen")[frames].max() <= 0.06
 
 
+@pytest.mark.parametrize("shift_s", np.arange(0.0, 0.04, 0.01))
+def test_a_recognizers_short_bilabial_holds_the_lips_shut_for_a_real_closure(shift_s):
+    """A recognizer often hears only a /p/'s burst (its silent hold sounds like a pause): a
+    30 ms /p/ must still hold the lips shut for a real closure's 60 ms around it, so that a
+    frame shows it shut even where the true closure's middle is a frame away from the burst."""
+    feats = features(1.5, [(0.2, 1.2)])
+    seq = phones("aa p aa", [0.2 + shift_s, 0.03, 0.25], start_s=0.2)
+    middle = 0.5 * (seq[1].start_s + seq[1].end_s)
+    for fps in (25.0, 100.0):
+        motion = motion_for(seq, feats, fps)
+        times = frame_times(len(motion), fps)
+        around = (times >= middle - 0.029) & (times <= middle + 0.029)
+        assert column(motion, "MouthClose")[around].min() >= 0.95
+        assert column(motion, "JawOpen")[around].max() <= 0.06
+        # ... and opens again for the vowels either side.
+        assert column(motion, "MouthClose")[np.abs(times - middle) > 0.12].max() < 0.5
+
+
 @pytest.mark.parametrize("fps", [25.0, 30.0])
 def test_every_bilabial_closes_in_random_speech(fps):
     """Random consonant-vowel sequences, /p b m/ of 30-110 ms anywhere against the frames."""

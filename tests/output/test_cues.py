@@ -82,7 +82,10 @@ def test_bad_suffix_leaves_nothing(tmp_path) -> None:
 def speech_wav(tmp_path_factory) -> str:
     speech = synthesize("Bob put a big map on the table.", voice="en-us")
     path = tmp_path_factory.mktemp("audio") / "bob.wav"
-    pcm = (np.clip(speech.audio.samples, -1, 1) * 32767).astype("<i2")
+    # Silence around the speech, as a recording has (eSpeak starts on the /b/ itself).
+    pad = np.zeros(int(0.3 * speech.audio.sample_rate), np.float32)
+    samples = np.concatenate([pad, speech.audio.samples, pad])
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
