@@ -325,12 +325,38 @@ def _tag_correlation(folded: np.ndarray) -> np.ndarray:
     return np.fft.ifft2(product).real * (TILE * TILE / math.sqrt(_BAND_SIZE))
 
 
-def _grid_search(image: np.ndarray, scales, angles) -> list[tuple[float, float, float]]:
-    """(score, scale, angle) for every pair, best first."""
-    found = []
+def _folded(image: np.ndarray, scale: float, angle_deg: float, mirrored: bool) -> np.ndarray:
+    """The folded tile; ``mirrored``: of the picture flipped left to right.
+
+    Flipping a picture and rotating it by ``angle_deg`` is rotating it by ``-angle_deg`` and
+    flipping; the fold of a flipped canvas (a whole number of tiles, centred) is the flipped
+    fold, up to a shift the correlation does not mind. So the mirrored search costs an FFT,
+    not another warp.
+    """
+    if mirrored:
+        return np.ascontiguousarray(_fold(image, scale, -angle_deg)[:, ::-1])
+    return _fold(image, scale, angle_deg)
+
+
+Candidate = tuple[float, float, float, bool]  # score, scale, angle, mirrored
+
+
+def _grid_search(
+    image: np.ndarray, scales, angles, mirrored: bool | None = None
+) -> list[Candidate]:
+    """(score, scale, angle, mirrored) for every pair, best first: both orientations from one
+    warp each when ``mirrored`` is None, else that one (angles as :func:`_folded` takes them)."""
+    found: list[Candidate] = []
     for angle in angles:
         for scale in scales:
-            found.append((float(_tag_correlation(_fold(image, scale, angle)).max()), scale, angle))
+            if mirrored is None:
+                folded = _fold(image, scale, angle)
+                flipped = np.ascontiguousarray(folded[:, ::-1])
+                found.append((float(_tag_correlation(folded).max()), scale, angle, False))
+                found.append((float(_tag_correlation(flipped).max()), scale, -angle, True))
+            else:
+                folded = _folded(image, scale, angle, mirrored)
+                found.append((float(_tag_correlation(folded).max()), scale, angle, mirrored))
     return sorted(found, reverse=True)
 
 
@@ -381,8 +407,8 @@ def _bits_energy_ratio(folded: np.ndarray, shift: tuple[float, float]) -> float:
     return energies[0] / (float(np.median(energies[1:])) + 1e-12)
 
 
-def _search(image: np.ndarray) -> list[tuple[float, float, float]]:
-    """(score, scale, angle) around the best place, best first (coarse, fine, finest grids)."""
+def _search(image: np.ndarray) -> list[Candidate]:
+    """Candidates around the best place, best first (coarse, fine, finest grids)."""
     # Coarse grid first (the low half of the band tolerates its steps), then finer around the
     # four best, then finest around the best of those.
     coarse = _grid_search(
@@ -390,13 +416,13 @@ def _search(image: np.ndarray) -> list[tuple[float, float, float]]:
         np.exp(np.arange(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1]), 0.02)),
         np.arange(-ANGLE_RANGE_DEG, ANGLE_RANGE_DEG + 0.01, 1.0),
     )
-    fine: list[tuple[float, float, float]] = []
-    for _, scale, angle in coarse[:4]:
+    fine: list[Candidate] = []
+    for _, scale, angle, mirrored in coarse[:4]:
         fine += _grid_search(image, scale * np.exp(np.arange(-2, 3) * 0.006),
-                             angle + np.arange(-2, 3) * 0.3)  # fmt: skip
-    _, scale, angle = max(fine)
+                             angle + np.arange(-2, 3) * 0.3, mirrored)  # fmt: skip
+    _, scale, angle, mirrored = max(fine)
     return _grid_search(image, scale * np.exp(np.arange(-2, 3) * 0.002),
-                        angle + np.arange(-2, 3) * 0.1)  # fmt: skip
+                        angle + np.arange(-2, 3) * 0.1, mirrored)  # fmt: skip
 
 
 def detect_frames(mean_luma: np.ndarray, frames: int = 1) -> Detection:
@@ -418,17 +444,13 @@ def detect_frames(mean_luma: np.ndarray, frames: int = 1) -> Detection:
     if min(mean_luma.shape) < TILE:
         raise GiocondaError(f"video too small to check: {mean_luma.shape[1]}x{mean_luma.shape[0]}")
     image = _whiten(mean_luma)
-    flipped = np.ascontiguousarray(image[:, ::-1])
-    # Both orientations double the places searched: the null's best score rises by about
-    # spread * ln 2 (0.18), which NULL_GUMBEL includes.
-    searches = [(_search(image), image, False), (_search(flipped), flipped, True)]
-    finest, image, mirrored = max(searches, key=lambda found: found[0][0][0])
-    score, scale, angle = finest[0]
+    finest = _search(image)
+    score, scale, angle, mirrored = finest[0]
     payload = None
     # The bits are read where the tag is strongest; near-ties (a few of them) are tried too,
     # and only a payload whose CRC and version match is taken (1 in 2^20 by chance).
-    for _, s, a in finest[:5]:
-        folded = _fold(image, s, a)
+    for _, s, a, m in finest[:5]:
+        folded = _folded(image, s, a, m)
         bits = _read_bits(folded, _peak(_tag_correlation(folded))) > 0
         candidate = payload_from_bits(bits.astype(np.int8))
         if candidate is not None and candidate.version == FORMAT_VERSION:
@@ -437,7 +459,7 @@ def detect_frames(mean_luma: np.ndarray, frames: int = 1) -> Detection:
     found = score >= THRESHOLD or (payload is not None and score >= PAYLOAD_THRESHOLD)
     bits_ratio = None
     if not found and score >= PAYLOAD_THRESHOLD:
-        folded = _fold(image, scale, angle)
+        folded = _folded(image, scale, angle, mirrored)
         bits_ratio = _bits_energy_ratio(folded, _peak(_tag_correlation(folded)))
         found = bits_ratio >= BITS_RATIO
     return Detection(found, score, false_alarm_odds(score), payload, frames, float(scale),
