@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.clips < 1 or args.workers < 1:
         raise GiocondaError("--clips and --workers must be at least 1")
     speech = Path(args.speech) if args.speech else default_speech_dir()
-    if args.speech and not speech.is_dir():
+    if args.speech and not Path(args.speech).is_dir():
         raise GiocondaError(f"--speech {args.speech} is not a folder")
     if args.out is not None:
         check_writable(args.out)  # fail now, not after the run

@@ -341,10 +341,13 @@ def run_provenance_eval(
     attacks = ATTACKS[:4] if quick else ATTACKS
     photos = _photos(quick)
     voices = _voices(quick, options.speech)
-    tasks = [_Task("clip", i) for i in range(n_clips)]
-    tasks += [_Task("still", j, _STILL_GROUPS[0]) for j in range(len(photos))]
+    clips = [_Task("clip", i) for i in range(n_clips)]
+    stills = [_Task("still", j, _STILL_GROUPS[0]) for j in range(len(photos))]
     if not quick:
-        tasks += [_Task("still", name, _STILL_GROUPS[1]) for name in PICTURES]
+        stills += [_Task("still", name, _STILL_GROUPS[1]) for name in PICTURES]
+    # Clips and stills alternate: a run stopped early has both kinds, in proportion.
+    tasks = [task for pair in zip(clips, stills, strict=False) for task in pair]
+    tasks += clips[len(stills) :] + stills[len(clips) :]
     rows = {a.name: Row(a.name) for a in attacks}
     unmarked = {name: Row(name) for name in (*_UNMARKED_RENDERS, *_STILL_GROUPS)}
     report = ProvenanceReport(list(rows.values()), list(unmarked.values()), float("inf"),
