@@ -337,7 +337,7 @@ def run_provenance_eval(
     from multiprocessing import get_context
 
     quick = options.quick
-    n_clips = 3 if quick else options.clips
+    n_clips = min(options.clips, 3) if quick else options.clips
     attacks = ATTACKS[:4] if quick else ATTACKS
     photos = _photos(quick)
     voices = _voices(quick, options.speech)
