@@ -55,6 +55,7 @@ def test_a_rendered_video_is_found_with_its_render_id(client, rendered):
     mirrored = _check(client, rendered["mirrored"])
     assert mirrored["status"] == "found" and mirrored["watermark"]["mirrored"]
     assert mirrored["watermark"]["payload"] == mark["payload"]
+    assert "frames, the video is mirrored)" in mirrored["text"]
 
 
 @pytest.mark.slow
