@@ -67,6 +67,11 @@ def rotate(frames: Frames, degrees: float, fill: bool = False) -> Frames:
     return [cv2.warpAffine(f, matrix, (width, height), flags=cv2.INTER_LINEAR) for f in frames]
 
 
+def mirror(frames: Frames) -> Frames:
+    """Flipped left to right, as front cameras and some apps show a video."""
+    return [np.ascontiguousarray(f[:, ::-1]) for f in frames]
+
+
 def speed_up(frames: Frames) -> Frames:
     """Twice as fast at the same frame rate: every other frame."""
     return frames[::2]
@@ -124,4 +129,5 @@ ATTACKS = (
         500_000,
     ),
     Attack("2x + crop + 300 kb/s", lambda f, s: crop(speed_up(f)), 300_000),
+    Attack("mirrored + 500 kb/s", lambda f, s: mirror(f), 500_000),
 )

@@ -69,9 +69,10 @@ def describe(result: Verification) -> str:
     assert mark is not None
     if mark.found:
         odds = "below 1e-15" if mark.false_alarm < 1e-15 else f"{mark.false_alarm:.0e}"
+        flipped = ", the video is mirrored" if mark.mirrored else ""
         lines.append(
             f"  watermark: FOUND (score {mark.score:.1f}, chance without a mark {odds}; "
-            f"{mark.frames} frames)"
+            f"{mark.frames} frames{flipped})"
         )
     else:
         lines.append(f"  watermark: not found (score {mark.score:.1f}; {mark.frames} frames)")

@@ -63,6 +63,7 @@ from gioconda.live.options import LiveOptions
 from gioconda.live.worker import END_TIMEOUT_S, LiveWorkers, RemoteSession, WorkerGone
 from gioconda.motion.controls import MotionControls
 from gioconda.serve.jobs import JobRunner
+from gioconda.serve.verify_route import verify_router
 
 #: The bundled portrait's id.
 BUNDLED = "mona_lisa"
@@ -232,6 +233,11 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
     async def delete_job(job_id: str) -> dict[str, object]:
         jobs.delete(job_id)
         return {"deleted": job_id}
+
+    # "Was this video made by Gioconda?": the same check as ``gioconda verify``.
+    app.include_router(
+        verify_router(lambda video: _save_upload(video, work, config.max_upload_bytes))
+    )
 
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:

@@ -30,5 +30,7 @@ def test_every_attack_makes_a_playable_video_of_the_promised_shape(tmp_path):
         assert decoded[0].shape[:2] == size, attack.name
         if count is not None:
             assert len(decoded) == count, attack.name
+        if attack.name.startswith("mirrored"):
+            assert np.abs(decoded[0].astype(int) - frames[0][:, ::-1]).mean() < 12, attack.name
         if attack.name.startswith(("brighter", "darker")):
             assert abs(float(decoded[0].mean()) - float(base.mean())) > 5, attack.name

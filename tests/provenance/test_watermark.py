@@ -15,15 +15,23 @@ from gioconda.eval.provenance_attacks import (
     crop,
     decode,
     encode,
+    mirror,
     resize_area,
     rotate,
     screen_recording,
 )
 from gioconda.provenance.watermark import (
+    BITS_RATIO,
     THRESHOLD,
     Payload,
     Watermarker,
+    _bits_energy_ratio,
+    _fold,
+    _peak,
+    _tag_correlation,
+    _whiten,
     detect_video,
+    mean_luma,
     payload_bits,
     payload_from_bits,
 )
@@ -144,3 +152,42 @@ def test_wrong_frames_and_bad_files_are_one_line_errors(tmp_path):
     garbage.write_bytes(b"not a video at all" * 100)
     with pytest.raises(GiocondaError):
         detect_video(garbage)
+
+
+def test_mirrored_video_is_found_with_its_payload(delivered, tmp_path):
+    """A horizontally flipped video (front cameras, some apps) is searched as well."""
+    frames, payload = delivered
+    path = tmp_path / "mirrored.mp4"
+    encode(mirror(frames), path, bit_rate=500_000)
+    found = detect_video(path)
+    assert found.found and found.mirrored, f"score {found.score:.1f}"
+    assert found.payload == payload
+    encode(frames, path, bit_rate=500_000)
+    assert not detect_video(path).mirrored
+
+
+def test_blown_out_and_black_frames_keep_40_db(astronaut):
+    """The budget counts half the mark where the frame is clipped white or black (its outward
+    half is cut off there): the PSNR still holds once it is."""
+    mark = Watermarker(SIZE, SIZE, Payload(1, 0x2468A))
+    frame = _clip(astronaut, 1)[0].astype(np.float32)
+    for gain, offset in ((1.8, 60.0), (0.6, -40.0)):
+        changed = np.clip(frame * gain + offset, 0, 255).astype(np.uint8)
+        clipped = cv2.cvtColor(changed, cv2.COLOR_RGB2GRAY)
+        assert np.mean((clipped >= 250) | (clipped <= 5)) > 0.25  # a quarter of it or more
+        assert 40.0 <= _psnr(mark(changed), changed) < 60.0
+
+
+def test_payload_energy_ratio_tells_marked_from_unmarked(delivered, mona_clip, tmp_path):
+    """The confirmation used between PAYLOAD_THRESHOLD and THRESHOLD: near 1 without a mark
+    wherever the tag's best place falls, far above BITS_RATIO at a mark's place."""
+
+    def ratio(frames) -> float:
+        path = tmp_path / "v.mp4"
+        encode(frames, path, bit_rate=300_000)
+        image = _whiten(mean_luma(path)[0])
+        folded = _fold(image, 1.0, 0.0)
+        return _bits_energy_ratio(folded, _peak(_tag_correlation(folded)))
+
+    assert ratio(delivered[0]) > 2 * BITS_RATIO
+    assert ratio(mona_clip) < BITS_RATIO
