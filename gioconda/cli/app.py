@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     # -v works anywhere on the line (no command uses -v for anything else).
     verbose = any(a in ("-v", "--verbose") for a in arguments)
     arguments = [a for a in arguments if a not in ("-v", "--verbose")]
+    # -q before the command (`gioconda -q animate ...`, as -v) belongs to the command.
+    while len(arguments) > 1 and arguments[0] in ("-q", "--quiet"):
+        arguments = [arguments[1], arguments[0], *arguments[2:]]
     quiet = any(a in ("-q", "--quiet") for a in arguments)
     _log_to_stderr(verbose, quiet)
     try:

@@ -54,3 +54,11 @@ def test_a_bad_flag_value_is_one_line_and_exit_2(capsys) -> None:
     assert main(["animate", "p.jpg", "a.wav", "-o", "x.mp4", "--size", "7"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "gioconda: error: --size must be between 64 and 4096, got 7"
+
+
+def test_quiet_before_the_command_belongs_to_it(capsys) -> None:
+    """`gioconda -q bench ...` reads as `gioconda bench -q ...` (as -v works anywhere): the
+    error is bench's own, not an unknown -q."""
+    assert main(["-q", "bench", "--seconds", "nan"]) == 2
+    err = capsys.readouterr().err
+    assert "--seconds" in err and "unrecognized" not in err
