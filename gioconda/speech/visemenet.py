@@ -39,6 +39,13 @@ BLOCK_DILATIONS = (1, 2, 4, 8, 16)
 WEIGHTS_FILE = "visemenet.npz"
 
 
+#: Hops of the past that one output depends on: the first layer's and every block's reach.
+PAST_CONTEXT_HOPS = (FIRST_KERNEL - 1 - LOOKAHEAD_FRAMES) + (BLOCK_KERNEL - 1) * sum(
+    BLOCK_DILATIONS
+)
+#: Hops the network is run on at once (see :meth:`VisemeNet.forward_in_blocks`).
+FORWARD_BLOCK_HOPS = 3000
+
 #: Viterbi smoothing: log-probability cost of switching viseme between two 10 ms frames.
 SWITCH_PENALTY = 4.0
 
@@ -146,7 +153,27 @@ class VisemeNet:
         self.n_blocks = len(BLOCK_DILATIONS)
 
     def __call__(self, audio: Audio) -> VisemePosteriors:
-        return VisemePosteriors(self.forward(normalize_features(log_mel(audio))))
+        return VisemePosteriors(self.forward_in_blocks(normalize_features(log_mel(audio))))
+
+    def forward_in_blocks(
+        self, features: np.ndarray, block: int = FORWARD_BLOCK_HOPS
+    ) -> np.ndarray:
+        """:meth:`forward` a block of hops at a time, each with the context it needs.
+
+        The layers' activations for a whole 10-minute recording would hold ~500 MB at once;
+        a block with :data:`PAST_CONTEXT_HOPS` before it and :data:`LOOKAHEAD_FRAMES` after
+        sees all that its outputs depend on, so the result is the whole pass's.
+        """
+        n = len(features)
+        if n <= block:
+            return self.forward(features)
+        out = np.empty((n, len(VISEMES)), np.float32)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            first = max(0, start - PAST_CONTEXT_HOPS)
+            last = min(n, stop + LOOKAHEAD_FRAMES)
+            out[start:stop] = self.forward(features[first:last])[start - first : stop - first]
+        return out
 
     def forward(self, features: np.ndarray) -> np.ndarray:
         """(T, 40) normalized log-mel to (T, 15) log-probabilities."""

@@ -7,7 +7,14 @@ import tracemalloc
 
 import numpy as np
 
-from gioconda.speech.audio import Audio, AudioResampling, analyze_audio, log_mel, resample
+from gioconda.speech.audio import (
+    Audio,
+    AudioResampling,
+    analyze_audio,
+    log_mel,
+    normalize_features,
+    resample,
+)
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE
 
 
@@ -65,3 +72,26 @@ def test_soundtrack_resampled_piece_by_piece_holds_no_whole_copy() -> None:
     expected = whole[: len(whole) // 1920 * 1920].reshape(-1, 1920).sum(axis=1)
     np.testing.assert_allclose(sums[: len(expected)], expected, rtol=1e-5, atol=1e-6)
     assert peak < whole.nbytes / 4, peak / 2**20  # a whole 48 kHz copy would be 23 MB
+
+
+def test_network_in_blocks_equals_one_pass() -> None:
+    """The viseme network runs on long recordings a block at a time (its activations for 10
+    minutes would hold ~500 MB); each block carries the context its outputs depend on, so
+    the posteriors are the whole pass's, also right at the blocks' edges."""
+    from gioconda.speech.visemenet import PAST_CONTEXT_HOPS, VisemeNet
+
+    rng = np.random.default_rng(2)
+    t = np.arange(16_000 * 12) / 16_000
+    voice = np.sin(2 * np.pi * (150 + 60 * np.sin(2 * np.pi * 0.7 * t)) * t) * (t % 0.4 < 0.25)
+    samples = (0.3 * voice + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+    net = VisemeNet()
+    features = normalize_features(log_mel(Audio(samples, 16_000)))
+    block = 2 * PAST_CONTEXT_HOPS + 7  # edges everywhere, not a multiple of anything
+    np.testing.assert_allclose(
+        net.forward_in_blocks(features, block), net.forward(features), rtol=0, atol=1e-5
+    )
+    # The context is what makes them equal: blocks without it differ at their edges.
+    naive = np.concatenate(
+        [net.forward(features[i : i + block]) for i in range(0, len(features), block)]
+    )
+    assert np.abs(naive - net.forward(features)).max() > 1e-3
