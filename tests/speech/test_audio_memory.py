@@ -3,6 +3,7 @@ audio itself does not grow with the length."""
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 
 import numpy as np
@@ -95,3 +96,25 @@ def test_network_in_blocks_equals_one_pass() -> None:
         [net.forward(features[i : i + block]) for i in range(0, len(features), block)]
     )
     assert np.abs(naive - net.forward(features)).max() > 1e-3
+
+
+def test_whisper_reads_long_recordings_in_pieces_cut_in_pauses() -> None:
+    """faster-whisper computes features for all it is given at once, so a long recording is
+    handed over in pieces of at most a minute: cut in the widest pause the voice activity
+    detector heard, or in unbroken speech at its quietest moment."""
+    from gioconda.speech.whisper import PIECE_S, WHISPER_SAMPLE_RATE, _pieces
+
+    rate = WHISPER_SAMPLE_RATE
+    rng = np.random.default_rng(3)
+    samples = (0.2 * rng.standard_normal(150 * rate)).astype(np.float32)
+    samples[int(47.0 * rate) : int(47.2 * rate)] *= 0.01  # a breath in unbroken speech
+    pieces = list(_pieces(((0.5, 149.5),), samples))
+    assert pieces[0] == (0, pieces[0][1]) and pieces[-1][1] == len(samples)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))  # no gap, no overlap
+    assert all(stop - first <= PIECE_S * rate for first, stop in pieces)
+    assert 47.0 <= pieces[0][1] / rate <= 47.2
+    # With pauses heard, the widest one in the second half of the allowed length is the cut.
+    spans = ((0.5, 31.0), (31.4, 44.0), (45.0, 52.0), (52.2, 149.0))
+    assert abs(next(iter(_pieces(spans, samples)))[1] / rate - 44.5) < 0.01
+    # Up to a minute: one piece, as before.
+    assert list(_pieces(((0.5, 50.0),), samples[: 55 * rate])) == [(0, 55 * rate)]
