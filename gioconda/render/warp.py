@@ -33,8 +33,10 @@ INVERSION_DAMPING = 0.75
 INVERSION_COARSENING = 4
 
 
-#: Fixed-point steps at full resolution after the coarse inversion.
-REFINING_STEPS = 1
+#: Fixed-point steps at full resolution after the coarse inversion. Two leave a smaller
+#: residual (source + field(source) - pixel) than the four full-resolution steps they replace;
+#: one leaves about the same, but measurably rounder /o/ and rougher seams in the evaluation.
+REFINING_STEPS = 2
 
 
 #: Fixed-point steps inverting the rigid motion alone (smooth: it converges in a few).
