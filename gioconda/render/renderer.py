@@ -160,11 +160,12 @@ class Renderer:
         head = self.rig.head(frame)
         # The warp leaves the lids' blinks and squints out: the lids are drawn closing over
         # the eye (below), not the eye squeezed between them.
-        moved = self._landmark_motion(head, self.rig.expression(frame, lids=False))
+        without_lids, with_lids = self.rig.expressions(frame)
+        moved = self._landmark_motion(head, without_lids)
         relief = self._relief_motion(head)
         on_face = moved.expression + relief
         field = self.forward_field(head, on_face)
-        with_lids = self._landmark_motion(head, self.rig.expression(frame)).expression
+        with_lids = self._landmark_motion(head, with_lids).expression
         posed = self.rig.neutral[:, :2] + moved.head + with_lids + relief
         skull = self.rig.neutral[:, :2] + moved.head
         window = self._motion_window(head, on_face)
