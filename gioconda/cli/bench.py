@@ -34,6 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--sessions", default="1,2,3", help="live: how many sessions at once, one run each"
     )
+    parser.add_argument(
+        "--threads", action="store_true",
+        help="live: run the sessions in threads of one process, not a process each (to compare)",
+    )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=20, help="batch: how many clips (default: 20)")
     parser.set_defaults(run=run, parser=parser)
 
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.suite == "live":
         import os
 
-        # As gioconda serve runs: one BLAS thread per call, sessions on threads of their own.
+        # As gioconda serve runs: one BLAS thread per call (its worker processes inherit it).
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         from gioconda.eval.live_bench import run_live_bench
@@ -69,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--sessions takes counts like 1,2,3, not {args.sessions!r}") from None
         run_live_bench(
-            sessions, seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout
-        )
+            sessions, seconds=args.seconds or 10.0, size=args.size or 512, out=sys.stdout,
+            threads=args.threads,
+        )  # fmt: skip
         return 0
     from gioconda.eval.bench import run_benchmarks
 

@@ -18,6 +18,9 @@ Columns (see :data:`CLOSEUP_COLUMNS`):
   lips' middle (in mouth widths, along the eyes' perpendicular), in the frame with the
   emotion's preset at full strength replacing the photo's own expression, minus the same in
   the rest frame: sad must lower them, on a smiling photo too.
+* **talk corners**: the same at JawOpen 0.5 alone (an open vowel), all else at rest: as the
+  jaw drops the lips' middle goes down, and corners that stay up part the lips in a crescent
+  grin; near 0 or below, the corners came down with the jaw.
 * **halo HF**, **halo streak**: at head distance 0.8, the background a smaller person
   uncovers (person in the photo, not in the frame, by Selfie Segmentation run on both) against
   the background beside it (not person in either, within 4 % of the frame of the uncovered
@@ -49,12 +52,15 @@ CLOSEUP_COLUMNS = (
     ("o_over_i", "o/i W:H", "{:.2f}"),
     ("sad_corners", "sad corners", "{:+.3f}"),
     ("happy_corners", "happy corners", "{:+.3f}"),
+    ("talk_corners", "talk corners", "{:+.3f}"),
     ("halo_hf", "halo HF", "{:.2f}"),
     ("halo_streak", "halo streak", "{:.2f}"),
 )
 #: The mouth shapes of a rounded and a spread vowel.
 ROUNDED: dict[str, Any] = {"JawOpen": 0.45, "MouthFunnel": 0.6, "MouthPucker": 0.4}
 SPREAD: dict[str, Any] = {"JawOpen": 0.3, "MouthStretchLeft": 0.5, "MouthStretchRight": 0.5}
+#: An open vowel's jaw, at which the corners' height is judged (talk corners).
+TALKING_JAW = 0.5
 #: Head distance at which what a smaller person uncovers is judged.
 SMALLER = 0.8
 #: The lid's skin band above the open lid's edge, in eye widths.
@@ -176,6 +182,12 @@ def closeup_metrics(
             if posed is not None and rest.landmarks is not None
             else nan
         )
+    talking = seen(MotionFrame.still(JawOpen=TALKING_JAW))
+    metrics["talk_corners"] = (
+        corner_lift(talking) - corner_lift(rest.landmarks)
+        if talking is not None and rest.landmarks is not None
+        else nan
+    )
     smaller = renderer.render(dataclasses.replace(MotionFrame.still(), head_scale=SMALLER))
     metrics["halo_hf"], metrics["halo_streak"] = uncovered_background(photo, smaller)
     return metrics

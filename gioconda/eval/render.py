@@ -81,9 +81,9 @@ misses. Pearson correlations are n/a when fewer than two frames remain or one si
   photo's own in the same segment; the column is the worst segment of the worst frame of the
   yaw and roll sweeps (rest frame excluded). A torn cheek (a sawtooth, a sliver of the still
   picture, a notch) raises one segment to ~1.4 or more; a clean turn stays near 1.0-1.15.
-* **lid dE**, **lid tex**, **o/i W:H**, **sad corners**, **happy corners**, **halo HF**,
-  **halo streak**: the close-up of lids, the open mouth, the chosen expression and what a
-  smaller head uncovers; see :mod:`gioconda.eval.closeup`.
+* **lid dE**, **lid tex**, **o/i W:H**, **sad corners**, **happy corners**, **talk corners**,
+  **halo HF**, **halo streak**: the close-up of lids, the open mouth, the chosen expression and
+  what a smaller head uncovers; see :mod:`gioconda.eval.closeup`.
 
 Outputs
 -------

@@ -51,6 +51,8 @@ class LiveStats:
     frames: int = 0
     frames_rendered: int = 0
     frames_skipped: int = 0
+    #: Made but not drawn because whoever takes the frames was still behind (a slow client).
+    frames_skipped_consumer: int = 0
     audio_in_s: float = 0.0
     audio_dropped_s: float = 0.0
     silence_filled_s: float = 0.0
@@ -75,6 +77,7 @@ class LiveStats:
             "frames": self.frames,
             "frames_rendered": self.frames_rendered,
             "frames_skipped": self.frames_skipped,
+            "frames_skipped_consumer": self.frames_skipped_consumer,
             "audio_in_s": round(self.audio_in_s, 3),
             "audio_dropped_s": round(self.audio_dropped_s, 3),
             "silence_filled_s": round(self.silence_filled_s, 3),

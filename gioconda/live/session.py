@@ -258,12 +258,21 @@ class LiveSession:
 
     # -- output -----------------------------------------------------------------------------
 
-    def pull(self) -> list[LiveFrame]:
-        """Every frame that is due now (usually zero or one), rendered."""
-        with self.lock:
-            return self._pull(self.clock())
+    def pull(self, draw: bool = True) -> list[LiveFrame]:
+        """Every frame that is due now (usually zero or one), rendered.
 
-    def _pull(self, now: float) -> list[LiveFrame]:
+        ``draw=False`` when whoever takes the frames is still behind (a slow client): the due
+        frames are made (the motion advances) but not rendered, and counted in
+        ``stats.frames_skipped_consumer``; their speech comes with the next drawn frame.
+        """
+        with self.lock:
+            return self._pull(self.clock(), draw)
+
+    def due_at(self) -> float:
+        """When (on the session's clock) the next frame is due, if its audio is in by then."""
+        return self.start + self.next_index / self.options.fps
+
+    def _pull(self, now: float, draw: bool = True) -> list[LiveFrame]:
         t0 = time.perf_counter()
         self._ingest()
         self._analyze()
@@ -296,6 +305,9 @@ class LiveSession:
             motion = self._motion(index)
             motion_s = time.perf_counter() - t1
             self.stats.frames += 1
+            if not draw:
+                self.stats.frames_skipped_consumer += 1
+                continue
             if k < len(due) - 1 and self._too_late(index):
                 # The machine is behind: made (the motion advances) but not drawn, so that
                 # delay cannot pile up. The newest due frame is always drawn.

@@ -15,7 +15,7 @@ import numpy as np
 
 from gioconda.errors import GiocondaError
 from gioconda.output.files import _commit, _remove, _reserve_temp, check_writable
-from gioconda.speech.audio import Audio, resample
+from gioconda.speech.audio import Audio, AudioResampling
 
 #: Containers by the output's suffix: FFmpeg's muxer and its options, H.264 + AAC in each
 #: (MP4 and QuickTime with the index first, so playback starts before a download ends). Any
@@ -138,11 +138,10 @@ class Mp4Writer:
             self._container = av.open(str(self._temp), "w", format=muxer, options=muxer_options)
             self._container.metadata.update(metadata or {})
             self._video = self._add_video_stream(crf, preset)
-            self._samples: np.ndarray | None = None
+            # Resampled to 48 kHz as the video advances: no second copy of a long soundtrack.
+            self._soundtrack: AudioResampling | None = None
             if audio is not None:
-                samples = resample(audio, AUDIO_SAMPLE_RATE).samples
-                # Kept as given (no copy of a long soundtrack): clipped a chunk at a time.
-                self._samples = np.asarray(samples, np.float32).reshape(-1)
+                self._soundtrack = AudioResampling(audio, AUDIO_SAMPLE_RATE)
                 self._audio_pos = 0  # samples encoded so far
                 self._audio = self._container.add_stream(
                     "aac", rate=AUDIO_SAMPLE_RATE, layout="mono"
@@ -208,14 +207,16 @@ class Mp4Writer:
 
     def _write_audio(self, until_s: Fraction | None) -> None:
         """Encode the audio up to ``until_s`` seconds (None: all of it)."""
-        if self._samples is None:
+        if self._soundtrack is None:
             return
-        end = len(self._samples)
-        if until_s is not None:
-            end = min(end, round(until_s * AUDIO_SAMPLE_RATE))
-        if end <= self._audio_pos:
+        wanted = None if until_s is None else round(until_s * AUDIO_SAMPLE_RATE) - self._audio_pos
+        if wanted is not None and wanted <= 0:
             return
-        chunk = np.clip(self._samples[self._audio_pos : end], -1, 1).reshape(1, -1)
+        samples = self._soundtrack.take(wanted)
+        if len(samples) == 0:
+            return
+        end = self._audio_pos + len(samples)
+        chunk = np.clip(samples, -1, 1).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
         frame.sample_rate = AUDIO_SAMPLE_RATE
         frame.time_base = Fraction(1, AUDIO_SAMPLE_RATE)
@@ -238,7 +239,7 @@ class Mp4Writer:
             raise GiocondaError(f"no video frames were written to {self.path}")
         try:
             self._container.mux(self._video.encode(None))
-            if self._samples is not None:
+            if self._soundtrack is not None:
                 self._write_audio(until_s=None)
                 self._container.mux(self._audio.encode(None))
             self._container.close()

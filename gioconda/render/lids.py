@@ -59,6 +59,11 @@ UPPER_SHARE = 0.8
 #: How much further (share of the opening) the lower lid rises under the upper one as the
 #: eye shuts.
 CLOSED_OVERLAP = 0.25
+#: How much darker the eye that still shows between nearly shut lids is: in the lashes' and
+#: lids' shade, a slit reads dark, not as a sliver of white. It darkens as the lids' travel
+#: together goes from :data:`SLIT_FROM` to :data:`SLIT_FULL` of the opening.
+SLIT_SHADOW = 0.6
+SLIT_FROM, SLIT_FULL = 0.55, 0.9
 #: How far past the eye's corners the sheets reach, in eye widths (their travel is zero at
 #: the corners themselves, so nothing breaks there).
 CORNER_REACH = 0.15
@@ -99,6 +104,14 @@ def _clear_above(
     hit = mask[xy[..., 1], xy[..., 0]] & (steps[None, :] <= reach[:, None])
     first = np.where(hit.any(1), steps[np.argmax(hit, axis=1)], reach + 1.0)
     return np.maximum(first - 1.0, 0.0)
+
+
+def _in_eye(at: np.ndarray, upper: np.ndarray, lower: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """How much of the open eye (not lid) the photo shows at ``at`` (b, per pixel, with its
+    open lid edges ``upper``, ``lower`` and opening ``gap``): soft over a pixel, nothing past
+    the corners, where the edges meet."""
+    between = np.clip(at - upper + 0.5, 0.0, 1.0) * np.clip(lower - at + 0.5, 0.0, 1.0)
+    return between * np.clip(gap - 0.5, 0.0, 1.0)
 
 
 def _line(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -236,6 +249,10 @@ class LidCloser:
             # (fading to nothing at the corners, where the lids always meet)
             along = np.clip(gap / max(float(eye.gap.max()), 1e-3), 0.0, 1.0) ** 0.5
             shade = 1.0 - CONTACT_SHADOW * min(up / 0.8, 1.0) * contact * along
+            closing = float(np.clip((up + low - SLIT_FROM) / (SLIT_FULL - SLIT_FROM), 0.0, 1.0))
+            slit = SLIT_SHADOW * closing * closing * (3 - 2 * closing)
+            if slit > 0.0:
+                patch *= (1.0 - slit * _in_eye(b, upper, lower, gap))[..., None]
             for shift, alpha in sheets:
                 if not (alpha > 0).any():
                     continue
@@ -243,6 +260,10 @@ class LidCloser:
                 lid = cv2.remap(source, read, NO_ARRAY, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
                 lid *= shade[..., None]
+                if slit > 0.0:
+                    # A lid margin carried whole brings the white it bordered with it: in
+                    # the shut eye's shade too.
+                    lid *= (1.0 - slit * _in_eye(b + shift, upper, lower, gap))[..., None]
                 w = alpha[..., None]
                 patch = patch * (1 - w) + lid * w
             frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)

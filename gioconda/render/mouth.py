@@ -46,9 +46,9 @@ LOWER_TOOTH_EDGES = (0.0, 0.07, 0.14, 0.205, 0.265, 0.32)
 UPPER_TOOTH_HEIGHT = 0.13
 
 
-#: Height of the lower teeth above the lower lip's inner edge, in mouth widths (the lip hides
-#: the rest of them).
-LOWER_TOOTH_HEIGHT = 0.07
+#: Height of the lower teeth above the lower lip's inner edge, in mouth widths: in speech the
+#: lower lip covers them but for their biting edges.
+LOWER_TOOTH_HEIGHT = 0.06
 
 
 #: How far each tooth's biting edge rounds off toward its neighbours, in mouth widths: the
@@ -91,12 +91,13 @@ TONGUE_EDGE, TONGUE_HALF_WIDTH, TONGUE_SHADING, TONGUE_TOP_SHADE, TONGUE_ALPHA =
     0.02, 0.38, 0.08, 0.55, 0.8,
 )  # fmt: skip
 #: Painted lower teeth show from this JawOpen on, fully after this much more.
-LOWER_TEETH_JAW, LOWER_TEETH_JAW_RAMP = 0.25, 0.2
-#: The lower teeth's soft top edge, the half width of their row and its soft end, how much
+LOWER_TEETH_JAW, LOWER_TEETH_JAW_RAMP = 0.3, 0.2
+#: The lower teeth's soft top edge, the half width of their row (the incisors and canines that
+#: show over the lip in speech) and its soft end, how much
 #: shorter they are toward the corners, how much of the mouth's warm light they take, and
 #: how much darker they are at the lip than at their tips.
-LOWER_TEETH_EDGE, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END = 0.01, 0.30, 0.05
-LOWER_TEETH_CORNER_DROP, LOWER_TEETH_WARMTH, LOWER_TEETH_SHADE = 0.3, 0.3, 0.4
+LOWER_TEETH_EDGE, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END = 0.01, 0.24, 0.05
+LOWER_TEETH_CORNER_DROP, LOWER_TEETH_WARMTH, LOWER_TEETH_SHADE = 0.3, 0.3, 0.5
 #: The upper teeth's soft biting edge, the half width of their row and its soft end, and how
 #: much shorter they are toward the corners.
 UPPER_TEETH_EDGE, UPPER_TEETH_HALF_WIDTH, UPPER_TEETH_END = 0.012, 0.40, 0.06

@@ -14,12 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
-from gioconda.render.rig import FROWN_DROP, SMILE_LIFT, FaceRig
+from gioconda.render.rig import FROWN_DROP, REST_CORNER_LIFT, SMILE_LIFT, FaceRig
 
-#: Where a face at rest holds its mouth's corners, in mouth widths above the middle of the
-#: lips' seam (negative: below). Measured on neutral photos of four adults (-0.03 to -0.02);
-#: a little above them, so that a neutral face is not read as frowning.
-REST_CORNER_LIFT = -0.01
 #: Corners this far below the rest height before any of it is read as a frown (mouth widths):
 #: faces differ more than a smile's first hundredths.
 FROWN_DEAD_ZONE = 0.03

@@ -94,6 +94,29 @@ FROWN_DROP = 0.10
 SMILE_LIFT = 0.12
 
 
+#: Where a face at rest holds its mouth's corners, in mouth widths above the middle of the
+#: lips' seam (negative: below). Measured on neutral photos of four adults (-0.03 to -0.02);
+#: a little above them, so that a neutral face is not read as frowning.
+REST_CORNER_LIFT = -0.01
+
+
+#: A dropping jaw takes the mouth's corners down with it: by this share of how far they sit
+#: above a face's at rest (:data:`REST_CORNER_LIFT`), fully from JawOpen
+#: :data:`JAW_FOR_CORNERS` on; a frame that smiles this much (MouthSmile) keeps them up, and
+#: rounded lips draw them in instead.
+JAW_LOWERS_CORNERS = 0.8
+
+
+JAW_FOR_CORNERS = 0.45
+
+
+SMILE_KEEPS_CORNERS = 0.3
+
+
+#: A spread vowel's MouthStretch this strong keeps them up too.
+STRETCH_KEEPS_CORNERS = 0.5
+
+
 LOWER_LIP_DROP = 0.10
 
 
@@ -210,6 +233,16 @@ class FaceRig:
         # The mouth moved aside takes the skin beside it less far: the cheek's edge, which on
         # a turned face is near, must not be drawn in off the background.
         self.mouth_aside = near_mouth * np.interp(au, [0.0, 1.0, 1.7], [1.0, 1.0, 0.0])
+        # What goes down with the corners as the jaw drops: both lips toward the corners and
+        # the skin beside them, nothing across the lips' middle (the upper lip's middle, and
+        # the teeth a photo shows under it, stay with the skull).
+        self.corner_region = smoothstep((au - 0.55) / 0.45) * self.mouth_region
+        # How far each corner (right, left) sits above a face's at rest, in mouth widths.
+        seam_middle = float(np.interp(0.0, self._seam_u, self._seam_v))
+        self.corner_lift = {
+            side: seam_middle - float(v[corner]) - REST_CORNER_LIFT
+            for side, corner in zip(("Right", "Left"), MOUTH_CORNERS, strict=True)
+        }
         # Sign that moves a point toward the seam: down for the upper lip, up for the lower.
         self.toward_seam = np.where(below, -1.0, 1.0)
         self.toward_seam[corners] = 0.0
@@ -456,6 +489,8 @@ class FaceRig:
         upper_up = sided("MouthUpperUp")
 
         dv += jaw * JAW_DROP * W * self.jaw_weight
+        jaw_corners = float(smoothstep(np.asarray(jaw / JAW_FOR_CORNERS)))
+        unrounded = 1.0 - min(float(funnel + pucker), 1.0)
         # An opening jaw also narrows the mouth a little.
         du -= 0.08 * jaw * self.u * (W / 2) * self.lip_weight
 
@@ -525,6 +560,17 @@ class FaceRig:
             dz += 0.04 * dimple * on_side * W
             puff = w[BS["CheekPuff"]] * self.cheek_puff * (sign * self.u > 0)
             du += sign * CHEEK_PUFF * puff * W
+            # An open vowel on a smiling photo would part the lips in a crescent grin: the
+            # corners come down with the jaw, by a share of how far they sit above a face's
+            # at rest in this frame (its own smile or frown included), unless it smiles.
+            lift = self.corner_lift[side] + SMILE_LIFT * smile - FROWN_DROP * frown
+            # (A spread vowel's stretch pulls them out, level with a smile's.)
+            keeps = min(
+                max(smile / SMILE_KEEPS_CORNERS + stretch / STRETCH_KEEPS_CORNERS, 0.0), 1.0
+            )
+            # Rounded lips (funnel, pucker) draw the corners in, not down.
+            drop = JAW_LOWERS_CORNERS * jaw_corners * max(lift, 0.0) * (1.0 - keeps) * unrounded
+            dv += drop * W * self.corner_region * (sign * self.u > 0)
 
     def _eyes(self, w: np.ndarray, dv: np.ndarray) -> None:
         """Lids and the skin around them (in place, pixels): blinks, squints, wide eyes and

@@ -5,7 +5,8 @@
 Live stream (``/api/live``, a WebSocket). The client sends, as JSON text messages::
 
     {"type": "start", "portrait": "mona_lisa" | ID, "sample_rate": 48000,
-     "controls": {"emotion": "happy", ...}}                 # first, once
+     "controls": {"emotion": "happy", ...}, "acks": true}   # first, once
+    {"type":"ack"}                                          # a frame drawn (with "acks")
     {"type": "text", "text": "Hello", "voice": "en-us"}     # speak this
     {"type": "control", "control": "gaze", "value": [-15, 0]}
     {"type": "stats"}
@@ -17,6 +18,12 @@ messages whose first byte says what they are:
 - ``1`` a frame: uint32 index, uint32 the sequence number of the audio it shows (0xFFFFFFFF:
   silence or text), float64 its time on the timeline in seconds, then a JPEG;
 - ``2`` speech to play (text mode): uint32 first sample at 24 kHz, then int16 PCM.
+
+A slow client gets the newest frames, never a queue of old ones: at most three frames are out
+that it has not taken, and the frames due meanwhile are made but not drawn (the session's
+``frames_skipped_consumer``). A client that starts with ``"acks": true`` (the page does) takes a
+frame when it acks it; one that does not, when the frame is written to its socket, which on a
+fast link (or localhost, whose socket buffers hold megabytes) is a looser bound.
 
 Why a WebSocket with JPEG frames and not WebRTC (aiortc): measured here, a 512x512 JPEG costs
 ~2.7 ms to encode (VP8 in aiortc's software encoder ~8.6 ms, H.264 ~4.3 ms), the browser shows
@@ -38,13 +45,12 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-import cv2
 import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -53,19 +59,17 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from gioconda.errors import GiocondaError
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait, analyze_portrait
-from gioconda.live.session import OUTPUT_SAMPLE_RATE, LiveOptions, LiveSession
+from gioconda.live.options import LiveOptions
+from gioconda.live.worker import END_TIMEOUT_S, LiveWorkers, RemoteSession, WorkerGone
 from gioconda.motion.controls import MotionControls
 from gioconda.serve.jobs import JobRunner
 
 #: The bundled portrait's id.
 BUNDLED = "mona_lisa"
-#: JPEG quality of live frames (45 KB at 512x512, ~2.7 ms to encode).
-JPEG_QUALITY = 80
-#: Frames waiting for a slow client beyond this are dropped (the newest is kept).
-SEND_QUEUE_FRAMES = 3
 #: WebSocket close code for "try again later" (RFC 6455 section 7.4.1: 1013).
 CLOSE_BUSY = 1013
-NO_SEQUENCE = 0xFFFFFFFF
+#: What a client that started with ``"acks": true`` sends for each frame it has drawn.
+ACK = '{"type":"ack"}'
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class ServeConfig:
     max_portraits: uploaded portraits kept in memory (least recently used go first)
     max_jobs: file jobs kept (finished ones go first, their files deleted)
     voice: default voice for text
+    warm_workers: live worker processes started with the server and kept waiting, so that a
+        session starts without waiting ~2 s for a process to start and load
     """
 
     size: int = 512
@@ -93,6 +99,7 @@ class ServeConfig:
     max_portraits: int = 8
     max_jobs: int = 16
     voice: str = "en-us"
+    warm_workers: int = 1
 
 
 class _Portraits:
@@ -136,9 +143,12 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Live sessions run in worker processes (see gioconda.live.worker for why).
+        app.state.workers = LiveWorkers(config.max_sessions, warm=config.warm_workers)
         try:
             yield
         finally:
+            app.state.workers.close()
             jobs.close()
             shutil.rmtree(work, ignore_errors=True)
 
@@ -161,6 +171,7 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
             "live_sessions": slots["live"],
             "max_sessions": config.max_sessions,
             "jobs": jobs.counts(),
+            "live_workers": app.state.workers.counts(),
         }
 
     @app.post("/api/portraits")
@@ -248,7 +259,7 @@ def create_app(config: ServeConfig = ServeConfig()) -> FastAPI:
                     slots["live"] -= 1
 
         try:
-            await _run_live(ws, config, portraits, release)
+            await _run_live(ws, config, portraits, app.state.workers, release)
         finally:
             release()
 
@@ -279,22 +290,28 @@ async def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
 
 
 async def _run_live(
-    ws: WebSocket, config: ServeConfig, portraits: _Portraits, release: Callable[[], None]
+    ws: WebSocket,
+    config: ServeConfig,
+    portraits: _Portraits,
+    workers: LiveWorkers,
+    release: Callable[[], None],
 ) -> None:
-    """One live session on one WebSocket, until the client goes away (then ``release``)."""
+    """One live session on one WebSocket, run by a worker process, until the client goes away
+    (then ``release``) or the worker dies."""
     try:
         start = json.loads(await ws.receive_text())
         if start.get("type") != "start":
             raise GiocondaError('the first message must be {"type": "start", ...}')
         sample_rate = int(start.get("sample_rate", 48000))
-        portrait = await asyncio.to_thread(portraits.get, str(start.get("portrait", BUNDLED)))
-        session = LiveSession(
-            portrait,
-            LiveOptions(fps=config.fps, voice=str(start.get("voice", config.voice))),
-            MotionControls(seed=int(start.get("seed", 0))),
+        acks = bool(start.get("acks", False))
+        portrait_id = str(start.get("portrait", BUNDLED))
+        portrait = await asyncio.to_thread(portraits.get, portrait_id)
+        options = LiveOptions(fps=config.fps, voice=str(start.get("voice", config.voice)))
+        controls = MotionControls(seed=int(start.get("seed", 0)))
+        initial = dict(start.get("controls", {}))
+        remote = await asyncio.to_thread(
+            workers.open, portrait_id, portrait, options, controls, initial
         )
-        for control, value in dict(start.get("controls", {})).items():
-            session.set_control(control, value)
     except (GiocondaError, ValueError, TypeError, json.JSONDecodeError) as error:
         await _send_error(ws, str(error))
         with contextlib.suppress(Exception):
@@ -302,17 +319,28 @@ async def _run_live(
         return
     except WebSocketDisconnect:
         return
-    await ws.send_json(
-        {
-            "type": "ready",
-            "fps": config.fps,
-            "size": portrait.size,
-            "audio_rate": OUTPUT_SAMPLE_RATE,
-        }
-    )
-    # Items: (message, when the frame was ready or None); None ends the sender.
-    outbox: asyncio.Queue[tuple[bytes | str, float | None] | None] = asyncio.Queue()
-    state = {"dropped_slow": 0, "closed": False, "disconnected": False}
+    loop = asyncio.get_running_loop()
+    # What the worker sends: ("frame", messages, ready_at), ("json", dict), ("ended", stats),
+    # or ("gone",) when it died.
+    inbox: asyncio.Queue[tuple] = asyncio.Queue()
+    pumped = loop.create_future()
+
+    def pump() -> None:
+        try:
+            while True:
+                message = remote.receive()
+                loop.call_soon_threadsafe(inbox.put_nowait, message)
+                if message[0] == "ended":
+                    return
+        except WorkerGone:
+            loop.call_soon_threadsafe(inbox.put_nowait, ("gone",))
+        finally:
+            remote.release()
+            loop.call_soon_threadsafe(_settle, pumped)
+
+    threading.Thread(target=pump, name="gioconda-live-pump", daemon=True).start()
+    send_s: list[float] = []
+    state = {"disconnected": False}
 
     async def receive() -> None:
         while True:
@@ -321,126 +349,94 @@ async def _run_live(
                 state["disconnected"] = True
                 release()
                 return
-            if message.get("bytes") is not None:
-                data = message["bytes"]
-                if len(data) < 6:
-                    continue
-                (sequence,) = struct.unpack_from("<I", data)
-                pcm = np.frombuffer(data, "<i2", offset=4)
-                try:
-                    session.push_audio(pcm, sample_rate, tag=sequence)
-                except GiocondaError as error:
-                    await outbox.put((json.dumps({"type": "error", "message": str(error)}), None))
-                continue
-            await _handle_message(message.get("text") or "{}", session, outbox, state)
-
-    async def produce() -> None:
-        period = 1.0 / config.fps
-        while not state["closed"]:
-            frames = await asyncio.to_thread(_pull_encoded, session)
-            for packet in frames:
-                # A slow client: keep only the newest few frames waiting, count the rest.
-                if _frames_waiting(outbox) >= SEND_QUEUE_FRAMES:
-                    _drop_oldest_frame(outbox)
-                    state["dropped_slow"] += 1
-                for item in packet:
-                    outbox.put_nowait(item)
-            await asyncio.sleep(period / 4)
+            try:
+                if message.get("bytes") is not None:
+                    data = message["bytes"]
+                    if len(data) >= 6:
+                        (sequence,) = struct.unpack_from("<I", data)
+                        remote.push_audio(data[4:], sample_rate, sequence)
+                elif message.get("text") == ACK:  # the common message first, unparsed
+                    if acks:
+                        remote.taken()  # the client drew a frame: the worker may draw another
+                else:
+                    _handle_message(message.get("text") or "{}", remote, acks)
+            except WorkerGone:
+                return  # the sender says so to the client
+            except (GiocondaError, ValueError, TypeError, AttributeError) as error:
+                inbox.put_nowait(("json", {"type": "error", "message": str(error)}))
 
     async def send() -> None:
+        await ws.send_json({"type": "ready", **remote.ready})
         while True:
-            item = await outbox.get()
-            if item is None:
+            message = await inbox.get()
+            kind = message[0]
+            if kind == "frame":
+                for packet in message[1]:
+                    await ws.send_bytes(packet)
+                if not acks:
+                    # Written to the socket: the worker may draw the next one. (The kernel's
+                    # buffers hold MBs: a client that acks is paced by what it has drawn.)
+                    remote.taken()
+                send_s.append(time.monotonic() - message[2])
+                del send_s[:-2000]
+            elif kind == "json":
+                reply = message[1]
+                if reply.get("type") == "stats":
+                    reply["stage_ms"]["send"] = _percentiles_ms(send_s)
+                await ws.send_text(json.dumps(reply))
+            elif kind == "gone":
+                await _send_error(ws, "the live session stopped unexpectedly; start again")
+                with contextlib.suppress(Exception):
+                    await ws.close(1011)
                 return
-            message, ready_at = item
-            if isinstance(message, bytes):
-                await ws.send_bytes(message)
-            else:
-                await ws.send_text(message)
-            if ready_at is not None:
-                session.stats.stage_s.setdefault("send", []).append(time.monotonic() - ready_at)
+            else:  # ended
+                return
 
-    tasks = [asyncio.create_task(job()) for job in (receive, produce, send)]
+    tasks = [asyncio.create_task(job()) for job in (receive, send)]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        # Let the producer finish the frame it is on and the sender stop by itself; only what
-        # is still waiting on the client after that is cancelled.
-        state["closed"] = True
-        outbox.put_nowait(None)
-        _, pending = await asyncio.wait(tasks, timeout=2.0)
-        for task in pending:
+        remote.end()
+        try:
+            await asyncio.wait_for(asyncio.shield(pumped), END_TIMEOUT_S)
+        except TimeoutError:
+            remote.kill()  # it hangs: the pump sees it gone and hands it back stopped
+            await pumped
+        for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        session.close()
         if not state["disconnected"] and ws.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await ws.close()
 
 
-async def _handle_message(
-    text: str, session: LiveSession, outbox: asyncio.Queue, state: dict[str, int]
-) -> None:
-    try:
-        message = json.loads(text)
-        kind = message.get("type")
-        if kind == "text":
-            duration = await asyncio.to_thread(
-                session.push_text, str(message.get("text", "")), message.get("voice")
-            )
-            await outbox.put(
-                (json.dumps({"type": "speaking", "seconds": round(duration, 3)}), None)
-            )
-        elif kind == "control":
-            session.set_control(str(message.get("control")), message.get("value"))
-        elif kind == "stats":
-            summary = session.stats.summary() | {
-                "frames_dropped_slow_client": state["dropped_slow"]
-            }
-            await outbox.put((json.dumps({"type": "stats", **summary}), None))
-        else:
-            raise GiocondaError(f"unknown message type {kind!r}")
-    except (GiocondaError, ValueError, TypeError, AttributeError) as error:
-        await outbox.put((json.dumps({"type": "error", "message": str(error)}), None))
+def _handle_message(text: str, remote: RemoteSession, acks: bool) -> None:
+    message = json.loads(text)
+    kind = message.get("type")
+    if kind == "ack":
+        if acks:
+            remote.taken()
+    elif kind == "text":
+        voice = message.get("voice")
+        remote.push_text(str(message.get("text", "")), None if voice is None else str(voice))
+    elif kind == "control":
+        remote.set_control(str(message.get("control")), message.get("value"))
+    elif kind == "stats":
+        remote.ask_stats()
+    else:
+        raise GiocondaError(f"unknown message type {kind!r}")
 
 
-def _pull_encoded(session: LiveSession) -> list[list[tuple[bytes, float | None]]]:
-    """Due frames, each as its messages: the speech to play with it (if any), then the JPEG."""
-    out: list[list[tuple[bytes, float | None]]] = []
-    for frame in session.pull():
-        t0 = time.perf_counter()
-        _, jpeg = cv2.imencode(
-            ".jpg", frame.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-        )
-        session.stats.stage_s.setdefault("encode", []).append(time.perf_counter() - t0)
-        messages: list[tuple[bytes, float | None]] = []
-        if frame.audio is not None:
-            pcm = (np.clip(frame.audio, -1, 1) * 32767).astype("<i2")
-            start = round(frame.time_s * OUTPUT_SAMPLE_RATE)
-            messages.append((b"\x02" + struct.pack("<I", start) + pcm.tobytes(), None))
-        tag = NO_SEQUENCE if frame.audio_tag is None else frame.audio_tag
-        header = struct.pack("<IId", frame.index, tag, frame.time_s)
-        messages.append((b"\x01" + header + jpeg.tobytes(), frame.ready_at))
-        out.append(messages)
-    return out
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
-def _is_frame(item: object) -> bool:
-    return isinstance(item, tuple) and isinstance(item[0], bytes) and item[0][:1] == b"\x01"
-
-
-def _frames_waiting(outbox: asyncio.Queue) -> int:
-    # asyncio.Queue keeps its items in a deque, _queue; it has no public way to look at them.
-    items: Iterable[object] = outbox._queue  # type: ignore[attr-defined]  # not in typeshed
-    return sum(1 for item in items if _is_frame(item))
-
-
-def _drop_oldest_frame(outbox: asyncio.Queue) -> None:
-    queue = outbox._queue  # type: ignore[attr-defined]  # private: see _frames_waiting
-    for i, item in enumerate(queue):
-        if _is_frame(item):
-            del queue[i]
-            return
+def _percentiles_ms(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    a = 1000.0 * np.asarray(values)
+    return {f"p{q}": round(float(np.percentile(a, q)), 1) for q in (50, 95, 99)}
 
 
 async def _send_error(ws: WebSocket, message: str) -> None:

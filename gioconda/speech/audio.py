@@ -146,21 +146,61 @@ def resample(audio: Audio, sample_rate: int) -> Audio:
     """The same audio at another sample rate (PyAV's resampler, i.e. FFmpeg's swresample)."""
     if audio.sample_rate == sample_rate:
         return audio
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    samples = np.asarray(audio.samples, np.float32)
-    parts = []
-    # Fed a few seconds at a time (the same samples out as all at once): a whole long
-    # recording copied into one FFmpeg frame would double its memory.
-    block = RESAMPLE_BLOCK_S * audio.sample_rate
-    for start in range(0, len(samples), block):
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(samples[start : start + block]).reshape(1, -1),
-            format="flt", layout="mono",
-        )  # fmt: skip
-        frame.sample_rate = audio.sample_rate
-        parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return Audio(np.concatenate(parts).astype(np.float32, copy=False), sample_rate)
+    return Audio(AudioResampling(audio, sample_rate).take(None), sample_rate)
+
+
+class AudioResampling:
+    """A recording at another sample rate, handed out a piece at a time.
+
+    The source is fed to the resampler a few seconds at a time, as the output is asked for,
+    so a long soundtrack is never held twice (a 10-minute one at 48 kHz is 115 MB); the
+    samples out are the same as resampling all at once.
+    """
+
+    def __init__(self, audio: Audio, sample_rate: int) -> None:
+        self._source = np.asarray(audio.samples, np.float32).reshape(-1)
+        self._source_rate = audio.sample_rate
+        self._source_pos = 0
+        self._resampler = (
+            None
+            if audio.sample_rate == sample_rate
+            else av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        )
+        self._flushed = False
+        self._ready = np.zeros(0, np.float32)  # resampled, not yet taken
+
+    def take(self, count: int | None) -> np.ndarray:
+        """The next ``count`` output samples (fewer at the end; None: all that are left)."""
+        while (count is None or len(self._ready) < count) and self._feed():
+            pass
+        taken, self._ready = (
+            self._ready[:count],
+            self._ready[len(self._ready) if count is None else count :],
+        )
+        return taken
+
+    def _feed(self) -> bool:
+        """Resample the next block of the source; False once everything is out."""
+        if self._source_pos >= len(self._source):
+            if self._resampler is None or self._flushed:
+                return False
+            self._flushed = True  # what the resampler still holds
+            out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)]
+        else:
+            stop = self._source_pos + RESAMPLE_BLOCK_S * self._source_rate
+            block = self._source[self._source_pos : stop]
+            self._source_pos = stop
+            if self._resampler is None:
+                out = [block]
+            else:
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(block).reshape(1, -1), format="flt", layout="mono"
+                )
+                frame.sample_rate = self._source_rate
+                out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        if out:
+            self._ready = np.concatenate([self._ready, *out])
+        return True
 
 
 def analyze_audio(audio: Audio) -> AudioFeatures:

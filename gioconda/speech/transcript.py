@@ -24,7 +24,8 @@ Measured with ``gioconda eval lipsync --real-speech`` (see the README's lip-sync
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,13 @@ PRIOR_WEIGHT = 0.7
 FREE_WORD_COST_NATS = 0.5
 #: Hops a word without a pronunciation lasts at least (the free stretch's minimum).
 FREE_WORD_MIN_HOPS = 3
+#: The longest stretch aligned in one Viterbi pass. The search keeps a score for every
+#: (hop, state) pair, so one pass over a 10-minute recording would hold ~20 GB; longer
+#: recordings are cut between words (at the widest pause Whisper heard) into sections of at
+#: most this length. Recordings up to this length are aligned exactly as in one pass.
+MAX_SECTION_S = 30.0
+#: How far from its estimated time a cut between two untimed words may move to a silence.
+CUT_SEARCH_S = 0.3
 
 _SIL = VISEME_INDEX["sil"]
 _FREE = -1  # a state that emits whichever viseme the network likes best
@@ -179,6 +187,122 @@ def align_transcript(
     return path, spans
 
 
+def align_in_sections(
+    posteriors: VisemePosteriors,
+    words: Sequence[WordToAlign],
+    min_hops: int = ALIGN_MIN_HOPS,
+    max_section_s: float = MAX_SECTION_S,
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """:func:`align_transcript` in sections of at most ``max_section_s``, cut between words.
+
+    Memory and time grow with a section's hops times its states, not the whole recording's:
+    a 10-minute recording costs what 30 s does, twenty times over. Cuts fall between two
+    words, at the widest pause Whisper heard in the last half of the allowed length; words
+    without times (a given transcript) are placed for cutting by their share of the visemes
+    between the nearest timed words (or over the whole recording).
+
+    Returns
+    -------
+    The same as :func:`align_transcript`, over the whole recording.
+    """
+    log_probs = np.asarray(posteriors.log_probs)
+    n_hops = len(log_probs)
+    max_hops = max(1, int(max_section_s / FEATURE_HOP_S))
+    if n_hops <= max_hops or len(words) < 2:
+        return align_transcript(posteriors, words, min_hops)
+    cuts = _section_cuts(words, log_probs, max_hops)
+    path = np.empty(n_hops, np.int64)
+    spans: list[tuple[int, int]] = []
+    for (first_word, first_hop), (stop_word, stop_hop) in pairwise(cuts):
+        offset_s = first_hop * FEATURE_HOP_S
+        section_words = [
+            replace(w, start_s=w.start_s - offset_s, end_s=w.end_s - offset_s)
+            if w.start_s is not None and w.end_s is not None
+            else w
+            for w in words[first_word:stop_word]
+        ]
+        section = VisemePosteriors(log_probs[first_hop:stop_hop])
+        section_path, section_spans = align_transcript(section, section_words, min_hops)
+        path[first_hop:stop_hop] = section_path
+        spans += [(a + first_hop, b + first_hop) if b > a else (0, 0) for a, b in section_spans]
+    return path, spans
+
+
+def _section_cuts(
+    words: Sequence[WordToAlign], log_probs: np.ndarray, max_hops: int
+) -> list[tuple[int, int]]:
+    """Section boundaries as (first word, first hop), from (0, 0) to (len(words), n_hops).
+
+    A cut fixes where one word ends and the next begins, so it goes where the two are
+    surely apart: between the words with the widest pause Whisper heard, at the hop near
+    that boundary where the network hears silence most.
+    """
+    n_hops = len(log_probs)
+    units = np.array([len(w.visemes) if w.visemes else 1 for w in words], np.float64)
+    before = np.concatenate([[0.0], np.cumsum(units)])  # visemes before word i (and the total)
+    # Known (viseme count, seconds) points: the timed words' edges and the recording's ends;
+    # a word boundary's time is interpolated between them.
+    known_units, known_s = [0.0], [0.0]
+    for i, w in enumerate(words):
+        if w.start_s is not None and w.end_s is not None:
+            known_units += [before[i], before[i + 1]]
+            known_s += [w.start_s, w.end_s]
+    known_units.append(before[-1])
+    known_s.append(n_hops * FEATURE_HOP_S)
+    order = np.argsort(known_units, kind="stable")
+    boundary_s = np.interp(
+        before[1:-1],
+        np.asarray(known_units)[order],
+        np.maximum.accumulate(np.asarray(known_s)[order]),
+    )  # boundary_s[b - 1]: between word b - 1 and word b
+    boundary_hop = np.clip(np.round(boundary_s / FEATURE_HOP_S).astype(int), 1, n_hops - 1)
+    gap_s = np.zeros(len(words) - 1)
+    for b in range(1, len(words)):
+        left, right = words[b - 1], words[b]
+        if left.end_s is not None and right.start_s is not None:
+            gap_s[b - 1] = right.start_s - left.end_s
+    silence = np.convolve(log_probs[:, _SIL].astype(np.float64), np.ones(3) / 3, "same")
+    cuts = [(0, 0)]
+    while n_hops - cuts[-1][1] > max_hops:
+        first_word, first_hop = cuts[-1]
+        candidates = [
+            b
+            for b in range(first_word + 1, len(words))
+            if first_hop + max_hops // 2 <= boundary_hop[b - 1] <= first_hop + max_hops
+        ]
+        if not candidates:  # a long stretch without words: cut at the next boundary after it
+            later = [
+                b for b in range(first_word + 1, len(words)) if boundary_hop[b - 1] > first_hop
+            ]
+            if not later:
+                break
+            candidates = later[:1]
+        best = max(candidates, key=lambda b: (gap_s[b - 1], b))
+        hop = _quietest_hop(words, best, int(boundary_hop[best - 1]), silence)
+        cuts.append((best, max(first_hop + 1, hop)))
+    cuts.append((len(words), n_hops))
+    return cuts
+
+
+def _quietest_hop(
+    words: Sequence[WordToAlign], boundary: int, estimate: int, silence: np.ndarray
+) -> int:
+    """The hop between word ``boundary - 1`` and word ``boundary`` where the network hears
+    silence most: inside Whisper's pause (with a little slack) where both words are timed,
+    else within :data:`CUT_SEARCH_S` of the estimate."""
+    left, right = words[boundary - 1], words[boundary]
+    if left.end_s is not None and right.start_s is not None:
+        first = int((min(left.end_s, right.start_s) - ANCHOR_SLACK_S / 2) / FEATURE_HOP_S)
+        stop = int((max(left.end_s, right.start_s) + ANCHOR_SLACK_S / 2) / FEATURE_HOP_S) + 1
+    else:
+        reach = int(CUT_SEARCH_S / FEATURE_HOP_S)
+        first, stop = estimate - reach, estimate + reach + 1
+    first, stop = max(1, first), min(len(silence) - 1, stop)
+    if stop <= first:
+        return estimate
+    return first + int(np.argmax(silence[first:stop]))
+
+
 def transcript_phones(posteriors: VisemePosteriors, heard: HeardSpeech) -> tuple[PhoneSegment, ...]:
     """The mouth's visemes for a recording whose words are known (heard or given).
 
@@ -204,7 +328,7 @@ def transcript_phones(posteriors: VisemePosteriors, heard: HeardSpeech) -> tuple
             stop = min(n_hops, int(np.ceil(end_s / FEATURE_HOP_S)))
             path[first:stop] = own[first:stop]
         return path_to_phones(path)
-    path, spans = align_transcript(posteriors, words)
+    path, spans = align_in_sections(posteriors, words)
     hops = np.arange(n_hops)
     for first, stop in spans:
         if stop > first:

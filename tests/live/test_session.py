@@ -6,6 +6,8 @@ session's logic, not this machine's speed (``gioconda bench live`` measures that
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,25 @@ def test_text_gives_the_offline_mouth_and_its_audio(small_portrait, spoken) -> N
     assert len(expected) <= len(audio) < len(expected) + 2 * 24_000 / 25
     np.testing.assert_allclose(audio[: len(expected)], expected, atol=1e-6)
     assert frames[10].image.shape == (256, 256, 3)
+
+
+def test_frames_a_slow_consumer_cannot_take_are_made_not_drawn(small_portrait, spoken) -> None:
+    clock = Clock()
+    session = LiveSession(small_portrait, LiveOptions(), clock=clock)
+    duration = session.push_speech(spoken.audio, spoken.phones)
+    frames = []
+    while clock.t < duration + 0.3:
+        clock.t += 0.04
+        # The consumer takes every third frame only.
+        frames += session.pull(draw=round(clock.t / 0.04) % 3 == 0)
+    made = session.stats.frames
+    assert session.stats.frames_skipped_consumer == made - len(frames) > made / 2
+    # The motion went on without them: the drawn frames are the newest due, in time order.
+    assert all(b.index > a.index for a, b in itertools.pairwise(frames))
+    assert frames[-1].index >= made - 3
+    # Their speech is not lost: it comes with the next drawn frame.
+    audio = np.concatenate([f.audio for f in frames if f.audio is not None])
+    assert len(audio) >= len(resample(spoken.audio, 24_000).samples)
 
 
 def test_microphone_in_odd_chunks_follows_the_offline_network_motion(

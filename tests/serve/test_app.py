@@ -25,8 +25,9 @@ def speech_pcm16k() -> np.ndarray:
     return (np.clip(audio.samples, -1, 1) * 32767).astype("<i2")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client():
+    # One server for the module: its live worker process starts once.
     app = create_app(ServeConfig(size=256, max_sessions=1, max_upload_bytes=2_000_000))
     with TestClient(app) as test_client:
         yield test_client
@@ -180,6 +181,34 @@ def test_live_text_streams_speech_with_the_frames(client: TestClient) -> None:
         assert len(pcm) > 0
         ws.send_text(json.dumps({"type": "text", "text": ""}))
         assert "empty" in json.loads(receive_until(ws, is_json("error"))[-1]["text"])["message"]
+
+
+def test_a_live_worker_that_dies_ends_its_session_only(client: TestClient) -> None:
+    import multiprocessing
+    import os
+    import signal
+
+    with client.websocket_connect("/api/live") as ws:
+        ws.send_text(json.dumps({"type": "start"}))
+        assert ws.receive_json()["type"] == "ready"
+        receive_until(ws, lambda m: m.get("bytes") is not None and m["bytes"][0] == 1)
+        # The session runs in a process of its own: kill it as the system would (OOM).
+        workers = [p for p in multiprocessing.active_children() if p.name == "gioconda-live"]
+        assert workers and all(p.pid != os.getpid() for p in workers)
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGKILL)
+        error = receive_until(ws, is_json("error"))[-1]
+        assert "stopped unexpectedly" in json.loads(error["text"])["message"]
+    # The server is healthy: the slot is free and the next session starts in a fresh worker.
+    for _ in range(50):
+        if client.get("/api/health").json()["live_sessions"] == 0:
+            break
+        time.sleep(0.1)
+    assert client.get("/api/health").json()["live_sessions"] == 0
+    with client.websocket_connect("/api/live") as ws:
+        ws.send_text(json.dumps({"type": "start"}))
+        assert (reply := ws.receive_json())["type"] == "ready", reply
+        receive_until(ws, lambda m: m.get("bytes") is not None and m["bytes"][0] == 1)
 
 
 def test_live_bad_start_is_refused(client: TestClient) -> None:

@@ -3,16 +3,15 @@
 Debian's ``chromium`` (``apt-get install chromium``) driven by Playwright; Chromium's fake media
 flags play a WAV made here with eSpeak NG as the microphone. The page streams it to the server,
 draws the frames that come back, and MediaPipe re-detects the mouth on the frames the page
-received: it must open while the speech plays and shut in the silences around it.
+received: it must open while the speech plays and shut in the silences around it. File mode on
+the same page: a photo and a recording uploaded, the progress bar, a video that plays, an MP4
+downloaded that PyAV decodes.
 """
 
 from __future__ import annotations
 
 import base64
 import shutil
-import socket
-import threading
-import time
 import wave
 from pathlib import Path
 
@@ -49,39 +48,18 @@ def make_microphone_wav(path: Path) -> tuple[float, float, float]:
     return LEAD_S, LEAD_S + len(speech) / RATE, len(samples) / RATE
 
 
-@pytest.fixture()
-def server_url():
-    import uvicorn
-
-    from gioconda.serve.app import ServeConfig, create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # 256 pixels: what is checked does not depend on the size, and a busy machine keeps up.
-    app = create_app(ServeConfig(size=256, max_sessions=1))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(300):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    assert not app.state.work.exists()
+@pytest.fixture(scope="module")
+def microphone_wav(tmp_path_factory) -> tuple[Path, float, float, float]:
+    wav = tmp_path_factory.mktemp("chromium") / "microphone.wav"
+    return (wav, *make_microphone_wav(wav))
 
 
-def test_microphone_to_talking_portrait_in_chromium(server_url, tmp_path: Path, capsys) -> None:
+@pytest.fixture(scope="module")
+def browser(microphone_wav):
+    """One headless Chromium for the module (launching it is the slow part), the speech file
+    as its microphone."""
     from playwright.sync_api import sync_playwright
 
-    from gioconda.eval.measure import FaceMeasurer
-
-    wav = tmp_path / "microphone.wav"
-    speech_start, speech_end, wav_s = make_microphone_wav(wav)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -95,31 +73,44 @@ def test_microphone_to_talking_portrait_in_chromium(server_url, tmp_path: Path, 
                 "--no-first-run",
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={wav}",
+                f"--use-file-for-fake-audio-capture={microphone_wav[0]}",
                 "--autoplay-policy=no-user-gesture-required",
             ],
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{server_url}/?record=1")
-            page.click("#mic")
-            page.wait_for_function("window.gioconda.ready", timeout=60_000)
-            # The fake microphone loops the file: stop after one pass.
-            page.wait_for_timeout(int(wav_s * 1000) - 200)
-            page.screenshot(path=str(tmp_path / "live_page.png"))
-            # Text mode on the same page: typed, spoken, its audio streamed with the frames.
-            page.click("#stop")
-            page.fill("#text", "Good morning.")
-            page.select_option("#voice", "en-us")
-            page.select_option("#emotion", "happy")
-            page.click("#say")
-            page.wait_for_function("window.gioconda.speechChunks > 10", timeout=60_000)
-            seen = page.evaluate(
-                "({frames: gioconda.frames, latencies: gioconda.latencies,"
-                " errors: gioconda.errors})"
-            )
+            yield browser
         finally:
             browser.close()
+
+
+def test_microphone_to_talking_portrait_in_chromium(
+    live_server, browser, microphone_wav, tmp_path: Path, capsys
+) -> None:
+    from gioconda.eval.measure import FaceMeasurer
+
+    server_url, _ = live_server
+    _, speech_start, speech_end, wav_s = microphone_wav
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(f"{server_url}/?record=1")
+        page.click("#mic")
+        page.wait_for_function("window.gioconda.ready", timeout=60_000)
+        # The fake microphone loops the file: stop after one pass.
+        page.wait_for_timeout(int(wav_s * 1000) - 200)
+        page.screenshot(path=str(tmp_path / "live_page.png"))
+        # Text mode on the same page: typed, spoken, its audio streamed with the frames.
+        page.click("#stop")
+        page.fill("#text", "Good morning.")
+        page.select_option("#voice", "en-us")
+        page.select_option("#emotion", "happy")
+        page.click("#say")
+        # Its speech comes with the frames drawn (as many as the machine draws meanwhile).
+        page.wait_for_function("window.gioconda.speechSeconds > 0.5", timeout=60_000)
+        seen = page.evaluate(
+            "({frames: gioconda.frames, latencies: gioconda.latencies, errors: gioconda.errors})"
+        )
+    finally:
+        page.close()
     assert seen["errors"] == []
     frames = seen["frames"]
     # Frames keep coming (how many a second depends on the machine: gioconda bench live).
@@ -166,3 +157,49 @@ def test_microphone_to_talking_portrait_in_chromium(server_url, tmp_path: Path, 
             f"the first chunk was {offset:.2f} s into the file; "
             f"screenshot {tmp_path / 'live_page.png'}"
         )
+
+
+def test_file_mode_in_chromium(live_server, browser, astronaut: np.ndarray, tmp_path: Path) -> None:
+    import av
+    from PIL import Image
+
+    server_url, _ = live_server
+    photo, recording = tmp_path / "astronaut.png", tmp_path / "speech.wav"
+    Image.fromarray(astronaut).save(photo)
+    speech = resample(speak("Good morning to you.", "en-us").audio, RATE).samples
+    with wave.open(str(recording), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    try:
+        page.goto(server_url)
+        page.set_input_files("#filePhoto", str(photo))
+        page.set_input_files("#fileAudio", str(recording))
+        page.click("#render")
+        # The video element gets the result and Chromium can play it.
+        page.wait_for_function("document.querySelector('#result').readyState >= 2", timeout=180_000)
+        page.eval_on_selector("#result", "v => { v.muted = true; return v.play(); }")
+        page.wait_for_function("document.querySelector('#result').currentTime > 0.2")
+        shown = page.eval_on_selector(
+            "#result", "v => ({w: v.videoWidth, h: v.videoHeight, seconds: v.duration})"
+        )
+        progress = page.evaluate("gioconda.jobProgress")
+        state = page.text_content("#jobState")
+        page.screenshot(path=str(tmp_path / "file_mode.png"), full_page=True)
+        with page.expect_download() as download:
+            page.click("#download")
+        saved = tmp_path / "downloaded.mp4"
+        download.value.save_as(saved)
+    finally:
+        page.close()
+    # The progress bar moved from the start to the end, never back.
+    assert progress == sorted(progress) and progress[0] < 1.0 and progress[-1] == 1.0, progress
+    assert state is not None and state.startswith("done")
+    assert shown["w"] == shown["h"] == 256
+    assert abs(shown["seconds"] - len(speech) / RATE) < 0.3, shown
+    with av.open(str(saved)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        assert container.streams.audio  # the recording is in it
+    assert abs(len(frames) / 25 - len(speech) / RATE) < 0.3 and frames[0].shape == (256, 256, 3)

@@ -12,6 +12,8 @@ from gioconda.speech.espeak import synthesize
 from gioconda.speech.pronounce import word_visemes
 from gioconda.speech.transcript import (
     WhisperRecognizer,
+    WordToAlign,
+    align_in_sections,
     align_transcript,
     read_transcript,
     words_to_align,
@@ -86,6 +88,35 @@ def test_whole_utterance_alignment_keeps_word_order_and_anchors(network: VisemeN
     speech = (truth[0].start_s, truth[-1].end_s)
     assert spans[0][0] * FEATURE_HOP_S > speech[0] - 0.15
     assert spans[-1][1] * FEATURE_HOP_S < speech[1] + 0.15
+
+
+@pytest.mark.parametrize("timed", [True, False])
+def test_long_recordings_are_aligned_in_sections_like_one_pass(
+    network: VisemeNet, timed: bool
+) -> None:
+    """Sections keep memory flat on long recordings (one pass over 10 minutes would hold ~20
+    GB) and place the words where one pass does, with Whisper's times or without any."""
+    text = "Bob put a big map on the pub table. Mom made plum jam, bump by bump, for the mob."
+    audio, truth = spoken(text, "en-us")
+    posteriors = network(audio)
+    words = words_to_align([HeardWord(w) for w in text.split()], "en")
+    one_path, one_spans = align_transcript(posteriors, words)
+    if timed:  # Whisper-like times: the one pass's, 60 ms late
+        words = [
+            WordToAlign(w.visemes, first * FEATURE_HOP_S + 0.06, stop * FEATURE_HOP_S + 0.06)
+            for w, (first, stop) in zip(words, one_spans, strict=True)
+        ]
+    max_section_s = 2.0
+    assert len(posteriors.log_probs) * FEATURE_HOP_S > 3 * max_section_s  # several sections
+    path, spans = align_in_sections(posteriors, words, max_section_s=max_section_s)
+    starts = [first for first, _ in spans]
+    assert starts == sorted(starts) and all(stop > first for first, stop in spans)
+    assert all(stop - first <= 150 for first, stop in spans)
+    # The words land where one pass puts them (within 50 ms for most), and the visemes agree.
+    near = [abs(a[0] - b[0]) <= 5 for a, b in zip(spans, one_spans, strict=True)]
+    assert np.mean(near) >= (0.85 if timed else 0.6)
+    speech = slice(int(truth[0].start_s / FEATURE_HOP_S), int(truth[-1].end_s / FEATURE_HOP_S))
+    assert np.mean(path[speech] == one_path[speech]) >= (0.85 if timed else 0.7)
 
 
 def test_transcript_path_places_every_closure(network: VisemeNet) -> None:
