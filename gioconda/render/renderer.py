@@ -212,7 +212,8 @@ class Renderer:
 
     def _fill_inside(self, torn: np.ndarray, window: tuple[int, int, int, int] | None) -> bool:
         """Whether the fill over torn pixels reads only inside ``window`` (or the frame's
-        edge), so that the window's composite equals the whole frame's."""
+        edge), so that the window's composite is the whole frame's (up to where the coarse
+        inversion's grid falls, see :func:`invert_field`)."""
         if window is None or not torn.any():
             return True
         y0, y1, x0, x1 = window

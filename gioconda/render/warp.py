@@ -20,7 +20,8 @@ from gioconda.face.topology import FACE_OVAL, N_MESH_LANDMARKS
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.rig import FaceRig
 
-#: Damped fixed-point iterations that invert the forward displacement field. Damping keeps
+#: Damped fixed-point iterations that invert the forward displacement field (on the coarse
+#: grid, see :func:`invert_field`). Damping keeps
 #: the iteration converging where the field stretches the image (gradient up to ~1.6, at the
 #: sides of a turning face); 4 steps reach sub-pixel accuracy away from the lip seam.
 INVERSION_STEPS = 4
