@@ -557,26 +557,28 @@ def smooth_outline(
     centripetal Catmull-Rom spline (no polygon corners, no overshoot), upper then lower back."""
 
     def spline(p: np.ndarray) -> np.ndarray:
+        # Every segment at once (the curve is drawn each frame the mouth opens): the same
+        # arithmetic, in the same order, as one segment at a time, so the same points.
         p = np.asarray(p, np.float64)
         ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
-        out = []
-        for i in range(1, len(ext) - 2):
-            p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
-            d = [
-                max(float(np.linalg.norm(b - a) ** 0.5), 1e-6)
-                for a, b in ((p0, p1), (p1, p2), (p2, p3))
-            ]
-            t0, t1 = 0.0, d[0]
-            t2, t3 = t1 + d[1], t1 + d[1] + d[2]
-            for t in np.linspace(t1, t2, per_segment, endpoint=False):
-                a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
-                a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
-                a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
-                b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
-                b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
-                out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
-        out.append(p[-1])
-        return np.array(out)
+        p0, p1, p2, p3 = ext[:-3], ext[1:-2], ext[2:-1], ext[3:]
+        # (each step's length by its own norm and power: vectorized, a sum and a square root
+        # round differently)
+        root = np.array([max(float(np.linalg.norm(s) ** 0.5), 1e-6) for s in np.diff(ext, axis=0)])
+        d = [root[:-2], root[1:-1], root[2:]]
+        # (column vectors: one row per segment, broadcast over the samples along it)
+        t0, t1 = 0.0, d[0][:, None]
+        t2, t3 = t1 + d[1][:, None], t1 + d[1][:, None] + d[2][:, None]
+        t = np.linspace(t1[:, 0], t2[:, 0], per_segment, endpoint=False, axis=1)[..., None]
+        t1, t2, t3 = t1[..., None], t2[..., None], t3[..., None]
+        p0, p1, p2, p3 = p0[:, None], p1[:, None], p2[:, None], p3[:, None]
+        a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+        a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+        a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+        b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+        b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+        out = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
+        return np.vstack([out.reshape(-1, 2), p[-1:]])
 
     top = spline(points[list(upper), :2])
     bottom = spline(points[list(lower), :2])

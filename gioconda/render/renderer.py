@@ -160,11 +160,12 @@ class Renderer:
         head = self.rig.head(frame)
         # The warp leaves the lids' blinks and squints out: the lids are drawn closing over
         # the eye (below), not the eye squeezed between them.
-        moved = self._landmark_motion(head, self.rig.expression(frame, lids=False))
+        without_lids, with_lids = self.rig.expressions(frame)
+        moved = self._landmark_motion(head, without_lids)
         relief = self._relief_motion(head)
         on_face = moved.expression + relief
         field = self.forward_field(head, on_face)
-        with_lids = self._landmark_motion(head, self.rig.expression(frame)).expression
+        with_lids = self._landmark_motion(head, with_lids).expression
         posed = self.rig.neutral[:, :2] + moved.head + with_lids + relief
         skull = self.rig.neutral[:, :2] + moved.head
         window = self._motion_window(head, on_face)
@@ -211,7 +212,8 @@ class Renderer:
 
     def _fill_inside(self, torn: np.ndarray, window: tuple[int, int, int, int] | None) -> bool:
         """Whether the fill over torn pixels reads only inside ``window`` (or the frame's
-        edge), so that the window's composite equals the whole frame's."""
+        edge), so that the window's composite is the whole frame's (up to where the coarse
+        inversion's grid falls, see :func:`invert_field`)."""
         if window is None or not torn.any():
             return True
         y0, y1, x0, x1 = window

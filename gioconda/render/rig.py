@@ -195,6 +195,9 @@ class FaceRig:
         self._build_eyes()
         self._build_brows()
         self._build_nose()
+        #: The shapes the lids' own travel reads (left out of the warp, see :meth:`expression`).
+        self._lid_shapes = [BS[f"Eye{shape}{side}"] for shape in ("Blink", "Squint")
+                            for side in ("Right", "Left")]  # fmt: skip
         self._build_head()
 
     # -- construction -------------------------------------------------------------------
@@ -429,13 +432,37 @@ class FaceRig:
         w = frame.blendshapes.astype(np.float64)
         if not lids:
             w = w.copy()
-            for side in ("Right", "Left"):
-                w[BS[f"EyeBlink{side}"]] = 0.0
-                w[BS[f"EyeSquint{side}"]] = 0.0
+            w[self._lid_shapes] = 0.0
         du = np.zeros(len(self.u))  # displacement along the face's x axis, pixels
         dv = np.zeros(len(self.u))  # along its y axis (down), pixels
         dz = np.zeros(len(self.u))
         self._mouth(w, du, dv, dz)
+        return self._beyond_mouth(w, du, dv, dz)
+
+    def expressions(self, frame: MotionFrame) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`expression` without the lids' travel and with it, (478, 3) each.
+
+        The renderer needs both each frame: the mouth, which reads no lid shape, is worked
+        out once for the two, and without a blink or squint in the frame they are one.
+        """
+        w = frame.blendshapes.astype(np.float64)
+        du, dv, dz = np.zeros(len(self.u)), np.zeros(len(self.u)), np.zeros(len(self.u))
+        self._mouth(w, du, dv, dz)
+        if not w[self._lid_shapes].any():
+            same = self._beyond_mouth(w, du, dv, dz)
+            return same, same.copy()
+        without = w.copy()
+        without[self._lid_shapes] = 0.0
+        return (
+            self._beyond_mouth(without, du.copy(), dv.copy(), dz),
+            self._beyond_mouth(w, du, dv, dz),
+        )
+
+    def _beyond_mouth(
+        self, w: np.ndarray, du: np.ndarray, dv: np.ndarray, dz: np.ndarray
+    ) -> np.ndarray:
+        """The eyes, brows and nose added to the mouth's displacements (``du`` and ``dv``
+        changed in place), and the landmarks so displaced."""
         self._eyes(w, dv)
         self._brows(w, du, dv)
         for weight, side in zip(self.sneer, ("Right", "Left"), strict=True):
