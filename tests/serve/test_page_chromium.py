@@ -5,7 +5,7 @@ flags play a WAV made here with eSpeak NG as the microphone. The page streams it
 draws the frames that come back, and MediaPipe re-detects the mouth on the frames the page
 received: it must open while the speech plays and shut in the silences around it. File mode on
 the same page: a photo and a recording uploaded, the progress bar, a video that plays, an MP4
-downloaded that PyAV decodes.
+downloaded that PyAV decodes. The "Check a video" form answers a marked and an unmarked upload.
 """
 
 from __future__ import annotations
@@ -203,3 +203,32 @@ def test_file_mode_in_chromium(live_server, browser, astronaut: np.ndarray, tmp_
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         assert container.streams.audio  # the recording is in it
     assert abs(len(frames) / 25 - len(speech) / RATE) < 0.3 and frames[0].shape == (256, 256, 3)
+
+
+def test_verify_form_in_chromium(live_server, browser, mona_lisa, tmp_path: Path, capsys) -> None:
+    """The page's "Check a video" form: a marked and an unmarked upload, each answered."""
+    from gioconda.eval.provenance_attacks import encode
+    from gioconda.provenance import Payload, Watermarker
+
+    server_url, _ = live_server
+    still = cv2.resize(mona_lisa[:1354, :1354], (256, 256), interpolation=cv2.INTER_AREA)
+    encode([Watermarker(256, 256, Payload(1, 0xC0FFE))(still)] * 20, tmp_path / "marked.mp4")
+    encode([still] * 20, tmp_path / "plain.mp4")
+    shown = {}
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(server_url)
+        for name in ("marked", "plain"):
+            page.evaluate("window.gioconda.verify = null")
+            page.set_input_files("#verifyVideo", str(tmp_path / f"{name}.mp4"))
+            page.click("#verify")
+            page.wait_for_function("window.gioconda.verify", timeout=60_000)
+            shown[name] = page.inner_text("#verifyResult")
+            page.screenshot(path=str(tmp_path / f"verify_{name}.png"))
+    finally:
+        page.close()
+    assert shown["marked"].startswith("marked.mp4")
+    assert "watermark: FOUND" in shown["marked"] and "render id c0ffe" in shown["marked"]
+    assert "watermark: not found" in shown["plain"] and "render id" not in shown["plain"]
+    with capsys.disabled():
+        print(f"\nverify form screenshots: {tmp_path}/verify_*.png")
