@@ -191,36 +191,36 @@ class AudioResampling:
 
     def take(self, count: int | None) -> np.ndarray:
         """The next ``count`` output samples (fewer at the end; None: all that are left)."""
-        while (count is None or len(self._ready) < count) and self._feed():
-            pass
-        taken, self._ready = (
-            self._ready[:count],
-            self._ready[len(self._ready) if count is None else count :],
-        )
-        return taken
+        parts, ready = [self._ready], len(self._ready)
+        while count is None or ready < count:
+            out = self._feed()
+            if out is None:
+                break
+            parts += out
+            ready += sum(len(o) for o in out)
+        # Joined once per call: joining block by block would copy a whole recording over and
+        # over when all of it is asked for at once (resample()).
+        joined = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        self._ready = joined[len(joined) if count is None else count :]
+        return joined[:count]
 
-    def _feed(self) -> bool:
-        """Resample the next block of the source; False once everything is out."""
+    def _feed(self) -> list[np.ndarray] | None:
+        """The next block of the source, resampled; None once everything is out."""
         if self._source_pos >= len(self._source):
             if self._resampler is None or self._flushed:
-                return False
+                return None
             self._flushed = True  # what the resampler still holds
-            out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)]
-        else:
-            stop = self._source_pos + RESAMPLE_BLOCK_S * self._source_rate
-            block = self._source[self._source_pos : stop]
-            self._source_pos = stop
-            if self._resampler is None:
-                out = [block]
-            else:
-                frame = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(block).reshape(1, -1), format="flt", layout="mono"
-                )
-                frame.sample_rate = self._source_rate
-                out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
-        if out:
-            self._ready = np.concatenate([self._ready, *out])
-        return True
+            return [f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)]
+        stop = self._source_pos + RESAMPLE_BLOCK_S * self._source_rate
+        block = self._source[self._source_pos : stop]
+        self._source_pos = stop
+        if self._resampler is None:
+            return [block]
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block).reshape(1, -1), format="flt", layout="mono"
+        )
+        frame.sample_rate = self._source_rate
+        return [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
 
 
 def analyze_audio(audio: Audio) -> AudioFeatures:
