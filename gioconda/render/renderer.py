@@ -93,8 +93,18 @@ class Renderer:
         self.occluders = EyeOccluders(portrait)
         if self.occluders.boxes:
             paint_out_occluders(self._source, pad, self.rig.neutral, self.occluders)
-        self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
-                                                cv2.BORDER_REPLICATE)  # fmt: skip
+        source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        # The composite reads the photo and the layer's alpha (as 8 bits) with one remap of
+        # four channels (OpenCV's fastest). One ring more around them: the photo's edge
+        # repeated and an alpha of 0, so that reads beyond it see the photo's edge (as a
+        # replicated border would) and no layer (as a border of 0 would).
+        alpha8 = np.clip(source_alpha * 255 + 0.5, 0, 255).astype(np.uint8)
+        self._source_rgba = cv2.merge(
+            [
+                *cv2.split(cv2.copyMakeBorder(self._source, 1, 1, 1, 1, cv2.BORDER_REPLICATE)),
+                cv2.copyMakeBorder(alpha8, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=(0,)),
+            ]
+        )
         self.distance = HeadDistance(portrait, self.rig.neutral)
         self.mouth = MouthPainter(portrait, self.rig)
         self.irises = IrisPainter(portrait)
@@ -248,45 +258,43 @@ class Renderer:
         wy0, wy1, wx0, wx1 = window
         region = out[wy0:wy1, wx0:wx1]
         region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
-        in_source = backward[wy0:wy1, wx0:wx1] + np.float32(self._source_pad)
-        # Two remaps read this map: converted to OpenCV's fixed point once, as each remap
-        # would do itself (the same samples).
-        fixed, fraction = cv2.convertMaps(in_source, NO_ARRAY, cv2.CV_16SC2)
+        in_source = backward[wy0:wy1, wx0:wx1] + np.float32(self._source_pad + 1)
+        warped = cv2.remap(self._source_rgba, in_source, NO_ARRAY, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         torn = torn[wy0:wy1, wx0:wx1]
         # Whatever comes from further out (above a head drawn smaller) is background plate.
-        alpha = cv2.remap(self._source_alpha, fixed, fraction, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))  # fmt: skip
+        alpha = warped[..., 3]
         # A torn pixel's map is noise and may point off the head (below the chin, into the
         # background), whose alpha of 0 would let the plate show through as a dark speck on
         # the lip's edge or a blob beside the mouth's corner. The map tears only where the
         # face pulls apart, so the pixel belongs to the head layer, and the fill paints it.
-        alpha[torn] = 1.0
+        alpha[torn] = 255
         shows = alpha > 0
         if not shows.any():
             return out
         y0, y1, x0, x1 = bounding_box(shows)
         if torn.any():
-            # The fill over torn pixels averages what lies around them: warp that too.
+            # The fill over torn pixels averages what lies around them: take that too.
             pad = FILL_PAD
             ty0, ty1, tx0, tx1 = bounding_box(torn)
             y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty1 + pad)
             x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx1 + pad)
         box = (slice(y0, y1), slice(x0, x1))
-        warped = cv2.remap(self._source, fixed[box], fraction[box], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        fill_from_around(warped, torn[box])
+        colour = warped[box][..., :3]
+        fill_from_around(colour, torn[box])
         a = alpha[box]
         # Where the layer is opaque the frame is the warped pixel itself, and where it is
         # clear the plate: only the pixels between (the layer's soft edge) need the sum,
         # found once by index (boolean masks would scan the box four times).
-        rows, cols = np.nonzero((a > 0) & (a != 1))
-        share = a[rows, cols][:, None]
+        rows, cols = np.nonzero((a > 0) & (a != 255))
+        share = a[rows, cols][:, None] * np.float32(1 / 255)
         plate = self._plate[rows + (wy0 + y0), cols + (wx0 + x0)]
-        blended = warped[rows, cols] * share + plate * (1 - share)
-        warped[rows, cols] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        blended = colour[rows, cols] * share + plate * (1 - share)
+        colour[rows, cols] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         shown = region[box]
         # (OpenCV writes into the view; assigning its result back keeps that explicit.)
-        shown[...] = cv2.copyTo(warped, shows[box].view(np.uint8), shown)
+        rgb = cv2.cvtColor(warped[box], cv2.COLOR_RGBA2RGB)
+        shown[...] = cv2.copyTo(rgb, shows[box].view(np.uint8), shown)
         return out
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
