@@ -80,6 +80,13 @@ class Renderer:
             ys - np.float32(pivot[1]),
             self._depth_map - np.float32(pivot[2]),
         )
+        r0, r1, c0, c1 = self._moving_box
+        w = self._head_weight[r0:r1, c0:c1]
+        # The rigid displacement is linear in these four planes (weight times x, y, z about
+        # the pivot, and the weight): one ``cv2.transform`` a frame gives both of its axes.
+        self._rigid_basis = np.stack(
+            [w * plane[r0:r1, c0:c1] for plane in self._centred] + [w], axis=-1
+        ).astype(np.float32)
         self._landmark_points, self._landmark_weight, self._relief = self._landmarks_on_head()
         self._alpha, self._plate = layers.alpha, layers.plate
         # What a frame shows wherever the head layer is clear (alpha 0): the plate alone.
@@ -336,28 +343,23 @@ class Renderer:
     def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
-        # Built as two planes and interleaved at the end: adding into a channel of an
-        # interleaved array strides through twice the memory.
         size = self.size
-        planes = (np.zeros((size, size), np.float32), np.zeros((size, size), np.float32))
+        field = np.zeros((size, size, 2), np.float32)
         r0, r1, c0, c1 = self._moving_box
-        xc, yc, zc = self._centred
-        # x and y about the pivot vary along one axis each.
-        x, y, zc = xc[0, c0:c1], yc[r0:r1, 0], zc[r0:r1, c0:c1]
-        w = self._head_weight[r0:r1, c0:c1]
-        for axis in (0, 1):
-            planar = c[axis, 0] * x + (c[axis, 1] * y)[:, None]
-            planar += c[axis, 2] * zc
-            planar += c[axis, 3]
-            np.multiply(w, planar, out=planes[axis][r0:r1, c0:c1])
+        if r1 > r0 and c1 > c0:  # (OpenCV writes into the view)
+            cv2.transform(self._rigid_basis, c, dst=field[r0:r1, c0:c1])
         # The expression, spread from the landmarks over the mesh and fading out beyond
         # the face.
         x0, y0, x1, y1 = self._mesh.box
         offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
-        for axis in (0, 1):  # one vector at a time: SciPy's product is faster so
-            spread = self._mesh.matrix @ np.ascontiguousarray(offsets[:, axis])
-            planes[axis][y0:y1, x0:x1] += spread.reshape(y1 - y0, x1 - x0)
-        return cv2.merge(planes)
+        # One vector at a time (SciPy's product is faster so), interleaved once.
+        spread = [
+            (self._mesh.matrix @ np.ascontiguousarray(offsets[:, axis])).reshape(y1 - y0, x1 - x0)
+            for axis in (0, 1)
+        ]
+        mesh = field[y0:y1, x0:x1]
+        cv2.add(mesh, cv2.merge(spread), dst=mesh)
+        return field
 
     def _rigid_source(self, head: HeadFrame, box: tuple[int, int, int, int]) -> np.ndarray:
         """Where each output pixel of ``box`` (x0, y0, x1, y1) comes from in the photo under
