@@ -270,38 +270,39 @@ class Renderer:
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         torn = torn[wy0:wy1, wx0:wx1]
         # Whatever comes from further out (above a head drawn smaller) is background plate.
-        alpha = warped[..., 3]
+        alpha = cv2.extractChannel(warped, 3)
         # A torn pixel's map is noise and may point off the head (below the chin, into the
         # background), whose alpha of 0 would let the plate show through as a dark speck on
         # the lip's edge or a blob beside the mouth's corner. The map tears only where the
         # face pulls apart, so the pixel belongs to the head layer, and the fill paints it.
         alpha[torn] = 255
-        shows = alpha > 0
-        if not shows.any():
+        x0, y0, w, h = cv2.boundingRect(alpha)  # of the pixels where the layer shows
+        if w == 0:
             return out
-        y0, y1, x0, x1 = bounding_box(shows)
-        if torn.any():
+        x1, y1 = x0 + w, y0 + h
+        tx0, ty0, tw, th = cv2.boundingRect(torn.view(np.uint8))
+        if tw:
             # The fill over torn pixels averages what lies around them: take that too.
             pad = FILL_PAD
-            ty0, ty1, tx0, tx1 = bounding_box(torn)
-            y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty1 + pad)
-            x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx1 + pad)
+            y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty0 + th + pad)
+            x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx0 + tw + pad)
         box = (slice(y0, y1), slice(x0, x1))
         colour = warped[box][..., :3]
         fill_from_around(colour, torn[box])
         a = alpha[box]
         # Where the layer is opaque the frame is the warped pixel itself, and where it is
-        # clear the plate: only the pixels between (the layer's soft edge) need the sum,
-        # found once by index (boolean masks would scan the box four times).
-        rows, cols = np.nonzero((a > 0) & (a != 255))
-        share = a[rows, cols][:, None] * np.float32(1 / 255)
-        plate = self._plate[rows + (wy0 + y0), cols + (wx0 + x0)]
-        blended = colour[rows, cols] * share + plate * (1 - share)
-        colour[rows, cols] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        # clear the plate: only the pixels between (the layer's soft edge) need the sum.
+        between = cv2.findNonZero(cv2.inRange(a, 1, 254))
+        if between is not None:
+            cols, rows = between[:, 0, 0], between[:, 0, 1]
+            share = a[rows, cols][:, None] * np.float32(1 / 255)
+            plate = self._plate[rows + (wy0 + y0), cols + (wx0 + x0)]
+            blended = colour[rows, cols] * share + plate * (1 - share)
+            colour[rows, cols] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         shown = region[box]
         # (OpenCV writes into the view; assigning its result back keeps that explicit.)
         rgb = cv2.cvtColor(warped[box], cv2.COLOR_RGBA2RGB)
-        shown[...] = cv2.copyTo(rgb, shows[box].view(np.uint8), shown)
+        shown[...] = cv2.copyTo(rgb, a, shown)
         return out
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
