@@ -91,6 +91,7 @@ class Renderer:
         self._alpha, self._plate = layers.alpha, layers.plate
         # What a frame shows wherever the head layer is clear (alpha 0): the plate alone.
         self._plate_shown = np.clip(self._plate + 0.5, 0, 255).astype(np.uint8)
+        self._plate_pixels = self._plate.reshape(-1, 3).astype(np.float32)
         # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
         # moves in whole instead of smearing its last row.
         pad = self._source_pad = max(1, round(SOURCE_PAD * size))
@@ -294,11 +295,16 @@ class Renderer:
         # clear the plate: only the pixels between (the layer's soft edge) need the sum.
         between = cv2.findNonZero(cv2.inRange(a, 1, 254))
         if between is not None:
-            cols, rows = between[:, 0, 0], between[:, 0, 1]
-            share = a[rows, cols][:, None] * np.float32(1 / 255)
-            plate = self._plate[rows + (wy0 + y0), cols + (wx0 + x0)]
-            blended = colour[rows, cols] * share + plate * (1 - share)
-            colour[rows, cols] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+            # Gathered and scattered as whole 4-byte pixels by flat index (NumPy's fastest).
+            rows, cols = between[:, 0, 1] + y0, between[:, 0, 0] + x0
+            pixels = warped.view(np.uint32).reshape(-1)
+            at = rows * (wx1 - wx0) + cols
+            rgba = pixels[at].view(np.uint8).reshape(-1, 4)
+            share = rgba[:, 3:] * np.float32(1 / 255)
+            plate = np.take(self._plate_pixels, (rows + wy0) * size + (cols + wx0), axis=0)
+            blended = rgba[:, :3] * share + plate * (1 - share)
+            rgba[:, :3] = np.clip(blended + 0.5, 0, 255)
+            pixels[at] = rgba.view(np.uint32).reshape(-1)
         shown = region[box]
         # (OpenCV writes into the view; assigning its result back keeps that explicit.)
         rgb = cv2.cvtColor(warped[box], cv2.COLOR_RGBA2RGB)
