@@ -53,6 +53,8 @@ from gioconda.render.warp import (
 EYES = (RIGHT_EYE_UPPER + RIGHT_EYE_LOWER, LEFT_EYE_UPPER + LEFT_EYE_LOWER)
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
 SOURCE_PAD = 0.1
+#: 8-bit alphas strictly between clear and opaque (bounds for ``cv2.inRange``).
+_PARTLY_LOW, _PARTLY_HIGH = np.full(1, 1, np.uint8), np.full(1, 254, np.uint8)
 
 
 class Renderer:
@@ -293,7 +295,7 @@ class Renderer:
         a = alpha[box]
         # Where the layer is opaque the frame is the warped pixel itself, and where it is
         # clear the plate: only the pixels between (the layer's soft edge) need the sum.
-        between = cv2.findNonZero(cv2.inRange(a, 1, 254))
+        between = cv2.findNonZero(cv2.inRange(a, _PARTLY_LOW, _PARTLY_HIGH))
         if between is not None:
             # Gathered and scattered as whole 4-byte pixels by flat index (NumPy's fastest).
             rows, cols = between[:, 0, 1] + y0, between[:, 0, 0] + x0
