@@ -268,7 +268,9 @@ class Renderer:
         wy0, wy1, wx0, wx1 = window
         region = out[wy0:wy1, wx0:wx1]
         region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
-        in_source = backward[wy0:wy1, wx0:wx1] + np.float32(self._source_pad + 1)
+        # (Copied, then added in place: NumPy adds far faster over contiguous memory.)
+        in_source = backward[wy0:wy1, wx0:wx1].copy()
+        in_source += np.float32(self._source_pad + 1)
         warped = cv2.remap(self._source_rgba, in_source, NO_ARRAY, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         torn = torn[wy0:wy1, wx0:wx1]
