@@ -34,9 +34,10 @@ INVERSION_DAMPING = 0.75
 INVERSION_COARSENING = 4
 
 
-#: Fixed-point steps at full resolution after the coarse inversion. Two leave a smaller
-#: residual (source + field(source) - pixel) than the four full-resolution steps they replace;
-#: one leaves about the same, but measurably rounder /o/ and rougher seams in the evaluation.
+#: Fixed-point steps at full resolution after the coarse inversion (at least 2: the last is
+#: what finds torn pixels). Two leave a smaller residual (source + field(source) - pixel) than
+#: the four full-resolution steps they replace; one leaves about the same, but measurably
+#: rounder /o/ and rougher seams in the evaluation.
 REFINING_STEPS = 2
 
 
@@ -220,7 +221,8 @@ def invert_field(
 
     The backward displacement is smooth wherever the map does not tear, so the iteration
     runs on a grid :data:`INVERSION_COARSENING` times coarser, its result is interpolated
-    to every pixel, and :data:`REFINING_STEPS` steps at full resolution bring each pixel to
+    to every pixel, and :data:`REFINING_STEPS` steps at full resolution (after the first,
+    only for the pixels not yet settled, see :data:`SETTLED_STEP`) bring each pixel to
     sub-pixel accuracy (the interpolation's error is largest where the field bends, at the
     lips) and find where the map tears: a step still above :data:`TORN_STEP` has not
     converged. A field of zero gives the identity exactly.
@@ -234,7 +236,9 @@ def invert_field(
     step = _inversion_step(field, here, source, np.empty_like(source))
     # Most pixels are settled after the first step (the coarse grid's interpolation is
     # already accurate where the field is smooth): the next steps visit only the others,
-    # gathered into one column of points (each point's step is what it was in the image).
+    # gathered into a block of points (each point's step is what it was in the image). A
+    # pixel whose step is under SETTLED_STEP is not torn either: the tear is only looked
+    # for among the others.
     unsettled = _squared_length(step) > SETTLED_STEP**2
     step *= INVERSION_DAMPING
     source += step
