@@ -151,15 +151,19 @@ class EyeOccluders:
         for box, source in zip(self.paint_boxes, sources, strict=True):
             alpha = cv2.remap(self._alpha, source, NO_ARRAY, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))  # fmt: skip
-            shows = alpha > 0
-            if not shows.any():
+            # Rims are thin: only the pixels they reach are read and blended, found once.
+            shown = cv2.findNonZero((alpha > 0).view(np.uint8))
+            if shown is None:
                 continue
-            rim = cv2.remap(self._photo, source, NO_ARRAY, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+            x0, y0, w, h = cv2.boundingRect(shown)
+            rim = cv2.remap(self._photo, source[y0 : y0 + h, x0 : x0 + w], NO_ARRAY,
+                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            cols, rows = shown[:, 0, 0], shown[:, 0, 1]
             bx0, by0, bx1, by1 = box
             patch = frame[by0:by1, bx0:bx1]
-            a = alpha[shows][:, None]
-            patch[shows] = np.clip(patch[shows] * (1 - a) + rim[shows] * a + 0.5, 0, 255)
+            a = alpha[rows, cols][:, None]
+            under = patch[rows, cols] * (1 - a)
+            patch[rows, cols] = np.clip(under + rim[rows - y0, cols - x0] * a + 0.5, 0, 255)
 
 
 def _grown(seeds: np.ndarray, allowed: np.ndarray) -> np.ndarray:

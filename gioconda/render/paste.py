@@ -46,11 +46,23 @@ class FullFramePaste:
         region = self.photo[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
         # Inside the feathered edge the paste is the rendered pixel itself: only the edge's
         # pixels are blended, each frame's work growing with the crop's outline, not its area.
-        self._edge = np.nonzero(alpha < 1)
-        self._edge_alpha = alpha[self._edge][:, None]
-        self._edge_photo = region[self._edge] * (1 - self._edge_alpha)
+        # The opaque pixels form a box (the alpha is a function of the row's distance to the
+        # edge and the column's), so the edge is four bands around it: above, below, left and
+        # right of it. Each keeps its alpha and its share of the photo.
         opaque = alpha == 1
         self._opaque = bounding_box(opaque) if opaque.any() else (0, 0, 0, 0)
+        iy0, iy1, ix0, ix1 = self._opaque
+        height, width = alpha.shape
+        self._bands = []
+        for band in ((0, iy0, 0, width), (iy1, height, 0, width), (iy0, iy1, 0, ix0),
+                     (iy0, iy1, ix1, width)):  # fmt: skip
+            by0, by1, bx0, bx1 = band
+            if by1 > by0 and bx1 > bx0:
+                share = alpha[by0:by1, bx0:bx1, None]
+                self._bands.append((band, share, region[by0:by1, bx0:bx1] * (1 - share)))
+        # Each frame's remap reads the maps in OpenCV's fixed point, converted once (the
+        # conversion each remap of float maps would do itself: the same samples).
+        self._fixed, self._fraction = cv2.convertMaps(self.map_x, self.map_y, cv2.CV_16SC2)
         # The map of x varies along columns only, that of y along rows only (both grow).
         self._column_reads, self._row_reads = self.map_x[0], self.map_y[:, 0]
         self._still = portrait.image
@@ -90,15 +102,15 @@ class FullFramePaste:
         out = onto.copy()
         if y1 <= y0 or x1 <= x0:
             return out
-        patch = cv2.remap(rendered, self.map_x[y0:y1, x0:x1], self.map_y[y0:y1, x0:x1],
+        patch = cv2.remap(rendered, self._fixed[y0:y1, x0:x1], self._fraction[y0:y1, x0:x1],
                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        iy0, iy1, ix0, ix1 = self._opaque
-        if not (iy0 <= y0 and y1 <= iy1 and ix0 <= x0 and x1 <= ix1):
-            rows, cols = self._edge
-            inside = (rows >= y0) & (rows < y1) & (cols >= x0) & (cols < x1)
-            edge = (rows[inside] - y0, cols[inside] - x0)
-            share = self._edge_alpha[inside]
-            blended = patch[edge] * share + self._edge_photo[inside]
-            patch[edge] = np.clip(blended + 0.5, 0, 255)
+        for (by0, by1, bx0, bx1), share, photo_share in self._bands:
+            oy0, oy1, ox0, ox1 = max(by0, y0), min(by1, y1), max(bx0, x0), min(bx1, x1)
+            if oy1 <= oy0 or ox1 <= ox0:
+                continue
+            edge = patch[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]
+            inside = (slice(oy0 - by0, oy1 - by0), slice(ox0 - bx0, ox1 - bx0))
+            blended = edge * share[inside] + photo_share[inside]
+            edge[...] = np.clip(blended + 0.5, 0, 255)
         out[self.y0 + y0 : self.y0 + y1, self.x0 + x0 : self.x0 + x1] = patch
         return out

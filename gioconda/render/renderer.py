@@ -37,6 +37,7 @@ from gioconda.render.regions import bounding_box
 from gioconda.render.rig import FaceRig, HeadFrame
 from gioconda.render.warp import (
     FILL_PAD,
+    INVERSION_COARSENING,
     N_MESH_LANDMARKS,
     RELIEF_TAPER,
     RIGID_INVERSION_STEPS,
@@ -53,6 +54,12 @@ from gioconda.render.warp import (
 EYES = (RIGHT_EYE_UPPER + RIGHT_EYE_LOWER, LEFT_EYE_UPPER + LEFT_EYE_LOWER)
 #: How far past the crop's edges the photo is kept for what motion brings in, share of it.
 SOURCE_PAD = 0.1
+#: Full-resolution steps after the coarse inversion of the rigid motion over the occluders'
+#: boxes (see :meth:`Renderer._rigid_source`): two leave a residual within about 0.01 px of
+#: the four full-resolution steps they replace.
+RIGID_REFINING_STEPS = 2
+#: 8-bit alphas strictly between clear and opaque (bounds for ``cv2.inRange``).
+_PARTLY_LOW, _PARTLY_HIGH = np.full(1, 1, np.uint8), np.full(1, 254, np.uint8)
 
 
 class Renderer:
@@ -80,10 +87,18 @@ class Renderer:
             ys - np.float32(pivot[1]),
             self._depth_map - np.float32(pivot[2]),
         )
+        r0, r1, c0, c1 = self._moving_box
+        w = self._head_weight[r0:r1, c0:c1]
+        # The rigid displacement is linear in these four planes (weight times x, y, z about
+        # the pivot, and the weight): one ``cv2.transform`` a frame gives both of its axes.
+        self._rigid_basis = np.stack(
+            [w * plane[r0:r1, c0:c1] for plane in self._centred] + [w], axis=-1
+        ).astype(np.float32)
         self._landmark_points, self._landmark_weight, self._relief = self._landmarks_on_head()
         self._alpha, self._plate = layers.alpha, layers.plate
         # What a frame shows wherever the head layer is clear (alpha 0): the plate alone.
         self._plate_shown = np.clip(self._plate + 0.5, 0, 255).astype(np.uint8)
+        self._plate_pixels = self._plate.reshape(-1, 3).astype(np.float32)
         # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
         # moves in whole instead of smearing its last row.
         pad = self._source_pad = max(1, round(SOURCE_PAD * size))
@@ -93,8 +108,18 @@ class Renderer:
         self.occluders = EyeOccluders(portrait)
         if self.occluders.boxes:
             paint_out_occluders(self._source, pad, self.rig.neutral, self.occluders)
-        self._source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad,
-                                                cv2.BORDER_REPLICATE)  # fmt: skip
+        source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        # The composite reads the photo and the layer's alpha (as 8 bits) with one remap of
+        # four channels (OpenCV's fastest). One ring more around them: the photo's edge
+        # repeated and an alpha of 0, so that reads beyond it see the photo's edge (as a
+        # replicated border would) and no layer (as a border of 0 would).
+        alpha8 = np.clip(source_alpha * 255 + 0.5, 0, 255).astype(np.uint8)
+        self._source_rgba = cv2.merge(
+            [
+                *cv2.split(cv2.copyMakeBorder(self._source, 1, 1, 1, 1, cv2.BORDER_REPLICATE)),
+                cv2.copyMakeBorder(alpha8, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=(0,)),
+            ]
+        )
         self.distance = HeadDistance(portrait, self.rig.neutral)
         self.mouth = MouthPainter(portrait, self.rig)
         self.irises = IrisPainter(portrait)
@@ -248,45 +273,51 @@ class Renderer:
         wy0, wy1, wx0, wx1 = window
         region = out[wy0:wy1, wx0:wx1]
         region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
-        in_source = backward[wy0:wy1, wx0:wx1] + np.float32(self._source_pad)
-        # Two remaps read this map: converted to OpenCV's fixed point once, as each remap
-        # would do itself (the same samples).
-        fixed, fraction = cv2.convertMaps(in_source, NO_ARRAY, cv2.CV_16SC2)
+        # (Copied, then added in place: NumPy adds far faster over contiguous memory.)
+        in_source = backward[wy0:wy1, wx0:wx1].copy()
+        in_source += np.float32(self._source_pad + 1)
+        warped = cv2.remap(self._source_rgba, in_source, NO_ARRAY, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         torn = torn[wy0:wy1, wx0:wx1]
         # Whatever comes from further out (above a head drawn smaller) is background plate.
-        alpha = cv2.remap(self._source_alpha, fixed, fraction, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))  # fmt: skip
+        alpha = cv2.extractChannel(warped, 3)
         # A torn pixel's map is noise and may point off the head (below the chin, into the
         # background), whose alpha of 0 would let the plate show through as a dark speck on
         # the lip's edge or a blob beside the mouth's corner. The map tears only where the
         # face pulls apart, so the pixel belongs to the head layer, and the fill paints it.
-        alpha[torn] = 1.0
-        shows = alpha > 0
-        if not shows.any():
+        alpha[torn] = 255
+        x0, y0, w, h = cv2.boundingRect(alpha)  # of the pixels where the layer shows
+        if w == 0:
             return out
-        y0, y1, x0, x1 = bounding_box(shows)
-        if torn.any():
-            # The fill over torn pixels averages what lies around them: warp that too.
+        x1, y1 = x0 + w, y0 + h
+        tx0, ty0, tw, th = cv2.boundingRect(torn.view(np.uint8))
+        if tw:
+            # The fill over torn pixels averages what lies around them: take that too.
             pad = FILL_PAD
-            ty0, ty1, tx0, tx1 = bounding_box(torn)
-            y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty1 + pad)
-            x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx1 + pad)
+            y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty0 + th + pad)
+            x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx0 + tw + pad)
         box = (slice(y0, y1), slice(x0, x1))
-        warped = cv2.remap(self._source, fixed[box], fraction[box], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        fill_from_around(warped, torn[box])
+        colour = warped[box][..., :3]
+        fill_from_around(colour, torn[box])
         a = alpha[box]
         # Where the layer is opaque the frame is the warped pixel itself, and where it is
-        # clear the plate: only the pixels between (the layer's soft edge) need the sum,
-        # found once by index (boolean masks would scan the box four times).
-        rows, cols = np.nonzero((a > 0) & (a != 1))
-        share = a[rows, cols][:, None]
-        plate = self._plate[rows + (wy0 + y0), cols + (wx0 + x0)]
-        blended = warped[rows, cols] * share + plate * (1 - share)
-        warped[rows, cols] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        # clear the plate: only the pixels between (the layer's soft edge) need the sum.
+        between = cv2.findNonZero(cv2.inRange(a, _PARTLY_LOW, _PARTLY_HIGH))
+        if between is not None:
+            # Gathered and scattered as whole 4-byte pixels by flat index (NumPy's fastest).
+            rows, cols = between[:, 0, 1] + y0, between[:, 0, 0] + x0
+            pixels = warped.view(np.uint32).reshape(-1)
+            at = rows * (wx1 - wx0) + cols
+            rgba = pixels[at].view(np.uint8).reshape(-1, 4)
+            share = rgba[:, 3:] * np.float32(1 / 255)
+            plate = np.take(self._plate_pixels, (rows + wy0) * size + (cols + wx0), axis=0)
+            blended = rgba[:, :3] * share + plate * (1 - share)
+            rgba[:, :3] = np.clip(blended + 0.5, 0, 255)
+            pixels[at] = rgba.view(np.uint32).reshape(-1)
         shown = region[box]
         # (OpenCV writes into the view; assigning its result back keeps that explicit.)
-        shown[...] = cv2.copyTo(warped, shows[box].view(np.uint8), shown)
+        rgb = cv2.cvtColor(warped[box], cv2.COLOR_RGBA2RGB)
+        shown[...] = cv2.copyTo(rgb, a, shown)
         return out
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
@@ -328,28 +359,23 @@ class Renderer:
     def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
         c = self._rigid_coefficients(head)
-        # Built as two planes and interleaved at the end: adding into a channel of an
-        # interleaved array strides through twice the memory.
         size = self.size
-        planes = (np.zeros((size, size), np.float32), np.zeros((size, size), np.float32))
+        field = np.zeros((size, size, 2), np.float32)
         r0, r1, c0, c1 = self._moving_box
-        xc, yc, zc = self._centred
-        # x and y about the pivot vary along one axis each.
-        x, y, zc = xc[0, c0:c1], yc[r0:r1, 0], zc[r0:r1, c0:c1]
-        w = self._head_weight[r0:r1, c0:c1]
-        for axis in (0, 1):
-            planar = c[axis, 0] * x + (c[axis, 1] * y)[:, None]
-            planar += c[axis, 2] * zc
-            planar += c[axis, 3]
-            np.multiply(w, planar, out=planes[axis][r0:r1, c0:c1])
+        if r1 > r0 and c1 > c0:  # (OpenCV writes into the view)
+            cv2.transform(self._rigid_basis, c, dst=field[r0:r1, c0:c1])
         # The expression, spread from the landmarks over the mesh and fading out beyond
         # the face.
         x0, y0, x1, y1 = self._mesh.box
         offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
-        for axis in (0, 1):  # one vector at a time: SciPy's product is faster so
-            spread = self._mesh.matrix @ np.ascontiguousarray(offsets[:, axis])
-            planes[axis][y0:y1, x0:x1] += spread.reshape(y1 - y0, x1 - x0)
-        return cv2.merge(planes)
+        # One vector at a time (SciPy's product is faster so), interleaved once.
+        spread = [
+            (self._mesh.matrix @ np.ascontiguousarray(offsets[:, axis])).reshape(y1 - y0, x1 - x0)
+            for axis in (0, 1)
+        ]
+        mesh = field[y0:y1, x0:x1]
+        cv2.add(mesh, cv2.merge(spread), dst=mesh)
+        return field
 
     def _rigid_source(self, head: HeadFrame, box: tuple[int, int, int, int]) -> np.ndarray:
         """Where each output pixel of ``box`` (x0, y0, x1, y1) comes from in the photo under
@@ -357,17 +383,42 @@ class Renderer:
         :meth:`forward_field`, inverted by fixed-point steps (it is smooth: a few suffice)."""
         x0, y0, x1, y1 = box
         c = self._rigid_coefficients(head)
-        pivot = self.rig.pivot.astype(np.float32)
-        grid = self._grid[y0:y1, x0:x1]
-        source = grid.copy()
+        # The rigid motion is smooth (the depth map is blurred, the weight is 1 around the
+        # eyes): iterated on a grid INVERSION_COARSENING times coarser, each coarse point at
+        # the middle of its block as cv2.resize's linear interpolation reads it, interpolated
+        # to every pixel, then refined at full resolution.
+        f = INVERSION_COARSENING
+        h, w = y1 - y0, x1 - x0
+        rows, cols = -(-h // f), -(-w // f)
+        middle = (f - 1) / 2
+        coarse_x = np.tile((x0 + middle + f * np.arange(cols)).astype(np.float32), (rows, 1))
+        coarse_y = np.tile((y0 + middle + f * np.arange(rows)).astype(np.float32)[:, None],
+                           (1, cols))  # fmt: skip
+        sx, sy = coarse_x, coarse_y
         for _ in range(RIGID_INVERSION_STEPS):
-            weight = cv2.remap(self._head_weight, source, NO_ARRAY, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-            depth = cv2.remap(self._centred[2], source, NO_ARRAY, cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-            x = source[..., 0] - pivot[0]
-            y = source[..., 1] - pivot[1]
-            for axis in (0, 1):
-                moved = c[axis, 0] * x + c[axis, 1] * y + c[axis, 2] * depth + c[axis, 3]
-                source[..., axis] = grid[..., axis] - weight * moved
-        return source
+            sx, sy = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
+        size = (cols * f, rows * f)
+        here_x = np.tile(self._columns[x0:x1], (h, 1))
+        here_y = np.tile(self._rows[y0:y1, None], (1, w))
+        sx = here_x + cv2.resize(sx - coarse_x, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+        sy = here_y + cv2.resize(sy - coarse_y, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+        for _ in range(RIGID_REFINING_STEPS):
+            sx, sy = self._rigid_step(c, here_x, here_y, sx, sy)
+        return cv2.merge([sx, sy])
+
+    def _rigid_step(
+        self, c: np.ndarray, here_x: np.ndarray, here_y: np.ndarray, sx: np.ndarray,
+        sy: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """One fixed-point step of the rigid motion's inversion: the sources (x and y planes)
+        whose rigid displacement (coefficients ``c``) brings them to ``here``."""
+        pivot = self.rig.pivot.astype(np.float32)
+        weight = cv2.remap(self._head_weight, sx, sy, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        depth = cv2.remap(self._centred[2], sx, sy, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        x, y = sx - pivot[0], sy - pivot[1]
+        moved = [
+            c[axis, 0] * x + c[axis, 1] * y + c[axis, 2] * depth + c[axis, 3] for axis in (0, 1)
+        ]
+        return here_x - weight * moved[0], here_y - weight * moved[1]
