@@ -380,6 +380,13 @@ def animate(
     check_writable(out_path)
     if motion_out is not None:
         check_motion_path(motion_out)
+    if audio_path is not None and options.lipsync == "whisper":
+        # Whisper's models load in the background while the audio is decoded and the photo read.
+        from gioconda.speech.whisper import WhisperListener, models_needed
+
+        WhisperListener.shared().preload(
+            models_needed(options.language, options.transcript is not None)
+        )
     photo = load_photo(photo_path)
     # Speech first: a bad audio file is found in a moment, before the face is analyzed.
     if text is not None:
