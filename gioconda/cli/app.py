@@ -124,16 +124,13 @@ def _log_to_stderr(verbose: bool, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gioconda`` command; returns the exit code."""
-    from gioconda.cli import early
-
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    early.start([a for a in arguments if a not in ("-v", "--verbose", "-q", "--quiet")])
     from gioconda.cli.guard import Terminated, one_line, stop_cleanly
     from gioconda.errors import GiocondaError
     from gioconda.face.native_logs import python_only_stderr
     from gioconda.output.files import remove_temporary_files
 
     parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     # -v works anywhere on the line (no command uses -v for anything else).
     verbose = any(a in ("-v", "--verbose") for a in arguments)
     arguments = [a for a in arguments if a not in ("-v", "--verbose")]

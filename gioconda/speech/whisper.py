@@ -257,6 +257,7 @@ class WhisperListener:
         self._models_lock = threading.Lock()  # one model loads at a time; a user waits for it
         self._preloading: set[str] = set()
         self._preloading_lock = threading.Lock()
+        self._preloader: threading.Thread | None = None
 
     _shared: WhisperListener | None = None
     _shared_lock = threading.Lock()
@@ -273,10 +274,10 @@ class WhisperListener:
         """Start loading the models ``names``, in order, and the voice activity detector, on a
         background thread, and return.
 
-        The models take about a second to load (CTranslate2 reads the weights mostly without
-        Python's lock): called as a job starts, they load while the program's own modules are
-        imported and the audio decoded. A call that needs a model still loading waits for it;
-        a model that fails to load here is left for that call to load, and to report.
+        The models take about a second to load (CTranslate2 converts their float16 weights to
+        int8), while the audio is decoded and the photo read. A call that needs a model still
+        loading waits for it; a model that fails to load here is left for that call to load,
+        and to report.
         """
         with self._preloading_lock:  # not the models' lock: a load may hold that for a second
             wanted = [n for n in names if n not in self._models and n not in self._preloading]
@@ -299,7 +300,18 @@ class WhisperListener:
 
         # Not a daemon: the interpreter waits for a load under way before it exits (a daemon
         # thread would be stopped inside CTranslate2 at exit, which can abort the process).
-        threading.Thread(target=load, name="gioconda-whisper-load").start()
+        self._preloader = threading.Thread(target=load, name="gioconda-whisper-load")
+        self._preloader.start()
+
+    def wait_for_preload(self) -> None:
+        """Return once the models :meth:`preload` started loading are loaded (or failed).
+
+        CTranslate2 holds Python's lock while it loads a model, so other Python work at the
+        same time only slows both down; Whisper's reading, later, mostly leaves it free.
+        """
+        preloader = self._preloader
+        if preloader is not None:
+            preloader.join()
 
     def _model(self, name: str):  # -> faster_whisper.WhisperModel
         loaded = self._models.get(name)
@@ -348,12 +360,14 @@ class WhisperListener:
         """
         total = max(1, math.ceil(audio.duration_s))
         samples = whisper_samples(audio)
-        spans = speech_spans(samples)
-        if not spans:
-            progress("recognition", total, total)
-            return HeardSpeech((), language or "", ())
         with self._lock, ThreadPoolExecutor(2, thread_name_prefix="gioconda-whisper") as pool:
+            # The language is found while the voice activity detector listens (Whisper writes
+            # nothing in finding it, so a recording without speech costs only its time).
             detection = pool.submit(self._detect, samples)
+            spans = speech_spans(samples)
+            if not spans:
+                progress("recognition", total, total)
+                return HeardSpeech((), language or "", ())
 
             def to_read() -> str | None:
                 """The language to read ("": a forced language not spoken), None until known."""
