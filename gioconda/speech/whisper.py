@@ -460,6 +460,10 @@ class WhisperListener:
                 vad_filter=True,
                 vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
                 beam_size=1,
+                # Greedy only: faster-whisper's fallback re-reads a doubtful window by random
+                # sampling at rising temperatures, so the same recording gave other words (and
+                # another mouth) from run to run; and it read such windows up to six times.
+                temperature=0.0,
                 condition_on_previous_text=False,  # one misheard window does not feed the next
                 initial_prompt=_PROMPTS.get(language),
             )
