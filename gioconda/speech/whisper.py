@@ -19,6 +19,11 @@ Whisper invents text on silence and music; the Silero voice activity detector th
 ``faster-whisper`` wheel carries decides first whether anyone speaks at all, and Whisper
 only reads the stretches it marks as speech. Word times are Whisper's (often 100 ms off):
 :mod:`gioconda.speech.transcript` uses them only as loose anchors.
+
+Both cores are used (:meth:`WhisperListener.listen`): each request runs on one thread, the
+language is found while the detector listens and while English is read, and a recording of
+more than one window's speech is read in two halves at once. Reading is greedy, so the same
+recording gives the same words on every run.
 """
 
 from __future__ import annotations
