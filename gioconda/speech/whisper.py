@@ -88,6 +88,8 @@ MODEL_THREADS = 1
 #: Speech (seconds, as the voice activity detector finds it) beyond which a recording is read
 #: in two halves at once (:func:`_halves`): more than Whisper's one 30 s window.
 SPLIT_MIN_SPEECH_S = 30.0
+#: How far from the middle of the speech the cut between the halves may move to a pause, s.
+HALVES_REACH_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -515,12 +517,30 @@ def _pieces(
 
 
 def _halves(spans: tuple[tuple[float, float], ...], samples: np.ndarray) -> list[tuple[int, int]]:
-    """The recording as two sample ranges cut near its middle (:func:`_cut`, between 35 and
-    65% of it), read at once on two threads; or whole where Whisper reads its speech in one
-    window (:data:`SPLIT_MIN_SPEECH_S`), which two would only pad."""
-    if sum(end - start for start, end in spans) <= SPLIT_MIN_SPEECH_S:
+    """The recording as two sample ranges, read at once on two threads, cut (:func:`_cut`)
+    within :data:`HALVES_REACH_S` of where half its speech has been said; or whole where
+    Whisper reads its speech in one window (:data:`SPLIT_MIN_SPEECH_S`), which two would only
+    pad.
+
+    Halves of equal speech, not of equal length: Whisper reads the speech alone (what the
+    detector marks), 30 s a window, so 56 s of speech in halves of 28 s is read in one window
+    each, at once, where a cut in the middle of the recording's length left 36 s on one side,
+    two windows one after the other.
+    """
+    total = sum(end - start for start, end in spans)
+    if total <= SPLIT_MIN_SPEECH_S:
         return [(0, len(samples))]
-    cut = _cut(spans, samples, round(len(samples) * 0.35), round(len(samples) * 0.65))
+    said = 0.0
+    for start, end in spans:
+        if said + (end - start) >= total / 2:
+            middle = start + total / 2 - said
+            break
+        said += end - start
+    rate = WHISPER_SAMPLE_RATE
+    reach = round(HALVES_REACH_S * rate)
+    low = max(1, round(middle * rate) - reach)
+    high = min(len(samples) - 1, round(middle * rate) + reach)
+    cut = _cut(spans, samples, low, high)
     return [(0, cut), (cut, len(samples))]
 
 

@@ -28,15 +28,19 @@ SENTENCES = (
 )
 
 
-def test_halves_cut_in_the_widest_pause_near_the_middle() -> None:
+def test_halves_hold_half_the_speech_each_cut_in_a_pause() -> None:
     rate = WHISPER_SAMPLE_RATE
-    samples = np.zeros(60 * rate, np.float32)
-    spans = ((0.5, 20.0), (20.5, 27.0), (28.5, 40.0), (40.2, 59.0))  # widest middle pause 27-28.5
-    assert _halves(spans, samples) == [(0, round(27.75 * rate)), (round(27.75 * rate), 60 * rate)]
-    # A pause outside 35-65% of the recording is not taken, however wide.
-    spans = ((0.5, 5.0), (15.0, 59.0))
-    cut = _halves(spans, samples)[0][1]
-    assert 0.35 * len(samples) <= cut <= 0.65 * len(samples)
+    rng = np.random.default_rng(0)
+    samples = rng.normal(0, 0.1, 60 * rate).astype(np.float32)
+    # 56 s of speech; half of it said by 29.5 s, where a pause (29-30 s) is the cut.
+    spans = ((0.0, 20.0), (21.0, 29.0), (30.0, 58.0))
+    assert _halves(spans, samples) == [(0, round(29.5 * rate)), (round(29.5 * rate), 60 * rate)]
+    # No pause near the middle of the speech (said by 31.2 s, inside a 32.6 s stretch): the
+    # quietest tenth of a second within reach of it, not the pauses at 10 s or 27.2 s.
+    spans = ((0.0, 9.0), (11.0, 27.0), (27.4, 60.0))
+    samples[round(32.2 * rate) : round(32.3 * rate)] *= 0.01
+    [(_, cut), _] = _halves(spans, samples)
+    assert abs(cut / rate - 32.25) < 0.06
     # One window's speech is read whole: two would only pad.
     assert _halves(((1.0, 1.0 + SPLIT_MIN_SPEECH_S - 1),), samples) == [(0, 60 * rate)]
 
