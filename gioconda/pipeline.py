@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -186,10 +186,15 @@ class AnimateResult:
 
 
 def speech_from_audio(
-    path: str | os.PathLike[str], options: AnimateOptions, progress: Progress = no_progress
+    path: str | os.PathLike[str],
+    options: AnimateOptions,
+    progress: Progress = no_progress,
+    ready: Callable[[], None] | None = None,
 ) -> Speech:
     """Decode a recording and find its phones (with the chosen lip-sync method); Whisper's
-    reading and the alignment are reported to ``progress`` ("recognition", "alignment")."""
+    reading and the alignment are reported to ``progress`` ("recognition", "alignment").
+    ``ready`` is called once the recording is decoded and the recognizer set up (what can be
+    refused has been), before the recognition."""
     if options.lipsync not in LIPSYNC_METHODS:
         raise GiocondaError(
             f"unknown lip-sync method {options.lipsync!r}; one of {', '.join(LIPSYNC_METHODS)}"
@@ -208,11 +213,15 @@ def speech_from_audio(
         else:
             recognizer = RECOGNIZERS[options.lipsync]()
         heard = resample(audio, ANALYSIS_SAMPLE_RATE)
+        if ready is not None:
+            ready()
         if isinstance(recognizer, WhisperRecognizer):
             phones = recognizer.recognize(heard, progress)
         else:
             phones = recognizer.recognize(heard)
             _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
+    elif ready is not None:
+        ready()
     return Speech(audio, phones, "recording")
 
 
@@ -396,16 +405,23 @@ def animate(
     photo = load_photo(photo_path)
     progress = serialized(progress)  # told from two threads below
     # The face is analysed (or read from its cache) and the renderer set up on a thread of its
-    # own while the speech is recognized (or synthesized), which leaves a core idle at times;
-    # after Whisper's models load, which hold Python's lock. Its errors are raised after the
-    # speech's: a bad audio file is still reported before a photo without a face.
+    # own while a recording is recognized, which leaves a core idle at times; once the
+    # recording is decoded (a bad audio file is reported alone, before any note on the photo)
+    # and Whisper's models are loaded (they hold Python's lock). Its errors are raised after
+    # the speech's, as before.
     with ThreadPoolExecutor(1, thread_name_prefix="gioconda-portrait") as pool:
-        prepared = pool.submit(_prepared_portrait, photo, options, progress, models_loaded)
+        prepared: list[Future[tuple[Portrait, Renderer]]] = []
+
+        def prepare() -> None:
+            prepared.append(
+                pool.submit(_prepared_portrait, photo, options, progress, models_loaded)
+            )
+
         if text is not None:
             speech = speech_from_text(text, options, progress)
         else:
             assert audio_path is not None  # checked above: one of audio_path and text
-            speech = speech_from_audio(audio_path, options, progress)
+            speech = speech_from_audio(audio_path, options, progress, ready=prepare)
         _log.info(
             "speech: %s, %.1f s; mouth from %s",
             speech.source,
@@ -413,7 +429,9 @@ def animate(
             f"voice {options.voice}'s own phone timings" if text is not None
             else f"lip sync method {options.lipsync}",
         )  # fmt: skip
-        portrait, renderer = prepared.result()
+        if not prepared:
+            prepare()
+        portrait, renderer = prepared[0].result()
     stage_log.face(photo, portrait, options.face, options.full_frame)
     motion = motion_for_speech(speech, options.fps, options.motion)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
