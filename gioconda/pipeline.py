@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -32,7 +33,7 @@ from gioconda.output.files import check_writable
 from gioconda.output.motion_files import check_motion_path, read_motion, write_motion
 from gioconda.output.targets import check_outputs
 from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4Writer
-from gioconda.progress import Progress, no_progress
+from gioconda.progress import Progress, no_progress, serialized
 from gioconda.provenance import sign_if_configured
 from gioconda.provenance.watermark import FORMAT_VERSION, RENDER_ID_BITS, Payload, Watermarker
 from gioconda.render.label import SyntheticLabel
@@ -185,10 +186,15 @@ class AnimateResult:
 
 
 def speech_from_audio(
-    path: str | os.PathLike[str], options: AnimateOptions, progress: Progress = no_progress
+    path: str | os.PathLike[str],
+    options: AnimateOptions,
+    progress: Progress = no_progress,
+    ready: Callable[[], None] | None = None,
 ) -> Speech:
     """Decode a recording and find its phones (with the chosen lip-sync method); Whisper's
-    reading and the alignment are reported to ``progress`` ("recognition", "alignment")."""
+    reading and the alignment are reported to ``progress`` ("recognition", "alignment").
+    ``ready`` is called once the recording is decoded and the recognizer set up (what can be
+    refused has been), before the recognition."""
     if options.lipsync not in LIPSYNC_METHODS:
         raise GiocondaError(
             f"unknown lip-sync method {options.lipsync!r}; one of {', '.join(LIPSYNC_METHODS)}"
@@ -207,11 +213,15 @@ def speech_from_audio(
         else:
             recognizer = RECOGNIZERS[options.lipsync]()
         heard = resample(audio, ANALYSIS_SAMPLE_RATE)
+        if ready is not None:
+            ready()
         if isinstance(recognizer, WhisperRecognizer):
             phones = recognizer.recognize(heard, progress)
         else:
             phones = recognizer.recognize(heard)
             _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
+    elif ready is not None:
+        ready()
     return Speech(audio, phones, "recording")
 
 
@@ -282,6 +292,7 @@ def render_frames(
     label: bool = True,
     threads: int = 0,
     render_id: int | None = None,
+    renderer: Renderer | None = None,
 ) -> Iterator[np.ndarray]:
     """Every frame of ``motion`` on ``portrait``, in order: (H, W, 3) uint8 RGB each, the working
     crop (or, with ``full_frame``, the whole photo), with the "AI-generated" label if asked, and
@@ -289,8 +300,9 @@ def render_frames(
     (default: :func:`render_id_for` the portrait and motion).
 
     ``threads`` threads render them (0: one per core), a few frames ahead of the one taken;
-    the frames are the same whatever the number (see :mod:`gioconda.render.stream`)."""
-    renderer = Renderer(portrait)
+    the frames are the same whatever the number (see :mod:`gioconda.render.stream`).
+    ``renderer``: one already set up for ``portrait`` (by default, one is made here)."""
+    renderer = renderer or Renderer(portrait)
     paste = FullFramePaste(portrait) if full_frame else None
     height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
     stamp = SyntheticLabel(width, height) if label else None
@@ -321,12 +333,14 @@ def render_video(
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
     threads: int = 0,
+    renderer: Renderer | None = None,
 ) -> int:
     """Render every frame of ``motion`` and write the MP4; returns the number of frames.
 
     ``threads`` threads render (0: one per core) while this one encodes; frames stream to the
     encoder in order, a few at a time, so memory does not grow with the video's length.
-    ``preset`` and ``crf`` are x264's (see :class:`~gioconda.output.video.Mp4Writer`).
+    ``preset`` and ``crf`` are x264's (see :class:`~gioconda.output.video.Mp4Writer`);
+    ``renderer``: one already set up for ``portrait`` (by default, one is made here).
     """
     height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
     render_id = render_id_for(portrait, motion)
@@ -335,7 +349,7 @@ def render_video(
     with Mp4Writer(
         out_path, motion.fps, width, height, audio, crf=crf, preset=preset, metadata=metadata
     ) as video:
-        frames = render_frames(portrait, motion, full_frame, label, threads, render_id)
+        frames = render_frames(portrait, motion, full_frame, label, threads, render_id, renderer)
         for i, frame in enumerate(frames):
             video.write(frame)
             progress("render", i + 1, len(motion))
@@ -380,35 +394,71 @@ def animate(
     check_writable(out_path)
     if motion_out is not None:
         check_motion_path(motion_out)
+    models_loaded: Callable[[], None] = _nothing_to_wait_for
+    if audio_path is not None and options.lipsync == "whisper":
+        # Whisper's models load in the background while the audio is decoded and the photo read.
+        from gioconda.speech.whisper import WhisperListener, models_needed
+
+        listener = WhisperListener.shared()
+        listener.preload(models_needed(options.language, options.transcript is not None))
+        models_loaded = listener.wait_for_preload
     photo = load_photo(photo_path)
-    # Speech first: a bad audio file is found in a moment, before the face is analyzed.
-    if text is not None:
-        speech = speech_from_text(text, options, progress)
-    else:
-        assert audio_path is not None  # checked above: one of audio_path and text
-        speech = speech_from_audio(audio_path, options, progress)
-    _log.info(
-        "speech: %s, %.1f s; mouth from %s",
-        speech.source,
-        speech.audio.duration_s,
-        f"voice {options.voice}'s own phone timings" if text is not None
-        else f"lip sync method {options.lipsync}",
-    )  # fmt: skip
-    portrait = cached_analysis(
-        photo, None if options.full_frame else options.size, options.face, progress
-    )
+    progress = serialized(progress)  # told from two threads below
+    # The face is analysed (or read from its cache) and the renderer set up on a thread of its
+    # own while a recording is recognized, which leaves a core idle at times; once the
+    # recording is decoded (a bad audio file is reported alone, before any note on the photo)
+    # and Whisper's models are loaded (they hold Python's lock). Its errors are raised after
+    # the speech's, as before.
+    with ThreadPoolExecutor(1, thread_name_prefix="gioconda-portrait") as pool:
+        prepared: list[Future[tuple[Portrait, Renderer]]] = []
+
+        def prepare() -> None:
+            prepared.append(
+                pool.submit(_prepared_portrait, photo, options, progress, models_loaded)
+            )
+
+        if text is not None:
+            speech = speech_from_text(text, options, progress)
+        else:
+            assert audio_path is not None  # checked above: one of audio_path and text
+            speech = speech_from_audio(audio_path, options, progress, ready=prepare)
+        _log.info(
+            "speech: %s, %.1f s; mouth from %s",
+            speech.source,
+            speech.audio.duration_s,
+            f"voice {options.voice}'s own phone timings" if text is not None
+            else f"lip sync method {options.lipsync}",
+        )  # fmt: skip
+        if not prepared:
+            prepare()
+        portrait, renderer = prepared[0].result()
     stage_log.face(photo, portrait, options.face, options.full_frame)
     motion = motion_for_speech(speech, options.fps, options.motion)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
     stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
-        options.preset, options.crf, options.threads,
+        options.preset, options.crf, options.threads, renderer,
     )  # fmt: skip
     if motion_out is not None:
         stage_log.motion_file(motion, motion_out, motion_fps)
         write_motion(motion, motion_out, motion_fps)
     return AnimateResult(os.fspath(out_path), frames, motion)
+
+
+def _nothing_to_wait_for() -> None:
+    pass
+
+
+def _prepared_portrait(
+    photo: np.ndarray, options: AnimateOptions, progress: Progress, after: Callable[[], None]
+) -> tuple[Portrait, Renderer]:
+    """The face analysis of ``photo`` (cached) and a renderer set up for it, once ``after``
+    returns."""
+    after()
+    size = None if options.full_frame else options.size
+    portrait = cached_analysis(photo, size, options.face, progress)
+    return portrait, Renderer(portrait)
 
 
 #: Bounds on a motion read from a file, beyond which the renderer would tear the portrait:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -502,9 +503,13 @@ class WhisperRecognizer:
     def recognize(self, audio: Audio, progress: Progress = no_progress) -> tuple[PhoneSegment, ...]:
         """The visemes of ``audio``; ``progress`` hears the "recognition" stage (Whisper,
         in seconds of audio) and the "alignment" stage (our network, then the alignment)."""
-        self.heard = self.hear(audio, progress)
+        # Our network listens on a thread of its own while Whisper does (it is small: a tenth
+        # of a second a minute, in NumPy, mostly without Python's lock).
+        with ThreadPoolExecutor(1, thread_name_prefix="gioconda-visemes") as pool:
+            listened = pool.submit(self._net, audio)
+            self.heard = self.hear(audio, progress)
+            posteriors = listened.result()
         self._log_heard(self.heard)
-        posteriors = self._net(audio)
         progress("alignment", 1, 2)
         phones = transcript_phones(posteriors, self.heard)
         progress("alignment", 2, 2)

@@ -19,6 +19,11 @@ Whisper invents text on silence and music; the Silero voice activity detector th
 ``faster-whisper`` wheel carries decides first whether anyone speaks at all, and Whisper
 only reads the stretches it marks as speech. Word times are Whisper's (often 100 ms off):
 :mod:`gioconda.speech.transcript` uses them only as loose anchors.
+
+Both cores are used (:meth:`WhisperListener.listen`): each request runs on one thread, the
+language is found while the detector listens and while English is read, and a recording of
+more than one window's speech is read in two halves at once. Reading is greedy, so the same
+recording gives the same words on every run.
 """
 
 from __future__ import annotations
@@ -27,17 +32,21 @@ import math
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gioconda.cache import cache_dir, package_folder, sha256_file
 from gioconda.errors import GiocondaError
 from gioconda.progress import Progress, no_progress
-from gioconda.speech.audio import Audio, resample
+
+if TYPE_CHECKING:
+    from gioconda.speech.audio import Audio
 
 #: Whisper reads 16 kHz audio.
 WHISPER_SAMPLE_RATE = 16_000
@@ -72,6 +81,15 @@ FORCED_LANGUAGE_MIN_CHANCE = 0.01
 VAD_MIN_SILENCE_MS = 300
 #: Longest stretch of speech handed to Whisper at once (see :func:`_pieces`).
 PIECE_S = 60.0
+#: CPU threads for each CTranslate2 request. One: a 60 s English reading (tiny.en) took as
+#: long on two threads as on one here (2.8 s) for 1.5x the CPU time, so the second core is
+#: better spent on another request at the same time (the language detection, the other half).
+MODEL_THREADS = 1
+#: Speech (seconds, as the voice activity detector finds it) beyond which a recording is read
+#: in two halves at once (:func:`_halves`): more than Whisper's one 30 s window.
+SPLIT_MIN_SPEECH_S = 30.0
+#: How far from the middle of the speech the cut between the halves may move to a pause, s.
+HALVES_REACH_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -214,20 +232,39 @@ def speech_spans(samples: np.ndarray) -> tuple[tuple[float, float], ...]:
     return tuple(spans)
 
 
+def models_needed(language: str | None, transcript: bool = False) -> tuple[str, ...]:
+    """The Whisper models that lip sync of a recording in ``language`` (None: detect it) uses,
+    in the order :meth:`WhisperListener.listen` first needs them; with a ``transcript``, only
+    the one that detects the language, if it is not given."""
+    if transcript:
+        return () if language is not None else (MULTILINGUAL_MODEL,)
+    if language in (None, "en"):
+        return (ENGLISH_MODEL, MULTILINGUAL_MODEL)  # English is read while the language is found
+    return (MULTILINGUAL_MODEL,)
+
+
 class WhisperListener:
-    """Whisper's words and the voice activity in a recording; models loaded on first use.
+    """Whisper's words and the voice activity in a recording; models loaded on first use, or
+    in the background from :meth:`preload`.
 
     Parameters
     ----------
-    threads: CPU threads for CTranslate2 (0: its default, all cores)
+    threads: CPU threads for each CTranslate2 model (0: its default, all cores); see
+        :data:`MODEL_THREADS`
 
-    Calls are serialized: a CTranslate2 model runs one request at a time here.
+    Calls are serialized: a CTranslate2 model runs one request at a time here. Inside a call
+    the language detection (Whisper base) and, where the speech may be English, the English
+    reading (tiny.en) run at once, each on its own thread.
     """
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(self, threads: int = MODEL_THREADS) -> None:
         self._threads = threads
         self._models: dict[str, object] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one listen at a time
+        self._models_lock = threading.Lock()  # one model loads at a time; a user waits for it
+        self._preloading: set[str] = set()
+        self._preloading_lock = threading.Lock()
+        self._preloader: threading.Thread | None = None
 
     _shared: WhisperListener | None = None
     _shared_lock = threading.Lock()
@@ -240,24 +277,75 @@ class WhisperListener:
                 cls._shared = cls()
             return cls._shared
 
-    def _model(self, name: str):  # -> faster_whisper.WhisperModel
-        if name not in self._models:
+    def preload(self, names: Iterable[str] = (ENGLISH_MODEL, MULTILINGUAL_MODEL)) -> None:
+        """Start loading the models ``names``, in order, and the voice activity detector, on a
+        background thread, and return.
+
+        The models take about a second to load (CTranslate2 converts their float16 weights to
+        int8), while the audio is decoded and the photo read. A call that needs a model still
+        loading waits for it; a model that fails to load here is left for that call to load,
+        and to report.
+        """
+        with self._preloading_lock:  # not the models' lock: a load may hold that for a second
+            wanted = [n for n in names if n not in self._models and n not in self._preloading]
+            self._preloading.update(wanted)
+        if not wanted:
+            return
+
+        def load() -> None:
             try:
-                from faster_whisper import WhisperModel
-            except ImportError:
-                raise GiocondaError(f"lip sync needs faster-whisper: {_INSTALL_HINT}") from None
-            self._models[name] = WhisperModel(
-                str(model_folder(name)), device="cpu", compute_type="int8",
-                cpu_threads=self._threads,
-            )  # fmt: skip
-        return self._models[name]
+                from faster_whisper.vad import get_vad_model
+
+                get_vad_model()  # cached by faster-whisper for the process
+                for name in wanted:
+                    self._model(name)
+            except Exception:  # raised again, in one line, where the model is used
+                pass
+            finally:
+                with self._preloading_lock:
+                    self._preloading.difference_update(wanted)
+
+        # Not a daemon: the interpreter waits for a load under way before it exits (a daemon
+        # thread would be stopped inside CTranslate2 at exit, which can abort the process).
+        self._preloader = threading.Thread(target=load, name="gioconda-whisper-load")
+        self._preloader.start()
+
+    def wait_for_preload(self) -> None:
+        """Return once the models :meth:`preload` started loading are loaded (or failed).
+
+        CTranslate2 holds Python's lock while it loads a model, so other Python work at the
+        same time only slows both down; Whisper's reading, later, mostly leaves it free.
+        """
+        preloader = self._preloader
+        if preloader is not None:
+            preloader.join()
+
+    def _model(self, name: str):  # -> faster_whisper.WhisperModel
+        loaded = self._models.get(name)
+        if loaded is not None:  # without the lock, which another model's load may hold
+            return loaded
+        with self._models_lock:
+            if name not in self._models:
+                try:
+                    from faster_whisper import WhisperModel
+                except ImportError:
+                    raise GiocondaError(f"lip sync needs faster-whisper: {_INSTALL_HINT}") from None
+                self._models[name] = WhisperModel(
+                    str(model_folder(name)), device="cpu", compute_type="int8",
+                    cpu_threads=self._threads, num_workers=2,  # two halves at once: _read
+                )  # fmt: skip
+            return self._models[name]
+
+    def _detect(self, samples: np.ndarray) -> tuple[str, dict[str, float]]:
+        """The language of the first 30 s of 16 kHz ``samples`` and every language's chance."""
+        language, _, chances = self._model(MULTILINGUAL_MODEL).detect_language(samples)
+        return language, dict(chances)
 
     def detect_language(self, audio: Audio) -> str:
         """The language spoken in the first 30 s of ``audio`` (ISO 639-1), by Whisper base."""
         samples = whisper_samples(audio)
         with self._lock:
-            language, _, _ = self._model(MULTILINGUAL_MODEL).detect_language(samples)
-        return language
+            return self._detect(samples)[0]
 
     def listen(
         self, audio: Audio, language: str | None = None, progress: Progress = no_progress
@@ -279,32 +367,117 @@ class WhisperListener:
         """
         total = max(1, math.ceil(audio.duration_s))
         samples = whisper_samples(audio)
-        spans = speech_spans(samples)
-        if not spans:
-            progress("recognition", total, total)
-            return HeardSpeech((), language or "", ())
-        with self._lock:
-            detected, _, chances = self._model(MULTILINGUAL_MODEL).detect_language(samples)
-            if language is None:
-                language = detected
-            elif dict(chances).get(language, 0.0) < FORCED_LANGUAGE_MIN_CHANCE:
-                # Whisper would translate into the forced language: words nobody said.
+        with self._lock, ThreadPoolExecutor(2, thread_name_prefix="gioconda-whisper") as pool:
+            # The language is found while the voice activity detector listens (Whisper writes
+            # nothing in finding it, so a recording without speech costs only its time).
+            detection = pool.submit(self._detect, samples)
+            spans = speech_spans(samples)
+            if not spans:
                 progress("recognition", total, total)
-                return HeardSpeech((), language, spans)
-            name = ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL
-            words = []
-            for first, stop in _pieces(spans, samples):
-                segments, _ = self._model(name).transcribe(
-                    samples[first:stop],
-                    language=None if name == ENGLISH_MODEL else language,
-                    word_timestamps=True,
-                    vad_filter=True,
-                    vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
-                    beam_size=1,
-                    condition_on_previous_text=False,  # one misheard window does not feed the next
-                    initial_prompt=_PROMPTS.get(language),
-                )
-                offset_s = first / WHISPER_SAMPLE_RATE
+                return HeardSpeech((), language or "", ())
+
+            def to_read() -> str | None:
+                """The language to read ("": a forced language not spoken), None until known."""
+                if not detection.done():
+                    return None
+                detected, chances = detection.result()
+                if language is None:
+                    return detected
+                # Below the chance, Whisper would translate into the forced language: words
+                # nobody said, so none are taken.
+                return language if chances.get(language, 0.0) >= FORCED_LANGUAGE_MIN_CHANCE else ""
+
+            words = None
+            if language in (None, "en"):
+                # English (the common case) is read while the language is found, and the
+                # reading dropped at its next segment if the language is not English.
+                words = self._read(
+                    pool, samples, spans, "en", progress, total,
+                    keep_reading=lambda: to_read() in (None, "en"),
+                    report=lambda: to_read() == "en",
+                )  # fmt: skip
+            _, chances = detection.result()
+            reading = to_read()
+            assert reading is not None  # the detection is done
+            if not reading:
+                progress("recognition", total, total)
+                return HeardSpeech((), language or "", spans)
+            if words is None or reading != "en":
+                words = self._read(pool, samples, spans, reading, progress, total)
+            assert words is not None  # read to the end: nothing stops it
+            progress("recognition", total, total)
+        return HeardSpeech(tuple(words), reading, spans, float(chances.get(reading, 0.0)))
+
+    def _read(
+        self,
+        pool: ThreadPoolExecutor,
+        samples: np.ndarray,
+        spans: tuple[tuple[float, float], ...],
+        language: str,
+        progress: Progress,
+        total: int,
+        keep_reading: Callable[[], bool] = lambda: True,
+        report: Callable[[], bool] = lambda: True,
+    ) -> list[HeardWord] | None:
+        """Whisper's words in 16 kHz ``samples`` read as ``language`` (tiny.en for English,
+        base for the rest); None if ``keep_reading`` turned false after a segment.
+
+        A recording of more than one window's speech is read in two halves at once (this
+        thread and one of ``pool``'s): each model runs two requests at a time on a thread
+        each, which on two cores takes half as long as one request on two threads. This
+        thread's half tells ``progress`` of each segment while ``report`` holds.
+        """
+        model = self._model(ENGLISH_MODEL if language == "en" else MULTILINGUAL_MODEL)
+        halves = _halves(spans, samples)
+        later = [
+            pool.submit(self._read_part, model, samples, spans, language, first, stop,
+                        keep_reading, lambda _: None)
+            for first, stop in halves[1:]
+        ]  # fmt: skip
+
+        def told(second: float) -> None:
+            if report():
+                progress("recognition", min(total, int(second)), total)
+
+        words = self._read_part(model, samples, spans, language, *halves[0], keep_reading, told)
+        for part in later:
+            rest = part.result()
+            words = None if words is None or rest is None else words + rest
+        return words
+
+    @staticmethod
+    def _read_part(
+        model,  # faster_whisper.WhisperModel
+        samples: np.ndarray,
+        spans: tuple[tuple[float, float], ...],
+        language: str,
+        first: int,
+        stop: int,
+        keep_reading: Callable[[], bool],
+        told: Callable[[float], None],
+    ) -> list[HeardWord] | None:
+        """The words of ``samples[first:stop]``, piece by piece (:func:`_pieces`); ``told`` the
+        second of the recording each segment reaches."""
+        words: list[HeardWord] = []
+        for start, end in _pieces(spans, samples, first, stop):
+            segments, _ = model.transcribe(
+                samples[start:end],
+                language=None if language == "en" else language,
+                word_timestamps=True,
+                vad_filter=True,
+                vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
+                beam_size=1,
+                # Greedy only: faster-whisper's fallback re-reads a doubtful window by random
+                # sampling at rising temperatures, so the same recording gave other words (and
+                # another mouth) from run to run; and it read such windows up to six times.
+                temperature=0.0,
+                condition_on_previous_text=False,  # one misheard window does not feed the next
+                initial_prompt=_PROMPTS.get(language),
+            )
+            offset_s = start / WHISPER_SAMPLE_RATE
+            for segment in segments:  # a generator: each window is read as it is asked for
+                if not keep_reading():
+                    return None
                 words += [
                     HeardWord(
                         word.word.strip(),
@@ -314,51 +487,81 @@ class WhisperListener:
                         float(segment.avg_logprob),
                         float(segment.no_speech_prob),
                     )
-                    for segment in _reported(segments, progress, total, offset_s)
                     for word in segment.words or ()
                     if word.word.strip()
                 ]
-            progress("recognition", total, total)
-        return HeardSpeech(tuple(words), language, spans, float(dict(chances).get(language, 0.0)))
-
-
-def _reported(segments: Iterable, progress: Progress, total: int, offset_s: float) -> Iterator:
-    """Whisper's segments as they come (a generator: each window is read as the next segment
-    is asked for), each reported to ``progress`` by the second of the recording it reaches."""
-    for segment in segments:
-        yield segment
-        progress("recognition", min(total, int(offset_s + segment.end)), total)
+                told(offset_s + segment.end)
+        return words
 
 
 def _pieces(
-    spans: tuple[tuple[float, float], ...], samples: np.ndarray
+    spans: tuple[tuple[float, float], ...],
+    samples: np.ndarray,
+    first: int = 0,
+    stop: int | None = None,
 ) -> Iterator[tuple[int, int]]:
-    """Stretches of the recording (sample ranges) for Whisper to read one at a time, at most
-    :data:`PIECE_S` long: each cut in the middle of the widest pause the voice activity
-    detector found in the piece's second half, or, in speech without such a pause, at its
-    quietest tenth of a second.
+    """Stretches of ``samples[first:stop]`` (sample ranges) for Whisper to read one at a time,
+    at most :data:`PIECE_S` long, each cut by :func:`_cut` in the piece's second half.
 
     faster-whisper computes its features for all the audio it is given at once (hundreds of
     MB for 10 minutes), and reads 30 s windows without carrying text from one to the next
     here, so pieces cut in pauses cost nothing but keep memory flat on long recordings.
     """
-    rate = WHISPER_SAMPLE_RATE
-    limit = round(PIECE_S * rate)
-    gaps = [(round(end * rate), round(start * rate)) for (_, end), (start, _) in pairwise(spans)]
-    first = 0
-    while len(samples) - first > limit:
-        low, high = first + limit // 2, first + limit
-        inside = [(b - a, (a + b) // 2) for a, b in gaps if low <= (a + b) // 2 <= high]
-        if inside:
-            cut = max(inside)[1]
-        else:
-            step = rate // 10
-            frames = samples[low:high][: (high - low) // step * step].reshape(-1, step)
-            cut = low + int(np.argmin(np.einsum("ij,ij->i", frames, frames))) * step + step // 2
+    stop = len(samples) if stop is None else stop
+    limit = round(PIECE_S * WHISPER_SAMPLE_RATE)
+    while stop - first > limit:
+        cut = _cut(spans, samples, first + limit // 2, first + limit)
         yield first, cut
         first = cut
-    yield first, len(samples)
+    yield first, stop
+
+
+def _halves(spans: tuple[tuple[float, float], ...], samples: np.ndarray) -> list[tuple[int, int]]:
+    """The recording as two sample ranges, read at once on two threads, cut (:func:`_cut`)
+    within :data:`HALVES_REACH_S` of where half its speech has been said; or whole where
+    Whisper reads its speech in one window (:data:`SPLIT_MIN_SPEECH_S`), which two would only
+    pad.
+
+    Halves of equal speech, not of equal length: Whisper reads the speech alone (what the
+    detector marks), 30 s a window, so 56 s of speech in halves of 28 s is read in one window
+    each, at once, where a cut in the middle of the recording's length left 36 s on one side,
+    two windows one after the other.
+    """
+    total = sum(end - start for start, end in spans)
+    if total <= SPLIT_MIN_SPEECH_S:
+        return [(0, len(samples))]
+    said = 0.0
+    for start, end in spans:
+        if said + (end - start) >= total / 2:
+            middle = start + total / 2 - said
+            break
+        said += end - start
+    rate = WHISPER_SAMPLE_RATE
+    reach = round(HALVES_REACH_S * rate)
+    low = max(1, round(middle * rate) - reach)
+    high = min(len(samples) - 1, round(middle * rate) + reach)
+    cut = _cut(spans, samples, low, high)
+    return [(0, cut), (cut, len(samples))]
+
+
+def _cut(spans: tuple[tuple[float, float], ...], samples: np.ndarray, low: int, high: int) -> int:
+    """A sample between ``low`` and ``high`` to cut the recording at: the middle of the widest
+    pause the voice activity detector found there, or, in speech without such a pause, of its
+    quietest tenth of a second."""
+    rate = WHISPER_SAMPLE_RATE
+    gaps = [(round(end * rate), round(start * rate)) for (_, end), (start, _) in pairwise(spans)]
+    inside = [(b - a, (a + b) // 2) for a, b in gaps if low <= (a + b) // 2 <= high]
+    if inside:
+        return max(inside)[1]
+    step = rate // 10
+    frames = samples[low:high][: (high - low) // step * step].reshape(-1, step)
+    return low + int(np.argmin(np.einsum("ij,ij->i", frames, frames))) * step + step // 2
 
 
 def whisper_samples(audio: Audio) -> np.ndarray:
+    """``audio`` at Whisper's 16 kHz, as contiguous float32 samples."""
+    # Imported here: this module is imported at start-up to load the models in the
+    # background (:meth:`WhisperListener.preload`), before SciPy, which the audio module needs.
+    from gioconda.speech.audio import resample
+
     return np.ascontiguousarray(resample(audio, WHISPER_SAMPLE_RATE).samples, np.float32)
