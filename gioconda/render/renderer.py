@@ -37,17 +37,18 @@ from gioconda.render.regions import bounding_box
 from gioconda.render.rig import FaceRig, HeadFrame
 from gioconda.render.warp import (
     FILL_PAD,
-    INVERSION_COARSENING,
     N_MESH_LANDMARKS,
     RELIEF_TAPER,
     RIGID_INVERSION_STEPS,
     LandmarkMotion,
     bilinear_samples,
+    coarse_points,
     fill_from_around,
     head_depth_map,
     invert_field,
     landmark_mesh,
     mesh_gain_outside,
+    to_every_pixel,
 )
 
 #: Each eye's landmarks, right then left (where the lid closer looks for them in a frame).
@@ -384,24 +385,19 @@ class Renderer:
         x0, y0, x1, y1 = box
         c = self._rigid_coefficients(head)
         # The rigid motion is smooth (the depth map is blurred, the weight is 1 around the
-        # eyes): iterated on a grid INVERSION_COARSENING times coarser, each coarse point at
-        # the middle of its block as cv2.resize's linear interpolation reads it, interpolated
-        # to every pixel, then refined at full resolution.
-        f = INVERSION_COARSENING
+        # eyes): iterated on the warp's coarse grid, interpolated to every pixel, then refined
+        # at full resolution.
         h, w = y1 - y0, x1 - x0
-        rows, cols = -(-h // f), -(-w // f)
-        middle = (f - 1) / 2
-        coarse_x = np.tile((x0 + middle + f * np.arange(cols)).astype(np.float32), (rows, 1))
-        coarse_y = np.tile((y0 + middle + f * np.arange(rows)).astype(np.float32)[:, None],
-                           (1, cols))  # fmt: skip
+        xs, ys = coarse_points((y0, y1, x0, x1))
+        coarse_x = np.tile(xs, (len(ys), 1))
+        coarse_y = np.tile(ys[:, None], (1, len(xs)))
         sx, sy = coarse_x, coarse_y
         for _ in range(RIGID_INVERSION_STEPS):
             sx, sy = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
-        size = (cols * f, rows * f)
         here_x = np.tile(self._columns[x0:x1], (h, 1))
         here_y = np.tile(self._rows[y0:y1, None], (1, w))
-        sx = here_x + cv2.resize(sx - coarse_x, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
-        sy = here_y + cv2.resize(sy - coarse_y, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+        sx = here_x + to_every_pixel(sx - coarse_x, h, w)
+        sy = here_y + to_every_pixel(sy - coarse_y, h, w)
         for _ in range(RIGID_REFINING_STEPS):
             sx, sy = self._rigid_step(c, here_x, here_y, sx, sy)
         return cv2.merge([sx, sy])

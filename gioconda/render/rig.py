@@ -195,7 +195,7 @@ class FaceRig:
         self._build_eyes()
         self._build_brows()
         self._build_nose()
-        #: The shapes the lids' own travel reads (left out of the warp, see :meth:`expression`).
+        #: The shapes the lids' own travel reads (left out of the warp, see :meth:`expressions`).
         self._lid_shapes = [BS[f"Eye{shape}{side}"] for shape in ("Blink", "Squint")
                             for side in ("Right", "Left")]  # fmt: skip
         self._build_head()
@@ -422,17 +422,10 @@ class FaceRig:
         t = np.asarray(frame.head_translation, np.float64) * self.face_width
         return HeadFrame(rotation_matrix(yaw, pitch, roll), self.pivot, frame.head_scale, t)
 
-    def expression(self, frame: MotionFrame, lids: bool = True) -> np.ndarray:
+    def expression(self, frame: MotionFrame) -> np.ndarray:
         """Landmarks with the face's expression applied, before head motion: (478, 3).
-
-        ``lids=False`` leaves out the lids' own travel in blinks and squints: the renderer
-        closes lids by carrying the photo's lid skin down over the eye
-        (:mod:`gioconda.render.lids`) and warps the rest of the face without them.
-        """
+        (The renderer also needs them without the lids' travel: :meth:`expressions`.)"""
         w = frame.blendshapes.astype(np.float64)
-        if not lids:
-            w = w.copy()
-            w[self._lid_shapes] = 0.0
         du = np.zeros(len(self.u))  # displacement along the face's x axis, pixels
         dv = np.zeros(len(self.u))  # along its y axis (down), pixels
         dz = np.zeros(len(self.u))
@@ -442,8 +435,10 @@ class FaceRig:
     def expressions(self, frame: MotionFrame) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`expression` without the lids' travel and with it, (478, 3) each.
 
-        The renderer needs both each frame: the mouth, which reads no lid shape, is worked
-        out once for the two, and without a blink or squint in the frame they are one.
+        The renderer closes lids by carrying the photo's lid skin down over the eye
+        (:mod:`gioconda.render.lids`) and warps the rest of the face without their travel in
+        blinks and squints; it needs both each frame. The mouth, which reads no lid shape, is
+        worked out once for the two, and without a blink or squint in the frame they are one.
         """
         w = frame.blendshapes.astype(np.float64)
         du, dv, dz = np.zeros(len(self.u)), np.zeros(len(self.u)), np.zeros(len(self.u))

@@ -293,16 +293,8 @@ def _coarse_inverse(field: np.ndarray, window: tuple[int, int, int, int]) -> np.
     """The backward displacement (source minus output pixel) of ``window``'s pixels,
     (h, w, 2) float32, found on a coarse grid by damped fixed-point iteration and
     interpolated linearly to every pixel."""
-    y0, y1, x0, x1 = window
-    f = INVERSION_COARSENING
-    h, w = y1 - y0, x1 - x0
-    rows, cols = -(-h // f), -(-w // f)
-    # Each coarse point at the middle of its f x f block: where cv2.resize's linear
-    # interpolation puts the samples it reads.
-    middle = (f - 1) / 2
-    xs = (x0 + middle + f * np.arange(cols)).astype(np.float32)
-    ys = (y0 + middle + f * np.arange(rows)).astype(np.float32)
-    here = np.empty((rows, cols, 2), np.float32)
+    xs, ys = coarse_points(window)
+    here = np.empty((len(ys), len(xs), 2), np.float32)
     here[..., 0], here[..., 1] = xs[None, :], ys[:, None]
     at_source = cv2.remap(field, here, NO_ARRAY, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
@@ -312,8 +304,28 @@ def _coarse_inverse(field: np.ndarray, window: tuple[int, int, int, int]) -> np.
         step *= INVERSION_DAMPING
         source += step
     source -= here
-    fine = cv2.resize(source, (cols * f, rows * f), interpolation=cv2.INTER_LINEAR)
-    return fine[:h, :w]
+    y0, y1, x0, x1 = window
+    return to_every_pixel(source, y1 - y0, x1 - x0)
+
+
+def coarse_points(window: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The x (columns) and y (rows) of the coarse grid over ``window`` (rows y0:y1, columns
+    x0:x1), float32: a point at the middle of each :data:`INVERSION_COARSENING`-square block,
+    where :func:`to_every_pixel`'s linear interpolation puts the samples it reads."""
+    y0, y1, x0, x1 = window
+    f = INVERSION_COARSENING
+    middle = (f - 1) / 2
+    xs = (x0 + middle + f * np.arange(-(-(x1 - x0) // f))).astype(np.float32)
+    ys = (y0 + middle + f * np.arange(-(-(y1 - y0) // f))).astype(np.float32)
+    return xs, ys
+
+
+def to_every_pixel(coarse: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Values on the :func:`coarse_points` grid interpolated linearly to every pixel of a
+    ``height`` x ``width`` window."""
+    f = INVERSION_COARSENING
+    rows, cols = coarse.shape[:2]
+    return cv2.resize(coarse, (cols * f, rows * f), interpolation=cv2.INTER_LINEAR)[:height, :width]
 
 
 def mesh_gain_outside(mesh: LandmarkMesh, inside: tuple[int, int, int, int], size: int) -> float:
