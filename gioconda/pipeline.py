@@ -215,10 +215,8 @@ def speech_from_audio(
         heard = resample(audio, ANALYSIS_SAMPLE_RATE)
         if ready is not None:
             ready()
-        if isinstance(recognizer, WhisperRecognizer):
-            phones = recognizer.recognize(heard, progress)
-        else:
-            phones = recognizer.recognize(heard)
+        phones = recognizer.recognize(heard, progress)
+        if options.lipsync != "whisper":  # (Whisper's recognizer logs what it heard itself)
             _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
     elif ready is not None:
         ready()

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 from pocketsphinx import Decoder, get_model_path
 
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.align import RecognizedWord
 from gioconda.speech.audio import Audio, resample
 from gioconda.speech.visemes import PhoneSegment, arpabet_to_viseme
@@ -88,7 +89,7 @@ class PocketSphinxRecognizer:
         self._decoder = Decoder(**options)
         self._lock = threading.Lock()
 
-    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
+    def recognize(self, audio: Audio, progress: Progress = no_progress) -> tuple[PhoneSegment, ...]:
         """Phones heard in ``audio`` (any sample rate, resampled to 16 kHz).
 
         Returns

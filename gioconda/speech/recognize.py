@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from gioconda.progress import Progress, no_progress
 from gioconda.speech.align import combined_phones
 from gioconda.speech.audio import Audio
 from gioconda.speech.pocketsphinx import PocketSphinxRecognizer, PocketSphinxWordRecognizer
@@ -44,8 +45,10 @@ class PhoneRecognizer(Protocol):
     #: Short identifier, e.g. for reports and command-line choices.
     name: str
 
-    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
-        """Contiguous phone segments covering the whole audio; pauses have viseme ``"sil"``."""
+    def recognize(self, audio: Audio, progress: Progress = no_progress) -> tuple[PhoneSegment, ...]:
+        """Contiguous phone segments covering the whole audio; pauses have viseme ``"sil"``.
+        ``progress`` hears the stages a recognizer reports (Whisper's reading and alignment;
+        the others take a moment and report none)."""
         ...
 
 
@@ -59,7 +62,7 @@ class NetworkRecognizer:
 
         self._net = VisemeNet()
 
-    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
+    def recognize(self, audio: Audio, progress: Progress = no_progress) -> tuple[PhoneSegment, ...]:
         return self._net(audio).to_phones()
 
 
@@ -82,7 +85,7 @@ class CombinedRecognizer:
         self._net = VisemeNet()
         self._words = PocketSphinxWordRecognizer()
 
-    def recognize(self, audio: Audio) -> tuple[PhoneSegment, ...]:
+    def recognize(self, audio: Audio, progress: Progress = no_progress) -> tuple[PhoneSegment, ...]:
         return combined_phones(self._net(audio), self._words.words(audio))
 
 
