@@ -34,7 +34,7 @@ from gioconda.render.mouth import MouthPainter
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.photo_expression import photo_expression, undone_expression
 from gioconda.render.regions import bounding_box
-from gioconda.render.rig import FaceRig, HeadFrame
+from gioconda.render.rig import FaceRig, HeadFrame, drawn_yaw, drawn_yaw_gain, rest_yaw
 from gioconda.render.warp import (
     FILL_PAD,
     N_MESH_LANDMARKS,
@@ -69,6 +69,9 @@ class Renderer:
     def __init__(self, portrait: Portrait) -> None:
         self.portrait = portrait
         self.rig = FaceRig(portrait.landmarks)
+        # A face the photo shows from the front is turned further than commanded, so that its
+        # turn reads as the commanded angle (see :data:`~gioconda.render.rig.FRONTAL_YAW_GAIN`).
+        self.yaw_gain = drawn_yaw_gain(rest_yaw(portrait.landmarks))
         size = self.size = portrait.size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._grid = np.stack([xs, ys], axis=-1)
@@ -183,6 +186,11 @@ class Renderer:
             # The rig is linear in the shapes it reads: negative weights take back what the
             # photo's face does.
             frame = dataclasses.replace(frame, blendshapes=frame.blendshapes - undo)
+        if frame.head_rotation_deg[0] != 0.0 and self.yaw_gain != 1.0:
+            # (The irises' angle in the head reads the turn as drawn, so the gaze holds.)
+            drawn = frame.head_rotation_deg.copy()
+            drawn[0] = drawn_yaw(float(drawn[0]), self.yaw_gain)
+            frame = dataclasses.replace(frame, head_rotation_deg=drawn)
         head = self.rig.head(frame)
         # The warp leaves the lids' blinks and squints out: the lids are drawn closing over
         # the eye (below), not the eye squeezed between them.
