@@ -277,28 +277,24 @@ class Watermarker:
         # sees grain a few pixels across and is blind to gradients; a smoother measure
         # (deviation from a blur over a dozen pixels) took a cheek's curvature for texture.
         grain = np.abs(cv2.Laplacian(half, cv2.CV_32F, ksize=1))
-        texture = cv2.resize(grain, self._small, interpolation=cv2.INTER_AREA)
-        texture *= 1 / FINE_TEXTURE
-        gain = cv2.blur(np.clip(texture, FLAT_SHARE, 1.0, out=texture), (5, 5))
-        gain *= STRENGTH
+        texture = np.asarray(cv2.resize(grain, self._small, interpolation=cv2.INTER_AREA))
+        masking = np.clip(texture * np.float32(1 / FINE_TEXTURE), FLAT_SHARE, 1.0)
+        gain = np.asarray(cv2.blur(masking, (5, 5))) * np.float32(STRENGTH)
         # The pattern has unit RMS and is independent of the mask: RMS of the change follows.
         # Where the frame is blown out (or black) the mark's outward half is clipped away and
         # costs nothing: half the power lands there (what the PSNR budget counts).
-        squared = cv2.multiply(gain, gain)
-        extreme = cv2.bitwise_not(cv2.inRange(luma, 5.5, 249.5))  # luma < 5.5 or > 249.5
-        rms = math.sqrt((cv2.sumElems(squared)[0] - 0.5 * cv2.sumElems(
-            cv2.bitwise_and(squared, squared, mask=extreme))[0]) / squared.size)  # fmt: skip
+        lands = np.where((luma < 5.5) | (luma > 249.5), 0.5, 1.0).astype(np.float32)
+        rms = math.sqrt(float(np.mean(lands * gain * gain)))
         if rms > self._max_rms:
-            gain *= self._max_rms / rms
+            gain *= np.float32(self._max_rms / rms)
         elif rms > 0:
             # Under the PSNR budget (much flat or blown-out area): the textured part takes up
             # to BOOST times more, where it survives a brightness change that clips the rest.
-            flat = FLAT_SHARE * STRENGTH
-            gain = flat + (gain - flat) * BOOST
-            lands = np.where(extreme > 0, 0.5, 1.0).astype(np.float32)
-            rms = float(np.sqrt(np.mean(lands * gain * gain)))
+            flat = np.float32(FLAT_SHARE * STRENGTH)
+            gain = flat + (gain - flat) * np.float32(BOOST)
+            rms = math.sqrt(float(np.mean(lands * gain * gain)))
             if rms > self._max_rms:
-                gain *= self._max_rms / rms
+                gain *= np.float32(self._max_rms / rms)
         return cv2.resize(gain, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
 
 
