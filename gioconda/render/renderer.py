@@ -476,9 +476,13 @@ class Renderer:
         spread = cv2.resize(source, (2 * (hx1 - hx0), 2 * (hy1 - hy0)),
                             interpolation=cv2.INTER_LINEAR)  # fmt: skip
         oy, ox = y0 - 2 * hy0, x0 - 2 * hx0
-        backward = self._grid.copy()
+        # The identity around the window, the interpolated map inside it.
+        backward = np.empty_like(self._grid)
+        backward[:y0], backward[y1:] = self._grid[:y0], self._grid[y1:]
+        backward[y0:y1, :x0], backward[y0:y1, x1:] = self._grid[y0:y1, :x0], self._grid[y0:y1, x1:]
         inside = backward[y0:y1, x0:x1]  # (OpenCV writes into the view)
-        cv2.add(inside, spread[oy : oy + y1 - y0, ox : ox + x1 - x0], dst=inside)
+        cv2.add(self._grid[y0:y1, x0:x1], spread[oy : oy + y1 - y0, ox : ox + x1 - x0],
+                dst=inside)  # fmt: skip
         torn = np.zeros((size, size), bool)
         if torn_half.any():
             blocks = cv2.resize(torn_half.view(np.uint8), spread.shape[1::-1],
@@ -509,12 +513,6 @@ class Renderer:
             high = np.ceil([dx.max() + ex1, dy.max() + ey1]).astype(int) + FINE_SLACK
             ly0, ly1 = max(low[1], ey0 - reach, 0), min(high[1], ey1 + reach, size)
             lx0, lx1 = max(low[0], ex0 - reach, 0), min(high[0], ex1 + reach, size)
-            # Usually all of the region's ready rows: the coarse grid's iterations over a
-            # tear wander beyond where the sources end up.
-            ly0, ly1, lx0, lx1 = next(
-                (ready for ready, _ in self._fine_meshes if _inside((ly0, ly1, lx0, lx1), ready)),
-                (ly0, ly1, lx0, lx1),
-            )
             exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
             coarse = coarse_inverse(exact, (ey0, ey1, ex0, ex1), origin=(lx0, ly0))
             here = np.ascontiguousarray(self._grid[fy0:fy1, fx0:fx1])
