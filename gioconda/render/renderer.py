@@ -72,22 +72,26 @@ SOURCE_PAD = 0.1
 #: boxes (see :meth:`Renderer._rigid_source`): two leave a residual within about 0.01 px of
 #: the four full-resolution steps they replace.
 RIGID_REFINING_STEPS = 2
+#: A landmark on the nose's bridge, halfway between the eyes and its tip.
+NOSE_BRIDGE_LOW = 195
 #: The inversion's coarse grid is this many times coarser than the half-resolution grid
 #: the map is first found on (see :meth:`Renderer._inverse_map`).
 HALF_COARSENING = 2
-#: Where the field bends sharply (between the lips' and lids' small triangles) the map is
-#: refined at full resolution: the landmarks of the mouth (with the nose's base and the
-#: chin) and of the eyes (with the brows), and this far around them, share of the crop.
-FINE_PAD = 0.03
+#: Where the field bends sharply (between the lips' and lids' small triangles, and where
+#: a smile and the nose's relief fold the cheeks) the map is refined at full resolution:
+#: the box of the landmarks of the mouth (with the nose's base and the chin) and of the
+#: eyes (with the brows), and this far around each (sideways, up and down), share of the
+#: crop.
 #: Pixels around the half grid's sources of a fine region where its field is computed.
 FINE_SLACK = 4
 #: How far past its output pixels a fine region's field is computed at most, share of the
 #: crop (a torn pixel's source is noise and may lie anywhere).
 FINE_REACH = 0.2
 FINE_REGIONS = (
-    LIPS_OUTER_UPPER + LIPS_OUTER_LOWER + NOSE_BASE + RIGHT_NOSE_WING + LEFT_NOSE_WING + (CHIN,),
-    RIGHT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_UPPER + LEFT_EYE_LOWER
-    + RIGHT_BROW_UPPER + RIGHT_BROW_LOWER + LEFT_BROW_UPPER + LEFT_BROW_LOWER,
+    (LIPS_OUTER_UPPER + LIPS_OUTER_LOWER + NOSE_BASE + RIGHT_NOSE_WING + LEFT_NOSE_WING
+     + (NOSE_BRIDGE_LOW, CHIN), (0.06, 0.045)),
+    (RIGHT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_UPPER + LEFT_EYE_LOWER
+     + RIGHT_BROW_UPPER + RIGHT_BROW_LOWER + LEFT_BROW_UPPER + LEFT_BROW_LOWER, (0.03, 0.03)),
 )  # fmt: skip
 #: How far around a fine region the field is ready to be computed in one product, share
 #: of the crop: past the farthest its sources usually lie (see :meth:`Renderer._field_in`).
@@ -146,10 +150,10 @@ class Renderer:
         self._half_basis = np.ascontiguousarray(
             cv2.resize(basis, (half, half), interpolation=cv2.INTER_AREA)[hr0:hr1, hc0:hc1]
         )
-        pad = FINE_PAD * size
         self._fine_boxes = []
-        for region in FINE_REGIONS:
+        for region, share in FINE_REGIONS:
             points = self.rig.neutral[list(region), :2]
+            pad = np.array(share) * size
             (fx0, fy0), (fx1, fy1) = points.min(0) - pad, points.max(0) + pad
             self._fine_boxes.append((
                 max(int(fy0), 0), min(int(np.ceil(fy1)), size),
@@ -305,7 +309,7 @@ class Renderer:
     def _fill_inside(self, torn: np.ndarray, window: tuple[int, int, int, int] | None) -> bool:
         """Whether the fill over torn pixels reads only inside ``window`` (or the frame's
         edge), so that the window's composite is the whole frame's (up to where the coarse
-        inversion's grid falls, see :func:`invert_field`)."""
+        inversion's grid falls, see :meth:`_inverse_map`)."""
         if window is None or not torn.any():
             return True
         y0, y1, x0, x1 = window
