@@ -331,11 +331,11 @@ def test_long_hair_does_not_bend_at_the_ear_lobes(mona_renderer, rotation):
 
 
 def test_half_resolution_map_is_the_full_inversion(mona_renderer):
-    """The map found at half resolution and refined at full resolution over the mouth and
-    eyes is, outside torn pixels, within a quarter of a pixel of the whole field inverted at
+    """The map found at half resolution and refined at full resolution around the mouth
+    is, outside torn pixels, within a quarter of a pixel of the whole field inverted at
     full resolution (the renderer's old way, kept in ``invert_field``) but for a few pixels
     (where hanging hair's share of the head's motion changes sharply), and the same inside
-    the mouth and eye regions; a motion of zero gives the identity exactly."""
+    the region around the mouth; a motion of zero gives the identity exactly."""
     from gioconda.render.warp import invert_field
 
     r = mona_renderer
