@@ -148,8 +148,8 @@ class Renderer:
         self._fine_boxes = []
         for region, share in FINE_REGIONS:
             points = self.rig.neutral[list(region), :2]
-            pad = np.array(share) * size
-            (fx0, fy0), (fx1, fy1) = points.min(0) - pad, points.max(0) + pad
+            spread = np.array(share) * size
+            (fx0, fy0), (fx1, fy1) = points.min(0) - spread, points.max(0) + spread
             self._fine_boxes.append((
                 max(int(fy0), 0), min(int(np.ceil(fy1)), size),
                 max(int(fx0), 0), min(int(np.ceil(fx1)), size),
