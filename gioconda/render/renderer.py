@@ -30,6 +30,7 @@ from gioconda.face.topology import (
     RIGHT_EYE_UPPER,
     RIGHT_NOSE_WING,
 )
+from gioconda.geometry import rotation_matrix
 from gioconda.motion.frames import MotionFrame
 from gioconda.render.covers import lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
@@ -41,7 +42,7 @@ from gioconda.render.mouth import MouthPainter
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.photo_expression import photo_expression, undone_expression
 from gioconda.render.regions import bounding_box
-from gioconda.render.rig import FaceRig, HeadFrame
+from gioconda.render.rig import FaceRig, HeadFrame, drawn_yaw, drawn_yaw_gain, rest_yaw
 from gioconda.render.warp import (
     FILL_PAD,
     INVERSION_COARSENING,
@@ -101,6 +102,10 @@ class Renderer:
     def __init__(self, portrait: Portrait) -> None:
         self.portrait = portrait
         self.rig = FaceRig(portrait.landmarks)
+        # The features of a face the photo shows from the front turn further than commanded
+        # (its outline does not), so that the turn reads as the commanded angle (see
+        # :data:`~gioconda.render.rig.FRONTAL_YAW_GAIN`).
+        self.yaw_gain = drawn_yaw_gain(rest_yaw(portrait.landmarks))
         size = self.size = portrait.size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._grid = np.stack([xs, ys], axis=-1)
@@ -226,7 +231,8 @@ class Renderer:
             [neutral[:, 0] - pivot[0], neutral[:, 1] - pivot[1], z - pivot[2], np.ones(len(z))], 1
         )
         weight = bilinear_samples(self._head_weight, neutral[:, :2])[:, None]
-        relief = (neutral[:, 2] - pivot[2] - points[:, 2]) * weight[:, 0] * self._relief_taper()
+        self._taper = self._relief_taper()
+        relief = (neutral[:, 2] - pivot[2] - points[:, 2]) * weight[:, 0] * self._taper
         return points, weight, relief.astype(np.float32)
 
     def _relief_taper(self) -> np.ndarray:
@@ -251,28 +257,52 @@ class Renderer:
             # photo's face does.
             frame = dataclasses.replace(frame, blendshapes=frame.blendshapes - undo)
         head = self.rig.head(frame)
+        head_deg = frame.head_rotation_deg
+        if head_deg[0] != 0.0 and self.yaw_gain != 1.0:
+            # The yaw the features are drawn at (see :meth:`_further_turn`); the irises' angle
+            # in the head reads it, so the gaze holds.
+            head_deg = head_deg.copy()
+            head_deg[0] = drawn_yaw(float(head_deg[0]), self.yaw_gain)
         # The warp leaves the lids' blinks and squints out: the lids are drawn closing over
         # the eye (below), not the eye squeezed between them.
         without_lids, with_lids = self.rig.expressions(frame)
         moved = self._landmark_motion(head, without_lids)
         relief = self._relief_motion(head)
         on_face = moved.expression + relief
+        # Where the head's own motion takes each landmark, the features' further turn included
+        # (the upper teeth go with it).
+        with_head = moved.head
+        further = None
+        if head_deg[0] != frame.head_rotation_deg[0]:
+            further = self._further_turn(head, head_deg)
+            on_face = on_face + further
+            with_head = with_head + further
         with_lids = self._landmark_motion(head, with_lids).expression
-        posed = self.rig.neutral[:, :2] + moved.head + with_lids + relief
-        skull = self.rig.neutral[:, :2] + moved.head
+        posed = self.rig.neutral[:, :2] + with_head + with_lids + relief
+        skull = self.rig.neutral[:, :2] + with_head
         window = self._motion_window(head, on_face)
         backward, torn = self._inverse_map(head, on_face, window)
         if not self._fill_inside(torn, window):
             window = None  # (never seen: torn pixels lie deep inside the face)
             backward, torn = self._inverse_map(head, on_face, None)
         out = self._composite(backward, torn, window)
-        self.irises.paint(out, backward, posed, frame.gaze_deg, frame.head_rotation_deg)
+        self.irises.paint(out, backward, posed, frame.gaze_deg, head_deg)
         warped = self.rig.neutral[:, :2] + moved.head + on_face
         self.lids.paint(out, backward, self._source, self._source_pad, frame.blendshapes,
                         [warped[list(eye)] for eye in EYES])  # fmt: skip
         self._lip_cover.apply(out, backward, self.mouth.closing(posed))
         if self.occluders.boxes:
             sources = [self._rigid_source(head, box) for box in self.occluders.paint_boxes]
+            if further is not None:
+                # Glasses sit in front of the eyes: they take the features' further turn too,
+                # as the face under them spreads it (all of it at the eyes, none at the ears).
+                # It is a few pixels and smooth: one step of its inversion is enough.
+                spread = self._spread(further)
+                sources = [
+                    source - cv2.remap(spread, source, NO_ARRAY, cv2.INTER_LINEAR,
+                                       borderMode=cv2.BORDER_CONSTANT)
+                    for source in sources
+                ]  # fmt: skip
             self.occluders.paint(out, sources)
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
@@ -422,6 +452,27 @@ class Renderer:
         """
         rigid = self._rigid_coefficients(head)
         return self._relief[:, None] * rigid[:, 2][None, :]
+
+    def _further_turn(self, head: HeadFrame, drawn_deg: np.ndarray) -> np.ndarray:
+        """What turning the face's features to ``drawn_deg`` rather than the head's own
+        rotation adds to each landmark, (478, 2) pixel offsets: all of it inside the face,
+        none on its oval (the taper of :meth:`_relief_taper`), so the cheek's contour, the
+        hair and what lies beside them move only with the head."""
+        drawn = rotation_matrix(*(float(a) for a in drawn_deg))
+        about_pivot = self.rig.neutral - self.rig.pivot
+        extra = about_pivot @ (drawn - head.rotation).T
+        return (extra[:, :2] * self._taper[:, None]).astype(np.float32)
+
+    def _spread(self, offsets: np.ndarray) -> np.ndarray:
+        """Landmark offsets (478, 2) spread over the mesh as a field, (S, S, 2) float32, 0
+        beyond it."""
+        field = np.zeros((self.size, self.size, 2), np.float32)
+        x0, y0, x1, y1 = self._mesh.box
+        values = offsets[:N_MESH_LANDMARKS].astype(np.float32)
+        for axis in (0, 1):
+            spread = self._mesh.matrix @ np.ascontiguousarray(values[:, axis])
+            field[y0:y1, x0:x1, axis] = spread.reshape(y1 - y0, x1 - x0)
+        return field
 
     def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""

@@ -143,6 +143,62 @@ CHEEK_PUFF = 0.07
 ROUND_SEAL = 0.7
 
 
+#: How far the renderer turns the features of a face that the photo shows from the front, per
+#: degree of yaw commanded (:func:`drawn_yaw_gain`); the face's outline, the hair and what is
+#: beside them turn as commanded. The rig's turn follows MediaPipe's own depth, which is already
+#: about as deep as an average face (nose tip to cheek sides 0.64-0.75 of the face's width on
+#: every evaluation portrait), yet MediaPipe re-detecting a frontal face turned so reads it as
+#: 0.67-0.77 of the turn (the astronaut: 10 degrees read as 6.8, 20 as 15.2, 30 as 24.3),
+#: while faces the photo shows turned 19 degrees or more read 0.71-0.95. Features turned 1.25
+#: times as far within an outline that turns as commanded read 0.9-1.1 of the command.
+FRONTAL_YAW_GAIN = 1.25
+
+
+#: Degrees of the commanded turn that get the gain: what MediaPipe reads short of a frontal
+#: face's turn stops growing past about 20 degrees (the astronaut turned 10, 20, 30, 40: 3, 5,
+#: 6, 5 degrees short), so turns beyond this add to the features' yaw one for one.
+FRONTAL_YAW_GAIN_REACH = 15.0
+
+
+#: The face's own yaw in the photo, degrees: up to the first the whole gain, from the second
+#: none, eased between (the Mona Lisa, turned 19 degrees, already reads her turns in full).
+FRONTAL_YAW_FADE = (10.0, 20.0)
+
+
+#: Left-right pairs of landmarks (subject's right, left) whose 3D direction gives the face's
+#: own yaw: cheek sides, eye corners, mouth corners, jaw, brows.
+_SYMMETRIC_PAIRS = (
+    (234, 454), (33, 263), (133, 362), (61, 291), (127, 356), (93, 323), (132, 361),
+    (58, 288), (172, 397), (70, 300), (105, 334),
+)  # fmt: skip
+
+
+def rest_yaw(landmarks: np.ndarray) -> float:
+    """The face's own yaw in the photo, degrees, in the motion's convention (+ when the nose
+    points to the image's right), from the direction of its left-right axis in MediaPipe's 3D
+    landmarks (478, 3)."""
+    pairs = np.array(_SYMMETRIC_PAIRS)
+    across = (landmarks[pairs[:, 1]] - landmarks[pairs[:, 0]]).astype(np.float64).sum(0)
+    return float(np.degrees(np.arctan2(across[2], across[0])))
+
+
+def drawn_yaw_gain(yaw_in_photo: float) -> float:
+    """How many degrees the renderer turns the face's features per degree of yaw commanded (up to
+    :data:`FRONTAL_YAW_GAIN_REACH`), for a face the photo shows at ``yaw_in_photo`` degrees:
+    :data:`FRONTAL_YAW_GAIN`, fading out over :data:`FRONTAL_YAW_FADE`."""
+    start, end = FRONTAL_YAW_FADE
+    turned = float(smoothstep(np.asarray((abs(yaw_in_photo) - start) / (end - start))))
+    return 1.0 + (FRONTAL_YAW_GAIN - 1.0) * (1.0 - turned)
+
+
+def drawn_yaw(commanded: float, gain: float) -> float:
+    """The yaw the renderer draws the features at for ``commanded`` degrees, with
+    :func:`drawn_yaw_gain`'s
+    ``gain`` over the first :data:`FRONTAL_YAW_GAIN_REACH` degrees."""
+    reach = FRONTAL_YAW_GAIN_REACH
+    return commanded + (gain - 1.0) * min(max(commanded, -reach), reach)
+
+
 @dataclass(frozen=True)
 class HeadFrame:
     """The head's pose: ``p' = pivot + R (p - pivot) + t``, and the head distance ``scale``.
