@@ -232,13 +232,39 @@ def invert_field(
     """
     y0, y1, x0, x1 = (0, field.shape[0], 0, field.shape[1]) if window is None else window
     here = np.ascontiguousarray(grid[y0:y1, x0:x1])  # read several times: contiguous
-    source = here + _coarse_inverse(field, (y0, y1, x0, x1))
+    source = here + coarse_inverse(field, (y0, y1, x0, x1))
+    torn_here = refine_inverse(field, here, source)
+    if window is None:
+        return source, torn_here
+    backward = grid.copy()
+    backward[y0:y1, x0:x1] = source
+    torn = np.zeros(field.shape[:2], bool)
+    torn[y0:y1, x0:x1] = torn_here
+    return backward, torn
+
+
+def refine_inverse(
+    field: np.ndarray, here: np.ndarray, source: np.ndarray, origin: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """Bring ``source`` (h, w, 2), a close guess of where the output pixels ``here`` come
+    from, to sub-pixel accuracy in place by :data:`REFINING_STEPS` damped fixed-point steps
+    on ``field``, whose pixel (0, 0) lies at ``origin`` (x, y) of the frame; return the
+    (h, w) bool mask of pixels where the map tears (the last step is over :data:`TORN_STEP`).
+
+    After the first step only the pixels not yet settled (see :data:`SETTLED_STEP`) are
+    visited: a pixel whose step is under it is not torn either.
+    """
+    # (The steps read the field at the source: both put in the field's own pixels. Each
+    # (x, y) pair is viewed as one complex number: NumPy adds a pair to every pixel many
+    # times faster so than by broadcasting it.)
+    shift = np.complex64(complex(*origin))
+    if origin != (0, 0):
+        here = (here.view(np.complex64) - shift).view(np.float32)
+        source.view(np.complex64)[...] -= shift
     step = _inversion_step(field, here, source, np.empty_like(source))
-    # Most pixels are settled after the first step (the coarse grid's interpolation is
-    # already accurate where the field is smooth): the next steps visit only the others,
-    # gathered into a block of points (each point's step is what it was in the image). A
-    # pixel whose step is under SETTLED_STEP is not torn either: the tear is only looked
-    # for among the others.
+    # Most pixels are settled after the first step (the guess is already accurate where
+    # the field is smooth): the next steps visit only the others, gathered into a block of
+    # points (each point's step is what it was in the image).
     unsettled = _squared_length(step) > SETTLED_STEP**2
     step *= INVERSION_DAMPING
     source += step
@@ -260,15 +286,11 @@ def invert_field(
         step *= INVERSION_DAMPING
         points += step
     pairs[moving] = points.view(np.uint64).reshape(-1)[:n]
-    torn_here = np.zeros(source.shape[:2], bool)
-    torn_here.reshape(-1)[moving] = torn_points
-    if window is None:
-        return source, torn_here
-    backward = grid.copy()
-    backward[y0:y1, x0:x1] = source
-    torn = np.zeros(field.shape[:2], bool)
-    torn[y0:y1, x0:x1] = torn_here
-    return backward, torn
+    torn = np.zeros(source.shape[:2], bool)
+    torn.reshape(-1)[moving] = torn_points
+    if origin != (0, 0):
+        source.view(np.complex64)[...] += shift
+    return torn
 
 
 def _squared_length(vectors: np.ndarray) -> np.ndarray:
@@ -289,11 +311,19 @@ def _inversion_step(
     return step
 
 
-def _coarse_inverse(field: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
+def coarse_inverse(
+    field: np.ndarray,
+    window: tuple[int, int, int, int],
+    factor: int = INVERSION_COARSENING,
+    origin: tuple[int, int] = (0, 0),
+) -> np.ndarray:
     """The backward displacement (source minus output pixel) of ``window``'s pixels,
-    (h, w, 2) float32, found on a coarse grid by damped fixed-point iteration and
-    interpolated linearly to every pixel."""
-    xs, ys = coarse_points(window)
+    (h, w, 2) float32, found on a grid ``factor`` times coarser by damped fixed-point
+    iteration and interpolated linearly to every pixel; ``field``'s pixel (0, 0) lies at
+    ``origin`` (x, y) of the frame."""
+    xs, ys = coarse_points(window, factor)
+    xs -= np.float32(origin[0])
+    ys -= np.float32(origin[1])
     here = np.empty((len(ys), len(xs), 2), np.float32)
     here[..., 0], here[..., 1] = xs[None, :], ys[:, None]
     at_source = cv2.remap(field, here, NO_ARRAY, cv2.INTER_LINEAR,
@@ -305,25 +335,29 @@ def _coarse_inverse(field: np.ndarray, window: tuple[int, int, int, int]) -> np.
         source += step
     source -= here
     y0, y1, x0, x1 = window
-    return to_every_pixel(source, y1 - y0, x1 - x0)
+    return to_every_pixel(source, y1 - y0, x1 - x0, factor)
 
 
-def coarse_points(window: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def coarse_points(
+    window: tuple[int, int, int, int], factor: int = INVERSION_COARSENING
+) -> tuple[np.ndarray, np.ndarray]:
     """The x (columns) and y (rows) of the coarse grid over ``window`` (rows y0:y1, columns
-    x0:x1), float32: a point at the middle of each :data:`INVERSION_COARSENING`-square block,
-    where :func:`to_every_pixel`'s linear interpolation puts the samples it reads."""
+    x0:x1), float32: a point at the middle of each ``factor``-square block, where
+    :func:`to_every_pixel`'s linear interpolation puts the samples it reads."""
     y0, y1, x0, x1 = window
-    f = INVERSION_COARSENING
+    f = factor
     middle = (f - 1) / 2
     xs = (x0 + middle + f * np.arange(-(-(x1 - x0) // f))).astype(np.float32)
     ys = (y0 + middle + f * np.arange(-(-(y1 - y0) // f))).astype(np.float32)
     return xs, ys
 
 
-def to_every_pixel(coarse: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Values on the :func:`coarse_points` grid interpolated linearly to every pixel of a
-    ``height`` x ``width`` window."""
-    f = INVERSION_COARSENING
+def to_every_pixel(
+    coarse: np.ndarray, height: int, width: int, factor: int = INVERSION_COARSENING
+) -> np.ndarray:
+    """Values on the :func:`coarse_points` grid (of that ``factor``) interpolated linearly
+    to every pixel of a ``height`` x ``width`` window."""
+    f = factor
     rows, cols = coarse.shape[:2]
     return cv2.resize(coarse, (cols * f, rows * f), interpolation=cv2.INTER_LINEAR)[:height, :width]
 
