@@ -330,10 +330,16 @@ class WhisperListener:
                     from faster_whisper import WhisperModel
                 except ImportError:
                     raise GiocondaError(f"lip sync needs faster-whisper: {_INSTALL_HINT}") from None
-                self._models[name] = WhisperModel(
+                from gioconda.speech.whisper_features import LeanFeatureExtractor
+
+                model = WhisperModel(
                     str(model_folder(name)), device="cpu", compute_type="int8",
                     cpu_threads=self._threads, num_workers=2,  # two halves at once: _read
                 )  # fmt: skip
+                # The same features, a block of frames at a time: faster-whisper's own
+                # transform of a whole 60 s piece held ~60 MB, twice with two halves at once.
+                model.feature_extractor = LeanFeatureExtractor.replacing(model.feature_extractor)
+                self._models[name] = model
             return self._models[name]
 
     def _detect(self, samples: np.ndarray) -> tuple[str, dict[str, float]]:
