@@ -210,7 +210,7 @@ class AudioResampling:
     def _take_all(self) -> np.ndarray:
         """All the output samples that are left, written into one buffer as they come: the
         blocks joined at the end would hold the whole output twice at once."""
-        left = len(self._source) - self._source_pos
+        left = max(0, len(self._source) - self._source_pos)
         # The output's length, give or take the resampler's delay (grown if ever short).
         expected = len(self._ready) + math.ceil(left * self._rate / self._source_rate) + 4096
         out = np.empty(expected, np.float32)

@@ -73,6 +73,14 @@ def test_soundtrack_resampled_piece_by_piece_holds_no_whole_copy() -> None:
     expected = whole[: len(whole) // 1920 * 1920].reshape(-1, 1920).sum(axis=1)
     np.testing.assert_allclose(sums[: len(expected)], expected, rtol=1e-5, atol=1e-6)
     assert peak < whole.nbytes / 4, peak / 2**20  # a whole 48 kHz copy would be 23 MB
+    # What is left, asked for at once (as the writer does on closing), at any point: the same
+    # samples, also once the source is all fed and only the resampler's tail remains.
+    for taken in (0, 1920, len(whole) - 5000, len(whole) - 1, len(whole)):
+        resampling = AudioResampling(audio, 48_000)
+        first = resampling.take(taken) if taken else np.zeros(0, np.float32)
+        rest = resampling.take(None)
+        assert np.concatenate([first, rest]).tobytes() == whole.tobytes(), taken
+        assert len(resampling.take(None)) == 0 and len(resampling.take(10)) == 0
 
 
 def test_network_in_blocks_equals_one_pass() -> None:
