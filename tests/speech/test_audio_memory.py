@@ -74,7 +74,10 @@ def test_soundtrack_resampled_piece_by_piece_holds_no_whole_copy() -> None:
     np.testing.assert_allclose(sums[: len(expected)], expected, rtol=1e-5, atol=1e-6)
     assert peak < whole.nbytes / 4, peak / 2**20  # a whole 48 kHz copy would be 23 MB
     # What is left, asked for at once (as the writer does on closing), at any point: the same
-    # samples, also once the source is all fed and only the resampler's tail remains.
+    # samples, also once the source is all fed and only the resampler's tail remains (a
+    # recording that is no whole number of the resampler's blocks).
+    audio = Audio(audio.samples[: 9 * 16_000 + 123], 16_000)
+    whole = resample(audio, 48_000).samples
     for taken in (0, 1920, len(whole) - 5000, len(whole) - 1, len(whole)):
         resampling = AudioResampling(audio, 48_000)
         first = resampling.take(taken) if taken else np.zeros(0, np.float32)
