@@ -43,6 +43,7 @@ import numpy as np
 
 from gioconda.cache import cache_dir, package_folder, sha256_file
 from gioconda.errors import GiocondaError
+from gioconda.heap import release_free_memory
 from gioconda.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -466,6 +467,10 @@ class WhisperListener:
         second of the recording each segment reaches."""
         words: list[HeardWord] = []
         for start, end in _pieces(spans, samples, first, stop):
+            if start > first:
+                # The last piece's freed buffers, left as holes in the heaps, go back to the
+                # system: on a long recording they added up (see gioconda.heap).
+                release_free_memory()
             segments, _ = model.transcribe(
                 samples[start:end],
                 language=None if language == "en" else language,
