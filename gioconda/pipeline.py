@@ -23,6 +23,7 @@ from gioconda.errors import GiocondaError
 from gioconda.face.cache import cached_analysis
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait
+from gioconda.heap import release_free_memory
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
@@ -229,6 +230,7 @@ def speech_from_audio(
         if options.lipsync != "whisper":  # (Whisper's recognizer logs what it heard itself)
             _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
         del heard
+        release_free_memory()  # what recognition freed, before the motion and the render
     elif ready is not None:
         ready()
     if audio is None:
