@@ -338,7 +338,7 @@ class WhisperListener:
                     cpu_threads=self._threads, num_workers=2,  # two halves at once: _read
                 )  # fmt: skip
                 # The same features, a block of frames at a time: faster-whisper's own
-                # transform of a whole 60 s piece held ~60 MB, twice with two halves at once.
+                # transform of a whole 60 s piece held ~50 MB, twice with two halves at once.
                 model.feature_extractor = LeanFeatureExtractor.replacing(model.feature_extractor)
                 self._models[name] = model
             return self._models[name]

@@ -2,11 +2,11 @@
 
 faster-whisper's own feature extractor takes the short-time Fourier transform of everything
 it is given at once: for a 60 s piece (:data:`gioconda.speech.whisper.PIECE_S`) its frames,
-their float64 copy and their complex128 spectra hold about 60 MB at a time, and two halves
-are read at once, where a 10 s recording needs a tenth of that. :class:`LeanFeatureExtractor`
+their float64 copy and their complex128 spectra hold about 50 MB at a time, and two halves
+are read at once, where a 10 s recording's need a sixth of that. :class:`LeanFeatureExtractor`
 does the same arithmetic, frame block by frame block, into the one small power spectrum the
-mel filters need, so its features are the same, bit for bit (``tests/speech``), and the
-transient does not grow with the piece.
+mel filters need, so its features are the same, bit for bit (``tests/speech``), and a 60 s
+piece holds 11 MB.
 
 Imported only where a Whisper model is loaded: it imports faster-whisper.
 """
