@@ -23,6 +23,7 @@ from gioconda.errors import GiocondaError
 from gioconda.face.cache import cached_analysis
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait
+from gioconda.heap import release_free_memory
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
@@ -194,12 +195,18 @@ def speech_from_audio(
     """Decode a recording and find its phones (with the chosen lip-sync method); Whisper's
     reading and the alignment are reported to ``progress`` ("recognition", "alignment").
     ``ready`` is called once the recording is decoded and the recognizer set up (what can be
-    refused has been), before the recognition."""
+    refused has been), before the recognition.
+
+    The recording at its own rate is not held while it is recognized (it is decoded again
+    after, to the same samples): recognition is the peak of a long job's memory.
+    """
     if options.lipsync not in LIPSYNC_METHODS:
         raise GiocondaError(
             f"unknown lip-sync method {options.lipsync!r}; one of {', '.join(LIPSYNC_METHODS)}"
         )
-    audio = load_audio(path, None, options.max_audio_s)  # its own rate: see load_audio
+    audio: Audio | None = load_audio(path, None, options.max_audio_s)  # its own rate
+    assert audio is not None
+    soundtrack_rate, soundtrack_length = audio.sample_rate, len(audio.samples)
     phones = None
     if options.lipsync != "loudness":
         # Imported here: the text and loudness paths need no speech recognizer.
@@ -213,13 +220,23 @@ def speech_from_audio(
         else:
             recognizer = RECOGNIZERS[options.lipsync]()
         heard = resample(audio, ANALYSIS_SAMPLE_RATE)
+        if heard is not audio:
+            # Not held while the recording is recognized (the recognizers' peak): a 10-minute
+            # recording at 48 kHz is 115 MB. Decoded again afterwards, the same samples.
+            audio = None
         if ready is not None:
             ready()
         phones = recognizer.recognize(heard, progress)
         if options.lipsync != "whisper":  # (Whisper's recognizer logs what it heard itself)
             _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
+        del heard
+        release_free_memory()  # what recognition freed, before the motion and the render
     elif ready is not None:
         ready()
+    if audio is None:
+        audio = load_audio(path, None, None)
+        if (audio.sample_rate, len(audio.samples)) != (soundtrack_rate, soundtrack_length):
+            raise GiocondaError(f"the audio file changed while it was being read: {path}")
     return Speech(audio, phones, "recording")
 
 

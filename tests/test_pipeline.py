@@ -211,3 +211,40 @@ def test_motion_file_round_trip_renders_the_same(tmp_path, mona_portrait, suffix
         # of the renderer's thresholds (lids, lips painted out), the rest the same.
         diff = np.abs(a - b)
         assert (diff > 2).mean() < 1e-3 and diff.mean() < 0.05, (suffix, i)
+
+
+def test_recording_decoded_again_after_recognition_is_the_same_soundtrack(tmp_path):
+    """The recording at its own rate is let go while it is recognized and decoded again after:
+    the soundtrack is the file's samples, to the bit (two channels at different levels, so
+    the mix and its gain are in play); a file changed in the meantime is refused."""
+    import wave
+
+    from gioconda.errors import GiocondaError
+    from gioconda.pipeline import AnimateOptions, speech_from_audio
+    from gioconda.speech.audio import load_audio
+
+    def write(path, seconds: float) -> None:
+        rate = 44_100
+        t = np.arange(int(seconds * rate)) / rate
+        rng = np.random.default_rng(0)
+        voice = 0.4 * np.sin(2 * np.pi * 160 * t) * (t % 0.5 < 0.3) + 0.01 * rng.standard_normal(
+            len(t)
+        )
+        stereo = np.stack([voice, 0.3 * voice], axis=1)
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes((stereo * 32767).astype("<i2").tobytes())
+
+    path = tmp_path / "voice.wav"
+    write(path, 3.0)
+    options = AnimateOptions(lipsync="network")
+    speech = speech_from_audio(path, options)
+    expected = load_audio(path, None, None)
+    assert speech.audio.sample_rate == expected.sample_rate == 44_100
+    assert speech.audio.samples.tobytes() == expected.samples.tobytes()
+    assert speech.phones
+
+    with pytest.raises(GiocondaError, match="changed"):
+        speech_from_audio(path, options, ready=lambda: write(path, 2.0))

@@ -186,11 +186,14 @@ class AudioResampling:
             if audio.sample_rate == sample_rate
             else av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         )
+        self._rate = sample_rate
         self._flushed = False
         self._ready = np.zeros(0, np.float32)  # resampled, not yet taken
 
     def take(self, count: int | None) -> np.ndarray:
         """The next ``count`` output samples (fewer at the end; None: all that are left)."""
+        if count is None:
+            return self._take_all()
         parts, ready = [self._ready], len(self._ready)
         while count is None or ready < count:
             out = self._feed()
@@ -201,8 +204,27 @@ class AudioResampling:
         # Joined once per call: joining block by block would copy a whole recording over and
         # over when all of it is asked for at once (resample()).
         joined = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        self._ready = joined[len(joined) if count is None else count :]
+        self._ready = joined[count:]
         return joined[:count]
+
+    def _take_all(self) -> np.ndarray:
+        """All the output samples that are left, written into one buffer as they come: the
+        blocks joined at the end would hold the whole output twice at once."""
+        left = max(0, len(self._source) - self._source_pos)
+        # The output's length, give or take the resampler's delay (grown if ever short).
+        expected = len(self._ready) + math.ceil(left * self._rate / self._source_rate) + 4096
+        out = np.empty(expected, np.float32)
+        filled = 0
+        pieces: list[np.ndarray] | None = [self._ready]
+        while pieces is not None:
+            for piece in pieces:
+                if filled + len(piece) > len(out):
+                    out = np.resize(out, max(filled + len(piece), len(out) * 5 // 4))
+                out[filled : filled + len(piece)] = piece
+                filled += len(piece)
+            pieces = self._feed()
+        self._ready = np.zeros(0, np.float32)
+        return out[:filled]
 
     def _feed(self) -> list[np.ndarray] | None:
         """The next block of the source, resampled; None once everything is out."""
@@ -234,11 +256,10 @@ def analyze_audio(audio: Audio) -> AudioFeatures:
     hop = round(FEATURE_HOP_S * sr)
     win = round(0.025 * sr)
     n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
-    padded = np.pad(audio.samples.astype(np.float32), (win // 2, win + hop))
     loudness_db = np.empty(n_hops, np.float32)
     pitch_hz = np.empty(n_hops, np.float32)
     periodicity = np.empty(n_hops, np.float32)
-    for first, frames in _hop_frames(padded, n_hops, hop, win):
+    for first, frames in _hop_frames(audio.samples, n_hops, hop, win):
         done = slice(first, first + len(frames))
         rms = np.sqrt(np.mean(frames**2, axis=1) + 1e-12)
         loudness_db[done] = np.maximum(20 * np.log10(rms + 1e-10), -100.0)
@@ -266,14 +287,29 @@ HOPS_PER_BLOCK = 2000
 
 
 def _hop_frames(
-    padded: np.ndarray, n_hops: int, hop: int, win: int
+    samples: np.ndarray, n_hops: int, hop: int, win: int, pre_emphasis: float | None = None
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """The analysis windows of ``padded``, ``win`` samples every ``hop``, as (first hop,
-    (hops, win) block) pairs of at most :data:`HOPS_PER_BLOCK` hops."""
+    """The analysis windows of ``samples``, ``win`` samples every ``hop``, hop ``i``'s centred
+    on sample ``i * hop`` (zeros beyond either end), as (first hop, (hops, win) float32 block)
+    pairs of at most :data:`HOPS_PER_BLOCK` hops.
+
+    With ``pre_emphasis`` (``a``), each sample less ``a`` times the one before it (the first
+    of the padded recording kept as it is). Only each block's stretch of the recording is
+    copied and padded: a padded copy of the whole would hold it twice.
+    """
     offsets = np.arange(win)[None, :]
+    before = 0 if pre_emphasis is None else 1  # the sample before, for the pre-emphasis
     for first in range(0, n_hops, HOPS_PER_BLOCK):
-        starts = np.arange(first, min(first + HOPS_PER_BLOCK, n_hops)) * hop
-        yield first, padded[starts[:, None] + offsets]
+        stop = min(first + HOPS_PER_BLOCK, n_hops)
+        # Samples [low, high) of the recording, zero outside it, hold the block's windows.
+        low, high = first * hop - win // 2 - before, (stop - 1) * hop - win // 2 + win
+        stretch = np.zeros(high - low, np.float32)
+        inside = samples[max(0, low) : max(0, high)]
+        stretch[max(0, -low) : max(0, -low) + len(inside)] = inside
+        if pre_emphasis is not None:
+            stretch = stretch[1:] - pre_emphasis * stretch[:-1]
+        starts = np.arange(stop - first) * hop
+        yield first, stretch[starts[:, None] + offsets]
 
 
 def _pitch(frames: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -339,12 +375,10 @@ def log_mel(audio: Audio) -> np.ndarray:
     audio = resample(audio, ANALYSIS_SAMPLE_RATE)
     hop = round(FEATURE_HOP_S * ANALYSIS_SAMPLE_RATE)
     n_hops = max(1, int(np.ceil(len(audio.samples) / hop)))
-    padded = np.pad(audio.samples.astype(np.float32), (_MEL_WINDOW // 2, _MEL_WINDOW + hop))
-    # Pre-emphasis evens out speech's spectral tilt so the upper bands carry weight.
-    padded[1:] -= 0.97 * padded[:-1].copy()
     bank = _mel_filterbank()
     out = np.empty((n_hops, MEL_BANDS), np.float32)
-    for first, frames in _hop_frames(padded, n_hops, hop, _MEL_WINDOW):
+    # Pre-emphasis evens out speech's spectral tilt so the upper bands carry weight.
+    for first, frames in _hop_frames(audio.samples, n_hops, hop, _MEL_WINDOW, 0.97):
         spectrum = np.abs(np.fft.rfft(frames * np.hanning(_MEL_WINDOW), n=_MEL_NFFT, axis=1)) ** 2
         out[first : first + len(frames)] = np.log(spectrum @ bank + 1e-8)
     return out

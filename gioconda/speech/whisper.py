@@ -43,6 +43,7 @@ import numpy as np
 
 from gioconda.cache import cache_dir, package_folder, sha256_file
 from gioconda.errors import GiocondaError
+from gioconda.heap import release_free_memory
 from gioconda.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -330,10 +331,16 @@ class WhisperListener:
                     from faster_whisper import WhisperModel
                 except ImportError:
                     raise GiocondaError(f"lip sync needs faster-whisper: {_INSTALL_HINT}") from None
-                self._models[name] = WhisperModel(
+                from gioconda.speech.whisper_features import LeanFeatureExtractor
+
+                model = WhisperModel(
                     str(model_folder(name)), device="cpu", compute_type="int8",
                     cpu_threads=self._threads, num_workers=2,  # two halves at once: _read
                 )  # fmt: skip
+                # The same features, a block of frames at a time: faster-whisper's own
+                # transform of a whole 60 s piece held ~50 MB, twice with two halves at once.
+                model.feature_extractor = LeanFeatureExtractor.replacing(model.feature_extractor)
+                self._models[name] = model
             return self._models[name]
 
     def _detect(self, samples: np.ndarray) -> tuple[str, dict[str, float]]:
@@ -460,6 +467,10 @@ class WhisperListener:
         second of the recording each segment reaches."""
         words: list[HeardWord] = []
         for start, end in _pieces(spans, samples, first, stop):
+            if start > first:
+                # The last piece's freed buffers, left as holes in the heaps, go back to the
+                # system: on a long recording they added up (see gioconda.heap).
+                release_free_memory()
             segments, _ = model.transcribe(
                 samples[start:end],
                 language=None if language == "en" else language,

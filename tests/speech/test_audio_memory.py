@@ -73,6 +73,17 @@ def test_soundtrack_resampled_piece_by_piece_holds_no_whole_copy() -> None:
     expected = whole[: len(whole) // 1920 * 1920].reshape(-1, 1920).sum(axis=1)
     np.testing.assert_allclose(sums[: len(expected)], expected, rtol=1e-5, atol=1e-6)
     assert peak < whole.nbytes / 4, peak / 2**20  # a whole 48 kHz copy would be 23 MB
+    # What is left, asked for at once (as the writer does on closing), at any point: the same
+    # samples, also once the source is all fed and only the resampler's tail remains (a
+    # recording that is no whole number of the resampler's blocks).
+    audio = Audio(audio.samples[: 9 * 16_000 + 123], 16_000)
+    whole = resample(audio, 48_000).samples
+    for taken in (0, 1920, len(whole) - 5000, len(whole) - 1, len(whole)):
+        resampling = AudioResampling(audio, 48_000)
+        first = resampling.take(taken) if taken else np.zeros(0, np.float32)
+        rest = resampling.take(None)
+        assert np.concatenate([first, rest]).tobytes() == whole.tobytes(), taken
+        assert len(resampling.take(None)) == 0 and len(resampling.take(10)) == 0
 
 
 def test_network_in_blocks_equals_one_pass() -> None:
@@ -118,3 +129,66 @@ def test_whisper_reads_long_recordings_in_pieces_cut_in_pauses() -> None:
     assert abs(next(iter(_pieces(spans, samples)))[1] / rate - 44.5) < 0.01
     # Up to a minute: one piece, as before.
     assert list(_pieces(((0.5, 50.0),), samples[: 55 * rate])) == [(0, 55 * rate)]
+
+
+def test_whisper_features_in_blocks_are_faster_whispers_bit_for_bit() -> None:
+    """Whisper's features are computed a block of frames at a time: the same values as
+    faster-whisper's whole transform, to the bit (so the same words), for pieces of any length
+    and of speech, while its spectra of a whole minute are not held at once."""
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    from gioconda.speech.espeak import synthesize
+    from gioconda.speech.whisper import WHISPER_SAMPLE_RATE
+    from gioconda.speech.whisper_features import FRAMES_PER_BLOCK, LeanFeatureExtractor
+
+    whole = FeatureExtractor(feature_size=80)
+    lean = LeanFeatureExtractor.replacing(whole)
+    rng = np.random.default_rng(4)
+    speech = resample(synthesize("Peter Piper picked a peck.").audio, WHISPER_SAMPLE_RATE)
+    minute = np.tile(speech.samples, int(60 * WHISPER_SAMPLE_RATE / len(speech.samples)) + 1)
+    pieces = [
+        speech.samples,
+        minute[: 60 * WHISPER_SAMPLE_RATE],
+        *(0.1 * rng.standard_normal(n).astype(np.float32) for n in (161, 400, 401, 12_345)),
+        # Block edges: one frame either side of a whole number of blocks.
+        *(minute[: FRAMES_PER_BLOCK * 160 * k + d] for k in (1, 3) for d in (-160, 0, 160)),
+    ]
+    for samples in pieces:
+        expected, got = whole(samples), lean(samples)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert got.tobytes() == expected.tobytes(), len(samples)
+
+    def peak(extractor: FeatureExtractor) -> int:
+        tracemalloc.start()
+        try:
+            extractor(minute[: 60 * WHISPER_SAMPLE_RATE])
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    # A minute's whole transform holds tens of MB; in blocks, a few.
+    assert peak(lean) < peak(whole) / 4, (peak(lean) / 2**20, peak(whole) / 2**20)
+    assert peak(lean) < 12 * 2**20, peak(lean) / 2**20
+
+
+def test_analysis_windows_in_blocks_are_those_of_the_whole_padded_recording() -> None:
+    """Each block of analysis windows copies and pads only its own stretch of the recording:
+    the windows (and the pre-emphasis of the log-mel features) are those of the whole
+    recording padded at once, bit for bit, across block edges and at both ends."""
+    from gioconda.speech.audio import HOPS_PER_BLOCK, _hop_frames
+
+    hop, win = 160, 400
+    rng = np.random.default_rng(5)
+    for n in (100, hop * HOPS_PER_BLOCK - 1, hop * HOPS_PER_BLOCK + 77, 2 * hop * HOPS_PER_BLOCK):
+        samples = (0.3 * rng.standard_normal(n)).astype(np.float32)
+        n_hops = max(1, int(np.ceil(n / hop)))
+        padded = np.pad(samples, (win // 2, win + hop))
+        emphasized = padded.copy()
+        emphasized[1:] -= 0.97 * emphasized[:-1].copy()
+        starts = np.arange(n_hops)[:, None] * hop + np.arange(win)[None, :]
+        for emphasis, whole in ((None, padded), (0.97, emphasized)):
+            blocks = list(_hop_frames(samples, n_hops, hop, win, emphasis))
+            assert [first for first, _ in blocks] == list(range(0, n_hops, HOPS_PER_BLOCK))
+            frames = np.concatenate([block for _, block in blocks])
+            assert frames.dtype == np.float32
+            assert frames.tobytes() == whole[starts].tobytes(), (n, emphasis)
