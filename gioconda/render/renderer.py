@@ -74,17 +74,17 @@ NOSE_BRIDGE_LOW = 195
 #: The inversion's coarse grid is this many times coarser than the half-resolution grid
 #: the map is first found on (see :meth:`Renderer._inverse_map`).
 HALF_COARSENING = 2
+#: Pixels around the half grid's sources of a fine region where its field is computed.
+FINE_SLACK = 4
+#: How far past its output pixels a fine region's field is computed at most, share of the
+#: crop (a torn pixel's source is noise and may lie anywhere).
+FINE_REACH = 0.2
 #: Where the field bends sharply (between the lips' small triangles, which part, and where
 #: a smile and the nose's relief fold the cheeks) the map is refined at full resolution:
 #: the box of the landmarks of the mouth (with the nose's base, its bridge and the chin),
 #: and this far around it (sideways, up and down), share of the crop. (Around the eyes the
 #: half grid's map is as close as elsewhere, within 0.1 px at the 99.9th percentile: the
 #: warp leaves blinks to the lids' painter.)
-#: Pixels around the half grid's sources of a fine region where its field is computed.
-FINE_SLACK = 4
-#: How far past its output pixels a fine region's field is computed at most, share of the
-#: crop (a torn pixel's source is noise and may lie anywhere).
-FINE_REACH = 0.2
 FINE_REGIONS = (
     (LIPS_OUTER_UPPER + LIPS_OUTER_LOWER + NOSE_BASE + RIGHT_NOSE_WING + LEFT_NOSE_WING
      + (NOSE_BRIDGE_LOW, CHIN), (0.06, 0.045)),
@@ -475,24 +475,17 @@ class Renderer:
         return field
 
     def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
-        """Displacement of every photo pixel, (S, S, 2) float32, source to destination."""
-        c = self._rigid_coefficients(head)
-        size = self.size
-        field = np.zeros((size, size, 2), np.float32)
+        """Displacement of every photo pixel, (S, S, 2) float32, source to destination, at
+        full resolution (what :meth:`_inverse_map` inverts at half resolution, and its tests
+        hold it to)."""
+        # The expression, spread from the landmarks over the mesh and fading out beyond the
+        # face, plus the head's rigid motion.
+        field = self._spread(expression)
         r0, r1, c0, c1 = self._moving_box
-        if r1 > r0 and c1 > c0:  # (OpenCV writes into the view)
-            cv2.transform(self._rigid_basis, c, dst=field[r0:r1, c0:c1])
-        # The expression, spread from the landmarks over the mesh and fading out beyond
-        # the face.
-        x0, y0, x1, y1 = self._mesh.box
-        offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
-        # One vector at a time (SciPy's product is faster so), interleaved once.
-        spread = [
-            (self._mesh.matrix @ np.ascontiguousarray(offsets[:, axis])).reshape(y1 - y0, x1 - x0)
-            for axis in (0, 1)
-        ]
-        mesh = field[y0:y1, x0:x1]
-        cv2.add(mesh, cv2.merge(spread), dst=mesh)
+        if r1 > r0 and c1 > c0:
+            moving = field[r0:r1, c0:c1]
+            cv2.add(moving, cv2.transform(self._rigid_basis, self._rigid_coefficients(head)),
+                    dst=moving)  # fmt: skip
         return field
 
     def _inverse_map(
