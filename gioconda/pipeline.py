@@ -204,9 +204,9 @@ def speech_from_audio(
         raise GiocondaError(
             f"unknown lip-sync method {options.lipsync!r}; one of {', '.join(LIPSYNC_METHODS)}"
         )
-    audio: Audio | None = load_audio(path, None, options.max_audio_s)  # its own rate
-    assert audio is not None
+    audio = load_audio(path, None, options.max_audio_s)  # its own rate: see load_audio
     soundtrack_rate, soundtrack_length = audio.sample_rate, len(audio.samples)
+    decode_again = False
     phones = None
     if options.lipsync != "loudness":
         # Imported here: the text and loudness paths need no speech recognizer.
@@ -223,7 +223,8 @@ def speech_from_audio(
         if heard is not audio:
             # Not held while the recording is recognized (the recognizers' peak): a 10-minute
             # recording at 48 kHz is 115 MB. Decoded again afterwards, the same samples.
-            audio = None
+            del audio
+            decode_again = True
         if ready is not None:
             ready()
         phones = recognizer.recognize(heard, progress)
@@ -233,7 +234,7 @@ def speech_from_audio(
         release_free_memory()  # what recognition freed, before the motion and the render
     elif ready is not None:
         ready()
-    if audio is None:
+    if decode_again:
         audio = load_audio(path, None, None)
         if (audio.sample_rate, len(audio.samples)) != (soundtrack_rate, soundtrack_length):
             raise GiocondaError(f"the audio file changed while it was being read: {path}")
