@@ -133,6 +133,9 @@ class Renderer:
             [w * plane[r0:r1, c0:c1] for plane in self._centred] + [w], axis=-1
         ).astype(np.float32)
         self._landmark_points, self._landmark_weight, self._relief = self._landmarks_on_head()
+        # What a step of the rigid motion's inversion reads at each source (see
+        # :meth:`_rigid_step`): the weight and the depth about the pivot.
+        self._weight_depth = cv2.merge([self._head_weight, self._centred[2]])
         # The map is first found at half resolution (a point at the middle of each 2 x 2
         # block of pixels), where the field costs a quarter: the mesh triangulated over the
         # half grid, the rigid basis averaged over each block.
@@ -297,12 +300,7 @@ class Renderer:
                 # Glasses sit in front of the eyes: they take the features' further turn too,
                 # as the face under them spreads it (all of it at the eyes, none at the ears).
                 # It is a few pixels and smooth: one step of its inversion is enough.
-                spread = self._spread(further)
-                sources = [
-                    source - cv2.remap(spread, source, NO_ARRAY, cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_CONSTANT)
-                    for source in sources
-                ]  # fmt: skip
+                sources = [source - self._spread_at(further, source) for source in sources]
             self.occluders.paint(out, sources)
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
@@ -474,6 +472,42 @@ class Renderer:
             field[y0:y1, x0:x1, axis] = spread.reshape(y1 - y0, x1 - x0)
         return field
 
+    def _spread_at(self, offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """The mesh's spread of ``offsets`` (as :meth:`_spread`, 0 beyond the frame) read
+        bilinearly at ``points`` (h, w, 2) float32 frame pixels: the spread is made only over
+        the box the reads reach (a few eyes' worth of rows, not the frame)."""
+        size = self.size
+        xs, ys = points[..., 0], points[..., 1]
+        # A bilinear read at x takes pixels floor(x) and the next (OpenCV rounds x to 1/32
+        # pixel first: one more either side covers that).
+        x0, x1 = max(int(np.floor(xs.min())) - 1, 0), min(int(np.floor(xs.max())) + 3, size)
+        y0, y1 = max(int(np.floor(ys.min())) - 1, 0), min(int(np.floor(ys.max())) + 3, size)
+        if x1 <= x0 or y1 <= y0:
+            return np.zeros_like(points)  # (every read lies beyond the frame)
+        spread = self._spread_in(offsets, (y0, y1, x0, x1))
+        # (Read at the points moved by the box's corner: the same samples, as the shift is
+        # a whole number of pixels; beyond the box's clipped edges lies the frame's edge.)
+        at = (points.view(np.complex64) - np.complex64(complex(x0, y0))).view(np.float32)
+        return cv2.remap(spread, at, NO_ARRAY, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+    def _spread_in(self, offsets: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The mesh's spread of ``offsets`` (as :meth:`_spread`) over ``box`` (rows y0:y1,
+        columns x0:x1) alone, (h, w, 2) float32: the product of the mesh's rows of the box's
+        image rows only."""
+        y0, y1, x0, x1 = box
+        field = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
+        mx0, my0, mx1, my1 = self._mesh.box
+        iy0, iy1, ix0, ix1 = max(y0, my0), min(y1, my1), max(x0, mx0), min(x1, mx1)
+        if iy1 <= iy0 or ix1 <= ix0:
+            return field
+        values = offsets[:N_MESH_LANDMARKS].astype(np.float32)
+        width = mx1 - mx0
+        rows = _row_band(self._mesh.matrix, (iy0 - my0) * width, (iy1 - my0) * width)
+        for axis in (0, 1):
+            spread = (rows @ np.ascontiguousarray(values[:, axis])).reshape(iy1 - iy0, width)
+            field[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0, axis] = spread[:, ix0 - mx0 : ix1 - mx0]
+        return field
+
     def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination, at
         full resolution (what :meth:`_inverse_map` inverts at half resolution, and its tests
@@ -605,14 +639,7 @@ class Renderer:
         ay0, ay1, ax0, ax1 = around
         width = ax1 - ax0
         if (y0, y1) != (ay0, ay1):
-            # Only the rows of the box's image rows, as a view (slicing would copy them).
-            start, stop = (y0 - ay0) * width, (y1 - ay0) * width
-            first, last = matrix.indptr[start], matrix.indptr[stop]
-            matrix = sparse.csr_matrix(
-                (matrix.data[first:last], matrix.indices[first:last],
-                 matrix.indptr[start : stop + 1] - first),
-                shape=(stop - start, matrix.shape[1]), copy=False,
-            )  # fmt: skip
+            matrix = _row_band(matrix, (y0 - ay0) * width, (y1 - ay0) * width)
         spread = [
             (matrix @ np.ascontiguousarray(offsets[:, axis])).reshape(y1 - y0, width)[
                 :, x0 - ax0 : x1 - ax0
@@ -666,15 +693,30 @@ class Renderer:
         """One fixed-point step of the rigid motion's inversion: the sources (x and y planes)
         whose rigid displacement (coefficients ``c``) brings them to ``here``."""
         pivot = self.rig.pivot.astype(np.float32)
-        weight = cv2.remap(self._head_weight, sx, sy, cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        depth = cv2.remap(self._centred[2], sx, sy, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        # (Both planes in one remap: the same samples as a remap of each.)
+        weight, depth = cv2.split(cv2.remap(self._weight_depth, sx, sy, cv2.INTER_LINEAR,
+                                            borderMode=cv2.BORDER_REPLICATE))  # fmt: skip
         x, y = sx - pivot[0], sy - pivot[1]
-        moved = [
-            c[axis, 0] * x + c[axis, 1] * y + c[axis, 2] * depth + c[axis, 3] for axis in (0, 1)
-        ]
-        return here_x - weight * moved[0], here_y - weight * moved[1]
+        moved = []
+        for axis in (0, 1):
+            # c0 x + c1 y + c2 z + c3, summed left to right, in place
+            total = c[axis, 0] * x
+            total += c[axis, 1] * y
+            total += c[axis, 2] * depth
+            total += c[axis, 3]
+            total *= weight
+            moved.append(total)
+        return np.subtract(here_x, moved[0], out=moved[0]), np.subtract(here_y, moved[1], out=moved[1])
+
+
+def _row_band(matrix: sparse.csr_matrix, start: int, stop: int) -> sparse.csr_matrix:
+    """Rows ``start:stop`` of a CSR matrix as a view of its arrays (slicing would copy them)."""
+    first, last = matrix.indptr[start], matrix.indptr[stop]
+    return sparse.csr_matrix(
+        (matrix.data[first:last], matrix.indices[first:last],
+         matrix.indptr[start : stop + 1] - first),
+        shape=(stop - start, matrix.shape[1]), copy=False,
+    )  # fmt: skip
 
 
 def _inside(box: tuple[int, int, int, int], around: tuple[int, int, int, int]) -> bool:
