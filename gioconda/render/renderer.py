@@ -166,11 +166,11 @@ class Renderer:
         # usually reach: the field there is one product a frame.
         # (The coarse grid's cells around a region and the slack around its sources too.)
         margin = round(FINE_MARGIN * size) + 2 * INVERSION_COARSENING + FINE_SLACK
-        self._fine_meshes = []
-        for fy0, fy1, fx0, fx1 in self._fine_boxes:
-            around = (max(fy0 - margin, 0), min(fy1 + margin, size),
-                      max(fx0 - margin, 0), min(fx1 + margin, size))  # fmt: skip
-            self._fine_meshes.append((around, self._mesh_rows(around)))
+        arounds = [
+            (max(fy0 - margin, 0), min(fy1 + margin, size),
+             max(fx0 - margin, 0), min(fx1 + margin, size))
+            for fy0, fy1, fx0, fx1 in self._fine_boxes
+        ]  # fmt: skip
         self._alpha, self._plate = layers.alpha, layers.plate
         # What a frame shows wherever the head layer is clear (alpha 0): the plate alone.
         self._plate_shown = np.clip(self._plate + 0.5, 0, 255).astype(np.uint8)
@@ -184,6 +184,17 @@ class Renderer:
         self.occluders = EyeOccluders(portrait)
         if self.occluders.boxes:
             paint_out_occluders(self._source, pad, self.rig.neutral, self.occluders)
+        if self.occluders.paint_boxes:
+            # The occluders' boxes and around them (where their sources lie, see
+            # :meth:`_spread_at`), as one box: the eyes' boxes overlap.
+            (bx0, by0), (bx1, by1) = (np.min(self.occluders.paint_boxes, 0)[:2],
+                                      np.max(self.occluders.paint_boxes, 0)[2:])  # fmt: skip
+            reach = round(FINE_MARGIN * size) + 3
+            arounds.append((max(int(by0) - reach, 0), min(int(by1) + reach, size),
+                            max(int(bx0) - reach, 0), min(int(bx1) + reach, size)))  # fmt: skip
+        # The mesh's matrix over each of those boxes: the spread there is one product of
+        # some of its rows a frame (see :meth:`_spread_in`).
+        self._mesh_boxes = [(around, self._mesh_rows(around)) for around in arounds]
         source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         # The composite reads the photo and the layer's alpha (as 8 bits) with one remap of
         # four channels (OpenCV's fastest). One ring more around them: the photo's edge
@@ -300,7 +311,8 @@ class Renderer:
                 # Glasses sit in front of the eyes: they take the features' further turn too,
                 # as the face under them spreads it (all of it at the eyes, none at the ears).
                 # It is a few pixels and smooth: one step of its inversion is enough.
-                sources = [source - self._spread_at(further, source) for source in sources]
+                reads = self._spread_at(further, sources)
+                sources = [source - read for source, read in zip(sources, reads, strict=True)]
             self.occluders.paint(out, sources)
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
@@ -472,40 +484,54 @@ class Renderer:
             field[y0:y1, x0:x1, axis] = spread.reshape(y1 - y0, x1 - x0)
         return field
 
-    def _spread_at(self, offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
+    def _spread_at(self, offsets: np.ndarray, points: list[np.ndarray]) -> list[np.ndarray]:
         """The mesh's spread of ``offsets`` (as :meth:`_spread`, 0 beyond the frame) read
-        bilinearly at ``points`` (h, w, 2) float32 frame pixels: the spread is made only over
-        the box the reads reach (a few eyes' worth of rows, not the frame)."""
+        bilinearly at each of ``points`` ((h, w, 2) float32 frame pixels each): the spread is
+        made only over the box the reads reach (the eyes' region, not the frame)."""
         size = self.size
-        xs, ys = points[..., 0], points[..., 1]
         # A bilinear read at x takes pixels floor(x) and the next (OpenCV rounds x to 1/32
         # pixel first: one more either side covers that).
-        x0, x1 = max(int(np.floor(xs.min())) - 1, 0), min(int(np.floor(xs.max())) + 3, size)
-        y0, y1 = max(int(np.floor(ys.min())) - 1, 0), min(int(np.floor(ys.max())) + 3, size)
+        x0 = max(min(int(np.floor(p[..., 0].min())) for p in points) - 1, 0)
+        x1 = min(max(int(np.floor(p[..., 0].max())) for p in points) + 3, size)
+        y0 = max(min(int(np.floor(p[..., 1].min())) for p in points) - 1, 0)
+        y1 = min(max(int(np.floor(p[..., 1].max())) for p in points) + 3, size)
         if x1 <= x0 or y1 <= y0:
-            return np.zeros_like(points)  # (every read lies beyond the frame)
-        spread = self._spread_in(offsets, (y0, y1, x0, x1))
+            return [np.zeros_like(p) for p in points]  # (every read lies beyond the frame)
+        spread = self._spread_in(offsets[:N_MESH_LANDMARKS].astype(np.float32), (y0, y1, x0, x1))
         # (Read at the points moved by the box's corner: the same samples, as the shift is
         # a whole number of pixels; beyond the box's clipped edges lies the frame's edge.)
-        at = (points.view(np.complex64) - np.complex64(complex(x0, y0))).view(np.float32)
-        return cv2.remap(spread, at, NO_ARRAY, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        corner = np.complex64(complex(x0, y0))
+        return [
+            cv2.remap(spread, (p.view(np.complex64) - corner).view(np.float32), NO_ARRAY,
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            for p in points
+        ]  # fmt: skip
 
     def _spread_in(self, offsets: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-        """The mesh's spread of ``offsets`` (as :meth:`_spread`) over ``box`` (rows y0:y1,
-        columns x0:x1) alone, (h, w, 2) float32: the product of the mesh's rows of the box's
-        image rows only."""
+        """The mesh's spread of ``offsets`` ((468, 2) float32) over ``box`` (rows y0:y1,
+        columns x0:x1) alone, (h, w, 2) float32, as :meth:`_spread` computes it: the product
+        of the rows of the box's image rows only, in one of the matrices made for the boxes
+        a frame's work usually lies in, else in the mesh's own."""
         y0, y1, x0, x1 = box
         field = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
-        mx0, my0, mx1, my1 = self._mesh.box
-        iy0, iy1, ix0, ix1 = max(y0, my0), min(y1, my1), max(x0, mx0), min(x1, mx1)
-        if iy1 <= iy0 or ix1 <= ix0:
-            return field
-        values = offsets[:N_MESH_LANDMARKS].astype(np.float32)
-        width = mx1 - mx0
-        rows = _row_band(self._mesh.matrix, (iy0 - my0) * width, (iy1 - my0) * width)
+        around = next((near for near in self._mesh_boxes if _inside(box, near[0])), None)
+        if around is not None:
+            (ay0, ay1, ax0, ax1), matrix = around
+            # (The box's rows, every column of the prepared box: cut after the product.)
+            iy0, iy1, ix0, ix1 = y0, y1, x0, x1
+        else:
+            # The mesh's own matrix, over its box (0 beyond it).
+            mx0, my0, mx1, my1 = self._mesh.box
+            ay0, ay1, ax0, ax1, matrix = my0, my1, mx0, mx1, self._mesh.matrix
+            iy0, iy1, ix0, ix1 = max(y0, my0), min(y1, my1), max(x0, mx0), min(x1, mx1)
+            if iy1 <= iy0 or ix1 <= ix0:
+                return field
+        width = ax1 - ax0
+        if (iy0, iy1) != (ay0, ay1):
+            matrix = _row_band(matrix, (iy0 - ay0) * width, (iy1 - ay0) * width)
         for axis in (0, 1):
-            spread = (rows @ np.ascontiguousarray(values[:, axis])).reshape(iy1 - iy0, width)
-            field[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0, axis] = spread[:, ix0 - mx0 : ix1 - mx0]
+            spread = (matrix @ np.ascontiguousarray(offsets[:, axis])).reshape(iy1 - iy0, width)
+            field[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0, axis] = spread[:, ix0 - ax0 : ix1 - ax0]
         return field
 
     def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
@@ -624,29 +650,13 @@ class Renderer:
         """The forward field (as :meth:`forward_field` computes it) over ``box`` (rows y0:y1,
         columns x0:x1) alone, (h, w, 2) float32."""
         y0, y1, x0, x1 = box
-        field = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
+        field = self._spread_in(offsets, box)
         r0, r1, c0, c1 = self._moving_box
         ry0, ry1, rx0, rx1 = max(y0, r0), min(y1, r1), max(x0, c0), min(x1, c1)
         if ry1 > ry0 and rx1 > rx0:  # (OpenCV writes into the view)
-            cv2.transform(self._rigid_basis[ry0 - r0 : ry1 - r0, rx0 - c0 : rx1 - c0], c,
-                          dst=field[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0])  # fmt: skip
-        around, matrix = next(
-            ((near, rows) for near, rows in self._fine_meshes if _inside(box, near)),
-            (box, None),
-        )
-        if matrix is None:  # (sources beyond the usual reach: the rows are found anew)
-            matrix = self._mesh_rows(box)
-        ay0, ay1, ax0, ax1 = around
-        width = ax1 - ax0
-        if (y0, y1) != (ay0, ay1):
-            matrix = _row_band(matrix, (y0 - ay0) * width, (y1 - ay0) * width)
-        spread = [
-            (matrix @ np.ascontiguousarray(offsets[:, axis])).reshape(y1 - y0, width)[
-                :, x0 - ax0 : x1 - ax0
-            ]
-            for axis in (0, 1)
-        ]
-        cv2.add(field, cv2.merge(spread), dst=field)
+            moving = field[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0]
+            rigid = cv2.transform(self._rigid_basis[ry0 - r0 : ry1 - r0, rx0 - c0 : rx1 - c0], c)
+            cv2.add(moving, rigid, dst=moving)
         return field
 
     def _mesh_rows(self, box: tuple[int, int, int, int]) -> sparse.csr_matrix:
