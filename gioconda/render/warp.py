@@ -88,16 +88,22 @@ class LandmarkMotion:
     expression: np.ndarray
 
 
-def fill_from_around(image: np.ndarray, hole: np.ndarray) -> None:
+def fill_from_around(
+    image: np.ndarray, hole: np.ndarray, bounds: tuple[int, int, int, int] | None = None
+) -> None:
     """Fill the ``hole`` (bool) pixels of an (S, S, 3) image in place with the mean of the
     pixels around them (a normalized blur): a torn map's scattered samples of lip and
-    shadow would show as specks where the mouth's interior does not cover them."""
-    if not hole.any():
+    shadow would show as specks where the mouth's interior does not cover them.
+
+    ``bounds``: the hole's bounding box (x, y, width, height) where the caller knows it."""
+    if bounds is None:
+        bounds = cv2.boundingRect(hole.view(np.uint8))
+    bx, by, bw, bh = bounds
+    if bw == 0:
         return
-    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
     pad = FILL_PAD
-    y0, y1 = max(rows[0] - pad, 0), rows[-1] + pad + 1
-    x0, x1 = max(cols[0] - pad, 0), cols[-1] + pad + 1
+    y0, y1 = max(by - pad, 0), by + bh + pad
+    x0, x1 = max(bx - pad, 0), bx + bw + pad
     patch = image[y0:y1, x0:x1].astype(np.float32)
     known = (~hole[y0:y1, x0:x1]).astype(np.float32)
     total = cv2.GaussianBlur(patch * known[..., None], (0, 0), TORN_FILL_SIGMA)
