@@ -9,6 +9,7 @@ shows them) teeth, so that they sit in its lighting.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -556,30 +557,38 @@ def smooth_outline(
     """A closed lip outline as a smooth curve, (N, 2): each contour's landmarks joined by a
     centripetal Catmull-Rom spline (no polygon corners, no overshoot), upper then lower back."""
 
-    def spline(p: np.ndarray) -> np.ndarray:
-        # Every segment at once (the curve is drawn each frame the mouth opens): the same
-        # arithmetic, in the same order, as one segment at a time, so the same points.
-        p = np.asarray(p, np.float64)
-        ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
-        p0, p1, p2, p3 = ext[:-3], ext[1:-2], ext[2:-1], ext[3:]
-        # (each step's length by its own norm and power: vectorized, a sum and a square root
-        # round differently)
-        root = np.array([max(float(np.linalg.norm(s) ** 0.5), 1e-6) for s in np.diff(ext, axis=0)])
-        d = [root[:-2], root[1:-1], root[2:]]
-        # (column vectors: one row per segment, broadcast over the samples along it)
-        t0, t1 = 0.0, d[0][:, None]
-        t2, t3 = t1 + d[1][:, None], t1 + d[1][:, None] + d[2][:, None]
-        t = np.linspace(t1[:, 0], t2[:, 0], per_segment, endpoint=False, axis=1)[..., None]
-        t1, t2, t3 = t1[..., None], t2[..., None], t3[..., None]
-        p0, p1, p2, p3 = p0[:, None], p1[:, None], p2[:, None], p3[:, None]
-        a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
-        a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
-        a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
-        b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
-        b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
-        out = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
-        return np.vstack([out.reshape(-1, 2), p[-1:]])
-
-    top = spline(points[list(upper), :2])
-    bottom = spline(points[list(lower), :2])
+    # Every segment of both contours at once (the curve is drawn each frame the mouth opens):
+    # the same arithmetic, in the same order, as one segment at a time, so the same points.
+    contours = [np.asarray(points[list(ids), :2], np.float64) for ids in (upper, lower)]
+    exts = [np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]]) for p in contours]
+    # Each step's length rounded as np.linalg.norm rounds it (a product of a 1 x 2 by a 2 x 1
+    # matrix, as its dot product; a sum of squares rounds differently), and its square root
+    # taken by C's pow, as a scalar's ** 0.5 (NumPy's array power differs).
+    steps = np.concatenate([np.diff(ext, axis=0) for ext in exts])
+    lengths = np.sqrt((steps[:, None, :] @ steps[:, :, None]).reshape(-1))
+    root = np.array([max(math.pow(length, 0.5), 1e-6) for length in lengths.tolist()])
+    # (each contour's segments: its steps but the last two, then the next two)
+    n_steps = [len(ext) - 1 for ext in exts]
+    firsts = np.concatenate([np.arange(n - 2) + sum(n_steps[:k]) for k, n in enumerate(n_steps)])
+    p0, p1, p2, p3 = (np.concatenate([ext[k : len(ext) - 3 + k] for ext in exts]) for k in range(4))
+    d = [root[firsts], root[firsts + 1], root[firsts + 2]]
+    # (column vectors: one row per segment, broadcast over the samples along it)
+    t0, t1 = 0.0, d[0][:, None]
+    t2, t3 = t1 + d[1][:, None], t1 + d[1][:, None] + d[2][:, None]
+    # np.linspace(t1, t2, per_segment, endpoint=False, axis=1)'s arithmetic, written out
+    t = np.arange(per_segment, dtype=np.float64)[:, None] * ((t2[:, 0] - t1[:, 0]) / per_segment)
+    t += t1[:, 0]
+    t = t.T[..., None]
+    t1, t2, t3 = t1[..., None], t2[..., None], t3[..., None]
+    p0, p1, p2, p3 = p0[:, None], p1[:, None], p2[:, None], p3[:, None]
+    a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+    a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+    a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+    b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+    b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+    out = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
+    curve = out.reshape(-1, 2)
+    split = (len(contours[0]) - 1) * per_segment
+    top = np.vstack([curve[:split], contours[0][-1:]])
+    bottom = np.vstack([curve[split:], contours[1][-1:]])
     return np.concatenate([top, bottom[::-1]])
