@@ -350,10 +350,13 @@ class Renderer:
         """Whether the fill over torn pixels reads only inside ``window`` (or the frame's
         edge), so that the window's composite is the whole frame's (up to where the coarse
         inversion's grid falls, see :meth:`_inverse_map`)."""
-        if window is None or not torn.any():
+        if window is None:
+            return True
+        tx0, ty0, tw, th = cv2.boundingRect(torn.view(np.uint8))
+        if tw == 0:
             return True
         y0, y1, x0, x1 = window
-        ty0, ty1, tx0, tx1 = bounding_box(torn)
+        ty1, tx1 = ty0 + th, tx0 + tw
         pad, size = FILL_PAD, self.size
         return (
             (ty0 - pad >= y0 or y0 == 0)
@@ -729,7 +732,9 @@ class Renderer:
             total += c[axis, 3]
             total *= weight
             moved.append(total)
-        return np.subtract(here_x, moved[0], out=moved[0]), np.subtract(here_y, moved[1], out=moved[1])
+        return np.subtract(here_x, moved[0], out=moved[0]), np.subtract(
+            here_y, moved[1], out=moved[1]
+        )
 
 
 def _row_band(matrix: sparse.csr_matrix, start: int, stop: int) -> sparse.csr_matrix:
