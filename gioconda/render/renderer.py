@@ -390,8 +390,9 @@ class Renderer:
                 out[rows, cols] = self._rest[rows, cols]
         region = out[wy0:wy1, wx0:wx1]
         region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
-        shift = float(self._source_pad + 1)
-        in_source = cv2.add(backward[wy0:wy1, wx0:wx1], (shift, shift, 0.0, 0.0))
+        # (Copied, then added in place: NumPy adds far faster over contiguous memory.)
+        in_source = backward[wy0:wy1, wx0:wx1].copy()
+        in_source += np.float32(self._source_pad + 1)
         warped = cv2.remap(self._source_rgba, in_source, NO_ARRAY, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         torn = torn[wy0:wy1, wx0:wx1]
