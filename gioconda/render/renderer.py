@@ -16,6 +16,11 @@ import cv2
 import numpy as np
 from scipy import sparse
 
+try:  # SciPy's compiled sparse product, which its own ``@`` calls (private, hence the guard)
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover
+    _csr_matvec = None
+
 from gioconda.face.portrait import Portrait, surroundings
 from gioconda.face.topology import (
     CHIN,
@@ -533,21 +538,20 @@ class Renderer:
         field = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
         around = next((near for near in self._mesh_boxes if _inside(box, near[0])), None)
         if around is not None:
-            (ay0, ay1, ax0, ax1), matrix = around
+            (ay0, _, ax0, ax1), matrix = around
             # (The box's rows, every column of the prepared box: cut after the product.)
             iy0, iy1, ix0, ix1 = y0, y1, x0, x1
         else:
             # The mesh's own matrix, over its box (0 beyond it).
             mx0, my0, mx1, my1 = self._mesh.box
-            ay0, ay1, ax0, ax1, matrix = my0, my1, mx0, mx1, self._mesh.matrix
+            ay0, ax0, ax1, matrix = my0, mx0, mx1, self._mesh.matrix
             iy0, iy1, ix0, ix1 = max(y0, my0), min(y1, my1), max(x0, mx0), min(x1, mx1)
             if iy1 <= iy0 or ix1 <= ix0:
                 return field
         width = ax1 - ax0
-        if (iy0, iy1) != (ay0, ay1):
-            matrix = _row_band(matrix, (iy0 - ay0) * width, (iy1 - ay0) * width)
+        start, stop = (iy0 - ay0) * width, (iy1 - ay0) * width
         for axis in (0, 1):
-            spread = (matrix @ np.ascontiguousarray(offsets[:, axis])).reshape(iy1 - iy0, width)
+            spread = _band_product(matrix, start, stop, offsets[:, axis]).reshape(iy1 - iy0, width)
             field[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0, axis] = spread[:, ix0 - ax0 : ix1 - ax0]
         return field
 
@@ -651,10 +655,9 @@ class Renderer:
             cv2.transform(self._half_basis, c * np.float32(0.5), dst=field[r0:r1, c0:c1])
         x0, y0, x1, y1 = self._half_mesh.box
         halved = offsets * np.float32(0.5)
+        matrix = self._half_mesh.matrix
         spread = [
-            (self._half_mesh.matrix @ np.ascontiguousarray(halved[:, axis])).reshape(
-                y1 - y0, x1 - x0
-            )
+            _band_product(matrix, 0, matrix.shape[0], halved[:, axis]).reshape(y1 - y0, x1 - x0)
             for axis in (0, 1)
         ]
         mesh = field[y0:y1, x0:x1]
@@ -738,14 +741,26 @@ class Renderer:
         )
 
 
-def _row_band(matrix: sparse.csr_matrix, start: int, stop: int) -> sparse.csr_matrix:
-    """Rows ``start:stop`` of a CSR matrix as a view of its arrays (slicing would copy them)."""
-    first, last = matrix.indptr[start], matrix.indptr[stop]
-    return sparse.csr_matrix(
-        (matrix.data[first:last], matrix.indices[first:last],
-         matrix.indptr[start : stop + 1] - first),
-        shape=(stop - start, matrix.shape[1]), copy=False,
-    )  # fmt: skip
+def _band_product(
+    matrix: sparse.csr_matrix, start: int, stop: int, vector: np.ndarray
+) -> np.ndarray:
+    """Rows ``start:stop`` of a float32 CSR matrix times a float32 vector, (stop - start,)
+    float32: SciPy's own product (the same sums in the same order) on a view of those rows,
+    without making a matrix of them (its checks read all their indices)."""
+    vector = np.ascontiguousarray(vector, np.float32)
+    if _csr_matvec is None:  # (a SciPy without the module: the public way, the same values)
+        first, last = matrix.indptr[start], matrix.indptr[stop]
+        band = sparse.csr_matrix(
+            (matrix.data[first:last], matrix.indices[first:last],
+             matrix.indptr[start : stop + 1] - first),
+            shape=(stop - start, matrix.shape[1]), copy=False,
+        )  # fmt: skip
+        return np.asarray(band @ vector, np.float32)
+    out = np.zeros(stop - start, np.float32)
+    # (The row pointers of the band index the whole matrix's columns and values.)
+    _csr_matvec(stop - start, matrix.shape[1], matrix.indptr[start : stop + 1], matrix.indices,
+                matrix.data, vector, out)  # fmt: skip
+    return out
 
 
 def _inside(box: tuple[int, int, int, int], around: tuple[int, int, int, int]) -> bool:
