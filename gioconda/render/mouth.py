@@ -207,9 +207,11 @@ class MouthPainter:
         axis_x /= np.linalg.norm(axis_x) + 1e-9
         axis_y = np.array([-axis_x[1], axis_x[0]])
         centre = (posed[right, :2] + posed[left, :2]) / 2
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        rel_x = (xs - centre[0]) * axis_x[0] + (ys - centre[1]) * axis_x[1]
-        rel_y = (xs - centre[0]) * axis_y[0] + (ys - centre[1]) * axis_y[1]
+        # (A row of x and a column of y, broadcast: the same sums as over every pixel's.)
+        xs = np.arange(x0, x1, dtype=np.float32)[None, :] - centre[0]
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None] - centre[1]
+        rel_x = xs * axis_x[0] + ys * axis_x[1]
+        rel_y = xs * axis_y[0] + ys * axis_y[1]
         u = rel_x / width
 
         def curve(points: np.ndarray) -> np.ndarray:

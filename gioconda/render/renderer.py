@@ -201,6 +201,8 @@ class Renderer:
             reach = round(FINE_MARGIN * size) + 3
             arounds.append((max(int(by0) - reach, 0), min(int(by1) + reach, size),
                             max(int(bx0) - reach, 0), min(int(bx1) + reach, size)))  # fmt: skip
+        # The occluders' boxes' grids, for the inversion of the rigid motion over them.
+        self._rigid_grids = {box: self._box_grids(box) for box in self.occluders.paint_boxes}
         # The mesh's matrix over each of those boxes: the spread there is one product of
         # some of its rows a frame (see :meth:`_spread_in`).
         self._mesh_boxes = [(around, self._mesh_rows(around)) for around in arounds]
@@ -702,19 +704,31 @@ class Renderer:
         # eyes): iterated on the warp's coarse grid, interpolated to every pixel, then refined
         # at full resolution.
         h, w = y1 - y0, x1 - x0
-        xs, ys = coarse_points((y0, y1, x0, x1))
-        coarse_x = np.tile(xs, (len(ys), 1))
-        coarse_y = np.tile(ys[:, None], (1, len(xs)))
+        grids = self._rigid_grids.get(box) or self._box_grids(box)
+        coarse_x, coarse_y, here_x, here_y = grids
         sx, sy = coarse_x, coarse_y
         for _ in range(RIGID_INVERSION_STEPS):
             sx, sy = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
-        here_x = np.tile(self._columns[x0:x1], (h, 1))
-        here_y = np.tile(self._rows[y0:y1, None], (1, w))
         sx = here_x + to_every_pixel(sx - coarse_x, h, w)
         sy = here_y + to_every_pixel(sy - coarse_y, h, w)
         for _ in range(RIGID_REFINING_STEPS):
             sx, sy = self._rigid_step(c, here_x, here_y, sx, sy)
         return cv2.merge([sx, sy])
+
+    def _box_grids(
+        self, box: tuple[int, int, int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The x and y planes of the coarse grid over ``box`` (x0, y0, x1, y1), then of its
+        pixels, float32 (what :meth:`_rigid_source` iterates from)."""
+        x0, y0, x1, y1 = box
+        xs, ys = coarse_points((y0, y1, x0, x1))
+        h, w = y1 - y0, x1 - x0
+        return (
+            np.tile(xs, (len(ys), 1)),
+            np.tile(ys[:, None], (1, len(xs))),
+            np.tile(self._columns[x0:x1], (h, 1)),
+            np.tile(self._rows[y0:y1, None], (1, w)),
+        )
 
     def _rigid_step(
         self, c: np.ndarray, here_x: np.ndarray, here_y: np.ndarray, sx: np.ndarray,
