@@ -99,9 +99,13 @@ class FullFramePaste:
         """A copy of ``onto`` (the whole photo) with the region's rows y0:y1, columns x0:x1
         resampled from ``rendered``."""
         y0, y1, x0, x1 = box
-        out = onto.copy()
         if y1 <= y0 or x1 <= x0:
-            return out
+            return onto.copy()
+        # ``onto`` around the pasted box (its inside is written below).
+        out = np.empty_like(onto)
+        py0, py1, px0, px1 = self.y0 + y0, self.y0 + y1, self.x0 + x0, self.x0 + x1
+        out[:py0], out[py1:] = onto[:py0], onto[py1:]
+        out[py0:py1, :px0], out[py0:py1, px1:] = onto[py0:py1, :px0], onto[py0:py1, px1:]
         patch = cv2.remap(rendered, self._fixed[y0:y1, x0:x1], self._fraction[y0:y1, x0:x1],
                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         for (by0, by1, bx0, bx1), share, photo_share in self._bands:
@@ -112,5 +116,5 @@ class FullFramePaste:
             inside = (slice(oy0 - by0, oy1 - by0), slice(ox0 - bx0, ox1 - bx0))
             blended = edge * share[inside] + photo_share[inside]
             edge[...] = np.clip(blended + 0.5, 0, 255)
-        out[self.y0 + y0 : self.y0 + y1, self.x0 + x0 : self.x0 + x1] = patch
+        out[py0:py1, px0:px1] = patch
         return out
