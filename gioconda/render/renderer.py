@@ -391,10 +391,11 @@ class Renderer:
         # The frame without motion around the window, the plate inside it.
         out = np.empty_like(self._plate_shown)
         if window is not None:
-            for rows, cols in ((slice(0, wy0), slice(None)), (slice(wy1, size), slice(None)),
-                               (slice(wy0, wy1), slice(0, wx0)),
-                               (slice(wy0, wy1), slice(wx1, size))):  # fmt: skip
-                out[rows, cols] = self._rest[rows, cols]
+            band = slice(wy0, wy1)
+            around = ((slice(0, wy0), slice(None)), (slice(wy1, size), slice(None)),
+                      (band, slice(0, wx0)), (band, slice(wx1, size)))  # fmt: skip
+            for part in around:
+                out[part] = self._rest[part]
         region = out[wy0:wy1, wx0:wx1]
         region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
         # (Copied, then added in place: NumPy adds far faster over contiguous memory.)

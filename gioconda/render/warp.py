@@ -96,9 +96,7 @@ def fill_from_around(
     shadow would show as specks where the mouth's interior does not cover them.
 
     ``bounds``: the hole's bounding box (x, y, width, height) where the caller knows it."""
-    if bounds is None:
-        bounds = cv2.boundingRect(hole.view(np.uint8))
-    bx, by, bw, bh = bounds
+    bx, by, bw, bh = cv2.boundingRect(hole.view(np.uint8)) if bounds is None else bounds
     if bw == 0:
         return
     pad = FILL_PAD
