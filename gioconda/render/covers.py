@@ -3,6 +3,8 @@ toward as the lips close; and the photo with what stands in front of the eyes pa
 
 from __future__ import annotations
 
+import zlib
+
 import cv2
 import numpy as np
 
@@ -15,11 +17,15 @@ from gioconda.face.topology import (
     RIGHT_EYE_UPPER,
 )
 from gioconda.render.cv2_typing import NO_ARRAY
+from gioconda.render.grain import skin_grain
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.regions import disc, outline
 
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
+#: The blur, in eye widths, of the colour a painted-out rim's place takes from the skin around
+#: (its grain is added back: :func:`gioconda.render.grain.skin_grain`).
+COLOUR_SIGMA = 0.06
 
 
 class Cover:
@@ -95,22 +101,43 @@ def paint_out_occluders(
     source: np.ndarray, pad: int, neutral: np.ndarray, occluders: EyeOccluders
 ) -> None:
     """Paint what stands in front of the eyes out of the warp's ``source`` (the photo padded by
-    ``pad`` pixels on each side), in place. What lies behind a rim is lid skin: it is filled from
-    the skin around, with the eyes and their lashes (a margin of four cover growths) painted out
-    first, so that they do not darken it."""
+    ``pad`` pixels on each side), in place. What lies behind a rim is lid skin: its colour is
+    filled from the skin around, with the eyes and their lashes (a margin of four cover
+    growths) painted out first, so that they do not darken it; its grain is tiled in from the
+    bare skin nearby (:func:`gioconda.render.grain.skin_grain`), so that a closing lid that
+    drags it down reads as skin, not as a flat patch."""
     size = source.shape[0] - 2 * pad
     eyes: np.ndarray = np.zeros((size, size), np.uint8)
+    widths = []
     for eye in eye_outlines(neutral):
         one = np.zeros_like(eyes)
         cv2.fillPoly(one, [np.round(eye).astype(np.int32)], (1,))
         eyes |= cv2.dilate(one, disc(4 * eye_cover_growth(eye)))
+        widths.append(float(np.ptp(eye[:, 0])))
+    photo = source[pad : pad + size, pad : pad + size]
+    # The same photo always gets the same grain: the seed is the photo's own.
+    seed = zlib.crc32(np.ascontiguousarray(photo[::7, ::7]).tobytes())
+    bare = occluders.bare & ~occluders.mask
+    width = max(widths)
     for x0, y0, x1, y1 in occluders.boxes:
         box = (slice(y0 + pad, y1 + pad), slice(x0 + pad, x1 + pad))
         occluded = occluders.mask[y0:y1, x0:x1]
         patch = np.ascontiguousarray(source[box])
-        without_eyes = cv2.inpaint(patch, eyes[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
-        filled = cv2.inpaint(without_eyes, occluded.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-        patch[occluded] = filled[occluded]
+        skin = bare[y0:y1, x0:x1]
+        if skin.sum() < 0.1 * occluded.sum():
+            # Too little bare skin to take colour and grain from: the fill of the skin around.
+            without_eyes = cv2.inpaint(patch, eyes[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
+            filled = cv2.inpaint(without_eyes, occluded.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+            patch[occluded] = filled[occluded]
+            source[box] = patch
+            continue
+        # Its colour from the bare skin alone (not the brow's hair, the lashes or the rim's
+        # soft edge), smoothed of the streaks that inpainting draws in from the edge; its grain
+        # tiled in from that skin.
+        filled = cv2.inpaint(patch, (~skin).astype(np.uint8), 3, cv2.INPAINT_TELEA)
+        smooth = cv2.GaussianBlur(filled.astype(np.float32), (0, 0), COLOUR_SIGMA * width)
+        grain = skin_grain(patch, occluded, skin, width, seed)
+        patch[occluded] = np.clip(smooth + grain + 0.5, 0, 255).astype(np.uint8)[occluded]
         source[box] = patch
 
 

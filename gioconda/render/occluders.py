@@ -55,7 +55,9 @@ class EyeOccluders:
     box's edge and run at least :data:`OCCLUDER_MIN_EXTENT` eye widths (a rim, or a strand,
     crosses the region; creases and lashes do not). Natural faces have none.
 
-    ``mask`` is (S, S) bool. The renderer warps a copy of the photo with these pixels
+    ``mask`` is (S, S) bool. ``bare`` (S, S) bool: the skin in the eyes' boxes that nothing
+    stands in front of, off the eyes and brows (where a fill of the rims' place takes its
+    grain from). The renderer warps a copy of the photo with these pixels
     painted out (so the lid drags skin, not the rim), then :meth:`paint` puts the photo's
     own pixels back on top where the head's rigid motion alone carries them.
     """
@@ -66,6 +68,7 @@ class EyeOccluders:
         size = image.shape[0]
         lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) / 2.55
         self.mask = np.zeros((size, size), bool)
+        self.bare = np.zeros((size, size), bool)
         self.boxes: list[tuple[int, int, int, int]] = []
         for (upper, lower), brow in (
             ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), RIGHT_BROW_UPPER + RIGHT_BROW_LOWER),
@@ -118,6 +121,14 @@ class EyeOccluders:
                 # made of flat fill.
                 continue
             self.mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
+            # Skin nothing stands in front of, that is neither eye nor brow: what the painted
+            # out rim's place takes its grain from (a few pixels clear of the rim, whose soft
+            # edge and shadow are not skin).
+            clear = cv2.dilate(found.astype(np.uint8), _BARE_MARGIN) == 0
+            lashes = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.3 * width),) * 2)
+            hair = cv2.dilate(brows.astype(np.uint8), lashes) > 0
+            lashes_too = cv2.dilate(opening.astype(np.uint8), lashes) > 0
+            self.bare[y0:y1, x0:x1] |= clear & on_face & ~lashes_too & ~hair
             self.boxes.append((x0, y0, x1, y1))
         # What paint needs each frame: the photo, the mask as an alpha, and each eye's box
         # widened by OCCLUDER_REACH, as far as the head may carry a rim.
@@ -182,3 +193,4 @@ def _odd(x: float) -> int:
 # Painted out with a margin of skin round it, so that what fills the rim's place is skin, not the
 # blend of its own soft edge.
 _RIM_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_BARE_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
