@@ -26,6 +26,12 @@ EYE_COVER_GROWTH = 0.1
 #: The blur, in eye widths, of the colour a painted-out rim's place takes from the skin around
 #: (its grain is added back: :func:`gioconda.render.grain.skin_grain`).
 COLOUR_SIGMA = 0.06
+#: Over how many pixels a painted-out rim's fill fades from the photo's colour at its edge to
+#: that of the bare skin around.
+EDGE_BLEND = 2.0
+#: How far from the fill's colour (grey levels, mean of the channels) a photo pixel bordering
+#: it may be and still be matched (skin in shade or light; not a rim's edge or a glint).
+EDGE_MOST = 30.0
 
 
 class Cover:
@@ -108,11 +114,13 @@ def paint_out_occluders(
     drags it down reads as skin, not as a flat patch."""
     size = source.shape[0] - 2 * pad
     eyes: np.ndarray = np.zeros((size, size), np.uint8)
+    lashes = np.zeros_like(eyes)
     widths = []
     for eye in eye_outlines(neutral):
         one = np.zeros_like(eyes)
         cv2.fillPoly(one, [np.round(eye).astype(np.int32)], (1,))
         eyes |= cv2.dilate(one, disc(4 * eye_cover_growth(eye)))
+        lashes |= cv2.dilate(one, disc(2 * eye_cover_growth(eye)))
         widths.append(float(np.ptp(eye[:, 0])))
     photo = source[pad : pad + size, pad : pad + size]
     # The same photo always gets the same grain: the seed is the photo's own.
@@ -136,9 +144,33 @@ def paint_out_occluders(
         # tiled in from that skin.
         filled = cv2.inpaint(patch, (~skin).astype(np.uint8), 3, cv2.INPAINT_TELEA)
         smooth = cv2.GaussianBlur(filled.astype(np.float32), (0, 0), COLOUR_SIGMA * width)
+        smooth += _edge_match(patch, smooth, occluded, lashes[y0:y1, x0:x1] > 0)
         grain = skin_grain(patch, occluded, skin, width, seed)
         patch[occluded] = np.clip(smooth + grain + 0.5, 0, 255).astype(np.uint8)[occluded]
         source[box] = patch
+
+
+def _edge_match(
+    patch: np.ndarray, fill: np.ndarray, hole: np.ndarray, not_skin: np.ndarray
+) -> np.ndarray:
+    """What to add to ``fill`` (float32) so that it meets the photo ``patch`` at the edge of
+    ``hole`` without a step: the difference along the photo's pixels bordering the hole,
+    spread smoothly in and fading out over :data:`EDGE_BLEND` pixels (deeper in, the fill is
+    the bare skin's colour)."""
+    ring = (cv2.dilate(hole.astype(np.uint8), disc(2)) > 0) & ~hole
+    difference = patch.astype(np.float32) - fill
+    # Only skin is matched: the eye and its lashes beside the hole (``hole`` excludes them),
+    # what is left of a rim's soft edge or a glint on it would be drawn into the fill as a
+    # dark or a white seam.
+    ring &= ~not_skin
+    ring &= np.abs(difference.mean(-1)) < EDGE_MOST
+    weight = ring.astype(np.float32)
+    difference *= weight[..., None]
+    spread = cv2.GaussianBlur(difference, (0, 0), 1.5)
+    spread /= np.maximum(cv2.GaussianBlur(weight, (0, 0), 1.5), 1e-3)[..., None]
+    depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    fade = np.exp(-0.5 * (depth / EDGE_BLEND) ** 2) * hole
+    return (spread * fade[..., None]).astype(np.float32)
 
 
 def lip_cover(photo: np.ndarray, neutral: np.ndarray) -> Cover:

@@ -35,6 +35,10 @@ OCCLUDER_CONTRAST = 6.0
 #: much (Lab lightness, 0-100) at its median pixel. On real photos thin metal rims measured
 #: 12-14 and drawn thick rims 19; lid shadows, creases and brows taken for rims 2-7.
 OCCLUDER_MIN_MEDIAN_CONTRAST = 10.0
+#: How far (Lab lightness, 0-100) bare skin around an eye strays from its median: a face's
+#: shading spans less (the shaded temple of a side-lit photo 20 under its lit brow ridge), hair
+#: at the temple more.
+SKIN_LIGHTNESS_SPREAD = 25.0
 #: How far (share of the frame) the head may carry an occluder from where the photo has it.
 OCCLUDER_REACH = 0.08
 
@@ -66,7 +70,8 @@ class EyeOccluders:
         image = portrait.image
         lm = portrait.landmarks.astype(np.float64)
         size = image.shape[0]
-        lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) / 2.55
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        lightness = lab[..., 0] / 2.55
         self.mask = np.zeros((size, size), bool)
         self.bare = np.zeros((size, size), bool)
         self.boxes: list[tuple[int, int, int, int]] = []
@@ -128,7 +133,14 @@ class EyeOccluders:
             lashes = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.3 * width),) * 2)
             hair = cv2.dilate(brows.astype(np.uint8), lashes) > 0
             lashes_too = cv2.dilate(opening.astype(np.uint8), lashes) > 0
-            self.bare[y0:y1, x0:x1] |= clear & on_face & ~lashes_too & ~hair
+            bare = clear & on_face & ~lashes_too & ~hair
+            if bare.any():
+                # ... and is skin: hair at the temple inside the face's outline is not.
+                colour = lab[y0:y1, x0:x1]
+                typical = np.median(colour[bare], axis=0)
+                off = np.abs(colour - typical) / [2.55, 1.0, 1.0]
+                bare &= (off[..., 0] < SKIN_LIGHTNESS_SPREAD) & (off[..., 1:].max(-1) < 15.0)
+            self.bare[y0:y1, x0:x1] |= bare
             self.boxes.append((x0, y0, x1, y1))
         # What paint needs each frame: the photo, the mask as an alpha, and each eye's box
         # widened by OCCLUDER_REACH, as far as the head may carry a rim.
