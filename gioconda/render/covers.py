@@ -143,8 +143,9 @@ def paint_out_occluders(
         # soft edge), smoothed of the streaks that inpainting draws in from the edge; its grain
         # tiled in from that skin.
         filled = cv2.inpaint(patch, (~skin).astype(np.uint8), 3, cv2.INPAINT_TELEA)
-        smooth = cv2.GaussianBlur(filled.astype(np.float32), (0, 0), COLOUR_SIGMA * width)
-        smooth += _edge_match(patch, smooth, occluded, lashes[y0:y1, x0:x1] > 0)
+        smooth: np.ndarray = cv2.GaussianBlur(filled.astype(np.float32), (0, 0),
+                                              COLOUR_SIGMA * width)  # fmt: skip
+        smooth = smooth + _edge_match(patch, smooth, occluded, lashes[y0:y1, x0:x1] > 0)
         grain = skin_grain(patch, occluded, skin, width, seed)
         patch[occluded] = np.clip(smooth + grain + 0.5, 0, 255).astype(np.uint8)[occluded]
         source[box] = patch
