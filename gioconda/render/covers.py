@@ -25,7 +25,7 @@ from gioconda.render.regions import disc, outline
 EYE_COVER_GROWTH = 0.1
 #: The blur, in eye widths, of the colour a painted-out rim's place takes from the skin around
 #: (its grain is added back: :func:`gioconda.render.grain.skin_grain`).
-COLOUR_SIGMA = 0.06
+COLOUR_SIGMA = 0.05
 #: Over how many pixels a painted-out rim's fill fades from the photo's colour at its edge to
 #: that of the bare skin around.
 EDGE_BLEND = 2.0

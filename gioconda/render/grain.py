@@ -2,10 +2,10 @@
 
 An inpainted region (what a glasses rim covered) has the right colour but none of the skin's
 grain, pores or fine wrinkles; dragged down by a closing lid it reads as a sticker. The grain
-is the skin's detail above a blur of :data:`GRAIN_SIGMA`: taken from nearby bare skin (no rim,
-eye or brow in it), in small square tiles laid with overlap over the region, each from a donor
-place chosen among the nearest (a fixed seed, so the same photo always gets the same grain),
-and scaled to the amplitude of the detail around.
+is the skin's detail above a blur of :data:`GRAIN_SIGMA` eye widths, taken from nearby bare
+skin (no rim, eye or brow in it), in small square tiles laid with overlap over the region,
+each from a donor place chosen among the nearest (a fixed seed, so the same photo always gets
+the same grain), and scaled to the amplitude of the detail around.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: The blur (pixels of a 512-pixel portrait's frame, scaled with the eye) under which detail
-#: is colour and over which it is grain.
-GRAIN_SIGMA = 2.0
+#: The blur, in eye widths (2 pixels on a 512-pixel portrait), under which detail is colour and
+#: over which it is grain.
+GRAIN_SIGMA = 0.05
 #: A grain tile's side, in eye widths (the tiles overlap by half).
 TILE = 0.2
 #: How many of the nearest donor places a tile is drawn from: few enough to be skin like that
@@ -56,7 +56,7 @@ def skin_grain(
     if not hole.any() or not bare.any():
         return out
     image = patch.astype(np.float32)
-    sigma = GRAIN_SIGMA
+    sigma = max(1.0, GRAIN_SIGMA * eye_width)
     donor = bare & ~hole
     # The donor's own colour, blurred over donor pixels only: a rim or an eye beside the skin
     # does not leak into its detail as a dark halo.
