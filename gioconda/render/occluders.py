@@ -94,12 +94,7 @@ class EyeOccluders:
         # What paint needs each frame: the photo, the mask as an alpha, and each eye's box
         # widened by OCCLUDER_REACH, as far as the head may carry a rim.
         self._photo = image
-        # (with a soft edge outside the mask, where the photo is not painted out, so that a lid
-        # sliding under it meets the photo's skin there without a stair-stepped seam; too faint
-        # to see, it is left out: only the pixels it reaches are blended each frame)
-        mask = self.mask.astype(np.float32)
-        halo = np.clip(2.0 * cv2.GaussianBlur(mask, (0, 0), size / DETECT_SIZE), 0.0, 1.0)
-        self._alpha = np.maximum(mask, np.where(halo < 0.05, 0.0, halo)).astype(np.float32)
+        self._alpha = self.mask.astype(np.float32)
         reach = round(OCCLUDER_REACH * size)
         self.paint_boxes = [
             (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, size), min(y1 + reach, size))
