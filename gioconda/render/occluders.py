@@ -39,6 +39,8 @@ OCCLUDER_MIN_MEDIAN_CONTRAST = 10.0
 #: shading spans less (the shaded temple of a side-lit photo 20 under its lit brow ridge), hair
 #: at the temple more.
 SKIN_LIGHTNESS_SPREAD = 25.0
+#: The widest gap (eye widths, along the rows) between pieces of a rim that is bridged.
+OCCLUDER_BRIDGE = 0.3
 #: Frames larger than this (pixels) are searched for occluders on the photo scaled down to it.
 DETECT_SIZE = 512
 #: How far (share of the frame) the head may carry an occluder from where the photo has it.
@@ -162,6 +164,12 @@ class EyeOccluders:
                 # at its edges. That is part of the lid: painted out, a closing lid would be
                 # made of flat fill.
                 continue
+            # A rim found in pieces (where it runs through the brow's shadow or beside the lid
+            # it is not told from them) is bridged along its run: the piece of rim left between
+            # would be drawn down the lid as a stripe.
+            bridge = np.ones((1, _odd(OCCLUDER_BRIDGE * width)), np.uint8)
+            closed = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, bridge) > 0
+            found = found | (closed & ~opening)
             found_mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
             # Skin nothing stands in front of, that is neither eye nor brow: what the painted
             # out rim's place takes its grain from (a few pixels clear of the rim, whose soft
