@@ -9,7 +9,6 @@ so a row gives the same video alone, in a local batch or on Ray.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import OrderedDict
@@ -29,7 +28,6 @@ from gioconda.pipeline import (
     speech_from_text,
 )
 from gioconda.speech.audio import load_audio, resample
-from gioconda.speech.synthesis import is_kokoro_voice
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE
 
 #: Analysed portraits a worker keeps (each is a few MB at 512 px; more for full frame).
@@ -120,12 +118,9 @@ class ClipMaker:
         """The job's soundtrack and phones, as ``gioconda animate`` finds them."""
         options = job.options
         if job.text is not None:
-            if is_kokoro_voice(options.voice):
-                return speech_from_text(job.text, options)
-            # eSpeak NG carries state from one utterance to the next (the phase of its pitch
-            # flutter), so its audio depends on what the process said before. Each eSpeak
-            # text is spoken in a fresh child process, as it is in a lone `gioconda animate`.
-            return _in_fresh_process(speech_from_text, job.text, options)
+            # The same audio as a lone `gioconda animate`: eSpeak NG starts every utterance
+            # from a freshly loaded library, whatever this worker spoke before.
+            return speech_from_text(job.text, options)
         # As pipeline.speech_from_audio, with one recognizer per worker rather than per clip.
         # A job without text has audio (read_jobs checks): the path is never None here.
         path = cast(str, audio_path or job.audio)
@@ -203,36 +198,6 @@ def run_task(
     except Exception as error:  # a bug shows on its row; the rest of the batch goes on
         return Outcome(task.index, "failed", f"{type(error).__name__}: {error}")
     return Outcome(task.index, "done", path=done.path, frames=done.frames, seconds=done.seconds)
-
-
-def _fresh_process_main(connection, function, args) -> None:
-    try:
-        connection.send((True, function(*args)))
-    except BaseException as error:  # sent back whole: the parent raises it as its own
-        connection.send((False, error))
-    finally:
-        connection.close()
-
-
-def _in_fresh_process(function, *args):
-    """``function(*args)`` in a fresh process, forked from a server that has imported the
-    pipeline (milliseconds, not the seconds of a new interpreter)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["gioconda.pipeline"])
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_fresh_process_main, args=(sender, function, args))
-    child.start()
-    sender.close()
-    try:
-        ok, value = receiver.recv()
-    except EOFError:
-        ok, value = False, RuntimeError(f"speech process died (exit code {child.exitcode})")
-    finally:
-        receiver.close()
-        child.join()
-    if not ok:
-        raise value
-    return value
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

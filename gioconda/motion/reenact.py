@@ -99,7 +99,9 @@ BLINK_DEAD_ZONE = 0.12
 BROW_RAISE_FULL = 0.08
 
 
-BROW_LOWER_FULL = 0.05
+# The rig's own BrowDown = 1, as Face Mesh re-detects it on real photos (0.066-0.072): a driving
+# face's frown comes back out of the rig as deep as it went in.
+BROW_LOWER_FULL = 0.068
 
 
 SQUINT_FULL = 0.3  # of the eye's opening, the lower lid rising

@@ -35,6 +35,14 @@ OCCLUDER_CONTRAST = 6.0
 #: much (Lab lightness, 0-100) at its median pixel. On real photos thin metal rims measured
 #: 12-14 and drawn thick rims 19; lid shadows, creases and brows taken for rims 2-7.
 OCCLUDER_MIN_MEDIAN_CONTRAST = 10.0
+#: How far (Lab lightness, 0-100) bare skin around an eye strays from its median: a face's
+#: shading spans less (the shaded temple of a side-lit photo 20 under its lit brow ridge), hair
+#: at the temple more.
+SKIN_LIGHTNESS_SPREAD = 25.0
+#: The widest gap (eye widths, along the rows) between pieces of a rim that is bridged.
+OCCLUDER_BRIDGE = 0.3
+#: Frames larger than this (pixels) are searched for occluders on the photo scaled down to it.
+DETECT_SIZE = 512
 #: How far (share of the frame) the head may carry an occluder from where the photo has it.
 OCCLUDER_REACH = 0.08
 
@@ -55,7 +63,9 @@ class EyeOccluders:
     box's edge and run at least :data:`OCCLUDER_MIN_EXTENT` eye widths (a rim, or a strand,
     crosses the region; creases and lashes do not). Natural faces have none.
 
-    ``mask`` is (S, S) bool. The renderer warps a copy of the photo with these pixels
+    ``mask`` is (S, S) bool. ``bare`` (S, S) bool: the skin in the eyes' boxes that nothing
+    stands in front of, off the eyes and brows (where a fill of the rims' place takes its
+    grain from). The renderer warps a copy of the photo with these pixels
     painted out (so the lid drags skin, not the rim), then :meth:`paint` puts the photo's
     own pixels back on top where the head's rigid motion alone carries them.
     """
@@ -64,9 +74,46 @@ class EyeOccluders:
         image = portrait.image
         lm = portrait.landmarks.astype(np.float64)
         size = image.shape[0]
-        lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) / 2.55
-        self.mask = np.zeros((size, size), bool)
-        self.boxes: list[tuple[int, int, int, int]] = []
+        self.boxes: list[tuple[int, int, int, int]]
+        if size <= DETECT_SIZE:
+            self.mask, self.bare, self.boxes = self._find(image, lm)
+        else:
+            # Found where the thresholds were chosen, on the photo at 512 pixels: larger, a
+            # thin rim's glint splits it into pieces too short to cross an eye's box.
+            scale = DETECT_SIZE / size
+            small = cv2.resize(image, (DETECT_SIZE, DETECT_SIZE), interpolation=cv2.INTER_AREA)
+            mask, bare, boxes = self._find(small, lm * scale)
+            full = (size, size)
+            covered = cv2.resize(mask.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
+            skin = cv2.resize(bare.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
+            self.mask = covered > 0.25
+            self.bare = (skin > 0.99) & ~self.mask
+            self.boxes = [
+                (int(x0 / scale), int(y0 / scale),
+                 min(int(np.ceil(x1 / scale)), size), min(int(np.ceil(y1 / scale)), size))
+                for x0, y0, x1, y1 in boxes
+            ]  # fmt: skip
+        # What paint needs each frame: the photo, the mask as an alpha, and each eye's box
+        # widened by OCCLUDER_REACH, as far as the head may carry a rim.
+        self._photo = image
+        self._alpha = self.mask.astype(np.float32)
+        reach = round(OCCLUDER_REACH * size)
+        self.paint_boxes = [
+            (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, size), min(y1 + reach, size))
+            for x0, y0, x1, y1 in self.boxes
+        ]
+
+    @classmethod
+    def _find(
+        cls, image: np.ndarray, lm: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]]:
+        """(mask, bare, boxes) of ``image`` (square RGB) with its ``landmarks`` (pixels)."""
+        size = image.shape[0]
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        lightness = lab[..., 0] / 2.55
+        found_mask = np.zeros((size, size), bool)
+        found_bare = np.zeros((size, size), bool)
+        boxes: list[tuple[int, int, int, int]] = []
         for (upper, lower), brow in (
             ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), RIGHT_BROW_UPPER + RIGHT_BROW_LOWER),
             ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), LEFT_BROW_UPPER + LEFT_BROW_LOWER),
@@ -100,7 +147,7 @@ class EyeOccluders:
             on_face = polygon_mask(shape, lm[list(FACE_OVAL), :2] - [x0, y0], soft=False) > 0
             candidates = (contrast > OCCLUDER_CONTRAST) & on_face & ~opening & ~brows
             seeds = np.zeros(shape, bool)
-            seeds[:, inner_x0:inner_x1] = self._crossing(
+            seeds[:, inner_x0:inner_x1] = cls._crossing(
                 candidates[:, inner_x0:inner_x1].astype(np.uint8), width
             )
             if not seeds.any():
@@ -117,17 +164,30 @@ class EyeOccluders:
                 # at its edges. That is part of the lid: painted out, a closing lid would be
                 # made of flat fill.
                 continue
-            self.mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
-            self.boxes.append((x0, y0, x1, y1))
-        # What paint needs each frame: the photo, the mask as an alpha, and each eye's box
-        # widened by OCCLUDER_REACH, as far as the head may carry a rim.
-        self._photo = image
-        self._alpha = self.mask.astype(np.float32)
-        reach = round(OCCLUDER_REACH * size)
-        self.paint_boxes = [
-            (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, size), min(y1 + reach, size))
-            for x0, y0, x1, y1 in self.boxes
-        ]
+            # A rim found in pieces (where it runs through the brow's shadow or beside the lid
+            # it is not told from them) is bridged along its run: the piece of rim left between
+            # would be drawn down the lid as a stripe.
+            bridge = np.ones((1, _odd(OCCLUDER_BRIDGE * width)), np.uint8)
+            closed = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, bridge) > 0
+            found = found | (closed & ~opening)
+            found_mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
+            # Skin nothing stands in front of, that is neither eye nor brow: what the painted
+            # out rim's place takes its grain from (a few pixels clear of the rim, whose soft
+            # edge and shadow are not skin).
+            clear = cv2.dilate(found.astype(np.uint8), _BARE_MARGIN) == 0
+            lashes = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.3 * width),) * 2)
+            hair = cv2.dilate(brows.astype(np.uint8), lashes) > 0
+            lashes_too = cv2.dilate(opening.astype(np.uint8), lashes) > 0
+            bare = clear & on_face & ~lashes_too & ~hair
+            if bare.any():
+                # ... and is skin: hair at the temple inside the face's outline is not.
+                colour = lab[y0:y1, x0:x1]
+                typical = np.median(colour[bare], axis=0)
+                off = np.abs(colour - typical) / [2.55, 1.0, 1.0]
+                bare &= (off[..., 0] < SKIN_LIGHTNESS_SPREAD) & (off[..., 1:].max(-1) < 15.0)
+            found_bare[y0:y1, x0:x1] |= bare
+            boxes.append((x0, y0, x1, y1))
+        return found_mask, found_bare, boxes
 
     @staticmethod
     def _crossing(candidates: np.ndarray, width: float) -> np.ndarray:
@@ -182,3 +242,4 @@ def _odd(x: float) -> int:
 # Painted out with a margin of skin round it, so that what fills the rim's place is skin, not the
 # blend of its own soft edge.
 _RIM_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_BARE_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))

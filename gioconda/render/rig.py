@@ -57,7 +57,11 @@ UPPER_LID_SHARE = 0.8
 BROW_RAISE = 0.14
 
 
-BROW_LOWER = 0.08
+# Re-detected by Face Mesh, BrowDown = 1 drops the brows 0.066-0.072 inter-ocular distances on
+# real photos: a deep frown, which angry needs to read as brows down on a photo whose own smile
+# is undone first (undoing it lifts the brows as Face Mesh reads them).
+# reenact.BROW_LOWER_FULL is that re-detected drop, so reenactment's round trip stays one.
+BROW_LOWER = 0.12
 
 
 #: Lid travel at 1, as shares of each eye's opening: (upper lid down, lower lid up). Negative
@@ -401,9 +405,9 @@ class FaceRig:
             self.under_eye.append((follow, cheek))
             # Room above each upper-lid point, up to the brow's lower edge: a wide eye's lid
             # never rises past the brow.
-            brow = list(brow_lower)
-            brow_y = np.interp(x[up], *_sorted_line(x[brow], y[brow]))
-            self.lid_room.append(np.maximum(y[up] - brow_y, 0.0))
+            brow = np.array(brow_lower)[np.argsort(x[list(brow_lower)])]
+            brow_y = np.interp(x[up], x[brow], y[brow])
+            self.lid_room.append((np.maximum(y[up] - brow_y, 0.0), brow, x[brow], x[up]))
 
     def _build_brows(self) -> None:
         """Where each brow's gestures move the face: the brow fully; the forehead above it,
@@ -514,8 +518,9 @@ class FaceRig:
     ) -> np.ndarray:
         """The eyes, brows and nose added to the mouth's displacements (``du`` and ``dv``
         changed in place), and the landmarks so displaced."""
-        self._eyes(w, dv)
+        # Brows first: a lowered brow leaves a wide eye's lid less room.
         self._brows(w, du, dv)
+        self._eyes(w, dv)
         for weight, side in zip(self.sneer, ("Right", "Left"), strict=True):
             dv -= w[BS[f"NoseSneer{side}"]] * SNEER_LIFT * weight
 
@@ -649,7 +654,11 @@ class FaceRig:
                 upper, lower = upper / (upper + lower), lower / (upper + lower)
             if upper == 0.0 and lower == 0.0 and cheek == 0.0:
                 continue
-            dv[up] += np.maximum(upper * eye_gap, -LID_ROOM_SHARE * room)
+            # The room to the brow, less what the brows have already closed of it.
+            rest_room, brow, brow_x, lid_x = room
+            brow_drop = np.interp(lid_x, brow_x, dv[brow])
+            room_now = np.maximum(rest_room - (brow_drop - dv[up]), 0.0)
+            dv[up] += np.maximum(upper * eye_gap, -LID_ROOM_SHARE * room_now)
             dv[lo] -= lower * eye_gap
             dv += upper * typical_gap * 0.7 * skin
             # The skin under the lower lid goes with it when pushed up (not in a blink, where

@@ -164,31 +164,59 @@ class ESpeakEngine:
     The C library keeps global state (the current voice, its parameters, one callback), so
     every call goes through one lock, and :meth:`shared` hands out a single instance.
 
-    Some of that state survives from one call to the next (the wave generator's), so the
-    same text spoken twice in one process can differ by a few samples; timings stay exact
-    for the audio each call returns, and a process that repeats its calls repeats its output.
+    Some of that state survives ``espeak_Terminate`` and ``espeak_Initialize`` (static
+    variables of its wave generator, such as the phase of its pitch flutter): the same text
+    spoken twice in one process differed by a few dozen samples, so a server or a batch
+    worker gave a text another audio, and then other words, than a fresh process did. So
+    before each utterance but the first the library is unloaded and loaded again (about
+    7 ms), which gives it fresh static state: what :meth:`synthesize` returns depends on its
+    arguments alone.
     """
 
     _shared: ESpeakEngine | None = None
     _shared_lock = threading.Lock()
 
     def __init__(self, library_path: str, data_path: str) -> None:
-        self._lib = ctypes.CDLL(library_path)
+        self._library_path = library_path
         self._data_path = data_path
         self._lock = threading.Lock()
         self._capture: _Capture | None = None
         # ctypes must keep the C callback object alive as long as the library may call it.
         self._callback = _SynthCallback(self._on_synth)
-        self._declare_signatures()
-        # The path is the data directory itself, which espeak_Initialize also accepts.
-        self.sample_rate = self._lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), _INITIALIZE_PHONEME_EVENTS
-        )
-        if self.sample_rate <= 0:
-            raise RuntimeError(f"espeak_Initialize failed with data at {data_path}")
-        self._lib.espeak_SetSynthCallback(self._callback)
+        self._lib = self._load()
+        self.sample_rate = self._initialize()
+        self._spoken = False  # whether the loaded library has synthesized since it was loaded
         self._languages, self._voice_ids = self._read_voices()
         self._variants = self._read_variants()
+
+    def _load(self) -> ctypes.CDLL:
+        lib = ctypes.CDLL(self._library_path)
+        _declare_signatures(lib)
+        return lib
+
+    def _initialize(self) -> int:
+        # The path is the data directory itself, which espeak_Initialize also accepts.
+        rate = int(
+            self._lib.espeak_Initialize(
+                _AUDIO_OUTPUT_SYNCHRONOUS, 0, self._data_path.encode(), _INITIALIZE_PHONEME_EVENTS
+            )
+        )
+        if rate <= 0:
+            raise RuntimeError(f"espeak_Initialize failed with data at {self._data_path}")
+        self._lib.espeak_SetSynthCallback(self._callback)
+        return rate
+
+    def _fresh(self) -> None:
+        """A library with no state left from earlier utterances (the lock held)."""
+        if not self._spoken:
+            return
+        self._lib.espeak_Terminate()
+        # Nothing else in the process opens this copy of the library, so closing our handle
+        # unloads it, and loading it again starts from its initial static state.
+        _dlclose(self._lib._handle)
+        self._lib = self._load()
+        self._initialize()
+        self._spoken = False
 
     @classmethod
     def shared(cls) -> ESpeakEngine:
@@ -231,6 +259,8 @@ class ESpeakEngine:
         data = text.encode("utf-8") + b"\0"
         spec = self.resolve(voice)
         with self._lock:
+            self._fresh()
+            self._spoken = True
             if seed is not None:
                 self._lib.espeak_ng_SetRandSeed(seed)
             if spec is None or self._lib.espeak_SetVoiceByName(spec.encode("utf-8")) != _EE_OK:
@@ -311,25 +341,6 @@ class ESpeakEngine:
             i += 1
         return 0
 
-    def _declare_signatures(self) -> None:
-        lib = self._lib
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-        lib.espeak_ng_SetRandSeed.restype = None
-        lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
-        ]  # fmt: skip
-        lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
-        lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
-        lib.espeak_TextToPhonemes.argtypes = [
-            ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int,
-        ]  # fmt: skip
-        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-
     def _read_voices(self) -> tuple[frozenset[str], dict[str, str]]:
         """Language names, and every accepted name (lower case) -> voice identifier.
 
@@ -383,6 +394,34 @@ class ESpeakEngine:
         return {name.lower(): name for name in files}
 
 
+def _dlclose(handle: int) -> None:
+    """Close a library handle that ``ctypes.CDLL`` opened (dlclose is in glibc itself)."""
+    process = ctypes.CDLL(None)
+    process.dlclose.argtypes = [ctypes.c_void_p]
+    if process.dlclose(handle) != 0:
+        raise RuntimeError("dlclose failed on eSpeak NG's library")
+
+
+def _declare_signatures(lib: ctypes.CDLL) -> None:
+    """The C signatures of the functions we call (ctypes assumes int arguments otherwise)."""
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    lib.espeak_ng_SetRandSeed.restype = None
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+        ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+    ]  # fmt: skip
+    lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
+    lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+    lib.espeak_TextToPhonemes.argtypes = [
+        ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int,
+    ]  # fmt: skip
+    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+
+
 def _language_list(pointer: int) -> list[tuple[int, str]]:
     """Decode ``espeak_VOICE.languages``: (priority byte, name, NUL)* ending with a 0 byte."""
     languages = []
@@ -422,9 +461,8 @@ def synthesize(
     words_per_minute: speaking rate, 80 to 450
     pitch: base pitch, 0 to 100 (50 is the voice's normal)
     seed: seeds eSpeak's random generator (the noise of whispered and breathy variants).
-        eSpeak also carries a little state from one utterance to the next (the phase of its
-        pitch flutter), so the audio is reproducible for the same sequence of calls in a
-        fresh process; timings are exact for whatever audio comes out.
+        With a seed the audio depends on the arguments alone, whatever the process spoke
+        before (see :class:`ESpeakEngine`).
 
     Returns
     -------

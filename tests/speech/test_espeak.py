@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -151,6 +153,23 @@ def test_concurrent_calls_are_serialized() -> None:
     for thread in threads:
         thread.join()
     assert results == expected
+
+
+def test_the_audio_depends_on_the_request_alone() -> None:
+    """What a process spoke before does not change the next utterance: a server or a batch
+    worker gives a text the same audio, sample for sample, as a fresh process."""
+    text = "The quick brown fox jumps over the lazy dog."
+    first = synthesize(text, seed=1).audio.samples
+    synthesize("Peter Piper picked a peck of pickled peppers.", "en-gb+f3", 250, 70, seed=2)
+    synthesize("Bonjour à tous.", "fr-fr", seed=3)
+    assert np.array_equal(synthesize(text, seed=1).audio.samples, first)
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import sys, numpy as np; from gioconda.speech.espeak import "
+         f"synthesize; sys.stdout.buffer.write(synthesize({text!r}, seed=1).audio.samples"
+         ".tobytes())"],
+        capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert np.array_equal(np.frombuffer(fresh.stdout, np.float32), first)
 
 
 @pytest.mark.parametrize("voice", ["klingon-xx", "en-us+nosuchvariant", "", "zz"])
