@@ -133,10 +133,11 @@ class Renderer:
         r0, r1, c0, c1 = self._moving_box
         w = self._head_weight[r0:r1, c0:c1]
         # The rigid displacement is linear in these four planes (weight times x, y, z about
-        # the pivot, and the weight): one ``cv2.transform`` a frame gives both of its axes.
-        self._rigid_basis = np.stack(
+        # the pivot, and the weight): see :func:`_linear_in`.
+        rigid_basis = np.stack(
             [w * plane[r0:r1, c0:c1] for plane in self._centred] + [w], axis=-1
         ).astype(np.float32)
+        self._rigid_planes = _planes(rigid_basis)
         self._landmark_points, self._landmark_weight, self._relief = self._landmarks_on_head()
         # What a step of the rigid motion's inversion reads at each source (see
         # :meth:`_rigid_step`): the weight and the depth about the pivot.
@@ -150,12 +151,12 @@ class Renderer:
         self._half_mesh = landmark_mesh((self.rig.neutral[:, :2] - 0.5) / 2, half,
                                         self._half_grid)  # fmt: skip
         framed = np.zeros((size, size, 4), np.float32)
-        framed[r0:r1, c0:c1] = self._rigid_basis
+        framed[r0:r1, c0:c1] = rigid_basis
         odd = 2 * half - size
         basis = cv2.copyMakeBorder(framed, 0, odd, 0, odd, cv2.BORDER_REPLICATE)
         hr0, hr1, hc0, hc1 = r0 // 2, -(-r1 // 2), c0 // 2, -(-c1 // 2)
         self._half_moving_box = hr0, hr1, hc0, hc1
-        self._half_basis = np.ascontiguousarray(
+        self._half_planes = _planes(
             cv2.resize(basis, (half, half), interpolation=cv2.INTER_AREA)[hr0:hr1, hc0:hc1]
         )
         self._fine_boxes = []
@@ -568,8 +569,8 @@ class Renderer:
         r0, r1, c0, c1 = self._moving_box
         if r1 > r0 and c1 > c0:
             moving = field[r0:r1, c0:c1]
-            cv2.add(moving, cv2.transform(self._rigid_basis, self._rigid_coefficients(head)),
-                    dst=moving)  # fmt: skip
+            rigid = _linear_in(self._rigid_planes, self._rigid_coefficients(head))
+            cv2.add(moving, rigid, dst=moving)
         return field
 
     def _inverse_map(
@@ -655,7 +656,7 @@ class Renderer:
         field = np.zeros((half, half, 2), np.float32)
         r0, r1, c0, c1 = self._half_moving_box
         if r1 > r0 and c1 > c0:  # (OpenCV writes into the view)
-            cv2.transform(self._half_basis, c * np.float32(0.5), dst=field[r0:r1, c0:c1])
+            field[r0:r1, c0:c1] = _linear_in(self._half_planes, c * np.float32(0.5))
         x0, y0, x1, y1 = self._half_mesh.box
         halved = offsets * np.float32(0.5)
         matrix = self._half_mesh.matrix
@@ -678,7 +679,8 @@ class Renderer:
         ry0, ry1, rx0, rx1 = max(y0, r0), min(y1, r1), max(x0, c0), min(x1, c1)
         if ry1 > ry0 and rx1 > rx0:  # (OpenCV writes into the view)
             moving = field[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0]
-            rigid = cv2.transform(self._rigid_basis[ry0 - r0 : ry1 - r0, rx0 - c0 : rx1 - c0], c)
+            part = (slice(ry0 - r0, ry1 - r0), slice(rx0 - c0, rx1 - c0))
+            rigid = _linear_in([plane[part] for plane in self._rigid_planes], c)
             cv2.add(moving, rigid, dst=moving)
         return field
 
@@ -754,6 +756,25 @@ class Renderer:
         return np.subtract(here_x, moved[0], out=moved[0]), np.subtract(
             here_y, moved[1], out=moved[1]
         )
+
+
+def _planes(image: np.ndarray) -> list[np.ndarray]:
+    """The channels of an (h, w, n) image, each as a contiguous (h, w) float32 plane."""
+    return [np.ascontiguousarray(image[..., k], np.float32) for k in range(image.shape[2])]
+
+
+def _linear_in(planes: list[np.ndarray], c: np.ndarray) -> np.ndarray:
+    """The (2, 4) float32 coefficients ``c`` times the four (h, w) ``planes``, (h, w, 2)
+    float32: what ``cv2.transform`` of the planes stacked makes, to the bit (a product, then
+    fused multiply-adds, term by term), in a third less time (its 4-to-2-channel loop is
+    OpenCV's generic one)."""
+    axes = []
+    for row in c:
+        total = cv2.multiply(planes[0], float(row[0]))
+        for plane, weight in zip(planes[1:], row[1:], strict=True):
+            total = cv2.scaleAdd(plane, float(weight), total)
+        axes.append(total)
+    return cv2.merge(axes)
 
 
 def _band_product(

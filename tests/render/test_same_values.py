@@ -8,7 +8,7 @@ from scipy import sparse
 from gioconda.face.topology import LIPS_INNER_LOWER, LIPS_INNER_UPPER
 from gioconda.render import renderer as renderer_module
 from gioconda.render.mouth import smooth_outline
-from gioconda.render.renderer import _band_product
+from gioconda.render.renderer import _band_product, _linear_in
 
 
 @pytest.mark.parametrize("compiled", [True, False])
@@ -94,3 +94,15 @@ def _inside_any(renderer, points):
         y0 >= ay0 and y1 <= ay1 and x0 >= ax0 and x1 <= ax1
         for (ay0, ay1, ax0, ax1), _ in renderer._mesh_boxes
     )
+
+
+def test_linear_in_is_opencvs_transform_to_the_bit():
+    rng = np.random.default_rng(7)
+    for height, width in ((217, 227), (31, 5), (4, 3)):
+        basis = (rng.normal(size=(height, width, 4)) * 100).astype(np.float32)
+        c = (rng.normal(size=(2, 4)) * 0.05).astype(np.float32)
+        planes = [np.ascontiguousarray(basis[..., k]) for k in range(4)]
+        np.testing.assert_array_equal(_linear_in(planes, c), cv2.transform(basis, c))
+        # (rows of a larger plane, as the fine region reads them)
+        part = [plane[3:, 1:] for plane in planes]
+        np.testing.assert_array_equal(_linear_in(part, c), cv2.transform(basis[3:, 1:], c))
