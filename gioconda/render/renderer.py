@@ -770,7 +770,7 @@ def _linear_in(planes: list[np.ndarray], c: np.ndarray) -> np.ndarray:
     OpenCV's generic one)."""
     axes = []
     for row in c:
-        total = cv2.multiply(planes[0], float(row[0]))
+        total = planes[0] * row[0]  # (a product of two float32: rounded once either way)
         for plane, weight in zip(planes[1:], row[1:], strict=True):
             total = cv2.scaleAdd(plane, float(weight), total)
         axes.append(total)
