@@ -91,6 +91,22 @@ MODEL_THREADS = 1
 SPLIT_MIN_SPEECH_S = 30.0
 #: How far from the middle of the speech the cut between the halves may move to a pause, s.
 HALVES_REACH_S = 2.0
+#: A window whose text compresses (gzip) more than this may have been read into a loop
+#: ("bled bled bled ..."): Whisper's own rule, checked per window by faster-whisper for free.
+LOOP_COMPRESSION_RATIO = 2.4
+#: A loop: the same letters (up to :data:`LOOP_MAX_PERIOD` of them, spaces and punctuation
+#: aside) said at least :data:`LOOP_MIN_REPEATS` times in a row, :data:`LOOP_MIN_CHARS` in all
+#: (a speaker's "no, no, no" is shorter; tiny.en's "a big white bug, a big white bug, ..." and
+#: base's "ve, ve, ve, ..." ran on to the window's token limit).
+LOOP_MIN_REPEATS = 3
+LOOP_MIN_CHARS = 20
+LOOP_MAX_PERIOD = 80
+#: Fresh readings of one piece after loops (and after a prompted first window that gave no
+#: words), at most: each costs up to a window's reading, and only a piece that loops pays it.
+MAX_REREADS = 4
+#: Beam width of the reading that follows a loop at the very start of a fresh greedy reading
+#: (deterministic, as greedy is; slower, so only there).
+FALLBACK_BEAM = 5
 
 
 @dataclass(frozen=True)
@@ -471,38 +487,148 @@ class WhisperListener:
                 # The last piece's freed buffers, left as holes in the heaps, go back to the
                 # system: on a long recording they added up (see gioconda.heap).
                 release_free_memory()
-            segments, _ = model.transcribe(
-                samples[start:end],
-                language=None if language == "en" else language,
-                word_timestamps=True,
-                vad_filter=True,
-                vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
-                beam_size=1,
-                # Greedy only: faster-whisper's fallback re-reads a doubtful window by random
-                # sampling at rising temperatures, so the same recording gave other words (and
-                # another mouth) from run to run; and it read such windows up to six times.
-                temperature=0.0,
-                condition_on_previous_text=False,  # one misheard window does not feed the next
-                initial_prompt=_PROMPTS.get(language),
-            )
-            offset_s = start / WHISPER_SAMPLE_RATE
-            for segment in segments:  # a generator: each window is read as it is asked for
-                if not keep_reading():
-                    return None
-                words += [
-                    HeardWord(
-                        word.word.strip(),
-                        offset_s + float(word.start),
-                        offset_s + float(word.end),
-                        float(word.probability),
-                        float(segment.avg_logprob),
-                        float(segment.no_speech_prob),
-                    )
-                    for word in segment.words or ()
-                    if word.word.strip()
-                ]
-                told(offset_s + segment.end)
+            piece = _read_piece(model, samples, start, end, language, keep_reading, told)
+            if piece is None:
+                return None
+            words += piece
         return words
+
+
+def _read_piece(
+    model,  # faster_whisper.WhisperModel
+    samples: np.ndarray,
+    start: int,
+    end: int,
+    language: str,
+    keep_reading: Callable[[], bool],
+    told: Callable[[float], None],
+) -> list[HeardWord] | None:
+    """The words of ``samples[start:end]``, read greedily, with a guard against loops.
+
+    Greedy reading sometimes repeats itself to the end of a window ("bled bled bled ...")
+    and the rest of the window's speech gets no words. Where a window's text compresses
+    more than :data:`LOOP_COMPRESSION_RATIO` and repeats itself (:func:`loop_start`), the
+    words from the loop on are dropped and the piece is read again from the loop's first
+    word, in a fresh window with no prompt (nothing of the loop in its context). A fresh
+    reading that loops at its very first word is read again by beam search; one that loops
+    there too, or beyond :data:`MAX_REREADS`, loses the rest of that window's words only
+    (as it did without the guard, but without the repeated words). A prompted reading whose
+    first window gives no words at all (tiny.en on a 30 s eSpeak recording) is read again
+    without the prompt. Every step is deterministic: the same recording, the same words.
+    """
+    words: list[HeardWord] = []
+    at = start  # where the current reading starts
+    prompt = _PROMPTS.get(language)
+    beam = 1
+    rereads = 0
+    while True:
+        segments, _ = model.transcribe(
+            samples[at:end],
+            language=None if language == "en" else language,
+            word_timestamps=True,
+            vad_filter=True,
+            vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
+            beam_size=beam,
+            # Greedy only: faster-whisper's fallback re-reads a doubtful window by random
+            # sampling at rising temperatures, so the same recording gave other words (and
+            # another mouth) from run to run; and it read such windows up to six times.
+            temperature=0.0,
+            condition_on_previous_text=False,  # one misheard window does not feed the next
+            initial_prompt=prompt,
+        )
+        offset_s = at / WHISPER_SAMPLE_RATE
+        first_word = len(words)  # this reading's first word
+        window, window_first, lost_window = -1, first_word, -1
+        again: int | None = None  # the sample to read again from
+        for segment in segments:  # a generator: each window is read as it is asked for
+            if not keep_reading():
+                return None
+            if prompt is not None and segment.seek > 0 and len(words) == first_word:
+                # The prompted first window gave no words (its speech skipped as silence).
+                again = at if rereads < MAX_REREADS else None
+                if again is not None:
+                    break
+                prompt = None  # not again, whatever the count
+            if segment.seek != window:
+                window, window_first = segment.seek, len(words)
+            if segment.seek == lost_window:
+                continue
+            words += [
+                HeardWord(
+                    word.word.strip(),
+                    offset_s + float(word.start),
+                    offset_s + float(word.end),
+                    float(word.probability),
+                    float(segment.avg_logprob),
+                    float(segment.no_speech_prob),
+                )
+                for word in segment.words or ()
+                if word.word.strip()
+            ]
+            loop = None
+            if segment.compression_ratio > LOOP_COMPRESSION_RATIO:  # else the guard costs nothing
+                loop = loop_start([word.text for word in words[window_first:]])
+            if loop is None:
+                told(offset_s + segment.end)
+                continue
+            loop += window_first
+            loop_s = words[loop].start_s
+            del words[loop:]
+            assert loop_s is not None  # heard words have times
+            if rereads < MAX_REREADS and (loop > first_word or beam == 1):
+                # Kept words before the loop: a fresh greedy window from the loop's start.
+                # None: the fresh window looped at once, so beam search reads it.
+                again = max(at, round(loop_s * WHISPER_SAMPLE_RATE)) if loop > first_word else at
+                beam = 1 if loop > first_word else FALLBACK_BEAM
+                if again < end:
+                    break
+                again = None
+            lost_window = window  # the rest of this window is the loop: its words dropped
+        else:
+            if prompt is not None and len(words) == first_word and rereads < MAX_REREADS:
+                again = at  # the prompted reading gave no words at all
+        if again is None:
+            return words
+        at = again
+        prompt = None
+        rereads += 1
+
+
+def loop_start(texts: list[str]) -> int | None:
+    """Where Whisper's words ``texts`` (in order) start to repeat themselves in a loop.
+
+    Parameters
+    ----------
+    texts: words as Whisper writes them (case and punctuation are ignored)
+
+    Returns
+    -------
+    The index of the first word of the earliest stretch whose letters repeat with a period of
+    at most :data:`LOOP_MAX_PERIOD` characters at least :data:`LOOP_MIN_REPEATS` times in a
+    row, :data:`LOOP_MIN_CHARS` characters in all ("a big white bug, a big white bug, a big
+    white bug", "vevevevevevevevevevevevevevevevevev"); None if there is none.
+    """
+    letters: list[int] = []
+    owner: list[int] = []  # the word each letter (and the space before it) belongs to
+    for index, text in enumerate(texts):
+        kept = [ord(c) for c in text.lower() if c.isalnum()]
+        if kept and letters:
+            letters.append(ord(" "))
+            owner.append(index)
+        letters += kept
+        owner += [index] * len(kept)
+    codes = np.array(letters, np.int64)
+    earliest: int | None = None
+    for period in range(1, min(LOOP_MAX_PERIOD, len(codes) // LOOP_MIN_REPEATS) + 1):
+        # A stretch of period p repeated k times: its letters equal those p later for (k-1)p.
+        same = np.concatenate(([0], (codes[period:] == codes[:-period]).astype(np.int8), [0]))
+        edges = np.diff(same)
+        begins, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        need = max((LOOP_MIN_REPEATS - 1) * period, LOOP_MIN_CHARS - period)
+        long = np.flatnonzero(ends - begins >= need)
+        if long.size and (earliest is None or begins[long[0]] < earliest):
+            earliest = int(begins[long[0]])
+    return None if earliest is None else owner[earliest]
 
 
 def _pieces(
