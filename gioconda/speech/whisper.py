@@ -101,9 +101,17 @@ LOOP_COMPRESSION_RATIO = 2.4
 LOOP_MIN_REPEATS = 3
 LOOP_MIN_CHARS = 20
 LOOP_MAX_PERIOD = 80
-#: Fresh readings of one piece after loops (and after a prompted first window that gave no
-#: words), at most: each costs up to a window's reading, and only a piece that loops pays it.
+#: Fresh readings of one piece after loops (and after a prompted first window that gave
+#: next to no words), at most: each costs up to a window's reading, and only a piece that
+#: loops pays it.
 MAX_REREADS = 4
+#: A prompted first window with fewer words than this per second of its speech is read
+#: again without the prompt: with it, tiny.en judged a 30 s window of eSpeak's speech silent
+#: (no words) or ended its text after one word, and lost the whole window (real speech: 2-3
+#: words a second). Only the first window of a reading is prompted.
+SPARSE_WORDS_PER_S = 0.2
+#: Whisper's window, s.
+WINDOW_S = 30.0
 #: Beam width of the reading that follows a loop at the very start of a fresh greedy reading
 #: (deterministic, as greedy is; slower, so only there).
 FALLBACK_BEAM = 5
@@ -512,9 +520,10 @@ def _read_piece(
     word, in a fresh window with no prompt (nothing of the loop in its context). A fresh
     reading that loops at its very first word is read again by beam search; one that loops
     there too, or beyond :data:`MAX_REREADS`, loses the rest of that window's words only
-    (as it did without the guard, but without the repeated words). A prompted reading whose
-    first window gives no words at all (tiny.en on a 30 s eSpeak recording) is read again
-    without the prompt. Every step is deterministic: the same recording, the same words.
+    (as it did without the guard, but without the repeated words). A prompted first window
+    with next to no words (:data:`SPARSE_WORDS_PER_S`; tiny.en on 30 s of eSpeak's speech)
+    is read again without the prompt. Every step is deterministic: the same recording, the
+    same words.
     """
     words: list[HeardWord] = []
     at = start  # where the current reading starts
@@ -522,7 +531,7 @@ def _read_piece(
     beam = 1
     rereads = 0
     while True:
-        segments, _ = model.transcribe(
+        segments, info = model.transcribe(
             samples[at:end],
             language=None if language == "en" else language,
             word_timestamps=True,
@@ -538,17 +547,21 @@ def _read_piece(
         )
         offset_s = at / WHISPER_SAMPLE_RATE
         first_word = len(words)  # this reading's first word
+        # Its first window's speech, s: what the voice activity detector kept, up to a window.
+        sparse = SPARSE_WORDS_PER_S * min(WINDOW_S, info.duration_after_vad)
+        first_window = True
         window, window_first, lost_window = -1, first_word, -1
         again: int | None = None  # the sample to read again from
         for segment in segments:  # a generator: each window is read as it is asked for
             if not keep_reading():
                 return None
-            if prompt is not None and segment.seek > 0 and len(words) == first_word:
-                # The prompted first window gave no words (its speech skipped as silence).
-                again = at if rereads < MAX_REREADS else None
-                if again is not None:
-                    break
-                prompt = None  # not again, whatever the count
+            if first_window and segment.seek > 0:
+                first_window = False
+                if prompt is not None and len(words) - first_word < sparse:
+                    if rereads < MAX_REREADS:
+                        again = at  # the prompted first window gave next to no words
+                        del words[first_word:]
+                        break
             if segment.seek != window:
                 window, window_first = segment.seek, len(words)
             if segment.seek == lost_window:
@@ -576,8 +589,8 @@ def _read_piece(
             del words[loop:]
             assert loop_s is not None  # heard words have times
             if rereads < MAX_REREADS and (loop > first_word or beam == 1):
-                # Kept words before the loop: a fresh greedy window from the loop's start.
-                # None: the fresh window looped at once, so beam search reads it.
+                # Words kept before the loop: a fresh greedy window from the loop's start.
+                # None kept: this fresh window looped at once, so beam search reads it again.
                 again = max(at, round(loop_s * WHISPER_SAMPLE_RATE)) if loop > first_word else at
                 beam = 1 if loop > first_word else FALLBACK_BEAM
                 if again < end:
@@ -585,8 +598,10 @@ def _read_piece(
                 again = None
             lost_window = window  # the rest of this window is the loop: its words dropped
         else:
-            if prompt is not None and len(words) == first_word and rereads < MAX_REREADS:
-                again = at  # the prompted reading gave no words at all
+            if first_window and prompt is not None and len(words) - first_word < sparse:
+                if rereads < MAX_REREADS:
+                    again = at  # the prompted reading (one window) gave next to no words
+                    del words[first_word:]
         if again is None:
             return words
         at = again
