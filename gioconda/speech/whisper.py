@@ -556,7 +556,8 @@ def _read_piece(
         # Its first window's speech, s: what the voice activity detector kept, up to a window.
         sparse = SPARSE_WORDS_PER_S * min(WINDOW_S, info.duration_after_vad)
         first_window = True
-        window, window_first, lost_window = -1, first_word, -1
+        window, window_first = -1, first_word
+        guarded = True  # off once a loop is taken as said
         again: int | None = None  # the sample to read again from
         for segment in segments:  # a generator: each window is read as it is asked for
             if not keep_reading():
@@ -570,8 +571,6 @@ def _read_piece(
                         break
             if segment.seek != window:
                 window, window_first = segment.seek, len(words)
-            if segment.seek == lost_window:
-                continue
             words += [
                 HeardWord(
                     word.word.strip(),
@@ -585,24 +584,25 @@ def _read_piece(
                 if word.word.strip()
             ]
             loop = None
-            if segment.compression_ratio > LOOP_COMPRESSION_RATIO:  # else the guard costs nothing
-                loop = loop_start([word.text for word in words[window_first:]])
-            if loop is None:
-                told(offset_s + segment.end)
-                continue
-            loop += window_first
-            loop_s = words[loop].start_s
-            del words[loop:]
-            assert loop_s is not None  # heard words have times
-            if rereads < MAX_REREADS and (loop > first_word or beam == 1):
+            if guarded and segment.compression_ratio > LOOP_COMPRESSION_RATIO:
+                loop = loop_start([word.text for word in words[window_first:]])  # else free
+            if loop is not None and rereads < MAX_REREADS and (loop > first_word or beam == 1):
+                loop += window_first
+                loop_s = words[loop].start_s
+                assert loop_s is not None  # heard words have times
                 # Words kept before the loop: a fresh greedy window from the loop's start.
                 # None kept: this fresh window looped at once, so beam search reads it again.
                 again = max(at, round(loop_s * WHISPER_SAMPLE_RATE)) if loop > first_word else at
                 beam = 1 if loop > first_word else FALLBACK_BEAM
                 if again < end:
+                    del words[loop:]
                     break
                 again = None
-            lost_window = window  # the rest of this window is the loop: its words dropped
+            if loop is not None:
+                # Beam search heard the repetition where greedy reading did, or the re-reads
+                # are spent: taken as said ("row, row, row your boat" sung six times).
+                guarded = False
+            told(offset_s + segment.end)
         else:
             if first_window and prompt is not None and len(words) - first_word < sparse:
                 if rereads < MAX_REREADS:
