@@ -583,11 +583,11 @@ def _read_piece(
                 for word in segment.words or ()
                 if word.word.strip()
             ]
-            loop = None
-            if guarded and segment.compression_ratio > LOOP_COMPRESSION_RATIO:
-                loop = loop_start([word.text for word in words[window_first:]])  # else free
+            loop = None  # the first word of a loop in this window, if any
+            if guarded and segment.compression_ratio > LOOP_COMPRESSION_RATIO:  # else free
+                loop = loop_start([word.text for word in words[window_first:]])
+                loop = None if loop is None else window_first + loop
             if loop is not None and rereads < MAX_REREADS and (loop > first_word or beam == 1):
-                loop += window_first
                 loop_s = words[loop].start_s
                 assert loop_s is not None  # heard words have times
                 # Words kept before the loop: a fresh greedy window from the loop's start.
