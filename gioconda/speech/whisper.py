@@ -118,6 +118,11 @@ MAX_REREADS = 4
 SPARSE_WORDS_PER_S = 0.2
 #: Whisper's window, s.
 WINDOW_S = 30.0
+#: Repeated words faster than this (letters a second of the time they take) cannot have been
+#: said: a loop that beam search repeats too is dropped with the rest of its window, not
+#: taken as said (base wrote "ve, ve, ve, ..." 70 letters a second; a sentence said eight
+#: times is 8, fast speech 20).
+LOOP_MAX_LETTERS_PER_S = 30.0
 #: Beam width of the reading that follows a loop at the very start of a fresh greedy reading
 #: (deterministic, as greedy is; slower, so only there).
 FALLBACK_BEAM = 5
@@ -524,12 +529,14 @@ def _read_piece(
     more than :data:`LOOP_COMPRESSION_RATIO` and repeats itself (:func:`loop_start`), the
     words from the loop on are dropped and the piece is read again from the loop's first
     word, in a fresh window with no prompt (nothing of the loop in its context). A fresh
-    reading that loops at its very first word is read again by beam search; one that loops
-    there too, or beyond :data:`MAX_REREADS`, loses the rest of that window's words only
-    (as it did without the guard, but without the repeated words). A prompted first window
-    with next to no words (:data:`SPARSE_WORDS_PER_S`; tiny.en on 30 s of eSpeak's speech)
-    is read again without the prompt. Every step is deterministic: the same recording, the
-    same words.
+    reading that loops at its very first word is read again by beam search. Where that
+    repeats itself at its first word too, or after :data:`MAX_REREADS`, the repetition is
+    taken as said (a sentence said eight times), unless it is faster than anyone speaks
+    (:data:`LOOP_MAX_LETTERS_PER_S`): then it and the rest of its window are dropped.
+
+    A prompted first window with next to no words (:data:`SPARSE_WORDS_PER_S`; tiny.en on
+    30 s of eSpeak's speech) is read again without the prompt. Every step is deterministic:
+    the same recording, the same words.
     """
     words: list[HeardWord] = []
     at = start  # where the current reading starts
@@ -556,7 +563,7 @@ def _read_piece(
         # Its first window's speech, s: what the voice activity detector kept, up to a window.
         sparse = SPARSE_WORDS_PER_S * min(WINDOW_S, info.duration_after_vad)
         first_window = True
-        window, window_first = -1, first_word
+        window, window_first, lost_window = -1, first_word, -1
         guarded = True  # off once a loop is taken as said
         again: int | None = None  # the sample to read again from
         for segment in segments:  # a generator: each window is read as it is asked for
@@ -571,6 +578,8 @@ def _read_piece(
                         break
             if segment.seek != window:
                 window, window_first = segment.seek, len(words)
+            if segment.seek == lost_window:
+                continue
             words += [
                 HeardWord(
                     word.word.strip(),
@@ -600,7 +609,16 @@ def _read_piece(
                 again = None
             if loop is not None:
                 # Beam search heard the repetition where greedy reading did, or the re-reads
-                # are spent: taken as said ("row, row, row your boat" sung six times).
+                # are spent: taken as said ("I love you" said eight times), unless it is too
+                # fast to say, when it and the rest of its window are dropped.
+                said = words[loop:]
+                start_s = said[0].start_s
+                assert start_s is not None  # heard words have times
+                letters = sum(c.isalnum() for word in said for c in word.text)
+                if letters > LOOP_MAX_LETTERS_PER_S * (offset_s + segment.end - start_s):
+                    del words[loop:]
+                    lost_window = window
+                    continue
                 guarded = False
             told(offset_s + segment.end)
         else:
