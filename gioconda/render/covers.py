@@ -154,6 +154,26 @@ def paint_out_occluders(
         grain = skin_grain(patch, occluded, skin, width, seed)
         patch[occluded] = np.clip(smooth + grain + 0.5, 0, 255).astype(np.uint8)[occluded]
         source[box] = patch
+    if occluders.soft.any() or occluders.keep.any():
+        # Beside and through the brow the rim is thin and what is behind it is brow or its
+        # shadow, not bare skin: filled from its neighbours (brow above, lid below, the skin
+        # filled in along the rest of the rim), and matted, so that the brow moving under
+        # it stays whole. Twice: filled again from the pixels the first matte found bare of
+        # rim (the brow's hair right beside the rim, not past the rim's margin).
+        original = occluders.photo
+        behind = photo.copy()
+        # (Beside it, the brow grown over is not painted out: the rim is filled from it.)
+        behind[occluders.keep] = original[occluders.keep]
+        hole = occluders.soft
+        for _ in range(2):
+            for x0, y0, x1, y1 in occluders.boxes:
+                here = hole[y0:y1, x0:x1].astype(np.uint8)
+                if here.any():
+                    behind[y0:y1, x0:x1] = cv2.inpaint(behind[y0:y1, x0:x1], here, 2,
+                                                       cv2.INPAINT_TELEA)  # fmt: skip
+            behind = occluders.matte(behind)
+            hole = occluders.soft & (behind != original).any(-1)
+        photo[...] = behind
 
 
 def _edge_match(
