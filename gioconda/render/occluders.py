@@ -238,8 +238,12 @@ class EyeOccluders:
             core = _grown(seeds & kept, kept)
             # By the eye only what lies above the rim: what a blink drags down over the shut
             # lid, below it, must be skin, not the brow's shadow or the rim's glint.
-            top = np.where(core.any(0), core.argmax(0), -1)
-            above = np.arange(shape[0])[:, None] < top[None, :]
+            # (The rim above the eye's middle: where it crosses the eye's margin, which is
+            # never under the mask, a column has none and nothing by the eye is above it.)
+            rows = np.arange(shape[0])[:, None]
+            upper_rim = core & (rows < float(eye[:, 1].mean()) - y0)
+            top = np.where(upper_rim.any(0), upper_rim.argmax(0), -1)
+            above = rows < top[None, :]
             zone = by_brow & (~lashes_too | above)
             thickness = 2.0 * np.percentile(
                 cv2.distanceTransform(seeds.astype(np.uint8), cv2.DIST_L2, 3)[seeds], 90
