@@ -173,6 +173,16 @@ def paint_out_occluders(
                                                        cv2.INPAINT_TELEA)  # fmt: skip
             behind = occluders.matte(behind)
             hole = occluders.soft & (behind != original).any(-1)
+        # The brow's shadow by the eye, painted out, is filled from what lies above it.
+        for x0, y0, x1, y1 in occluders.boxes:
+            here = occluders.shade[y0:y1, x0:x1]
+            if here.any():
+                cols = here.any(0)
+                first = np.where(cols, here.argmax(0), here.shape[0])
+                hole = (np.arange(here.shape[0])[:, None] >= first[None, :]) & cols[None, :]
+                filled = cv2.inpaint(behind[y0:y1, x0:x1], hole.astype(np.uint8), 3,
+                                     cv2.INPAINT_TELEA)  # fmt: skip
+                behind[y0:y1, x0:x1][here] = filled[here]
         photo[...] = behind
 
 

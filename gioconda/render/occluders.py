@@ -87,7 +87,9 @@ class EyeOccluders:
     streak along the rim) when the brow moves. There, ``soft`` (S, S) bool is the rim with
     its margin, filled from its neighbours and put back matted (:meth:`matte`: only each
     pixel's share of rim); ``keep`` (S, S) bool, the rest of the mask, is neither painted out
-    nor put back. Both lie inside ``mask``, which a closing lid still stops short of.
+    nor put back. Both lie inside ``mask``, which a closing lid still stops short of. By
+    the eye, below the rim's upper run, ``shade`` (S, S) bool, the brow's shadow under the
+    mask, stays painted out and put back whole, but is filled in the shadow's colour.
     """
 
     def __init__(self, portrait: Portrait) -> None:
@@ -96,15 +98,15 @@ class EyeOccluders:
         size = image.shape[0]
         self.boxes: list[tuple[int, int, int, int]]
         if size <= DETECT_SIZE:
-            self.mask, self.bare, (self.soft, self.keep, self._rim), self.boxes = self._find(
-                image, lm
-            )
+            found = self._find(image, lm)
+            self.mask, self.bare, (self.soft, self.keep, self.shade, self._rim) = found[:3]
+            self.boxes = found[3]
         else:
             # Found where the thresholds were chosen, on the photo at 512 pixels: larger, a
             # thin rim's glint splits it into pieces too short to cross an eye's box.
             scale = DETECT_SIZE / size
             small = cv2.resize(image, (DETECT_SIZE, DETECT_SIZE), interpolation=cv2.INTER_AREA)
-            mask, bare, (soft, keep, rim), boxes = self._find(small, lm * scale)
+            mask, bare, (soft, keep, shade, rim), boxes = self._find(small, lm * scale)
             full = (size, size)
             covered = cv2.resize(mask.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
             skin = cv2.resize(bare.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
@@ -116,6 +118,8 @@ class EyeOccluders:
             matted = self.mask & (moves > 0.99)
             self.soft = matted & (rim_part > 0.01)
             self.keep = matted & ~self.soft
+            shaded = cv2.resize(shade.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
+            self.shade = self.mask & (shaded > 0.5) & ~matted
             self._rim = cv2.resize(rim, full, interpolation=cv2.INTER_NEAREST)
             self.boxes = [
                 (int(x0 / scale), int(y0 / scale),
@@ -146,10 +150,10 @@ class EyeOccluders:
     ) -> tuple[
         np.ndarray,
         np.ndarray,
-        tuple[np.ndarray, np.ndarray, np.ndarray],
+        tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
         list[tuple[int, int, int, int]],
     ]:
-        """(mask, bare, (soft, keep, the rim's lightness there), boxes) of ``image`` (square
+        """(mask, bare, (soft, keep, shade, the rim's lightness), boxes) of ``image`` (square
         RGB) with its ``landmarks`` (pixels)."""
         size = image.shape[0]
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -158,6 +162,7 @@ class EyeOccluders:
         found_bare = np.zeros((size, size), bool)
         found_soft = np.zeros((size, size), bool)
         found_keep = np.zeros((size, size), bool)
+        found_shade = np.zeros((size, size), bool)
         rim_lightness = np.zeros((size, size), np.float32)
         boxes: list[tuple[int, int, int, int]] = []
         for (upper, lower), brow in (
@@ -255,6 +260,12 @@ class EyeOccluders:
             rim = cv2.dilate(core.astype(np.uint8), _RIM_MARGIN) > 0
             found_soft[y0:y1, x0:x1] |= zone & rim
             found_keep[y0:y1, x0:x1] |= zone & ~rim
+            if zone.any():
+                # By the eye, below the rim's upper run (or where it is not found), the
+                # brow's shadow stays painted out (a closing lid may reach it), but in the
+                # shadow's colour, not bare skin's: moved up with the brow, a pale fill
+                # shows above the rim as a streak.
+                found_shade[y0:y1, x0:x1] |= by_brow & ~zone & ~kept
             # (Lab's L as OpenCV scales it, 0-255: what :meth:`matte` reads.)
             rim_lightness[y0:y1, x0:x1][zone] = 2.55 * float(np.median(patch[seeds]))
             # Skin nothing stands in front of, that is neither eye nor brow: what the painted
@@ -271,7 +282,12 @@ class EyeOccluders:
                 bare &= (off[..., 0] < SKIN_LIGHTNESS_SPREAD) & (off[..., 1:].max(-1) < 15.0)
             found_bare[y0:y1, x0:x1] |= bare
             boxes.append((x0, y0, x1, y1))
-        return found_mask, found_bare, (found_soft, found_keep, rim_lightness), boxes
+        return (
+            found_mask,
+            found_bare,
+            (found_soft, found_keep, found_shade & ~found_soft & ~found_keep, rim_lightness),
+            boxes,
+        )
 
     @staticmethod
     def _crossing(candidates: np.ndarray, width: float) -> np.ndarray:
