@@ -154,6 +154,36 @@ def paint_out_occluders(
         grain = skin_grain(patch, occluded, skin, width, seed)
         patch[occluded] = np.clip(smooth + grain + 0.5, 0, 255).astype(np.uint8)[occluded]
         source[box] = patch
+    if occluders.soft.any() or occluders.keep.any():
+        # Beside and through the brow the rim is thin and what is behind it is brow or its
+        # shadow, not bare skin: filled from its neighbours (brow above, lid below, the skin
+        # filled in along the rest of the rim), and matted, so that the brow moving under
+        # it stays whole. Twice: filled again from the pixels the first matte found bare of
+        # rim (the brow's hair right beside the rim, not past the rim's margin).
+        original = occluders.photo
+        behind = photo.copy()
+        # (Beside it, the brow grown over is not painted out: the rim is filled from it.)
+        behind[occluders.keep] = original[occluders.keep]
+        hole = occluders.soft
+        for _ in range(2):
+            for x0, y0, x1, y1 in occluders.boxes:
+                here = hole[y0:y1, x0:x1].astype(np.uint8)
+                if here.any():
+                    behind[y0:y1, x0:x1] = cv2.inpaint(behind[y0:y1, x0:x1], here, 2,
+                                                       cv2.INPAINT_TELEA)  # fmt: skip
+            behind = occluders.matte(behind)
+            hole = occluders.soft & (behind != original).any(-1)
+        # The brow's shadow by the eye, painted out, is filled from what lies above it.
+        for x0, y0, x1, y1 in occluders.boxes:
+            here = occluders.shade[y0:y1, x0:x1]
+            if here.any():
+                cols = here.any(0)
+                first = np.where(cols, here.argmax(0), here.shape[0])
+                hole = (np.arange(here.shape[0])[:, None] >= first[None, :]) & cols[None, :]
+                filled = cv2.inpaint(behind[y0:y1, x0:x1], hole.astype(np.uint8), 3,
+                                     cv2.INPAINT_TELEA)  # fmt: skip
+                behind[y0:y1, x0:x1][here] = filled[here]
+        photo[...] = behind
 
 
 def _edge_match(

@@ -41,6 +41,19 @@ OCCLUDER_MIN_MEDIAN_CONTRAST = 10.0
 SKIN_LIGHTNESS_SPREAD = 25.0
 #: The widest gap (eye widths, along the rows) between pieces of a rim that is bridged.
 OCCLUDER_BRIDGE = 0.3
+#: Around the brow (this far past its outline, eye widths), of what the mask grew over only
+#: what is as rim-like as the rim is painted out and put back: darker than its blurred
+#: surroundings by at least RIM_LIKE of the rim's own median contrast (on the man in glasses,
+#: brow hairs 3-8 under their surroundings, the rim 13-29), or as dark as the rim. The brow's
+#: hair, its dark inner end and its shadow beside it move with the brow.
+BROW_ZONE = 0.15
+RIM_LIKE = 0.5
+#: Rims up to this thick (eye widths; a thin metal rim, 2 pixels of a 37-pixel eye) are matted
+#: beside the brow; thicker ones (drawn rims, 4-5 pixels of 30) are put back whole.
+THIN_RIM = 0.1
+#: Beside the rim, a pixel lighter than what is behind it by more than this (Lab lightness,
+#: 0-100) is partly the rim's glint, and wholly at twice as much.
+GLINT_CONTRAST = 5.0
 #: Frames larger than this (pixels) are searched for occluders on the photo scaled down to it.
 DETECT_SIZE = 512
 #: How far (share of the frame) the head may carry an occluder from where the photo has it.
@@ -68,6 +81,15 @@ class EyeOccluders:
     grain from). The renderer warps a copy of the photo with these pixels
     painted out (so the lid drags skin, not the rim), then :meth:`paint` puts the photo's
     own pixels back on top where the head's rigid motion alone carries them.
+
+    Where a thin rim runs beside or through the brow (above it by the eye), the mask grows
+    over brow hair and shadow that move with the brow; kept still they are a seam (a pale
+    streak along the rim) when the brow moves. There, ``soft`` (S, S) bool is the rim with
+    its margin, filled from its neighbours and put back matted (:meth:`matte`: only each
+    pixel's share of rim); ``keep`` (S, S) bool, the rest of the mask, is neither painted out
+    nor put back. Both lie inside ``mask``, which a closing lid still stops short of. By
+    the eye, below the rim's upper run, ``shade`` (S, S) bool, the brow's shadow under the
+    mask, stays painted out and put back whole, but is filled in the shadow's colour.
     """
 
     def __init__(self, portrait: Portrait) -> None:
@@ -76,18 +98,29 @@ class EyeOccluders:
         size = image.shape[0]
         self.boxes: list[tuple[int, int, int, int]]
         if size <= DETECT_SIZE:
-            self.mask, self.bare, self.boxes = self._find(image, lm)
+            found = self._find(image, lm)
+            self.mask, self.bare, (self.soft, self.keep, self.shade, self._rim) = found[:3]
+            self.boxes = found[3]
         else:
             # Found where the thresholds were chosen, on the photo at 512 pixels: larger, a
             # thin rim's glint splits it into pieces too short to cross an eye's box.
             scale = DETECT_SIZE / size
             small = cv2.resize(image, (DETECT_SIZE, DETECT_SIZE), interpolation=cv2.INTER_AREA)
-            mask, bare, boxes = self._find(small, lm * scale)
+            mask, bare, (soft, keep, shade, rim), boxes = self._find(small, lm * scale)
             full = (size, size)
             covered = cv2.resize(mask.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
             skin = cv2.resize(bare.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
+            moves = cv2.resize((keep | soft).astype(np.float32), full,
+                               interpolation=cv2.INTER_LINEAR)  # fmt: skip
+            rim_part = cv2.resize(soft.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
             self.mask = covered > 0.25
             self.bare = (skin > 0.99) & ~self.mask
+            matted = self.mask & (moves > 0.99)
+            self.soft = matted & (rim_part > 0.01)
+            self.keep = matted & ~self.soft
+            shaded = cv2.resize(shade.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
+            self.shade = self.mask & (shaded > 0.5) & ~matted
+            self._rim = cv2.resize(rim, full, interpolation=cv2.INTER_NEAREST)
             self.boxes = [
                 (int(x0 / scale), int(y0 / scale),
                  min(int(np.ceil(x1 / scale)), size), min(int(np.ceil(y1 / scale)), size))
@@ -97,22 +130,40 @@ class EyeOccluders:
         # widened by OCCLUDER_REACH, as far as the head may carry a rim.
         self._photo = image
         self._alpha = self.mask.astype(np.float32)
+        # What the photo shows over what is painted out behind it, where the put-back is
+        # matted (:meth:`matte`); zero elsewhere.
+        self._over: np.ndarray | None = None
         reach = round(OCCLUDER_REACH * size)
         self.paint_boxes = [
             (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, size), min(y1 + reach, size))
             for x0, y0, x1, y1 in self.boxes
         ]
 
+    @property
+    def photo(self) -> np.ndarray:
+        """The photo the occluders were found on, (S, S, 3) uint8 (not to be written)."""
+        return self._photo
+
     @classmethod
     def _find(
         cls, image: np.ndarray, lm: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]]:
-        """(mask, bare, boxes) of ``image`` (square RGB) with its ``landmarks`` (pixels)."""
+    ) -> tuple[
+        np.ndarray,
+        np.ndarray,
+        tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        list[tuple[int, int, int, int]],
+    ]:
+        """(mask, bare, (soft, keep, shade, the rim's lightness), boxes) of ``image`` (square
+        RGB) with its ``landmarks`` (pixels)."""
         size = image.shape[0]
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
         lightness = lab[..., 0] / 2.55
         found_mask = np.zeros((size, size), bool)
         found_bare = np.zeros((size, size), bool)
+        found_soft = np.zeros((size, size), bool)
+        found_keep = np.zeros((size, size), bool)
+        found_shade = np.zeros((size, size), bool)
+        rim_lightness = np.zeros((size, size), np.float32)
         boxes: list[tuple[int, int, int, int]] = []
         for (upper, lower), brow in (
             ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), RIGHT_BROW_UPPER + RIGHT_BROW_LOWER),
@@ -171,13 +222,57 @@ class EyeOccluders:
             closed = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, bridge) > 0
             found = found | (closed & ~opening)
             found_mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
+            lashes = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.3 * width),) * 2)
+            lashes_too = cv2.dilate(opening.astype(np.uint8), lashes) > 0
+            # Around the brow, what is grown over is the rim and, beside it, the brow's hair,
+            # its dark inner end and its shadow, which move with the brow: kept still, they
+            # are a seam where the moving brow meets the still one. There the rim alone (as
+            # rim-like as a rim, with its margin) is painted out, matted (:meth:`matte`);
+            # the rest stays under the mask (a closing lid stops short of it as before) but
+            # is neither painted out nor put back.
+            around = cv2.getStructuringElement(
+                cv2.MORPH_ELLIPSE, (_odd(2 * BROW_ZONE * width),) * 2
+            )
+            by_brow = (cv2.dilate(brows.astype(np.uint8), around) > 0) & found_mask[y0:y1, x0:x1]
+            # (A thick rim's middle stands out from its blurred surroundings less than its
+            # edges: it is as dark as the rim where it crosses the eye's box.)
+            rim_like = (contrast > RIM_LIKE * np.median(contrast[seeds])) | (
+                patch <= np.median(patch[seeds])
+            )
+            kept = found & (~by_brow | rim_like)
+            core = _grown(seeds & kept, kept)
+            # By the eye only what lies above the rim: what a blink drags down over the shut
+            # lid, below it, must be skin, not the brow's shadow or the rim's glint.
+            # (The rim above the eye's middle: where it crosses the eye's margin, which is
+            # never under the mask, a column has none and nothing by the eye is above it.)
+            rows = np.arange(shape[0])[:, None]
+            upper_rim = core & (rows < float(eye[:, 1].mean()) - y0)
+            top = np.where(upper_rim.any(0), upper_rim.argmax(0), -1)
+            above = rows < top[None, :]
+            zone = by_brow & (~lashes_too | above)
+            thickness = 2.0 * np.percentile(
+                cv2.distanceTransform(seeds.astype(np.uint8), cv2.DIST_L2, 3)[seeds], 90
+            )
+            if thickness > THIN_RIM * width:
+                # A thick rim hides what is behind it whole, and its dark middle is not told
+                # from a brow's by its contrast: put back whole, as elsewhere.
+                zone[...] = False
+            rim = cv2.dilate(core.astype(np.uint8), _RIM_MARGIN) > 0
+            found_soft[y0:y1, x0:x1] |= zone & rim
+            found_keep[y0:y1, x0:x1] |= zone & ~rim
+            if zone.any():
+                # By the eye, below the rim's upper run (or where it is not found), the
+                # brow's shadow stays painted out (a closing lid may reach it), but in the
+                # shadow's colour, not bare skin's: moved up with the brow, a pale fill
+                # shows above the rim as a streak.
+                found_shade[y0:y1, x0:x1] |= by_brow & ~zone & ~kept
+            # (Lab's L as OpenCV scales it, 0-255: what :meth:`matte` reads.)
+            rim_lightness[y0:y1, x0:x1][zone] = 2.55 * float(np.median(patch[seeds]))
             # Skin nothing stands in front of, that is neither eye nor brow: what the painted
             # out rim's place takes its grain from (a few pixels clear of the rim, whose soft
             # edge and shadow are not skin).
             clear = cv2.dilate(found.astype(np.uint8), _BARE_MARGIN) == 0
-            lashes = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.3 * width),) * 2)
             hair = cv2.dilate(brows.astype(np.uint8), lashes) > 0
-            lashes_too = cv2.dilate(opening.astype(np.uint8), lashes) > 0
             bare = clear & on_face & ~lashes_too & ~hair
             if bare.any():
                 # ... and is skin: hair at the temple inside the face's outline is not.
@@ -187,7 +282,12 @@ class EyeOccluders:
                 bare &= (off[..., 0] < SKIN_LIGHTNESS_SPREAD) & (off[..., 1:].max(-1) < 15.0)
             found_bare[y0:y1, x0:x1] |= bare
             boxes.append((x0, y0, x1, y1))
-        return found_mask, found_bare, boxes
+        return (
+            found_mask,
+            found_bare,
+            (found_soft, found_keep, found_shade & ~found_soft & ~found_keep, rim_lightness),
+            boxes,
+        )
 
     @staticmethod
     def _crossing(candidates: np.ndarray, width: float) -> np.ndarray:
@@ -201,6 +301,45 @@ class EyeOccluders:
             keep[i] = at_edge and max(bw, bh) >= OCCLUDER_MIN_EXTENT * width
         return keep[labels]
 
+    def matte(self, behind: np.ndarray) -> np.ndarray:
+        """Where the rim runs beside or through the brow, how much of each pixel is rim,
+        given ``behind`` ((S, S, 3) uint8: the photo with :attr:`soft`, the rim there,
+        filled from its neighbours): the put-back then lays only that share of the rim over
+        the moving brow, and the rest of the pixel moves with it.
+
+        Under a pixel's share ``a`` of rim the photo is ``a * rim + (1 - a) * behind``; ``a``
+        is read from lightness against the rim's own (the median where it crosses the eye's
+        box), and a glint along the rim (lighter than what is behind) is rim too. Returns
+        the warp's source: ``behind``, with the photo back where there is no rim (on
+        :attr:`keep`, the brow grown over beside the rim, and in :attr:`soft` where no
+        share is found), which is neither painted out nor put back.
+        """
+        photo = self._photo
+        soft = self.soft
+        behind = behind.copy()
+        behind[self.keep] = photo[self.keep]
+        self._alpha[self.keep] = 0.0
+        if not soft.any():
+            return behind
+        lightness = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+        under = cv2.cvtColor(behind, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+        depth = under - self._rim
+        share = np.clip((under - lightness) / np.maximum(depth, 1.0), 0.0, 1.0)
+        # Not darker than what is behind it by a rim's contrast: brow, not rim.
+        share[depth < 2.55 * OCCLUDER_CONTRAST] = 0.0
+        # A metal rim's glint, along its edge, is lighter than what is behind it: left on the
+        # brow, it would move with it as a pale streak.
+        glint = np.clip((lightness - under) / (2.55 * GLINT_CONTRAST) - 1.0, 0.0, 1.0)
+        share = np.maximum(share, glint)
+        share[share < _NO_RIM] = 0.0
+        clear = soft & (share == 0.0)
+        behind[clear] = photo[clear]
+        self._alpha[soft] = share[soft]
+        over = photo.astype(np.float32) - behind.astype(np.float32)
+        over[~soft] = 0.0
+        self._over = over
+        return behind
+
     def paint(self, frame: np.ndarray, sources: Sequence[np.ndarray]) -> None:
         """Put the photo's occluders back on top of ``frame`` (in place).
 
@@ -208,9 +347,16 @@ class EyeOccluders:
         head's rigid motion alone brings its output pixels from in the photo, (h, w, 2) float32
         (no expression: a rim does not blink).
         """
+        # The boxes overlap between the eyes; a pixel is put back once (a matted one put back
+        # twice would take what the photo adds over the rim twice).
+        done = np.zeros(frame.shape[:2], bool) if len(self.paint_boxes) > 1 else None
         for box, source in zip(self.paint_boxes, sources, strict=True):
             alpha = cv2.remap(self._alpha, source, NO_ARRAY, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))  # fmt: skip
+            bx0, by0, bx1, by1 = box
+            if done is not None:
+                alpha[done[by0:by1, bx0:bx1]] = 0.0
+                done[by0:by1, bx0:bx1] |= alpha > 0
             # Rims are thin: only the pixels they reach are read and blended, found once.
             shown = cv2.findNonZero((alpha > 0).view(np.uint8))
             if shown is None:
@@ -219,11 +365,18 @@ class EyeOccluders:
             rim = cv2.remap(self._photo, source[y0 : y0 + h, x0 : x0 + w], NO_ARRAY,
                             cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
             cols, rows = shown[:, 0, 0], shown[:, 0, 1]
-            bx0, by0, bx1, by1 = box
             patch = frame[by0:by1, bx0:bx1]
             a = alpha[rows, cols][:, None]
-            under = patch[rows, cols] * (1 - a)
-            patch[rows, cols] = np.clip(under + rim[rows - y0, cols - x0] * a + 0.5, 0, 255)
+            under = patch[rows, cols].astype(np.float32)
+            if self._over is not None:
+                # Matted beside the brow: what the photo adds over what is behind the rim
+                # (zero where nothing is matted) goes on top of the moving brow; at rest
+                # the frame there is what is behind, and the sum is the photo.
+                over = cv2.remap(self._over, source[y0 : y0 + h, x0 : x0 + w], NO_ARRAY,
+                                 cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+                under += over[rows - y0, cols - x0]
+            blend = under * (1 - a) + rim[rows - y0, cols - x0] * a
+            patch[rows, cols] = np.clip(blend + 0.5, 0, 255)
 
 
 def _grown(seeds: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -243,3 +396,7 @@ def _odd(x: float) -> int:
 # blend of its own soft edge.
 _RIM_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 _BARE_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+# Less rim than this in a pixel beside the brow: none (it is not painted out).
+_NO_RIM = 0.05
+# Around the brow, a pixel: the rim's soft edge, whose share of rim the put-back mattes.
+_BROW_MARGIN = np.ones((3, 3), np.uint8)
