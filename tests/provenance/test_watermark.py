@@ -23,7 +23,9 @@ from gioconda.eval.provenance_attacks import (
     screen_recording,
 )
 from gioconda.provenance.watermark import (
+    _PATTERNS,
     BITS_RATIO,
+    HOME_PAYLOAD_THRESHOLD,
     HOME_THRESHOLD,
     THRESHOLD,
     Payload,
@@ -31,9 +33,11 @@ from gioconda.provenance.watermark import (
     _bits_energy_ratio,
     _fold,
     _fold_home,
+    _frame_pattern,
     _peak,
     _tag_correlation,
     _whiten,
+    detect_frames,
     detect_video,
     mean_luma,
     payload_bits,
@@ -248,3 +252,24 @@ def test_blown_out_picture_made_brighter_is_found(astronaut_renderer, tmp_path):
     encode(brightness_contrast(decode(path), 1.25, -20), path)
     found = detect_video(path)
     assert found.found and found.home_score >= HOME_THRESHOLD + 1, f"{found.home_score:.1f}"
+
+
+def test_faint_mark_at_home_is_confirmed_by_its_payload_energy(mona_lisa):
+    """A home score between HOME_PAYLOAD_THRESHOLD and HOME_THRESHOLD counts only when the
+    payload's patterns hold their energy at home too: a mark does, a tag alone (what a
+    picture that by chance resembles the tag would look like) does not."""
+    luma = cv2.cvtColor(_clip(mona_lisa, 1)[0], cv2.COLOR_RGB2GRAY).astype(np.float64)
+    full = _frame_pattern(Payload(1, 0xABCDE), SIZE, SIZE)
+    tag = cv2.resize(np.tile(_PATTERNS[0], (4, 4)).astype(np.float32), (SIZE, SIZE))
+    for pattern, expected in ((full, True), (tag, False)):
+        # The strongest copy whose home score stays under HOME_THRESHOLD (about 4.9).
+        amplitudes = np.arange(0.2, 1.5, 0.01)
+        homes = np.array([_tag_correlation(_fold_home(_whiten(luma + a * pattern)))[0, 0]
+                          for a in amplitudes])  # fmt: skip
+        amplitude = amplitudes[int(np.argmax(homes >= HOME_THRESHOLD - 0.05)) - 1]
+        found = detect_frames(luma + amplitude * pattern)
+        assert HOME_PAYLOAD_THRESHOLD + 0.5 < found.home_score < HOME_THRESHOLD
+        assert found.score < THRESHOLD and found.payload is None
+        assert found.found is expected, f"home {found.home_score:.2f} ratio {found.bits_ratio}"
+        assert found.bits_ratio is not None
+        assert found.bits_ratio > BITS_RATIO + 0.1 if expected else found.bits_ratio < 1.5
