@@ -33,7 +33,14 @@ import numpy as np
 from gioconda.eval.portraits import default_portraits_dir, portraits_in, test_photos
 from gioconda.eval.provenance_attacks import ATTACKS, Attack, crop, decode, encode
 from gioconda.progress import Progress, no_progress
-from gioconda.provenance.watermark import THRESHOLD, Payload, Watermarker, detect_video
+from gioconda.provenance.watermark import (
+    HOME_THRESHOLD,
+    THRESHOLD,
+    Payload,
+    Watermarker,
+    detect_video,
+    home_false_alarm_odds,
+)
 
 #: Text-to-speech voices the clips cycle through (with the recordings found, if any): eSpeak NG
 #: in several languages and accents (fast), Piper's native English voice, Kokoro's voices.
@@ -77,12 +84,14 @@ class Row:
     hits: int = 0
     payloads: int = 0
     scores: list[float] = field(default_factory=list)
+    home_scores: list[float] = field(default_factory=list)
 
-    def add(self, found: bool, payload_ok: bool, score: float) -> None:
+    def add(self, found: bool, payload_ok: bool, score: float, home_score: float) -> None:
         self.total += 1
         self.hits += int(found)
         self.payloads += int(payload_ok)
         self.scores.append(score)
+        self.home_scores.append(home_score)
 
 
 @dataclass
@@ -178,8 +187,8 @@ PICTURES = ("camera", "coffee", "chelsea", "rocket", "coins", "moon", "page", "t
 _UNMARKED_RENDERS = ("renders, mark left out", "  ... at 300 kb/s", "  ... cropped 10% each side")
 _STILL_GROUPS = ("photos as still videos", "scikit-image pictures as still videos")
 
-#: One video's outcome: (row name, watermark found, payload intact, score).
-Outcome = tuple[str, bool, bool, float]
+#: One video's outcome: (row name, watermark found, payload intact, score, home score).
+Outcome = tuple[str, bool, bool, float, float]
 
 
 @dataclass(frozen=True)
@@ -216,13 +225,14 @@ def _clip_task(index: int, seconds: float, quick: bool, voice: str) -> dict:
         delivered = decode(video)
         for attack in ATTACKS[:4] if quick else ATTACKS:
             found = _detect(delivered, attack, scratch, video)
-            outcomes.append((attack.name, found.found, found.payload == payload, found.score))
+            outcomes.append((attack.name, found.found, found.payload == payload, found.score,
+                             found.home_score))  # fmt: skip
         clean = list(frames)
         for key, change, rate in zip(_UNMARKED_RENDERS, (None, None, crop),
                                      (None, 300_000, None), strict=True):  # fmt: skip
             encode(clean if change is None else change(clean), video, FPS, rate)
             found = detect_video(video)
-            outcomes.append((key, found.found, False, found.score))
+            outcomes.append((key, found.found, False, found.score, found.home_score))
     psnr = 10 * float(np.log10(255**2 / max(mse, 1e-12)))
     label = voice if not voice.startswith("file:") else "recording " + Path(voice[5:]).name
     return {"what": f"{name} + {label}", "outcomes": outcomes, "psnr": psnr}
@@ -251,7 +261,7 @@ def _still_task(group: str, which: int | str, quick: bool) -> dict:
         for still in _stills(np.ascontiguousarray(photo)):
             encode([still] * 25, video, FPS)
             found = detect_video(video)
-            outcomes.append((group, found.found, False, found.score))
+            outcomes.append((group, found.found, False, found.score, found.home_score))
     return {"what": str(name), "outcomes": outcomes, "psnr": None}
 
 
@@ -318,8 +328,10 @@ def _summary(task: _Task, result: dict) -> str:
             text += f"; missed: {', '.join(missed)}"
     else:
         high = max(o[3] for o in outcomes)
+        home = max(o[4] for o in outcomes)
         false = sum(o[1] for o in outcomes)
-        text = f"{task.key} {result['what']}: false {false}/{len(outcomes)} (highest {high:.1f})"
+        text = (f"{task.key} {result['what']}: false {false}/{len(outcomes)} (highest {high:.1f}, "
+                f"home {home:.1f})")  # fmt: skip
     return f"{text} [{result.get('seconds', 0):.0f} s]"
 
 
@@ -357,10 +369,12 @@ def run_provenance_eval(
         if "error" in result:
             report.failed.append(f"{task.key}: {result['error']}")
             return
-        for name, found, payload_ok, score in result["outcomes"]:
-            (rows.get(name) or unmarked[name]).add(bool(found), bool(payload_ok), float(score))
+        for name, found, payload_ok, score, home in result["outcomes"]:
+            row = rows.get(name) or unmarked[name]
+            row.add(bool(found), bool(payload_ok), float(score), float(home))
             if name in rows and not found:
-                report.misses.append(f"{name}: {result['what']} (score {score:.1f})")
+                what = f"{result['what']} (score {score:.1f}, home {home:.1f})"
+                report.misses.append(f"{name}: {what}")
         if result["psnr"] is not None:
             report.psnr_db_min = min(report.psnr_db_min, float(result["psnr"]))
             report.clips += 1
@@ -406,21 +420,24 @@ def format_table(report: ProvenanceReport) -> str:
         f"{report.voices} voices), {SIZE}x{SIZE}; lowest PSNR of a marked frame "
         f"{report.psnr_db_min:.1f} dB",
         "",
-        "| attack | detected | payload intact | lowest score |",
-        "|---|---|---|---|",
+        "| attack | detected | payload intact | lowest score | lowest home score |",
+        "|---|---|---|---|---|",
     ]
     for row in report.attacks:
         lines.append(
             f"| {row.name} | {row.hits}/{row.total} ({100 * row.hits / max(row.total, 1):.0f}%) "
-            f"| {row.payloads}/{row.total} | {min(row.scores, default=float('nan')):.1f} |"
+            f"| {row.payloads}/{row.total} | {min(row.scores, default=float('nan')):.1f} "
+            f"| {min(row.home_scores, default=float('nan')):.1f} |"
         )
     total = sum(row.total for row in report.unmarked)
     hits = sum(row.hits for row in report.unmarked)
     lines += ["", f"False positives on {total} unmarked videos: {hits}", "",
-              "| unmarked videos | false positives | highest score |", "|---|---|---|"]  # fmt: skip
+              "| unmarked videos | false positives | highest score | highest home score |",
+              "|---|---|---|---|"]  # fmt: skip
     for row in report.unmarked:
         lines.append(
-            f"| {row.name} | {row.hits}/{row.total} | {max(row.scores, default=float('nan')):.1f} |"
+            f"| {row.name} | {row.hits}/{row.total} | {max(row.scores, default=float('nan')):.1f} "
+            f"| {max(row.home_scores, default=float('nan')):.1f} |"
         )
     if report.misses:
         lines += ["", "Missed: " + "; ".join(report.misses)]
@@ -436,6 +453,11 @@ def format_table(report: ProvenanceReport) -> str:
                   f"{null.max():.2f}; Gumbel fit location {location:.2f}, scale {spread:.3f}: "
                   f"odds of a score >= {THRESHOLD:g} without a mark "
                   f"{-np.expm1(-np.exp(-(THRESHOLD - location) / spread)):.0e}"]  # fmt: skip
+        home = np.array([score for row in report.unmarked for score in row.home_scores])
+        # The home score is one correlation at a known place: a standard normal draw.
+        lines += ["", f"Unmarked home scores: mean {home.mean():.2f}, sd {home.std():.2f}, max "
+                  f"{home.max():.2f}; odds of a home score >= {HOME_THRESHOLD:g} for a standard "
+                  f"normal {home_false_alarm_odds(HOME_THRESHOLD):.0e}"]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -444,8 +466,10 @@ def report_json(report: ProvenanceReport) -> dict:
     return {
         "psnr_db_min": report.psnr_db_min,
         "failed": report.failed,
-        "attacks": {row.name: {"hits": row.hits, "payloads": row.payloads, "scores": row.scores}
+        "attacks": {row.name: {"hits": row.hits, "payloads": row.payloads, "scores": row.scores,
+                               "home_scores": row.home_scores}
                     for row in report.attacks},
-        "unmarked": {row.name: {"hits": row.hits, "scores": row.scores}
+        "unmarked": {row.name: {"hits": row.hits, "scores": row.scores,
+                                "home_scores": row.home_scores}
                      for row in report.unmarked},
     }  # fmt: skip

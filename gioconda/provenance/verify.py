@@ -71,11 +71,14 @@ def describe(result: Verification) -> str:
         odds = "below 1e-15" if mark.false_alarm < 1e-15 else f"{mark.false_alarm:.0e}"
         flipped = ", the video is mirrored" if mark.mirrored else ""
         lines.append(
-            f"  watermark: FOUND (score {mark.score:.1f}, chance without a mark {odds}; "
-            f"{mark.frames} frames{flipped})"
+            f"  watermark: FOUND (score {mark.score:.1f}, home {mark.home_score:.1f}, chance "
+            f"without a mark {odds}; {mark.frames} frames{flipped})"
         )
     else:
-        lines.append(f"  watermark: not found (score {mark.score:.1f}; {mark.frames} frames)")
+        lines.append(
+            f"  watermark: not found (score {mark.score:.1f}, home {mark.home_score:.1f}; "
+            f"{mark.frames} frames)"
+        )
     if mark.payload is not None:
         lines.append(
             f"  payload: format {mark.payload.version}, render id {mark.payload.render_id:05x}"

@@ -4,7 +4,8 @@ The same check as ``gioconda verify`` and :func:`gioconda.provenance.verify` (th
 the container's tags, any C2PA manifest) on an uploaded video, answered as JSON::
 
     {"file": "clip.mp4", "status": "found" | "not found" | "unreadable",
-     "watermark": {"found": true, "score": 13.2, "false_alarm": 1e-21, "frames": 85,
+     "watermark": {"found": true, "score": 13.2, "home_score": 12.9, "false_alarm": 1e-21,
+                   "frames": 85,
                    "payload": {"version": 1, "render_id": "0a3f1"} | null, "mirrored": false},
      "metadata": {"comment": "..."}, "c2pa": {"checked": true, "present": false, ...},
      "error": null, "text": "what gioconda verify prints"}
@@ -40,6 +41,7 @@ def verification_json(result: Verification, name: str) -> dict[str, object]:
         watermark = {
             "found": mark.found,
             "score": round(mark.score, 2),
+            "home_score": round(mark.home_score, 2),
             "false_alarm": mark.false_alarm,
             "frames": mark.frames,
             "payload": None

@@ -37,6 +37,7 @@ def test_a_rerun_takes_finished_tasks_from_the_cache(tmp_path):
     second = run_provenance_eval(options, log=again.append)
     assert again == [f"2 of 2 tasks already done (cache {tmp_path})"]
     assert second.unmarked[3].scores == stills.scores
+    assert second.unmarked[3].home_scores == stills.home_scores
 
     # An outcome stored by other code (another version of the watermark) is done again.
     path = tmp_path / "still-photo-0.json"

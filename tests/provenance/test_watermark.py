@@ -4,12 +4,14 @@ and crops done with PyAV and OpenCV; not found in videos nobody marked."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import cv2
 import numpy as np
 import pytest
 
 from gioconda.errors import GiocondaError
+from gioconda.eval.portraits import _bright
 from gioconda.eval.provenance_attacks import (
     brightness_contrast,
     crop,
@@ -21,15 +23,21 @@ from gioconda.eval.provenance_attacks import (
     screen_recording,
 )
 from gioconda.provenance.watermark import (
+    _PATTERNS,
     BITS_RATIO,
+    HOME_PAYLOAD_THRESHOLD,
+    HOME_THRESHOLD,
     THRESHOLD,
     Payload,
     Watermarker,
     _bits_energy_ratio,
     _fold,
+    _fold_home,
+    _frame_pattern,
     _peak,
     _tag_correlation,
     _whiten,
+    detect_frames,
     detect_video,
     mean_luma,
     payload_bits,
@@ -129,7 +137,12 @@ def test_unmarked_videos_are_not_found(mona_clip, astronaut, tmp_path):
             found = detect_video(path)
             assert not found.found
             assert found.score < THRESHOLD - 1.5
+            assert found.home_score < HOME_THRESHOLD - 1.5
             assert found.payload is None
+            # Without a mark the home score is one standard normal draw: so is the tag's
+            # correlation at every other place of the home fold.
+            correlation = _tag_correlation(_fold_home(_whiten(mean_luma(path)[0])))
+            assert 0.85 < correlation.std() < 1.15 and correlation.max() < HOME_THRESHOLD
 
 
 def test_payload_bits_round_trip_and_any_flipped_bit_is_caught():
@@ -192,3 +205,71 @@ def test_payload_energy_ratio_tells_marked_from_unmarked(delivered, mona_clip, t
 
     assert ratio(delivered[0]) > 2 * BITS_RATIO
     assert ratio(mona_clip) < BITS_RATIO
+
+
+def test_home_score_where_the_frame_keeps_its_geometry(delivered, tmp_path):
+    """Re-encoded, the tile is where the renderer put it: a single correlation there clears
+    HOME_THRESHOLD by far; cropped, it is elsewhere and only the search finds it."""
+    frames, _ = delivered
+    path = tmp_path / "v.mp4"
+    encode(frames, path, bit_rate=300_000)
+    found = detect_video(path)
+    assert found.found and found.home_score > HOME_THRESHOLD + 3
+    encode(crop(frames, 0.1), path)
+    found = detect_video(path)
+    assert found.found and found.score >= THRESHOLD and found.home_score < 3
+
+
+def test_home_fold_of_a_wide_frame(mona_lisa, tmp_path):
+    """A 16:9 frame's working image is not a whole number of tiles wide: the home fold pads it
+    and still finds the tile at its corner; at 512x512 it is the search's fold at scale 1."""
+    wide = [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in _clip(mona_lisa, 12)]
+    mark = Watermarker(640, 360, Payload(1, 0x1D1D1))
+    path = tmp_path / "wide.mp4"
+    encode([mark(f) for f in wide], path, bit_rate=500_000)
+    found = detect_video(path)
+    assert found.found and found.home_score > HOME_THRESHOLD + 2
+    image = _whiten(np.random.default_rng(3).normal(128, 20, (SIZE, SIZE)))
+    assert np.array_equal(_fold_home(image), _fold(image, 1.0, 0.0))
+
+
+def test_blown_out_picture_made_brighter_is_found(astronaut_renderer, tmp_path):
+    """The evaluation's hardest colour change: a talking render of the astronaut overexposed
+    until half of it is white (the evaluation's astronaut_bright), then x1.25 - 20, which clips
+    the mark off most of the frame. What is left is under the search's line (the detector
+    before the home score missed this render id), not under the home score's."""
+    from gioconda.motion.frames import MotionFrame
+
+    frames = [
+        _bright(astronaut_renderer.render(MotionFrame.still(
+            (3 * math.sin(i / 4), 4 * math.sin(i / 7), 0.0),
+            JawOpen=0.2 * (1 + math.sin(i * 0.9)))))
+        for i in range(25)
+    ]  # fmt: skip
+    mark = Watermarker(SIZE, SIZE, Payload(1, 0x0B1C2))
+    path = tmp_path / "bright.mp4"
+    encode([mark(f) for f in frames], path, crf=20)
+    encode(brightness_contrast(decode(path), 1.25, -20), path)
+    found = detect_video(path)
+    assert found.found and found.home_score >= HOME_THRESHOLD + 1, f"{found.home_score:.1f}"
+
+
+def test_faint_mark_at_home_is_confirmed_by_its_payload_energy(mona_lisa):
+    """A home score between HOME_PAYLOAD_THRESHOLD and HOME_THRESHOLD counts only when the
+    payload's patterns hold their energy at home too: a mark does, a tag alone (what a
+    picture that by chance resembles the tag would look like) does not."""
+    luma = cv2.cvtColor(_clip(mona_lisa, 1)[0], cv2.COLOR_RGB2GRAY).astype(np.float64)
+    full = _frame_pattern(Payload(1, 0xABCDE), SIZE, SIZE)
+    tag = cv2.resize(np.tile(_PATTERNS[0], (4, 4)).astype(np.float32), (SIZE, SIZE))
+    for pattern, expected in ((full, True), (tag, False)):
+        # The strongest copy whose home score stays under HOME_THRESHOLD (about 4.9).
+        amplitudes = np.arange(0.2, 1.5, 0.01)
+        homes = np.array([_tag_correlation(_fold_home(_whiten(luma + a * pattern)))[0, 0]
+                          for a in amplitudes])  # fmt: skip
+        amplitude = amplitudes[int(np.argmax(homes >= HOME_THRESHOLD - 0.05)) - 1]
+        found = detect_frames(luma + amplitude * pattern)
+        assert HOME_PAYLOAD_THRESHOLD + 0.5 < found.home_score < HOME_THRESHOLD
+        assert found.score < THRESHOLD and found.payload is None
+        assert found.found is expected, f"home {found.home_score:.2f} ratio {found.bits_ratio}"
+        assert found.bits_ratio is not None
+        assert found.bits_ratio > BITS_RATIO + 0.1 if expected else found.bits_ratio < 1.5
