@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from gioconda.speech.audio import Audio, resample
-from gioconda.speech.espeak import synthesize
 from gioconda.speech.whisper import (
     SPLIT_MIN_SPEECH_S,
     WHISPER_SAMPLE_RATE,
@@ -16,16 +14,7 @@ from gioconda.speech.whisper import (
     whisper_samples,
 )
 
-SENTENCES = (
-    "Peter Piper picked a peck of pickled peppers near the old mill.",
-    "The quick brown fox jumps over the lazy dog every single morning.",
-    "She sells sea shells by the sea shore, and the shells are surely seashells.",
-    "How much wood would a woodchuck chuck if a woodchuck could chuck wood?",
-    "A big black bug bit a big black bear, and the big black bear bled blood.",
-    "Betty bought a bit of butter, but the butter Betty bought was bitter.",
-    "Fred fed Ted bread, and Ted fed Fred bread, before the fire went out.",
-    "Many merry men made music by the moonlit meadow until the morning came.",
-)
+from .spoken import spoken
 
 
 def test_halves_hold_half_the_speech_each_cut_in_a_pause() -> None:
@@ -45,20 +34,10 @@ def test_halves_hold_half_the_speech_each_cut_in_a_pause() -> None:
     assert _halves(((1.0, 1.0 + SPLIT_MIN_SPEECH_S - 1),), samples) == [(0, 60 * rate)]
 
 
-def _spoken(sentences: tuple[str, ...]) -> np.ndarray:
-    """The sentences by eSpeak NG at 16 kHz, half a second of silence after each."""
-    pause = np.zeros(WHISPER_SAMPLE_RATE // 2, np.float32)
-    pieces = []
-    for sentence in sentences:
-        speech = resample(synthesize(sentence, voice="en-us").audio, WHISPER_SAMPLE_RATE)
-        pieces += [speech.samples, pause]
-    return np.concatenate(pieces)
-
-
 def test_long_recording_read_in_halves_keeps_every_sentence_in_order() -> None:
     # The same audio whatever the other tests spoke before (eSpeak NG starts each utterance
     # afresh); before it did, tiny.en once read this speech into a loop after theirs.
-    audio = Audio(_spoken(SENTENCES), WHISPER_SAMPLE_RATE)
+    audio = spoken()
     listener = WhisperListener()
     heard = listener.listen(audio)
     speech_s = sum(end - start for start, end in heard.speech_spans)

@@ -10,31 +10,10 @@ import re
 
 import numpy as np
 
-from gioconda.speech.audio import Audio, resample
-from gioconda.speech.espeak import synthesize
+from gioconda.speech.audio import Audio
 from gioconda.speech.whisper import WHISPER_SAMPLE_RATE, WhisperListener, loop_start
 
-SENTENCES = (
-    "Peter Piper picked a peck of pickled peppers near the old mill.",
-    "The quick brown fox jumps over the lazy dog every single morning.",
-    "She sells sea shells by the sea shore, and the shells are surely seashells.",
-    "How much wood would a woodchuck chuck if a woodchuck could chuck wood?",
-    "A big black bug bit a big black bear, and the big black bear bled blood.",
-    "Betty bought a bit of butter, but the butter Betty bought was bitter.",
-    "Fred fed Ted bread, and Ted fed Fred bread, before the fire went out.",
-    "Many merry men made music by the moonlit meadow until the morning came.",
-)
-
-
-def _spoken(voice: str, sentences: tuple[str, ...] = SENTENCES) -> Audio:
-    """``sentences`` by eSpeak NG's ``voice`` at 16 kHz, half a second of silence after
-    each."""
-    pause = np.zeros(WHISPER_SAMPLE_RATE // 2, np.float32)
-    pieces = []
-    for sentence in sentences:
-        speech = resample(synthesize(sentence, voice=voice).audio, WHISPER_SAMPLE_RATE)
-        pieces += [speech.samples, pause]
-    return Audio(np.concatenate(pieces), WHISPER_SAMPLE_RATE)
+from .spoken import SENTENCES, spoken
 
 
 def _normal(texts: list[str]) -> list[str]:
@@ -64,7 +43,7 @@ def test_loop_start_finds_where_the_words_start_repeating() -> None:
 def test_a_window_read_into_a_loop_is_read_again_from_the_loop() -> None:
     # eSpeak's Caribbean English: tiny.en reads the fifth sentence on as "I'm being black,
     # black, black, ..." to the end of its window, 18 s of speech without a word.
-    audio = _spoken("en-029")
+    audio = spoken(voice="en-029")
     listener = WhisperListener()
     heard = listener.listen(audio, language="en")
     texts = [word.text for word in heard.words]
@@ -84,7 +63,7 @@ def test_a_30_s_recording_whose_prompted_window_gives_next_to_no_words() -> None
     """Exactly 30.0 s (480,000 samples) of speech, read as one window: tiny.en, prompted with
     fillers, wrote one word ("The") for it and skipped the rest as if silent; read again
     without the prompt it gets its words."""
-    samples = np.tile(_spoken("en-us").samples, 2)[: 30 * WHISPER_SAMPLE_RATE]
+    samples = np.tile(spoken().samples, 2)[: 30 * WHISPER_SAMPLE_RATE]
     heard = WhisperListener().listen(Audio(samples, WHISPER_SAMPLE_RATE), language="en")
     assert len(heard.words) > 50
     assert _recall([word.text for word in heard.words], SENTENCES[2:5]) > 0.6
@@ -93,5 +72,5 @@ def test_a_30_s_recording_whose_prompted_window_gives_next_to_no_words() -> None
 def test_speech_that_repeats_itself_keeps_its_words() -> None:
     """A sentence said eight times reads as a loop would; beam search hears it the same, so
     the words are taken as said (before that rule: none at all)."""
-    heard = WhisperListener().listen(_spoken("en-us", ("I love you.",) * 8), language="en")
+    heard = WhisperListener().listen(spoken(("I love you.",) * 8), language="en")
     assert _normal([word.text for word in heard.words]).count("love") >= 6
