@@ -547,13 +547,14 @@ def detect_frames(mean_luma: np.ndarray, frames: int = 1) -> Detection:
     image = _whiten(mean_luma)
     home = _fold_home(image)
     home_correlation = _tag_correlation(home)
+    home_shift = _peak(home_correlation, (0, 0))
     home_score = float(home_correlation[0, 0])
     finest = _search(image)
     score, scale, angle, mirrored = finest[0]
     # The bits are read at home and where the search found the tag strongest (near-ties, a few
     # of them, too); only a payload whose CRC and version match is taken (1 in 2^20 by chance
     # at each place).
-    places = [(home, _peak(home_correlation, (0, 0)))]
+    places = [(home, home_shift)]
     for _, s, a, m in finest[:5]:
         folded = _folded(image, s, a, m)
         places.append((folded, _peak(_tag_correlation(folded))))
@@ -575,7 +576,7 @@ def detect_frames(mean_luma: np.ndarray, frames: int = 1) -> Detection:
         bits_ratio = _bits_energy_ratio(folded, _peak(_tag_correlation(folded)))
         found = bits_ratio >= BITS_RATIO
     if not found and home_score >= HOME_PAYLOAD_THRESHOLD:
-        bits_ratio = _bits_energy_ratio(home, _peak(home_correlation, (0, 0)))
+        bits_ratio = _bits_energy_ratio(home, home_shift)
         found = bits_ratio >= BITS_RATIO
     # Two tests, so the smaller of their odds is doubled (Bonferroni).
     odds = min(1.0, 2 * min(false_alarm_odds(score), home_false_alarm_odds(home_score)))
