@@ -25,12 +25,14 @@ from gioconda.face.portrait import Portrait, surroundings
 from gioconda.face.topology import (
     CHIN,
     FACE_OVAL,
+    LEFT_BROW_UPPER,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LEFT_NOSE_WING,
     LIPS_OUTER_LOWER,
     LIPS_OUTER_UPPER,
     NOSE_BASE,
+    RIGHT_BROW_UPPER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
     RIGHT_NOSE_WING,
@@ -76,23 +78,31 @@ SOURCE_PAD = 0.1
 RIGID_REFINING_STEPS = 2
 #: A landmark on the nose's bridge, halfway between the eyes and its tip.
 NOSE_BRIDGE_LOW = 195
-#: The inversion's coarse grid is this many times coarser than the half-resolution grid
-#: the map is first found on (see :meth:`Renderer._inverse_map`).
+#: The map is first found on a grid this many times coarser than the frame (a point at the
+#: middle of each block of pixels), where the field is smooth (see
+#: :meth:`Renderer._inverse_map`).
+SMOOTH_SCALE = 4
+#: The inversion's coarse grid is this many times coarser than that grid.
 HALF_COARSENING = 2
 #: Pixels around the half grid's sources of a fine region where its field is computed.
 FINE_SLACK = 4
 #: How far past its output pixels a fine region's field is computed at most, share of the
 #: crop (a torn pixel's source is noise and may lie anywhere).
 FINE_REACH = 0.2
-#: Where the field bends sharply (between the lips' small triangles, which part, and where
-#: a smile and the nose's relief fold the cheeks) the map is refined at full resolution:
-#: the box of the landmarks of the mouth (with the nose's base, its bridge and the chin),
-#: and this far around it (sideways, up and down), share of the crop. (Around the eyes the
-#: half grid's map is as close as elsewhere, within 0.1 px at the 99.9th percentile: the
-#: warp leaves blinks to the lids' painter.)
+#: Where the coarse grid's map is not close enough, it is refined at full resolution, in
+#: boxes around landmarks: (the landmarks, how far around their box, share of the crop
+#: sideways and up and down, whether the box is inverted anew). Around the eyes and brows
+#: (whose lashes and hairs show a shift of a fraction of a pixel) the coarse grid's map is
+#: refined (within 0.15 px of the full inversion; the warp leaves blinks to the lids'
+#: painter). Around the mouth the field bends sharply (between the lips' small triangles,
+#: which part, and where a smile and the nose's relief fold the cheeks): there the map is
+#: inverted anew at full resolution, over the box of the mouth, the nose's base, its bridge
+#: and the chin. (Later boxes are written over earlier ones where they overlap.)
 FINE_REGIONS = (
+    (RIGHT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_UPPER + LEFT_EYE_LOWER + RIGHT_BROW_UPPER
+     + LEFT_BROW_UPPER, (0.02, 0.02), False),
     (LIPS_OUTER_UPPER + LIPS_OUTER_LOWER + NOSE_BASE + RIGHT_NOSE_WING + LEFT_NOSE_WING
-     + (NOSE_BRIDGE_LOW, CHIN), (0.06, 0.045)),
+     + (NOSE_BRIDGE_LOW, CHIN), (0.06, 0.045), True),
 )  # fmt: skip
 #: How far around a fine region the field is ready to be computed in one product, share
 #: of the crop: past the farthest its sources usually lie (see :meth:`Renderer._field_in`).
@@ -142,25 +152,26 @@ class Renderer:
         # What a step of the rigid motion's inversion reads at each source (see
         # :meth:`_rigid_step`): the weight and the depth about the pivot.
         self._weight_depth = cv2.merge([self._head_weight, self._centred[2]])
-        # The map is first found at half resolution (a point at the middle of each 2 x 2
-        # block of pixels), where the field costs a quarter: the mesh triangulated over the
-        # half grid, the rigid basis averaged over each block.
-        half = self._half = -(-size // 2)
+        # The map is first found on a coarser grid (the "half grid": a point at the middle
+        # of each SMOOTH_SCALE-square block of pixels), where the field costs far less: the
+        # mesh triangulated over that grid, the rigid basis averaged over each block.
+        s = SMOOTH_SCALE
+        half = self._half = -(-size // s)
         hy, hx = np.mgrid[0:half, 0:half].astype(np.float32)
         self._half_grid = np.stack([hx, hy], axis=-1)
-        self._half_mesh = landmark_mesh((self.rig.neutral[:, :2] - 0.5) / 2, half,
+        self._half_mesh = landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s, half,
                                         self._half_grid)  # fmt: skip
         framed = np.zeros((size, size, 4), np.float32)
         framed[r0:r1, c0:c1] = rigid_basis
-        odd = 2 * half - size
+        odd = s * half - size
         basis = cv2.copyMakeBorder(framed, 0, odd, 0, odd, cv2.BORDER_REPLICATE)
-        hr0, hr1, hc0, hc1 = r0 // 2, -(-r1 // 2), c0 // 2, -(-c1 // 2)
+        hr0, hr1, hc0, hc1 = r0 // s, -(-r1 // s), c0 // s, -(-c1 // s)
         self._half_moving_box = hr0, hr1, hc0, hc1
         self._half_planes = _planes(
             cv2.resize(basis, (half, half), interpolation=cv2.INTER_AREA)[hr0:hr1, hc0:hc1]
         )
         self._fine_boxes = []
-        for region, share in FINE_REGIONS:
+        for region, share, _ in FINE_REGIONS:
             points = self.rig.neutral[list(region), :2]
             spread = np.array(share) * size
             (fx0, fy0), (fx1, fy1) = points.min(0) - spread, points.max(0) + spread
@@ -561,7 +572,7 @@ class Renderer:
 
     def forward_field(self, head: HeadFrame, expression: np.ndarray) -> np.ndarray:
         """Displacement of every photo pixel, (S, S, 2) float32, source to destination, at
-        full resolution (what :meth:`_inverse_map` inverts at half resolution, and its tests
+        full resolution (what :meth:`_inverse_map` inverts on a coarser grid, and its tests
         hold it to)."""
         # The expression, spread from the landmarks over the mesh and fading out beyond the
         # face, plus the head's rigid motion.
@@ -580,10 +591,13 @@ class Renderer:
         ``expression`` spread over the mesh, (S, S, 2) float32, and the (S, S) bool mask of
         pixels where that map tears (see :func:`~gioconda.render.warp.invert_field`).
 
-        The forward field is inverted at half resolution (on a coarse grid, then refined on
-        the half grid), the backward displacement interpolated linearly to every pixel,
-        and refined at full resolution only in the fine regions (around the mouth): elsewhere
-        the field is smooth and the interpolation within a few hundredths of a pixel. Only
+        The forward field is inverted on the grid :data:`SMOOTH_SCALE` times coarser than
+        the frame (called the half grid below; first on a grid coarser still, then refined
+        on it), the backward displacement interpolated linearly to every pixel, and refined
+        at full resolution only in the fine regions (around the eyes and the mouth, see
+        :data:`FINE_REGIONS`): elsewhere the field is smooth and the interpolation within a
+        quarter of a pixel but where hanging hair's share of the head's motion changes
+        sharply (within a pixel there). Only
         ``window`` (rows y0:y1, columns x0:x1; None: the frame) is inverted: outside it the
         map is the identity and nothing is torn. A motion of zero gives the identity.
         """
@@ -592,19 +606,20 @@ class Renderer:
         c = self._rigid_coefficients(head)
         offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
         # The half grid's window, one point wider on each side for the interpolation.
-        hy0, hy1 = max(y0 // 2 - 1, 0), min(-(-y1 // 2) + 1, half)
-        hx0, hx1 = max(x0 // 2 - 1, 0), min(-(-x1 // 2) + 1, half)
+        s = SMOOTH_SCALE
+        hy0, hy1 = max(y0 // s - 1, 0), min(-(-y1 // s) + 1, half)
+        hx0, hx1 = max(x0 // s - 1, 0), min(-(-x1 // s) + 1, half)
         field = self._half_field(c, offsets)
         here = np.ascontiguousarray(self._half_grid[hy0:hy1, hx0:hx1])
         source = here + coarse_inverse(field, (hy0, hy1, hx0, hx1), HALF_COARSENING)
         torn_half = refine_inverse(field, here, source)
         source -= here
-        source *= np.float32(2)  # (half-grid pixels to the frame's)
-        # A half-grid point lies at the middle of its 2 x 2 block: OpenCV's resize puts
+        source *= np.float32(s)  # (half-grid pixels to the frame's)
+        # A half-grid point lies at the middle of its block: OpenCV's resize puts
         # its samples there.
-        spread = cv2.resize(source, (2 * (hx1 - hx0), 2 * (hy1 - hy0)),
+        spread = cv2.resize(source, (s * (hx1 - hx0), s * (hy1 - hy0)),
                             interpolation=cv2.INTER_LINEAR)  # fmt: skip
-        oy, ox = y0 - 2 * hy0, x0 - 2 * hx0
+        oy, ox = y0 - s * hy0, x0 - s * hx0
         # The identity around the window, the interpolated map inside it.
         backward = np.empty_like(self._grid)
         backward[:y0], backward[y1:] = self._grid[:y0], self._grid[y1:]
@@ -618,9 +633,23 @@ class Renderer:
                                 interpolation=cv2.INTER_NEAREST)  # fmt: skip
             torn[y0:y1, x0:x1] = blocks[oy : oy + y1 - y0, ox : ox + x1 - x0].view(bool)
         reach, f = round(FINE_REACH * size), INVERSION_COARSENING
-        for fy0, fy1, fx0, fx1 in self._fine_boxes:
+        for (fy0, fy1, fx0, fx1), (_, _, anew) in zip(self._fine_boxes, FINE_REGIONS, strict=True):
             fy0, fy1, fx0, fx1 = max(fy0, y0), min(fy1, y1), max(fx0, x0), min(fx1, x1)
             if fy1 <= fy0 or fx1 <= fx0:
+                continue
+            if not anew:
+                # The interpolated map is the guess, refined on the exact field where its
+                # sources lie (and a few pixels around, for the steps on the way there).
+                here = np.ascontiguousarray(self._grid[fy0:fy1, fx0:fx1])
+                guess = backward[fy0:fy1, fx0:fx1].copy()
+                ex, ey = guess[..., 0], guess[..., 1]
+                ly0 = max(int(np.floor(ey.min())) - FINE_SLACK, 0)
+                ly1 = min(int(np.ceil(ey.max())) + FINE_SLACK, size)
+                lx0 = max(int(np.floor(ex.min())) - FINE_SLACK, 0)
+                lx1 = min(int(np.ceil(ex.max())) + FINE_SLACK, size)
+                exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
+                torn[fy0:fy1, fx0:fx1] = refine_inverse(exact, here, guess, (lx0, ly0))
+                backward[fy0:fy1, fx0:fx1] = guess
                 continue
             # The region is inverted as the whole window would be at full resolution: on
             # the window's own coarse grid (its cells over the region and one more around,
@@ -631,8 +660,8 @@ class Renderer:
             ex1 = min(x0 + (-(-(fx1 - x0) // f) + 1) * f, x1)
             # The field where the region's sources lie (and a few pixels around, for the
             # iterations on the way there): bounded by the half grid's displacements.
-            near = (slice(max(ey0 // 2 - hy0, 0), ey1 // 2 + 1 - hy0),
-                    slice(max(ex0 // 2 - hx0, 0), ex1 // 2 + 1 - hx0))  # fmt: skip
+            near = (slice(max(ey0 // s - hy0, 0), ey1 // s + 1 - hy0),
+                    slice(max(ex0 // s - hx0, 0), ex1 // s + 1 - hx0))  # fmt: skip
             moved = source[near].reshape(-1, 2)
             # (A torn point's source is noise: the field is not needed there.)
             moved = moved[~torn_half[near].reshape(-1)] if torn_half[near].any() else moved
@@ -651,14 +680,15 @@ class Renderer:
         return backward, torn
 
     def _half_field(self, c: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """The forward field on the half grid, (S/2, S/2, 2) float32, in half-grid pixels."""
+        """The forward field on the half grid (:data:`SMOOTH_SCALE` times coarser than the
+        frame), (h, h, 2) float32, in half-grid pixels."""
         half = self._half
         field = np.zeros((half, half, 2), np.float32)
         r0, r1, c0, c1 = self._half_moving_box
         if r1 > r0 and c1 > c0:  # (OpenCV writes into the view)
-            field[r0:r1, c0:c1] = _linear_in(self._half_planes, c * np.float32(0.5))
+            field[r0:r1, c0:c1] = _linear_in(self._half_planes, c * np.float32(1 / SMOOTH_SCALE))
         x0, y0, x1, y1 = self._half_mesh.box
-        halved = offsets * np.float32(0.5)
+        halved = offsets * np.float32(1 / SMOOTH_SCALE)
         matrix = self._half_mesh.matrix
         spread = [
             _band_product(matrix, 0, matrix.shape[0], halved[:, axis]).reshape(y1 - y0, x1 - x0)
