@@ -182,6 +182,20 @@ class LidCloser:
                     box,
                 )
             )
+        # Where (along a, then b) a pixel's source must lie for the lids to change it: the
+        # sheets' reach (the box), the lower margin's travel when the lids overlap shut, and
+        # the eye's own opening (which darkens as it narrows), a pixel wider.
+        self._near_low: list[tuple[float, float]] = []
+        self._near_high: list[tuple[float, float]] = []
+        for eye in self.eyes:
+            lowest = min(
+                eye.box[1],
+                float((eye.lower - (1 + CLOSED_OVERLAP) * eye.gap).min() - eye.margin),
+                float(eye.upper.min()),
+            )
+            highest = max(eye.box[3], float(eye.lower.max() + eye.lash_below))
+            self._near_low.append((float(eye.a[0]) - 1, lowest - 1))
+            self._near_high.append((float(eye.a[-1]) + 1, highest + 1))
 
     @staticmethod
     def shares(shapes: np.ndarray) -> list[tuple[float, float]]:
@@ -215,7 +229,9 @@ class LidCloser:
         """
         size = frame.shape[0]
         down = self.axes[1]
-        for eye, (up, low), posed in zip(self.eyes, self.shares(shapes), posed_eyes, strict=True):
+        for k, (eye, (up, low), posed) in enumerate(
+            zip(self.eyes, self.shares(shapes), posed_eyes, strict=True)
+        ):
             if up <= 1e-3 and low <= 1e-3:
                 continue
             a0, b0, a1, b1 = eye.box
@@ -228,6 +244,15 @@ class LidCloser:
             rel: np.ndarray = where - eye.origin.astype(np.float32)
             a = rel @ self.axes[0]
             b = rel @ down
+            # Only pixels whose source lies on the eye's lids change (past its corners the
+            # opening is 0 and nothing moves): the work is done on their box alone.
+            near = cv2.inRange(cv2.merge([a, b]), self._near_low[k], self._near_high[k])
+            bx, by, bw, bh = cv2.boundingRect(near)
+            if bw == 0:
+                continue
+            y0, y1, x0, x1 = y0 + by, y0 + by + bh, x0 + bx, x0 + bx + bw
+            where = backward[y0:y1, x0:x1]
+            a, b = a[by : by + bh, bx : bx + bw], b[by : by + bh, bx : bx + bw]
             upper = np.interp(a, eye.a, eye.upper)
             lower = np.interp(a, eye.a, eye.lower)
             gap = np.interp(a, eye.a, eye.gap)

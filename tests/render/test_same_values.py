@@ -106,3 +106,37 @@ def test_linear_in_is_opencvs_transform_to_the_bit():
         # (rows of a larger plane, as the fine region reads them)
         part = [plane[3:, 1:] for plane in planes]
         np.testing.assert_array_equal(_linear_in(part, c), cv2.transform(basis[3:, 1:], c))
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        {"EyeBlinkLeft": 1.0, "EyeBlinkRight": 1.0},  # shut: the lower lids overlap
+        {"EyeBlinkLeft": 0.45, "EyeSquintRight": 0.7, "JawOpen": 0.4},
+        {"EyeSquintLeft": 0.3, "EyeSquintRight": 0.3, "BrowInnerUp": 0.8},
+    ],
+)
+def test_lids_painted_on_their_box_alone_as_over_the_whole_window(mona_renderer, shapes):
+    """The lids' painter works only where a pixel's source lies on the lids: the frame is
+    the one painted over its whole window around each eye, bit for bit."""
+    import copy
+
+    from gioconda.motion.frames import MotionFrame
+
+    r = mona_renderer
+    calls = []
+    paint = r.lids.paint
+    try:
+        r.lids.paint = lambda frame, *rest: calls.append((frame.copy(), *rest))
+        r.render(MotionFrame.still((6.0, -4.0, 2.0), gaze=(8.0, -5.0), **shapes))
+    finally:
+        del r.lids.paint
+    ((frame, *rest),) = calls
+    whole = copy.copy(r.lids)
+    whole._near_low = [(-np.inf, -np.inf)] * 2
+    whole._near_high = [(np.inf, np.inf)] * 2
+    cropped, everywhere = frame.copy(), frame.copy()
+    paint(cropped, *rest)
+    whole.paint(everywhere, *rest)
+    assert (everywhere != frame).any(axis=2).sum() > 200  # (the lids did move)
+    np.testing.assert_array_equal(cropped, everywhere)
