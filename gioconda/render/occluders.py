@@ -133,6 +133,8 @@ class EyeOccluders:
         # What the photo shows over what is painted out behind it, where the put-back is
         # matted (:meth:`matte`); zero elsewhere.
         self._over: np.ndarray | None = None
+        # The photo's rim pixels grown by so many pixels (see :meth:`near`), made when asked.
+        self._grown: dict[int, np.ndarray] = {}
         reach = round(OCCLUDER_REACH * size)
         self.paint_boxes = [
             (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, size), min(y1 + reach, size))
@@ -339,6 +341,19 @@ class EyeOccluders:
         over[~soft] = 0.0
         self._over = over
         return behind
+
+    def near(self, source: np.ndarray, reach: float) -> np.ndarray:
+        """Output pixels that may show an occluder if their sources in the photo lie up to
+        ``reach`` pixels (along x and along y) from ``source`` ((h, w, 2) float32): (h, w)
+        uint8, 1 wherever :meth:`paint` could read an alpha above 0 from there (a bilinear
+        read takes the pixels within one of its point)."""
+        grow = int(np.ceil(reach)) + 2  # (+1 for the bilinear read, +1 for the rounding below)
+        grown = self._grown.get(grow)
+        if grown is None:
+            square = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * grow + 1, 2 * grow + 1))
+            grown = self._grown[grow] = cv2.dilate((self._alpha > 0).view(np.uint8), square)
+        return cv2.remap(grown, source, NO_ARRAY, cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))  # fmt: skip
 
     def paint(self, frame: np.ndarray, sources: Sequence[np.ndarray]) -> None:
         """Put the photo's occluders back on top of ``frame`` (in place).

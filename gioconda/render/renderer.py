@@ -54,6 +54,7 @@ from gioconda.render.warp import (
     FILL_PAD,
     INVERSION_COARSENING,
     N_MESH_LANDMARKS,
+    POINT_ROW,
     RELIEF_TAPER,
     RIGID_INVERSION_STEPS,
     LandmarkMotion,
@@ -76,6 +77,16 @@ SOURCE_PAD = 0.1
 #: boxes (see :meth:`Renderer._rigid_source`): two leave a residual within about 0.01 px of
 #: the four full-resolution steps they replace.
 RIGID_REFINING_STEPS = 2
+#: How far the full-resolution steps after the rigid motion's coarse inversion move a
+#: source at most, pixels (0.42 measured over a talking clip with head turns).
+RIGID_REFINING_REACH = 1.0
+#: The largest step of the rigid motion's coarse inversion after its last (pixels) under
+#: which it has settled, and the full-resolution steps move a source by well under a pixel
+#: (a talking clip's turns: 0.02 at most; a head turned 12 degrees and tilted: 0.2 to 50).
+COARSE_SETTLED = 0.05
+#: How far the further turn's spread made on the half grid lies at most from the exact one,
+#: pixels (the spread is smooth: a few tenths).
+COARSE_SPREAD_ERROR = 2.0
 #: A landmark on the nose's bridge, halfway between the eyes and its tip.
 NOSE_BRIDGE_LOW = 195
 #: The map is first found on a grid this many times coarser than the frame (a point at the
@@ -329,13 +340,8 @@ class Renderer:
                         [warped[list(eye)] for eye in EYES])  # fmt: skip
         self._lip_cover.apply(out, backward, self.mouth.closing(posed))
         if self.occluders.boxes:
-            sources = [self._rigid_source(head, box) for box in self.occluders.paint_boxes]
-            if further is not None:
-                # Glasses sit in front of the eyes: they take the features' further turn too,
-                # as the face under them spreads it (all of it at the eyes, none at the ears).
-                # It is a few pixels and smooth: one step of its inversion is enough.
-                reads = self._spread_at(further, sources)
-                sources = [source - read for source, read in zip(sources, reads, strict=True)]
+            sources = [self._occluder_source(head, box, further)
+                       for box in self.occluders.paint_boxes]  # fmt: skip
             self.occluders.paint(out, sources)
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
@@ -747,6 +753,94 @@ class Renderer:
         for _ in range(RIGID_REFINING_STEPS):
             sx, sy = self._rigid_step(c, here_x, here_y, sx, sy)
         return cv2.merge([sx, sy])
+
+    def _occluder_source(
+        self, head: HeadFrame, box: tuple[int, int, int, int], further: np.ndarray | None
+    ) -> np.ndarray:
+        """Where each output pixel of ``box`` (x0, y0, x1, y1) comes from in the photo for the
+        occluders (glasses rims) put back on top, (h, w, 2) float32: :meth:`_rigid_source`,
+        less the features' ``further`` turn ((478, 2) pixels, or None) spread as the face
+        under the rims takes it, to the bit, wherever a rim may show; elsewhere (where no rim
+        shows either) the rigid motion's coarse inversion.
+
+        Rims are thin: the full-resolution steps (and the further turn's spread) are taken
+        only at the pixels where a rim shows at the coarse inversion's sources, and around
+        them as far as those steps and that spread can move a source.
+        """
+        x0, y0, x1, y1 = box
+        c = self._rigid_coefficients(head)
+        h, w = y1 - y0, x1 - x0
+        grids = self._rigid_grids.get(box) or self._box_grids(box)
+        coarse_x, coarse_y, here_x, here_y = grids
+        sx, sy = coarse_x, coarse_y
+        for _ in range(RIGID_INVERSION_STEPS):
+            sx, sy = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
+        # Where the coarse inversion has not settled (a head turned far: some sources fall
+        # off the head), a source may end anywhere: every pixel is stepped.
+        nx, ny = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
+        if max(np.abs(nx - sx).max(), np.abs(ny - sy).max()) > COARSE_SETTLED:
+            source = self._rigid_source(head, box)
+            if further is not None:
+                source -= self._spread_at(further, [source])[0]
+            return source
+        # Where a rim may show: where it shows at the guess (less the further turn's spread
+        # made on the half grid and read at the coarse grid's sources), grown by how far the
+        # refining steps and the spread's exact read may move a source from there (with
+        # room for the map's stretch).
+        read = None if further is None else self._coarse_spread_at(further, cv2.merge([sx, sy]))
+        sx = here_x + to_every_pixel(sx - coarse_x, h, w)
+        sy = here_y + to_every_pixel(sy - coarse_y, h, w)
+        guess = cv2.merge([sx, sy])
+        rough = guess if read is None else guess - to_every_pixel(read, h, w)
+        near = self.occluders.near(rough, RIGID_REFINING_REACH + COARSE_SPREAD_ERROR)
+        moving = np.flatnonzero(near)
+        n = len(moving)
+        if n == 0:
+            return rough
+        # The pixels as points in rows of a block (padded with the last), each stepped as
+        # it would be in the image.
+        rows = -(-n // POINT_ROW)
+        pick = np.empty(rows * POINT_ROW, np.intp)
+        pick[:n], pick[n:] = moving, moving[-1]
+        pick = pick.reshape(rows, POINT_ROW)
+        hx, hy = here_x.reshape(-1)[pick], here_y.reshape(-1)[pick]
+        px, py = sx.reshape(-1)[pick], sy.reshape(-1)[pick]
+        for _ in range(RIGID_REFINING_STEPS):
+            px, py = self._rigid_step(c, hx, hy, px, py)
+        points = cv2.merge([px, py])
+        if further is not None:
+            # Glasses sit in front of the eyes: they take the features' further turn too,
+            # as the face under them spreads it (all of it at the eyes, none at the ears).
+            # It is a few pixels and smooth: one step of its inversion is enough.
+            (read,) = self._spread_at(further, [points])
+            points = points - read
+        rough = rough.copy() if rough is guess else rough
+        rough.reshape(-1, 2)[moving] = points.reshape(-1, 2)[:n]
+        return rough
+
+    def _coarse_spread_at(self, offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """The mesh's spread of landmark ``offsets`` ((478, 2) pixels) made on the half grid
+        and read bilinearly at ``points`` ((h, w, 2) float32 frame pixels), (h, w, 2) float32
+        pixels: within a few tenths of a pixel of :meth:`_spread_at` for a smooth spread."""
+        x0, y0, x1, y1 = self._half_mesh.box
+        s = SMOOTH_SCALE
+        at = points * np.float32(1 / s)
+        at -= np.float32((s - 1) / (2 * s))
+        # Only the half grid's rows the reads reach (and one more either side).
+        ys = at[..., 1]
+        r0 = min(max(int(np.floor(ys.min())) - 1, y0), y1)
+        r1 = max(min(int(np.floor(ys.max())) + 3, y1), r0)
+        if r1 == r0:
+            return np.zeros_like(points)
+        matrix, width = self._half_mesh.matrix, x1 - x0
+        values = offsets[:N_MESH_LANDMARKS].astype(np.float32)
+        spread = cv2.merge([
+            _band_product(matrix, (r0 - y0) * width, (r1 - y0) * width,
+                          values[:, axis]).reshape(r1 - r0, width)
+            for axis in (0, 1)
+        ])  # fmt: skip
+        at.view(np.complex64)[...] -= np.complex64(complex(x0, r0))
+        return cv2.remap(spread, at, NO_ARRAY, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
     def _box_grids(
         self, box: tuple[int, int, int, int]

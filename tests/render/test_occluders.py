@@ -199,3 +199,36 @@ def test_a_thin_rim_through_the_brow_leaves_the_brow_moving_whole(thin_rims_thro
     assert step(MotionFrame.still(BrowInnerUp=1.0)) < 9.0
     assert step(MotionFrame.still(BrowDownLeft=1.0, BrowDownRight=1.0)) < 9.0
     assert step(MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0)) < 1.5
+
+
+@pytest.mark.parametrize(
+    "rotation",
+    [(3.0, -2.0, 1.0), (-9.0, 4.0, -2.0), (12.0, 0.0, 0.0), (-25.0, 12.0, 8.0)],
+)
+def test_rims_sources_are_the_rigid_inversion_wherever_a_rim_shows(glasses_renderers, rotation):
+    """The rims' sources, stepped at full resolution only where a rim may show (or all of
+    them where the coarse inversion has not settled, the last pose), are the rigid motion's
+    whole inversion less the features' further turn, to the bit, at every pixel where a rim
+    shows."""
+    from gioconda.motion.frames import MotionFrame
+    from gioconda.render.rig import drawn_yaw
+
+    r = glasses_renderers["astronaut"]
+    assert r.yaw_gain != 1.0  # (the features' further turn is taken)
+    frame = MotionFrame.still(rotation)
+    head = r.rig.head(frame)
+    drawn = frame.head_rotation_deg.copy()
+    drawn[0] = drawn_yaw(float(drawn[0]), r.yaw_gain)
+    further = r._further_turn(head, drawn)
+    for box in r.occluders.paint_boxes:
+        whole = r._rigid_source(head, box)
+        whole = whole - r._spread_at(further, [whole])[0]
+        fast = r._occluder_source(head, box, further)
+        alpha = r.occluders._alpha
+        shows = [
+            cv2.remap(alpha, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0
+            for source in (whole, fast)
+        ]
+        np.testing.assert_array_equal(shows[0], shows[1])
+        assert shows[0].sum() > 500
+        np.testing.assert_array_equal(fast[shows[0]], whole[shows[0]])
