@@ -185,8 +185,8 @@ class LidCloser:
         # Where (along a, then b) a pixel's source must lie for the lids to change it: the
         # sheets' reach (the box), the lower margin's travel when the lids overlap shut, and
         # the eye's own opening (which darkens as it narrows), a pixel wider.
-        self._near_low: list[tuple[float, float]] = []
-        self._near_high: list[tuple[float, float]] = []
+        self._near_low: list[np.ndarray] = []
+        self._near_high: list[np.ndarray] = []
         for eye in self.eyes:
             lowest = min(
                 eye.box[1],
@@ -194,8 +194,8 @@ class LidCloser:
                 float(eye.upper.min()),
             )
             highest = max(eye.box[3], float(eye.lower.max() + eye.lash_below))
-            self._near_low.append((float(eye.a[0]) - 1, lowest - 1))
-            self._near_high.append((float(eye.a[-1]) + 1, highest + 1))
+            self._near_low.append(np.array([eye.a[0] - 1, lowest - 1]))
+            self._near_high.append(np.array([eye.a[-1] + 1, highest + 1]))
 
     @staticmethod
     def shares(shapes: np.ndarray) -> list[tuple[float, float]]:

@@ -133,8 +133,8 @@ def test_lids_painted_on_their_box_alone_as_over_the_whole_window(mona_renderer,
         del r.lids.paint
     ((frame, *rest),) = calls
     whole = copy.copy(r.lids)
-    whole._near_low = [(-np.inf, -np.inf)] * 2
-    whole._near_high = [(np.inf, np.inf)] * 2
+    whole._near_low = [np.full(2, -np.inf)] * 2
+    whole._near_high = [np.full(2, np.inf)] * 2
     cropped, everywhere = frame.copy(), frame.copy()
     paint(cropped, *rest)
     whole.paint(everywhere, *rest)
