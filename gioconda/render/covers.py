@@ -199,7 +199,10 @@ def paint_out_occluders(
                     1.0,
                 )
                 w = (t * t * (3 - 2 * t))[..., None]
-                mixed = (1 - w) * filled + w * skin[y0:y1, x0:x1].astype(np.float32)
+                lid = skin[y0:y1, x0:x1].astype(np.float32)
+                # The shadow takes the skin fill's grain too: a shut lid drawn from it is skin.
+                grain = lid - cv2.GaussianBlur(lid, (0, 0), SHADE_SMOOTH)
+                mixed = (1 - w) * (filled + grain) + w * lid
                 behind[y0:y1, x0:x1][here] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)[here]
         photo[...] = behind
 
