@@ -32,6 +32,8 @@ EDGE_BLEND = 2.0
 #: How far from the fill's colour (grey levels, mean of the channels) a photo pixel bordering
 #: it may be and still be matched (skin in shade or light; not a rim's edge or a glint).
 EDGE_MOST = 30.0
+#: Along the rows (pixels), how much the brow's shadow filled from above by the eye is smoothed.
+SHADE_SMOOTH = 1.5
 
 
 class Cover:
@@ -173,16 +175,35 @@ def paint_out_occluders(
                                                        cv2.INPAINT_TELEA)  # fmt: skip
             behind = occluders.matte(behind)
             hole = occluders.soft & (behind != original).any(-1)
-        # The brow's shadow by the eye, painted out, is filled from what lies above it.
+        # The brow's shadow by the eye, painted out, is filled from what lies above it at its
+        # top (raised with the brow, it shows above the rim as shadow, not as a pale streak)
+        # and is the skin fill at its bottom: at a blink the lid is drawn down from it, and
+        # shut it must be lid skin, not the shadow's colour or islands of either.
+        skin = photo  # (the bare-skin fill of every masked pixel, from the first pass)
         for x0, y0, x1, y1 in occluders.boxes:
             here = occluders.shade[y0:y1, x0:x1]
             if here.any():
                 cols = here.any(0)
+                rows = np.arange(here.shape[0])[:, None]
                 first = np.where(cols, here.argmax(0), here.shape[0])
-                hole = (np.arange(here.shape[0])[:, None] >= first[None, :]) & cols[None, :]
+                last = np.where(cols, here.shape[0] - 1 - here[::-1].argmax(0), 0)
+                hole = (rows >= first[None, :]) & cols[None, :]
                 filled = cv2.inpaint(behind[y0:y1, x0:x1], hole.astype(np.uint8), 3,
-                                     cv2.INPAINT_TELEA)  # fmt: skip
-                behind[y0:y1, x0:x1][here] = filled[here]
+                                     cv2.INPAINT_TELEA).astype(np.float32)  # fmt: skip
+                # (Filled from above, a column is one colour down the hole: smoothed along
+                # the rows, not drawn as stripes down the shut lid.)
+                filled = cv2.GaussianBlur(filled, (0, 0), sigmaX=SHADE_SMOOTH, sigmaY=1e-3)
+                t = np.clip(
+                    (rows - first[None, :] + 0.5) / np.maximum(last - first + 1, 1)[None, :],
+                    0.0,
+                    1.0,
+                )
+                w = (t * t * (3 - 2 * t))[..., None]
+                lid = skin[y0:y1, x0:x1].astype(np.float32)
+                # The shadow takes the skin fill's grain too: a shut lid drawn from it is skin.
+                grain = lid - cv2.GaussianBlur(lid, (0, 0), SHADE_SMOOTH)
+                mixed = (1 - w) * (filled + grain) + w * lid
+                behind[y0:y1, x0:x1][here] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)[here]
         photo[...] = behind
 
 

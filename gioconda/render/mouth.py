@@ -140,7 +140,7 @@ class MouthPainter:
             # The photo shows its own teeth: use their colour.
             teeth = self.own.teeth
         elif sclera is not None:
-            teeth = sclera * TEETH_OVER_SCLERA
+            teeth = _not_cool(sclera * TEETH_OVER_SCLERA)
         else:
             light = float(np.clip(skin.mean() / 165.0, 0.35, 1.1))
             teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
@@ -523,6 +523,19 @@ def _sclera_colour(image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
         return None
     luma = shown.mean(1)
     return np.median(shown[luma >= np.percentile(luma, 75)], axis=0)
+
+
+def _not_cool(colour: np.ndarray) -> np.ndarray:
+    """``colour`` (RGB, 0-255) with no blue or green cast (Lab a* and b* raised to 0, its
+    lightness kept); unchanged when it has none (within half a unit). Eye whites in shade or
+    under a cool grade read bluish where teeth do not: painted in that colour, a row of teeth
+    is a cyan band."""
+    rgb = np.clip(colour, 0, 255).astype(np.float32)[None, None] / 255
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    if lab[0, 0, 1] >= -0.5 and lab[0, 0, 2] >= -0.5:
+        return colour  # (a grey, to float precision, is left as it is)
+    lab[0, 0, 1:] = np.maximum(lab[0, 0, 1:], 0.0)
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)[0, 0] * 255
 
 
 def _sorted_xy(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

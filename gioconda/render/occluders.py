@@ -89,7 +89,8 @@ class EyeOccluders:
     pixel's share of rim); ``keep`` (S, S) bool, the rest of the mask, is neither painted out
     nor put back. Both lie inside ``mask``, which a closing lid still stops short of. By
     the eye, below the rim's upper run, ``shade`` (S, S) bool, the brow's shadow under the
-    mask, stays painted out and put back whole, but is filled in the shadow's colour.
+    mask, stays painted out and put back whole, but is filled in the shadow's colour at its
+    top, easing to the lid's skin at its bottom (what a blink draws down over the eye).
     """
 
     def __init__(self, portrait: Portrait) -> None:
@@ -265,9 +266,11 @@ class EyeOccluders:
             if zone.any():
                 # By the eye, below the rim's upper run (or where it is not found), the
                 # brow's shadow stays painted out (a closing lid may reach it), but in the
-                # shadow's colour, not bare skin's: moved up with the brow, a pale fill
-                # shows above the rim as a streak.
-                found_shade[y0:y1, x0:x1] |= by_brow & ~zone & ~kept
+                # shadow's colour at its top, not bare skin's: moved up with the brow, a pale
+                # fill shows above the rim as a streak. All of it, its rim-dark specks too:
+                # filled as bare skin among the shadow, they were drawn down the shut lid at
+                # a blink as pale flecks.
+                found_shade[y0:y1, x0:x1] |= by_brow & ~zone
             # (Lab's L as OpenCV scales it, 0-255: what :meth:`matte` reads.)
             rim_lightness[y0:y1, x0:x1][zone] = 2.55 * float(np.median(patch[seeds]))
             # Skin nothing stands in front of, that is neither eye nor brow: what the painted
