@@ -365,6 +365,8 @@ def fold_split_phones(phones: Sequence[PhoneSegment]) -> tuple[PhoneSegment, ...
       /p b/ it stays: the release parts the lips.
     - A /t d/ right before /sh zh/ is an affricate's closure (ANDOSL writes "chill" t sh ih l);
       the lips are already rounded for the fricative, as CMUdict's one CH says, so it is CH.
+      Across words ("turned sharply") the lips round ahead of the /sh/ too, so it is CH there
+      as well.
 
     Examples
     --------
