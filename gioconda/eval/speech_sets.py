@@ -8,7 +8,7 @@ import hashlib
 import os
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -318,7 +318,8 @@ LABEL_TIME_UNIT_S = 1e-7
 def read_phone_labels(path: str | os.PathLike[str]) -> tuple[PhoneSegment, ...]:
     """Phone labels: one ``start end phone`` a line, times in 100 ns, ARPAbet.
 
-    ``h#`` is silence; TIMIT closure names (``pcl``) are their stop's viseme.
+    ``h#`` is silence; TIMIT closure names (``pcl``) are their stop's viseme; a stop's release
+    or an affricate's closure labelled apart takes the whole's viseme (:func:`fold_split_phones`).
 
     Raises
     ------
@@ -346,7 +347,45 @@ def read_phone_labels(path: str | os.PathLike[str]) -> tuple[PhoneSegment, ...]:
         phones.append(PhoneSegment(start, end, fields[2], viseme))
     if not phones:
         raise GiocondaError(f"no phone labels in {path}")
-    return tuple(phones)
+    return fold_split_phones(phones)
+
+
+#: Stops whose release the lips do not show: the tongue lets go behind them (TIMIT closure
+#: names too). A bilabial's release parts the lips, so /p b/ are not among them.
+_LINGUAL_STOPS = frozenset({"t", "d", "k", "g", "tcl", "dcl", "kcl", "gcl"})
+
+
+def fold_split_phones(phones: Sequence[PhoneSegment]) -> tuple[PhoneSegment, ...]:
+    """Phone labels with the parts of a stop that some corpora label apart given the mouth
+    shape of the whole, as the forced-aligned corpora and CMUdict (our words) label them.
+
+    - A ``hh`` right after a /t d k g/ is that stop's release and aspiration (the hand-labelled
+      ANDOSL speaker's convention: "t hh ih z"); ARCTIC, MFA and JSUT count it in the stop. The
+      tongue's release does not move the lips or jaw, so it takes the stop's viseme. After
+      /p b/ it stays: the release parts the lips.
+    - A /t d/ right before /sh zh/ is an affricate's closure (ANDOSL writes "chill" t sh ih l);
+      the lips are already rounded for the fricative, as CMUdict's one CH says, so it is CH.
+      Across words ("turned sharply") the lips round ahead of the /sh/ too, so it is CH there
+      as well.
+
+    Examples
+    --------
+    >>> labels = [PhoneSegment(0.0, 0.1, "t", "DD"), PhoneSegment(0.1, 0.15, "hh", "kk"),
+    ...           PhoneSegment(0.15, 0.2, "t", "DD"), PhoneSegment(0.2, 0.3, "sh", "CH")]
+    >>> [p.viseme for p in fold_split_phones(labels)]
+    ['DD', 'DD', 'CH', 'CH']
+    """
+    folded = list(phones)
+    for i in range(1, len(folded)):
+        before, phone = folded[i - 1], folded[i]
+        if abs(before.end_s - phone.start_s) > 1e-6:
+            continue  # not adjacent: a pause between them
+        name, previous = phone.phone.lower(), before.phone.lower()
+        if name == "hh" and previous in _LINGUAL_STOPS:
+            folded[i] = replace(phone, viseme=before.viseme)
+        elif name in ("sh", "zh") and previous in ("t", "d", "tcl", "dcl"):
+            folded[i - 1] = replace(before, viseme="CH")
+    return tuple(folded)
 
 
 #: The file in a folder of recordings that names their language (ISO 639-1); English if absent.

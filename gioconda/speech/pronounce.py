@@ -34,21 +34,20 @@ _CMU_LOCK = threading.Lock()
 
 
 @functools.cache
-def _cmu_dictionary() -> dict[str, tuple[str, ...]]:
-    """The CMU dictionary as the pocketsphinx wheel ships it: word -> ARPAbet phones.
-
-    Only each word's first pronunciation is kept (variants such as ``and(2)`` are rarer).
+def _cmu_dictionary() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The CMU dictionary as the pocketsphinx wheel ships it: word -> its pronunciations in
+    ARPAbet, the dictionary's first (most common) first, then its variants (``and(2)``...).
     """
     from pocketsphinx import get_model_path
 
     path = os.path.join(get_model_path(), "en-us", "cmudict-en-us.dict")
-    entries: dict[str, tuple[str, ...]] = {}
+    entries: dict[str, list[tuple[str, ...]]] = {}
     with open(path, encoding="utf-8") as f:
         for line in f:
             word, *phones = line.split()
-            if phones and "(" not in word:
-                entries[word] = tuple(phones)
-    return entries
+            if phones:
+                entries.setdefault(word.split("(")[0], []).append(tuple(phones))
+    return {word: tuple(variants) for word, variants in entries.items()}
 
 
 def espeak_voice(language: str) -> str | None:
@@ -95,23 +94,46 @@ def word_visemes(word: str, language: str) -> tuple[str, ...] | None:
 
     Returns
     -------
-    The visemes (no ``sil``); empty for punctuation alone; None where no pronunciation is
-    known (a language eSpeak NG lacks, a script it cannot read in that language).
+    The visemes (no ``sil``) of its most common pronunciation; empty for punctuation alone;
+    None where no pronunciation is known (a language eSpeak NG lacks, a script it cannot read
+    in that language).
 
     Examples
     --------
     >>> word_visemes("Bob,", "en")
     ('PP', 'aa', 'PP')
     """
+    variants = word_viseme_variants(word, language)
+    return None if variants is None else variants[0]
+
+
+def word_viseme_variants(word: str, language: str) -> tuple[tuple[str, ...], ...] | None:
+    """Every way a word is said that moves the mouth differently, the most common first.
+
+    English words in the CMU dictionary have its variants ("to" as T UW1 and as the reduced
+    T AH0; "wind" the noun and the verb); those that give the same visemes are one. Other
+    words have one pronunciation. None and empty as :func:`word_visemes`.
+
+    Examples
+    --------
+    >>> word_viseme_variants("to", "en")
+    (('DD', 'ou'), ('DD', 'ih'), ('DD', 'aa'))
+    """
     text = _WORD_EDGES.sub("", word)
     if not text:
-        return ()
+        return ((),)
     if language == "en":
         with _CMU_LOCK:
-            phones = _cmu_dictionary().get(text.lower())
-        if phones:
-            return tuple(arpabet_to_viseme(p) for p in phones)
+            pronunciations = _cmu_dictionary().get(text.lower())
+        if pronunciations:
+            variants: list[tuple[str, ...]] = []
+            for phones in pronunciations:
+                visemes = tuple(arpabet_to_viseme(p) for p in phones)
+                if visemes not in variants:
+                    variants.append(visemes)
+            return tuple(variants)
     voice = espeak_voice(language)
     if voice is None:
         return None
-    return ipa_visemes(ESpeakEngine.shared().text_to_ipa(text, voice, tie=True))
+    read = ipa_visemes(ESpeakEngine.shared().text_to_ipa(text, voice, tie=True))
+    return None if read is None else (read,)

@@ -39,7 +39,7 @@ from gioconda.errors import GiocondaError
 from gioconda.progress import Progress, no_progress
 from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
 from gioconda.speech.audio import Audio
-from gioconda.speech.pronounce import word_visemes
+from gioconda.speech.pronounce import word_viseme_variants
 from gioconda.speech.visemenet import VisemePosteriors, path_to_phones
 from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
 from gioconda.speech.whisper import HeardSpeech, HeardWord, WhisperListener, check_language
@@ -108,34 +108,48 @@ class WordToAlign:
     start_s, end_s: where Whisper heard it (loose anchors), or None (a given transcript)
     phones: how many phones each of ``visemes`` stands for (the /m p/ of "tempting" is one
         PP of two phones, and lasts longer); None: one each
+    variants: the word's other pronunciations as (visemes, phones) pairs, like ``visemes``
+        and ``phones`` ("to" said T AH0); :func:`choose_variants` picks among them
     """
 
     visemes: tuple[int, ...] | None
     start_s: float | None = None
     end_s: float | None = None
     phones: tuple[int, ...] | None = None
+    variants: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
+
+
+def _merged(visemes: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Viseme names as indices with repeats merged, and how many phones each stands for."""
+    merged: list[list[int]] = []
+    for v in (VISEME_INDEX[v] for v in visemes):
+        if merged and merged[-1][0] == v:
+            merged[-1][1] += 1
+        else:
+            merged.append([v, 1])
+    return tuple(v for v, _ in merged), tuple(n for _, n in merged)
 
 
 def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlign]:
-    """Each word's pronunciation as merged viseme indices; punctuation alone is left out."""
+    """Each word's pronunciations as merged viseme indices; punctuation alone is left out."""
     aligned = []
     for word in words:
-        visemes = word_visemes(word.text, language)
-        if visemes is not None and not visemes:
+        variants = word_viseme_variants(word.text, language)
+        if variants is not None and not variants[0]:
             continue
-        if not trusted(word):
-            visemes = None  # the network's own path there
-        indices = counts = None
-        if visemes is not None:
-            merged: list[list[int]] = []
-            for v in (VISEME_INDEX[v] for v in visemes):
-                if merged and merged[-1][0] == v:
-                    merged[-1][1] += 1
-                else:
-                    merged.append([v, 1])
-            indices = tuple(v for v, _ in merged)
-            counts = tuple(n for _, n in merged)
-        aligned.append(WordToAlign(indices, word.start_s, word.end_s, counts))
+        if variants is None or not trusted(word):
+            aligned.append(WordToAlign(None, word.start_s, word.end_s))  # the network's path
+            continue
+        first, *others = [_merged(v) for v in variants]
+        seen, alternatives = {first[0]}, []
+        for other in others:
+            if other[0] not in seen:
+                seen.add(other[0])
+                alternatives.append(other)
+        aligned.append(
+            WordToAlign(first[0], word.start_s, word.end_s, first[1], tuple(alternatives))
+        )
+        continue
     return aligned
 
 
@@ -367,6 +381,73 @@ def _quietest_hop(
     return first + int(np.argmax(silence[first:stop]))
 
 
+def choose_variants(
+    posteriors: VisemePosteriors,
+    words: Sequence[WordToAlign],
+    path: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+    min_hops: int = ALIGN_MIN_HOPS,
+) -> np.ndarray:
+    """The path with each word said the way the network hears best within its place.
+
+    A forced aligner's choice among a dictionary's pronunciations (speakers reduce "to" to
+    T AH0, say "caused" with AA or AO): the word keeps the hops the alignment gave it, and
+    each of its pronunciations is placed there anew (:func:`_best_in_span`, the alignment's
+    prior-scaled scores); the highest-scoring one replaces the first.
+
+    Returns
+    -------
+    A new path; ``path`` itself is not changed.
+    """
+    log_probs = np.asarray(posteriors.log_probs, np.float64)
+    scores = log_probs - PRIOR_WEIGHT * np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
+    chosen = path.copy()
+    for word, (first, stop) in zip(words, spans, strict=True):
+        if not word.variants or word.visemes is None or stop <= first:
+            continue
+        said = [(word.visemes, word.phones or (1,) * len(word.visemes)), *word.variants]
+        placed = [
+            _best_in_span(scores[first:stop], _word_units(WordToAlign(v, phones=n), min_hops))
+            for v, n in said
+        ]
+        best = max(range(len(placed)), key=lambda i: placed[i][0])
+        if best > 0:
+            chosen[first:stop] = placed[best][1]
+    return chosen
+
+
+def _best_in_span(scores: np.ndarray, units: Sequence[tuple[int, int]]) -> tuple[float, np.ndarray]:
+    """The best placement of ``units`` (viseme, shortest stay) over exactly these hops, in
+    order, each shortened alike where the hops cannot hold them all: (score, per-hop path)."""
+    n_hops = len(scores)
+    squeeze = min(1.0, n_hops / sum(length for _, length in units))
+    state_viseme: list[int] = []
+    can_stay: list[bool] = []
+    for v, wanted in units:
+        length = max(1, int(wanted * squeeze))
+        state_viseme += [v] * length
+        can_stay += [False] * (length - 1) + [True]
+    if len(state_viseme) > n_hops:
+        return _VERY_UNLIKELY, np.full(n_hops, units[0][0], np.int64)
+    visemes = np.array(state_viseme)
+    stay = np.array(can_stay)
+    emit = scores[:, visemes]
+    score = np.full(len(visemes), _VERY_UNLIKELY)
+    score[0] = emit[0, 0]
+    advanced = np.zeros((n_hops, len(visemes)), bool)
+    for t in range(1, n_hops):
+        from_stay = np.where(stay, score, _VERY_UNLIKELY)
+        from_previous = np.concatenate([[_VERY_UNLIKELY], score[:-1]])
+        advanced[t] = from_previous > from_stay
+        score = np.maximum(from_stay, from_previous) + emit[t]
+    states = np.empty(n_hops, np.int64)
+    state = len(visemes) - 1
+    for t in range(n_hops - 1, -1, -1):
+        states[t] = state
+        state -= int(advanced[t, state])
+    return float(score[-1]), visemes[states]
+
+
 def transcript_phones(posteriors: VisemePosteriors, heard: HeardSpeech) -> tuple[PhoneSegment, ...]:
     """The mouth's visemes for a recording whose words are known (heard or given).
 
@@ -393,6 +474,7 @@ def transcript_phones(posteriors: VisemePosteriors, heard: HeardSpeech) -> tuple
             path[first:stop] = own[first:stop]
         return path_to_phones(path)
     path, spans = align_in_sections(posteriors, words)
+    path = choose_variants(posteriors, words, path, spans)
     hops = np.arange(n_hops)
     for first, stop in spans:
         if stop > first:

@@ -263,6 +263,19 @@ def test_a_folder_of_folders_gives_a_group_per_folder_in_its_language(tmp_path) 
     assert read_phone_labels(root / "slt" / "three.lab")[2].viseme == "PP"
 
 
+def test_a_stops_release_and_an_affricates_closure_take_the_whole_phones_viseme(tmp_path) -> None:
+    # The hand-labelled speaker's convention: "it is" as ih t hh ih z (the /t/'s aspiration
+    # apart), "chill" as t sh ih l; "taped her" keeps the /p/'s release open and the /h/
+    # after a pause its own viseme.
+    phones = ["h#", "ih", "t", "hh", "ih", "z", "t", "sh", "ih", "l", "ey", "p", "hh", "er",
+              "h#", "hh", "ih", "d", "zh"]  # fmt: skip
+    lines = [f"{i * 500000} {(i + 1) * 500000} {phone}" for i, phone in enumerate(phones)]
+    (tmp_path / "one.lab").write_text("\n".join(lines) + "\n")
+    visemes = [p.viseme for p in read_phone_labels(tmp_path / "one.lab")]
+    assert visemes == ["sil", "ih", "DD", "DD", "ih", "SS", "CH", "CH", "ih", "nn", "E", "PP",
+                       "kk", "RR", "sil", "kk", "ih", "CH", "CH"]  # fmt: skip
+
+
 def test_bad_folders_of_recordings_are_one_clear_error(tmp_path) -> None:
     with pytest.raises(GiocondaError, match="does not exist"):
         recorded_utterances(tmp_path / "missing")

@@ -9,12 +9,13 @@ import pytest
 from gioconda.errors import GiocondaError
 from gioconda.speech.audio import Audio, resample
 from gioconda.speech.espeak import synthesize
-from gioconda.speech.pronounce import word_visemes
+from gioconda.speech.pronounce import word_viseme_variants, word_visemes
 from gioconda.speech.transcript import (
     WhisperRecognizer,
     WordToAlign,
     align_in_sections,
     align_transcript,
+    choose_variants,
     read_transcript,
     trusted,
     words_to_align,
@@ -74,6 +75,39 @@ def test_word_visemes_in_several_languages() -> None:
     assert word_visemes("みず", "ja")[0] == "PP"  # kana: eSpeak reads them
     assert word_visemes("水", "ja") is None  # kanji: eSpeak cannot, the network decides
     assert word_visemes("—", "en") == ()
+
+
+def test_dictionary_variants_are_every_distinct_way_a_word_moves_the_mouth() -> None:
+    # CMUdict lists "wind" the verb first (W AY1 N D), then the noun (W IH1 N D).
+    assert word_viseme_variants("wind", "en") == (
+        ("ou", "aa", "nn", "DD"),
+        ("ou", "ih", "nn", "DD"),
+    )
+    assert ("DD", "aa") in word_viseme_variants("to", "en")  # reduced T AH0
+    assert word_viseme_variants("Bob,", "en") == (("PP", "aa", "PP"),)
+    assert word_viseme_variants("bonjour", "fr") == (word_visemes("bonjour", "fr"),)
+    assert word_viseme_variants("水", "ja") is None
+    # Variants that differ only in phones of one viseme are one ("for" F ER0 / F R ER0).
+    [word] = words_to_align([HeardWord("for")], "en")
+    assert len({word.visemes, *(v for v, _ in word.variants)}) == len(word.variants) + 1
+
+
+@pytest.mark.parametrize("text", ["The cold wind blew over the hill.", "A strong wind came."])
+def test_the_pronunciation_the_network_hears_is_chosen(network: VisemeNet, text: str) -> None:
+    # eSpeak says the noun, /wInd/; the dictionary's first "wind" is the verb, /waInd/.
+    audio, truth = spoken(text, "en-us")
+    posteriors = network(audio)
+    words = words_to_align([HeardWord(w) for w in text.split()], "en")
+    path, spans = align_in_sections(posteriors, words)
+    chosen = choose_variants(posteriors, words, path, spans)
+    first, stop = spans[[w.lower() for w in text.split()].index("wind")]
+    assert VISEME_INDEX["aa"] in path[first:stop]  # the first pronunciation, placed
+    assert VISEME_INDEX["ih"] in chosen[first:stop] and VISEME_INDEX["aa"] not in chosen[first:stop]
+    assert (chosen[:first] == path[:first]).all() and (chosen[stop:] == path[stop:]).all()
+    said = [
+        p for p in truth if p.start_s < stop * FEATURE_HOP_S and p.end_s > first * FEATURE_HOP_S
+    ]
+    assert "I" in "".join(p.phone for p in said)
 
 
 def test_whole_utterance_alignment_keeps_word_order_and_anchors(network: VisemeNet) -> None:
