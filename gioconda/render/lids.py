@@ -67,6 +67,22 @@ SLIT_FROM, SLIT_FULL = 0.55, 0.9
 #: How far past the eye's corners the sheets reach, in eye widths (their travel is zero at
 #: the corners themselves, so nothing breaks there).
 CORNER_REACH = 0.15
+#: How far above Face Mesh's upper lid line the photo's own lid edge is looked for, in eye
+#: widths: on some faces (a painting, an eye turned away) the landmark line runs through the
+#: eye white below the painted lid, and a lid closed from it carries that white down.
+EDGE_SEARCH = 0.2
+#: The lid edge is told by colour from the eye's own white and lid skin, which must differ
+#: by at least this (CIELAB distance) for it to be looked for at all.
+EDGE_COLOURS = 10.0
+#: ... and the white must be lighter than the skin by this much (CIELAB L).
+EDGE_LIGHTER = 3.0
+#: Below an edge the eye shows: the 2 px under it at least this share of the way from the
+#: lid skin's colour to the white's, an edge a step of at least :data:`EDGE_STEP` of that
+#: way, and from it down to the landmark line nothing darker than :data:`EDGE_CLEAR` of it
+#: (no lashes: a shaded white in the eye's corner still passes).
+EDGE_WHITE = 0.6
+EDGE_STEP = 0.45
+EDGE_CLEAR = 0.3
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,94 @@ def _in_eye(at: np.ndarray, upper: np.ndarray, lower: np.ndarray, gap: np.ndarra
     return between * np.clip(gap - 0.5, 0.0, 1.0)
 
 
+def _photo_upper_edge(
+    photo: np.ndarray,
+    origin: np.ndarray,
+    axes: np.ndarray,
+    a: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    search: float,
+) -> np.ndarray:
+    """Per column ``a``, where the photo's own upper lid edge is, as ``b``: the strongest step
+    from lid down to eye white between ``search`` pixels above the landmark line ``upper``
+    and the line itself, with eye white all the way from it down to the line; the line
+    itself where there is none (over the iris, or where the line is the edge). Never below
+    the line: a lid closed from a little too high only carries more of its own lashes.
+
+    Eye white and lid skin are told apart by colour, against this eye's own: its white (the
+    lightest of what lies between its landmark lines) and the skin under its lower lid.
+    Where the two are too alike to tell (a dim painted eye under a lit lid), or no white
+    shows lighter than the skin, the landmark line stands.
+
+    ``photo``: (S, S, 3) uint8, what the lids are read from.
+    """
+    size = photo.shape[0]
+    lab = cv2.cvtColor(photo.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)  # L 0-100
+    lab = cv2.GaussianBlur(lab, (0, 0), 0.7)
+    inside = (lower - upper > 1.0) & (a > a[0]) & (a < a[-1])
+    if not inside.any():
+        return upper
+
+    def sample(b: np.ndarray, at: np.ndarray) -> np.ndarray:
+        points = origin + at[:, None, None] * axes[0] + b[..., None] * axes[1]
+        xy = np.clip(points, 0, size - 1).astype(np.float32)
+        return cv2.remap(lab, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR)
+
+    steps = np.arange(-np.ceil(search) - 2.0, 2.5, 0.5)
+    column = sample(upper[:, None] + steps[None, :], a)  # (K, N, 3)
+    mid = np.linspace(0.0, 1.0, 9)[1:-1]
+    eye = sample(upper[inside, None] + (lower - upper)[inside, None] * mid[None, :], a[inside])
+    eye = eye.reshape(-1, 3)
+    white = np.median(eye[eye[:, 0] >= np.percentile(eye[:, 0], 85)], axis=0)
+    # The skin: under the lower lid (above the upper one may lie a crease's shadow or a lit
+    # fold, each unlike the lid skin that shuts).
+    under = lower[inside, None] + np.linspace(0.3, 1.0, 4)[None, :] * search
+    skin = np.median(sample(under, a[inside]).reshape(-1, 3), axis=0)
+    axis = white - skin
+    if float(np.linalg.norm(axis)) < EDGE_COLOURS or axis[0] < EDGE_LIGHTER:
+        # Too alike, or no white shows lighter than the skin (a narrow dark eye): no edge
+        # can be told from the lashes.
+        return upper
+    # Where each sample lies from the lid skin (0) to the eye white (1).
+    toward = (column - skin) @ axis / float(axis @ axis)
+    is_white = toward >= EDGE_CLEAR
+    # The step at each half pixel: up to 2 px below it against up to 2 px above it.
+    kernel = np.ones(4, np.float32) / 4
+    mean = np.stack([np.convolve(c, kernel, mode="valid") for c in toward])  # j..j+3
+    at = steps[4:-4]
+    step = mean[:, 5:] - mean[:, :-5]  # below (j+1..j+4) against above (j-4..j-1)
+    # Eye white from a pixel under the edge down to the line: a lid's lashes between them
+    # (the line on the lid's inside, as Face Mesh mostly has it) mean no edge above.
+    line = int(np.argmin(np.abs(steps)))
+    white_to_line = np.ones_like(is_white)
+    for j in range(line - 1, -1, -1):
+        white_to_line[:, j] = white_to_line[:, j + 1] & is_white[:, j]
+    run = white_to_line[:, np.arange(4, len(steps) - 4) + 2]
+    usable = (at >= -search) & (at <= 0.0)
+    good = usable[None, :] & run & (step >= EDGE_STEP) & (mean[:, 5:] >= EDGE_WHITE)
+    step = np.where(good, step, -np.inf)
+    best = np.argmax(step, axis=1)
+    found = np.isfinite(step[np.arange(len(a)), best]) & inside
+    lift = np.where(found, np.maximum(-at[best], 0.0), 0.0)
+    # One column's stray step is noise, not a lid: a lid edge runs on.
+    lift = np.minimum(lift, np.maximum(np.roll(lift, 1), np.roll(lift, -1)))
+    lift = np.convolve(np.pad(lift, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    # Toward a corner the white between the edges thins and shades until no column tells
+    # an edge: there the lid edge stays above the line as in the last column that did,
+    # less as the opening narrows (with its square root: the corner's white is rounder than
+    # the landmarks' pointed corner), to nothing at the corner.
+    gap = np.maximum(lower - upper, 0.0)
+    for order in (range(1, len(a)), range(len(a) - 2, -1, -1)):
+        for i in order:
+            j = i - 1 if order.step == 1 else i + 1
+            if gap[i] < gap[j]:
+                lift[i] = max(lift[i], lift[j] * np.sqrt(gap[i] / gap[j]))
+    if lift.max() < 1.0:
+        return upper  # within the landmarks' own precision
+    return upper - lift
+
+
 def _line(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
     order = np.argsort(a)
     return np.interp(at, a[order], b[order])
@@ -123,11 +227,17 @@ class LidCloser:
     """Closes each eye by redirecting the renderer's backward map over its lids."""
 
     def __init__(
-        self, landmarks: np.ndarray, axes: np.ndarray, in_front: np.ndarray | None = None
+        self,
+        landmarks: np.ndarray,
+        axes: np.ndarray,
+        in_front: np.ndarray | None = None,
+        photo: np.ndarray | None = None,
     ) -> None:
         """``in_front``: (S, S) bool, what stands in front of the lids (glasses rims): the
         unfolding skin stops short of it, so that no rim's painted-out place is drawn out
-        down the lid."""
+        down the lid. ``photo``: (S, S, 3) uint8, what the lids are read from: where its
+        own upper lid edge lies above the landmarks' line, the lid closes from that edge (a
+        shut lid covers all of the eye the photo shows)."""
         self.axes = axes.astype(np.float32)
         lm = landmarks[:, :2].astype(np.float64)
         self.eyes: list[_Eye] = []
@@ -145,6 +255,8 @@ class LidCloser:
             # Past the corners both edges are the corner's height (gap 0): nothing moves.
             upper = _line(up[:, 0], up[:, 1], a)
             lower = _line(lo[:, 0], lo[:, 1], a)
+            if photo is not None:
+                upper = _photo_upper_edge(photo, origin, axes, a, upper, lower, EDGE_SEARCH * width)
             inside = (a >= a0) & (a <= a1)
             # Closed lids overlap: the landmarks sit inside the lid margins, and a shut eye
             # shows no sliver of white between them.

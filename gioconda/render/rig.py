@@ -55,6 +55,9 @@ UPPER_LID_SHARE = 0.8
 # widths: a broad smile in the photo widens the mouth but not the brows.
 #: Brow travel at BrowInnerUp or BrowOuterUp = 1, and at BrowDown = 1, in inter-ocular distances.
 BROW_RAISE = 0.14
+#: How far above the upper lid line a brow's pull on the lid's fold ends, in eye widths: the lid's
+#: margin and lashes stay with the eye (about the lash band of :mod:`gioconda.render.lids`).
+BROW_LID_MARGIN = 0.07
 
 
 # Re-detected by Face Mesh, BrowDown = 1 drops the brows 0.066-0.072 inter-ocular distances on
@@ -441,20 +444,28 @@ class FaceRig:
             forehead = np.maximum(brow_y - thickness - np.interp(a, top_a, top_y), 1.0)
             lid_a, lid_y = _sorted_line(outward * (x[lid] - mid_x), y[lid])
             fold = np.maximum(np.interp(a, lid_a, lid_y) - brow_y - thickness, 1.0)
-            vertical = np.where(
-                above > 0,
-                smoothstep(1.0 - above / (1.1 * forehead)),
-                np.where(below > 0, np.clip(1.0 - below / fold, 0.0, 1.0), 1.0),
-            )
+            # A rising brow stretches the fold to short of the lid line: Face Mesh's line
+            # often runs below the lid's edge, and a fold stretched to the line itself drew
+            # the eye above it up the lid (a grey patch of iris above a raised eye). A
+            # falling one compresses it to the line itself (the shorter fold would turn over).
+            margin = BROW_LID_MARGIN * float(np.ptp(x[lid]))
             s = np.clip(a / inner, -1.0, 1.0)
             across = np.where(
                 a < inner,
                 0.5 + 0.5 * (1.5 * s - 0.5 * s**3),
                 _fade(a, outer, outer + 0.5 * (outer - inner)),
             )
-            weight = vertical * across
-            weight[lid] = 0.0  # the lid's edge is the eyes' to move
-            self.brows.append((weight, along, outward))
+            weights = []
+            for reach in (fold, np.maximum(fold - margin, 1.0)):
+                vertical = np.where(
+                    above > 0,
+                    smoothstep(1.0 - above / (1.1 * forehead)),
+                    np.where(below > 0, np.clip(1.0 - below / reach, 0.0, 1.0), 1.0),
+                )
+                weight = vertical * across
+                weight[lid] = 0.0  # the lid's edge is the eyes' to move
+                weights.append(weight)
+            self.brows.append((weights[0], weights[1], along, outward))
 
     def _build_nose(self) -> None:
         """What a sneer lifts, per side: round the nose's wing, up the side of the nose toward
@@ -670,7 +681,9 @@ class FaceRig:
         """The brows and the skin around them (in place, pixels)."""
         iod = self.inter_ocular
         inner_up = w[BS["BrowInnerUp"]]
-        for (weight, along, outward), side in zip(self.brows, ("Right", "Left"), strict=True):
+        for (weight, rising, along, outward), side in zip(
+            self.brows, ("Right", "Left"), strict=True
+        ):
             outer_up, down = w[BS[f"BrowOuterUp{side}"]], w[BS[f"BrowDown{side}"]]
             if inner_up == 0.0 and outer_up == 0.0 and down == 0.0:
                 continue
@@ -680,7 +693,7 @@ class FaceRig:
             rise = inner_up * (1.0 - 0.6 * along) + outer_up * (0.25 + 0.75 * along)
             fall = down * (0.6 + 0.4 * (1.0 - along))
             draw_in = (0.2 * BROW_RAISE * inner_up + 0.35 * BROW_LOWER * down) * (1.0 - along)
-            dv += (BROW_LOWER * fall - BROW_RAISE * rise) * iod * weight
+            dv += (BROW_LOWER * fall * weight - BROW_RAISE * rise * rising) * iod
             du -= outward * draw_in * iod * weight
 
     def landmarks(self, frame: MotionFrame) -> np.ndarray:
