@@ -39,7 +39,7 @@ from gioconda.errors import GiocondaError
 from gioconda.progress import Progress, no_progress
 from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
 from gioconda.speech.audio import Audio
-from gioconda.speech.pronounce import word_viseme_variants
+from gioconda.speech.pronounce import words_viseme_variants
 from gioconda.speech.visemenet import VisemePosteriors, path_to_phones
 from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
 from gioconda.speech.whisper import HeardSpeech, HeardWord, WhisperListener, check_language
@@ -133,8 +133,9 @@ def _merged(visemes: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlign]:
     """Each word's pronunciations as merged viseme indices; punctuation alone is left out."""
     aligned = []
-    for word in words:
-        variants = word_viseme_variants(word.text, language)
+    # Read together: a Japanese word's kanji reading depends on the words around it.
+    readings = words_viseme_variants([word.text for word in words], language)
+    for word, variants in zip(words, readings, strict=True):
         if variants is not None and not variants[0]:
             continue
         if variants is None or not trusted(word):

@@ -73,7 +73,8 @@ def test_word_visemes_in_several_languages() -> None:
     assert word_visemes("Zyxwvutz", "en")  # not in the dictionary: eSpeak's rules
     assert word_visemes("bonjour", "fr")[0] == "PP"
     assert word_visemes("みず", "ja")[0] == "PP"  # kana: eSpeak reads them
-    assert word_visemes("水", "ja") is None  # kanji: eSpeak cannot, the network decides
+    assert word_visemes("水", "ja") == word_visemes("みず", "ja")  # kanji: read as kana first
+    assert word_visemes("龘", "ja") is None  # a kanji nobody reads: the network decides
     assert word_visemes("—", "en") == ()
 
 
@@ -86,7 +87,7 @@ def test_dictionary_variants_are_every_distinct_way_a_word_moves_the_mouth() -> 
     assert ("DD", "aa") in word_viseme_variants("to", "en")  # reduced T AH0
     assert word_viseme_variants("Bob,", "en") == (("PP", "aa", "PP"),)
     assert word_viseme_variants("bonjour", "fr") == (word_visemes("bonjour", "fr"),)
-    assert word_viseme_variants("水", "ja") is None
+    assert word_viseme_variants("龘", "ja") is None
     # Variants that differ only in phones of one viseme are one ("for" F ER0 / F R ER0).
     [word] = words_to_align([HeardWord("for")], "en")
     assert len({word.visemes, *(v for v, _ in word.variants)}) == len(word.variants) + 1
