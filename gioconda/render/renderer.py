@@ -84,7 +84,7 @@ RIGID_REFINING_REACH = 1.0
 #: which it has settled, and the full-resolution steps move a source by well under a pixel
 #: (a talking clip's turns: 0.02 at most; a head turned 12 degrees and tilted: 0.2 to 50).
 COARSE_SETTLED = 0.05
-#: How far the further turn's spread made on the half grid lies at most from the exact one,
+#: How far the further turn's spread made on the smooth grid lies at most from the exact one,
 #: pixels (the spread is smooth: a few tenths).
 COARSE_SPREAD_ERROR = 2.0
 #: A landmark on the nose's bridge, halfway between the eyes and its tip.
@@ -94,8 +94,8 @@ NOSE_BRIDGE_LOW = 195
 #: :meth:`Renderer._inverse_map`).
 SMOOTH_SCALE = 4
 #: The inversion's coarse grid is this many times coarser than that grid.
-HALF_COARSENING = 2
-#: Pixels around the half grid's sources of a fine region where its field is computed.
+SMOOTH_COARSENING = 2
+#: Pixels around the smooth grid's sources of a fine region where its field is computed.
 FINE_SLACK = 4
 #: How far past its output pixels a fine region's field is computed at most, share of the
 #: crop (a torn pixel's source is noise and may lie anywhere).
@@ -163,23 +163,23 @@ class Renderer:
         # What a step of the rigid motion's inversion reads at each source (see
         # :meth:`_rigid_step`): the weight and the depth about the pivot.
         self._weight_depth = cv2.merge([self._head_weight, self._centred[2]])
-        # The map is first found on a coarser grid (the "half grid": a point at the middle
+        # The map is first found on a coarser grid (the "smooth grid": a point at the middle
         # of each SMOOTH_SCALE-square block of pixels), where the field costs far less: the
         # mesh triangulated over that grid, the rigid basis averaged over each block.
         s = SMOOTH_SCALE
-        half = self._half = -(-size // s)
-        hy, hx = np.mgrid[0:half, 0:half].astype(np.float32)
-        self._half_grid = np.stack([hx, hy], axis=-1)
-        self._half_mesh = landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s, half,
-                                        self._half_grid)  # fmt: skip
+        side = self._smooth_side = -(-size // s)
+        hy, hx = np.mgrid[0:side, 0:side].astype(np.float32)
+        self._smooth_grid = np.stack([hx, hy], axis=-1)
+        self._smooth_mesh = landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s, side,
+                                        self._smooth_grid)  # fmt: skip
         framed = np.zeros((size, size, 4), np.float32)
         framed[r0:r1, c0:c1] = rigid_basis
-        odd = s * half - size
+        odd = s * side - size
         basis = cv2.copyMakeBorder(framed, 0, odd, 0, odd, cv2.BORDER_REPLICATE)
         hr0, hr1, hc0, hc1 = r0 // s, -(-r1 // s), c0 // s, -(-c1 // s)
-        self._half_moving_box = hr0, hr1, hc0, hc1
-        self._half_planes = _planes(
-            cv2.resize(basis, (half, half), interpolation=cv2.INTER_AREA)[hr0:hr1, hc0:hc1]
+        self._smooth_moving_box = hr0, hr1, hc0, hc1
+        self._smooth_planes = _planes(
+            cv2.resize(basis, (side, side), interpolation=cv2.INTER_AREA)[hr0:hr1, hc0:hc1]
         )
         self._fine_boxes = []
         for region, share, _ in FINE_REGIONS:
@@ -599,7 +599,7 @@ class Renderer:
         pixels where that map tears (see :func:`~gioconda.render.warp.invert_field`).
 
         The forward field is inverted on the grid :data:`SMOOTH_SCALE` times coarser than
-        the frame (called the half grid below; first on a grid coarser still, then refined
+        the frame (called the smooth grid below; first on a grid coarser still, then refined
         on it), the backward displacement interpolated linearly to every pixel, and refined
         at full resolution only in the fine regions (around the eyes and the mouth, see
         :data:`FINE_REGIONS`): elsewhere the field is smooth and the interpolation within a
@@ -608,21 +608,21 @@ class Renderer:
         ``window`` (rows y0:y1, columns x0:x1; None: the frame) is inverted: outside it the
         map is the identity and nothing is torn. A motion of zero gives the identity.
         """
-        size, half = self.size, self._half
+        size, side = self.size, self._smooth_side
         y0, y1, x0, x1 = (0, size, 0, size) if window is None else window
         c = self._rigid_coefficients(head)
         offsets = expression[:N_MESH_LANDMARKS].astype(np.float32)
-        # The half grid's window, one point wider on each side for the interpolation.
+        # The smooth grid's window, one point wider on each side for the interpolation.
         s = SMOOTH_SCALE
-        hy0, hy1 = max(y0 // s - 1, 0), min(-(-y1 // s) + 1, half)
-        hx0, hx1 = max(x0 // s - 1, 0), min(-(-x1 // s) + 1, half)
-        field = self._half_field(c, offsets)
-        here = np.ascontiguousarray(self._half_grid[hy0:hy1, hx0:hx1])
-        source = here + coarse_inverse(field, (hy0, hy1, hx0, hx1), HALF_COARSENING)
-        torn_half = refine_inverse(field, here, source)
+        hy0, hy1 = max(y0 // s - 1, 0), min(-(-y1 // s) + 1, side)
+        hx0, hx1 = max(x0 // s - 1, 0), min(-(-x1 // s) + 1, side)
+        field = self._smooth_field(c, offsets)
+        here = np.ascontiguousarray(self._smooth_grid[hy0:hy1, hx0:hx1])
+        source = here + coarse_inverse(field, (hy0, hy1, hx0, hx1), SMOOTH_COARSENING)
+        torn_smooth = refine_inverse(field, here, source)
         source -= here
-        source *= np.float32(s)  # (half-grid pixels to the frame's)
-        # A half-grid point lies at the middle of its block: OpenCV's resize puts
+        source *= np.float32(s)  # (smooth-grid pixels to the frame's)
+        # A smooth-grid point lies at the middle of its block: OpenCV's resize puts
         # its samples there.
         spread = cv2.resize(source, (s * (hx1 - hx0), s * (hy1 - hy0)),
                             interpolation=cv2.INTER_LINEAR)  # fmt: skip
@@ -635,8 +635,8 @@ class Renderer:
         cv2.add(self._grid[y0:y1, x0:x1], spread[oy : oy + y1 - y0, ox : ox + x1 - x0],
                 dst=inside)  # fmt: skip
         torn = np.zeros((size, size), bool)
-        if torn_half.any():
-            blocks = cv2.resize(torn_half.view(np.uint8), spread.shape[1::-1],
+        if torn_smooth.any():
+            blocks = cv2.resize(torn_smooth.view(np.uint8), spread.shape[1::-1],
                                 interpolation=cv2.INTER_NEAREST)  # fmt: skip
             torn[y0:y1, x0:x1] = blocks[oy : oy + y1 - y0, ox : ox + x1 - x0].view(bool)
         reach, f = round(FINE_REACH * size), INVERSION_COARSENING
@@ -666,12 +666,12 @@ class Renderer:
             ex0 = max(x0 + ((fx0 - x0) // f - 1) * f, x0)
             ex1 = min(x0 + (-(-(fx1 - x0) // f) + 1) * f, x1)
             # The field where the region's sources lie (and a few pixels around, for the
-            # iterations on the way there): bounded by the half grid's displacements.
+            # iterations on the way there): bounded by the smooth grid's displacements.
             near = (slice(max(ey0 // s - hy0, 0), ey1 // s + 1 - hy0),
                     slice(max(ex0 // s - hx0, 0), ex1 // s + 1 - hx0))  # fmt: skip
             moved = source[near].reshape(-1, 2)
             # (A torn point's source is noise: the field is not needed there.)
-            moved = moved[~torn_half[near].reshape(-1)] if torn_half[near].any() else moved
+            moved = moved[~torn_smooth[near].reshape(-1)] if torn_smooth[near].any() else moved
             # (Each axis alone: NumPy reduces pairs slowly.)
             dx, dy = moved[:, 0], moved[:, 1]
             low = np.floor([dx.min() + ex0, dy.min() + ey0]).astype(int) - FINE_SLACK
@@ -686,19 +686,19 @@ class Renderer:
             backward[fy0:fy1, fx0:fx1] = guess
         return backward, torn
 
-    def _half_field(self, c: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """The forward field on the half grid (:data:`SMOOTH_SCALE` times coarser than the
-        frame), (h, h, 2) float32, in half-grid pixels."""
-        half = self._half
-        field = np.zeros((half, half, 2), np.float32)
-        r0, r1, c0, c1 = self._half_moving_box
+    def _smooth_field(self, c: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """The forward field on the smooth grid (:data:`SMOOTH_SCALE` times coarser than the
+        frame), (h, h, 2) float32, in smooth-grid pixels."""
+        side = self._smooth_side
+        field = np.zeros((side, side, 2), np.float32)
+        r0, r1, c0, c1 = self._smooth_moving_box
         if r1 > r0 and c1 > c0:  # (OpenCV writes into the view)
-            field[r0:r1, c0:c1] = _linear_in(self._half_planes, c * np.float32(1 / SMOOTH_SCALE))
-        x0, y0, x1, y1 = self._half_mesh.box
-        halved = offsets * np.float32(1 / SMOOTH_SCALE)
-        matrix = self._half_mesh.matrix
+            field[r0:r1, c0:c1] = _linear_in(self._smooth_planes, c * np.float32(1 / SMOOTH_SCALE))
+        x0, y0, x1, y1 = self._smooth_mesh.box
+        scaled = offsets * np.float32(1 / SMOOTH_SCALE)
+        matrix = self._smooth_mesh.matrix
         spread = [
-            _band_product(matrix, 0, matrix.shape[0], halved[:, axis]).reshape(y1 - y0, x1 - x0)
+            _band_product(matrix, 0, matrix.shape[0], scaled[:, axis]).reshape(y1 - y0, x1 - x0)
             for axis in (0, 1)
         ]
         mesh = field[y0:y1, x0:x1]
@@ -785,7 +785,7 @@ class Renderer:
                 source -= self._spread_at(further, [source])[0]
             return source
         # Where a rim may show: where it shows at the guess (less the further turn's spread
-        # made on the half grid and read at the coarse grid's sources), grown by how far the
+        # made on the smooth grid and read at the coarse grid's sources), grown by how far the
         # refining steps and the spread's exact read may move a source from there (with
         # room for the map's stretch).
         read = None if further is None else self._coarse_spread_at(further, cv2.merge([sx, sy]))
@@ -820,20 +820,20 @@ class Renderer:
         return rough
 
     def _coarse_spread_at(self, offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """The mesh's spread of landmark ``offsets`` ((478, 2) pixels) made on the half grid
+        """The mesh's spread of landmark ``offsets`` ((478, 2) pixels) made on the smooth grid
         and read bilinearly at ``points`` ((h, w, 2) float32 frame pixels), (h, w, 2) float32
         pixels: within a few tenths of a pixel of :meth:`_spread_at` for a smooth spread."""
-        x0, y0, x1, y1 = self._half_mesh.box
+        x0, y0, x1, y1 = self._smooth_mesh.box
         s = SMOOTH_SCALE
         at = points * np.float32(1 / s)
         at -= np.float32((s - 1) / (2 * s))
-        # Only the half grid's rows the reads reach (and one more either side).
+        # Only the smooth grid's rows the reads reach (and one more either side).
         ys = at[..., 1]
         r0 = min(max(int(np.floor(ys.min())) - 1, y0), y1)
         r1 = max(min(int(np.floor(ys.max())) + 3, y1), r0)
         if r1 == r0:
             return np.zeros_like(points)
-        matrix, width = self._half_mesh.matrix, x1 - x0
+        matrix, width = self._smooth_mesh.matrix, x1 - x0
         values = offsets[:N_MESH_LANDMARKS].astype(np.float32)
         spread = cv2.merge([
             _band_product(matrix, (r0 - y0) * width, (r1 - y0) * width,
