@@ -246,8 +246,12 @@ class Renderer:
         self.irises = IrisPainter(portrait)
         # Closing lids are the photo's own lid skin carried down; lips closing over what the
         # photo shows between them fade toward it painted out.
-        self.lids = LidCloser(self.rig.neutral, self.rig.axes, self.occluders.mask,
-                              photo=self._source[pad:-pad, pad:-pad])
+        self.lids = LidCloser(
+            self.rig.neutral,
+            self.rig.axes,
+            self.occluders.mask,
+            photo=self._source[pad:-pad, pad:-pad],
+        )
         self._lip_cover = lip_cover(self._photo, self.rig.neutral)
         # What the photo's face already does, for an emotion chosen to replace it.
         self.photo_expression = photo_expression(self.rig)
