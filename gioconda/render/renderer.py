@@ -819,7 +819,6 @@ class Renderer:
             # It is a few pixels and smooth: one step of its inversion is enough.
             (read,) = self._spread_at(further, [points])
             points = points - read
-        rough = rough.copy() if rough is guess else rough
         rough.reshape(-1, 2)[moving] = points.reshape(-1, 2)[:n]
         return rough
 
