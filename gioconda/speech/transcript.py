@@ -150,7 +150,6 @@ def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlig
         aligned.append(
             WordToAlign(first[0], word.start_s, word.end_s, first[1], tuple(alternatives))
         )
-        continue
     return aligned
 
 
@@ -186,8 +185,7 @@ def align_transcript(
     n_hops = len(log_probs)
     if not words or n_hops == 0:
         return np.full(n_hops, _SIL, np.int64), [(0, 0)] * len(words)
-    prior = np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
-    scores = log_probs - PRIOR_WEIGHT * prior
+    scores = _prior_scaled(log_probs)
     units = [_word_units(word, min_hops) for word in words]
     wanted = sum(length for word_units in units for _, length in word_units)
     # Where the recording is too short for every unit's minimum, all are shortened alike.
@@ -382,6 +380,14 @@ def _quietest_hop(
     return first + int(np.argmax(silence[first:stop]))
 
 
+def _prior_scaled(log_probs: np.ndarray) -> np.ndarray:
+    """The alignment's scores, (hops, visemes): each hop's log-posteriors less
+    :data:`PRIOR_WEIGHT` times the log of each viseme's mean posterior over the recording
+    (so that a common viseme does not win every hop it is merely likely at)."""
+    prior = np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
+    return log_probs - PRIOR_WEIGHT * prior
+
+
 def choose_variants(
     posteriors: VisemePosteriors,
     words: Sequence[WordToAlign],
@@ -400,8 +406,7 @@ def choose_variants(
     -------
     A new path; ``path`` itself is not changed.
     """
-    log_probs = np.asarray(posteriors.log_probs, np.float64)
-    scores = log_probs - PRIOR_WEIGHT * np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
+    scores = _prior_scaled(np.asarray(posteriors.log_probs, np.float64))
     chosen = path.copy()
     for word, (first, stop) in zip(words, spans, strict=True):
         if not word.variants or word.visemes is None or stop <= first:
