@@ -653,11 +653,7 @@ class Renderer:
                 # sources lie (and a few pixels around, for the steps on the way there).
                 here = np.ascontiguousarray(self._grid[fy0:fy1, fx0:fx1])
                 guess = backward[fy0:fy1, fx0:fx1].copy()
-                ex, ey = guess[..., 0], guess[..., 1]
-                ly0 = max(int(np.floor(ey.min())) - FINE_SLACK, 0)
-                ly1 = min(int(np.ceil(ey.max())) + FINE_SLACK, size)
-                lx0 = max(int(np.floor(ex.min())) - FINE_SLACK, 0)
-                lx1 = min(int(np.ceil(ex.max())) + FINE_SLACK, size)
+                ly0, ly1, lx0, lx1 = _sources_box(guess, (fy0, fy1, fx0, fx1), reach, size)
                 exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
                 torn[fy0:fy1, fx0:fx1] = refine_inverse(exact, here, guess, (lx0, ly0))
                 backward[fy0:fy1, fx0:fx1] = guess
@@ -925,6 +921,24 @@ def _band_product(
     _csr_matvec(stop - start, matrix.shape[1], matrix.indptr[start : stop + 1], matrix.indices,
                 matrix.data, vector, out)  # fmt: skip
     return out
+
+
+def _sources_box(
+    sources: np.ndarray, box: tuple[int, int, int, int], reach: int, size: int
+) -> tuple[int, int, int, int]:
+    """Where the field is computed to refine ``sources`` ((h, w, 2) float32 frame pixels) of
+    the output pixels ``box`` (rows y0:y1, columns x0:x1): rows y0:y1 and columns x0:x1 of
+    the frame around the sources, :data:`FINE_SLACK` wider (for the steps on the way there),
+    no farther than ``reach`` pixels past ``box`` (a torn pixel's source is noise and may lie
+    anywhere: the field would be computed over the whole frame) and never empty (sources all
+    off the frame: the refining steps read its edge)."""
+    y0, y1, x0, x1 = box
+    xs, ys = sources[..., 0], sources[..., 1]
+    ly0 = min(max(int(np.floor(ys.min())) - FINE_SLACK, y0 - reach, 0), size - 1)
+    ly1 = max(min(int(np.ceil(ys.max())) + FINE_SLACK, y1 + reach, size), ly0 + 1)
+    lx0 = min(max(int(np.floor(xs.min())) - FINE_SLACK, x0 - reach, 0), size - 1)
+    lx1 = max(min(int(np.ceil(xs.max())) + FINE_SLACK, x1 + reach, size), lx0 + 1)
+    return ly0, ly1, lx0, lx1
 
 
 def _inside(box: tuple[int, int, int, int], around: tuple[int, int, int, int]) -> bool:

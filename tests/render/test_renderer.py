@@ -419,3 +419,28 @@ def test_coarse_map_is_the_full_inversion(mona_renderer):
     zero = np.zeros((478, 2), np.float32)
     rest, torn = r._inverse_map(r.rig.head(still), zero, None)
     assert np.array_equal(rest, r._grid) and not torn.any()
+
+
+def test_the_field_refining_a_fine_region_is_never_empty_nor_the_whole_frame():
+    """The box of the field that refines a fine region's sources: around them, a few pixels
+    wider; a torn pixel's stray source does not stretch it past the region's reach; sources
+    all off the frame (a head moved far) give a box at its edge, not an empty one (which
+    was a negative row count)."""
+    from gioconda.render.renderer import FINE_SLACK, _sources_box
+
+    size, reach, region = 400, 80, (100, 140, 120, 200)  # rows 100:140, columns 120:200
+    sources = np.zeros((40, 80, 2), np.float32)
+    sources[..., 0] = np.arange(120, 200)[None, :] + 3.5
+    sources[..., 1] = np.arange(100, 140)[:, None] - 2.25
+    assert _sources_box(sources, region, reach, size) == (
+        97 - FINE_SLACK,
+        137 + FINE_SLACK,
+        123 - FINE_SLACK,
+        203 + FINE_SLACK,
+    )
+    torn = sources.copy()
+    torn[5, 7] = (-3000.0, 5000.0)
+    assert _sources_box(torn, region, reach, size) == (93, 220, 40, 207)  # (reach: 220, 40)
+    for shift in ((0.0, -300.0), (0.0, 500.0), (-400.0, 0.0), (600.0, 0.0)):
+        y0, y1, x0, x1 = _sources_box(sources + np.float32(shift), region, reach, size)
+        assert 0 <= y0 < y1 <= size and 0 <= x0 < x1 <= size
