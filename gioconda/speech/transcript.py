@@ -406,8 +406,10 @@ def choose_variants(
     -------
     A new path; ``path`` itself is not changed.
     """
-    scores = _prior_scaled(np.asarray(posteriors.log_probs, np.float64))
     chosen = path.copy()
+    if len(chosen) == 0 or not any(word.variants for word in words):
+        return chosen  # (no variant to place; nor a prior to take of no hops)
+    scores = _prior_scaled(np.asarray(posteriors.log_probs, np.float64))
     for word, (first, stop) in zip(words, spans, strict=True):
         if not word.variants or word.visemes is None or stop <= first:
             continue

@@ -3,6 +3,8 @@ another language, and /p/ shut before /f/. Speech is eSpeak NG's (true phone tim
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -324,3 +326,17 @@ def test_base_model_assembled_into_the_cache_and_checked(tmp_path) -> None:
     from gioconda.speech.whisper import BASE_SHA256
 
     assert sha256_file(folder / "model.bin") == BASE_SHA256
+
+
+def test_choosing_variants_over_no_hops_is_the_empty_path() -> None:
+    # A word with a variant but a recording too short for one hop: nothing to place (the
+    # prior over no hops was a mean of an empty slice, a RuntimeWarning and NaN scores).
+    from gioconda.speech.visemenet import VisemePosteriors
+
+    word = WordToAlign((VISEME_INDEX["DD"], VISEME_INDEX["ou"]), phones=(1, 1),
+                       variants=(((VISEME_INDEX["DD"], VISEME_INDEX["ih"]), (1, 1)),))  # fmt: skip
+    empty = VisemePosteriors(np.zeros((0, len(VISEME_INDEX)), np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chosen = choose_variants(empty, [word], np.zeros(0, np.int64), [(0, 0)])
+    assert chosen.shape == (0,)
