@@ -300,3 +300,25 @@ def test_rims_sources_are_the_rigid_inversion_wherever_a_rim_shows(glasses_rende
         np.testing.assert_array_equal(shows[0], shows[1])
         assert shows[0].sum() > 500
         np.testing.assert_array_equal(fast[shows[0]], whole[shows[0]])
+
+
+def test_glasses_frames_are_the_same_in_one_thread_and_two(glasses_renderers):
+    """Behind glasses (the rims' sources stepped only where a rim may show, their grown
+    mask made when first asked; lids painted on their box alone), two threads render the
+    frames one thread does, bit for bit, the grown mask first made by both at once."""
+    from gioconda.motion.frames import MotionFrame
+    from gioconda.render.stream import ordered_frames
+
+    r = glasses_renderers["astronaut"]
+    frames = [
+        MotionFrame.still((9.0 - 3 * i, -4.0 + i, 2.0), gaze=(4.0, -2.0), JawOpen=0.1 * i,
+                          EyeBlinkLeft=0.2 * i, EyeBlinkRight=0.2 * i, BrowInnerUp=0.15 * i)
+        for i in range(6)
+    ]  # fmt: skip
+    alone = [r.render(frame) for frame in frames]
+    r.occluders._grown.clear()
+    threaded = list(ordered_frames(lambda i: r.render(frames[i]), len(frames), 2))
+    assert len(r.occluders._grown) == 1
+    for one, two in zip(alone, threaded, strict=True):
+        np.testing.assert_array_equal(one, two)
+    assert not np.array_equal(alone[0], alone[-1])
