@@ -394,8 +394,8 @@ def test_coarse_map_is_the_full_inversion(mona_renderer):
     pixels, within a quarter of a pixel of the whole field inverted at full resolution (the
     renderer's old way, kept in ``invert_field``) on 99% of pixels and within a pixel
     everywhere (the largest errors lie where hanging hair's share of the head's motion
-    changes sharply); within 0.15 px around the eyes and the same around the mouth; a
-    motion of zero gives the identity exactly."""
+    changes sharply); the same around the mouth; around the eyes as close to inverting the
+    field as the full inversion; a motion of zero gives the identity exactly."""
     from gioconda.render.warp import invert_field
 
     r = mona_renderer
@@ -413,7 +413,23 @@ def test_coarse_map_is_the_full_inversion(mona_renderer):
     assert np.percentile(apart, 99) < 0.25 and apart.max() < 1.0
     (ey0, ey1, ex0, ex1), (my0, my1, mx0, mx1) = r._fine_boxes
     assert np.percentile(apart[my0:my1, mx0:mx1], 99) < 1e-3
-    assert apart[ey0:ey1, ex0:ex1].max() < 0.15
+    # Around the eyes the map is held to the field itself, not to the full inversion: a
+    # raised brow (BrowInnerUp 0.5 here) stretches the lid's fold to over twice its length,
+    # where neither inversion's fixed-point steps settle (the full one leaves up to 0.7 px
+    # there). The residual |source + field(source) - pixel| of the coarse map is small and
+    # no larger than the full inversion's.
+    field = r.forward_field(head, on_face)
+
+    def residual(backward: np.ndarray) -> np.ndarray:
+        at_source = cv2.remap(field, backward, None, cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        gap = np.linalg.norm(backward + at_source - r._grid, axis=-1)
+        gap[full_torn | coarse_torn] = 0
+        return gap[ey0:ey1, ex0:ex1]
+
+    coarse_gap, full_gap = residual(coarse), residual(full)
+    assert np.percentile(coarse_gap, 99) < 0.1
+    assert coarse_gap.max() <= full_gap.max() + 0.05
 
     still = MotionFrame.still()
     zero = np.zeros((478, 2), np.float32)
