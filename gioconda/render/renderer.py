@@ -45,6 +45,7 @@ from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
 from gioconda.render.layers import head_layers
 from gioconda.render.lids import LidCloser
+from gioconda.render.mesh_cache import cached_landmark_mesh
 from gioconda.render.mouth import MouthPainter
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.photo_expression import photo_expression, undone_expression
@@ -63,7 +64,6 @@ from gioconda.render.warp import (
     coarse_points,
     fill_from_around,
     head_depth_map,
-    landmark_mesh,
     mesh_gain_outside,
     refine_inverse,
     to_every_pixel,
@@ -143,7 +143,9 @@ class Renderer:
         layers = self.layers = head_layers(portrait, self.rig, self._grid)
         self._head_weight = layers.weight
         self._moving_box = layers.moving_box
-        self._mesh = landmark_mesh(self.rig.neutral, size, self._grid)
+        # The meshes are read from the cache after a photo's first render (see
+        # :mod:`gioconda.render.mesh_cache`): the same matrices, without building them.
+        self._mesh = cached_landmark_mesh(self.rig.neutral, size, self._grid)
         self._depth_map = head_depth_map(self.rig, self._mesh, size)
         pivot = self.rig.pivot
         self._centred = (
@@ -170,8 +172,8 @@ class Renderer:
         side = self._smooth_side = -(-size // s)
         hy, hx = np.mgrid[0:side, 0:side].astype(np.float32)
         self._smooth_grid = np.stack([hx, hy], axis=-1)
-        self._smooth_mesh = landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s, side,
-                                        self._smooth_grid)  # fmt: skip
+        self._smooth_mesh = cached_landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s,
+                                                 side, self._smooth_grid)  # fmt: skip
         framed = np.zeros((size, size, 4), np.float32)
         framed[r0:r1, c0:c1] = rigid_basis
         odd = s * side - size
