@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -420,24 +421,36 @@ def animate(
         models_loaded = listener.wait_for_preload
     photo = load_photo(photo_path)
     progress = serialized(progress)  # told from two threads below
-    # The face is analysed (or read from its cache) and the renderer set up on a thread of its
-    # own while a recording is recognized, which leaves a core idle at times; once the
-    # recording is decoded (a bad audio file is reported alone, before any note on the photo)
-    # and Whisper's models are loaded (they hold Python's lock). Its errors are raised after
-    # the speech's, as before.
+    # The face is analysed (or read from its cache) on a thread of its own while a recording
+    # is recognized, which leaves a core idle at times; once the recording is decoded (a bad
+    # audio file is reported alone, before any note on the photo) and Whisper's models are
+    # loaded. The renderer is set up there once the recording has been heard (as the words
+    # are aligned, on one core): its arrays (54 MB) then miss the recognition's peak of
+    # memory, and it takes the core that the alignment and the motion leave idle. Its errors
+    # are raised after the speech's, as before.
+    heard = threading.Event()
+
+    def telling_heard(stage: str, done: int, total: int) -> None:
+        if stage == "alignment":
+            heard.set()
+        progress(stage, done, total)
+
     with ThreadPoolExecutor(1, thread_name_prefix="gioconda-portrait") as pool:
         prepared: list[Future[tuple[Portrait, Renderer]]] = []
 
         def prepare() -> None:
             prepared.append(
-                pool.submit(_prepared_portrait, photo, options, progress, models_loaded)
+                pool.submit(_prepared_portrait, photo, options, progress, models_loaded, heard.wait)
             )
 
-        if text is not None:
-            speech = speech_from_text(text, options, progress)
-        else:
-            assert audio_path is not None  # checked above: one of audio_path and text
-            speech = speech_from_audio(audio_path, options, progress, ready=prepare)
+        try:
+            if text is not None:
+                speech = speech_from_text(text, options, progress)
+            else:
+                assert audio_path is not None  # checked above: one of audio_path and text
+                speech = speech_from_audio(audio_path, options, telling_heard, ready=prepare)
+        finally:
+            heard.set()  # (other lip-sync methods align nothing; a failure stops the thread)
         _log.info(
             "speech: %s, %.1f s; mouth from %s",
             speech.source,
@@ -467,13 +480,18 @@ def _nothing_to_wait_for() -> None:
 
 
 def _prepared_portrait(
-    photo: np.ndarray, options: AnimateOptions, progress: Progress, after: Callable[[], None]
+    photo: np.ndarray,
+    options: AnimateOptions,
+    progress: Progress,
+    after: Callable[[], None],
+    before_renderer: Callable[[], object] = _nothing_to_wait_for,
 ) -> tuple[Portrait, Renderer]:
-    """The face analysis of ``photo`` (cached) and a renderer set up for it, once ``after``
-    returns."""
+    """The face analysis of ``photo`` (cached) once ``after`` returns, and a renderer set up
+    for it once ``before_renderer`` returns."""
     after()
     size = None if options.full_frame else options.size
     portrait = cached_analysis(photo, size, options.face, progress)
+    before_renderer()
     return portrait, Renderer(portrait)
 
 
