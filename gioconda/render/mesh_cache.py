@@ -9,12 +9,13 @@ Whisper's own peak (a 60 s ``animate``). Read back, they take milliseconds and o
 10 MB.
 
 An entry is found by what decides the mesh: the landmarks' and the pixel grid's bytes, the
-size, :data:`MESH_VERSION` and NumPy's and SciPy's versions (the triangulation and the
-inverses are theirs). Inside, it carries the same key and a SHA-256 of its arrays. An entry
-that cannot be read, whose key or digest does not match, or whose matrix is not a well-formed
-CSR matrix of the mesh's shape is built again and overwritten: never trusted. A mesh read
-back is the very matrix built (the same values in the same order), so frames are the same,
-bit for bit.
+size, :data:`MESH_VERSION`, the source of :mod:`gioconda.render.warp` (where the mesh is built:
+an edit there cannot leave a stale mesh in use) and NumPy's and SciPy's versions (the
+triangulation and the inverses are theirs). Inside, it carries the same key and a SHA-256 of
+its arrays. An entry that cannot be read, whose key or digest does not match, or whose matrix
+is not a well-formed CSR matrix of the mesh's shape is built again and overwritten: never
+trusted. A mesh read back is the very matrix built (the same values in the same order), so
+frames are the same, bit for bit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import logging
 import os
 import secrets
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ import scipy
 from scipy import sparse
 
 from gioconda.cache import cache_dir
+from gioconda.render import warp
 from gioconda.render.warp import N_MESH_LANDMARKS, LandmarkMesh, landmark_mesh
 
 _log = logging.getLogger(__name__)
@@ -46,11 +49,21 @@ def mesh_cache_dir() -> Path:
     return cache_dir() / "meshes"
 
 
+@cache
+def _builder_digest() -> str:
+    """SHA-256 of :mod:`gioconda.render.warp`'s source ("unknown" where it cannot be read)."""
+    try:
+        return hashlib.sha256(Path(warp.__file__).read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        return "unknown"
+
+
 def mesh_key(neutral: np.ndarray, size: int, grid: np.ndarray) -> str:
     """Hex SHA-256 naming the mesh :func:`~gioconda.render.warp.landmark_mesh` builds from
-    these arguments, with this version of it and of NumPy and SciPy."""
+    these arguments, with this version (and source) of it and of NumPy and SciPy."""
     digest = hashlib.sha256()
-    header = f"gioconda-mesh {MESH_VERSION} numpy {np.__version__} scipy {scipy.__version__} "
+    header = f"gioconda-mesh {MESH_VERSION} {_builder_digest()} numpy {np.__version__} "
+    header += f"scipy {scipy.__version__} "
     header += f"size {size} landmarks {neutral.shape} {neutral.dtype} grid {grid.shape} "
     header += f"{grid.dtype}\n"
     digest.update(header.encode())

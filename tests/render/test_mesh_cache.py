@@ -87,3 +87,7 @@ def test_corrupt_tampered_or_other_version_entry_is_rebuilt(
     assert _same_matrix(Renderer(mona_portrait), fresh)
     assert len(_entries()) == 4
     assert smooth.read_bytes() and full.read_bytes() == good
+    # So is an edit of the module that builds meshes, whether or not the version was bumped.
+    monkeypatch.setattr(mesh_cache, "_builder_digest", lambda: "an edited warp.py")
+    assert _same_matrix(Renderer(mona_portrait), fresh)
+    assert len(_entries()) == 6
