@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import secrets
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from gioconda.cache import cache_dir
+from gioconda.cache import cache_dir, read_arrays, write_arrays
 from gioconda.face.crop import CropBox
 from gioconda.face.portrait import Portrait, analyze_portrait
 from gioconda.progress import Progress, no_progress
@@ -57,15 +55,6 @@ def analysis_key(photo: np.ndarray, size: int | None, face: int) -> str:
     return digest.hexdigest()
 
 
-def _arrays_digest(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in _ARRAYS:
-        value = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name} {value.shape} {value.dtype}\n".encode())
-        digest.update(value.data)
-    return digest.hexdigest()
-
-
 def cached_analysis(
     photo: np.ndarray,
     size: int | None = 512,
@@ -96,14 +85,8 @@ def cached_analysis(
 def _load(path: Path, key: str, photo: np.ndarray, size: int | None) -> Portrait | None:
     """The portrait stored at ``path``, or None if there is none or it is not exactly what
     ``key`` names."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            if str(stored["key"]) != key:
-                return None
-            arrays = {name: stored[name] for name in _ARRAYS}
-            if str(stored["digest"]) != _arrays_digest(arrays):
-                return None
-    except Exception:  # missing, truncated, not a zip, a member missing...: analyze again
+    arrays = read_arrays(path, key, _ARRAYS)
+    if arrays is None:
         return None
     image, landmarks = arrays["image"], arrays["landmarks"]
     side = image.shape[0]
@@ -130,8 +113,8 @@ def _load(path: Path, key: str, photo: np.ndarray, size: int | None) -> Portrait
 
 
 def _store(path: Path, key: str, portrait: Portrait) -> None:
-    """Write the entry atomically (a temporary file moved into place); a cache that cannot be
-    written (read-only home, full disk) only costs the next run the analysis."""
+    """Write the entry (:func:`~gioconda.cache.write_arrays`: atomically; a cache that cannot
+    be written only costs the next run the analysis)."""
     crop = portrait.crop
     arrays = {
         "image": portrait.image,
@@ -140,14 +123,4 @@ def _store(path: Path, key: str, portrait: Portrait) -> None:
         "background": portrait.background,
         "crop": np.array([crop.x0, crop.y0, crop.side], np.float64),
     }
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "wb") as out:
-            np.savez(out, key=np.array(key), digest=np.array(_arrays_digest(arrays)), **arrays)
-        os.replace(temp, path)
-    except OSError:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+    write_arrays(path, key, arrays)

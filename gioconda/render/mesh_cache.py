@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import secrets
 from functools import cache
 from pathlib import Path
 
@@ -31,7 +29,7 @@ import numpy as np
 import scipy
 from scipy import sparse
 
-from gioconda.cache import cache_dir
+from gioconda.cache import cache_dir, read_arrays, write_arrays
 from gioconda.render import warp
 from gioconda.render.warp import N_MESH_LANDMARKS, LandmarkMesh, landmark_mesh
 
@@ -97,26 +95,11 @@ def _arrays_of(mesh: LandmarkMesh) -> dict[str, np.ndarray]:
     }
 
 
-def _arrays_digest(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in _ARRAYS:
-        value = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name} {value.shape} {value.dtype}\n".encode())
-        digest.update(value.data)
-    return digest.hexdigest()
-
-
 def _load(path: Path, key: str) -> LandmarkMesh | None:
     """The mesh stored at ``path``, or None if there is none or it is not exactly what
     ``key`` names."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            if str(stored["key"]) != key:
-                return None
-            arrays = {name: stored[name] for name in _ARRAYS}
-            if str(stored["digest"]) != _arrays_digest(arrays):
-                return None
-    except Exception:  # missing, truncated, not a zip, a member missing...: build it again
+    arrays = read_arrays(path, key, _ARRAYS)
+    if arrays is None:
         return None
     box, shape = arrays["box"], arrays["shape"]
     data, indices, indptr = arrays["data"], arrays["indices"], arrays["indptr"]
@@ -148,17 +131,6 @@ def _load(path: Path, key: str) -> LandmarkMesh | None:
 
 
 def _store(path: Path, key: str, mesh: LandmarkMesh) -> None:
-    """Write the entry atomically (a temporary file moved into place); a cache that cannot be
-    written (read-only home, full disk) only costs the next set-up the mesh."""
-    arrays = _arrays_of(mesh)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "wb") as out:
-            np.savez(out, key=np.array(key), digest=np.array(_arrays_digest(arrays)), **arrays)
-        os.replace(temp, path)
-    except OSError:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+    """Write the entry (:func:`~gioconda.cache.write_arrays`: atomically; a cache that cannot
+    be written only costs the next set-up the mesh)."""
+    write_arrays(path, key, _arrays_of(mesh))

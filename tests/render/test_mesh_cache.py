@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gioconda.cache import arrays_digest
 from gioconda.motion.frames import MotionFrame
 from gioconda.render import mesh_cache
 from gioconda.render.mesh_cache import mesh_cache_dir
@@ -78,7 +79,7 @@ def test_corrupt_tampered_or_other_version_entry_is_rebuilt(
         tampered[name][len(tampered[name]) // 2] += change
         if name == "indptr":
             named = {k: tampered[k] for k in mesh_cache._ARRAYS}
-            tampered["digest"] = np.array(mesh_cache._arrays_digest(named))
+            tampered["digest"] = np.array(arrays_digest(named))
         np.savez(full, **tampered)
         assert _same_matrix(Renderer(mona_portrait), fresh)
         assert full.read_bytes() == good
