@@ -746,16 +746,23 @@ class Renderer:
         # eyes): iterated on the warp's coarse grid, interpolated to every pixel, then refined
         # at full resolution.
         h, w = y1 - y0, x1 - x0
-        grids = self._rigid_grids.get(box) or self._box_grids(box)
-        coarse_x, coarse_y, here_x, here_y = grids
-        sx, sy = coarse_x, coarse_y
-        for _ in range(RIGID_INVERSION_STEPS):
-            sx, sy = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
+        coarse_x, coarse_y, here_x, here_y = self._rigid_grids.get(box) or self._box_grids(box)
+        sx, sy = self._coarse_rigid_source(c, coarse_x, coarse_y)
         sx = here_x + to_every_pixel(sx - coarse_x, h, w)
         sy = here_y + to_every_pixel(sy - coarse_y, h, w)
         for _ in range(RIGID_REFINING_STEPS):
             sx, sy = self._rigid_step(c, here_x, here_y, sx, sy)
         return cv2.merge([sx, sy])
+
+    def _coarse_rigid_source(
+        self, c: np.ndarray, coarse_x: np.ndarray, coarse_y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rigid motion (coefficients ``c``) inverted by fixed-point steps at a box's coarse
+        grid points (``coarse_x``, ``coarse_y``): their x and y sources."""
+        sx, sy = coarse_x, coarse_y
+        for _ in range(RIGID_INVERSION_STEPS):
+            sx, sy = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
+        return sx, sy
 
     def _occluder_source(
         self, head: HeadFrame, box: tuple[int, int, int, int], further: np.ndarray | None
@@ -773,11 +780,8 @@ class Renderer:
         x0, y0, x1, y1 = box
         c = self._rigid_coefficients(head)
         h, w = y1 - y0, x1 - x0
-        grids = self._rigid_grids.get(box) or self._box_grids(box)
-        coarse_x, coarse_y, here_x, here_y = grids
-        sx, sy = coarse_x, coarse_y
-        for _ in range(RIGID_INVERSION_STEPS):
-            sx, sy = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
+        coarse_x, coarse_y, here_x, here_y = self._rigid_grids.get(box) or self._box_grids(box)
+        sx, sy = self._coarse_rigid_source(c, coarse_x, coarse_y)
         # Where the coarse inversion has not settled (a head turned far: some sources fall
         # off the head), a source may end anywhere: every pixel is stepped.
         nx, ny = self._rigid_step(c, coarse_x, coarse_y, sx, sy)
