@@ -155,9 +155,14 @@ SINGLE_THREADED_POOLS = {"OPENBLAS_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": 
 
 
 def _single_threaded_pools() -> None:
-    """Sets :data:`SINGLE_THREADED_POOLS` before NumPy and OpenCV load (they read them then)."""
+    """Sets :data:`SINGLE_THREADED_POOLS` before NumPy and OpenCV load (they read them then).
+
+    A user's own whole number is kept; anything else is replaced, as if unset: OpenCV stops
+    with a bare ``stoull`` error in the middle of the work on a value such as ``inf``.
+    """
     for name, value in SINGLE_THREADED_POOLS.items():
-        os.environ.setdefault(name, value)
+        if not os.environ.get(name, "").strip().isdigit():
+            os.environ[name] = value
 
 
 def main(argv: list[str] | None = None) -> int:

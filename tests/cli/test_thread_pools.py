@@ -39,3 +39,8 @@ def test_one_thread_per_pool_by_default() -> None:
 
 def test_the_users_own_settings_are_kept() -> None:
     assert _probe(OPENCV_FOR_THREADS_NUM="2", OPENBLAS_NUM_THREADS="2") == ["2", "2"]
+
+
+def test_settings_that_are_not_whole_numbers_are_replaced() -> None:
+    # OpenCV itself stopped with "stoull" deep inside the render on OPENCV_FOR_THREADS_NUM=inf.
+    assert _probe(OPENCV_FOR_THREADS_NUM="inf", OPENBLAS_NUM_THREADS="-15,0") == ["1", "1"]
