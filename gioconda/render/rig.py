@@ -172,6 +172,16 @@ FRONTAL_YAW_GAIN_REACH = 15.0
 FRONTAL_YAW_FADE = (10.0, 20.0)
 
 
+#: The yaws, degrees (and their negatives), at which the renderer finds how much of a rigid turn
+#: its drawn landmarks make (:func:`rigid_turn_share`): the size of a speaking head's turns.
+TURN_PROBE_YAW = 10.0
+
+
+#: The most the features' further turn may make up for the warp's own shortfall: a face the photo
+#: shows turned 40 degrees needs 1.27; beyond this the photo's landmarks are not to be trusted.
+DELIVERY_GAIN_MAX = 1.4
+
+
 #: Left-right pairs of landmarks (subject's right, left) whose 3D direction gives the face's
 #: own yaw: cheek sides, eye corners, mouth corners, jaw, brows.
 _SYMMETRIC_PAIRS = (
@@ -204,6 +214,34 @@ def drawn_yaw(commanded: float, gain: float) -> float:
     ``gain`` over the first :data:`FRONTAL_YAW_GAIN_REACH` degrees."""
     reach = FRONTAL_YAW_GAIN_REACH
     return commanded + (gain - 1.0) * min(max(commanded, -reach), reach)
+
+
+def rigid_turn_share(
+    landmarks: np.ndarray, pivot: np.ndarray, drawn_x: list[tuple[float, np.ndarray]]
+) -> float:
+    """How much of a rigid turn of the face's own 3D landmarks the renderer's drawn landmarks
+    make: the least-squares slope of their sideways motion on that of the rigid turn, both
+    about their mean (1: as far; less: short), pooled over the yaws given.
+
+    The rigid turn takes no point as behind the pivot: landmarks Face Mesh places behind it lie
+    on a turned face's far outline, where the head is seen edge on and its outline stays put
+    as it turns (as the renderer's depth map has it).
+
+    Parameters
+    ----------
+    landmarks: (N, 3) the photo's mesh landmarks, crop pixels
+    pivot: (3,) the head's pivot
+    drawn_x: (yaw in degrees, (N,) how far the renderer moves each landmark sideways, pixels)
+    """
+    points = landmarks.astype(np.float64).copy()
+    points[:, 2] = np.minimum(points[:, 2], pivot[2])
+    along = across = 0.0
+    for yaw, moved in drawn_x:
+        rigid = (points - pivot) @ rotation_matrix(yaw, 0.0, 0.0)[0] - (points[:, 0] - pivot[0])
+        rigid = rigid - rigid.mean()
+        along += float(rigid @ (moved - moved.mean()))
+        across += float(rigid @ rigid)
+    return along / across if across > 0 else 1.0
 
 
 @dataclass(frozen=True)
