@@ -172,8 +172,8 @@ FRONTAL_YAW_GAIN_REACH = 15.0
 FRONTAL_YAW_FADE = (10.0, 20.0)
 
 
-#: The yaws, degrees (and their negatives), at which the renderer finds how much of a rigid turn
-#: its drawn landmarks make (:func:`rigid_turn_share`): the size of a speaking head's turns.
+#: The yaw, degrees, each way, at which the renderer finds how much of a rigid turn its drawn
+#: landmarks make (:func:`rigid_turn_share`): the size of a speaking head's turns.
 TURN_PROBE_YAW = 10.0
 
 
@@ -208,10 +208,12 @@ def drawn_yaw_gain(yaw_in_photo: float) -> float:
     return 1.0 + (FRONTAL_YAW_GAIN - 1.0) * (1.0 - turned)
 
 
-def drawn_yaw(commanded: float, gain: float) -> float:
-    """The yaw the renderer draws the features at for ``commanded`` degrees, with
-    :func:`drawn_yaw_gain`'s
-    ``gain`` over the first :data:`FRONTAL_YAW_GAIN_REACH` degrees."""
+def drawn_yaw(commanded: float, gain: float | tuple[float, float]) -> float:
+    """The yaw the renderer draws the features at for ``commanded`` degrees, with ``gain``
+    (:func:`drawn_yaw_gain`'s; or one for turns to -yaw and one for turns to +yaw) over the
+    first :data:`FRONTAL_YAW_GAIN_REACH` degrees."""
+    if isinstance(gain, tuple):
+        gain = gain[1] if commanded > 0 else gain[0]
     reach = FRONTAL_YAW_GAIN_REACH
     return commanded + (gain - 1.0) * min(max(commanded, -reach), reach)
 
