@@ -178,7 +178,7 @@ TURN_PROBE_YAW = 10.0
 
 
 #: The most the features' further turn may make up for the warp's own shortfall: a face the photo
-#: shows turned 40 degrees needs 1.27; beyond this the photo's landmarks are not to be trusted.
+#: shows turned 40 degrees needs up to 1.31; beyond this the photo's landmarks are not trusted.
 DELIVERY_GAIN_MAX = 1.4
 
 
@@ -234,6 +234,10 @@ def rigid_turn_share(
     landmarks: (N, 3) the photo's mesh landmarks, crop pixels
     pivot: (3,) the head's pivot
     drawn_x: (yaw in degrees, (N,) how far the renderer moves each landmark sideways, pixels)
+
+    Returns
+    -------
+    float: the share, 1.0 where the rigid turn moves nothing
     """
     points = landmarks.astype(np.float64).copy()
     points[:, 2] = np.minimum(points[:, 2], pivot[2])
