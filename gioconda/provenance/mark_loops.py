@@ -2,15 +2,15 @@
 
 :class:`~gioconda.provenance.watermark.Watermarker` reads a frame twice: once for what hides
 the mark (luma and its fine texture at a quarter of the size), once to add it. Done with
-OpenCV's whole-array calls the same work took eleven passes over frame-sized arrays (grey,
-floats, two resizes, the gain brought back to full size, a product, a three-channel merge,
-a saturating add, and again for the negative half): 0.55 ms a frame alone and 0.8 ms beside
-a frame just rendered, whose arrays push the mark's out of the caches. Here each pass reads
-the frame once and keeps its in-between values in a row or a few registers.
+OpenCV's whole-array calls the same work took ten passes over frame-sized arrays (grey, floats,
+a resize to half size, the gain resized to full size, and for each half of the mark a product,
+a three-channel merge and a saturating add): 0.55 ms a frame alone and 0.8 ms beside a frame
+just rendered, whose arrays push the mark's out of the caches. Here each pass reads the frame
+once and keeps its in-between values in a row or a few registers.
 
-Every loop is compiled once per process on first use (cached on disk by numba, so a later
-process loads it) and releases Python's lock: render threads mark frames at once. Integer
-sums and float arithmetic without reassociation: the same frame in gives the same frame out
+Each loop is compiled on first use and cached on disk by numba (later processes load it), and
+releases Python's lock: render threads mark frames at once. Integer sums, and float arithmetic
+without fast-math reordering or fused multiply-adds: the same frame in gives the same frame out
 on every machine and thread.
 """
 

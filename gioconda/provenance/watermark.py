@@ -50,7 +50,6 @@ import cv2
 import numpy as np
 
 from gioconda.errors import GiocondaError
-from gioconda.provenance import mark_loops
 
 #: Side of the mark's repeating tile in the detector's working image, pixels.
 TILE = 64
@@ -306,6 +305,10 @@ class Watermarker:
         self._columns = _linear_steps(self._small[0], self.width)
         self._rows = _linear_steps(self._small[1], self.height)
         self._scratch = threading.local()
+        # Imported here: checking a video needs no compiler (numba takes 0.3 s to import).
+        from gioconda.provenance import mark_loops
+
+        self._loops = mark_loops
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The frame with the mark: (H, W, 3) uint8 RGB in, a new array of the same out."""
@@ -318,7 +321,7 @@ class Watermarker:
         gain = self._gain(frame)
         gain *= np.float32(1 / PATTERN_STEPS)
         marked = np.empty_like(frame)
-        mark_loops.add_mark(frame, gain, self._columns, self._rows, self._pattern, marked)
+        self._loops.add_mark(frame, gain, self._columns, self._rows, self._pattern, marked)
         return marked
 
     def _gain(self, frame: np.ndarray) -> np.ndarray:
@@ -335,11 +338,11 @@ class Watermarker:
         # wall's gradient has none, and a mark there reads as blotches. The Laplacian at half
         # size sees grain a few pixels across and is blind to gradients; a smoother measure
         # (deviation from a blur over a dozen pixels) took a cheek's curvature for texture.
-        mark_loops.luma_and_texture(frame, mine.luma, mine.texture)
+        self._loops.luma_and_texture(frame, mine.luma, mine.texture)
         # The pattern has unit RMS and is independent of the mask: the RMS of the change
         # follows from the gain, and is held to the PSNR budget.
         gain = np.empty((height, width), np.float32)
-        mark_loops.gain_map(mine.texture, mine.luma, FINE_TEXTURE, FLAT_SHARE, STRENGTH, BOOST,
+        self._loops.gain_map(mine.texture, mine.luma, FINE_TEXTURE, FLAT_SHARE, STRENGTH, BOOST,
                             self._max_rms, gain)  # fmt: skip
         return gain
 
