@@ -44,6 +44,7 @@ import threading
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 from typing import cast
 
 import cv2
@@ -261,6 +262,26 @@ def _frame_pattern(payload: Payload, height: int, width: int) -> np.ndarray:
 PATTERN_STEPS = 24.0
 
 
+@lru_cache(maxsize=1)
+def _compiled_loops() -> ModuleType:
+    """:mod:`gioconda.provenance.mark_loops`, its loops loaded (or compiled) by a call on a tiny
+    frame: a watermarker is ready when made, and a live session's first frame does not wait
+    for them (0.4 s where nothing else has used numba yet). Imported here, not at the top:
+    checking a video needs no compiler (numba takes 0.3 s to import)."""
+    from gioconda.provenance import mark_loops
+
+    frame = np.zeros((16, 16, 3), np.uint8)
+    luma = np.zeros((4, 4), np.float32)
+    texture = np.zeros_like(luma)
+    mark_loops.luma_and_texture(frame, luma, texture)
+    gain = np.zeros_like(luma)
+    mark_loops.gain_map(texture, luma, FINE_TEXTURE, FLAT_SHARE, STRENGTH, BOOST, 1.0, gain)
+    steps = _linear_steps(4, 16)
+    pattern = np.zeros((16, 16), np.int8)
+    mark_loops.add_mark(frame, gain, steps, steps, pattern, np.empty_like(frame))
+    return mark_loops
+
+
 def _linear_steps(size: int, full: int) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``full`` pixels, the pixel of a ``size``-pixel row before it (at most
     size - 2) and the share of the next one: linear interpolation from pixel centres, the
@@ -305,10 +326,7 @@ class Watermarker:
         self._columns = _linear_steps(self._small[0], self.width)
         self._rows = _linear_steps(self._small[1], self.height)
         self._scratch = threading.local()
-        # Imported here: checking a video needs no compiler (numba takes 0.3 s to import).
-        from gioconda.provenance import mark_loops
-
-        self._loops = mark_loops
+        self._loops = _compiled_loops()
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The frame with the mark: (H, W, 3) uint8 RGB in, a new array of the same out."""
