@@ -315,7 +315,7 @@ def run_benchmarks(
         row(f"render alone, {size}, one thread", f"{med:.1f} frames/s",
             f">= {TARGET_RENDER_FPS:.0f}", f"[{lo:.1f}-{hi:.1f}]")  # fmt: skip
         mark = Watermarker(size, size)
-        mark(renderer.render(motion.frame(0)))  # the first call builds cached tables
+        mark(renderer.render(motion.frame(0)))  # the first call builds tables, loads its loops
         marked = min(n, 100)
 
         def marking() -> float:

@@ -285,10 +285,10 @@ def _code_version(options: ProvenanceEvalOptions, photos: list[str], voices: lis
     """What decides a task's outcome besides its index: the mark and detector, the attacks,
     which photo and voice each index takes, the clip's length. (Not this module's table.)"""
     from gioconda.eval import provenance_attacks
-    from gioconda.provenance import watermark
+    from gioconda.provenance import mark_loops, watermark
 
     digest = hashlib.sha256()
-    for module in (watermark, provenance_attacks):
+    for module in (watermark, mark_loops, provenance_attacks):
         digest.update(Path(str(module.__file__)).read_bytes())
     setting = (photos, voices, TEXTS, PICTURES, options.seconds, options.quick, SIZE, FPS)
     digest.update(repr(setting).encode())

@@ -44,6 +44,7 @@ import threading
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 from typing import cast
 
 import cv2
@@ -256,15 +257,38 @@ def _frame_pattern(payload: Payload, height: int, width: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Marking
 
-#: The mark's amplitude (grey levels, at most STRENGTH x BOOST = 5.2) and its pattern (unit
-#: RMS, peaks near 3.3) are multiplied as 8-bit numbers in these steps per unit.
-GAIN_STEPS = 40.0
-PATTERN_STEPS = 64.0
+#: The tiled pattern (unit RMS; its peaks reach 5.1 on some payloads) is kept as signed bytes in
+#: steps of 1 / this (to 5.3, within 0.02 of the float pattern).
+PATTERN_STEPS = 24.0
 
 
-def _steps(values: np.ndarray, per_unit: float) -> np.ndarray:
-    """``values`` (>= 0) as uint8 counts of 1 / ``per_unit``, rounded, saturating at 255."""
-    return np.clip(values * np.float32(per_unit) + np.float32(0.5), 0, 255).astype(np.uint8)
+@lru_cache(maxsize=1)
+def _compiled_loops() -> ModuleType:
+    """:mod:`gioconda.provenance.mark_loops`, its loops loaded (or compiled) by a call on a tiny
+    frame: a watermarker is ready when made, and a live session's first frame does not wait
+    for them (0.4 s where nothing else has used numba yet). Imported here, not at the top:
+    checking a video needs no compiler (numba takes 0.3 s to import)."""
+    from gioconda.provenance import mark_loops
+
+    frame = np.zeros((16, 16, 3), np.uint8)
+    luma = np.zeros((4, 4), np.float32)
+    texture = np.zeros_like(luma)
+    mark_loops.luma_and_texture(frame, luma, texture)
+    gain = np.zeros_like(luma)
+    mark_loops.gain_map(texture, luma, FINE_TEXTURE, FLAT_SHARE, STRENGTH, BOOST, 1.0, gain)
+    steps = _linear_steps(4, 16)
+    pattern = np.zeros((16, 16), np.int8)
+    mark_loops.add_mark(frame, gain, steps, steps, pattern, np.empty_like(frame))
+    return mark_loops
+
+
+def _linear_steps(size: int, full: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``full`` pixels, the pixel of a ``size``-pixel row before it (at most
+    size - 2) and the share of the next one: linear interpolation from pixel centres, the
+    ends held (as cv2.resize's INTER_LINEAR)."""
+    source = np.clip((np.arange(full) + 0.5) * (size / full) - 0.5, 0, size - 1)
+    before = np.minimum(np.floor(source), size - 2)
+    return before.astype(np.intp), (source - before).astype(np.float32)
 
 
 class Watermarker:
@@ -287,15 +311,22 @@ class Watermarker:
         self.width, self.height = int(width), int(height)
         self.payload = payload if payload is not None else Payload.new()
         pattern = _frame_pattern(self.payload, self.height, self.width)
-        # The pattern's two halves in 8 bits (steps of 1/64; it peaks near 3.3): a quarter of
-        # the memory of floats, so that the tables stay in the caches beside a frame just
-        # rendered (the mark took 0.86-0.93 ms a frame there with float tables, 0.71-0.78 so).
-        self._rises = _steps(np.maximum(pattern, 0), PATTERN_STEPS)
-        self._falls = _steps(np.maximum(-pattern, 0), PATTERN_STEPS)
+        # The rows of one tile period when it is a whole number of rows (the short side a
+        # multiple of TILES_PER_SIDE: 128 of 512, 270 of 1080), else all of them; in signed
+        # bytes. A quarter of the rows and a quarter of the bytes of a float table: it stays in
+        # the caches beside a frame just rendered.
+        short = min(self.height, self.width)
+        period = short // TILES_PER_SIDE if short % TILES_PER_SIDE == 0 else self.height
+        steps = np.rint(pattern[: min(period, self.height)] * PATTERN_STEPS)
+        self._pattern = np.clip(steps, -127, 127).astype(np.int8)
         self._max_rms = 255.0 / 10 ** (MIN_PSNR_DB / 20)
+        # The gain is made at a quarter of the frame's size: it is smooth, and 16x cheaper.
         self._small = (max(4, self.width // 4), max(4, self.height // 4))
-        self._half = (2 * self._small[0], 2 * self._small[1])
+        # Brought back to full size as cv2.resize's linear interpolation does.
+        self._columns = _linear_steps(self._small[0], self.width)
+        self._rows = _linear_steps(self._small[1], self.height)
         self._scratch = threading.local()
+        self._loops = _compiled_loops()
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The frame with the mark: (H, W, 3) uint8 RGB in, a new array of the same out."""
@@ -304,64 +335,34 @@ class Watermarker:
                 f"expected a ({self.height}, {self.width}, 3) uint8 frame, "
                 f"got {frame.shape} {frame.dtype}"
             )
-        gain = self._gain(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
-        # Added as its rounded positive part and taken away as its negative part, each a
-        # saturating 8-bit operation: the same pixels as a saturating add of the rounded mark,
-        # in a third less time than widening to 16 bits (and 10x less than NumPy's). Gain and
-        # pattern are both 8-bit steps, their product scaled back (within a grey level of the
-        # product in floats, on 1% of pixels).
-        # The steps in between go to this thread's own buffers (render threads mark frames at
-        # once): fresh frame-sized arrays each call cost their page faults, a fifth of the mark.
-        half, whole = self._buffers()
-        scale = 1.0 / (GAIN_STEPS * PATTERN_STEPS)
-        cv2.multiply(gain, self._rises, dst=half, scale=scale)
-        cv2.merge([half, half, half], dst=whole)
-        marked = cv2.add(frame, whole)
-        cv2.multiply(gain, self._falls, dst=half, scale=scale)
-        cv2.merge([half, half, half], dst=whole)
-        return cv2.subtract(marked, whole, dst=marked)
+        frame = np.ascontiguousarray(frame)
+        gain = self._gain(frame)
+        gain *= np.float32(1 / PATTERN_STEPS)
+        marked = np.empty_like(frame)
+        self._loops.add_mark(frame, gain, self._columns, self._rows, self._pattern, marked)
+        return marked
 
-    def _buffers(self) -> tuple[np.ndarray, np.ndarray]:
-        """This thread's (H, W) and (H, W, 3) uint8 scratch arrays."""
+    def _gain(self, frame: np.ndarray) -> np.ndarray:
+        """(h, w) float32 at a quarter of the frame's size: the mark's amplitude, grey levels."""
+        width, height = self._small
         mine = self._scratch
-        if not hasattr(mine, "half"):
-            mine.half = np.empty((self.height, self.width), np.uint8)
-            mine.whole = np.empty((self.height, self.width, 3), np.uint8)
-        return mine.half, mine.whole
-
-    def _gain(self, gray: np.ndarray) -> np.ndarray:
-        """(H, W) uint8: the mark's amplitude at every pixel, in steps of 1 / :data:`GAIN_STEPS`
-        grey levels, from the frame's 8-bit luma."""
-        # Texture measured at half the size and the mask made at a quarter: it is smooth, and
-        # 4-16x cheaper. In floats: luma averaged 2x2 keeps a gradient's 8-bit steps a quarter
-        # level high, not a level.
-        half = cv2.resize(gray.astype(np.float32), self._half, interpolation=cv2.INTER_AREA)
-        luma = cv2.resize(half, self._small, interpolation=cv2.INTER_AREA)
-        # The mark hides in fine texture, not in smooth shading: a cheek's curve or a lit wall's
-        # gradient has none, and a mark there reads as blotches. The Laplacian at half size
-        # sees grain a few pixels across and is blind to gradients; a smoother measure
+        if not hasattr(mine, "luma"):
+            # This thread's own (render threads mark frames at once).
+            mine.luma = np.empty((height, width), np.float32)
+            mine.texture = np.empty((height, width), np.float32)
+        # Texture measured at half the size (luma averaged over 2x2 in floats: a gradient's
+        # 8-bit steps stay a quarter level high, not a level), the mask made at a quarter.
+        # The mark hides in fine texture, not in smooth shading: a cheek's curve or a lit
+        # wall's gradient has none, and a mark there reads as blotches. The Laplacian at half
+        # size sees grain a few pixels across and is blind to gradients; a smoother measure
         # (deviation from a blur over a dozen pixels) took a cheek's curvature for texture.
-        grain = np.abs(cv2.Laplacian(half, cv2.CV_32F, ksize=1))
-        texture = np.asarray(cv2.resize(grain, self._small, interpolation=cv2.INTER_AREA))
-        masking = np.clip(texture * np.float32(1 / FINE_TEXTURE), FLAT_SHARE, 1.0)
-        gain = np.asarray(cv2.blur(masking, (5, 5))) * np.float32(STRENGTH)
-        # The pattern has unit RMS and is independent of the mask: RMS of the change follows.
-        # Where the frame is blown out (or black) the mark's outward half is clipped away and
-        # costs nothing: half the power lands there (what the PSNR budget counts).
-        lands = np.where((luma < 5.5) | (luma > 249.5), 0.5, 1.0).astype(np.float32)
-        rms = math.sqrt(float(np.mean(lands * gain * gain)))
-        if rms > self._max_rms:
-            gain *= np.float32(self._max_rms / rms)
-        elif rms > 0:
-            # Under the PSNR budget (much flat or blown-out area): the textured part takes up
-            # to BOOST times more, where it survives a brightness change that clips the rest.
-            flat = np.float32(FLAT_SHARE * STRENGTH)
-            gain = flat + (gain - flat) * np.float32(BOOST)
-            rms = math.sqrt(float(np.mean(lands * gain * gain)))
-            if rms > self._max_rms:
-                gain *= np.float32(self._max_rms / rms)
-        steps = _steps(gain, GAIN_STEPS)
-        return cv2.resize(steps, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        self._loops.luma_and_texture(frame, mine.luma, mine.texture)
+        # The pattern has unit RMS and is independent of the mask: the RMS of the change
+        # follows from the gain, and is held to the PSNR budget.
+        gain = np.empty((height, width), np.float32)
+        self._loops.gain_map(mine.texture, mine.luma, FINE_TEXTURE, FLAT_SHARE, STRENGTH, BOOST,
+                            self._max_rms, gain)  # fmt: skip
+        return gain
 
 
 # --------------------------------------------------------------------------------------
