@@ -9,6 +9,7 @@ from scipy.signal import lfilter
 
 from gioconda.speech.audio import Audio
 from gioconda.speech.hums import hum_strength
+from gioconda.speech.pronounce import word_viseme_variants
 from gioconda.speech.transcript import transcript_phones
 from gioconda.speech.visemenet import VisemePosteriors
 from gioconda.speech.visemes import VISEME_INDEX, VISEMES
@@ -124,3 +125,11 @@ def test_a_hummed_um_shuts_the_lips_and_an_uh_with_a_breath_does_not() -> None:
     assert transcript_phones(posteriors, heard, silent_audio) == transcript_phones(
         posteriors, heard
     )
+
+
+def test_hummed_fillers_may_be_said_as_a_hum_alone() -> None:
+    for filler in ("Um,", "umm", "Hmm.", "mm", "Mmm,", "mm-hmm", "Mhm"):
+        assert ("PP",) in word_viseme_variants(filler, "en"), filler
+    assert word_viseme_variants("Um,", "en")[0] == ("aa", "PP")  # the dictionary's first
+    for word in ("uh", "Uh-huh", "some", "hum"):  # open fillers, and words, keep their vowel
+        assert ("PP",) not in word_viseme_variants(word, "en"), word
