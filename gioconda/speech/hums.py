@@ -58,9 +58,11 @@ MAX_BELOW_SPEECH_DB = 20.0
 #: ...and this far above its noise floor (10th percentile): a pause in a noisy room is none.
 MIN_ABOVE_FLOOR_DB = 6.0
 #: The low band's excess over the high band (dB) at which a hop is half a hum, and how fast
-#: the strength rises around it (dB for e-fold). Labelled hand and forced-aligned /m/ of
-#: three real English voices: median 31-33 dB; open vowels 19-26 dB; back rounded vowels
-#: (/ao ow/) as high as a hum, so the strength only ever helps place a written /m/.
+#: the strength rises around it (dB for e-fold). The labelled /m/ of two real English voices
+#: (the hand-labelled speaker, the MFA recording): median 33 and 31 dB; their vowels 22 and
+#: 19 dB, but back rounded vowels and /l/ reach a hum's, so the alignment weighs a hum only
+#: where the network hears silence (``transcript.HUM_SILENCE_REF``), and only to place a
+#: written /m/.
 HALF_HUM_TILT_DB = 28.0
 HUM_TILT_SPREAD_DB = 2.0
 
