@@ -13,6 +13,9 @@ visemes, where the network's own path is kept.
 Since the words are said, their /p b m/ shut the lips even when the network barely hears
 them: before /f v/ ("step forward") or a stop with no audible release ("drop five"). A /p b m/
 lasts at least :data:`CLOSURE_MIN_HOPS` (the network hears little of a /p/'s silent hold).
+Where the waveform hums (:mod:`gioconda.speech.hums`: a nasal murmur, lips shut) and the
+network hears silence, a written /m/ is drawn onto the hum (:data:`HUM_NATS`): Whisper's
+zero-length "Um,", a drawn-out "some".
 
 Guards against words nobody said: where the voice activity detector hears no one, Whisper
 is not asked (:mod:`gioconda.speech.whisper`) and the mouth stays shut; where the network
