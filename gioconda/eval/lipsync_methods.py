@@ -180,7 +180,9 @@ METHODS: tuple[LipSyncMethod, ...] = (
     LipSyncMethod(
         "whisper",
         False,
-        lambda tools, clip: transcript_phones(tools.posteriors(clip), tools.heard(clip)),
+        lambda tools, clip: transcript_phones(
+            tools.posteriors(clip), tools.heard(clip), clip.audio
+        ),
     ),
     LipSyncMethod("tts", False, lambda tools, clip: clip.truth),
 )

@@ -42,6 +42,10 @@ _LANGUAGE_SWITCH = re.compile(r"\([^)]*\)")
 _TIE = "\u0361"
 # Not part of how a word sounds: punctuation around it (apostrophes inside are kept).
 _WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
+# Fillers said with the lips shut the whole time, however written ("um", "umm", "hmm",
+# "mm", "mhm", "mm-hmm"): besides the dictionary's pronunciation, a hum alone (a closure
+# the alignment chooses where the recording has no vowel before the /m/).
+_HUM_FILLER = re.compile(r"u+h?m+|h*m+|m+-?h*m+")
 _CMU_LOCK = threading.Lock()
 _JANOME_LOCK = threading.Lock()
 # Hiragana and katakana (with the long-vowel mark and iteration marks): what eSpeak NG's
@@ -130,8 +134,9 @@ def word_viseme_variants(word: str, language: str) -> tuple[tuple[str, ...], ...
     """Every way a word is said that moves the mouth differently, the most common first.
 
     English words in the CMU dictionary have its variants ("to" as T UW1 and as the reduced
-    T AH0; "wind" the noun and the verb); those that give the same visemes are one. Other
-    words have one pronunciation. None and empty as :func:`word_visemes`.
+    T AH0; "wind" the noun and the verb); those that give the same visemes are one. An
+    English filler hummed with shut lips ("um", "hmm", "mm", "mhm") may also be a hum alone
+    (``("PP",)``). Other words have one pronunciation. None and empty as :func:`word_visemes`.
 
     Examples
     --------
@@ -143,7 +148,9 @@ def word_viseme_variants(word: str, language: str) -> tuple[tuple[str, ...], ...
         return ((),)
     if language == "en":
         with _CMU_LOCK:
-            pronunciations = _cmu_dictionary().get(text.lower())
+            pronunciations = _cmu_dictionary().get(text.lower(), ())
+        if _HUM_FILLER.fullmatch(text.lower()):
+            pronunciations = (*pronunciations, ("M",))
         if pronunciations:
             variants: list[tuple[str, ...]] = []
             for phones in pronunciations:
