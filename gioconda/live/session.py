@@ -470,7 +470,7 @@ class LiveSession:
         frames = segment[starts[:, None] + np.arange(win)[None, :]]
         rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
         loudness = np.maximum(20 * np.log10(rms + 1e-10), -100.0).astype(np.float32)
-        pitch, periodicity = _audio._pitch(frames, _SR)
+        pitch, periodicity = _audio.autocorrelation_pitch(frames, _SR)
         self.loudness_history = np.concatenate([self.loudness_history, loudness])[
             -_PROSODY_WINDOW_HOPS:
         ]

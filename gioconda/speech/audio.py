@@ -259,11 +259,11 @@ def analyze_audio(audio: Audio) -> AudioFeatures:
     loudness_db = np.empty(n_hops, np.float32)
     pitch_hz = np.empty(n_hops, np.float32)
     periodicity = np.empty(n_hops, np.float32)
-    for first, frames in _hop_frames(audio.samples, n_hops, hop, win):
+    for first, frames in hop_frames(audio.samples, n_hops, hop, win):
         done = slice(first, first + len(frames))
         rms = np.sqrt(np.mean(frames**2, axis=1) + 1e-12)
         loudness_db[done] = np.maximum(20 * np.log10(rms + 1e-10), -100.0)
-        pitch_hz[done], periodicity[done] = _pitch(frames, sr)
+        pitch_hz[done], periodicity[done] = autocorrelation_pitch(frames, sr)
 
     # Voice activity: level above an adaptive floor, held over short gaps between syllables.
     floor_db = float(np.percentile(loudness_db, 10))
@@ -286,7 +286,7 @@ def analyze_audio(audio: Audio) -> AudioFeatures:
 HOPS_PER_BLOCK = 2000
 
 
-def _hop_frames(
+def hop_frames(
     samples: np.ndarray, n_hops: int, hop: int, win: int, pre_emphasis: float | None = None
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The analysis windows of ``samples``, ``win`` samples every ``hop``, hop ``i``'s centred
@@ -312,7 +312,7 @@ def _hop_frames(
         yield first, stretch[starts[:, None] + offsets]
 
 
-def _pitch(frames: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+def autocorrelation_pitch(frames: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """Autocorrelation pitch (70-400 Hz) and its periodicity (normalized peak height)."""
     frames = frames - frames.mean(axis=1, keepdims=True)
     n = frames.shape[1]
@@ -378,7 +378,7 @@ def log_mel(audio: Audio) -> np.ndarray:
     bank = _mel_filterbank()
     out = np.empty((n_hops, MEL_BANDS), np.float32)
     # Pre-emphasis evens out speech's spectral tilt so the upper bands carry weight.
-    for first, frames in _hop_frames(audio.samples, n_hops, hop, _MEL_WINDOW, 0.97):
+    for first, frames in hop_frames(audio.samples, n_hops, hop, _MEL_WINDOW, 0.97):
         spectrum = np.abs(np.fft.rfft(frames * np.hanning(_MEL_WINDOW), n=_MEL_NFFT, axis=1)) ** 2
         out[first : first + len(frames)] = np.log(spectrum @ bank + 1e-8)
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gioconda.speech.audio import Audio, _hop_frames, _pitch, resample
+from gioconda.speech.audio import Audio, autocorrelation_pitch, hop_frames, resample
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
 
 #: Analysis window (s): long enough for two periods of a low male voice (80 Hz).
@@ -39,12 +39,12 @@ def hum_features(audio: Audio) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     loudness = np.empty(n_hops, np.float32)
     periodicity = np.empty(n_hops, np.float32)
     tilt = np.empty(n_hops, np.float32)
-    for first, frames in _hop_frames(audio.samples, n_hops, hop, win):
+    for first, frames in hop_frames(audio.samples, n_hops, hop, win):
         done = slice(first, first + len(frames))
         power = np.abs(np.fft.rfft(frames * window, n_fft, axis=1)) ** 2
         rms = np.sqrt(np.mean(frames**2, axis=1) + 1e-12)
         loudness[done] = 20 * np.log10(rms + 1e-10)
-        _, periodicity[done] = _pitch(frames, sr)
+        _, periodicity[done] = autocorrelation_pitch(frames, sr)
         tilt[done] = 10 * np.log10(
             (power[:, low].mean(axis=1) + 1e-12) / (power[:, high].mean(axis=1) + 1e-12)
         )

@@ -175,7 +175,7 @@ def test_analysis_windows_in_blocks_are_those_of_the_whole_padded_recording() ->
     """Each block of analysis windows copies and pads only its own stretch of the recording:
     the windows (and the pre-emphasis of the log-mel features) are those of the whole
     recording padded at once, bit for bit, across block edges and at both ends."""
-    from gioconda.speech.audio import HOPS_PER_BLOCK, _hop_frames
+    from gioconda.speech.audio import HOPS_PER_BLOCK, hop_frames
 
     hop, win = 160, 400
     rng = np.random.default_rng(5)
@@ -187,7 +187,7 @@ def test_analysis_windows_in_blocks_are_those_of_the_whole_padded_recording() ->
         emphasized[1:] -= 0.97 * emphasized[:-1].copy()
         starts = np.arange(n_hops)[:, None] * hop + np.arange(win)[None, :]
         for emphasis, whole in ((None, padded), (0.97, emphasized)):
-            blocks = list(_hop_frames(samples, n_hops, hop, win, emphasis))
+            blocks = list(hop_frames(samples, n_hops, hop, win, emphasis))
             assert [first for first, _ in blocks] == list(range(0, n_hops, HOPS_PER_BLOCK))
             frames = np.concatenate([block for _, block in blocks])
             assert frames.dtype == np.float32
