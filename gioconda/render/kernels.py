@@ -108,18 +108,24 @@ def coarse_steps(
     """The backward displacement (source minus point) of the grid points ``xs`` x ``ys``
     (float32, in the field's pixels) by ``steps`` damped fixed-point steps from the first
     guess (the point less the field there), written to ``out`` (len(ys), len(xs), 2)."""
+    # Each step over all points before the next: a point's steps depend on each other, the
+    # points do not, so the processor overlaps their reads.
     for i in range(ys.shape[0]):
-        py = ys[i]
         for j in range(xs.shape[0]):
-            px = xs[j]
-            fx, fy = read_field(field, px, py)
-            sx, sy = px - fx, py - fy
-            for _ in range(steps):
+            fx, fy = read_field(field, xs[j], ys[i])
+            out[i, j, 0], out[i, j, 1] = xs[j] - fx, ys[i] - fy
+    for _ in range(steps):
+        for i in range(ys.shape[0]):
+            py = ys[i]
+            for j in range(xs.shape[0]):
+                px, sx, sy = xs[j], out[i, j, 0], out[i, j, 1]
                 fx, fy = read_field(field, sx, sy)
-                sx = sx + ((px - fx) - sx) * damping
-                sy = sy + ((py - fy) - sy) * damping
-            out[i, j, 0] = sx - px
-            out[i, j, 1] = sy - py
+                out[i, j, 0] = sx + ((px - fx) - sx) * damping
+                out[i, j, 1] = sy + ((py - fy) - sy) * damping
+    for i in range(ys.shape[0]):
+        for j in range(xs.shape[0]):
+            out[i, j, 0] -= xs[j]
+            out[i, j, 1] -= ys[i]
 
 
 @njit(cache=True, nogil=True)
@@ -141,24 +147,38 @@ def refine_steps(
     ``torn`` (h, w) is set where the last step is longer than ``torn_step``."""
     settled2 = settled * settled
     torn2 = torn_step * torn_step
+    w = here.shape[1]
+    n = here.shape[0] * w
+    # The pixels not settled after the first step, in the field's pixels (moved back to the
+    # frame's after their last step), each step over all of them before the next.
+    moving = np.empty(n, np.int64)
+    points = np.empty((n, 4), np.float32)
+    m = 0
     for i in range(here.shape[0]):
-        for j in range(here.shape[1]):
+        for j in range(w):
             px, py = here[i, j, 0] - ox, here[i, j, 1] - oy
             sx, sy = source[i, j, 0] - ox, source[i, j, 1] - oy
-            last = False
-            for k in range(steps):
-                fx, fy = read_field(field, sx, sy)
-                dx, dy = (px - fx) - sx, (py - fy) - sy
-                length2 = dx * dx + dy * dy
-                last = length2 > torn2
-                sx = sx + dx * damping
-                sy = sy + dy * damping
-                if k == 0 and not length2 > settled2:
-                    last = False
-                    break
-            torn[i, j] = last
-            source[i, j, 0] = sx + ox
-            source[i, j, 1] = sy + oy
+            fx, fy = read_field(field, sx, sy)
+            dx, dy = (px - fx) - sx, (py - fy) - sy
+            sx, sy = sx + dx * damping, sy + dy * damping
+            torn[i, j] = False
+            if dx * dx + dy * dy > settled2:
+                moving[m] = i * w + j
+                points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
+                m += 1
+            else:
+                source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+    for k in range(1, steps):
+        for q in range(m):
+            px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
+            fx, fy = read_field(field, sx, sy)
+            dx, dy = (px - fx) - sx, (py - fy) - sy
+            if k == steps - 1 and dx * dx + dy * dy > torn2:
+                torn[moving[q] // w, moving[q] % w] = True
+            points[q, 2], points[q, 3] = sx + dx * damping, sy + dy * damping
+    for q in range(m):
+        i, j = moving[q] // w, moving[q] % w
+        source[i, j, 0], source[i, j, 1] = points[q, 2] + ox, points[q, 3] + oy
 
 
 @njit(cache=True, nogil=True)
@@ -223,21 +243,19 @@ def blend(
     cy, cx = corner
     scale = np.float32(1.0 / 255.0)
     one, half = np.float32(1.0), np.float32(0.5)
-    top = np.float32(255.0)
+    low, top = np.float32(0.0), np.float32(255.0)
     for i in range(out.shape[0]):
+        layer, row = warped[i], out[i]
+        under, shown = plate[cy + i, cx:], plate_shown[cy + i, cx:]
         for j in range(out.shape[1]):
-            a = warped[i, j, 3]
-            if a == 0:
-                for k in range(3):
-                    out[i, j, k] = plate_shown[cy + i, cx + j, k]
-            elif a == 255:
-                for k in range(3):
-                    out[i, j, k] = warped[i, j, k]
+            a = layer[j, 3]
+            if a == 255:
+                row[j, 0], row[j, 1], row[j, 2] = layer[j, 0], layer[j, 1], layer[j, 2]
+            elif a == 0:
+                row[j, 0], row[j, 1], row[j, 2] = shown[j, 0], shown[j, 1], shown[j, 2]
             else:
                 share = np.float32(a) * scale
                 rest = one - share
                 for k in range(3):
-                    value = np.float32(warped[i, j, k]) * share
-                    value = value + plate[cy + i, cx + j, k] * rest
-                    value = value + half
-                    out[i, j, k] = np.uint8(min(max(value, np.float32(0.0)), top))
+                    value = np.float32(layer[j, k]) * share + under[j, k] * rest + half
+                    row[j, k] = np.uint8(min(max(value, low), top))
