@@ -62,7 +62,7 @@ def _fused(typingctx, a, b, c):  # type: ignore[no-untyped-def]
     return signature, codegen
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _cell(x: np.float32, y: np.float32, h: int, w: int) -> tuple[int, int, int, int, int, int]:
     """The pixels a bilinear read at (x, y) takes (columns x0, x1, rows y0, y1, clamped to a
     ``h`` x ``w`` image) and its fractions, in 32nds (as OpenCV rounds them)."""
@@ -76,7 +76,7 @@ def _cell(x: np.float32, y: np.float32, h: int, w: int) -> tuple[int, int, int, 
     return x0, x1, y0, y1, sx & (_TAB - 1), sy & (_TAB - 1)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def read_field(field: np.ndarray, x: np.float32, y: np.float32) -> tuple[np.float32, np.float32]:
     """Both channels of an (h, w, 2) float32 ``field`` read bilinearly at (x, y), as
     ``cv2.remap`` reads them (replicated border)."""
@@ -94,6 +94,36 @@ def read_field(field: np.ndarray, x: np.float32, y: np.float32) -> tuple[np.floa
     v = v + field[y1, x0, 1] * w10
     v = v + field[y1, x1, 1] * w11
     return u, v
+
+
+@njit(cache=True, nogil=True)
+def read_slope(
+    field: np.ndarray, x: np.float32, y: np.float32
+) -> tuple[np.float32, np.float32, np.float32, np.float32]:
+    """The derivatives of :func:`read_field` at (x, y) within its cell of pixels: d(field x)
+    / dx, d(field x) / dy, d(field y) / dx, d(field y) / dy (0 across a replicated border)."""
+    h, w = field.shape[0], field.shape[1]
+    x0, x1, y0, y1, ax, ay = _cell(x, y, h, w)
+    one = np.float32(1.0)
+    wx1 = np.float32(ax) * np.float32(1.0 / _TAB)
+    wy1 = np.float32(ay) * np.float32(1.0 / _TAB)
+    wx0, wy0 = one - wx1, one - wy1
+    # (The cell is one pixel wide unless the border repeats it.)
+    sx = np.float32(1.0) if x1 > x0 else np.float32(0.0)
+    sy = np.float32(1.0) if y1 > y0 else np.float32(0.0)
+    uxx = (
+        wy0 * (field[y0, x1, 0] - field[y0, x0, 0]) + wy1 * (field[y1, x1, 0] - field[y1, x0, 0])
+    ) * sx
+    uxy = (
+        wx0 * (field[y1, x0, 0] - field[y0, x0, 0]) + wx1 * (field[y1, x1, 0] - field[y0, x1, 0])
+    ) * sy
+    uyx = (
+        wy0 * (field[y0, x1, 1] - field[y0, x0, 1]) + wy1 * (field[y1, x1, 1] - field[y1, x0, 1])
+    ) * sx
+    uyy = (
+        wx0 * (field[y1, x0, 1] - field[y0, x0, 1]) + wx1 * (field[y1, x1, 1] - field[y0, x1, 1])
+    ) * sy
+    return uxx, uxy, uyx, uyy
 
 
 @njit(cache=True, nogil=True)
@@ -140,19 +170,34 @@ def refine_steps(
     settled: np.float32,
     torn_step: np.float32,
     torn: np.ndarray,
+    slow: np.float32,
+    newton_steps: int,
+    newton_reach: np.float32,
+    folded: np.float32,
 ) -> None:
     """Damped fixed-point steps bringing ``source`` (h, w, 2) in place to the points whose
     image under ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is ``here``:
     each pixel's first step, and the rest only where that step was longer than ``settled``;
-    ``torn`` (h, w) is set where the last step is longer than ``torn_step``."""
+    ``torn`` (h, w) is set where the last step is longer than ``torn_step``.
+
+    Where the steps stop shrinking (the next would be longer than ``settled`` and than
+    ``slow`` times the last: the field stretches the image so far that the damped steps
+    overshoot, or squeezes it so that they crawl) and the map is not torn, up to
+    ``newton_steps`` Newton steps follow (the field's own slope in its cell of pixels),
+    each kept only if it brings the point closer to its image, is shorter than
+    ``newton_reach`` and the field does not fold there (the slope's determinant with the
+    identity above ``folded``)."""
     settled2 = settled * settled
     torn2 = torn_step * torn_step
+    slow2 = slow * slow
+    reach2 = newton_reach * newton_reach
+    one = np.float32(1.0)
     w = here.shape[1]
     n = here.shape[0] * w
     # The pixels not settled after the first step, in the field's pixels (moved back to the
     # frame's after their last step), each step over all of them before the next.
     moving = np.empty(n, np.int64)
-    points = np.empty((n, 4), np.float32)
+    points = np.empty((n, 5), np.float32)
     m = 0
     for i in range(here.shape[0]):
         for j in range(w):
@@ -162,9 +207,11 @@ def refine_steps(
             dx, dy = (px - fx) - sx, (py - fy) - sy
             sx, sy = sx + dx * damping, sy + dy * damping
             torn[i, j] = False
-            if dx * dx + dy * dy > settled2:
+            length2 = dx * dx + dy * dy
+            if length2 > settled2:
                 moving[m] = i * w + j
                 points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
+                points[m, 4] = length2
                 m += 1
             else:
                 source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
@@ -173,12 +220,38 @@ def refine_steps(
             px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
             fx, fy = read_field(field, sx, sy)
             dx, dy = (px - fx) - sx, (py - fy) - sy
-            if k == steps - 1 and dx * dx + dy * dy > torn2:
+            length2 = dx * dx + dy * dy
+            if k == steps - 1 and length2 > torn2:
                 torn[moving[q] // w, moving[q] % w] = True
             points[q, 2], points[q, 3] = sx + dx * damping, sy + dy * damping
+            points[q, 4] = length2
     for q in range(m):
         i, j = moving[q] // w, moving[q] % w
-        source[i, j, 0], source[i, j, 1] = points[q, 2] + ox, points[q, 3] + oy
+        px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
+        if newton_steps > 0 and not torn[i, j]:
+            fx, fy = read_field(field, sx, sy)
+            rx, ry = (px - fx) - sx, (py - fy) - sy
+            gap2 = rx * rx + ry * ry
+            if gap2 > settled2 and gap2 > slow2 * points[q, 4]:
+                for _ in range(newton_steps):
+                    uxx, uxy, uyx, uyy = read_slope(field, sx, sy)
+                    a, b, c, d = one + uxx, uxy, uyx, one + uyy
+                    det = a * d - b * c
+                    if not det > folded:
+                        break
+                    nx = (d * rx - b * ry) / det
+                    ny = (a * ry - c * rx) / det
+                    if not nx * nx + ny * ny < reach2:
+                        break
+                    tx, ty = sx + nx, sy + ny
+                    fx, fy = read_field(field, tx, ty)
+                    ux, uy = (px - fx) - tx, (py - fy) - ty
+                    if not ux * ux + uy * uy < gap2:
+                        break
+                    sx, sy, rx, ry, gap2 = tx, ty, ux, uy, ux * ux + uy * uy
+                    if not gap2 > settled2:
+                        break
+        source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
 
 
 @njit(cache=True, nogil=True)
@@ -235,19 +308,19 @@ def blend(
     corner: tuple[int, int],
     out: np.ndarray,
 ) -> None:
-    """The warped layer (``warped``, (h, w, 4) uint8 with its alpha) over the plate, written to
-    ``out`` ((h, w, 3) uint8): the warped colour where the alpha is 255, the plate
-    (``plate_shown``, the frame's (S, S, 3) uint8) where it is 0, and between them the alpha's
-    mix of the warped colour and the float ``plate`` (the frame's (S, S, 3) float32), rounded.
-    ``corner``: the frame's row and column of the window's pixel (0, 0)."""
+    """The warped layer (``warped``, (h, w, 4) uint8 with its alpha, the frame's pixels from
+    ``corner`` (row, column) on) over the plate, written to the frame ``out`` ((S, S, 3) uint8)
+    there: the warped colour where the alpha is 255, the plate (``plate_shown``, (S, S, 3)
+    uint8) where it is 0, and between them the alpha's mix of the warped colour and the float
+    ``plate`` ((S, S, 3) float32), rounded."""
     cy, cx = corner
     scale = np.float32(1.0 / 255.0)
     one, half = np.float32(1.0), np.float32(0.5)
     low, top = np.float32(0.0), np.float32(255.0)
-    for i in range(out.shape[0]):
-        layer, row = warped[i], out[i]
+    for i in range(warped.shape[0]):
+        layer, row = warped[i], out[cy + i, cx:]
         under, shown = plate[cy + i, cx:], plate_shown[cy + i, cx:]
-        for j in range(out.shape[1]):
+        for j in range(warped.shape[1]):
             a = layer[j, 3]
             if a == 255:
                 row[j, 0], row[j, 1], row[j, 2] = layer[j, 0], layer[j, 1], layer[j, 2]

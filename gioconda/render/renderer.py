@@ -438,7 +438,7 @@ class Renderer:
             fill_from_around(warped[..., :3], torn, (tx0, ty0, tw, th))
         # The layer over the plate: where it is opaque the frame is the warped pixel itself,
         # where it is clear the plate, and between them (its soft edge) their mix.
-        blend(warped, self._plate, self._plate_shown, (wy0, wx0), out[wy0:wy1, wx0:wx1])
+        blend(warped, self._plate, self._plate_shown, (wy0, wx0), out)
         return out
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
