@@ -228,7 +228,9 @@ def refine_steps(
     for q in range(m):
         i, j = moving[q] // w, moving[q] % w
         px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
-        if newton_steps > 0 and not torn[i, j]:
+        # (A last step under ``settled`` leaves the point settled unless the field stretches
+        # the image over 2.7 times: not worth a read.)
+        if newton_steps > 0 and points[q, 4] > settled2 and not torn[i, j]:
             fx, fy = read_field(field, sx, sy)
             rx, ry = (px - fx) - sx, (py - fy) - sy
             gap2 = rx * rx + ry * ry
