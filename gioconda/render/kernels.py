@@ -13,6 +13,7 @@ releases the GIL, so that two render threads run at once.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -26,14 +27,15 @@ def _cache_folder() -> None:
     processes compiling at once (batch workers, parallel tests) do not corrupt it."""
     import numba
 
-    if numba.config.CACHE_DIR or os.access(os.path.dirname(__file__), os.W_OK):
+    # (numba.config sets its settings from the environment at import: hidden from mypy.)
+    if numba.config.CACHE_DIR or os.access(os.path.dirname(__file__), os.W_OK):  # type: ignore[attr-defined]
         return
-    numba.config.CACHE_DIR = str(cache_dir() / "numba")
+    numba.config.CACHE_DIR = str(cache_dir() / "numba")  # type: ignore[attr-defined]
 
 
 _cache_folder()
 
-from llvmlite import ir  # noqa: E402
+from llvmlite import ir  # type: ignore[import-untyped]  # noqa: E402
 from numba import njit  # noqa: E402  (after the cache folder is chosen)
 from numba.core import cgutils, types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
@@ -48,11 +50,11 @@ _FAR = np.float32(2.0**28)
 
 
 @intrinsic
-def _fused(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+def _fused_intrinsic(typingctx, a, b, c):
     """a * b + c in float32, rounded once (LLVM's fma: what OpenCV's ``scaleAdd`` computes)."""
     signature = types.float32(types.float32, types.float32, types.float32)
 
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):
         f32 = args[0].type
         fma = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(f32, [f32, f32, f32]), "llvm.fma.f32"
@@ -60,6 +62,10 @@ def _fused(typingctx, a, b, c):  # type: ignore[no-untyped-def]
         return builder.call(fma, args)
 
     return signature, codegen
+
+
+#: (The intrinsic as the kernels call it: mypy reads numba's own signature for it.)
+_fused: Any = _fused_intrinsic
 
 
 @njit(cache=True, nogil=True)
