@@ -51,7 +51,16 @@ from gioconda.render.mouth import MouthPainter
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.photo_expression import photo_expression, undone_expression
 from gioconda.render.regions import bounding_box
-from gioconda.render.rig import FaceRig, HeadFrame, drawn_yaw, drawn_yaw_gain, rest_yaw
+from gioconda.render.rig import (
+    DELIVERY_GAIN_MAX,
+    TURN_PROBE_YAW,
+    FaceRig,
+    HeadFrame,
+    drawn_yaw,
+    drawn_yaw_gain,
+    rest_yaw,
+    rigid_turn_share,
+)
 from gioconda.render.warp import (
     FILL_PAD,
     INVERSION_COARSENING,
@@ -129,10 +138,6 @@ class Renderer:
     def __init__(self, portrait: Portrait) -> None:
         self.portrait = portrait
         self.rig = FaceRig(portrait.landmarks)
-        # The features of a face the photo shows from the front turn further than commanded
-        # (its outline does not), so that the turn reads as the commanded angle (see
-        # :data:`~gioconda.render.rig.FRONTAL_YAW_GAIN`).
-        self.yaw_gain = drawn_yaw_gain(rest_yaw(portrait.landmarks))
         size = self.size = portrait.size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._grid = np.stack([xs, ys], axis=-1)
@@ -165,6 +170,16 @@ class Renderer:
         # (The same, as one (4, h, w) array, for the compiled field: see :meth:`_field_in`.)
         self._rigid_stack = np.stack(self._rigid_planes)
         self._landmark_points, self._landmark_weight, self._relief = self._landmarks_on_head()
+        # The features turn further than commanded (the outline does not), so that the turn
+        # reads as the commanded angle: a face the photo shows from the front by
+        # :data:`~gioconda.render.rig.FRONTAL_YAW_GAIN`, and any face at least as far as makes
+        # its landmarks turn as far as the photo's own 3D landmarks (see :meth:`_delivering_gain`);
+        # for turns to -yaw and to +yaw.
+        frontal = drawn_yaw_gain(rest_yaw(portrait.landmarks))
+        self.yaw_gain: float | tuple[float, float] = (
+            max(frontal, self._delivering_gain(-TURN_PROBE_YAW)),
+            max(frontal, self._delivering_gain(TURN_PROBE_YAW)),
+        )
         # What a step of the rigid motion's inversion reads at each source (see
         # :meth:`_rigid_step`): the weight and the depth about the pivot.
         self._weight_depth = cv2.merge([self._head_weight, self._centred[2]])
@@ -289,6 +304,37 @@ class Renderer:
         self._taper = self._relief_taper()
         relief = (neutral[:, 2] - pivot[2] - points[:, 2]) * weight[:, 0] * self._taper
         return points, weight, relief.astype(np.float32)
+
+    def _delivering_gain(self, yaw: float) -> float:
+        """The further turn's gain that makes the landmarks drawn turned ``yaw`` degrees move as
+        a rigid turn of the photo's own 3D landmarks would
+        (:func:`~gioconda.render.rig.rigid_turn_share` of 1).
+
+        The warp turns a smoothed depth map and tapers the landmarks' relief to nothing at the
+        face's oval, so that the field does not fold; a frontal face's landmarks so move 0.91-0.94
+        as far as its own 3D shape says. On a face the photo shows turned, the far half lies
+        within that taper and behind the smoothing: its landmarks move only 0.71-0.83 as far,
+        least on a turn toward the camera, and Face Mesh reads the turn as that much short.
+        Worked out from the landmarks alone (no frame is rendered); the share is linear in the
+        gain.
+        """
+        shares = [self._turn_share(yaw, gain) for gain in (1.0, 1.5)]
+        if shares[1] - shares[0] < 1e-3:
+            return 1.0  # (the further turn does not reach the landmarks)
+        gain = 1.0 + 0.5 * (1.0 - shares[0]) / (shares[1] - shares[0])
+        return float(np.clip(gain, 1.0, DELIVERY_GAIN_MAX))
+
+    def _turn_share(self, yaw: float, gain: float) -> float:
+        """:func:`~gioconda.render.rig.rigid_turn_share` of the landmarks as :meth:`render` draws
+        them turned ``yaw`` degrees with ``gain``."""
+        head = HeadFrame(rotation_matrix(yaw, 0.0, 0.0), self.rig.pivot, 1.0, np.zeros(2))
+        moved = self._landmark_motion(head, self.rig.neutral)
+        x = moved.head[:, 0] + self._relief_motion(head)[:, 0]
+        if gain != 1.0:
+            drawn = np.array([drawn_yaw(yaw, gain), 0.0, 0.0])
+            x = x + self._further_turn(head, drawn)[:, 0]
+        landmarks = self.rig.neutral[:N_MESH_LANDMARKS]
+        return rigid_turn_share(landmarks, self.rig.pivot, [(yaw, x[:N_MESH_LANDMARKS])])
 
     def _relief_taper(self) -> np.ndarray:
         """How much of its relief each landmark carries, (478,) in [0, 1]: all of it inside

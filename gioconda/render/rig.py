@@ -172,6 +172,16 @@ FRONTAL_YAW_GAIN_REACH = 15.0
 FRONTAL_YAW_FADE = (10.0, 20.0)
 
 
+#: The yaw, degrees, each way, at which the renderer finds how much of a rigid turn its drawn
+#: landmarks make (:func:`rigid_turn_share`): the size of a speaking head's turns.
+TURN_PROBE_YAW = 10.0
+
+
+#: The most the features' further turn may make up for the warp's own shortfall: a face the photo
+#: shows turned 40 degrees needs up to 1.31; beyond this the photo's landmarks are not trusted.
+DELIVERY_GAIN_MAX = 1.4
+
+
 #: Left-right pairs of landmarks (subject's right, left) whose 3D direction gives the face's
 #: own yaw: cheek sides, eye corners, mouth corners, jaw, brows.
 _SYMMETRIC_PAIRS = (
@@ -198,12 +208,46 @@ def drawn_yaw_gain(yaw_in_photo: float) -> float:
     return 1.0 + (FRONTAL_YAW_GAIN - 1.0) * (1.0 - turned)
 
 
-def drawn_yaw(commanded: float, gain: float) -> float:
-    """The yaw the renderer draws the features at for ``commanded`` degrees, with
-    :func:`drawn_yaw_gain`'s
-    ``gain`` over the first :data:`FRONTAL_YAW_GAIN_REACH` degrees."""
+def drawn_yaw(commanded: float, gain: float | tuple[float, float]) -> float:
+    """The yaw the renderer draws the features at for ``commanded`` degrees, with ``gain``
+    (:func:`drawn_yaw_gain`'s; or one for turns to -yaw and one for turns to +yaw) over the
+    first :data:`FRONTAL_YAW_GAIN_REACH` degrees."""
+    if isinstance(gain, tuple):
+        gain = gain[1] if commanded > 0 else gain[0]
     reach = FRONTAL_YAW_GAIN_REACH
     return commanded + (gain - 1.0) * min(max(commanded, -reach), reach)
+
+
+def rigid_turn_share(
+    landmarks: np.ndarray, pivot: np.ndarray, drawn_x: list[tuple[float, np.ndarray]]
+) -> float:
+    """How much of a rigid turn of the face's own 3D landmarks the renderer's drawn landmarks
+    make: the least-squares slope of their sideways motion on that of the rigid turn, both
+    about their mean (1: as far; less: short), pooled over the yaws given.
+
+    The rigid turn takes no point as behind the pivot: landmarks Face Mesh places behind it lie
+    on a turned face's far outline, where the head is seen edge on and its outline stays put
+    as it turns (as the renderer's depth map has it).
+
+    Parameters
+    ----------
+    landmarks: (N, 3) the photo's mesh landmarks, crop pixels
+    pivot: (3,) the head's pivot
+    drawn_x: (yaw in degrees, (N,) how far the renderer moves each landmark sideways, pixels)
+
+    Returns
+    -------
+    float: the share, 1.0 where the rigid turn moves nothing
+    """
+    points = landmarks.astype(np.float64).copy()
+    points[:, 2] = np.minimum(points[:, 2], pivot[2])
+    along = across = 0.0
+    for yaw, moved in drawn_x:
+        rigid = (points - pivot) @ rotation_matrix(yaw, 0.0, 0.0)[0] - (points[:, 0] - pivot[0])
+        rigid = rigid - rigid.mean()
+        along += float(rigid @ (moved - moved.mean()))
+        across += float(rigid @ rigid)
+    return along / across if across > 0 else 1.0
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def test_only_the_features_turn_further(astronaut_renderer):
     cv2.fillPoly(face, [np.round(lm[list(FACE_OVAL), :2]).astype(np.int32)], (1,))
     beyond = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5) > 8
     gain = renderer.yaw_gain
-    assert gain > 1.2
+    assert min(gain) > 1.2  # (both ways)
     try:
         renderer.yaw_gain = 1.0
         plain = _frame(renderer, (10, 0, 0))
