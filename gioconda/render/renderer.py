@@ -43,6 +43,7 @@ from gioconda.render.covers import lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
+from gioconda.render.kernels import blend, field_box
 from gioconda.render.layers import head_layers
 from gioconda.render.lids import LidCloser
 from gioconda.render.mesh_cache import cached_landmark_mesh
@@ -166,6 +167,8 @@ class Renderer:
             [w * plane[r0:r1, c0:c1] for plane in self._centred] + [w], axis=-1
         ).astype(np.float32)
         self._rigid_planes = _planes(rigid_basis)
+        # (The same, as one (4, h, w) array, for the compiled field: see :meth:`_field_in`.)
+        self._rigid_stack = np.stack(self._rigid_planes)
         self._landmark_points, self._landmark_weight, self._relief = self._landmarks_on_head()
         # The features turn further than commanded (the outline does not), so that the turn
         # reads as the commanded angle: a face the photo shows from the front by
@@ -195,9 +198,9 @@ class Renderer:
         basis = cv2.copyMakeBorder(framed, 0, odd, 0, odd, cv2.BORDER_REPLICATE)
         hr0, hr1, hc0, hc1 = r0 // s, -(-r1 // s), c0 // s, -(-c1 // s)
         self._smooth_moving_box = hr0, hr1, hc0, hc1
-        self._smooth_planes = _planes(
+        self._smooth_planes = np.stack(_planes(
             cv2.resize(basis, (side, side), interpolation=cv2.INTER_AREA)[hr0:hr1, hc0:hc1]
-        )
+        ))  # fmt: skip
         self._fine_boxes = []
         for region, share, _ in FINE_REGIONS:
             points = self.rig.neutral[list(region), :2]
@@ -219,11 +222,8 @@ class Renderer:
         self._alpha, self._plate = layers.alpha, layers.plate
         # What a frame shows wherever the head layer is clear (alpha 0): the plate alone.
         self._plate_shown = np.clip(self._plate + 0.5, 0, 255).astype(np.uint8)
-        # The plate's pixels as 16-byte items (a fourth channel of 0), which NumPy gathers
-        # as single items, many times faster than rows of three.
-        plate4 = np.zeros((size * size, 4), np.float32)
-        plate4[:, :3] = self._plate.reshape(-1, 3)
-        self._plate_items = plate4.view(np.complex128).reshape(-1)
+        # (Read by the compiled blend: row-major float32.)
+        self._plate = np.ascontiguousarray(self._plate, np.float32)
         # The photo and the layer's alpha reach past the crop, so that hair cut by its edge
         # moves in whole instead of smearing its last row.
         pad = self._source_pad = max(1, round(SOURCE_PAD * size))
@@ -453,9 +453,8 @@ class Renderer:
         pixel comes from in the photo (``backward``).
 
         Only ``window`` (rows y0:y1, columns x0:x1; None: the whole frame) is composited,
-        the rest is the frame without motion (see :meth:`_motion_window`). Inside it, only
-        the box where the layer shows (its alpha above 0), and around the torn pixels that
-        the fill reads, is warped and blended: everywhere else the frame is the plate.
+        the rest is the frame without motion (see :meth:`_motion_window`). Inside it, the
+        layer is warped and blended over the plate.
         """
         size = self.size
         wy0, wy1, wx0, wx1 = (0, size, 0, size) if window is None else window
@@ -467,60 +466,25 @@ class Renderer:
                       (band, slice(0, wx0)), (band, slice(wx1, size)))  # fmt: skip
             for part in around:
                 out[part] = self._rest[part]
-        region = out[wy0:wy1, wx0:wx1]
-        region[...] = self._plate_shown[wy0:wy1, wx0:wx1]
         # (Copied, then added in place: NumPy adds far faster over contiguous memory.)
         in_source = backward[wy0:wy1, wx0:wx1].copy()
         in_source += np.float32(self._source_pad + 1)
         warped = cv2.remap(self._source_rgba, in_source, NO_ARRAY, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         torn = torn[wy0:wy1, wx0:wx1]
-        # Whatever comes from further out (above a head drawn smaller) is background plate.
-        alpha = cv2.extractChannel(warped, 3)
-        # A torn pixel's map is noise and may point off the head (below the chin, into the
-        # background), whose alpha of 0 would let the plate show through as a dark speck on
-        # the lip's edge or a blob beside the mouth's corner. The map tears only where the
-        # face pulls apart, so the pixel belongs to the head layer, and the fill paints it.
         tx0, ty0, tw, th = cv2.boundingRect(torn.view(np.uint8))
         if tw:
+            # A torn pixel's map is noise and may point off the head (below the chin, into
+            # the background), whose alpha of 0 would let the plate show through as a dark
+            # speck on the lip's edge or a blob beside the mouth's corner. The map tears only
+            # where the face pulls apart, so the pixel belongs to the head layer, and the fill
+            # paints it (from what lies around it).
             torn_box = (slice(ty0, ty0 + th), slice(tx0, tx0 + tw))
-            alpha[torn_box][torn[torn_box]] = 255
-        x0, y0, w, h = cv2.boundingRect(alpha)  # of the pixels where the layer shows
-        if w == 0:
-            return out
-        x1, y1 = x0 + w, y0 + h
-        if tw:
-            # The fill over torn pixels averages what lies around them: take that too.
-            pad = FILL_PAD
-            y0, y1 = min(y0, max(ty0 - pad, 0)), max(y1, ty0 + th + pad)
-            x0, x1 = min(x0, max(tx0 - pad, 0)), max(x1, tx0 + tw + pad)
-        box = (slice(y0, y1), slice(x0, x1))
-        if tw:
-            colour = warped[box][..., :3]
-            fill_from_around(colour, torn[box], (tx0 - x0, ty0 - y0, tw, th))
-        a = alpha[box]
-        # Where the layer is opaque the frame is the warped pixel itself, and where it is
-        # clear the plate: only the pixels between (the layer's soft edge) need the sum.
-        between = cv2.findNonZero(cv2.inRange(a, _PARTLY_LOW, _PARTLY_HIGH))
-        if between is not None:
-            # Gathered and scattered as whole 4-byte pixels by flat index (NumPy's fastest).
-            rows, cols = between[:, 0, 1] + y0, between[:, 0, 0] + x0
-            pixels = warped.view(np.uint32).reshape(-1)
-            at = rows * (wx1 - wx0) + cols
-            rgba = pixels[at].view(np.uint8).reshape(-1, 4)
-            share = rgba[:, 3:] * np.float32(1 / 255)
-            plate = self._plate_items[(rows + wy0) * size + (cols + wx0)]
-            # All four channels at once (contiguous rows); the fourth, alpha, is not shown
-            # (the copy below reads the alpha taken out above).
-            blended = rgba * share
-            blended += plate.view(np.float32).reshape(-1, 4) * (1 - share)
-            blended += np.float32(0.5)
-            np.clip(blended, 0, 255, out=blended)
-            pixels[at] = blended.astype(np.uint8).view(np.uint32).reshape(-1)
-        shown = region[box]
-        # (OpenCV writes into the view; assigning its result back keeps that explicit.)
-        rgb = cv2.cvtColor(warped[box], cv2.COLOR_RGBA2RGB)
-        shown[...] = cv2.copyTo(rgb, a, shown)
+            warped[..., 3][torn_box][torn[torn_box]] = 255
+            fill_from_around(warped[..., :3], torn, (tx0, ty0, tw, th))
+        # The layer over the plate: where it is opaque the frame is the warped pixel itself,
+        # where it is clear the plate, and between them (its soft edge) their mix.
+        blend(warped, self._plate, self._plate_shown, (wy0, wx0), out)
         return out
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
@@ -738,35 +702,32 @@ class Renderer:
         """The forward field on the smooth grid (:data:`SMOOTH_SCALE` times coarser than the
         frame), (h, h, 2) float32, in smooth-grid pixels."""
         side = self._smooth_side
-        field = np.zeros((side, side, 2), np.float32)
-        r0, r1, c0, c1 = self._smooth_moving_box
-        if r1 > r0 and c1 > c0:  # (OpenCV writes into the view)
-            field[r0:r1, c0:c1] = _linear_in(self._smooth_planes, c * np.float32(1 / SMOOTH_SCALE))
+        field = np.empty((side, side, 2), np.float32)
         x0, y0, x1, y1 = self._smooth_mesh.box
-        scaled = offsets * np.float32(1 / SMOOTH_SCALE)
         matrix = self._smooth_mesh.matrix
-        spread = [
-            _band_product(matrix, 0, matrix.shape[0], scaled[:, axis]).reshape(y1 - y0, x1 - x0)
-            for axis in (0, 1)
-        ]
-        mesh = field[y0:y1, x0:x1]
-        cv2.add(mesh, cv2.merge(spread), dst=mesh)
+        scale = np.float32(1 / SMOOTH_SCALE)
+        field_box(field, 0, 0, matrix.indptr, matrix.indices, matrix.data, offsets * scale,
+                  (y0, y1, x0, x1), self._smooth_planes, self._smooth_moving_box,
+                  c * scale)  # fmt: skip
         return field
 
     def _field_in(
         self, c: np.ndarray, offsets: np.ndarray, box: tuple[int, int, int, int]
     ) -> np.ndarray:
         """The forward field (as :meth:`forward_field` computes it) over ``box`` (rows y0:y1,
-        columns x0:x1) alone, (h, w, 2) float32."""
+        columns x0:x1) alone, (h, w, 2) float32: the mesh's rows of one of the matrices
+        made for the boxes a frame's work usually lies in (see :meth:`_spread_in`), else of
+        the mesh's own, and the rigid motion, in one compiled pass."""
         y0, y1, x0, x1 = box
-        field = self._spread_in(offsets, box)
-        r0, r1, c0, c1 = self._moving_box
-        ry0, ry1, rx0, rx1 = max(y0, r0), min(y1, r1), max(x0, c0), min(x1, c1)
-        if ry1 > ry0 and rx1 > rx0:  # (OpenCV writes into the view)
-            moving = field[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0]
-            part = (slice(ry0 - r0, ry1 - r0), slice(rx0 - c0, rx1 - c0))
-            rigid = _linear_in([plane[part] for plane in self._rigid_planes], c)
-            cv2.add(moving, rigid, dst=moving)
+        field = np.empty((y1 - y0, x1 - x0, 2), np.float32)
+        around = next((near for near in self._mesh_boxes if _inside(box, near[0])), None)
+        if around is not None:
+            rows, matrix = around
+        else:
+            mx0, my0, mx1, my1 = self._mesh.box
+            rows, matrix = (my0, my1, mx0, mx1), self._mesh.matrix
+        field_box(field, y0, x0, matrix.indptr, matrix.indices, matrix.data, offsets, rows,
+                  self._rigid_stack, self._moving_box, c)  # fmt: skip
         return field
 
     def _mesh_rows(self, box: tuple[int, int, int, int]) -> sparse.csr_matrix:

@@ -17,7 +17,7 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from gioconda.face.topology import FACE_OVAL, N_MESH_LANDMARKS
-from gioconda.render.cv2_typing import NO_ARRAY
+from gioconda.render.kernels import coarse_steps, refine_steps
 from gioconda.render.rig import FaceRig
 
 #: Damped fixed-point iterations that invert the forward displacement field (on the coarse
@@ -48,6 +48,29 @@ SETTLED_STEP = 1 / 64
 
 #: Points per row of the block the unsettled pixels are gathered into.
 POINT_ROW = 256
+
+
+#: The fixed-point steps have stopped shrinking where the next would be longer than this
+#: share of the last: what a damped step over a field of no stretch shrinks to at most. Where
+#: the field stretches or squeezes the image they shrink more slowly or overshoot (the lid's
+#: fold under a fully raised brow, stretched over twice its length, was left 0.4-0.9 px from
+#: settled; the lips squeezed together 0.2 px on 1% of the mouth's pixels): Newton steps
+#: follow there.
+SLOW_SHRINK = 0.25
+
+
+#: Newton steps (on the field's own slope) at most where the fixed-point steps stop shrinking.
+NEWTON_STEPS = 2
+
+
+#: A Newton step longer than this, pixels, is not taken (the slope of one pixel's cell says
+#: little about the field further away).
+NEWTON_REACH = 2.0
+
+
+#: Where the field's slope plus the identity has a determinant under this, the field folds
+#: the image (the lips' seam): no Newton step is taken there.
+FOLDED = 0.05
 
 
 #: Fixed-point steps inverting the rigid motion alone (smooth: it converges in a few).
@@ -248,71 +271,38 @@ def invert_field(
 
 
 def refine_inverse(
-    field: np.ndarray, here: np.ndarray, source: np.ndarray, origin: tuple[int, int] = (0, 0)
+    field: np.ndarray,
+    here: np.ndarray,
+    source: np.ndarray,
+    origin: tuple[int, int] = (0, 0),
+    newton: bool = True,
 ) -> np.ndarray:
     """Bring ``source`` (h, w, 2), a close guess of where the output pixels ``here`` come
     from, to sub-pixel accuracy in place by :data:`REFINING_STEPS` damped fixed-point steps
     on ``field``, whose pixel (0, 0) lies at ``origin`` (x, y) of the frame; return the
     (h, w) bool mask of pixels where the map tears (the last step is over :data:`TORN_STEP`).
 
-    After the first step only the pixels not yet settled (see :data:`SETTLED_STEP`) are
-    visited: a pixel whose step is under it is not torn either.
+    After the first step only the pixels not yet settled (see :data:`SETTLED_STEP`) take
+    the others: a pixel whose step is under it is not torn either. Where the steps stop
+    shrinking (see :data:`SLOW_SHRINK`), up to :data:`NEWTON_STEPS` Newton steps follow
+    (unless not ``newton``).
     """
-    # (The steps read the field at the source: both put in the field's own pixels. Each
-    # (x, y) pair is viewed as one complex number: NumPy adds a pair to every pixel many
-    # times faster so than by broadcasting it.)
-    shift = np.complex64(complex(*origin))
-    if origin != (0, 0):
-        here = (here.view(np.complex64) - shift).view(np.float32)
-        source.view(np.complex64)[...] -= shift
-    step = _inversion_step(field, here, source, np.empty_like(source))
-    # Most pixels are settled after the first step (the guess is already accurate where
-    # the field is smooth): the next steps visit only the others, gathered into a block of
-    # points (each point's step is what it was in the image).
-    unsettled = _squared_length(step) > SETTLED_STEP**2
-    step *= INVERSION_DAMPING
-    source += step
-    # Each pixel's (x, y) pair viewed as one 8-byte item: NumPy gathers and scatters single
-    # items many times faster than rows of two.
-    pairs = source.view(np.uint64).reshape(-1)
-    moving = np.flatnonzero(unsettled)
-    n = len(moving)
-    # (OpenCV maps have fewer than 2**15 rows: the points are laid out in rows of a block.)
-    rows = max(1, -(-n // POINT_ROW))
-    points = np.zeros((rows, POINT_ROW, 2), np.float32)
-    targets = np.zeros_like(points)
-    np.take(pairs, moving, out=points.view(np.uint64).reshape(-1)[:n])
-    np.take(here.view(np.uint64).reshape(-1), moving, out=targets.view(np.uint64).reshape(-1)[:n])
-    for i in range(1, REFINING_STEPS):
-        step = _inversion_step(field, targets, points, np.empty_like(points))
-        if i == REFINING_STEPS - 1:
-            torn_points = _squared_length(step).reshape(-1)[:n] > TORN_STEP**2
-        step *= INVERSION_DAMPING
-        points += step
-    pairs[moving] = points.view(np.uint64).reshape(-1)[:n]
-    torn = np.zeros(source.shape[:2], bool)
-    torn.reshape(-1)[moving] = torn_points
-    if origin != (0, 0):
-        source.view(np.complex64)[...] += shift
+    torn = np.empty(source.shape[:2], bool)
+    # (The compiled steps read and write the arrays in place, row-major.)
+    target = source if source.flags.c_contiguous else np.ascontiguousarray(source)
+    refine_steps(_contiguous(field), _contiguous(here), target, np.float32(origin[0]),
+                 np.float32(origin[1]), REFINING_STEPS, np.float32(INVERSION_DAMPING),
+                 np.float32(SETTLED_STEP), np.float32(TORN_STEP), torn,
+                 np.float32(SLOW_SHRINK), NEWTON_STEPS if newton else 0,
+                 np.float32(NEWTON_REACH), np.float32(FOLDED))  # fmt: skip
+    if target is not source:
+        source[...] = target
     return torn
 
 
-def _squared_length(vectors: np.ndarray) -> np.ndarray:
-    """Squared length of each (..., 2) vector."""
-    dx, dy = vectors[..., 0], vectors[..., 1]
-    return dx * dx + dy * dy
-
-
-def _inversion_step(
-    field: np.ndarray, here: np.ndarray, source: np.ndarray, at_source: np.ndarray
-) -> np.ndarray:
-    """The undamped step from ``source`` toward the point whose image is ``here``
-    (source + field(source) = here), written over ``at_source`` (scratch space)."""
-    cv2.remap(field, source, NO_ARRAY, cv2.INTER_LINEAR, dst=at_source,
-              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    step = np.subtract(here, at_source, out=at_source)
-    step -= source
-    return step
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """``array`` as row-major float32 (itself when it is: the compiled loops take one layout)."""
+    return np.ascontiguousarray(array, np.float32)
 
 
 def coarse_inverse(
@@ -328,16 +318,9 @@ def coarse_inverse(
     xs, ys = coarse_points(window, factor)
     xs -= np.float32(origin[0])
     ys -= np.float32(origin[1])
-    here = np.empty((len(ys), len(xs), 2), np.float32)
-    here[..., 0], here[..., 1] = xs[None, :], ys[:, None]
-    at_source = cv2.remap(field, here, NO_ARRAY, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    source = here - at_source
-    for _ in range(INVERSION_STEPS):
-        step = _inversion_step(field, here, source, at_source)
-        step *= INVERSION_DAMPING
-        source += step
-    source -= here
+    source = np.empty((len(ys), len(xs), 2), np.float32)
+    coarse_steps(_contiguous(field), xs, ys, INVERSION_STEPS, np.float32(INVERSION_DAMPING),
+                 source)  # fmt: skip
     y0, y1, x0, x1 = window
     return to_every_pixel(source, y1 - y0, x1 - x0, factor)
 

@@ -1,0 +1,342 @@
+"""The renderer's per-pixel loops, compiled (numba): the inversion's fixed-point steps with the
+field's bilinear read fused in, the field over a box (the mesh's sparse product and the rigid
+motion in one pass), and the composite's blend of the warped layer over the plate.
+
+Each loop computes what the NumPy and OpenCV code it replaces computed, to the bit: a bilinear
+read is OpenCV's (``cv2.remap``, ``INTER_LINEAR``, replicated border: the point rounded to 1/32
+pixel, float weights summed in its order), and float32 arithmetic is done in float32, in the
+same order, fused only where OpenCV fuses it. The compiled code is cached on disk (beside this
+file, or where :func:`_cache_folder` says) so that only a first run compiles; every loop
+releases the GIL, so that two render threads run at once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from gioconda.cache import cache_dir
+
+
+def _cache_folder() -> None:
+    """Where numba keeps compiled code when this package's folder is read-only (an install
+    owned by another user): ``numba`` in Gioconda's cache, unless the user chose a folder
+    (``NUMBA_CACHE_DIR``). Numba writes each entry to a temporary file and renames it, so
+    processes compiling at once (batch workers, parallel tests) do not corrupt it."""
+    import numba
+
+    # (numba.config sets its settings from the environment at import: hidden from mypy.)
+    if numba.config.CACHE_DIR or os.access(os.path.dirname(__file__), os.W_OK):  # type: ignore[attr-defined]
+        return
+    numba.config.CACHE_DIR = str(cache_dir() / "numba")  # type: ignore[attr-defined]
+
+
+_cache_folder()
+
+from llvmlite import ir  # type: ignore[import-untyped]  # noqa: E402
+from numba import njit  # noqa: E402  (after the cache folder is chosen)
+from numba.core import cgutils, types  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+#: OpenCV's bilinear reads round a point to 1/32 pixel.
+_TAB = 32
+_TAB_BITS = 5
+#: A source point is rounded to an int of 1/32 pixels: kept well inside the int's range (a
+#: torn pixel's source is noise; OpenCV saturates it to a short after the shift, and the
+#: replicated border clamps it to the image either way).
+_FAR = np.float32(2.0**28)
+
+
+@intrinsic
+def _fused_intrinsic(typingctx, a, b, c):
+    """a * b + c in float32, rounded once (LLVM's fma: what OpenCV's ``scaleAdd`` computes)."""
+    signature = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, sig, args):
+        f32 = args[0].type
+        fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(f32, [f32, f32, f32]), "llvm.fma.f32"
+        )
+        return builder.call(fma, args)
+
+    return signature, codegen
+
+
+#: (The intrinsic as the kernels call it: mypy reads numba's own signature for it.)
+_fused: Any = _fused_intrinsic
+
+
+@njit(cache=True, nogil=True)
+def _cell(x: np.float32, y: np.float32, h: int, w: int) -> tuple[int, int, int, int, int, int]:
+    """The pixels a bilinear read at (x, y) takes (columns x0, x1, rows y0, y1, clamped to a
+    ``h`` x ``w`` image) and its fractions, in 32nds (as OpenCV rounds them)."""
+    sx = int(np.rint(min(max(x * np.float32(_TAB), -_FAR), _FAR)))
+    sy = int(np.rint(min(max(y * np.float32(_TAB), -_FAR), _FAR)))
+    ix, iy = sx >> _TAB_BITS, sy >> _TAB_BITS
+    x0 = min(max(ix, 0), w - 1)
+    x1 = min(max(ix + 1, 0), w - 1)
+    y0 = min(max(iy, 0), h - 1)
+    y1 = min(max(iy + 1, 0), h - 1)
+    return x0, x1, y0, y1, sx & (_TAB - 1), sy & (_TAB - 1)
+
+
+@njit(cache=True, nogil=True)
+def read_field(field: np.ndarray, x: np.float32, y: np.float32) -> tuple[np.float32, np.float32]:
+    """Both channels of an (h, w, 2) float32 ``field`` read bilinearly at (x, y), as
+    ``cv2.remap`` reads them (replicated border)."""
+    h, w = field.shape[0], field.shape[1]
+    x0, x1, y0, y1, ax, ay = _cell(x, y, h, w)
+    one = np.float32(1.0)
+    wx1 = np.float32(ax) * np.float32(1.0 / _TAB)
+    wy1 = np.float32(ay) * np.float32(1.0 / _TAB)
+    wx0, wy0 = one - wx1, one - wy1
+    w00, w01, w10, w11 = wy0 * wx0, wy0 * wx1, wy1 * wx0, wy1 * wx1
+    u = field[y0, x0, 0] * w00 + field[y0, x1, 0] * w01
+    u = u + field[y1, x0, 0] * w10
+    u = u + field[y1, x1, 0] * w11
+    v = field[y0, x0, 1] * w00 + field[y0, x1, 1] * w01
+    v = v + field[y1, x0, 1] * w10
+    v = v + field[y1, x1, 1] * w11
+    return u, v
+
+
+@njit(cache=True, nogil=True)
+def read_slope(
+    field: np.ndarray, x: np.float32, y: np.float32
+) -> tuple[np.float32, np.float32, np.float32, np.float32]:
+    """The derivatives of :func:`read_field` at (x, y) within its cell of pixels: d(field x)
+    / dx, d(field x) / dy, d(field y) / dx, d(field y) / dy (0 across a replicated border)."""
+    h, w = field.shape[0], field.shape[1]
+    x0, x1, y0, y1, ax, ay = _cell(x, y, h, w)
+    one = np.float32(1.0)
+    wx1 = np.float32(ax) * np.float32(1.0 / _TAB)
+    wy1 = np.float32(ay) * np.float32(1.0 / _TAB)
+    wx0, wy0 = one - wx1, one - wy1
+    # (The cell is one pixel wide unless the border repeats it.)
+    sx = np.float32(1.0) if x1 > x0 else np.float32(0.0)
+    sy = np.float32(1.0) if y1 > y0 else np.float32(0.0)
+    uxx = (
+        wy0 * (field[y0, x1, 0] - field[y0, x0, 0]) + wy1 * (field[y1, x1, 0] - field[y1, x0, 0])
+    ) * sx
+    uxy = (
+        wx0 * (field[y1, x0, 0] - field[y0, x0, 0]) + wx1 * (field[y1, x1, 0] - field[y0, x1, 0])
+    ) * sy
+    uyx = (
+        wy0 * (field[y0, x1, 1] - field[y0, x0, 1]) + wy1 * (field[y1, x1, 1] - field[y1, x0, 1])
+    ) * sx
+    uyy = (
+        wx0 * (field[y1, x0, 1] - field[y0, x0, 1]) + wx1 * (field[y1, x1, 1] - field[y0, x1, 1])
+    ) * sy
+    return uxx, uxy, uyx, uyy
+
+
+@njit(cache=True, nogil=True)
+def coarse_steps(
+    field: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    steps: int,
+    damping: np.float32,
+    out: np.ndarray,
+) -> None:
+    """The backward displacement (source minus point) of the grid points ``xs`` x ``ys``
+    (float32, in the field's pixels) by ``steps`` damped fixed-point steps from the first
+    guess (the point less the field there), written to ``out`` (len(ys), len(xs), 2)."""
+    # Each step over all points before the next: a point's steps depend on each other, the
+    # points do not, so the processor overlaps their reads.
+    for i in range(ys.shape[0]):
+        for j in range(xs.shape[0]):
+            fx, fy = read_field(field, xs[j], ys[i])
+            out[i, j, 0], out[i, j, 1] = xs[j] - fx, ys[i] - fy
+    for _ in range(steps):
+        for i in range(ys.shape[0]):
+            py = ys[i]
+            for j in range(xs.shape[0]):
+                px, sx, sy = xs[j], out[i, j, 0], out[i, j, 1]
+                fx, fy = read_field(field, sx, sy)
+                out[i, j, 0] = sx + ((px - fx) - sx) * damping
+                out[i, j, 1] = sy + ((py - fy) - sy) * damping
+    for i in range(ys.shape[0]):
+        for j in range(xs.shape[0]):
+            out[i, j, 0] -= xs[j]
+            out[i, j, 1] -= ys[i]
+
+
+@njit(cache=True, nogil=True)
+def refine_steps(
+    field: np.ndarray,
+    here: np.ndarray,
+    source: np.ndarray,
+    ox: np.float32,
+    oy: np.float32,
+    steps: int,
+    damping: np.float32,
+    settled: np.float32,
+    torn_step: np.float32,
+    torn: np.ndarray,
+    slow: np.float32,
+    newton_steps: int,
+    newton_reach: np.float32,
+    folded: np.float32,
+) -> None:
+    """Damped fixed-point steps bringing ``source`` (h, w, 2) in place to the points whose
+    image under ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is ``here``:
+    each pixel's first step, and the rest only where that step was longer than ``settled``;
+    ``torn`` (h, w) is set where the last step is longer than ``torn_step``.
+
+    Where the steps stop shrinking (the next would be longer than ``settled`` and than
+    ``slow`` times the last: the field stretches the image so far that the damped steps
+    overshoot, or squeezes it so that they crawl) and the map is not torn, up to
+    ``newton_steps`` Newton steps follow (the field's own slope in its cell of pixels),
+    each kept only if it brings the point closer to its image, is shorter than
+    ``newton_reach`` and the field does not fold there (the slope's determinant with the
+    identity above ``folded``)."""
+    settled2 = settled * settled
+    torn2 = torn_step * torn_step
+    slow2 = slow * slow
+    reach2 = newton_reach * newton_reach
+    one = np.float32(1.0)
+    w = here.shape[1]
+    n = here.shape[0] * w
+    # The pixels not settled after the first step, in the field's pixels (moved back to the
+    # frame's after their last step), each step over all of them before the next.
+    moving = np.empty(n, np.int64)
+    points = np.empty((n, 5), np.float32)
+    m = 0
+    for i in range(here.shape[0]):
+        for j in range(w):
+            px, py = here[i, j, 0] - ox, here[i, j, 1] - oy
+            sx, sy = source[i, j, 0] - ox, source[i, j, 1] - oy
+            fx, fy = read_field(field, sx, sy)
+            dx, dy = (px - fx) - sx, (py - fy) - sy
+            sx, sy = sx + dx * damping, sy + dy * damping
+            torn[i, j] = False
+            length2 = dx * dx + dy * dy
+            if length2 > settled2:
+                moving[m] = i * w + j
+                points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
+                points[m, 4] = length2
+                m += 1
+            else:
+                source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+    for k in range(1, steps):
+        for q in range(m):
+            px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
+            fx, fy = read_field(field, sx, sy)
+            dx, dy = (px - fx) - sx, (py - fy) - sy
+            length2 = dx * dx + dy * dy
+            if k == steps - 1 and length2 > torn2:
+                torn[moving[q] // w, moving[q] % w] = True
+            points[q, 2], points[q, 3] = sx + dx * damping, sy + dy * damping
+            points[q, 4] = length2
+    for q in range(m):
+        i, j = moving[q] // w, moving[q] % w
+        px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
+        # (A last step under ``settled`` leaves the point settled unless the field stretches
+        # the image over 2.7 times: not worth a read.)
+        if newton_steps > 0 and points[q, 4] > settled2 and not torn[i, j]:
+            fx, fy = read_field(field, sx, sy)
+            rx, ry = (px - fx) - sx, (py - fy) - sy
+            gap2 = rx * rx + ry * ry
+            if gap2 > settled2 and gap2 > slow2 * points[q, 4]:
+                for _ in range(newton_steps):
+                    uxx, uxy, uyx, uyy = read_slope(field, sx, sy)
+                    a, b, c, d = one + uxx, uxy, uyx, one + uyy
+                    det = a * d - b * c
+                    if not det > folded:
+                        break
+                    nx = (d * rx - b * ry) / det
+                    ny = (a * ry - c * rx) / det
+                    if not nx * nx + ny * ny < reach2:
+                        break
+                    tx, ty = sx + nx, sy + ny
+                    fx, fy = read_field(field, tx, ty)
+                    ux, uy = (px - fx) - tx, (py - fy) - ty
+                    if not ux * ux + uy * uy < gap2:
+                        break
+                    sx, sy, rx, ry, gap2 = tx, ty, ux, uy, ux * ux + uy * uy
+                    if not gap2 > settled2:
+                        break
+        source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+
+
+@njit(cache=True, nogil=True)
+def field_box(
+    out: np.ndarray,
+    y0: int,
+    x0: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    offsets: np.ndarray,
+    matrix_box: tuple[int, int, int, int],
+    planes: np.ndarray,
+    planes_box: tuple[int, int, int, int],
+    c: np.ndarray,
+) -> None:
+    """The forward field over the box of ``out`` ((h, w, 2) float32) whose pixel (0, 0) is the
+    frame's (``x0``, ``y0``): the sparse matrix (CSR ``indptr``, ``indices``, ``data``, a row
+    per pixel of ``matrix_box``, rows y0:y1 and columns x0:x1, row-major; 0 outside it) times
+    the landmark ``offsets`` ((n, 2) float32), plus the rigid motion: the (2, 4) coefficients
+    ``c`` times the four ``planes`` ((4, ph, pw) float32 over ``planes_box``; none outside).
+    The sums are SciPy's product's and :func:`~gioconda.render.renderer._linear_in`'s (whose
+    ``cv2.scaleAdd`` fuses its multiply-adds)."""
+    my0, my1, mx0, mx1 = matrix_box
+    py0, py1, px0, px1 = planes_box
+    width = mx1 - mx0
+    zero = np.float32(0.0)
+    for i in range(out.shape[0]):
+        y = y0 + i
+        for j in range(out.shape[1]):
+            x = x0 + j
+            u, v = zero, zero
+            if my0 <= y < my1 and mx0 <= x < mx1:
+                row = (y - my0) * width + (x - mx0)
+                for k in range(indptr[row], indptr[row + 1]):
+                    weight, landmark = data[k], indices[k]
+                    u += weight * offsets[landmark, 0]
+                    v += weight * offsets[landmark, 1]
+            if py0 <= y < py1 and px0 <= x < px1:
+                a, b = y - py0, x - px0
+                p0, p1, p2, p3 = planes[0, a, b], planes[1, a, b], planes[2, a, b], planes[3, a, b]
+                ru = _fused(p3, c[0, 3], _fused(p2, c[0, 2], _fused(p1, c[0, 1], p0 * c[0, 0])))
+                rv = _fused(p3, c[1, 3], _fused(p2, c[1, 2], _fused(p1, c[1, 1], p0 * c[1, 0])))
+                u, v = u + ru, v + rv
+            out[i, j, 0] = u
+            out[i, j, 1] = v
+
+
+@njit(cache=True, nogil=True)
+def blend(
+    warped: np.ndarray,
+    plate: np.ndarray,
+    plate_shown: np.ndarray,
+    corner: tuple[int, int],
+    out: np.ndarray,
+) -> None:
+    """The warped layer (``warped``, (h, w, 4) uint8 with its alpha, the frame's pixels from
+    ``corner`` (row, column) on) over the plate, written to the frame ``out`` ((S, S, 3) uint8)
+    there: the warped colour where the alpha is 255, the plate (``plate_shown``, (S, S, 3)
+    uint8) where it is 0, and between them the alpha's mix of the warped colour and the float
+    ``plate`` ((S, S, 3) float32), rounded."""
+    cy, cx = corner
+    scale = np.float32(1.0 / 255.0)
+    one, half = np.float32(1.0), np.float32(0.5)
+    low, top = np.float32(0.0), np.float32(255.0)
+    for i in range(warped.shape[0]):
+        layer, row = warped[i], out[cy + i, cx:]
+        under, shown = plate[cy + i, cx:], plate_shown[cy + i, cx:]
+        for j in range(warped.shape[1]):
+            a = layer[j, 3]
+            if a == 255:
+                row[j, 0], row[j, 1], row[j, 2] = layer[j, 0], layer[j, 1], layer[j, 2]
+            elif a == 0:
+                row[j, 0], row[j, 1], row[j, 2] = shown[j, 0], shown[j, 1], shown[j, 2]
+            else:
+                share = np.float32(a) * scale
+                rest = one - share
+                for k in range(3):
+                    value = np.float32(layer[j, k]) * share + under[j, k] * rest + half
+                    row[j, k] = np.uint8(min(max(value, low), top))

@@ -1,0 +1,102 @@
+"""The renderer's compiled loops compute what OpenCV and NumPy computed, to the bit, and their
+compiled code is cached where it can be written."""
+
+import cv2
+import numba
+import numpy as np
+
+from gioconda.cache import cache_dir
+from gioconda.render import kernels
+from gioconda.render.warp import (
+    INVERSION_DAMPING,
+    INVERSION_STEPS,
+    REFINING_STEPS,
+    SETTLED_STEP,
+    TORN_STEP,
+    coarse_inverse,
+    coarse_points,
+    refine_inverse,
+    to_every_pixel,
+)
+
+
+def _field(seed: int, shape: tuple[int, int]) -> np.ndarray:
+    """A smooth random displacement field with a tear (a sharp step) in it."""
+    rng = np.random.default_rng(seed)
+    field = cv2.resize(rng.normal(size=(8, 8, 2)).astype(np.float32) * 4, shape[::-1],
+                       interpolation=cv2.INTER_CUBIC)  # fmt: skip
+    field[shape[0] // 2 :, shape[1] // 3 : shape[1] // 2, 1] += 6.0
+    return field
+
+
+def _remap(field: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return cv2.remap(field, points, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_a_field_read_is_opencvs():
+    """The compiled bilinear read is ``cv2.remap``'s: the point rounded to 1/32 pixel, the
+    same float sums; beyond the edges the border repeated (points on cell edges, halfway
+    between 32nds, and far off the field included)."""
+    field = _field(0, (30, 40))
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-4, 44, (400, 2)).astype(np.float32)
+    points[:20] = np.round(points[:20])  # on pixels
+    points[20:40] = (np.floor(points[20:40] * 32) + 0.5) / 32  # halfway between 32nds
+    points[40:45] = ((-900.0, 5.0), (5.0, 800.0), (1e7, -1e7), (39.99, 29.99), (-0.01, 0.0))
+    expected = _remap(field, points[None]).reshape(-1, 2)
+    read = np.array([kernels.read_field(field, x, y) for x, y in points], np.float32)
+    assert np.array_equal(read, expected)
+
+
+def test_the_compiled_steps_are_the_old_ones():
+    """The coarse inversion and the refining steps (without Newton steps) give, to the bit,
+    what the NumPy steps on ``cv2.remap`` that they replace gave, torn pixels included."""
+    field = _field(2, (90, 100))
+    window, origin = (10, 70, 12, 88), (3, 5)
+    # The old coarse inversion.
+    xs, ys = coarse_points(window)
+    here = np.empty((len(ys), len(xs), 2), np.float32)
+    here[..., 0], here[..., 1] = (xs - np.float32(3))[None, :], (ys - np.float32(5))[:, None]
+    source = here - _remap(field, here)
+    for _ in range(INVERSION_STEPS):
+        step = (here - _remap(field, source)) - source
+        step *= np.float32(INVERSION_DAMPING)
+        source += step
+    old = to_every_pixel(source - here, 60, 76)
+    assert np.array_equal(coarse_inverse(field, window, origin=origin), old)
+    # The old refining steps, from that guess.
+    ys, xs = np.mgrid[10:70, 12:88].astype(np.float32)
+    pixels = np.stack([xs, ys], -1)
+    guess = pixels + old
+    at = pixels - np.float32((3, 5))
+    moving = guess - np.float32((3, 5))
+    step = (at - _remap(field, moving)) - moving
+    unsettled = (step**2).sum(-1) > SETTLED_STEP**2
+    moving += step * np.float32(INVERSION_DAMPING)
+    torn = np.zeros(unsettled.shape, bool)
+    for i in range(1, REFINING_STEPS):
+        step = (at - _remap(field, moving)) - moving
+        if i == REFINING_STEPS - 1:
+            torn = unsettled & ((step**2).sum(-1) > TORN_STEP**2)
+        moving[unsettled] += step[unsettled] * np.float32(INVERSION_DAMPING)
+    expected = moving + np.float32((3, 5))
+    refined = guess.copy()
+    assert np.array_equal(refine_inverse(field, pixels, refined, origin, newton=False), torn)
+    assert torn.any() and unsettled.any() and not unsettled.all()
+    assert np.array_equal(refined, expected)
+
+
+def test_compiled_code_goes_to_gioconda_s_cache_where_the_package_is_read_only(monkeypatch):
+    """Numba caches beside the package; where that folder is read-only (an install owned by
+    another user) in ``numba`` under Gioconda's cache, unless the user chose a folder."""
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(kernels.os, "access", lambda path, mode: False)
+    kernels._cache_folder()
+    assert numba.config.CACHE_DIR == str(cache_dir() / "numba")
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "/elsewhere")
+    kernels._cache_folder()
+    assert numba.config.CACHE_DIR == "/elsewhere"
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(kernels.os, "access", lambda path, mode: True)
+    kernels._cache_folder()
+    assert numba.config.CACHE_DIR == ""
