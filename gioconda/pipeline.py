@@ -38,10 +38,11 @@ from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4
 from gioconda.progress import Progress, no_progress, serialized
 from gioconda.provenance import sign_if_configured
 from gioconda.provenance.watermark import FORMAT_VERSION, RENDER_ID_BITS, Payload, Watermarker
+from gioconda.render.forked import can_fork, forked_frames
 from gioconda.render.label import SyntheticLabel
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
-from gioconda.render.stream import ordered_frames
+from gioconda.render.stream import available_cores, ordered_frames
 from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
 from gioconda.speech.long_text import speak_long
 from gioconda.speech.synthesis import DEFAULT_VOICE, synthesizer_of
@@ -310,6 +311,7 @@ def render_frames(
     threads: int = 0,
     render_id: int | None = None,
     renderer: Renderer | None = None,
+    processes: bool = False,
 ) -> Iterator[np.ndarray]:
     """Every frame of ``motion`` on ``portrait``, in order: (H, W, 3) uint8 RGB each, the working
     crop (or, with ``full_frame``, the whole photo), with the "AI-generated" label if asked, and
@@ -318,7 +320,10 @@ def render_frames(
 
     ``threads`` threads render them (0: one per core), a few frames ahead of the one taken;
     the frames are the same whatever the number (see :mod:`gioconda.render.stream`).
-    ``renderer``: one already set up for ``portrait`` (by default, one is made here)."""
+    ``renderer``: one already set up for ``portrait`` (by default, one is made here).
+    ``processes``: with more than one thread, render in that many processes forked when the
+    first frame is asked for (where :func:`~gioconda.render.forked.can_fork`), not threads:
+    they do not share an interpreter lock (same frames; see :mod:`gioconda.render.forked`)."""
     renderer = renderer or Renderer(portrait)
     paste = FullFramePaste(portrait) if full_frame else None
     height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
@@ -336,6 +341,9 @@ def render_frames(
             stamp(frame)
         return mark(frame)
 
+    workers = available_cores() if threads <= 0 else threads
+    if processes and workers > 1 and can_fork():
+        return forked_frames(make, len(motion), (height, width, 3), workers)
     return ordered_frames(make, len(motion), threads)
 
 
@@ -351,13 +359,15 @@ def render_video(
     crf: int = DEFAULT_CRF,
     threads: int = 0,
     renderer: Renderer | None = None,
+    processes: bool = False,
 ) -> int:
     """Render every frame of ``motion`` and write the MP4; returns the number of frames.
 
     ``threads`` threads render (0: one per core) while this one encodes; frames stream to the
     encoder in order, a few at a time, so memory does not grow with the video's length.
     ``preset`` and ``crf`` are x264's (see :class:`~gioconda.output.video.Mp4Writer`);
-    ``renderer``: one already set up for ``portrait`` (by default, one is made here).
+    ``renderer``: one already set up for ``portrait`` (by default, one is made here);
+    ``processes``: render in forked processes rather than threads (see :func:`render_frames`).
     """
     height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
     render_id = render_id_for(portrait, motion)
@@ -366,7 +376,9 @@ def render_video(
     with Mp4Writer(
         out_path, motion.fps, width, height, audio, crf=crf, preset=preset, metadata=metadata
     ) as video:
-        frames = render_frames(portrait, motion, full_frame, label, threads, render_id, renderer)
+        frames = render_frames(
+            portrait, motion, full_frame, label, threads, render_id, renderer, processes
+        )
         for i, frame in enumerate(frames):
             video.write(frame)
             progress("render", i + 1, len(motion))
@@ -467,7 +479,7 @@ def animate(
     stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
-        options.preset, options.crf, options.threads, renderer,
+        options.preset, options.crf, options.threads, renderer, processes=True,
     )  # fmt: skip
     if motion_out is not None:
         stage_log.motion_file(motion, motion_out, motion_fps)

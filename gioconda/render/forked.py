@@ -1,0 +1,159 @@
+"""Frames made by forked worker processes and handed on in order, a bounded number at a time.
+
+Threads (:mod:`gioconda.render.stream`) share one interpreter lock: the renderer holds it for
+about a third of each frame (NumPy's many small calls), so two render threads and the
+encoder's thread wait for each other and a 2-core machine ran at ~1.65 cores while rendering.
+Processes forked from the caller once everything is set up share nothing but the frames:
+each inherits the renderer (copy-on-write, no set-up again, nothing pickled) and renders every
+``workers``-th frame into a ring of slots in shared memory; the caller copies them out in order.
+
+A frame depends on its number alone, so the frames are the same, in the same order, as with
+threads or with one thread. Linux only (:func:`can_fork`): elsewhere forking a process that
+runs threads is not safe, and callers use threads.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Semaphore
+
+import numpy as np
+
+from gioconda.errors import GiocondaError
+
+#: Frames a worker may have made and not yet handed on: enough that it never waits while the
+#: caller encodes, few enough that memory does not grow with the video's length.
+SLOTS_PER_WORKER = 3
+
+#: How often a worker waiting for a free slot checks that its parent is still there (s).
+_PARENT_CHECK_S = 1.0
+
+
+def can_fork() -> bool:
+    """Whether frames can be made in forked processes here (Linux, with ``fork``)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def forked_frames(
+    make: Callable[[int], np.ndarray],
+    count: int,
+    shape: tuple[int, ...],
+    workers: int,
+) -> Iterator[np.ndarray]:
+    """``make(0)``, ..., ``make(count - 1)``, made by ``workers`` forked processes, in order.
+
+    Parameters
+    ----------
+    make: makes frame ``i``, a uint8 array of ``shape``; it must depend on ``i`` alone. It
+        runs in the workers, on what the caller had set up when the first frame was asked for.
+    count: number of frames
+    shape: each frame's shape
+    workers: processes to make them with (at least 1)
+
+    Each frame yielded is the caller's own array. An exception raised by ``make`` is raised
+    here, at that frame (as :class:`GiocondaError` if it was one, else as a RuntimeError naming
+    it); a worker that dies is a :class:`GiocondaError`. Closing the iterator early stops the
+    workers.
+    """
+    workers = max(1, min(workers, count))
+    frame_bytes = math.prod(shape)
+    slots = SLOTS_PER_WORKER
+    ring = mmap.mmap(-1, max(1, frame_bytes * workers * slots))  # shared with the children
+    context = multiprocessing.get_context("fork")
+    # What the caller has buffered would be written again by each child as it exits.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    free = [context.Semaphore(slots) for _ in range(workers)]
+    processes: list[multiprocessing.process.BaseProcess] = []
+    connections: list[Connection] = []
+    try:
+        for w in range(workers):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_work,
+                args=(make, range(w, count, workers), ring, shape, w * slots, slots, free[w],
+                      sender),
+                name=f"gioconda-render-{w}",
+                daemon=True,
+            )  # fmt: skip
+            process.start()
+            sender.close()  # the child's end: EOF here once the child is gone
+            processes.append(process)
+            connections.append(receiver)
+        frames = np.frombuffer(ring, np.uint8).reshape(workers * slots, *shape)
+        taken = [0] * workers
+        try:
+            for i in range(count):
+                w = i % workers
+                try:
+                    message = connections[w].recv()
+                except EOFError:
+                    processes[w].join(1)
+                    raise GiocondaError(
+                        f"a render process stopped unexpectedly (exit code "
+                        f"{processes[w].exitcode}) at frame {i}"
+                    ) from None
+                if message[0] == "error":
+                    raise _raised(message[1], message[2])
+                frame = frames[w * slots + taken[w] % slots].copy()
+                taken[w] += 1
+                free[w].release()
+                yield frame
+        finally:
+            del frames  # (the ring cannot be closed while a view of it exists)
+    finally:
+        for worker in processes:
+            if worker.is_alive():
+                worker.terminate()
+        for worker in processes:
+            worker.join()
+        for connection in connections:
+            connection.close()
+        ring.close()
+
+
+def _work(
+    make: Callable[[int], np.ndarray],
+    indices: range,
+    ring: mmap.mmap,
+    shape: tuple[int, ...],
+    first_slot: int,
+    slots: int,
+    free: Semaphore,
+    out: Connection,
+) -> None:
+    """A worker: each frame of ``indices`` into the next of its slots, once that is free."""
+    # The parent stops on Ctrl-C and ends its workers; its own SIGTERM handler (which raises
+    # an exception to clean up its files) is not for them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    frames = np.frombuffer(ring, np.uint8).reshape(-1, *shape)
+    try:
+        for n, i in enumerate(indices):
+            while not free.acquire(timeout=_PARENT_CHECK_S):
+                if os.getppid() != parent:  # the parent died without ending us
+                    return
+            frames[first_slot + n % slots] = make(i)
+            out.send(("frame",))
+    except BaseException as error:  # handed to the parent, which raises it at that frame
+        try:
+            out.send(("error", type(error).__name__, str(error)))
+        except OSError:
+            pass  # the parent is gone
+
+
+def _raised(kind: str, message: str) -> Exception:
+    """The exception a worker raised, as the parent raises it."""
+    if kind == "GiocondaError":
+        return GiocondaError(message)
+    if kind == "MemoryError":
+        return MemoryError(message)
+    return RuntimeError(f"{kind} in a render process: {message}")

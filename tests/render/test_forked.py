@@ -1,0 +1,77 @@
+"""Frames rendered by forked processes: the same frames and file as threads, errors raised at
+their frame, no process left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from gioconda.errors import GiocondaError
+from gioconda.pipeline import render_video
+from gioconda.render.forked import can_fork, forked_frames
+
+from .test_stream import _decoded, _motion
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="frames are forked on Linux only")
+
+
+def _pattern(i: int) -> np.ndarray:
+    """A frame that says which frame it is, made in a different process for each worker."""
+    frame = np.full((6, 4, 3), i % 251, np.uint8)
+    frame[0, 0] = [os.getpid() % 256, 0, 0]
+    return frame
+
+
+def test_forked_frames_come_in_order_from_several_processes() -> None:
+    frames = list(forked_frames(_pattern, 40, (6, 4, 3), workers=3))
+    assert [int(f[1, 1, 0]) for f in frames] == list(range(40))
+    # Three processes made them, none of them this one; each frame is the caller's own copy.
+    makers = {int(f[0, 0, 0]) for f in frames}
+    assert len(makers) == 3 and os.getpid() % 256 not in makers
+    assert all(f.flags.owndata for f in frames)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_frames_error_is_raised_at_that_frame() -> None:
+    def make(i: int) -> np.ndarray:
+        if i == 7:
+            raise GiocondaError("frame 7 is bad")
+        return _pattern(i)
+
+    got = []
+    with pytest.raises(GiocondaError, match="frame 7 is bad"):
+        for frame in forked_frames(make, 100, (6, 4, 3), workers=2):
+            got.append(int(frame[1, 1, 0]))
+    assert got == list(range(7))
+    assert multiprocessing.active_children() == []
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    def make(i: int) -> np.ndarray:
+        if i == 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _pattern(i)
+
+    with pytest.raises(GiocondaError, match="render process stopped unexpectedly"):
+        list(forked_frames(make, 50, (6, 4, 3), workers=2))
+    assert multiprocessing.active_children() == []
+
+
+def test_stopping_early_ends_the_workers() -> None:
+    frames = forked_frames(_pattern, 10_000, (6, 4, 3), workers=2)
+    assert int(next(frames)[1, 1, 0]) == 0
+    frames.close()
+    assert multiprocessing.active_children() == []
+
+
+def test_render_video_same_file_in_processes_as_in_threads(mona_portrait, tmp_path) -> None:
+    motion = _motion(12)
+    threads, processes = tmp_path / "threads.mp4", tmp_path / "processes.mp4"
+    render_video(mona_portrait, motion, None, threads, threads=2)
+    render_video(mona_portrait, motion, None, processes, threads=2, processes=True)
+    assert threads.read_bytes() == processes.read_bytes()
+    assert len(_decoded(processes)) == 12
