@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -43,7 +43,14 @@ from gioconda.render.label import SyntheticLabel
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
 from gioconda.render.stream import available_cores, ordered_frames
-from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
+from gioconda.speech.audio import (
+    DEFAULT_MAX_AUDIO_S,
+    Audio,
+    AudioFeatures,
+    analyze_audio,
+    load_audio,
+    resample,
+)
 from gioconda.speech.long_text import speak_long
 from gioconda.speech.synthesis import DEFAULT_VOICE, synthesizer_of
 from gioconda.speech.visemes import PhoneSegment
@@ -193,11 +200,14 @@ def speech_from_audio(
     options: AnimateOptions,
     progress: Progress = no_progress,
     ready: Callable[[], None] | None = None,
+    recognizing: Callable[[Audio], None] | None = None,
 ) -> Speech:
     """Decode a recording and find its phones (with the chosen lip-sync method); Whisper's
     reading and the alignment are reported to ``progress`` ("recognition", "alignment").
     ``ready`` is called once the recording is decoded and the recognizer set up (what can be
-    refused has been), before the recognition.
+    refused has been), before the recognition; then ``recognizing`` with the recording at
+    :data:`~gioconda.timeline.ANALYSIS_SAMPLE_RATE` as it is recognized (not with
+    ``lipsync="loudness"``, which recognizes nothing).
 
     The recording at its own rate is not held while it is recognized (it is decoded again
     after, to the same samples): recognition is the peak of a long job's memory.
@@ -229,6 +239,8 @@ def speech_from_audio(
             decode_again = True
         if ready is not None:
             ready()
+        if recognizing is not None:
+            recognizing(heard)
         phones = recognizer.recognize(heard, progress)
         if options.lipsync != "whisper":  # (Whisper's recognizer logs what it heard itself)
             _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
@@ -269,9 +281,13 @@ def speech_from_text(
     return Speech(resample(spoken.audio, OUTPUT_SAMPLE_RATE), spoken.phones, "synthesized")
 
 
-def motion_for_speech(speech: Speech, fps: float, controls: MotionControls) -> Motion:
-    """Per-frame head pose and blendshapes for the whole soundtrack."""
-    features = analyze_audio(resample(speech.audio, ANALYSIS_SAMPLE_RATE))
+def motion_for_speech(
+    speech: Speech, fps: float, controls: MotionControls, features: AudioFeatures | None = None
+) -> Motion:
+    """Per-frame head pose and blendshapes for the whole soundtrack; ``features``: the
+    soundtrack's :func:`~gioconda.speech.audio.analyze_audio`, if already found."""
+    if features is None:
+        features = analyze_audio(resample(speech.audio, ANALYSIS_SAMPLE_RATE))
     n_frames = frame_count(speech.audio.duration_s, fps)
     return generate_motion(features, speech.phones, n_frames, fps, controls)
 
@@ -447,20 +463,29 @@ def animate(
             heard.set()
         progress(stage, done, total)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="gioconda-portrait") as pool:
+    with ThreadPoolExecutor(2, thread_name_prefix="gioconda-portrait") as pool:
         prepared: list[Future[tuple[Portrait, Renderer]]] = []
+        analysed: list[Future[AudioFeatures]] = []
 
         def prepare() -> None:
             prepared.append(
                 pool.submit(_prepared_portrait, photo, options, progress, models_loaded, heard.wait)
             )
 
+        def analyse(audio: Audio) -> None:
+            # The motion's audio features, found while the recording is recognized (once the
+            # models have loaded, as the face): not on the way from the recognition to the
+            # first frame (0.2 s of CPU a minute).
+            analysed.append(pool.submit(_once, models_loaded, analyze_audio, audio))
+
         try:
             if text is not None:
                 speech = speech_from_text(text, options, progress)
             else:
                 assert audio_path is not None  # checked above: one of audio_path and text
-                speech = speech_from_audio(audio_path, options, telling_heard, ready=prepare)
+                speech = speech_from_audio(
+                    audio_path, options, telling_heard, ready=prepare, recognizing=analyse
+                )
         finally:
             heard.set()  # (other lip-sync methods align nothing; a failure stops the thread)
         _log.info(
@@ -473,8 +498,9 @@ def animate(
         if not prepared:
             prepare()
         portrait, renderer = prepared[0].result()
+        features = analysed[0].result() if analysed else None
     stage_log.face(photo, portrait, options.face, options.full_frame)
-    motion = motion_for_speech(speech, options.fps, options.motion)
+    motion = motion_for_speech(speech, options.fps, options.motion, features)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
     stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
@@ -489,6 +515,15 @@ def animate(
 
 def _nothing_to_wait_for() -> None:
     pass
+
+
+T = TypeVar("T")
+
+
+def _once(after: Callable[[], object], work: Callable[[Audio], T], audio: Audio) -> T:
+    """``work(audio)`` once ``after`` returns."""
+    after()
+    return work(audio)
 
 
 def _prepared_portrait(
