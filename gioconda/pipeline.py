@@ -28,7 +28,6 @@ from gioconda.heap import release_free_memory
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
-from gioconda.motion.reenact import motion_from_track
 from gioconda.motion.tracking import track_video_face
 from gioconda.options import check_options, option
 from gioconda.output.files import check_writable
@@ -742,6 +741,10 @@ def reenact(
     check_writable(out_path)
     if motion_out is not None:
         check_motion_path(motion_out)
+    # Imported here: the reenactment's fit loads SciPy's optimizers (0.2-0.3 s), which no
+    # other command needs.
+    from gioconda.motion.reenact import motion_from_track
+
     photo = load_photo(photo_path)
     track = track_video_face(video_path, options.max_seconds, progress)
     stage_log.tracking(track)
