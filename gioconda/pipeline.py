@@ -99,8 +99,9 @@ class AnimateOptions:
     label: draw a small "AI-generated" label in the corner of every frame
     preset: x264 speed preset: faster ones make bigger files (see :data:`X264_PRESETS`)
     crf: x264 quality, lower is better and bigger
-    threads: threads that render frames while the video is encoded, 0 = one per core (the
-        frames are the same whatever the number)
+    threads: threads (on Linux, forked processes: see :func:`render_frames`) that render frames
+        while the video is encoded, 0 = one per core (the frames are the same whatever the
+        number)
     motion: seed and the other motion controls
     """
 
@@ -157,7 +158,8 @@ class AnimateOptions:
         minimum=0, maximum=51,
     )  # fmt: skip
     threads: int = option(
-        0, "threads that render frames while the video is encoded, 0 = one per core",
+        0, "threads (on Linux, processes) that render frames while the video is encoded, "
+        "0 = one per core",
         minimum=0, maximum=64, metavar="N",
     )  # fmt: skip
     motion: MotionControls = field(default_factory=MotionControls)
@@ -663,7 +665,7 @@ def animate_motion(
     stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, audio, out_path, options.full_frame, options.label, progress,
-        options.preset, options.crf, options.threads,
+        options.preset, options.crf, options.threads, processes=True,
     )  # fmt: skip
     return AnimateResult(os.fspath(out_path), frames, motion)
 
