@@ -83,7 +83,13 @@ def forked_frames(
                 name=f"gioconda-render-{w}",
                 daemon=True,
             )  # fmt: skip
-            process.start()
+            # Ctrl-C is held back while forking: a child that got it before ignoring it (below)
+            # would print a traceback.
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                process.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
             sender.close()  # the child's end: EOF here once the child is gone
             processes.append(process)
             connections.append(receiver)
@@ -134,6 +140,7 @@ def _work(
     # an exception to clean up its files) is not for them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = os.getppid()
     frames = np.frombuffer(ring, np.uint8).reshape(-1, *shape)
     try:

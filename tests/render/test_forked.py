@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -75,3 +77,35 @@ def test_render_video_same_file_in_processes_as_in_threads(mona_portrait, tmp_pa
     render_video(mona_portrait, motion, None, processes, threads=2, processes=True)
     assert threads.read_bytes() == processes.read_bytes()
     assert len(_decoded(processes)) == 12
+
+
+_INTERRUPTED = """
+import multiprocessing, sys, time
+import numpy as np
+from gioconda.render.forked import forked_frames
+
+def make(i):
+    time.sleep(0.02)
+    return np.full((4, 4, 3), i % 256, np.uint8)
+
+try:
+    for i, frame in enumerate(forked_frames(make, 100_000, (4, 4, 3), workers=2)):
+        if i == 0:
+            print("rendering", flush=True)
+except KeyboardInterrupt:
+    print("interrupted,", len(multiprocessing.active_children()), "workers left", flush=True)
+"""
+
+
+def test_ctrl_c_stops_the_workers_without_a_traceback() -> None:
+    # Ctrl-C reaches the whole process group, the workers too: only the parent stops on it.
+    process = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline() == "rendering\n"
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert out == "interrupted, 0 workers left\n"
+    assert "Traceback" not in err
