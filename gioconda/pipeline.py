@@ -474,10 +474,11 @@ def animate(
             )
 
         def analyse(audio: Audio) -> None:
-            # The motion's audio features, found while the recording is recognized (once the
-            # models have loaded, as the face): not on the way from the recognition to the
-            # first frame (0.2 s of CPU a minute).
-            analysed.append(pool.submit(_once, models_loaded, analyze_audio, audio))
+            # The motion's audio features, found beside the alignment and the renderer's set-up
+            # (on the pool's other thread) rather than after them, on the way to the first
+            # frame (0.2 s of CPU a minute); not during the recognition, whose peak of memory
+            # they raised by 40-60 MB.
+            analysed.append(pool.submit(_once, heard.wait, analyze_audio, audio))
 
         try:
             if text is not None:
