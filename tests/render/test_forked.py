@@ -24,16 +24,21 @@ pytestmark = pytest.mark.skipif(not can_fork(), reason="frames are forked on Lin
 def _pattern(i: int) -> np.ndarray:
     """A frame that says which frame it is, made in a different process for each worker."""
     frame = np.full((6, 4, 3), i % 251, np.uint8)
-    frame[0, 0] = [os.getpid() % 256, 0, 0]
+    frame[0, :2] = np.frombuffer(os.getpid().to_bytes(6, "little"), np.uint8).reshape(2, 3)
     return frame
+
+
+def _maker(frame: np.ndarray) -> int:
+    """The process id :func:`_pattern` wrote into ``frame``."""
+    return int.from_bytes(frame[0, :2].tobytes(), "little")
 
 
 def test_forked_frames_come_in_order_from_several_processes() -> None:
     frames = list(forked_frames(_pattern, 40, (6, 4, 3), workers=3))
     assert [int(f[1, 1, 0]) for f in frames] == list(range(40))
     # Three processes made them, none of them this one; each frame is the caller's own copy.
-    makers = {int(f[0, 0, 0]) for f in frames}
-    assert len(makers) == 3 and os.getpid() % 256 not in makers
+    makers = {_maker(f) for f in frames}
+    assert len(makers) == 3 and os.getpid() not in makers
     assert all(f.flags.owndata for f in frames)
     assert multiprocessing.active_children() == []
 
