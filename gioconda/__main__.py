@@ -1,5 +1,3 @@
-import sys
+from gioconda.cli import run
 
-from gioconda.cli import main
-
-sys.exit(main())
+run()

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -28,7 +28,6 @@ from gioconda.heap import release_free_memory
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
 from gioconda.motion.generate import generate_motion
-from gioconda.motion.reenact import motion_from_track
 from gioconda.motion.tracking import track_video_face
 from gioconda.options import check_options, option
 from gioconda.output.files import check_writable
@@ -38,11 +37,19 @@ from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4
 from gioconda.progress import Progress, no_progress, serialized
 from gioconda.provenance import sign_if_configured
 from gioconda.provenance.watermark import FORMAT_VERSION, RENDER_ID_BITS, Payload, Watermarker
+from gioconda.render.forked import can_fork, forked_frames
 from gioconda.render.label import SyntheticLabel
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
-from gioconda.render.stream import ordered_frames
-from gioconda.speech.audio import DEFAULT_MAX_AUDIO_S, Audio, analyze_audio, load_audio, resample
+from gioconda.render.stream import available_cores, ordered_frames
+from gioconda.speech.audio import (
+    DEFAULT_MAX_AUDIO_S,
+    Audio,
+    AudioFeatures,
+    analyze_audio,
+    load_audio,
+    resample,
+)
 from gioconda.speech.long_text import speak_long
 from gioconda.speech.synthesis import DEFAULT_VOICE, synthesizer_of
 from gioconda.speech.visemes import PhoneSegment
@@ -92,8 +99,9 @@ class AnimateOptions:
     label: draw a small "AI-generated" label in the corner of every frame
     preset: x264 speed preset: faster ones make bigger files (see :data:`X264_PRESETS`)
     crf: x264 quality, lower is better and bigger
-    threads: threads that render frames while the video is encoded, 0 = one per core (the
-        frames are the same whatever the number)
+    threads: threads (on Linux, forked processes: see :func:`render_frames`) that render frames
+        while the video is encoded, 0 = one per core (the frames are the same whatever the
+        number)
     motion: seed and the other motion controls
     """
 
@@ -150,7 +158,8 @@ class AnimateOptions:
         minimum=0, maximum=51,
     )  # fmt: skip
     threads: int = option(
-        0, "threads that render frames while the video is encoded, 0 = one per core",
+        0, "threads (on Linux, processes) that render frames while the video is encoded, "
+        "0 = one per core",
         minimum=0, maximum=64, metavar="N",
     )  # fmt: skip
     motion: MotionControls = field(default_factory=MotionControls)
@@ -192,11 +201,14 @@ def speech_from_audio(
     options: AnimateOptions,
     progress: Progress = no_progress,
     ready: Callable[[], None] | None = None,
+    recognizing: Callable[[Audio], None] | None = None,
 ) -> Speech:
     """Decode a recording and find its phones (with the chosen lip-sync method); Whisper's
     reading and the alignment are reported to ``progress`` ("recognition", "alignment").
     ``ready`` is called once the recording is decoded and the recognizer set up (what can be
-    refused has been), before the recognition.
+    refused has been), before the recognition; then ``recognizing`` with the recording at
+    :data:`~gioconda.timeline.ANALYSIS_SAMPLE_RATE` as it is recognized (not with
+    ``lipsync="loudness"``, which recognizes nothing).
 
     The recording at its own rate is not held while it is recognized (it is decoded again
     after, to the same samples): recognition is the peak of a long job's memory.
@@ -228,6 +240,8 @@ def speech_from_audio(
             decode_again = True
         if ready is not None:
             ready()
+        if recognizing is not None:
+            recognizing(heard)
         phones = recognizer.recognize(heard, progress)
         if options.lipsync != "whisper":  # (Whisper's recognizer logs what it heard itself)
             _log.info("recognition: %s, %d phone segments", options.lipsync, len(phones))
@@ -268,9 +282,13 @@ def speech_from_text(
     return Speech(resample(spoken.audio, OUTPUT_SAMPLE_RATE), spoken.phones, "synthesized")
 
 
-def motion_for_speech(speech: Speech, fps: float, controls: MotionControls) -> Motion:
-    """Per-frame head pose and blendshapes for the whole soundtrack."""
-    features = analyze_audio(resample(speech.audio, ANALYSIS_SAMPLE_RATE))
+def motion_for_speech(
+    speech: Speech, fps: float, controls: MotionControls, features: AudioFeatures | None = None
+) -> Motion:
+    """Per-frame head pose and blendshapes for the whole soundtrack; ``features``: the
+    soundtrack's :func:`~gioconda.speech.audio.analyze_audio`, if already found."""
+    if features is None:
+        features = analyze_audio(resample(speech.audio, ANALYSIS_SAMPLE_RATE))
     n_frames = frame_count(speech.audio.duration_s, fps)
     return generate_motion(features, speech.phones, n_frames, fps, controls)
 
@@ -310,6 +328,7 @@ def render_frames(
     threads: int = 0,
     render_id: int | None = None,
     renderer: Renderer | None = None,
+    processes: bool = False,
 ) -> Iterator[np.ndarray]:
     """Every frame of ``motion`` on ``portrait``, in order: (H, W, 3) uint8 RGB each, the working
     crop (or, with ``full_frame``, the whole photo), with the "AI-generated" label if asked, and
@@ -318,7 +337,10 @@ def render_frames(
 
     ``threads`` threads render them (0: one per core), a few frames ahead of the one taken;
     the frames are the same whatever the number (see :mod:`gioconda.render.stream`).
-    ``renderer``: one already set up for ``portrait`` (by default, one is made here)."""
+    ``renderer``: one already set up for ``portrait`` (by default, one is made here).
+    ``processes``: with more than one thread, render in that many processes forked when the
+    first frame is asked for (where :func:`~gioconda.render.forked.can_fork`), not threads:
+    they do not share an interpreter lock (same frames; see :mod:`gioconda.render.forked`)."""
     renderer = renderer or Renderer(portrait)
     paste = FullFramePaste(portrait) if full_frame else None
     height, width = portrait.photo.shape[:2] if paste else (portrait.size, portrait.size)
@@ -336,6 +358,9 @@ def render_frames(
             stamp(frame)
         return mark(frame)
 
+    workers = available_cores() if threads <= 0 else threads
+    if processes and workers > 1 and can_fork():
+        return forked_frames(make, len(motion), (height, width, 3), workers)
     return ordered_frames(make, len(motion), threads)
 
 
@@ -351,13 +376,15 @@ def render_video(
     crf: int = DEFAULT_CRF,
     threads: int = 0,
     renderer: Renderer | None = None,
+    processes: bool = False,
 ) -> int:
     """Render every frame of ``motion`` and write the MP4; returns the number of frames.
 
     ``threads`` threads render (0: one per core) while this one encodes; frames stream to the
     encoder in order, a few at a time, so memory does not grow with the video's length.
     ``preset`` and ``crf`` are x264's (see :class:`~gioconda.output.video.Mp4Writer`);
-    ``renderer``: one already set up for ``portrait`` (by default, one is made here).
+    ``renderer``: one already set up for ``portrait`` (by default, one is made here);
+    ``processes``: render in forked processes rather than threads (see :func:`render_frames`).
     """
     height, width = portrait.photo.shape[:2] if full_frame else (portrait.size, portrait.size)
     render_id = render_id_for(portrait, motion)
@@ -366,7 +393,9 @@ def render_video(
     with Mp4Writer(
         out_path, motion.fps, width, height, audio, crf=crf, preset=preset, metadata=metadata
     ) as video:
-        frames = render_frames(portrait, motion, full_frame, label, threads, render_id, renderer)
+        frames = render_frames(
+            portrait, motion, full_frame, label, threads, render_id, renderer, processes
+        )
         for i, frame in enumerate(frames):
             video.write(frame)
             progress("render", i + 1, len(motion))
@@ -435,20 +464,30 @@ def animate(
             heard.set()
         progress(stage, done, total)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="gioconda-portrait") as pool:
+    with ThreadPoolExecutor(2, thread_name_prefix="gioconda-portrait") as pool:
         prepared: list[Future[tuple[Portrait, Renderer]]] = []
+        analysed: list[Future[AudioFeatures]] = []
 
         def prepare() -> None:
             prepared.append(
                 pool.submit(_prepared_portrait, photo, options, progress, models_loaded, heard.wait)
             )
 
+        def analyse(audio: Audio) -> None:
+            # The motion's audio features, found beside the alignment and the renderer's set-up
+            # (on the pool's other thread) rather than after them, on the way to the first
+            # frame (0.2 s of CPU a minute); not during the recognition, whose peak of memory
+            # they raised by 40-60 MB.
+            analysed.append(pool.submit(_once, heard.wait, analyze_audio, audio))
+
         try:
             if text is not None:
                 speech = speech_from_text(text, options, progress)
             else:
                 assert audio_path is not None  # checked above: one of audio_path and text
-                speech = speech_from_audio(audio_path, options, telling_heard, ready=prepare)
+                speech = speech_from_audio(
+                    audio_path, options, telling_heard, ready=prepare, recognizing=analyse
+                )
         finally:
             heard.set()  # (other lip-sync methods align nothing; a failure stops the thread)
         _log.info(
@@ -461,13 +500,14 @@ def animate(
         if not prepared:
             prepare()
         portrait, renderer = prepared[0].result()
+        features = analysed[0].result() if analysed else None
     stage_log.face(photo, portrait, options.face, options.full_frame)
-    motion = motion_for_speech(speech, options.fps, options.motion)
+    motion = motion_for_speech(speech, options.fps, options.motion, features)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
     stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
-        options.preset, options.crf, options.threads, renderer,
+        options.preset, options.crf, options.threads, renderer, processes=True,
     )  # fmt: skip
     if motion_out is not None:
         stage_log.motion_file(motion, motion_out, motion_fps)
@@ -477,6 +517,15 @@ def animate(
 
 def _nothing_to_wait_for() -> None:
     pass
+
+
+T = TypeVar("T")
+
+
+def _once(after: Callable[[], object], work: Callable[[Audio], T], audio: Audio) -> T:
+    """``work(audio)`` once ``after`` returns."""
+    after()
+    return work(audio)
 
 
 def _prepared_portrait(
@@ -617,7 +666,7 @@ def animate_motion(
     stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
     frames = render_video(
         portrait, motion, audio, out_path, options.full_frame, options.label, progress,
-        options.preset, options.crf, options.threads,
+        options.preset, options.crf, options.threads, processes=True,
     )  # fmt: skip
     return AnimateResult(os.fspath(out_path), frames, motion)
 
@@ -695,6 +744,10 @@ def reenact(
     check_writable(out_path)
     if motion_out is not None:
         check_motion_path(motion_out)
+    # Imported here: the reenactment's fit loads SciPy's optimizers (0.2-0.3 s), which no
+    # other command needs.
+    from gioconda.motion.reenact import motion_from_track
+
     photo = load_photo(photo_path)
     track = track_video_face(video_path, options.max_seconds, progress)
     stage_log.tracking(track)

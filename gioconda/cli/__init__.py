@@ -5,6 +5,6 @@ One module per command; each calls the Python API, and a
 options come from the option dataclasses (:mod:`gioconda.cli.flags`).
 """
 
-from gioconda.cli.app import main
+from gioconda.cli.app import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

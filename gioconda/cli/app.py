@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 # MediaPipe's native code logs through glog and TensorFlow Lite; keep it quiet unless asked.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -213,3 +214,36 @@ def main(argv: list[str] | None = None) -> int:
         # status is the shell's for a process ended by that signal.
         print(f"gioconda: stopped by {stop}", file=sys.stderr)
         return 128 + stop.signum
+
+
+def finish(code: int) -> NoReturn:
+    """End the process with exit status ``code``: at once where the command succeeded and
+    nothing of it still runs, else as usual (``sys.exit``).
+
+    On success everything the command makes is written and closed by then; what the
+    interpreter would still do is tear down its modules and the models' native objects, which
+    took 0.4-0.5 s of CPU and up to a second of wall time after a 60 s ``animate`` (busy
+    machine). A thread or child process still running (none should be) gets the usual exit.
+    """
+    import multiprocessing
+    import threading
+
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    if (
+        code == 0
+        and not any(not t.daemon for t in others)
+        and not multiprocessing.active_children()
+    ):
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed or broken stream: let the usual exit say so
+            sys.exit(code)
+        os._exit(0)
+    sys.exit(code)
+
+
+def run() -> NoReturn:
+    """The ``gioconda`` command's entry point: :func:`main` on the command line, then
+    :func:`finish`."""
+    finish(main())

@@ -62,7 +62,7 @@ TARGET_MEMORY_GROWTH = 0.20
 #: fork on Linux, so under this benchmark it read the benchmark's own 1.7 GB for any clip.
 _CHILD = """
 import resource, sys
-from gioconda.cli.app import main
+from gioconda.cli.app import finish, main
 report, sys.argv = sys.argv[1], ["gioconda"] + sys.argv[2:]
 try:
     code = main()
@@ -74,7 +74,7 @@ finally:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with open(report, "w") as out:
         out.write(str(peak))
-sys.exit(code)
+finish(code)  # as the gioconda command ends
 """
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import find_peaks
 
 from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
 from gioconda.motion.controls import MotionControls, control_track
@@ -106,6 +105,8 @@ def _accents(prosody: AudioFeatures) -> tuple[np.ndarray, np.ndarray]:
     times_s: (k,) time of each accent, in seconds
     strength: (k,) in [0, 1]
     """
+    from scipy.signal import find_peaks  # (see gioconda.speech.audio.normalize_features)
+
     level = gaussian_filter1d(prosody.level.astype(np.float64), sigma=4.0, truncate=2.5)
     voiced = prosody.voiced & (prosody.pitch_hz > 0)
     semitones = np.zeros(len(voiced))

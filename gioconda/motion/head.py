@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import bilinear, lfilter
 
 from gioconda.motion.tracks import GRID_FPS, HEAD_SLOW_S, _band_noise, _frames_between, _one_pole
 from gioconda.speech.audio import AudioFeatures
@@ -175,6 +174,8 @@ def _spring(target: np.ndarray, frequency_hz: float, damping: float) -> np.ndarr
 
     Causal: the head follows its targets with a lag of about ``damping / (pi * frequency_hz)``.
     """
+    from scipy.signal import bilinear, lfilter  # (see gioconda.speech.audio.normalize_features)
+
     omega = 2.0 * np.pi * frequency_hz
     b, a = bilinear([omega**2], [1.0, 2.0 * damping * omega, omega**2], fs=GRID_FPS)
     return lfilter(b, a, target)

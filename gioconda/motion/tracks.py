@@ -5,7 +5,6 @@ filters, smooth seeded noise and speech onsets.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 from gioconda.timeline import (
     FEATURE_HOP_S,
@@ -78,6 +77,8 @@ def _pulse_track(
 
 def _one_pole(x: np.ndarray, tau_s: float, fps: float = GRID_FPS, axis: int = 0) -> np.ndarray:
     """Causal first-order low-pass with time constant ``tau_s`` (unit gain at DC)."""
+    from scipy.signal import lfilter  # (here: see gioconda.speech.audio.normalize_features)
+
     a = np.exp(-1.0 / (tau_s * fps))
     return lfilter([1.0 - a], [1.0, -a], x, axis=axis)
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import av
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
-from scipy.signal import lfilter
 
 from gioconda.errors import GiocondaError
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
@@ -390,6 +389,11 @@ def normalize_features(features: np.ndarray, state: np.ndarray | None = None) ->
     ``state`` is the running mean to start from (None: the first frame's values). The same
     function serves offline and live use, so both see identical features.
     """
+    # Imported here, not with the module: SciPy's signal package (with the statistics and
+    # interpolation packages it loads) took 0.5-0.7 s of a command's start, on one core; here it
+    # loads on the viseme network's thread while Whisper reads.
+    from scipy.signal import lfilter
+
     alpha = 1.0 / MEL_NORM_HOPS
     start = features[0] if state is None else state
     # An exponential moving average is a first-order IIR filter, run over all bands at once.

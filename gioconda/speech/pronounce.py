@@ -57,20 +57,37 @@ _SMALL_KANA = set("ァィゥェォャュョヮ")
 
 
 @functools.cache
-def _cmu_dictionary() -> dict[str, tuple[tuple[str, ...], ...]]:
-    """The CMU dictionary as the pocketsphinx wheel ships it: word -> its pronunciations in
-    ARPAbet, the dictionary's first (most common) first, then its variants (``and(2)``...).
+def _cmu_dictionary() -> dict[str, str]:
+    """The CMU dictionary as the pocketsphinx wheel ships it: word -> its pronunciations as
+    the file writes them, one a line, the dictionary's first (most common) first, then its
+    variants (``and(2)``...); :func:`_cmu_pronunciations` splits a word's into phones.
+
+    Kept as text: splitting all 126,000 words into phones cost 0.4-0.5 s in each ``animate``
+    (on the way between the recognition and the first frame), for the hundred words looked up.
     """
     from pocketsphinx import get_model_path
 
     path = os.path.join(get_model_path(), "en-us", "cmudict-en-us.dict")
-    entries: dict[str, list[tuple[str, ...]]] = {}
+    entries: dict[str, str] = {}
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            word, *phones = line.split()
-            if phones:
-                entries.setdefault(word.split("(")[0], []).append(tuple(phones))
-    return {word: tuple(variants) for word, variants in entries.items()}
+        for line in f.read().splitlines():
+            word_and_phones = line.split(None, 1)
+            if len(word_and_phones) < 2:
+                continue  # a word with no phones
+            word, phones = word_and_phones
+            word = word.split("(", 1)[0]
+            known = entries.get(word)
+            entries[word] = phones if known is None else f"{known}\n{phones}"
+    return entries
+
+
+def _cmu_pronunciations(word: str) -> tuple[tuple[str, ...], ...] | None:
+    """A lower-case word's pronunciations in ARPAbet from the CMU dictionary, the most common
+    first; None if it has none."""
+    phones = _cmu_dictionary().get(word)
+    if phones is None:
+        return None
+    return tuple(tuple(line.split()) for line in phones.split("\n"))
 
 
 def espeak_voice(language: str) -> str | None:
@@ -148,9 +165,9 @@ def word_viseme_variants(word: str, language: str) -> tuple[tuple[str, ...], ...
         return ((),)
     if language == "en":
         with _CMU_LOCK:
-            pronunciations = _cmu_dictionary().get(text.lower(), ())
+            pronunciations = _cmu_pronunciations(text.lower())
         if _HUM_FILLER.fullmatch(text.lower()):
-            pronunciations = (*pronunciations, ("M",))
+            pronunciations = (*(pronunciations or ()), ("M",))
         if pronunciations:
             variants: list[tuple[str, ...]] = []
             for phones in pronunciations:

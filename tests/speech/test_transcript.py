@@ -3,6 +3,7 @@ another language, and /p/ shut before /f/. Speech is eSpeak NG's (true phone tim
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -93,6 +94,22 @@ def test_dictionary_variants_are_every_distinct_way_a_word_moves_the_mouth() -> 
     # Variants that differ only in phones of one viseme are one ("for" F ER0 / F R ER0).
     [word] = words_to_align([HeardWord("for")], "en")
     assert len({word.visemes, *(v for v, _ in word.variants)}) == len(word.variants) + 1
+
+
+def test_cmu_pronunciations_are_the_files_lines_in_order() -> None:
+    # The dictionary is kept as text and split when a word is looked up: the same phones, in
+    # the file's order ("to", "to(2)", "to(3)"), as reading it line by line.
+    from pocketsphinx import get_model_path
+
+    from gioconda.speech.pronounce import _cmu_pronunciations
+
+    path = os.path.join(get_model_path(), "en-us", "cmudict-en-us.dict")
+    with open(path, encoding="utf-8") as f:
+        lines = [line.split() for line in f if line.split()[0] in ("to", "to(2)", "to(3)")]
+    assert _cmu_pronunciations("to") == tuple(tuple(phones) for _, *phones in lines)
+    assert len(lines) == 3
+    assert _cmu_pronunciations("'bout") == (("B", "AW", "T"),)
+    assert _cmu_pronunciations("notaword") is None
 
 
 @pytest.mark.parametrize("text", ["The cold wind blew over the hill.", "A strong wind came."])

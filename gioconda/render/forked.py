@@ -1,0 +1,198 @@
+"""Frames made by forked worker processes and handed on in order, a bounded number at a time.
+
+Threads (:mod:`gioconda.render.stream`) share one interpreter lock: the renderer holds it for
+about a third of each frame (NumPy's many small calls), so two render threads and the
+encoder's thread wait for each other and a 2-core machine ran at ~1.65 cores while rendering.
+Processes forked from the caller once everything is set up share nothing but the frames:
+each inherits the renderer (copy-on-write, no set-up again, nothing pickled), takes the next
+frame not yet taken and renders it into one of its slots in shared memory; the caller copies
+the frames out in order.
+
+A frame depends on its number alone, so the frames are the same, in the same order, as with
+threads or with one thread. Linux only (:func:`can_fork`): elsewhere forking a process that
+runs threads is not safe, and callers use threads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import mmap
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection, wait
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Semaphore
+from typing import cast
+
+import numpy as np
+
+from gioconda.errors import GiocondaError
+
+#: Frames a worker may have made and not yet handed on: enough that it never waits while the
+#: caller encodes, few enough that memory does not grow with the video's length.
+SLOTS_PER_WORKER = 3
+
+#: How often a worker waiting for a free slot checks that its parent is still there (s).
+_PARENT_CHECK_S = 1.0
+
+
+def can_fork() -> bool:
+    """Whether frames can be made in forked processes here (Linux, with ``fork``)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def forked_frames(
+    make: Callable[[int], np.ndarray],
+    count: int,
+    shape: tuple[int, ...],
+    workers: int,
+) -> Iterator[np.ndarray]:
+    """``make(0)``, ..., ``make(count - 1)``, made by ``workers`` forked processes, in order.
+
+    Parameters
+    ----------
+    make: makes frame ``i``, a uint8 array of ``shape``; it must depend on ``i`` alone. It
+        runs in the workers, on what the caller had set up when the first frame was asked for.
+    count: number of frames
+    shape: each frame's shape
+    workers: processes to make them with (at least 1)
+
+    Each frame yielded is the caller's own array. An exception raised by ``make`` is raised
+    here, at that frame (as :class:`GiocondaError` if it was one, else as a RuntimeError naming
+    it); a worker that dies is a :class:`GiocondaError`. Closing the iterator early stops the
+    workers.
+    """
+    workers = max(1, min(workers, count))
+    frame_bytes = math.prod(shape)
+    slots = SLOTS_PER_WORKER
+    ring = mmap.mmap(-1, max(1, frame_bytes * workers * slots))  # shared with the children
+    context = multiprocessing.get_context("fork")
+    # What the caller has buffered would be written again by each child as it exits.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    free = [context.Semaphore(slots) for _ in range(workers)]
+    next_frame = context.Value("q", 0)  # the next frame a worker takes (under its lock)
+    processes: list[multiprocessing.process.BaseProcess] = []
+    connections: dict[Connection, int] = {}
+    try:
+        for w in range(workers):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_work,
+                args=(make, count, next_frame, ring, shape, w * slots, slots, free[w], sender),
+                name=f"gioconda-render-{w}",
+                daemon=True,
+            )
+            # Ctrl-C is held back while forking: a child that got it before ignoring it (below)
+            # would print a traceback.
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                process.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            sender.close()  # the child's end: EOF here once the child is gone
+            processes.append(process)
+            connections[receiver] = w
+        frames = np.frombuffer(ring, np.uint8).reshape(workers * slots, *shape)
+        made: dict[int, tuple[int, int]] = {}  # frame -> (worker, slot), not yet handed on
+        failed: dict[int, tuple[str, str]] = {}  # frame -> its exception's kind and message
+        try:
+            for i in range(count):
+                while i not in made:
+                    if i in failed:
+                        raise _raised(*failed[i])
+                    if not connections:
+                        raise GiocondaError(f"the render processes ended before frame {i}")
+                    for ready in wait(list(connections)):
+                        connection = cast(Connection, ready)
+                        w = connections[connection]
+                        try:
+                            message = connection.recv()
+                        except EOFError:  # the worker is gone: done, or killed
+                            del connections[connection]
+                            connection.close()
+                            processes[w].join(1)
+                            if processes[w].exitcode != 0:
+                                raise GiocondaError(
+                                    f"a render process stopped unexpectedly (exit code "
+                                    f"{processes[w].exitcode}) before frame {i}"
+                                ) from None
+                            continue
+                        if message[0] == "error":
+                            failed[message[1]] = (message[2], message[3])
+                        else:
+                            made[message[1]] = (w, message[2])
+                w, slot = made.pop(i)
+                frame = frames[slot].copy()
+                free[w].release()
+                yield frame
+        finally:
+            del frames  # (the ring cannot be closed while a view of it exists)
+    finally:
+        for worker in processes:
+            if worker.is_alive():
+                worker.terminate()
+        for worker in processes:
+            worker.join()
+        for connection in connections:
+            connection.close()
+        ring.close()
+
+
+def _work(
+    make: Callable[[int], np.ndarray],
+    count: int,
+    next_frame: Synchronized[int],
+    ring: mmap.mmap,
+    shape: tuple[int, ...],
+    first_slot: int,
+    slots: int,
+    free: Semaphore,
+    out: Connection,
+) -> None:
+    """A worker: once one of its slots is free, the next frame no worker has taken, into it.
+
+    Frames are taken as workers get to them, not dealt out in turn: on a busy machine a
+    worker that the system holds back does not hold the others back (dealt in turn, the
+    others filled their slots and waited, and two processes rendered slower than two threads).
+    A worker's frames go to its slots in turn, and the caller takes them in that order.
+    """
+    # The parent stops on Ctrl-C and ends its workers; its own SIGTERM handler (which raises
+    # an exception to clean up its files) is not for them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    parent = os.getppid()
+    frames = np.frombuffer(ring, np.uint8).reshape(-1, *shape)
+    i = -1
+    try:
+        for n in itertools.count():
+            while not free.acquire(timeout=_PARENT_CHECK_S):
+                if os.getppid() != parent:  # the parent died without ending us
+                    return
+            with next_frame.get_lock():
+                i = next_frame.value
+                next_frame.value = i + 1
+            if i >= count:
+                return
+            slot = first_slot + n % slots
+            frames[slot] = make(i)
+            out.send(("frame", i, slot))
+    except BaseException as error:  # handed to the parent, which raises it at that frame
+        try:
+            out.send(("error", i, type(error).__name__, str(error)))
+        except OSError:
+            pass  # the parent is gone
+
+
+def _raised(kind: str, message: str) -> Exception:
+    """The exception a worker raised, as the parent raises it."""
+    if kind == "GiocondaError":
+        return GiocondaError(message)
+    if kind == "MemoryError":
+        return MemoryError(message)
+    return RuntimeError(f"{kind} in a render process: {message}")
