@@ -39,6 +39,9 @@ SLOTS_PER_WORKER = 3
 #: How often a worker waiting for a free slot checks that its parent is still there (s).
 _PARENT_CHECK_S = 1.0
 
+#: Seconds a worker is given to end after SIGTERM before it is killed.
+_END_WAIT_S = 5.0
+
 
 def can_fork() -> bool:
     """Whether frames can be made in forked processes here (Linux, with ``fork``)."""
@@ -87,9 +90,11 @@ def forked_frames(
                 name=f"gioconda-render-{w}",
                 daemon=True,
             )
-            # Ctrl-C is held back while forking: a child that got it before ignoring it (below)
-            # would print a traceback.
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            # Ctrl-C and SIGTERM are held back while forking: a child that got Ctrl-C before
+            # ignoring it (below) would print a traceback, and one that got the SIGTERM that
+            # ends it (below, when the caller stops early) before its default action was back
+            # ran the caller's Python handler, or lost the signal, and waited for ever.
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             try:
                 process.start()
             finally:
@@ -137,7 +142,10 @@ def forked_frames(
             if worker.is_alive():
                 worker.terminate()
         for worker in processes:
-            worker.join()
+            worker.join(_END_WAIT_S)
+            if worker.is_alive():  # (never seen since SIGTERM is held back while forking)
+                worker.kill()
+                worker.join()
         for connection in connections:
             connection.close()
         ring.close()
@@ -165,7 +173,7 @@ def _work(
     # an exception to clean up its files) is not for them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     parent = os.getppid()
     frames = np.frombuffer(ring, np.uint8).reshape(-1, *shape)
     i = -1

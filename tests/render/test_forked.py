@@ -78,6 +78,31 @@ def test_stopping_early_ends_the_workers() -> None:
     assert multiprocessing.active_children() == []
 
 
+_STOPPED_UNDER_A_HANDLER = """
+import signal
+import numpy as np
+from gioconda.render.forked import forked_frames
+# The caller's own SIGTERM handler (as the batch runner's and the CLI's guard install):
+# workers inherit it until they put the default back.
+signal.signal(signal.SIGTERM, lambda number, frame: None)
+for _ in range(30):
+    frames = forked_frames(lambda i: np.full((6, 4, 3), i % 256, np.uint8), 10_000, (6, 4, 3), 2)
+    next(frames)
+    frames.close()
+print("ended")
+"""
+
+
+def test_stopping_early_ends_the_workers_under_the_callers_sigterm_handler() -> None:
+    # A worker that got the SIGTERM ending it before it had put SIGTERM's default back ran
+    # the caller's handler (or lost the signal) and waited for a free slot for ever, and the
+    # caller waited for it: the whole test suite hung here once.
+    done = subprocess.run([sys.executable, "-c", _STOPPED_UNDER_A_HANDLER],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ended"
+
+
 def test_render_video_same_file_in_processes_as_in_threads(mona_portrait, tmp_path) -> None:
     motion = _motion(12)
     threads, processes = tmp_path / "threads.mp4", tmp_path / "processes.mp4"
