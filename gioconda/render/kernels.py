@@ -69,9 +69,12 @@ _fused: Any = _fused_intrinsic
 
 
 @njit(cache=True, nogil=True)
-def _cell(x: np.float32, y: np.float32, h: int, w: int) -> tuple[int, int, int, int, int, int]:
+def _cell(
+    x: np.float32, y: np.float32, h: int, w: int
+) -> tuple[int, int, int, int, np.float32, np.float32, np.float32, np.float32]:
     """The pixels a bilinear read at (x, y) takes (columns x0, x1, rows y0, y1, clamped to a
-    ``h`` x ``w`` image) and its fractions, in 32nds (as OpenCV rounds them)."""
+    ``h`` x ``w`` image) and their weights along x and y (wx0, wx1, wy0, wy1), the fractions
+    rounded to 32nds as OpenCV rounds them."""
     sx = int(np.rint(min(max(x * np.float32(_TAB), -_FAR), _FAR)))
     sy = int(np.rint(min(max(y * np.float32(_TAB), -_FAR), _FAR)))
     ix, iy = sx >> _TAB_BITS, sy >> _TAB_BITS
@@ -79,7 +82,10 @@ def _cell(x: np.float32, y: np.float32, h: int, w: int) -> tuple[int, int, int, 
     x1 = min(max(ix + 1, 0), w - 1)
     y0 = min(max(iy, 0), h - 1)
     y1 = min(max(iy + 1, 0), h - 1)
-    return x0, x1, y0, y1, sx & (_TAB - 1), sy & (_TAB - 1)
+    wx1 = np.float32(sx & (_TAB - 1)) * np.float32(1.0 / _TAB)
+    wy1 = np.float32(sy & (_TAB - 1)) * np.float32(1.0 / _TAB)
+    one = np.float32(1.0)
+    return x0, x1, y0, y1, one - wx1, wx1, one - wy1, wy1
 
 
 @njit(cache=True, nogil=True)
@@ -87,11 +93,7 @@ def read_field(field: np.ndarray, x: np.float32, y: np.float32) -> tuple[np.floa
     """Both channels of an (h, w, 2) float32 ``field`` read bilinearly at (x, y), as
     ``cv2.remap`` reads them (replicated border)."""
     h, w = field.shape[0], field.shape[1]
-    x0, x1, y0, y1, ax, ay = _cell(x, y, h, w)
-    one = np.float32(1.0)
-    wx1 = np.float32(ax) * np.float32(1.0 / _TAB)
-    wy1 = np.float32(ay) * np.float32(1.0 / _TAB)
-    wx0, wy0 = one - wx1, one - wy1
+    x0, x1, y0, y1, wx0, wx1, wy0, wy1 = _cell(x, y, h, w)
     w00, w01, w10, w11 = wy0 * wx0, wy0 * wx1, wy1 * wx0, wy1 * wx1
     u = field[y0, x0, 0] * w00 + field[y0, x1, 0] * w01
     u = u + field[y1, x0, 0] * w10
@@ -109,11 +111,7 @@ def read_slope(
     """The derivatives of :func:`read_field` at (x, y) within its cell of pixels: d(field x)
     / dx, d(field x) / dy, d(field y) / dx, d(field y) / dy (0 across a replicated border)."""
     h, w = field.shape[0], field.shape[1]
-    x0, x1, y0, y1, ax, ay = _cell(x, y, h, w)
-    one = np.float32(1.0)
-    wx1 = np.float32(ax) * np.float32(1.0 / _TAB)
-    wy1 = np.float32(ay) * np.float32(1.0 / _TAB)
-    wx0, wy0 = one - wx1, one - wy1
+    x0, x1, y0, y1, wx0, wx1, wy0, wy1 = _cell(x, y, h, w)
     # (The cell is one pixel wide unless the border repeats it.)
     sx = np.float32(1.0) if x1 > x0 else np.float32(0.0)
     sy = np.float32(1.0) if y1 > y0 else np.float32(0.0)
