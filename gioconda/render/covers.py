@@ -20,6 +20,7 @@ from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.grain import skin_grain
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.regions import disc, outline
+from gioconda.render.source_map import SourceMap
 
 #: How far a closed lid paints out past the eye's outline, in eye widths.
 EYE_COVER_GROWTH = 0.1
@@ -65,23 +66,31 @@ class Cover:
         self._filled[y0:y1, x0:x1] = cv2.inpaint(patch, hole, 3, cv2.INPAINT_TELEA)
         self._region[y0:y1, x0:x1] = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 1.0)
 
-    def apply(self, frame: np.ndarray, backward: np.ndarray, amount: float) -> None:
+    def apply(self, frame: np.ndarray, backward: SourceMap, amount: float) -> None:
         """Fade ``frame`` (uint8, in place) toward the painted-out copy by ``amount``."""
         if amount <= 0.02 or self._empty:
             return
-        # Output pixels whose source lies in the region: find them near where it went.
+        # Output pixels whose source lies in the region: find them near where it went. Past
+        # the map's window each pixel is its own source: where the region reaches there (never
+        # seen: the lips lie deep inside it) the whole frame is looked at.
         x0, y0 = self._lo
         x1, y1 = self._hi
+        wy0, wy1, wx0, wx1 = backward.window
+        if wx0 <= x0 and x1 <= wx1 and wy0 <= y0 and y1 <= wy1:
+            sources, (oy, ox) = backward.padded, (wy0, wx0)
+            shift = backward.pad
+        else:
+            sources, (oy, ox), shift = backward.full(), (0, 0), 0.0
         inside = (
-            (backward[..., 0] >= x0) & (backward[..., 0] < x1)
-            & (backward[..., 1] >= y0) & (backward[..., 1] < y1)
+            (sources[..., 0] >= x0 + shift) & (sources[..., 0] < x1 + shift)
+            & (sources[..., 1] >= y0 + shift) & (sources[..., 1] < y1 + shift)
         )  # fmt: skip
         rows = np.flatnonzero(inside.any(1))
         cols = np.flatnonzero(inside.any(0))
         if len(rows) == 0:
             return
-        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        where = backward[r0:r1, c0:c1]
+        r0, r1, c0, c1 = rows[0] + oy, rows[-1] + 1 + oy, cols[0] + ox, cols[-1] + 1 + ox
+        where = backward.box(r0, r1, c0, c1)
         weight = cv2.remap(self._region, where, NO_ARRAY, cv2.INTER_LINEAR) * min(amount, 1.0)
         filled = cv2.remap(self._filled, where, NO_ARRAY, cv2.INTER_LINEAR)
         patch = frame[r0:r1, c0:c1].astype(np.float32)

@@ -21,6 +21,7 @@ from gioconda.face.topology import (
 )
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.regions import outline, polygon_mask
+from gioconda.render.source_map import SourceMap
 
 #: Eyeball radius over iris radius (about 12 mm over 6 mm): how far the iris travels
 #: across the eye opening per unit of sin(gaze angle).
@@ -76,7 +77,7 @@ class IrisPainter:
     def paint(
         self,
         frame: np.ndarray,
-        backward: np.ndarray,
+        backward: SourceMap,
         posed: np.ndarray,
         gaze_deg: np.ndarray,
         head_deg: np.ndarray,
@@ -105,7 +106,7 @@ class IrisPainter:
             return
         bx0, by0, _, _ = eye["box"]
         # Where each output pixel comes from in the photo, in the eye patch's coordinates.
-        source = backward[y0:y1, x0:x1] - np.array([bx0, by0], np.float32)
+        source = backward.box(y0, y1, x0, x1, origin=(bx0, by0))
         white = cv2.remap(eye["white"], source, NO_ARRAY, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         moved = source - shift.astype(np.float32)

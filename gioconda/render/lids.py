@@ -37,6 +37,7 @@ from gioconda.face.topology import (
 from gioconda.motion.blendshapes import BS
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.rig import SQUINT_LIDS
+from gioconda.render.source_map import SourceMap
 
 #: How far above the open lid edge the unfolding skin reaches, in the eye's largest opening
 #: (capped by the room below the brow).
@@ -325,7 +326,7 @@ class LidCloser:
     def paint(
         self,
         frame: np.ndarray,
-        backward: np.ndarray,
+        backward: SourceMap,
         source: np.ndarray,
         pad: int,
         shapes: np.ndarray,
@@ -334,7 +335,7 @@ class LidCloser:
         """Draw each eye's lids closed by the blendshapes' blinks and squints, in place.
 
         ``frame``: (S, S, 3) uint8, the warped frame (whose warp left the lids open);
-        ``backward``: (S, S, 2) float32, where each of its pixels comes from in the photo;
+        ``backward``: where each of its pixels comes from in the photo;
         ``source``: the photo padded by ``pad`` on every side (what the warp reads);
         ``posed_eyes``: per eye, where its landmarks are in the frame, (N, 2): the window
         of output pixels looked at.
@@ -352,7 +353,7 @@ class LidCloser:
             x1, y1 = np.minimum(np.ceil(posed.max(0) + reach).astype(int), size)
             if x1 <= x0 or y1 <= y0:
                 continue
-            where = backward[y0:y1, x0:x1]
+            where = backward.box(y0, y1, x0, x1)
             rel: np.ndarray = where - eye.origin.astype(np.float32)
             a = rel @ self.axes[0]
             b = rel @ down
@@ -363,7 +364,7 @@ class LidCloser:
             if bw == 0:
                 continue
             y0, y1, x0, x1 = y0 + by, y0 + by + bh, x0 + bx, x0 + bx + bw
-            where = backward[y0:y1, x0:x1]
+            where = where[by : by + bh, bx : bx + bw]
             a, b = a[by : by + bh, bx : bx + bw], b[by : by + bh, bx : bx + bw]
             upper = np.interp(a, eye.a, eye.upper)
             lower = np.interp(a, eye.a, eye.lower)

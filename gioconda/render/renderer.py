@@ -11,6 +11,7 @@ over a background plate so that nothing behind the head bends with it.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import cv2
 import numpy as np
@@ -61,6 +62,7 @@ from gioconda.render.rig import (
     rest_yaw,
     rigid_turn_share,
 )
+from gioconda.render.source_map import SourceMap
 from gioconda.render.warp import (
     FILL_PAD,
     INVERSION_COARSENING,
@@ -228,6 +230,19 @@ class Renderer:
         # moves in whole instead of smearing its last row.
         pad = self._source_pad = max(1, round(SOURCE_PAD * size))
         self._source = surroundings(portrait, pad)
+        # Where the smooth grid's points lie in the padded photo the composite reads (a point
+        # at the middle of its block, and the ring around the pad), and what interpolating
+        # those places misses by the frame's edges, past the first and the last point, where
+        # OpenCV's resize repeats them (see :meth:`_inverse_map`).
+        first, last = (s - 1) / 2, s * (side - 1) + (s - 1) / 2
+        self._smooth_places = self._smooth_grid * np.float32(s) + np.float32(first + pad + 1)
+        places = np.arange(size, dtype=np.float32)
+        self._edge_steps = np.where(
+            places < first, places - first, np.where(places > last, places - last, 0.0)
+        ).astype(np.float32)
+        self._edge_bands = [
+            (a, b) for a, b in ((0, math.ceil(first)), (math.floor(last) + 1, size)) if b > a
+        ]
         # Glasses rims (or hair) in front of the eyes: the warp drags skin where they were,
         # and they are put back on top where the head alone carries them.
         self.occluders = EyeOccluders(portrait)
@@ -287,7 +302,7 @@ class Renderer:
             ]
         )
         self._mesh_gain = mesh_gain_outside(self._mesh, self._layer_box, size)
-        self._rest = self._composite(self._grid, np.zeros((size, size), bool))
+        self._rest = self._composite(self._still_map())
 
     # -- per portrait -----------------------------------------------------------------------
 
@@ -382,11 +397,11 @@ class Renderer:
         posed = self.rig.neutral[:, :2] + with_head + with_lids + relief
         skull = self.rig.neutral[:, :2] + with_head
         window = self._motion_window(head, on_face)
-        backward, torn = self._inverse_map(head, on_face, window)
-        if not self._fill_inside(torn, window):
-            window = None  # (never seen: torn pixels lie deep inside the face)
-            backward, torn = self._inverse_map(head, on_face, None)
-        out = self._composite(backward, torn, window)
+        backward = self._inverse_map(head, on_face, window)
+        if not self._fill_inside(backward):
+            # (never seen: torn pixels lie deep inside the face)
+            backward = self._inverse_map(head, on_face, None)
+        out = self._composite(backward)
         self.irises.paint(out, backward, posed, frame.gaze_deg, head_deg)
         warped = self.rig.neutral[:, :2] + moved.head + on_face
         self.lids.paint(out, backward, self._source, self._source_pad, frame.blendshapes,
@@ -424,54 +439,49 @@ class Renderer:
         size = self.size
         return max(y0 - dy, 0), min(y1 + dy, size), max(x0 - dx, 0), min(x1 + dx, size)
 
-    def _fill_inside(self, torn: np.ndarray, window: tuple[int, int, int, int] | None) -> bool:
-        """Whether the fill over torn pixels reads only inside ``window`` (or the frame's
-        edge), so that the window's composite is the whole frame's (up to where the coarse
-        inversion's grid falls, see :meth:`_inverse_map`)."""
-        if window is None:
-            return True
-        tx0, ty0, tw, th = cv2.boundingRect(torn.view(np.uint8))
+    def _fill_inside(self, backward: SourceMap) -> bool:
+        """Whether the fill over the map's torn pixels reads only inside its window (or the
+        frame's edge), so that the window's composite is the whole frame's (up to where the
+        coarse inversion's grid falls, see :meth:`_inverse_map`)."""
+        tx0, ty0, tw, th = cv2.boundingRect(backward.torn.view(np.uint8))
         if tw == 0:
             return True
-        y0, y1, x0, x1 = window
+        y0, y1, x0, x1 = backward.window
         ty1, tx1 = ty0 + th, tx0 + tw
         pad, size = FILL_PAD, self.size
         return (
-            (ty0 - pad >= y0 or y0 == 0)
-            and (tx0 - pad >= x0 or x0 == 0)
-            and (ty1 + pad <= y1 or y1 == size)
-            and (tx1 + pad <= x1 or x1 == size)
+            (ty0 - pad >= 0 or y0 == 0)
+            and (tx0 - pad >= 0 or x0 == 0)
+            and (ty1 + pad <= y1 - y0 or y1 == size)
+            and (tx1 + pad <= x1 - x0 or x1 == size)
         )
 
-    def _composite(
-        self,
-        backward: np.ndarray,
-        torn: np.ndarray,
-        window: tuple[int, int, int, int] | None = None,
-    ) -> np.ndarray:
+    def _still_map(self) -> SourceMap:
+        """The map of a frame without motion: every pixel its own source."""
+        size, pad = self.size, np.float32(self._source_pad + 1)
+        return SourceMap(self._grid + pad, np.zeros((size, size), bool), (0, size, 0, size),
+                         float(pad), size)  # fmt: skip
+
+    def _composite(self, backward: SourceMap) -> np.ndarray:
         """The warped head layer over the still plate, (S, S, 3) uint8, given where each output
         pixel comes from in the photo (``backward``).
 
-        Only ``window`` (rows y0:y1, columns x0:x1; None: the whole frame) is composited,
-        the rest is the frame without motion (see :meth:`_motion_window`). Inside it, the
-        layer is warped and blended over the plate.
+        Only the map's window is composited, the rest is the frame without motion (see
+        :meth:`_motion_window`). Inside it, the layer is warped and blended over the plate.
         """
         size = self.size
-        wy0, wy1, wx0, wx1 = (0, size, 0, size) if window is None else window
+        wy0, wy1, wx0, wx1 = backward.window
         # The frame without motion around the window, the plate inside it.
         out = np.empty_like(self._plate_shown)
-        if window is not None:
+        if backward.window != (0, size, 0, size):
             band = slice(wy0, wy1)
             around = ((slice(0, wy0), slice(None)), (slice(wy1, size), slice(None)),
                       (band, slice(0, wx0)), (band, slice(wx1, size)))  # fmt: skip
             for part in around:
                 out[part] = self._rest[part]
-        # (Copied, then added in place: NumPy adds far faster over contiguous memory.)
-        in_source = backward[wy0:wy1, wx0:wx1].copy()
-        in_source += np.float32(self._source_pad + 1)
-        warped = cv2.remap(self._source_rgba, in_source, NO_ARRAY, cv2.INTER_LINEAR,
+        warped = cv2.remap(self._source_rgba, backward.padded, NO_ARRAY, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        torn = torn[wy0:wy1, wx0:wx1]
+        torn = backward.torn
         tx0, ty0, tw, th = cv2.boundingRect(torn.view(np.uint8))
         if tw:
             # A torn pixel's map is noise and may point off the head (below the chin, into
@@ -609,14 +619,14 @@ class Renderer:
 
     def _inverse_map(
         self, head: HeadFrame, expression: np.ndarray, window: tuple[int, int, int, int] | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> SourceMap:
         """Where each output pixel comes from in the photo under the head's motion and the
-        ``expression`` spread over the mesh, (S, S, 2) float32, and the (S, S) bool mask of
-        pixels where that map tears (see :func:`~gioconda.render.warp.invert_field`).
+        ``expression`` spread over the mesh, and where that map tears (see
+        :func:`~gioconda.render.warp.invert_field`).
 
         The forward field is inverted on the grid :data:`SMOOTH_SCALE` times coarser than
         the frame (called the smooth grid below; first on a grid coarser still, then refined
-        on it), the backward displacement interpolated linearly to every pixel, and refined
+        on it), the backward map interpolated linearly to every pixel, and refined
         at full resolution only in the fine regions (around the eyes and the mouth, see
         :data:`FINE_REGIONS`): elsewhere the field is smooth and the interpolation within a
         quarter of a pixel but where hanging hair's share of the head's motion changes
@@ -638,37 +648,49 @@ class Renderer:
         torn_smooth = refine_inverse(field, here, source)
         source -= here
         source *= np.float32(s)  # (smooth-grid pixels to the frame's)
-        # A smooth-grid point lies at the middle of its block: OpenCV's resize puts
-        # its samples there.
-        spread = cv2.resize(source, (s * (hx1 - hx0), s * (hy1 - hy0)),
+        # The sources themselves (in the padded photo's pixels, what the composite reads) are
+        # interpolated to every pixel: a smooth-grid point lies at the middle of its block,
+        # where OpenCV's resize puts its samples, so between the points the interpolation of
+        # the points' own places is each pixel's place, and no frame-sized sum follows.
+        placed = source + self._smooth_places[hy0:hy1, hx0:hx1]
+        spread = cv2.resize(placed, (s * (hx1 - hx0), s * (hy1 - hy0)),
                             interpolation=cv2.INTER_LINEAR)  # fmt: skip
         oy, ox = y0 - s * hy0, x0 - s * hx0
-        # The identity around the window, the interpolated map inside it.
-        backward = np.empty_like(self._grid)
-        backward[:y0], backward[y1:] = self._grid[:y0], self._grid[y1:]
-        backward[y0:y1, :x0], backward[y0:y1, x1:] = self._grid[y0:y1, :x0], self._grid[y0:y1, x1:]
-        inside = backward[y0:y1, x0:x1]  # (OpenCV writes into the view)
-        cv2.add(self._grid[y0:y1, x0:x1], spread[oy : oy + y1 - y0, ox : ox + x1 - x0],
-                dst=inside)  # fmt: skip
-        torn = np.zeros((size, size), bool)
+        padded = spread[oy : oy + y1 - y0, ox : ox + x1 - x0]
+        # Past the last points, by the frame's edges, the resize repeats the points' values:
+        # the places there are the pixels' own.
+        for axis, (start, stop) in ((0, (x0, x1)), (1, (y0, y1))):
+            for edge0, edge1 in self._edge_bands:
+                a, b = max(edge0, start), min(edge1, stop)
+                if b <= a:
+                    continue
+                step = self._edge_steps[a:b]
+                if axis == 0:  # (columns: the places' x)
+                    padded[:, a - start : b - start, 0] += step[None, :]
+                else:  # (rows: their y)
+                    padded[a - start : b - start, :, 1] += step[:, None]
+        torn = np.zeros((y1 - y0, x1 - x0), bool)
         if torn_smooth.any():
             blocks = cv2.resize(torn_smooth.view(np.uint8), spread.shape[1::-1],
                                 interpolation=cv2.INTER_NEAREST)  # fmt: skip
-            torn[y0:y1, x0:x1] = blocks[oy : oy + y1 - y0, ox : ox + x1 - x0].view(bool)
+            torn[...] = blocks[oy : oy + y1 - y0, ox : ox + x1 - x0].view(bool)
+        pad = np.float32(self._source_pad + 1)
         reach, f = round(FINE_REACH * size), INVERSION_COARSENING
         for (fy0, fy1, fx0, fx1), (_, _, anew) in zip(self._fine_boxes, FINE_REGIONS, strict=True):
             fy0, fy1, fx0, fx1 = max(fy0, y0), min(fy1, y1), max(fx0, x0), min(fx1, x1)
             if fy1 <= fy0 or fx1 <= fx0:
                 continue
+            inside = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
             if not anew:
                 # The interpolated map is the guess, refined on the exact field where its
                 # sources lie (and a few pixels around, for the steps on the way there).
                 here = np.ascontiguousarray(self._grid[fy0:fy1, fx0:fx1])
-                guess = backward[fy0:fy1, fx0:fx1].copy()
+                guess = padded[inside] - pad
                 ly0, ly1, lx0, lx1 = _sources_box(guess, (fy0, fy1, fx0, fx1), reach, size)
                 exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
-                torn[fy0:fy1, fx0:fx1] = refine_inverse(exact, here, guess, (lx0, ly0))
-                backward[fy0:fy1, fx0:fx1] = guess
+                torn[inside] = refine_inverse(exact, here, guess, (lx0, ly0))
+                guess += pad
+                padded[inside] = guess
                 continue
             # The region is inverted as the whole window would be at full resolution: on
             # the window's own coarse grid (its cells over the region and one more around,
@@ -694,9 +716,10 @@ class Renderer:
             coarse = coarse_inverse(exact, (ey0, ey1, ex0, ex1), origin=(lx0, ly0))
             here = np.ascontiguousarray(self._grid[fy0:fy1, fx0:fx1])
             guess = here + coarse[fy0 - ey0 : fy1 - ey0, fx0 - ex0 : fx1 - ex0]
-            torn[fy0:fy1, fx0:fx1] = refine_inverse(exact, here, guess, (lx0, ly0))
-            backward[fy0:fy1, fx0:fx1] = guess
-        return backward, torn
+            torn[inside] = refine_inverse(exact, here, guess, (lx0, ly0))
+            guess += pad
+            padded[inside] = guess
+        return SourceMap(padded, torn, (y0, y1, x0, x1), float(pad), size)
 
     def _smooth_field(self, c: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """The forward field on the smooth grid (:data:`SMOOTH_SCALE` times coarser than the

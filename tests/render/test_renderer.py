@@ -414,7 +414,8 @@ def test_coarse_map_is_the_full_inversion(mona_renderer):
         window = r._motion_window(head, on_face)
         field = r.forward_field(head, on_face)
         full, full_torn = invert_field(field, r._grid, window)
-        coarse, coarse_torn = r._inverse_map(head, on_face, window)
+        found = r._inverse_map(head, on_face, window)
+        coarse, coarse_torn = found.full(), found.full_torn()
         assert full_torn.sum() > 20  # (the lips part: the map tears between them)
         assert (full_torn != coarse_torn).sum() < 0.05 * full_torn.sum()
         apart = np.linalg.norm(coarse - full, axis=-1)
@@ -436,8 +437,10 @@ def test_coarse_map_is_the_full_inversion(mona_renderer):
 
     still = MotionFrame.still()
     zero = np.zeros((478, 2), np.float32)
-    rest, torn = r._inverse_map(r.rig.head(still), zero, None)
-    assert np.array_equal(rest, r._grid) and not torn.any()
+    rest = r._inverse_map(r.rig.head(still), zero, None)
+    assert np.array_equal(rest.full(), r._grid) and not rest.torn.any()
+    # (What the composite reads: the padded photo's pixels, to the bit.)
+    assert np.array_equal(rest.padded, r._grid + np.float32(rest.pad))
 
 
 def test_newton_steps_settle_a_stretched_field():
