@@ -44,7 +44,7 @@ from gioconda.render.covers import lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
-from gioconda.render.kernels import blend, field_box
+from gioconda.render.kernels import blend, field_box, fixed_rows
 from gioconda.render.layers import head_layers
 from gioconda.render.lids import LidCloser
 from gioconda.render.mesh_cache import cached_landmark_mesh
@@ -194,6 +194,8 @@ class Renderer:
         self._smooth_grid = np.stack([hx, hy], axis=-1)
         self._smooth_mesh = cached_landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s,
                                                  side, self._smooth_grid)  # fmt: skip
+        smooth = self._smooth_mesh.matrix
+        self._smooth_rows = fixed_rows(smooth.indptr, smooth.indices, smooth.data)
         framed = np.zeros((size, size, 4), np.float32)
         framed[r0:r1, c0:c1] = rigid_basis
         odd = s * side - size
@@ -261,6 +263,12 @@ class Renderer:
         # The mesh's matrix over each of those boxes: the spread there is one product of
         # some of its rows a frame (see :meth:`_spread_in`).
         self._mesh_boxes = [(around, self._mesh_rows(around)) for around in arounds]
+        # (The compiled field reads the same rows each as long as the longest.)
+        self._fixed_box_rows = {
+            around: fixed_rows(matrix.indptr, matrix.indices, matrix.data)
+            for around, matrix in self._mesh_boxes
+        }
+        self._fixed_whole: tuple[np.ndarray, np.ndarray] | None = None
         source_alpha = cv2.copyMakeBorder(self._alpha, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         # The composite reads the photo and the layer's alpha (as 8 bits) with one remap of
         # four channels (OpenCV's fastest). One ring more around them: the photo's edge
@@ -727,11 +735,9 @@ class Renderer:
         side = self._smooth_side
         field = np.empty((side, side, 2), np.float32)
         x0, y0, x1, y1 = self._smooth_mesh.box
-        matrix = self._smooth_mesh.matrix
         scale = np.float32(1 / SMOOTH_SCALE)
-        field_box(field, 0, 0, matrix.indptr, matrix.indices, matrix.data, offsets * scale,
-                  (y0, y1, x0, x1), self._smooth_planes, self._smooth_moving_box,
-                  c * scale)  # fmt: skip
+        field_box(field, 0, 0, *self._smooth_rows, offsets * scale, (y0, y1, x0, x1),
+                  self._smooth_planes, self._smooth_moving_box, c * scale)  # fmt: skip
         return field
 
     def _field_in(
@@ -743,15 +749,23 @@ class Renderer:
         the mesh's own, and the rigid motion, in one compiled pass."""
         y0, y1, x0, x1 = box
         field = np.empty((y1 - y0, x1 - x0, 2), np.float32)
-        around = next((near for near in self._mesh_boxes if _inside(box, near[0])), None)
+        around = next((near for near, _ in self._mesh_boxes if _inside(box, near)), None)
         if around is not None:
-            rows, matrix = around
+            rows, fixed = around, self._fixed_box_rows[around]
         else:
             mx0, my0, mx1, my1 = self._mesh.box
-            rows, matrix = (my0, my1, mx0, mx1), self._mesh.matrix
-        field_box(field, y0, x0, matrix.indptr, matrix.indices, matrix.data, offsets, rows,
-                  self._rigid_stack, self._moving_box, c)  # fmt: skip
+            rows, fixed = (my0, my1, mx0, mx1), self._fixed_mesh_rows()
+        field_box(field, y0, x0, *fixed, offsets, rows, self._rigid_stack, self._moving_box,
+                  c)  # fmt: skip
         return field
+
+    def _fixed_mesh_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The whole mesh's matrix as :func:`~gioconda.render.kernels.fixed_rows`, made the
+        first time a frame's work lies outside the boxes prepared for it (never seen)."""
+        if self._fixed_whole is None:
+            matrix = self._mesh.matrix
+            self._fixed_whole = fixed_rows(matrix.indptr, matrix.indices, matrix.data)
+        return self._fixed_whole
 
     def _mesh_rows(self, box: tuple[int, int, int, int]) -> sparse.csr_matrix:
         """The mesh's matrix for the pixels of ``box`` (rows y0:y1, columns x0:x1), row-major

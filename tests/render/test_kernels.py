@@ -86,6 +86,35 @@ def test_the_compiled_steps_are_the_old_ones():
     assert np.array_equal(refined, expected)
 
 
+def test_the_field_over_a_box_is_scipys_product_to_the_bit():
+    """The compiled field reads the mesh's rows each as long as the longest (short rows end
+    in weights of 0): over a box straddling the matrix's own, it is SciPy's product of the
+    CSR rows, to the bit, and 0 outside the matrix's box (rows of 0 to 5 entries)."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(3)
+    my0, my1, mx0, mx1 = 4, 30, 6, 40
+    n = (my1 - my0) * (mx1 - mx0)
+    counts = rng.integers(0, 6, n)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    indices = rng.integers(0, 50, indptr[-1]).astype(np.int32)
+    data = rng.normal(size=indptr[-1]).astype(np.float32)
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n, 50))
+    offsets = rng.normal(size=(50, 2)).astype(np.float32) * 5
+    columns, weights = kernels.fixed_rows(indptr, indices, data)
+    assert columns.shape == (n, 5) and (weights[counts == 0] == 0).all()
+    out = np.empty((36, 50, 2), np.float32)  # frame rows 0:36, columns 2:52
+    planes = np.zeros((4, 1, 1), np.float32)
+    kernels.field_box(out, 0, 2, columns, weights, offsets, (my0, my1, mx0, mx1), planes,
+                      (0, 0, 0, 0), np.zeros((2, 4), np.float32))  # fmt: skip
+    expected = np.zeros_like(out)
+    for axis in (0, 1):
+        product = (matrix @ offsets[:, axis]).astype(np.float32).reshape(my1 - my0, mx1 - mx0)
+        expected[my0:my1, mx0 - 2 : mx1 - 2, axis] = product
+    assert np.array_equal(out, expected)
+    assert np.abs(out).max() > 1
+
+
 def test_compiled_code_goes_to_gioconda_s_cache_where_the_package_is_read_only(monkeypatch):
     """Numba caches beside the package; where that folder is read-only (an install owned by
     another user) in ``numba`` under Gioconda's cache, unless the user chose a folder."""
