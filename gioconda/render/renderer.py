@@ -678,10 +678,16 @@ class Renderer:
                 else:  # (rows: their y)
                     padded[a - start : b - start, :, 1] += step[:, None]
         torn = np.zeros((y1 - y0, x1 - x0), bool)
-        if torn_smooth.any():
-            blocks = cv2.resize(torn_smooth.view(np.uint8), spread.shape[1::-1],
-                                interpolation=cv2.INTER_NEAREST)  # fmt: skip
-            torn[...] = blocks[oy : oy + y1 - y0, ox : ox + x1 - x0].view(bool)
+        bx, by, bw, bh = cv2.boundingRect(torn_smooth.view(np.uint8))
+        if bw:
+            # Each torn point's block of pixels (where a nearest-neighbour resize puts it),
+            # over the torn points' box alone.
+            blocks = np.repeat(np.repeat(torn_smooth[by : by + bh, bx : bx + bw], s, 0), s, 1)
+            ty0, tx0 = s * by - oy, s * bx - ox  # (the blocks' corner in the window)
+            cy0, cx0 = max(ty0, 0), max(tx0, 0)
+            cy1, cx1 = min(ty0 + s * bh, y1 - y0), min(tx0 + s * bw, x1 - x0)
+            if cy1 > cy0 and cx1 > cx0:
+                torn[cy0:cy1, cx0:cx1] = blocks[cy0 - ty0 : cy1 - ty0, cx0 - tx0 : cx1 - tx0]
         pad = np.float32(self._source_pad + 1)
         reach, f = round(FINE_REACH * size), INVERSION_COARSENING
         for (fy0, fy1, fx0, fx1), (_, _, anew) in zip(self._fine_boxes, FINE_REGIONS, strict=True):

@@ -126,9 +126,11 @@ def fill_from_around(
     y0, y1 = max(by - pad, 0), by + bh + pad
     x0, x1 = max(bx - pad, 0), bx + bw + pad
     patch = image[y0:y1, x0:x1].astype(np.float32)
-    known = (~hole[y0:y1, x0:x1]).astype(np.float32)
-    total = cv2.GaussianBlur(patch * known[..., None], (0, 0), TORN_FILL_SIGMA)
-    weight = cv2.GaussianBlur(known, (0, 0), TORN_FILL_SIGMA)[..., None]
+    known = (~hole[y0:y1, x0:x1]).astype(np.float32)[..., None]
+    # (The known colours and their weight blurred as one four-channel image: one pass.)
+    blurred = cv2.GaussianBlur(np.concatenate([patch * known, known], axis=-1), (0, 0),
+                               TORN_FILL_SIGMA)  # fmt: skip
+    total, weight = blurred[..., :3], blurred[..., 3:]
     # Deep inside a wide tear (a mouth corner stretched far) no known pixel is near: there
     # the map's own sample is kept (it has not converged, but lands on skin) instead of a
     # near-zero sum drawn as a black blob.
