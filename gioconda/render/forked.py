@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from multiprocessing.sharedctypes import Synchronized
@@ -41,6 +42,15 @@ _PARENT_CHECK_S = 1.0
 
 #: Seconds a worker is given to end after SIGTERM before it is killed.
 _END_WAIT_S = 5.0
+
+#: Seconds without a frame and without a worker using any processor time, after which the
+#: workers are taken to be stuck (a lock never released) and the render stops with an error.
+#: A frame takes milliseconds; a worker that waits for the disk or a busy machine still uses
+#: some processor time now and then.
+STALL_S = 60.0
+
+#: How often the caller, waiting for a frame, looks at whether the workers still work (s).
+_STALL_CHECK_S = 5.0
 
 
 def can_fork() -> bool:
@@ -105,6 +115,7 @@ def forked_frames(
         frames = np.frombuffer(ring, np.uint8).reshape(workers * slots, *shape)
         made: dict[int, tuple[int, int]] = {}  # frame -> (worker, slot), not yet handed on
         failed: dict[int, tuple[str, str]] = {}  # frame -> its exception's kind and message
+        watch = _StallWatch(processes)
         try:
             for i in range(count):
                 while i not in made:
@@ -112,7 +123,15 @@ def forked_frames(
                         raise _raised(*failed[i])
                     if not connections:
                         raise GiocondaError(f"the render processes ended before frame {i}")
-                    for ready in wait(list(connections)):
+                    arrived = wait(list(connections), timeout=min(_STALL_CHECK_S, STALL_S))
+                    if not arrived and watch.stuck():
+                        raise GiocondaError(
+                            f"the render processes made no progress for {STALL_S:g} s before "
+                            f"frame {i} (stuck): stopped"
+                        )
+                    if arrived:
+                        watch.progressed()
+                    for ready in arrived:
                         connection = cast(Connection, ready)
                         w = connections[connection]
                         try:
@@ -195,6 +214,46 @@ def _work(
             out.send(("error", i, type(error).__name__, str(error)))
         except OSError:
             pass  # the parent is gone
+
+
+class _StallWatch:
+    """Whether the workers have been stuck for :data:`STALL_S`: no frame handed on and no
+    worker using processor time (its utime and stime in ``/proc``, Linux's, as forking is).
+    A wait that lasted far longer than asked (this process stopped with Ctrl-Z, the machine
+    asleep) starts the count again: the workers were stopped too."""
+
+    def __init__(self, processes: list[multiprocessing.process.BaseProcess]) -> None:
+        self._pids = [p.pid for p in processes if p.pid is not None]
+        self.progressed()
+
+    def progressed(self) -> None:
+        """A frame (or an error) came: the count starts again."""
+        self._since = self._checked = time.monotonic()
+        self._used = self._cpu_ticks()
+
+    def stuck(self) -> bool:
+        """After a wait with nothing handed on: whether the workers are stuck."""
+        now, used = time.monotonic(), self._cpu_ticks()
+        paused = now - self._checked > 2 * _STALL_CHECK_S + 1.0
+        self._checked = now
+        if used != self._used or paused:
+            self._since, self._used = now, used
+            return False
+        return now - self._since >= STALL_S
+
+    def _cpu_ticks(self) -> int:
+        """Processor time the workers still there have used, in clock ticks."""
+        total = 0
+        for pid in self._pids:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    # (After the command's name in parentheses, utime and stime are the
+                    # 12th and 13th fields.)
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                continue  # gone: its pipe's end says so
+        return total
 
 
 def _raised(kind: str, message: str) -> Exception:

@@ -71,6 +71,38 @@ def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
     assert multiprocessing.active_children() == []
 
 
+def test_a_stuck_worker_is_an_error_not_a_hang(monkeypatch) -> None:
+    """A worker that waits for ever inside a frame (as on a lock never released: no
+    processor time used) stops the render with a one-line error once the stall limit has
+    passed, and no process is left; a frame that takes longer than that limit but works
+    (uses the processor) is waited for."""
+    from gioconda.render import forked
+
+    monkeypatch.setattr(forked, "STALL_S", 1.5)
+    monkeypatch.setattr(forked, "_STALL_CHECK_S", 0.25)
+
+    def stuck(i: int) -> np.ndarray:
+        if i == 3:
+            time.sleep(3600)
+        return _pattern(i)
+
+    start = time.monotonic()
+    with pytest.raises(GiocondaError, match=r"no progress for 1\.5 s before frame 3"):
+        list(forked_frames(stuck, 20, (6, 4, 3), workers=2))
+    assert time.monotonic() - start < 10
+    assert multiprocessing.active_children() == []
+
+    def slow(i: int) -> np.ndarray:
+        if i == 3:
+            end = time.process_time() + 2.5
+            while time.process_time() < end:
+                pass
+        return _pattern(i)
+
+    frames = list(forked_frames(slow, 8, (6, 4, 3), workers=2))
+    assert [int(f[1, 1, 0]) for f in frames] == list(range(8))
+
+
 def test_stopping_early_ends_the_workers() -> None:
     frames = forked_frames(_pattern, 10_000, (6, 4, 3), workers=2)
     assert int(next(frames)[1, 1, 0]) == 0
