@@ -359,3 +359,44 @@ def blend(
                 for k in range(3):
                     value = np.float32(layer[j, k]) * share + under[j, k] * rest + half
                     row[j, k] = np.uint8(min(max(value, low), top))
+
+
+@njit(cache=True, nogil=True)
+def known_colours(
+    image: np.ndarray, hole: np.ndarray, corner: tuple[int, int], out: np.ndarray
+) -> None:
+    """The colours of ``image`` ((h, w, c >= 3) uint8) outside the ``hole`` ((h, w) bool) and
+    their weights, over the box of ``out`` ((bh, bw, 4) float32) from ``corner`` (row,
+    column): each pixel's three colours times its weight, then the weight (1 outside the
+    hole, 0 in it)."""
+    cy, cx = corner
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            known = np.float32(0.0) if hole[cy + i, cx + j] else np.float32(1.0)
+            for k in range(3):
+                out[i, j, k] = np.float32(image[cy + i, cx + j, k]) * known
+            out[i, j, 3] = known
+
+
+@njit(cache=True, nogil=True)
+def fill_hole(
+    image: np.ndarray,
+    hole: np.ndarray,
+    corner: tuple[int, int],
+    blurred: np.ndarray,
+    keep: np.float32,
+) -> None:
+    """Each ``hole`` pixel of ``image`` in the box of ``blurred`` (its :func:`known_colours`
+    blurred, from ``corner``) set to the blurred colours over the blurred weight, its own
+    colour kept with the weight ``keep``, rounded."""
+    cy, cx = corner
+    low, top, half = np.float32(0.0), np.float32(255.0), np.float32(0.5)
+    for i in range(blurred.shape[0]):
+        for j in range(blurred.shape[1]):
+            if not hole[cy + i, cx + j]:
+                continue
+            weight = blurred[i, j, 3] + keep
+            for k in range(3):
+                own = np.float32(image[cy + i, cx + j, k])
+                value = (blurred[i, j, k] + keep * own) / weight + half
+                image[cy + i, cx + j, k] = np.uint8(min(max(value, low), top))

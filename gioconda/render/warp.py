@@ -17,7 +17,7 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from gioconda.face.topology import FACE_OVAL, N_MESH_LANDMARKS
-from gioconda.render.kernels import coarse_steps, refine_steps
+from gioconda.render.kernels import coarse_steps, fill_hole, known_colours, refine_steps
 from gioconda.render.rig import FaceRig
 
 #: Damped fixed-point iterations that invert the forward displacement field (on the coarse
@@ -125,19 +125,15 @@ def fill_from_around(
     pad = FILL_PAD
     y0, y1 = max(by - pad, 0), by + bh + pad
     x0, x1 = max(bx - pad, 0), bx + bw + pad
-    patch = image[y0:y1, x0:x1].astype(np.float32)
-    known = (~hole[y0:y1, x0:x1]).astype(np.float32)[..., None]
-    # (The known colours and their weight blurred as one four-channel image: one pass.)
-    blurred = cv2.GaussianBlur(np.concatenate([patch * known, known], axis=-1), (0, 0),
-                               TORN_FILL_SIGMA)  # fmt: skip
-    total, weight = blurred[..., :3], blurred[..., 3:]
+    y1, x1 = min(y1, hole.shape[0]), min(x1, hole.shape[1])
+    # The known colours and their weight, blurred as one four-channel image (one pass).
+    known = np.empty((y1 - y0, x1 - x0, 4), np.float32)
+    known_colours(image, hole, (y0, x0), known)
+    blurred = cv2.GaussianBlur(known, (0, 0), TORN_FILL_SIGMA)
     # Deep inside a wide tear (a mouth corner stretched far) no known pixel is near: there
     # the map's own sample is kept (it has not converged, but lands on skin) instead of a
     # near-zero sum drawn as a black blob.
-    keep = np.float32(1e-3)
-    filled = (total + keep * patch) / (weight + keep)
-    inside = hole[y0:y1, x0:x1]
-    image[y0:y1, x0:x1][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(image.dtype)
+    fill_hole(image, hole, (y0, x0), blurred, np.float32(1e-3))
 
 
 @dataclass(frozen=True)

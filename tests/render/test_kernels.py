@@ -115,6 +115,34 @@ def test_the_field_over_a_box_is_scipys_product_to_the_bit():
     assert np.abs(out).max() > 1
 
 
+def test_the_fill_over_torn_pixels_is_the_normalized_blur_to_the_bit():
+    """The compiled fill is the normalized blur it replaces (the known colours blurred over
+    their blurred weight, the pixel's own colour kept with a weight of 1e-3, rounded), on a
+    four-channel layer's colours, by the image's edge too; pixels outside the hole keep
+    theirs."""
+    from gioconda.render.warp import FILL_PAD, TORN_FILL_SIGMA, fill_from_around
+
+    rng = np.random.default_rng(5)
+    layer = rng.integers(0, 256, (60, 70, 4), dtype=np.uint8)
+    hole = np.zeros((60, 70), bool)
+    hole[2:30, 40:68] = rng.random((28, 28)) < 0.3
+    hole[10:14, 50:60] = True  # (a patch wide enough that its middle keeps its own colour)
+    image = layer[..., :3]  # (a view: what the renderer fills)
+    expected, before = image.copy(), image.copy()
+    y0, x0 = max(2 - FILL_PAD, 0), 40 - FILL_PAD
+    patch = image[y0:, x0:].astype(np.float32)
+    known = (~hole[y0:, x0:]).astype(np.float32)
+    total = cv2.GaussianBlur(patch * known[..., None], (0, 0), TORN_FILL_SIGMA)
+    weight = cv2.GaussianBlur(known, (0, 0), TORN_FILL_SIGMA)[..., None]
+    keep = np.float32(1e-3)
+    filled = (total + keep * patch) / (weight + keep)
+    inside = hole[y0:, x0:]
+    expected[y0:, x0:][inside] = np.clip(filled[inside] + 0.5, 0, 255).astype(np.uint8)
+    fill_from_around(image, hole)
+    assert np.array_equal(image, expected)
+    assert (image[hole] != before[hole]).any() and (image[~hole] == before[~hole]).all()
+
+
 def test_compiled_code_goes_to_gioconda_s_cache_where_the_package_is_read_only(monkeypatch):
     """Numba caches beside the package; where that folder is read-only (an install owned by
     another user) in ``numba`` under Gioconda's cache, unless the user chose a folder."""
