@@ -165,7 +165,8 @@ def coarse_steps(
 @njit(cache=True, nogil=True)
 def refine_steps(
     field: np.ndarray,
-    here: np.ndarray,
+    corner_x: int,
+    corner_y: int,
     source: np.ndarray,
     ox: np.float32,
     oy: np.float32,
@@ -180,7 +181,8 @@ def refine_steps(
     folded: np.float32,
 ) -> None:
     """Damped fixed-point steps bringing ``source`` (h, w, 2) in place to the points whose
-    image under ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is ``here``:
+    image under ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is the pixels
+    of the box of ``source``'s shape from (``corner_x``, ``corner_y``) of the frame:
     each pixel's first step, and the rest only where that step was longer than ``settled``;
     ``torn`` (h, w) is set where the last step is longer than ``torn_step``.
 
@@ -196,16 +198,17 @@ def refine_steps(
     slow2 = slow * slow
     reach2 = newton_reach * newton_reach
     one = np.float32(1.0)
-    w = here.shape[1]
-    n = here.shape[0] * w
+    w = source.shape[1]
+    n = source.shape[0] * w
     # The pixels not settled after the first step, in the field's pixels (moved back to the
     # frame's after their last step), each step over all of them before the next.
     moving = np.empty(n, np.int64)
     points = np.empty((n, 5), np.float32)
     m = 0
-    for i in range(here.shape[0]):
+    for i in range(source.shape[0]):
+        py = np.float32(corner_y + i) - oy
         for j in range(w):
-            px, py = here[i, j, 0] - ox, here[i, j, 1] - oy
+            px = np.float32(corner_x + j) - ox
             sx, sy = source[i, j, 0] - ox, source[i, j, 1] - oy
             fx, fy = read_field(field, sx, sy)
             dx, dy = (px - fx) - sx, (py - fy) - sy

@@ -651,9 +651,9 @@ class Renderer:
         hy0, hy1 = max(y0 // s - 1, 0), min(-(-y1 // s) + 1, side)
         hx0, hx1 = max(x0 // s - 1, 0), min(-(-x1 // s) + 1, side)
         field = self._smooth_field(c, offsets)
-        here = np.ascontiguousarray(self._smooth_grid[hy0:hy1, hx0:hx1])
+        here = self._smooth_grid[hy0:hy1, hx0:hx1]
         source = here + coarse_inverse(field, (hy0, hy1, hx0, hx1), SMOOTH_COARSENING)
-        torn_smooth = refine_inverse(field, here, source)
+        torn_smooth = refine_inverse(field, (hx0, hy0), source)
         source -= here
         source *= np.float32(s)  # (smooth-grid pixels to the frame's)
         # The sources themselves (in the padded photo's pixels, what the composite reads) are
@@ -698,11 +698,10 @@ class Renderer:
             if not anew:
                 # The interpolated map is the guess, refined on the exact field where its
                 # sources lie (and a few pixels around, for the steps on the way there).
-                here = np.ascontiguousarray(self._grid[fy0:fy1, fx0:fx1])
                 guess = padded[inside] - pad
                 ly0, ly1, lx0, lx1 = _sources_box(guess, (fy0, fy1, fx0, fx1), reach, size)
                 exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
-                torn[inside] = refine_inverse(exact, here, guess, (lx0, ly0))
+                torn[inside] = refine_inverse(exact, (fx0, fy0), guess, (lx0, ly0))
                 guess += pad
                 padded[inside] = guess
                 continue
@@ -728,9 +727,10 @@ class Renderer:
             lx0, lx1 = max(low[0], ex0 - reach, 0), min(high[0], ex1 + reach, size)
             exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
             coarse = coarse_inverse(exact, (ey0, ey1, ex0, ex1), origin=(lx0, ly0))
-            here = np.ascontiguousarray(self._grid[fy0:fy1, fx0:fx1])
-            guess = here + coarse[fy0 - ey0 : fy1 - ey0, fx0 - ex0 : fx1 - ex0]
-            torn[inside] = refine_inverse(exact, here, guess, (lx0, ly0))
+            guess = (
+                self._grid[fy0:fy1, fx0:fx1] + coarse[fy0 - ey0 : fy1 - ey0, fx0 - ex0 : fx1 - ex0]
+            )
+            torn[inside] = refine_inverse(exact, (fx0, fy0), guess, (lx0, ly0))
             guess += pad
             padded[inside] = guess
         return SourceMap(padded, torn, (y0, y1, x0, x1), float(pad), size)

@@ -256,9 +256,8 @@ def invert_field(
     outside it the map is the identity and nothing is torn.
     """
     y0, y1, x0, x1 = (0, field.shape[0], 0, field.shape[1]) if window is None else window
-    here = np.ascontiguousarray(grid[y0:y1, x0:x1])  # read several times: contiguous
-    source = here + coarse_inverse(field, (y0, y1, x0, x1))
-    torn_here = refine_inverse(field, here, source)
+    source = grid[y0:y1, x0:x1] + coarse_inverse(field, (y0, y1, x0, x1))
+    torn_here = refine_inverse(field, (x0, y0), source)
     if window is None:
         return source, torn_here
     backward = grid.copy()
@@ -270,14 +269,15 @@ def invert_field(
 
 def refine_inverse(
     field: np.ndarray,
-    here: np.ndarray,
+    corner: tuple[int, int],
     source: np.ndarray,
     origin: tuple[int, int] = (0, 0),
     newton: bool = True,
 ) -> np.ndarray:
-    """Bring ``source`` (h, w, 2), a close guess of where the output pixels ``here`` come
-    from, to sub-pixel accuracy in place by :data:`REFINING_STEPS` damped fixed-point steps
-    on ``field``, whose pixel (0, 0) lies at ``origin`` (x, y) of the frame; return the
+    """Bring ``source`` (h, w, 2), a close guess of where the output pixels of the box of
+    its shape from ``corner`` (x, y) come from, to sub-pixel accuracy in place by
+    :data:`REFINING_STEPS` damped fixed-point steps on ``field``, whose pixel (0, 0) lies at
+    ``origin`` (x, y) of the frame; return the
     (h, w) bool mask of pixels where the map tears (the last step is over :data:`TORN_STEP`).
 
     After the first step only the pixels not yet settled (see :data:`SETTLED_STEP`) take
@@ -288,7 +288,7 @@ def refine_inverse(
     torn = np.empty(source.shape[:2], bool)
     # (The compiled steps read and write the arrays in place, row-major.)
     target = source if source.flags.c_contiguous else np.ascontiguousarray(source)
-    refine_steps(_contiguous(field), _contiguous(here), target, np.float32(origin[0]),
+    refine_steps(_contiguous(field), int(corner[0]), int(corner[1]), target, np.float32(origin[0]),
                  np.float32(origin[1]), REFINING_STEPS, np.float32(INVERSION_DAMPING),
                  np.float32(SETTLED_STEP), np.float32(TORN_STEP), torn,
                  np.float32(SLOW_SHRINK), NEWTON_STEPS if newton else 0,

@@ -453,7 +453,7 @@ def test_newton_steps_settle_a_stretched_field():
 
     size = 64
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
-    here = np.ascontiguousarray(np.stack([xs, ys], -1)[16:48, 24:41])  # (sources inside)
+    here = np.stack([xs, ys], -1)[16:48, 24:41]  # (the pixels from (24, 16); sources inside)
     for gain in (2.0, -2.0 / 3.0):  # d(field x) / dx: a stretch of 3, a squeeze to a third
         field = np.zeros((size, size, 2), np.float32)
         field[..., 0] = gain * (xs - 32)
@@ -461,8 +461,8 @@ def test_newton_steps_settle_a_stretched_field():
         truth[..., 0] = 32 + (here[..., 0] - 32) / (1 + gain)
         guess = truth + np.float32(0.2)  # (no step over a pixel: not torn)
         plain, stepped = guess.copy(), guess.copy()
-        refine_inverse(field, here, plain, newton=False)
-        refine_inverse(field, here, stepped)
+        refine_inverse(field, (24, 16), plain, newton=False)
+        refine_inverse(field, (24, 16), stepped)
         # |source + field(source) - pixel| (the field is linear)
         gap = [np.abs(xy[..., 0] + gain * (xy[..., 0] - 32) - here[..., 0]).max()
                for xy in (plain, stepped)]  # fmt: skip
@@ -472,8 +472,8 @@ def test_newton_steps_settle_a_stretched_field():
         assert np.abs(stepped - truth).max() < 0.05, gain
     still = np.zeros((size, size, 2), np.float32)
     a, b = here + np.float32(0.3), here + np.float32(0.3)
-    refine_inverse(still, here, a, newton=False)
-    refine_inverse(still, here, b)
+    refine_inverse(still, (24, 16), a, newton=False)
+    refine_inverse(still, (24, 16), b)
     assert np.array_equal(a, b)
 
 
