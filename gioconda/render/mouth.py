@@ -8,6 +8,7 @@ shows them) teeth, so that they sit in its lighting.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from gioconda.face.topology import (
 )
 from gioconda.motion.blendshapes import BS
 from gioconda.motion.frames import MotionFrame
+from gioconda.render import paint_kernels
 from gioconda.render.regions import outline, polygon_mask
 from gioconda.render.rig import FaceRig
 
@@ -161,6 +163,16 @@ class MouthPainter:
         grey = lip_colour.mean()
         self.tongue = np.clip((grey + 1.3 * (lip_colour - grey)) * 0.85, 0, 255).astype(np.float32)
         self.rest_gap = inner_lip_gap_px(lm)
+        # What each frame's painting takes as it is (see :mod:`gioconda.render.paint_kernels`).
+        self._pad = 3 + int(np.ceil(2 * self.sharpness))
+        self._upper, self._lower = np.array(LIPS_INNER_UPPER), np.array(LIPS_INNER_LOWER)
+        self._seams = (np.array(TOOTH_EDGES, np.float32), np.array(LOWER_TOOTH_EDGES, np.float32))
+        self._scalars = _interior_scalars(rig.mouth_width)
+        # (The lower teeth take some of the warm light inside the mouth.)
+        warm = (1 - LOWER_TEETH_WARMTH) * self.teeth + LOWER_TEETH_WARMTH * self.tongue
+        self._colours = np.array(
+            [self.cavity, self.inner_lip, self.tongue, self.teeth, warm], np.float32
+        )
 
     def closing(self, posed: np.ndarray) -> float:
         """How far the lips have closed over the photo's own opening, 0 to 1."""
@@ -189,7 +201,7 @@ class MouthPainter:
             return
         inner = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
         h, w = frame_rgb.shape[:2]
-        pad = 3 + int(np.ceil(2 * self.sharpness))
+        pad = self._pad
         x0, y0 = np.floor(inner.min(0)).astype(int) - pad
         x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
@@ -201,98 +213,51 @@ class MouthPainter:
             return
 
         # Mouth-frame coordinates of each patch pixel: along the lips (u, mouth widths from
-        # the middle) and down (v).
+        # the middle) and down (v), worked out per pixel by the compiled loops, with the lip
+        # lines as NumPy's BLAS puts them into the mouth's frame.
         right, left = INNER_MOUTH_CORNERS
         axis_x = posed[left, :2] - posed[right, :2]
         axis_x /= np.linalg.norm(axis_x) + 1e-9
-        axis_y = np.array([-axis_x[1], axis_x[0]])
+        axes = np.array([axis_x, (-axis_x[1], axis_x[0])])
         centre = (posed[right, :2] + posed[left, :2]) / 2
-        # (A row of x and a column of y, broadcast: the same sums as over every pixel's.)
-        xs = np.arange(x0, x1, dtype=np.float32)[None, :] - centre[0]
-        ys = np.arange(y0, y1, dtype=np.float32)[:, None] - centre[1]
-        rel_x = xs * axis_x[0] + ys * axis_x[1]
-        rel_y = xs * axis_y[0] + ys * axis_y[1]
-        u = rel_x / width
 
-        def curve(points: np.ndarray) -> np.ndarray:
-            """A lip line's v at every pixel's u (pixels, down positive)."""
-            rel = (points - centre) @ np.stack([axis_x, axis_y]).T
+        def line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """A lip line in the mouth's frame: along it (increasing), and down (pixels)."""
+            rel = (points - centre) @ axes.T
             order = np.argsort(rel[:, 0])
-            return np.interp(rel_x, rel[order, 0], rel[order, 1]).astype(np.float32)
+            return rel[order, 0], rel[order, 1]
 
-        upper_lip = curve(posed[list(LIPS_INNER_UPPER), :2])
-        lower_lip = curve(posed[list(LIPS_INNER_LOWER), :2])
-        # Upper teeth hang from the skull: their top is the upper lip's rest line moved with
-        # the head, not with the lip.
-        skull_lip = curve(skull[list(LIPS_INNER_UPPER)])
-        teeth_top = np.minimum(skull_lip, upper_lip) - TEETH_TOP_ABOVE_LIP * width
-        depth = np.clip(np.abs(u) / CORNER_DEPTH, 0.0, 1.0)  # 0 in the middle, 1 at the corners
-
-        interior: np.ndarray = np.empty((y1 - y0, x1 - x0, 3), np.float32)
-        interior[:] = self.cavity
-        # Deeper in the mouth and toward the corners is darker; just inside the lips their
-        # wet inner side catches the light (the lips' colour, in shade), fading into the
-        # dark over a few hundredths of the mouth's width.
-        interior *= (1 - CORNER_SHADE + CORNER_SHADE * (1 - depth))[..., None]
-        inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
-        rim = np.clip(1.0 - inside / (INNER_LIP_RIM * width), 0.0, 1.0) ** 2
-        _blend(interior, np.broadcast_to(self.inner_lip, interior.shape), rim * INNER_LIP_RIM_ALPHA)
+        # The upper teeth hang from the skull: their top is the upper lip's rest line moved
+        # with the head, not with the lip (the third line).
+        lines = (*line(posed[self._upper, :2]), *line(posed[self._lower, :2]),
+                 *line(skull[self._upper]))  # fmt: skip
+        field = np.empty((9, y1 - y0, x1 - x0), np.float32)
+        paint_kernels.mouth_frame(x0, y0, centre, axes, width, CORNER_DEPTH, TEETH_TURN_AWAY,
+                                  lines, self._seams, field)  # fmt: skip
 
         jaw = float(motion.blendshapes[BS["JawOpen"]])
-        tongue_top = (
-            lower_lip - (TONGUE_TOP + TONGUE_DROP * min(jaw / TONGUE_JAW_FULL, 1.0)) * width
-        )
-        tongue = np.clip((rel_y - tongue_top) / (TONGUE_EDGE * width), 0.0, 1.0)
-        tongue *= np.clip(1.0 - (np.abs(u) / TONGUE_HALF_WIDTH) ** 2, 0.0, 1.0)
-        below_top = np.clip((rel_y - tongue_top) / (TONGUE_SHADING * width), 0, 1)
-        tongue_shade = TONGUE_TOP_SHADE + (1 - TONGUE_TOP_SHADE) * below_top
-        _blend(interior, self.tongue[None, None] * tongue_shade[..., None] * TONGUE_ALPHA, tongue)
-
-        # Lower teeth, shown when the jaw drops far: their biting edges stand above the lower
-        # lip, which hides the rest. Lit from above, they darken down toward the lip (and
-        # take some of the warm light inside the mouth); each has a rounded tip.
+        # Lower teeth, shown when the jaw drops far; the photo's own follow the jaw instead.
         lower_shown = min(1.0, max(0.0, (jaw - LOWER_TEETH_JAW) / LOWER_TEETH_JAW_RAMP))
         if self.own is not None and self.own.has_lower_teeth:
-            lower_shown = 0.0  # the photo's own follow the jaw (below)
-        if lower_shown > 0:
-            side = _tooth_side(u, LOWER_TOOTH_EDGES)
-            lower_top = lower_lip - LOWER_TOOTH_HEIGHT * width * (
-                1 - LOWER_TEETH_CORNER_DROP * depth**2
-            )
-            lower_top += EMBRASURE * width * side**4
-            lower_teeth = np.clip((rel_y - lower_top) / (LOWER_TEETH_EDGE * width), 0.0, 1.0)
-            row = np.clip((LOWER_TEETH_HALF_WIDTH - np.abs(u)) / LOWER_TEETH_END, 0.0, 1.0)
-            lower_teeth *= row * lower_shown
-            down = np.clip((rel_y - lower_top) / (LOWER_TOOTH_HEIGHT * width), 0.0, 1.0)
-            warm = (1 - LOWER_TEETH_WARMTH) * self.teeth + LOWER_TEETH_WARMTH * self.tongue
-            shade = 1.0 - LOWER_TEETH_SHADE * down
-            colour = warm * (shade * self._tooth_relief(u, side))[..., None]
-            _blend(interior, colour, lower_teeth)
-
-        side = _tooth_side(u, TOOTH_EDGES)
-        upper_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (
-            1 - UPPER_TEETH_CORNER_DROP * depth**2
-        )
-        upper_bottom -= EMBRASURE * width * side**4
-        upper_teeth = np.clip((upper_bottom - rel_y) / (UPPER_TEETH_EDGE * width), 0.0, 1.0)
-        upper_teeth *= np.clip((UPPER_TEETH_HALF_WIDTH - np.abs(u)) / UPPER_TEETH_END, 0.0, 1.0)
-        # The upper lip shades the top of the teeth; their biting edges are a little
-        # translucent, so a little darker.
-        below_lip = np.clip((rel_y - upper_lip) / (LIP_SHADOW_REACH * width), 0.0, 1.0)
-        shadow = 1 - LIP_SHADOW + LIP_SHADOW * below_lip
-        near_edge = np.clip(1 - (upper_bottom - rel_y) / (TOOTH_EDGE_REACH * width), 0, 1)
-        shadow *= 1.0 - TOOTH_EDGE_DARKENING * near_edge
-        if self.own is not None and self.own.has_upper_teeth:
-            # The photo's own teeth are drawn below, continued up where the lip lifts off
-            # them; beside them, a smile's corners show the dark of the cheeks, not teeth
-            # of another colour.
-            upper_teeth[:] = 0.0
-        if upper_teeth.any():
-            colour = self.teeth * (shadow * self._tooth_relief(u, side))[..., None]
-            _blend(interior, colour, upper_teeth)
+            lower_shown = 0.0
+        # (NumPy's powers: its SIMD code rounds otherwise than the compiled loops' C library.)
+        upper_side, lower_side = field[6], field[7]
+        powers = (upper_side**4, upper_side**12,
+                  *((lower_side**4, lower_side**12) if lower_shown > 0 else (field[7],) * 2),
+                  field[8] ** 1.5)  # fmt: skip
+        inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+        interior: np.ndarray = np.empty((y1 - y0, x1 - x0, 3), np.float32)
+        tongue_drop = (TONGUE_TOP + TONGUE_DROP * min(jaw / TONGUE_JAW_FULL, 1.0)) * width
+        # (The photo's own upper teeth are drawn below, continued up where the lip lifts off
+        # them; beside them, a smile's corners show the dark of the cheeks, not teeth of
+        # another colour.)
+        upper_teeth = self.own is None or not self.own.has_upper_teeth
+        paint_kernels.mouth_interior(field, powers, inside, self._scalars, tongue_drop,
+                                     self._colours, lower_shown, upper_teeth, interior)  # fmt: skip
         if self.own is not None:
             # The photo's own interior: what it showed above its gap moves with the skull,
             # what it showed below moves with the jaw (the lower lip).
+            upper_lip, skull_lip = field[2], field[4]
             lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
             self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
 
@@ -300,17 +265,7 @@ class MouthPainter:
             # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
             interior = cv2.GaussianBlur(interior, (0, 0), self.sharpness)
             mask = cv2.GaussianBlur(mask, (0, 0), 0.5 * self.sharpness)
-        alpha = (mask * strength)[..., None]
-        patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
-        frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
-
-    @staticmethod
-    def _tooth_relief(u: np.ndarray, side: np.ndarray) -> np.ndarray:
-        """Brightness of the teeth at each pixel: each tooth is rounded (darker toward its
-        sides, darkest in the seam between two), and the row turns away into the mouth's
-        shade toward the corners."""
-        falloff = 1.0 - TEETH_CORNER_SHADE * np.clip(np.abs(u) / TEETH_TURN_AWAY, 0.0, 1.0) ** 1.5
-        return falloff * (1.0 - TOOTH_ROUNDING * side**2 - TOOTH_SEAM * side**12)
+        paint_kernels.blend_patch(frame_rgb[y0:y1, x0:x1], interior, mask, float(strength))
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
@@ -487,22 +442,6 @@ def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float, bright: float)
     return np.dstack([carried, above * teeth]).astype(np.float32)
 
 
-def _tooth_side(u: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
-    """Where each pixel lies across its tooth: 0 in the tooth's middle, 1 at the seam with
-    the next (``edges``: the seams, from the mouth's middle outward, in mouth widths; past
-    the last, the teeth keep the last one's width)."""
-    seams = np.asarray(edges, np.float32)
-    au = np.abs(u)
-    last = float(seams[-1] - seams[-2])
-    index = np.clip(np.searchsorted(seams, au), 1, len(seams) - 1)
-    left, right = seams[index - 1], seams[index]
-    beyond = au > seams[-1]
-    left = np.where(beyond, seams[-1] + np.floor((au - seams[-1]) / last) * last, left)
-    right = np.where(beyond, left + last, right)
-    across = (au - left) / (right - left)
-    return np.abs(2.0 * across - 1.0).astype(np.float32)
-
-
 def _sclera_colour(image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
     """The whites of the eyes: the brightest quarter of both eye openings off the irises,
     median colour; None when the eyes show too little (shut, tiny)."""
@@ -571,39 +510,37 @@ def smooth_outline(
 ) -> np.ndarray:
     """A closed lip outline as a smooth curve, (N, 2): each contour's landmarks joined by a
     centripetal Catmull-Rom spline (no polygon corners, no overshoot), upper then lower back."""
-
-    # Every segment of both contours at once (the curve is drawn each frame the mouth opens):
-    # the same arithmetic, in the same order, as one segment at a time, so the same points.
-    contours = [np.asarray(points[list(ids), :2], np.float64) for ids in (upper, lower)]
-    exts = [np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]]) for p in contours]
-    # Each step's length rounded as np.linalg.norm rounds it (a product of a 1 x 2 by a 2 x 1
-    # matrix, as its dot product; a sum of squares rounds differently), and its square root
-    # taken by C's pow, as a scalar's ** 0.5 (NumPy's array power differs).
-    steps = np.concatenate([np.diff(ext, axis=0) for ext in exts])
+    # Every segment of both contours in compiled loops (the curve is drawn each frame the mouth
+    # opens), with the same arithmetic as one segment at a time, so the same points; but each
+    # step's length rounded as np.linalg.norm rounds it (a product of a 1 x 2 by a 2 x 1 matrix,
+    # as its dot product; a sum of squares rounds differently), and its square root taken by
+    # C's pow, as a scalar's ** 0.5 (NumPy's array power differs).
+    contours = _contours(upper, lower)
+    points = np.asarray(points, np.float64)
+    steps = paint_kernels.outline_steps(points, contours)
     lengths = np.sqrt((steps[:, None, :] @ steps[:, :, None]).reshape(-1))
     root = np.array([max(math.pow(length, 0.5), 1e-6) for length in lengths.tolist()])
-    # (each contour's segments: its steps but the last two, then the next two)
-    n_steps = [len(ext) - 1 for ext in exts]
-    firsts = np.concatenate([np.arange(n - 2) + sum(n_steps[:k]) for k, n in enumerate(n_steps)])
-    p0, p1, p2, p3 = (np.concatenate([ext[k : len(ext) - 3 + k] for ext in exts]) for k in range(4))
-    d = [root[firsts], root[firsts + 1], root[firsts + 2]]
-    # (column vectors: one row per segment, broadcast over the samples along it)
-    t0, t1 = 0.0, d[0][:, None]
-    t2, t3 = t1 + d[1][:, None], t1 + d[1][:, None] + d[2][:, None]
-    # np.linspace(t1, t2, per_segment, endpoint=False, axis=1)'s arithmetic, written out
-    t = np.arange(per_segment, dtype=np.float64)[:, None] * ((t2[:, 0] - t1[:, 0]) / per_segment)
-    t += t1[:, 0]
-    t = t.T[..., None]
-    t1, t2, t3 = t1[..., None], t2[..., None], t3[..., None]
-    p0, p1, p2, p3 = p0[:, None], p1[:, None], p2[:, None], p3[:, None]
-    a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
-    a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
-    a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
-    b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
-    b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
-    out = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
-    curve = out.reshape(-1, 2)
-    split = (len(contours[0]) - 1) * per_segment
-    top = np.vstack([curve[:split], contours[0][-1:]])
-    bottom = np.vstack([curve[split:], contours[1][-1:]])
-    return np.concatenate([top, bottom[::-1]])
+    return paint_kernels.outline_curve(points, contours, root, per_segment)
+
+
+@functools.cache
+def _contours(upper: tuple[int, ...], lower: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(upper, np.int64), np.array(lower, np.int64)
+
+
+def _interior_scalars(width: float) -> tuple[np.float32, ...]:
+    """The painted interior's lengths (for a mouth ``width`` pixels wide) and constants, as
+    float32 (as NumPy rounded them in float32 arithmetic), in the order
+    :func:`gioconda.render.paint_kernels.mouth_interior` unpacks them."""
+    values = (
+        1 - CORNER_SHADE, CORNER_SHADE, INNER_LIP_RIM * width, INNER_LIP_RIM_ALPHA,
+        TONGUE_EDGE * width, TONGUE_HALF_WIDTH, TONGUE_SHADING * width, TONGUE_TOP_SHADE,
+        1 - TONGUE_TOP_SHADE, TONGUE_ALPHA, TEETH_CORNER_SHADE, LOWER_TOOTH_HEIGHT * width,
+        LOWER_TEETH_CORNER_DROP, EMBRASURE * width, LOWER_TEETH_EDGE * width,
+        LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END, LOWER_TEETH_SHADE, TOOTH_ROUNDING, TOOTH_SEAM,
+        TEETH_TOP_ABOVE_LIP * width, UPPER_TOOTH_HEIGHT * width, UPPER_TEETH_CORNER_DROP,
+        UPPER_TEETH_EDGE * width, UPPER_TEETH_HALF_WIDTH, UPPER_TEETH_END,
+        LIP_SHADOW_REACH * width, 1 - LIP_SHADOW, LIP_SHADOW, TOOTH_EDGE_REACH * width,
+        TOOTH_EDGE_DARKENING,
+    )  # fmt: skip
+    return tuple(np.float32(v) for v in values)

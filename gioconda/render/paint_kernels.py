@@ -1,0 +1,364 @@
+"""The painters' per-pixel loops, compiled (numba): the mouth's interior (its lip lines, the
+cavity, tongue and teeth, and its blend into the frame), the irises moved for gaze, and the
+smooth lip outline's spline.
+
+As in :mod:`gioconda.render.kernels` (whose cache folder and bilinear read these share), each
+loop computes what the NumPy and OpenCV code it replaces computed, to the bit: float32 where
+NumPy worked in float32 (a Python constant rounded to float32 first, as NumPy rounds it), the
+same operations in the same order, none fused. What the compiled code could not compute to the
+bit stays with NumPy: array powers (NumPy's may be SIMD code that rounds otherwise than the C
+library), BLAS products and norms. The painters work on boxes of a few thousand pixels, where
+NumPy's time went on its calls, not on the pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# (The warp's kernels choose numba's cache folder as they load, before these compile.)
+from gioconda.render.kernels import _TAB, _TAB_BITS, _cell
+
+_F = np.float32
+
+
+@njit(cache=True, nogil=True)
+def interp(x: float, xp: np.ndarray, fp: np.ndarray) -> float:
+    """``np.interp(x, xp, fp)`` for one float64 ``x`` over increasing ``xp`` (two points or
+    more): the same interval (the last point at or before ``x``) and the same sums."""
+    n = xp.shape[0]
+    if x < xp[0]:
+        return fp[0]
+    if x > xp[n - 1]:
+        return fp[n - 1]
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if xp[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    j = lo - 1
+    if j == n - 1 or xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    value = slope * (x - xp[j]) + fp[j]
+    if math.isnan(value):
+        value = slope * (x - xp[j + 1]) + fp[j + 1]
+        if math.isnan(value) and fp[j] == fp[j + 1]:
+            value = fp[j]
+    return value
+
+
+@njit(cache=True, nogil=True)
+def _clip01(x: np.float32) -> np.float32:
+    return min(max(x, _F(0.0)), _F(1.0))
+
+
+@njit(cache=True, nogil=True)
+def tooth_side(au: np.float32, seams: np.ndarray) -> np.float32:
+    """Where a pixel ``au`` (float32 mouth widths from the middle, >= 0) lies across its tooth,
+    0 in its middle, 1 at a seam (``seams``: float32, from the middle outward; past the last,
+    teeth of the last one's width): :func:`gioconda.render.mouth._tooth_side`'s arithmetic."""
+    n = seams.shape[0]
+    last = seams[n - 1] - seams[n - 2]
+    index = 0
+    while index < n and seams[index] < au:
+        index += 1
+    index = min(max(index, 1), n - 1)
+    left, right = seams[index - 1], seams[index]
+    if au > seams[n - 1]:
+        left = seams[n - 1] + np.floor((au - seams[n - 1]) / last) * last
+        right = left + last
+    across = (au - left) / (right - left)
+    return abs(_F(2.0) * across - _F(1.0))
+
+
+@njit(cache=True, nogil=True)
+def mouth_frame(
+    x0: int,
+    y0: int,
+    centre: np.ndarray,
+    axes: np.ndarray,
+    width: float,
+    depth_scale: float,
+    turn_scale: float,
+    lines: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    seams: tuple[np.ndarray, np.ndarray],
+    out: np.ndarray,
+) -> None:
+    """The mouth's frame at each pixel of the box from (``x0``, ``y0``), written to ``out``
+    ((9, h, w) float32): rows down the mouth (``rel_y``, pixels), ``u`` across it (mouth
+    widths), the upper lip's, lower lip's and skull's lip line there (their ``v`` at the
+    pixel's position along the mouth: ``lines``, each as increasing ``x`` then its ``y``), the
+    depth toward the corners, the side across the upper and the lower teeth (``seams``), and
+    how far the row of teeth turns away (before its power); ``centre`` and ``axes`` ((2, 2),
+    rows x and y) float64, the scales are the float64 divisors NumPy had."""
+    cx, cy = _F(centre[0]), _F(centre[1])
+    ax0, ax1, ay0, ay1 = _F(axes[0, 0]), _F(axes[0, 1]), _F(axes[1, 0]), _F(axes[1, 1])
+    w32, d32, t32 = _F(width), _F(depth_scale), _F(turn_scale)
+    for i in range(out.shape[1]):
+        ys = _F(y0 + i) - cy
+        for j in range(out.shape[2]):
+            xs = _F(x0 + j) - cx
+            rel_x = xs * ax0 + ys * ax1
+            out[0, i, j] = xs * ay0 + ys * ay1
+            u = rel_x / w32
+            out[1, i, j] = u
+            x = np.float64(rel_x)
+            out[2, i, j] = _F(interp(x, lines[0], lines[1]))
+            out[3, i, j] = _F(interp(x, lines[2], lines[3]))
+            out[4, i, j] = _F(interp(x, lines[4], lines[5]))
+            au = abs(u)
+            out[5, i, j] = _clip01(au / d32)
+            out[6, i, j] = tooth_side(au, seams[0])
+            out[7, i, j] = tooth_side(au, seams[1])
+            out[8, i, j] = _clip01(au / t32)
+
+
+@njit(cache=True, nogil=True)
+def _mix(interior: np.ndarray, i: int, j: int, c: int, layer: np.float32, a: np.float32) -> None:
+    """``_blend``'s two steps for one value: the interior dimmed by the alpha, the layer added."""
+    interior[i, j, c] = interior[i, j, c] * (_F(1.0) - a)
+    interior[i, j, c] = interior[i, j, c] + layer * a
+
+
+@njit(cache=True, nogil=True)
+def mouth_interior(
+    frame: np.ndarray,
+    powers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    inside: np.ndarray,
+    scalars: tuple[np.float32, ...],
+    tongue_drop: float,
+    colours: np.ndarray,
+    lower_shown: float,
+    upper_teeth: bool,
+    interior: np.ndarray,
+) -> None:
+    """The painted interior ((h, w, 3) float32 ``interior``): the cavity with the lips' wet rim
+    (``inside``: each pixel's distance into the opening), the tongue (its top ``tongue_drop``
+    pixels below the lower lip), the lower teeth when ``lower_shown`` > 0 and the upper teeth
+    (unless not ``upper_teeth``), from :func:`mouth_frame`'s ``frame`` and NumPy's ``powers`` of
+    it (the upper side ** 4 and ** 12, the lower side's, the turn ** 1.5). ``scalars``: the
+    lengths and constants as NumPy rounded them to float32, in the order unpacked below (see
+    ``gioconda.render.mouth._interior_scalars``); ``colours``: (5, 3) float32 cavity, inner lip,
+    tongue, teeth and the lower teeth's warmer colour."""
+    (corner_base, corner_shade, rim_reach, rim_alpha, tongue_edge, tongue_half, tongue_shading,
+     tongue_top_shade, tongue_rest, tongue_alpha, turn_shade, lower_height, lower_drop,
+     embrasure, lower_edge, lower_half, lower_end, lower_shade, rounding, seam, teeth_above,
+     upper_height, upper_drop, upper_edge, upper_half, upper_end, shadow_reach, shadow_base,
+     lip_shadow, edge_reach, edge_darkening) = scalars  # fmt: skip
+    top_drop, shown = _F(tongue_drop), _F(lower_shown)
+    one, zero = _F(1.0), _F(0.0)
+    upper4, upper12, lower4, lower12, turn = powers
+    for i in range(interior.shape[0]):
+        for j in range(interior.shape[1]):
+            rel_y, u = frame[0, i, j], frame[1, i, j]
+            upper_lip, lower_lip, skull_lip = frame[2, i, j], frame[3, i, j], frame[4, i, j]
+            depth = frame[5, i, j]
+            au = abs(u)
+            # The cavity, darker toward the corners, and the lips' wet rim.
+            shade = corner_base + corner_shade * (one - depth)
+            rim = _clip01(one - inside[i, j] / rim_reach)
+            rim = rim * rim * rim_alpha
+            for c in range(3):
+                interior[i, j, c] = colours[0, c] * shade
+                _mix(interior, i, j, c, colours[1, c], rim)
+            # The tongue.
+            tongue_top = lower_lip - top_drop
+            tongue = _clip01((rel_y - tongue_top) / tongue_edge)
+            q = au / tongue_half
+            tongue = tongue * _clip01(one - q * q)
+            below_top = _clip01((rel_y - tongue_top) / tongue_shading)
+            tongue_shade = tongue_top_shade + tongue_rest * below_top
+            for c in range(3):
+                _mix(interior, i, j, c, colours[2, c] * tongue_shade * tongue_alpha, tongue)
+            falloff = one - turn_shade * turn[i, j]
+            if lower_shown > 0:
+                side = frame[7, i, j]
+                lower_top = lower_lip - lower_height * (one - lower_drop * (depth * depth))
+                lower_top = lower_top + embrasure * lower4[i, j]
+                teeth = _clip01((rel_y - lower_top) / lower_edge)
+                row = _clip01((lower_half - au) / lower_end)
+                teeth = teeth * (row * shown)
+                down = _clip01((rel_y - lower_top) / lower_height)
+                shade = one - lower_shade * down
+                relief = falloff * (one - rounding * (side * side) - seam * lower12[i, j])
+                for c in range(3):
+                    _mix(interior, i, j, c, colours[4, c] * (shade * relief), teeth)
+            side = frame[6, i, j]
+            teeth_top = min(skull_lip, upper_lip) - teeth_above
+            bottom = teeth_top + upper_height * (one - upper_drop * (depth * depth))
+            bottom = bottom - embrasure * upper4[i, j]
+            teeth = _clip01((bottom - rel_y) / upper_edge)
+            teeth = teeth * _clip01((upper_half - au) / upper_end)
+            below_lip = _clip01((rel_y - upper_lip) / shadow_reach)
+            shadow = shadow_base + lip_shadow * below_lip
+            near_edge = _clip01(one - (bottom - rel_y) / edge_reach)
+            shadow = shadow * (one - edge_darkening * near_edge)
+            if not upper_teeth:
+                teeth = zero
+            relief = falloff * (one - rounding * (side * side) - seam * upper12[i, j])
+            for c in range(3):
+                _mix(interior, i, j, c, colours[3, c] * (shadow * relief), teeth)
+
+
+@njit(cache=True, nogil=True)
+def blend_patch(patch: np.ndarray, interior: np.ndarray, mask: np.ndarray, strength: float) -> None:
+    """``interior`` ((h, w, 3) float32) over the uint8 ``patch`` (in place) by ``mask`` times
+    ``strength``, rounded: NumPy's float32 blend and its cast. Pixels the mask leaves out are
+    left as they are (the blend gives them back to the bit)."""
+    k = _F(strength)
+    one, half, low, top = _F(1.0), _F(0.5), _F(0.0), _F(255.0)
+    for i in range(patch.shape[0]):
+        for j in range(patch.shape[1]):
+            if mask[i, j] == 0:
+                continue
+            a = mask[i, j] * k
+            for c in range(3):
+                value = _F(patch[i, j, c]) * (one - a) + interior[i, j, c] * a + half
+                patch[i, j, c] = np.uint8(min(max(value, low), top))
+
+
+@njit(cache=True, nogil=True)
+def _read(image: np.ndarray, x: np.float32, y: np.float32, c: int) -> np.float32:
+    """Channel ``c`` of an (h, w, n) float32 image read as ``cv2.remap`` reads it (bilinear,
+    replicated border)."""
+    h, w = image.shape[0], image.shape[1]
+    x0, x1, y0, y1, wx0, wx1, wy0, wy1 = _cell(x, y, h, w)
+    value = image[y0, x0, c] * (wy0 * wx0) + image[y0, x1, c] * (wy0 * wx1)
+    value = value + image[y1, x0, c] * (wy1 * wx0)
+    return value + image[y1, x1, c] * (wy1 * wx1)
+
+
+@njit(cache=True, nogil=True)
+def _read_clear(image: np.ndarray, x: np.float32, y: np.float32) -> np.float32:
+    """An (h, w) float32 image read as ``cv2.remap`` reads it with a border of zeros."""
+    h, w = image.shape[0], image.shape[1]
+    far = _F(2.0**28)
+    sx = int(np.rint(min(max(x * _F(_TAB), -far), far)))
+    sy = int(np.rint(min(max(y * _F(_TAB), -far), far)))
+    ix, iy = sx >> _TAB_BITS, sy >> _TAB_BITS
+    wx1 = _F(sx & (_TAB - 1)) * _F(1.0 / _TAB)
+    wy1 = _F(sy & (_TAB - 1)) * _F(1.0 / _TAB)
+    wx0, wy0 = _F(1.0) - wx1, _F(1.0) - wy1
+    zero = _F(0.0)
+    v00 = image[iy, ix] if 0 <= iy < h and 0 <= ix < w else zero
+    v01 = image[iy, ix + 1] if 0 <= iy < h and 0 <= ix + 1 < w else zero
+    v10 = image[iy + 1, ix] if 0 <= iy + 1 < h and 0 <= ix < w else zero
+    v11 = image[iy + 1, ix + 1] if 0 <= iy + 1 < h and 0 <= ix + 1 < w else zero
+    value = v00 * (wy0 * wx0) + v01 * (wy0 * wx1)
+    value = value + v10 * (wy1 * wx0)
+    return value + v11 * (wy1 * wx1)
+
+
+@njit(cache=True, nogil=True)
+def paint_iris(
+    patch: np.ndarray,
+    backward: np.ndarray,
+    mask: np.ndarray,
+    box: tuple[int, int],
+    shift: tuple[float, float],
+    white: np.ndarray,
+    iris: np.ndarray,
+    alpha: np.ndarray,
+) -> None:
+    """One eye redrawn into ``patch`` ((h, w, 3) uint8, in place) inside its opening
+    (``mask``, (h, w) float32): the eye ``white`` where ``backward`` ((h, w, 2) float32, the
+    photo's point of each pixel) takes it, and over it the ``iris`` with its ``alpha`` read
+    ``shift`` pixels (float64) off; the eye's patches lie at ``box`` (x, y) in the photo. What
+    :meth:`gioconda.render.eyes.IrisPainter._paint_eye`'s three ``cv2.remap`` and blends did."""
+    bx, by = _F(box[0]), _F(box[1])
+    dx, dy = _F(shift[0]), _F(shift[1])
+    one, half, low, top = _F(1.0), _F(0.5), _F(0.0), _F(255.0)
+    for i in range(patch.shape[0]):
+        for j in range(patch.shape[1]):
+            m = mask[i, j]
+            if m == 0:
+                continue
+            sx, sy = backward[i, j, 0] - bx, backward[i, j, 1] - by
+            mx, my = sx - dx, sy - dy
+            a = _read_clear(alpha, mx, my)
+            for c in range(3):
+                eye = _read(iris, mx, my, c) * a + _read(white, sx, sy, c) * (one - a)
+                value = _F(patch[i, j, c]) * (one - m) + eye * m + half
+                patch[i, j, c] = np.uint8(min(max(value, low), top))
+
+
+@njit(cache=True, nogil=True)
+def outline_steps(points: np.ndarray, contours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The steps between consecutive points of both ``contours`` (landmark indices into
+    ``points``, (N, >= 2) float64), each extended by a point mirrored past either end: the
+    (n0 + 1 + n1 + 1, 2) float64 steps :func:`gioconda.render.mouth.smooth_outline` sizes."""
+    n = contours[0].shape[0] + contours[1].shape[0] + 2
+    steps = np.empty((n, 2))
+    k = 0
+    for ids in contours:
+        m = ids.shape[0]
+        for a in range(2):
+            steps[k, a] = points[ids[0], a] - (2 * points[ids[0], a] - points[ids[1], a])
+            for q in range(1, m):
+                steps[k + q, a] = points[ids[q], a] - points[ids[q - 1], a]
+            steps[k + m, a] = (2 * points[ids[m - 1], a] - points[ids[m - 2], a]) - points[
+                ids[m - 1], a
+            ]
+        k += m + 1
+    return steps
+
+
+@njit(cache=True, nogil=True)
+def _extended(points: np.ndarray, ids: np.ndarray, q: int, a: int) -> float:
+    """Point ``q`` of a contour extended by a mirrored point at each end (0: the first)."""
+    m = ids.shape[0]
+    if q == 0:
+        return 2 * points[ids[0], a] - points[ids[1], a]
+    if q == m + 1:
+        return 2 * points[ids[m - 1], a] - points[ids[m - 2], a]
+    return points[ids[q - 1], a]
+
+
+@njit(cache=True, nogil=True)
+def outline_curve(
+    points: np.ndarray, contours: tuple[np.ndarray, np.ndarray], root: np.ndarray, per: int
+) -> np.ndarray:
+    """The centripetal Catmull-Rom outline of both ``contours`` (upper, then lower back), ``per``
+    points a segment, from the square roots of :func:`outline_steps`' lengths (``root``):
+    :func:`gioconda.render.mouth.smooth_outline`'s arithmetic, written out per point."""
+    n0, n1 = contours[0].shape[0], contours[1].shape[0]
+    total = (n0 - 1) * per + 1 + (n1 - 1) * per + 1
+    out = np.empty((total, 2))
+    first = 0  # the contour's first step in ``root``
+    for which in range(2):
+        ids = contours[which]
+        m = ids.shape[0]
+        curve = np.empty(((m - 1) * per + 1, 2))
+        for seg in range(m - 1):
+            d0, d1, d2 = root[first + seg], root[first + seg + 1], root[first + seg + 2]
+            t0, t1 = 0.0, d0
+            t2 = t1 + d1
+            t3 = t1 + d1 + d2
+            dt = (t2 - t1) / per
+            for k in range(per):
+                t = k * dt
+                t += t1
+                for a in range(2):
+                    p0 = _extended(points, ids, seg, a)
+                    p1 = _extended(points, ids, seg + 1, a)
+                    p2 = _extended(points, ids, seg + 2, a)
+                    p3 = _extended(points, ids, seg + 3, a)
+                    a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+                    a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+                    a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+                    b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+                    b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+                    curve[seg * per + k, a] = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
+        for a in range(2):
+            curve[(m - 1) * per, a] = points[ids[m - 1], a]
+        if which == 0:
+            out[: curve.shape[0]] = curve
+        else:
+            out[total - curve.shape[0] :] = curve[::-1]
+        first += m + 1
+    return out
