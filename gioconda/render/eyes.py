@@ -19,7 +19,7 @@ from gioconda.face.topology import (
     RIGHT_EYE_UPPER,
     RIGHT_IRIS,
 )
-from gioconda.render.cv2_typing import NO_ARRAY
+from gioconda.render import paint_kernels
 from gioconda.render.regions import outline, polygon_mask
 from gioconda.render.source_map import SourceMap
 
@@ -69,8 +69,8 @@ class IrisPainter:
                     "iris": patch.astype(np.float32),
                     "alpha": disc * inside,
                     "white": white.astype(np.float32),
-                    "upper": upper,
-                    "lower": lower,
+                    # (The opening's landmarks as one index: the upper lid, the lower back.)
+                    "outline": np.array(upper + lower[::-1]),
                 }
             )
 
@@ -86,15 +86,14 @@ class IrisPainter:
         in_head = np.radians(np.asarray(gaze_deg[:2], np.float64) - head_deg[:2])
         if np.abs(in_head).max() < np.radians(0.3):
             return  # the photo's own eyes, untouched
+        sin = np.sin(in_head)
         for eye in self.eyes:
-            shift = EYEBALL_OVER_IRIS * eye["radius"] * np.sin(in_head)
+            shift = EYEBALL_OVER_IRIS * eye["radius"] * sin
             self._paint_eye(frame, backward, posed, eye, shift)
 
     @staticmethod
     def _paint_eye(frame, backward, posed, eye, shift) -> None:
-        opening = np.concatenate(
-            [posed[list(eye["upper"]), :2], posed[list(eye["lower"][::-1]), :2]]
-        )
+        opening = posed[eye["outline"], :2]
         h, w = frame.shape[:2]
         x0, y0 = np.maximum(np.floor(opening.min(0)).astype(int) - 2, 0)
         x1 = min(int(np.ceil(opening[:, 0].max())) + 3, w)
@@ -107,15 +106,9 @@ class IrisPainter:
         bx0, by0, _, _ = eye["box"]
         # Where each output pixel comes from in the photo, in the eye patch's coordinates.
         source = backward.box(y0, y1, x0, x1, origin=(bx0, by0))
-        white = cv2.remap(eye["white"], source, NO_ARRAY, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        moved = source - shift.astype(np.float32)
-        iris = cv2.remap(eye["iris"], moved, NO_ARRAY, cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        alpha = cv2.remap(eye["alpha"], moved, NO_ARRAY, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=(0.0,))[..., None]  # fmt: skip
-        eye_pixels = iris * alpha + white * (1 - alpha)
-        m = mask[..., None]
-        patch = frame[y0:y1, x0:x1].astype(np.float32)
-        frame[y0:y1, x0:x1] = np.clip(patch * (1 - m) + eye_pixels * m + 0.5, 0, 255)
+        # The eye white there, the iris read as far off as it turns, blended by its alpha over
+        # the white, inside the opening (compiled: OpenCV's bilinear reads and NumPy's blends,
+        # to the bit, on this small box).
+        paint_kernels.paint_iris(frame[y0:y1, x0:x1], source, mask,
+                                 (float(shift[0]), float(shift[1])), eye["white"], eye["iris"],
+                                 eye["alpha"])  # fmt: skip
