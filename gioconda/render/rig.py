@@ -392,6 +392,18 @@ class FaceRig:
         puff = ((au - 1.75) / 0.8) ** 2 + ((v - 0.0) / 0.55) ** 2
         self.cheek_puff = np.clip(1.0 - puff, 0.0, None) ** 2
 
+        # What :meth:`_mouth` reads each frame that depends on the face alone.
+        self._rest_gap_at = np.interp(u, self._rest_gap_u, self.rest_gap)
+        self._jaw_taper = np.interp(au, [0.0, 0.3, 1.0], [1.0, 1.0, 0.55])
+        self._right_share = 1 - self.left_share
+        self._either_lip = np.maximum(self.upper_lip_weight, self.lower * self.lip_weight)
+        self._round_middle = np.clip(1 - u**2, 0, 1)
+        self._round_corners = smoothstep((au - 0.35) / 0.6)
+        self._upper_lips = 1 - self.lower
+        # (per side, subject's left then right: how far out on it, and which points lie on it)
+        self._on_side = [np.clip(sign * u, 0.0, None) * self.mouth_region for sign in (1.0, -1.0)]
+        self._beside = [sign * u > 0 for sign in (1.0, -1.0)]
+
     def _build_eyes(self) -> None:
         lm = self.neutral
         self.eyes = []
@@ -577,7 +589,8 @@ class FaceRig:
         self._brows(w, du, dv)
         self._eyes(w, dv)
         for weight, side in zip(self.sneer, ("Right", "Left"), strict=True):
-            dv -= w[BS[f"NoseSneer{side}"]] * SNEER_LIFT * weight
+            if w[BS[f"NoseSneer{side}"]] != 0.0:  # (0 adds 0)
+                dv -= w[BS[f"NoseSneer{side}"]] * SNEER_LIFT * weight
 
         out = self.neutral.copy()
         out[:, :2] += du[:, None] * self.axes[0] + dv[:, None] * self.axes[1]
@@ -588,89 +601,117 @@ class FaceRig:
         """The jaw, lips and cheeks beside them (in place, pixels)."""
         W = self.mouth_width
         left = self.left_share
+        # (The shapes as Python floats: NumPy's scalars' double arithmetic without their cost.
+        # A term whose shapes are all 0 adds 0 and is left out: the sums are the same.)
+        s = w.tolist()
 
-        def sided(name: str) -> np.ndarray:
-            """A left/right pair of shapes as one value per point."""
-            return w[BS[f"{name}Left"]] * left + w[BS[f"{name}Right"]] * (1 - left)
+        def sided(name: str) -> np.ndarray | None:
+            """A left/right pair of shapes as one value per point (None where both are 0)."""
+            on_left, on_right = s[BS[f"{name}Left"]], s[BS[f"{name}Right"]]
+            if on_left == 0.0 and on_right == 0.0:
+                return None
+            return on_left * left + on_right * self._right_share
 
-        jaw = w[BS["JawOpen"]]
-        close = w[BS["MouthClose"]]
-        funnel, pucker = w[BS["MouthFunnel"]], w[BS["MouthPucker"]]
-        roll_lower = w[BS["MouthRollLower"]]
+        jaw = s[BS["JawOpen"]]
+        close = s[BS["MouthClose"]]
+        funnel, pucker = s[BS["MouthFunnel"]], s[BS["MouthPucker"]]
+        roll_lower = s[BS["MouthRollLower"]]
         upper_up = sided("MouthUpperUp")
 
         dv += jaw * JAW_DROP * W * self.jaw_weight
-        jaw_corners = float(smoothstep(np.asarray(jaw / JAW_FOR_CORNERS)))
+        jaw_eased = min(max(jaw / JAW_FOR_CORNERS, 0.0), 1.0)
+        jaw_corners = jaw_eased * jaw_eased * (3.0 - 2.0 * jaw_eased)  # (smoothstep)
         unrounded = 1.0 - min(float(funnel + pucker), 1.0)
         # An opening jaw also narrows the mouth a little.
         du -= 0.08 * jaw * self.u * (W / 2) * self.lip_weight
 
         # Lip gap at each point's position, after the jaw, before closure (mouth widths).
-        rest_gap = np.interp(self.u, self._rest_gap_u, self.rest_gap)
-        jaw_taper = np.interp(np.abs(self.u), [0.0, 0.3, 1.0], [1.0, 1.0, 0.55])
+        rest_gap = self._rest_gap_at
+        jaw_taper = self._jaw_taper
         gap = rest_gap + jaw * JAW_DROP * jaw_taper
         # The lower lip pulled down (its depressor), or pushed up with the chin (a shrug); where
         # it meets the upper lip it pushes that up too. Before closure, which shuts what is left.
-        lower_down = LOWER_LIP_DROP * sided("MouthLowerDown") * jaw_taper
-        shrug_lower = w[BS["MouthShrugLower"]]
-        shrug = SHRUG_LIFT * shrug_lower * self.lips_middle
-        opened = gap + lower_down - shrug
+        lower_down = sided("MouthLowerDown")
+        shrug_lower = s[BS["MouthShrugLower"]]
+        opened = gap
+        if lower_down is not None:
+            lower_down = LOWER_LIP_DROP * lower_down * jaw_taper
+            opened = opened + lower_down
+        if shrug_lower != 0.0:
+            opened = opened - SHRUG_LIFT * shrug_lower * self.lips_middle
         pushed = np.maximum(-opened, 0.0)
         gap = opened + pushed
-        dv += lower_down * W * self.lower * self.lip_weight
-        dv -= SHRUG_LIFT * shrug_lower * W * self.chin_weight
+        if lower_down is not None:
+            dv += lower_down * W * self.lower * self.lip_weight
+        if shrug_lower != 0.0:
+            dv -= SHRUG_LIFT * shrug_lower * W * self.chin_weight
         dv -= pushed * W * self.upper_lip_weight
         # Pressing the lips brings together lips that the photo shows parted (the jaw's own
         # opening, for speech, stays).
-        pressed = PRESS_CLOSE * sided("MouthPress") * rest_gap
-        dv += pressed / 2 * W * self.toward_seam * self.lip_weight
-        gap = gap - pressed
+        press = sided("MouthPress")
+        if press is not None:
+            pressed = PRESS_CLOSE * press * rest_gap
+            dv += pressed / 2 * W * self.toward_seam * self.lip_weight
+            gap = gap - pressed
         # The upper lip's shrug lifts the middle of both lips together: no gap opens.
-        shrug_upper = SHRUG_LIFT * w[BS["MouthShrugUpper"]] * self.lips_middle
-        dv -= shrug_upper * W * np.maximum(self.upper_lip_weight, self.lower * self.lip_weight)
+        shrug_upper = s[BS["MouthShrugUpper"]]
+        if shrug_upper != 0.0:
+            dv -= SHRUG_LIFT * shrug_upper * self.lips_middle * W * self._either_lip
 
         # Funnel rounds the opening: the middle opens, the corners come in, and the lips
         # meet toward the corners (an oval opening, not the jaw's wide crescent).
-        round_open = 0.06 * funnel * np.clip(1 - self.u**2, 0, 1)
-        dv -= round_open * W * self.toward_seam * self.lip_weight
-        rounding = min(funnel + pucker, 1.0) * smoothstep((np.abs(self.u) - 0.35) / 0.6)
-        sealed = ROUND_SEAL * rounding * gap
-        dv += sealed / 2 * W * self.toward_seam * self.lip_weight
-        gap = gap - sealed
-        du -= (0.20 * funnel + 0.28 * pucker) * self.u * (W / 2) * self.mouth_region
-        dz -= (0.08 * funnel + 0.15 * pucker) * W * self.mouth_region
+        gap_now = gap
+        if funnel != 0.0 or pucker != 0.0:
+            round_open = 0.06 * funnel * self._round_middle
+            dv -= round_open * W * self.toward_seam * self.lip_weight
+            rounding = min(funnel + pucker, 1.0) * self._round_corners
+            sealed = ROUND_SEAL * rounding * gap
+            dv += sealed / 2 * W * self.toward_seam * self.lip_weight
+            gap = gap - sealed
+            du -= (0.20 * funnel + 0.28 * pucker) * self.u * (W / 2) * self.mouth_region
+            dz -= (0.08 * funnel + 0.15 * pucker) * W * self.mouth_region
+            gap_now = gap + 2 * round_open
         # Closing brings both lips to the seam; the lower lip rolling in (an /f/) lifts it
         # to the upper teeth.
-        gap_now = gap + 2 * round_open
-        shut = np.clip(close + 0.85 * roll_lower * self.lower, 0.0, 1.0)
-        # Closing goes a little past the seam: lips that press together hide the line where
-        # they meet.
-        dv += shut * (gap_now / 2 + LIP_PRESS) * W * self.toward_seam * self.lip_weight
-        dv += roll_lower * (gap_now / 2) * W * self.lower * self.lip_weight
-        dv -= 0.05 * upper_up * W * (1 - self.lower) * self.lip_weight
+        if close != 0.0 or roll_lower != 0.0:
+            shut = np.clip(close + 0.85 * roll_lower * self.lower, 0.0, 1.0)
+            # Closing goes a little past the seam: lips that press together hide the line where
+            # they meet.
+            dv += shut * (gap_now / 2 + LIP_PRESS) * W * self.toward_seam * self.lip_weight
+        if roll_lower != 0.0:
+            dv += roll_lower * (gap_now / 2) * W * self.lower * self.lip_weight
+        if upper_up is not None:
+            dv -= 0.05 * upper_up * W * self._upper_lips * self.lip_weight
         # Pressed lips and an upper lip rolled in grow thinner: each lip's outer edge comes
         # toward its inner edge, which stays.
-        thinning = PRESS_THIN * sided("MouthPress")
-        thinning = thinning + ROLL_UPPER_THIN * w[BS["MouthRollUpper"]] * (1 - self.lower)
-        dv += thinning * self.lip_thinning * W * self.toward_seam
+        roll_upper = s[BS["MouthRollUpper"]]
+        if press is not None or roll_upper != 0.0:
+            thinning = PRESS_THIN * press if press is not None else 0.0
+            thinning = thinning + ROLL_UPPER_THIN * roll_upper * self._upper_lips
+            dv += thinning * self.lip_thinning * W * self.toward_seam
 
         # The mouth aside, whole: +u is the subject's left.
-        sideways = w[BS["MouthLeft"]] - w[BS["MouthRight"]]
-        du += MOUTH_SIDEWAYS * sideways * W * self.mouth_aside
+        sideways = s[BS["MouthLeft"]] - s[BS["MouthRight"]]
+        if sideways != 0.0:
+            du += MOUTH_SIDEWAYS * sideways * W * self.mouth_aside
 
         # Wider (stretch), smiling, frowning and dimpled corners, one side each.
-        for side, sign in (("Left", 1.0), ("Right", -1.0)):
-            on_side = np.clip(sign * self.u, 0.0, None) * self.mouth_region
-            stretch, smile = w[BS[f"MouthStretch{side}"]], w[BS[f"MouthSmile{side}"]]
-            frown, dimple = w[BS[f"MouthFrown{side}"]], w[BS[f"MouthDimple{side}"]]
-            du += sign * (0.12 * stretch + 0.10 * smile) * on_side * (W / 2)
-            dv += (0.03 * stretch - SMILE_LIFT * smile) * on_side * W
+        puffed = s[BS["CheekPuff"]]
+        for side, sign, on_side, beside in zip(
+            ("Left", "Right"), (1.0, -1.0), self._on_side, self._beside, strict=True
+        ):
+            stretch, smile = s[BS[f"MouthStretch{side}"]], s[BS[f"MouthSmile{side}"]]
+            frown, dimple = s[BS[f"MouthFrown{side}"]], s[BS[f"MouthDimple{side}"]]
+            if stretch != 0.0 or smile != 0.0:
+                du += sign * (0.12 * stretch + 0.10 * smile) * on_side * (W / 2)
+                dv += (0.03 * stretch - SMILE_LIFT * smile) * on_side * W
             # A frown pulls the corners down and a little out; a dimple back and out.
-            du += sign * (0.08 * frown + 0.12 * dimple) * on_side * (W / 2)
-            dv += FROWN_DROP * frown * on_side * W
-            dz += 0.04 * dimple * on_side * W
-            puff = w[BS["CheekPuff"]] * self.cheek_puff * (sign * self.u > 0)
-            du += sign * CHEEK_PUFF * puff * W
+            if frown != 0.0 or dimple != 0.0:
+                du += sign * (0.08 * frown + 0.12 * dimple) * on_side * (W / 2)
+                dv += FROWN_DROP * frown * on_side * W
+                dz += 0.04 * dimple * on_side * W
+            if puffed != 0.0:
+                du += sign * CHEEK_PUFF * (puffed * self.cheek_puff * beside) * W
             # An open vowel on a smiling photo would part the lips in a crescent grin: the
             # corners come down with the jaw, by a share of how far they sit above a face's
             # at rest in this frame (its own smile or frown included), unless it smiles.
@@ -681,7 +722,8 @@ class FaceRig:
             )
             # Rounded lips (funnel, pucker) draw the corners in, not down.
             drop = JAW_LOWERS_CORNERS * jaw_corners * max(lift, 0.0) * (1.0 - keeps) * unrounded
-            dv += drop * W * self.corner_region * (sign * self.u > 0)
+            if drop != 0.0:
+                dv += drop * W * self.corner_region * beside
 
     def _eyes(self, w: np.ndarray, dv: np.ndarray) -> None:
         """Lids and the skin around them (in place, pixels): blinks, squints, wide eyes and
