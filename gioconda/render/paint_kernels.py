@@ -33,7 +33,7 @@ def slopes(xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True, inline="always")
 def interp(
-    x: float, xp: np.ndarray, fp: np.ndarray, slope: np.ndarray, guess: int
+    x: np.float64, xp: np.ndarray, fp: np.ndarray, slope: np.ndarray, guess: int
 ) -> tuple[float, int]:
     """``np.interp(x, xp, fp)`` for one float64 ``x`` over increasing ``xp`` (two points or
     more; ``slope``: :func:`slopes`' of them): the same interval (the last point at or before
