@@ -7,6 +7,8 @@ within the eye opening for the gaze, over eye white painted in behind it.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -95,9 +97,9 @@ class IrisPainter:
     def _paint_eye(frame, backward, posed, eye, shift) -> None:
         opening = posed[eye["outline"], :2]
         h, w = frame.shape[:2]
-        x0, y0 = np.maximum(np.floor(opening.min(0)).astype(int) - 2, 0)
-        x1 = min(int(np.ceil(opening[:, 0].max())) + 3, w)
-        y1 = min(int(np.ceil(opening[:, 1].max())) + 3, h)
+        (left_x, top_y), (right_x, bottom_y) = opening.min(0).tolist(), opening.max(0).tolist()
+        x0, y0 = max(math.floor(left_x) - 2, 0), max(math.floor(top_y) - 2, 0)
+        x1, y1 = min(math.ceil(right_x) + 3, w), min(math.ceil(bottom_y) + 3, h)
         if x1 <= x0 or y1 <= y0:
             return
         mask = polygon_mask((y1 - y0, x1 - x0), opening - [x0, y0])

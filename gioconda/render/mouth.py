@@ -196,15 +196,15 @@ class MouthPainter:
         gap = inner_lip_gap_px(posed)
         # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
         # photo exactly and a photo that shows teeth keeps them when barely moving.
-        strength = np.clip((gap - self.rest_gap) / (OPENING_FADE * width), 0.0, 1.0)
+        strength = min(max((gap - self.rest_gap) / (OPENING_FADE * width), 0.0), 1.0)
         if strength <= 0.0 or gap < 1.0:
             return
         inner = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
         h, w = frame_rgb.shape[:2]
         pad = self._pad
-        x0, y0 = np.floor(inner.min(0)).astype(int) - pad
-        x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        (left_x, top_y), (right_x, bottom_y) = inner.min(0).tolist(), inner.max(0).tolist()
+        x0, y0 = max(math.floor(left_x) - pad, 0), max(math.floor(top_y) - pad, 0)
+        x1, y1 = min(math.ceil(right_x) + pad, w), min(math.ceil(bottom_y) + pad, h)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         offset = np.array([x0, y0], np.float64)
@@ -265,7 +265,7 @@ class MouthPainter:
             # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
             interior = cv2.GaussianBlur(interior, (0, 0), self.sharpness)
             mask = cv2.GaussianBlur(mask, (0, 0), 0.5 * self.sharpness)
-        paint_kernels.blend_patch(frame_rgb[y0:y1, x0:x1], interior, mask, float(strength))
+        paint_kernels.blend_patch(frame_rgb[y0:y1, x0:x1], interior, mask, strength)
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
@@ -519,8 +519,7 @@ def smooth_outline(
     points = np.asarray(points, np.float64)
     steps = paint_kernels.outline_steps(points, contours)
     lengths = np.sqrt((steps[:, None, :] @ steps[:, :, None]).reshape(-1))
-    root = np.array([max(math.pow(length, 0.5), 1e-6) for length in lengths.tolist()])
-    return paint_kernels.outline_curve(points, contours, root, per_segment)
+    return paint_kernels.outline_curve(points, contours, lengths, 0.5, per_segment)
 
 
 @functools.cache

@@ -13,6 +13,8 @@ NumPy's time went on its calls, not on the pixels.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -328,11 +330,21 @@ def _extended(points: np.ndarray, ids: np.ndarray, q: int, a: int) -> float:
 
 @njit(cache=True, nogil=True)
 def outline_curve(
-    points: np.ndarray, contours: tuple[np.ndarray, np.ndarray], root: np.ndarray, per: int
+    points: np.ndarray,
+    contours: tuple[np.ndarray, np.ndarray],
+    lengths: np.ndarray,
+    half: float,
+    per: int,
 ) -> np.ndarray:
     """The centripetal Catmull-Rom outline of both ``contours`` (upper, then lower back), ``per``
-    points a segment, from the square roots of :func:`outline_steps`' lengths (``root``):
-    :func:`gioconda.render.mouth.smooth_outline`'s arithmetic, written out per point."""
+    points a segment, from :func:`outline_steps`' ``lengths``:
+    :func:`gioconda.render.mouth.smooth_outline`'s arithmetic, written out per point. Each
+    length's square root is the C library's ``pow(length, half)`` (``half`` = 0.5, passed in so
+    that the compiler cannot turn it into a square root, which rounds otherwise), as Python's
+    ``math.pow`` takes it."""
+    root = np.empty(lengths.shape[0])
+    for k in range(root.shape[0]):
+        root[k] = max(math.pow(lengths[k], half), 1e-6)
     n0, n1 = contours[0].shape[0], contours[1].shape[0]
     total = (n0 - 1) * per + 1 + (n1 - 1) * per + 1
     out = np.empty((total, 2))
