@@ -375,9 +375,11 @@ def outline_curve(
                     curve[seg * per + k, a] = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
         for a in range(2):
             curve[(m - 1) * per, a] = points[ids[m - 1], a]
-        if which == 0:
-            out[: curve.shape[0]] = curve
-        else:
-            out[total - curve.shape[0] :] = curve[::-1]
+        # (the upper contour first, the lower one back: loops, as slices would compile
+        # NumPy's broadcasting and its error messages)
+        n = curve.shape[0]
+        for q in range(n):
+            row = q if which == 0 else total - 1 - q
+            out[row, 0], out[row, 1] = curve[q, 0], curve[q, 1]
         first += m + 1
     return out
