@@ -402,7 +402,7 @@ class FaceRig:
         self._upper_lips = 1 - self.lower
         # (per side, subject's left then right: how far out on it, and which points lie on it)
         self._on_side = [np.clip(sign * u, 0.0, None) * self.mouth_region for sign in (1.0, -1.0)]
-        self._beside = [sign * u > 0 for sign in (1.0, -1.0)]
+        self._beside = [(sign * u > 0).astype(np.float64) for sign in (1.0, -1.0)]  # (as 1.0, 0.0)
 
     def _build_eyes(self) -> None:
         lm = self.neutral
