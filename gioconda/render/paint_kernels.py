@@ -8,7 +8,9 @@ NumPy worked in float32 (a Python constant rounded to float32 first, as NumPy ro
 same operations in the same order, none fused. What the compiled code could not compute to the
 bit stays with NumPy: array powers (NumPy's may be SIMD code that rounds otherwise than the C
 library), BLAS products and norms. The painters work on boxes of a few thousand pixels, where
-NumPy's time went on its calls, not on the pixels.
+NumPy's time went on its calls, not on the pixels. A division by zero gives NumPy's infinity
+(numba's ``error_model="numpy"``), not an exception: np.interp's slope over two points level
+along a lip line is one, and never read.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from gioconda.render.kernels import _TAB, _TAB_BITS, _cell
 _F = np.float32
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def slopes(xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     """Each interval's slope, as ``np.interp`` works it out before it reads."""
     out = np.empty(xp.shape[0] - 1)
@@ -33,7 +35,7 @@ def slopes(xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def interp(
     x: np.float64, xp: np.ndarray, fp: np.ndarray, slope: np.ndarray, guess: int
 ) -> tuple[float, int]:
@@ -56,12 +58,12 @@ def interp(
     return slope[j] * (x - xp[j]) + fp[j], j
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _clip01(x: np.float32) -> np.float32:
     return min(max(x, _F(0.0)), _F(1.0))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def tooth_side(au: np.float32, seams: np.ndarray) -> np.float32:
     """Where a pixel ``au`` (float32 mouth widths from the middle, >= 0) lies across its tooth,
     0 in its middle, 1 at a seam (``seams``: float32, from the middle outward; past the last,
@@ -80,7 +82,7 @@ def tooth_side(au: np.float32, seams: np.ndarray) -> np.float32:
     return abs(_F(2.0) * across - _F(1.0))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def mouth_frame(
     x0: int,
     y0: int,
@@ -129,14 +131,14 @@ def mouth_frame(
             out[8, i, j] = _clip01(au / t32)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _mix(interior: np.ndarray, i: int, j: int, c: int, layer: np.float32, a: np.float32) -> None:
     """``_blend``'s two steps for one value: the interior dimmed by the alpha, the layer added."""
     interior[i, j, c] = interior[i, j, c] * (_F(1.0) - a)
     interior[i, j, c] = interior[i, j, c] + layer * a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def mouth_interior(
     frame: np.ndarray,
     powers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -216,7 +218,7 @@ def mouth_interior(
                 _mix(interior, i, j, c, colours[3, c] * (shadow * relief), teeth)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def blend_patch(patch: np.ndarray, interior: np.ndarray, mask: np.ndarray, strength: float) -> None:
     """``interior`` ((h, w, 3) float32) over the uint8 ``patch`` (in place) by ``mask`` times
     ``strength``, rounded: NumPy's float32 blend and its cast. Pixels the mask leaves out are
@@ -233,7 +235,7 @@ def blend_patch(patch: np.ndarray, interior: np.ndarray, mask: np.ndarray, stren
                 patch[i, j, c] = np.uint8(min(max(value, low), top))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _read(image: np.ndarray, x: np.float32, y: np.float32, c: int) -> np.float32:
     """Channel ``c`` of an (h, w, n) float32 image read as ``cv2.remap`` reads it (bilinear,
     replicated border)."""
@@ -244,7 +246,7 @@ def _read(image: np.ndarray, x: np.float32, y: np.float32, c: int) -> np.float32
     return value + image[y1, x1, c] * (wy1 * wx1)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _read_clear(image: np.ndarray, x: np.float32, y: np.float32) -> np.float32:
     """An (h, w) float32 image read as ``cv2.remap`` reads it with a border of zeros."""
     h, w = image.shape[0], image.shape[1]
@@ -265,7 +267,7 @@ def _read_clear(image: np.ndarray, x: np.float32, y: np.float32) -> np.float32:
     return value + v11 * (wy1 * wx1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def paint_iris(
     patch: np.ndarray,
     source: np.ndarray,
@@ -296,7 +298,7 @@ def paint_iris(
                 patch[i, j, c] = np.uint8(min(max(value, low), top))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def outline_steps(points: np.ndarray, contours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The steps between consecutive points of both ``contours`` (landmark indices into
     ``points``, (N, >= 2) float64), each extended by a point mirrored past either end: the
@@ -317,7 +319,7 @@ def outline_steps(points: np.ndarray, contours: tuple[np.ndarray, np.ndarray]) -
     return steps
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _extended(points: np.ndarray, ids: np.ndarray, q: int, a: int) -> float:
     """Point ``q`` of a contour extended by a mirrored point at each end (0: the first)."""
     m = ids.shape[0]
@@ -328,7 +330,7 @@ def _extended(points: np.ndarray, ids: np.ndarray, q: int, a: int) -> float:
     return points[ids[q - 1], a]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def outline_curve(
     points: np.ndarray,
     contours: tuple[np.ndarray, np.ndarray],

@@ -68,10 +68,13 @@ from gioconda.render.regions import polygon_mask
 
 
 def test_interp_is_numpys():
-    """At the points, between them, off either end, over uneven steps, from any guess."""
+    """At the points, between them, off either end, over uneven steps, from any guess; with
+    points level along the line too (an interval of no width, whose slope is never read)."""
     rng = np.random.default_rng(0)
-    for _ in range(50):
+    for k in range(60):
         xp = np.sort(rng.normal(size=rng.integers(2, 14)) * 30)
+        if k % 3 == 0 and xp.size > 3:
+            xp[1] = xp[2]
         fp = rng.normal(size=xp.size) * 10
         x = np.concatenate([xp, rng.uniform(xp[0] - 5, xp[-1] + 5, 200)])
         slope = paint_kernels.slopes(xp, fp)
