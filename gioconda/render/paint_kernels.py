@@ -64,22 +64,27 @@ def _clip01(x: np.float32) -> np.float32:
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def tooth_side(au: np.float32, seams: np.ndarray) -> np.float32:
+def tooth_side(au: np.float32, seams: np.ndarray, guess: int) -> tuple[np.float32, int]:
     """Where a pixel ``au`` (float32 mouth widths from the middle, >= 0) lies across its tooth,
-    0 in its middle, 1 at a seam (``seams``: float32, from the middle outward; past the last,
-    teeth of the last one's width): :func:`gioconda.render.mouth._tooth_side`'s arithmetic."""
+    0 in its middle, 1 at a seam (``seams``: float32, increasing from the middle outward; past
+    the last, teeth of the last one's width): the arithmetic of the ``_tooth_side`` it replaced
+    (kept in the tests). The first seam at or past ``au`` (``np.searchsorted``'s) is looked for from
+    ``guess`` (a neighbouring pixel's), and returned with the side."""
     n = seams.shape[0]
     last = seams[n - 1] - seams[n - 2]
-    index = 0
+    index = min(max(guess, 0), n)
+    while index > 0 and seams[index - 1] >= au:
+        index -= 1
     while index < n and seams[index] < au:
         index += 1
+    found = index
     index = min(max(index, 1), n - 1)
     left, right = seams[index - 1], seams[index]
     if au > seams[n - 1]:
         left = seams[n - 1] + np.floor((au - seams[n - 1]) / last) * last
         right = left + last
     across = (au - left) / (right - left)
-    return abs(_F(2.0) * across - _F(1.0))
+    return abs(_F(2.0) * across - _F(1.0)), found
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -108,34 +113,43 @@ def mouth_frame(
     upper_x, upper_y, lower_x, lower_y, skull_x, skull_y = lines
     upper_s, lower_s = slopes(upper_x, upper_y), slopes(lower_x, lower_y)
     skull_s = slopes(skull_x, skull_y)
+    upper_seams, lower_seams = seams
+    width = out.shape[2]
+    xs = np.empty(width, np.float32)
+    for j in range(width):
+        xs[j] = _F(x0 + j) - cx
+    rel_x = np.empty(width, np.float32)
+    # Each row in two passes: the arithmetic first (loops the compiler makes SIMD), then the
+    # lines' and the teeth's look-ups, pixel by pixel.
     for i in range(out.shape[1]):
         ys = _F(y0 + i) - cy
-        k0 = k1 = k2 = 0
-        for j in range(out.shape[2]):
-            xs = _F(x0 + j) - cx
-            rel_x = xs * ax0 + ys * ax1
-            out[0, i, j] = xs * ay0 + ys * ay1
-            u = rel_x / w32
-            out[1, i, j] = u
-            x = np.float64(rel_x)
+        rel_y, u, depth, turn = out[0, i], out[1, i], out[5, i], out[8, i]
+        for j in range(width):
+            rel_x[j] = xs[j] * ax0 + ys * ax1
+            rel_y[j] = xs[j] * ay0 + ys * ay1
+            u[j] = rel_x[j] / w32
+            depth[j] = _clip01(abs(u[j]) / d32)
+            turn[j] = _clip01(abs(u[j]) / t32)
+        upper, lower, skull = out[2, i], out[3, i], out[4, i]
+        upper_side, lower_side = out[6, i], out[7, i]
+        k0 = k1 = k2 = k3 = k4 = 0
+        for j in range(width):
+            x = np.float64(rel_x[j])
             value, k0 = interp(x, upper_x, upper_y, upper_s, k0)
-            out[2, i, j] = _F(value)
+            upper[j] = _F(value)
             value, k1 = interp(x, lower_x, lower_y, lower_s, k1)
-            out[3, i, j] = _F(value)
+            lower[j] = _F(value)
             value, k2 = interp(x, skull_x, skull_y, skull_s, k2)
-            out[4, i, j] = _F(value)
-            au = abs(u)
-            out[5, i, j] = _clip01(au / d32)
-            out[6, i, j] = tooth_side(au, seams[0])
-            out[7, i, j] = tooth_side(au, seams[1])
-            out[8, i, j] = _clip01(au / t32)
+            skull[j] = _F(value)
+            au = abs(u[j])
+            upper_side[j], k3 = tooth_side(au, upper_seams, k3)
+            lower_side[j], k4 = tooth_side(au, lower_seams, k4)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _mix(interior: np.ndarray, i: int, j: int, c: int, layer: np.float32, a: np.float32) -> None:
-    """``_blend``'s two steps for one value: the interior dimmed by the alpha, the layer added."""
-    interior[i, j, c] = interior[i, j, c] * (_F(1.0) - a)
-    interior[i, j, c] = interior[i, j, c] + layer * a
+def _mixed(base: np.float32, layer: np.float32, a: np.float32) -> np.float32:
+    """``_blend``'s two steps for one value: the base dimmed by the alpha, the layer added."""
+    return base * (_F(1.0) - a) + layer * a
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -164,58 +178,68 @@ def mouth_interior(
      upper_height, upper_drop, upper_edge, upper_half, upper_end, shadow_reach, shadow_base,
      lip_shadow, edge_reach, edge_darkening) = scalars  # fmt: skip
     top_drop, shown = _F(tongue_drop), _F(lower_shown)
-    one, zero = _F(1.0), _F(0.0)
+    one = _F(1.0)
     upper4, upper12, lower4, lower12, turn = powers
+    width = interior.shape[1]
+    # Per row: each layer's alpha and shading in loops of arithmetic alone (which the compiler
+    # makes SIMD: the divisions were most of the time), then the blends pixel by pixel.
+    shade, rim = np.empty(width, np.float32), np.empty(width, np.float32)
+    tongue, tongue_shade = np.empty(width, np.float32), np.empty(width, np.float32)
+    low, low_light = np.zeros(width, np.float32), np.zeros(width, np.float32)
+    up, up_light = np.zeros(width, np.float32), np.zeros(width, np.float32)
     for i in range(interior.shape[0]):
-        for j in range(interior.shape[1]):
-            rel_y, u = frame[0, i, j], frame[1, i, j]
-            upper_lip, lower_lip, skull_lip = frame[2, i, j], frame[3, i, j], frame[4, i, j]
-            depth = frame[5, i, j]
-            au = abs(u)
+        rel_y, u, upper_lip = frame[0, i], frame[1, i], frame[2, i]
+        lower_lip, skull_lip, depth = frame[3, i], frame[4, i], frame[5, i]
+        inside_row = inside[i]
+        for j in range(width):
             # The cavity, darker toward the corners, and the lips' wet rim.
-            shade = corner_base + corner_shade * (one - depth)
-            rim = _clip01(one - inside[i, j] / rim_reach)
-            rim = rim * rim * rim_alpha
-            for c in range(3):
-                interior[i, j, c] = colours[0, c] * shade
-                _mix(interior, i, j, c, colours[1, c], rim)
+            shade[j] = corner_base + corner_shade * (one - depth[j])
+            wet = _clip01(one - inside_row[j] / rim_reach)
+            rim[j] = wet * wet * rim_alpha
             # The tongue.
-            tongue_top = lower_lip - top_drop
-            tongue = _clip01((rel_y - tongue_top) / tongue_edge)
-            q = au / tongue_half
-            tongue = tongue * _clip01(one - q * q)
-            below_top = _clip01((rel_y - tongue_top) / tongue_shading)
-            tongue_shade = tongue_top_shade + tongue_rest * below_top
+            tongue_top = lower_lip[j] - top_drop
+            q = abs(u[j]) / tongue_half
+            tongue[j] = _clip01((rel_y[j] - tongue_top) / tongue_edge) * _clip01(one - q * q)
+            below_top = _clip01((rel_y[j] - tongue_top) / tongue_shading)
+            tongue_shade[j] = tongue_top_shade + tongue_rest * below_top
+        if lower_shown > 0:
+            side, side4, side12, turned = frame[7, i], lower4[i], lower12[i], turn[i]
+            for j in range(width):
+                lower_top = lower_lip[j] - lower_height * (one - lower_drop * (depth[j] * depth[j]))
+                lower_top = lower_top + embrasure * side4[j]
+                teeth = _clip01((rel_y[j] - lower_top) / lower_edge)
+                row = _clip01((lower_half - abs(u[j])) / lower_end)
+                low[j] = teeth * (row * shown)
+                down = _clip01((rel_y[j] - lower_top) / lower_height)
+                falloff = one - turn_shade * turned[j]
+                relief = falloff * (one - rounding * (side[j] * side[j]) - seam * side12[j])
+                low_light[j] = (one - lower_shade * down) * relief
+        if upper_teeth:
+            side, side4, side12, turned = frame[6, i], upper4[i], upper12[i], turn[i]
+            for j in range(width):
+                teeth_top = min(skull_lip[j], upper_lip[j]) - teeth_above
+                bottom = teeth_top + upper_height * (one - upper_drop * (depth[j] * depth[j]))
+                bottom = bottom - embrasure * side4[j]
+                teeth = _clip01((bottom - rel_y[j]) / upper_edge)
+                up[j] = teeth * _clip01((upper_half - abs(u[j])) / upper_end)
+                below_lip = _clip01((rel_y[j] - upper_lip[j]) / shadow_reach)
+                shadow = shadow_base + lip_shadow * below_lip
+                near_edge = _clip01(one - (bottom - rel_y[j]) / edge_reach)
+                shadow = shadow * (one - edge_darkening * near_edge)
+                falloff = one - turn_shade * turned[j]
+                relief = falloff * (one - rounding * (side[j] * side[j]) - seam * side12[j])
+                up_light[j] = shadow * relief
+        out = interior[i]
+        for j in range(width):
             for c in range(3):
-                _mix(interior, i, j, c, colours[2, c] * tongue_shade * tongue_alpha, tongue)
-            falloff = one - turn_shade * turn[i, j]
-            if lower_shown > 0:
-                side = frame[7, i, j]
-                lower_top = lower_lip - lower_height * (one - lower_drop * (depth * depth))
-                lower_top = lower_top + embrasure * lower4[i, j]
-                teeth = _clip01((rel_y - lower_top) / lower_edge)
-                row = _clip01((lower_half - au) / lower_end)
-                teeth = teeth * (row * shown)
-                down = _clip01((rel_y - lower_top) / lower_height)
-                shade = one - lower_shade * down
-                relief = falloff * (one - rounding * (side * side) - seam * lower12[i, j])
-                for c in range(3):
-                    _mix(interior, i, j, c, colours[4, c] * (shade * relief), teeth)
-            side = frame[6, i, j]
-            teeth_top = min(skull_lip, upper_lip) - teeth_above
-            bottom = teeth_top + upper_height * (one - upper_drop * (depth * depth))
-            bottom = bottom - embrasure * upper4[i, j]
-            teeth = _clip01((bottom - rel_y) / upper_edge)
-            teeth = teeth * _clip01((upper_half - au) / upper_end)
-            below_lip = _clip01((rel_y - upper_lip) / shadow_reach)
-            shadow = shadow_base + lip_shadow * below_lip
-            near_edge = _clip01(one - (bottom - rel_y) / edge_reach)
-            shadow = shadow * (one - edge_darkening * near_edge)
-            if not upper_teeth:
-                teeth = zero
-            relief = falloff * (one - rounding * (side * side) - seam * upper12[i, j])
-            for c in range(3):
-                _mix(interior, i, j, c, colours[3, c] * (shadow * relief), teeth)
+                value = colours[0, c] * shade[j]
+                value = _mixed(value, colours[1, c], rim[j])
+                value = _mixed(value, colours[2, c] * tongue_shade[j] * tongue_alpha, tongue[j])
+                if lower_shown > 0:
+                    value = _mixed(value, colours[4, c] * low_light[j], low[j])
+                if upper_teeth:
+                    value = _mixed(value, colours[3, c] * up_light[j], up[j])
+                out[j, c] = value
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
