@@ -83,6 +83,27 @@ def test_interp_is_numpys():
         np.testing.assert_array_equal(got, np.interp(x, xp, fp))
 
 
+def test_iris_reads_are_opencvs():
+    """The compiled reads of the eye's patches are ``cv2.remap``'s, with the border repeated
+    (colours) and with a border of zeros (the iris's alpha): points on pixels, between 32nds,
+    over the edges and far off."""
+    rng = np.random.default_rng(2)
+    colour = rng.uniform(0, 255, (23, 31, 3)).astype(np.float32)
+    alpha = rng.uniform(0, 1, (23, 31)).astype(np.float32)
+    points = rng.uniform(-3, 34, (500, 2)).astype(np.float32)
+    points[:30] = np.round(points[:30])
+    points[30:60] = (np.floor(points[30:60] * 32) + 0.5) / 32
+    points[60:64] = ((-400.0, 3.0), (2.0, 900.0), (30.99, 22.99), (-0.99, -0.99))
+    grid = points[None]
+    repeated = cv2.remap(colour, grid, NO_ARRAY, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)[0]  # fmt: skip
+    cleared = cv2.remap(alpha, grid, NO_ARRAY, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                        borderValue=(0.0,))[0]  # fmt: skip
+    for (x, y), want, want_alpha in zip(points, repeated, cleared, strict=True):
+        assert [paint_kernels._read(colour, x, y, c) for c in range(3)] == want.tolist()
+        assert paint_kernels._read_clear(alpha, x, y) == want_alpha
+
+
 def _captured(renderer, method: str, frame: MotionFrame) -> tuple:
     """The arguments one render hands a painter's ``paint`` (the frame copied)."""
     painter = getattr(renderer, method)
@@ -106,17 +127,30 @@ _MOUTHS = [
 
 
 @pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
-def test_mouth_is_painted_as_numpy_painted_it(which, request):
+def test_mouth_is_painted_as_numpy_painted_it(which, request, monkeypatch):
     """On the Mona Lisa (painted teeth, lower ones too) and the astronaut (her own teeth, a
-    soft photo: the interior blurred), turned heads, open and rounded mouths."""
+    soft photo: the interior blurred), turned heads, open and rounded mouths: the same float
+    interior and mask, and so the same frame."""
     renderer = request.getfixturevalue(which)
+    blended = []
+    blend = paint_kernels.blend_patch
+
+    def recorded(patch, interior, mask, strength):
+        blended.append((interior.copy(), mask.copy()))
+        blend(patch, interior, mask, strength)
+
+    monkeypatch.setattr(paint_kernels, "blend_patch", recorded)
     painted = 0
     for k, shapes in enumerate(_MOUTHS):
         frame = MotionFrame.still((8.0 * (k - 1.5), 4.0 - 3 * k, 2.0 * k), **shapes)
         paint, (out, posed, skull, motion) = _captured(renderer, "mouth", frame)
         ours, theirs = out.copy(), out.copy()
+        blended.clear()
         paint(ours, posed, skull, motion)
-        _reference_paint(renderer.mouth, theirs, posed, skull, motion)
+        interior, mask = _reference_paint(renderer.mouth, theirs, posed, skull, motion)
+        ((our_interior, our_mask),) = blended
+        np.testing.assert_array_equal(our_interior, interior)
+        np.testing.assert_array_equal(our_mask, mask)
         np.testing.assert_array_equal(ours, theirs)
         painted += int((ours != out).any(axis=2).sum())
     assert painted > 1000  # (the mouths did open)
@@ -269,6 +303,7 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     alpha = (mask * strength)[..., None]
     patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
     frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
+    return interior, mask
 
 
 def _reference_relief(u: np.ndarray, side: np.ndarray) -> np.ndarray:
