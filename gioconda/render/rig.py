@@ -335,7 +335,14 @@ class FaceRig:
         # Points on or near the lips follow lip gestures; skin fades out with distance.
         lip_band = np.clip(1.0 - (self.dist_seam - 0.3) / 0.5, 0.0, 1.0)
         self.lip_weight = lip_band * np.interp(au, [0.0, 1.0, 1.7], [1.0, 1.0, 0.0])
-        near_mouth = np.clip(1.0 - (self.dist_seam - 0.25) / 0.9, 0.0, 1.0)
+        # Above the lips the skin's share fades out before the eyes: on a short face or a wide
+        # (smiling) mouth, 1.15 mouth widths reach the lower lids, and a smile, or a smiling
+        # photo's smile undone, would move the eyes and irises with the corners (the eyes
+        # stay with the skull; lids narrowing in a smile are CheekSquint's).
+        lids = list(RIGHT_EYE_LOWER + LEFT_EYE_LOWER)
+        to_lids = float(np.min(seam_at[lids] - v[lids]))  # the nearest lower lid, above
+        fade = np.where(v < seam_at, np.clip(min(0.9, to_lids - 0.25), 0.05, None), 0.9)
+        near_mouth = np.clip(1.0 - (self.dist_seam - 0.25) / fade, 0.0, 1.0)
         self.mouth_region = near_mouth * np.interp(au, [0.0, 1.0, 2.2], [1.0, 1.0, 0.0])
         # The mouth moved aside takes the skin beside it less far: the cheek's edge, which on
         # a turned face is near, must not be drawn in off the background.
