@@ -84,6 +84,25 @@ EDGE_LIGHTER = 3.0
 EDGE_WHITE = 0.6
 EDGE_STEP = 0.45
 EDGE_CLEAR = 0.3
+#: Past the outer corner Face Mesh places, the photo's eye may run on as dark as its lash line
+#: (a winged liner's filled corner, a deep outer corner): there the lids close too, so the shut
+#: lid's line runs on into the wing rather than rising to the landmarks' corner and leaving the
+#: dark corner beside it (a kink). Looked for from :data:`OUTER_INSIDE` eye widths inside the
+#: corner to :data:`OUTER_REACH` past it, down to :data:`OUTER_DEPTH` below the upper lid
+#: line; a pixel is as dark as the lashes when it lies within :data:`OUTER_DARK` of the way
+#: from the lash line's lightness to the lid skin's, and this eye's lashes and skin differ by
+#: at least :data:`OUTER_CONTRAST` (CIELAB L). A column counts when that dark runs down at
+#: least :data:`OUTER_LEAST` eye widths from the upper lid line.
+OUTER_INSIDE, OUTER_REACH, OUTER_DEPTH = 0.1, 0.12, 0.2
+#: The lids' travel there eases out straight to nothing this far past the corner (eye widths):
+#: the rest of the wing bends down with the lid over that length, not at the corner. The
+#: eye's columns reach on to :data:`OUTER_COLUMNS` past it (past its usual
+#: :data:`CORNER_REACH`).
+OUTER_TAPER = 0.3
+OUTER_COLUMNS = OUTER_TAPER + 0.03 - CORNER_REACH
+OUTER_DARK = 0.3
+OUTER_CONTRAST = 25.0
+OUTER_LEAST = 0.05
 
 
 @dataclass(frozen=True)
@@ -219,6 +238,77 @@ def _photo_upper_edge(
     return upper - lift
 
 
+def _photo_outer_corner(
+    photo: np.ndarray,
+    origin: np.ndarray,
+    axes: np.ndarray,
+    a: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    corner: float,
+    width: float,
+) -> np.ndarray:
+    """The lower lid line ``lower`` run on past the outer corner (at ``a == corner``) where
+    the photo's eye is as dark as its lash line below the upper lid line ``upper`` there (see
+    :data:`OUTER_DARK`): from a little inside the corner straight on to the upper line a
+    little past the dark's end. Unchanged where no such dark runs on from the corner.
+
+    Face Mesh puts the outer corner of an eye whose corner is filled with liner (a winged
+    liner) inside the dark: closed to that corner, the lid's line rises to it and the dark
+    corner stays beside it, a kink. Closed over the dark too, the line runs on into the wing.
+    """
+    size = photo.shape[0]
+    lab = cv2.cvtColor(photo.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    light = cv2.GaussianBlur(np.ascontiguousarray(lab[..., 0]), (0, 0), 0.7)
+
+    def sample(at: np.ndarray, b: np.ndarray) -> np.ndarray:
+        points = origin + at[:, None, None] * axes[0] + b[..., None] * axes[1]
+        xy = np.clip(points, 0, size - 1).astype(np.float32)
+        return cv2.remap(light, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR)
+
+    gap = lower - upper
+    inside = gap > 1.0
+    if inside.sum() < 3:
+        return lower
+    middle = inside & (np.abs(a - a[inside].mean()) < 0.25 * width)
+    if not middle.any():
+        return lower
+    above = np.arange(-0.1 * width, 0.5, 0.5)
+    lash = float(np.median(sample(a[middle], upper[middle, None] + above[None, :]).min(1)))
+    under = lower[inside, None] + np.linspace(0.1, 0.25, 4)[None, :] * width
+    skin = float(np.median(sample(a[inside], under)))
+    if skin - lash < OUTER_CONTRAST:
+        return lower
+    outward = np.sign(corner - a[inside].mean())
+    past = outward * (a - corner)  # how far past the corner, pixels (negative: inside)
+    near = (past >= -OUTER_INSIDE * width) & (past <= OUTER_REACH * width)
+    steps = np.arange(0.0, OUTER_DEPTH * width, 0.5)
+    dark = (sample(a, upper[:, None] + steps[None, :]) - lash) < OUTER_DARK * (skin - lash)
+    run = np.cumprod(dark, axis=1).sum(1) * 0.5  # dark from the upper line down, pixels
+    counts = near & (run >= OUTER_LEAST * width) & (past >= 0.0)
+    # Only dark that runs on from the corner: outward from it, up to the first column without.
+    beyond = np.flatnonzero(past >= 0.0)
+    beyond = beyond[np.argsort(past[beyond])]
+    stop = int(np.argmin(counts[beyond])) if not counts[beyond].all() else len(beyond)
+    reached = beyond[:stop]
+    if len(reached) == 0:
+        return lower
+    # From inside the corner (where the landmarks' lower lid still holds) the lower lid runs
+    # straight on to the upper lid's height a little past the dark's end: the shut line (most
+    # of the way down to it) has no step and no second rise, so it and the liner above it
+    # bend smoothly into the wing.
+    start = past >= -OUTER_INSIDE * width
+    anchor = int(np.argmin(np.where(start, past, np.inf)))
+    ends = max(float(past[reached[-1]]) + max(OUTER_LEAST * width, 1.0), OUTER_TAPER * width)
+    # (never past the last column: beyond it the lids read its travel, which must be none)
+    ends = min(ends, float(past.max()))
+    last = int(np.argmin(np.abs(past - ends)))
+    share = np.clip((past - float(past[anchor])) / max(ends - float(past[anchor]), 1e-6), 0, 1)
+    straight = lower[anchor] + share * (upper[last] - lower[anchor])
+    opening = np.where(start & (past <= ends), np.maximum(straight - upper, 0.0), 0.0)
+    return np.maximum(lower, upper + opening)
+
+
 def _line(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
     order = np.argsort(a)
     return np.interp(at, a[order], b[order])
@@ -253,12 +343,36 @@ class LidCloser:
             width = max(a1 - a0, 1.0)
             reach = CORNER_REACH * width
             a = np.linspace(a0 - reach, a1 + reach, 64)
+            columns = slice(0, len(a))
+            outer = float(local[upper_ids[0], 0])  # Face Mesh's outer corner comes first
+            if photo is not None:
+                # Columns on past the outer corner at the same spacing, where a lid run on
+                # into a wing eases out (see :data:`OUTER_TAPER`); dropped where none is.
+                step = float(a[1] - a[0])
+                more = step * np.arange(1, int(np.ceil(OUTER_COLUMNS * width / step)) + 1)
+                if outer > (a0 + a1) / 2:
+                    a = np.concatenate([a, a[-1] + more])
+                else:
+                    a = np.concatenate([a[0] - more[::-1], a])
+                    columns = slice(len(more), len(a))
             # Past the corners both edges are the corner's height (gap 0): nothing moves.
             upper = _line(up[:, 0], up[:, 1], a)
             lower = _line(lo[:, 0], lo[:, 1], a)
+            inside = (a >= a0) & (a <= a1)
             if photo is not None:
                 upper = _photo_upper_edge(photo, origin, axes, a, upper, lower, EDGE_SEARCH * width)
-            inside = (a >= a0) & (a <= a1)
+                run_on = _photo_outer_corner(photo, origin, axes, a, upper, lower, outer, width)
+                if (run_on > lower).any():
+                    inside |= run_on > lower
+                    lower = run_on
+                else:
+                    # (the columns' own values are those of the grid without the extra ones)
+                    a, upper, lower, inside = (
+                        a[columns],
+                        upper[columns],
+                        lower[columns],
+                        inside[columns],
+                    )
             # Closed lids overlap: the landmarks sit inside the lid margins, and a shut eye
             # shows no sliver of white between them.
             gap = np.where(inside, np.maximum(lower - upper, 0.0), 0.0)
