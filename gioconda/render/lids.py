@@ -114,6 +114,11 @@ class _Eye:
     upper: np.ndarray  # (K,) b of the open upper lid edge
     lower: np.ndarray  # (K,) b of the open lower lid edge
     gap: np.ndarray  # (K,) lower - upper, >= 0
+    #: (K,) the lower edge and opening as the landmarks (and the photo's upper lid edge) have
+    #: them, without the run on past the outer corner: what squints close (see
+    #: :func:`_photo_outer_corner`; the same as ``lower`` and ``gap`` where there is none).
+    lower_own: np.ndarray
+    gap_own: np.ndarray
     crease: np.ndarray  # (K,) reach above the upper lid, pixels
     below: np.ndarray  # (K,) reach below the lower lid, pixels
     lash_above: float
@@ -359,11 +364,12 @@ class LidCloser:
             upper = _line(up[:, 0], up[:, 1], a)
             lower = _line(lo[:, 0], lo[:, 1], a)
             inside = (a >= a0) & (a <= a1)
+            lower_own, inside_own = lower, inside
             if photo is not None:
                 upper = _photo_upper_edge(photo, origin, axes, a, upper, lower, EDGE_SEARCH * width)
                 run_on = _photo_outer_corner(photo, origin, axes, a, upper, lower, outer, width)
                 if (run_on > lower).any():
-                    inside |= run_on > lower
+                    inside = inside | (run_on > lower)
                     lower = run_on
                 else:
                     # (the columns' own values are those of the grid without the extra ones)
@@ -373,9 +379,11 @@ class LidCloser:
                         lower[columns],
                         inside[columns],
                     )
+                    lower_own, inside_own = lower, inside
             # Closed lids overlap: the landmarks sit inside the lid margins, and a shut eye
             # shows no sliver of white between them.
             gap = np.where(inside, np.maximum(lower - upper, 0.0), 0.0)
+            gap_own = np.where(inside_own, np.maximum(lower_own - upper, 0.0), 0.0)
             biggest = max(float(gap.max()), 1.0)
             brow_b = _line(brow[:, 0], brow[:, 1], a)
             room = np.maximum(upper - brow_b, 0.0) * CREASE_ROOM
@@ -401,6 +409,8 @@ class LidCloser:
                     upper,
                     lower,
                     gap,
+                    lower_own,
+                    gap_own,
                     crease,
                     below,
                     lash_above,
@@ -425,16 +435,18 @@ class LidCloser:
             self._near_high.append(np.array([eye.a[-1] + 1, highest + 1]))
 
     @staticmethod
-    def shares(shapes: np.ndarray) -> list[tuple[float, float]]:
-        """(upper, lower) lid travel per eye, shares of the opening, from blinks and squints."""
+    def shares(shapes: np.ndarray) -> list[tuple[float, float, float]]:
+        """(upper, lower) lid travel per eye, shares of the opening, from blinks and squints;
+        and how much of it is the blink's (0 to 1)."""
         out = []
         for side in ("Right", "Left"):
             blink, squint = shapes[BS[f"EyeBlink{side}"]], shapes[BS[f"EyeSquint{side}"]]
             upper = blink * UPPER_SHARE + squint * SQUINT_LIDS[0]
             lower = blink * (1 - UPPER_SHARE) + squint * SQUINT_LIDS[1]
+            blinking = blink / max(blink + squint * sum(SQUINT_LIDS), 1e-9)
             if upper + lower > 1.0:
                 upper, lower = upper / (upper + lower), lower / (upper + lower)
-            out.append((float(upper), float(lower)))
+            out.append((float(upper), float(lower), float(np.clip(blinking, 0.0, 1.0))))
         return out
 
     def paint(
@@ -456,7 +468,7 @@ class LidCloser:
         """
         size = frame.shape[0]
         down = self.axes[1]
-        for k, (eye, (up, low), posed) in enumerate(
+        for k, (eye, (up, low, blinking), posed) in enumerate(
             zip(self.eyes, self.shares(shapes), posed_eyes, strict=True)
         ):
             if up <= 1e-3 and low <= 1e-3:
@@ -481,8 +493,13 @@ class LidCloser:
             where = where[by : by + bh, bx : bx + bw]
             a, b = a[by : by + bh, bx : bx + bw], b[by : by + bh, bx : bx + bw]
             upper = np.interp(a, eye.a, eye.upper)
-            lower = np.interp(a, eye.a, eye.lower)
-            gap = np.interp(a, eye.a, eye.gap)
+            # A blink closes over the dark the eye runs on into past its outer corner; a
+            # squint keeps to the landmarks' corner (in between, as much as the blink's share).
+            lower = np.interp(a, eye.a, eye.lower_own)
+            gap = np.interp(a, eye.a, eye.gap_own)
+            if blinking > 0.0 and eye.lower is not eye.lower_own:
+                lower += blinking * (np.interp(a, eye.a, eye.lower) - lower)
+                gap += blinking * (np.interp(a, eye.a, eye.gap) - gap)
             # Nearly shut, the lower lid rises further, under the upper one: no sliver of
             # the eye between them.
             low = low + CLOSED_OVERLAP * float(np.clip((up + low - 0.75) / 0.25, 0.0, 1.0))
