@@ -243,8 +243,14 @@ def _photo_upper_edge(
     return upper - lift
 
 
+def _lightness(photo: np.ndarray) -> np.ndarray:
+    """CIELAB L (0-100) of ``photo`` (RGB uint8), softened a little: (S, S) float32."""
+    lab = cv2.cvtColor(photo.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    return cv2.GaussianBlur(np.ascontiguousarray(lab[..., 0]), (0, 0), 0.7)
+
+
 def _photo_outer_corner(
-    photo: np.ndarray,
+    light: np.ndarray,
     origin: np.ndarray,
     axes: np.ndarray,
     a: np.ndarray,
@@ -261,10 +267,10 @@ def _photo_outer_corner(
     Face Mesh puts the outer corner of an eye whose corner is filled with liner (a winged
     liner) inside the dark: closed to that corner, the lid's line rises to it and the dark
     corner stays beside it, a kink. Closed over the dark too, the line runs on into the wing.
+
+    ``light``: the photo's :func:`_lightness`.
     """
-    size = photo.shape[0]
-    lab = cv2.cvtColor(photo.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
-    light = cv2.GaussianBlur(np.ascontiguousarray(lab[..., 0]), (0, 0), 0.7)
+    size = light.shape[0]
 
     def sample(at: np.ndarray, b: np.ndarray) -> np.ndarray:
         points = origin + at[:, None, None] * axes[0] + b[..., None] * axes[1]
@@ -337,6 +343,7 @@ class LidCloser:
         self.axes = axes.astype(np.float32)
         lm = landmarks[:, :2].astype(np.float64)
         self.eyes: list[_Eye] = []
+        light = None if photo is None else _lightness(photo)
         for upper_ids, lower_ids, brow_ids in (
             (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER),
             (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER),
@@ -365,9 +372,9 @@ class LidCloser:
             lower = _line(lo[:, 0], lo[:, 1], a)
             inside = (a >= a0) & (a <= a1)
             lower_own, inside_own = lower, inside
-            if photo is not None:
+            if photo is not None and light is not None:
                 upper = _photo_upper_edge(photo, origin, axes, a, upper, lower, EDGE_SEARCH * width)
-                run_on = _photo_outer_corner(photo, origin, axes, a, upper, lower, outer, width)
+                run_on = _photo_outer_corner(light, origin, axes, a, upper, lower, outer, width)
                 if (run_on > lower).any():
                     inside = inside | (run_on > lower)
                     lower = run_on
