@@ -28,6 +28,7 @@ from gioconda.face.topology import (
 )
 from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
 from gioconda.render.lids import LidCloser
+from gioconda.render.source_map import SourceMap
 
 SIZE = 256
 SKIN, WHITE, IRIS, LINER = (205, 160, 140), (235, 235, 235), (90, 60, 45), (20, 16, 18)
@@ -115,11 +116,13 @@ def _blink(winged, value: float) -> np.ndarray:
     image, lids, eyes = winged
     pad = 8
     source = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    grid = np.stack(np.meshgrid(np.arange(SIZE), np.arange(SIZE)), -1).astype(np.float32)
+    # (nothing warped: every pixel is its own source)
+    still = SourceMap(np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool), (0, 0, 0, 0),
+                      pad, SIZE)  # fmt: skip
     shapes = np.zeros(len(ARKIT_BLENDSHAPES), np.float32)
     shapes[BS["EyeBlinkLeft"]] = shapes[BS["EyeBlinkRight"]] = value
     frame = image.copy()
-    lids.paint(frame, grid, source, pad, shapes, eyes)
+    lids.paint(frame, still, source, pad, shapes, eyes)
     return frame
 
 
