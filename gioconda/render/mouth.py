@@ -118,6 +118,13 @@ TOOTH_ROUNDING, TOOTH_SEAM = 0.08, 0.14
 #: Sharpness (Gaussian sigma of the photo's blur, pixels) above which the painted interior is
 #: blurred to match the photo.
 SOFT_PHOTO_SIGMA = 0.3
+#: How far along the lips their painted inner edge is smoothed (a Gaussian's sigma, in mouth
+#: widths): an open jaw leaves the lip landmarks in near-straight runs with corners between
+#: them, a polygon where a lip is a smooth curve.
+LIP_EDGE_SMOOTHING = 0.06
+#: How many pixels past the landmarks' outline the lip is carried in, over what the smoothed
+#: edge leaves uncovered: as far as that edge lies inside the outline, and a pixel more.
+LIP_FILL_STEPS = 6
 
 
 class MouthPainter:
@@ -199,10 +206,12 @@ class MouthPainter:
         strength = min(max((gap - self.rest_gap) / (OPENING_FADE * width), 0.0), 1.0)
         if strength <= 0.0 or gap < 1.0:
             return
-        inner = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        landmarks = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+        inner = rounded_outline(landmarks, len(LIPS_INNER_UPPER), width)
         h, w = frame_rgb.shape[:2]
         pad = self._pad
-        (left_x, top_y), (right_x, bottom_y) = inner.min(0).tolist(), inner.max(0).tolist()
+        both = np.concatenate([landmarks, inner])
+        (left_x, top_y), (right_x, bottom_y) = both.min(0).tolist(), both.max(0).tolist()
         x0, y0 = max(math.floor(left_x) - pad, 0), max(math.floor(top_y) - pad, 0)
         x1, y1 = min(math.ceil(right_x) + pad, w), min(math.ceil(bottom_y) + pad, h)
         if x1 - x0 < 2 or y1 - y0 < 2:
@@ -211,6 +220,9 @@ class MouthPainter:
         mask = polygon_mask((y1 - y0, x1 - x0), inner - offset)
         if mask.max() <= 0:
             return
+        # Where the smoothed edge lies inside the landmarks' outline the warp shows what the
+        # photo had between its lips, stretched: the lip is carried in over it.
+        carry_lip_in(frame_rgb[y0:y1, x0:x1], landmarks - offset, mask, strength)
 
         # Mouth-frame coordinates of each patch pixel: along the lips (u, mouth widths from
         # the middle) and down (v), worked out per pixel by the compiled loops, with the lip
@@ -229,7 +241,10 @@ class MouthPainter:
 
         # The upper teeth hang from the skull: their top is the upper lip's rest line moved
         # with the head, not with the lip (the third line).
-        lines = (*line(posed[self._upper, :2]), *line(posed[self._lower, :2]),
+        # The lips' lines are their smoothed edges (so the tongue's and the lower teeth's
+        # edges, which follow them, are not polygons either).
+        split = len(inner) // 2
+        lines = (*line(inner[:split]), *line(inner[split:]),
                  *line(skull[self._upper]))  # fmt: skip
         field = np.empty((9, y1 - y0, x1 - x0), np.float32)
         paint_kernels.mouth_frame(x0, y0, centre, axes, width, CORNER_DEPTH, TEETH_TURN_AWAY,
@@ -520,6 +535,77 @@ def smooth_outline(
     steps = paint_kernels.outline_steps(points, contours)
     lengths = np.sqrt((steps[:, None, :] @ steps[:, :, None]).reshape(-1))
     return paint_kernels.outline_curve(points, contours, lengths, 0.5, per_segment)
+
+
+def rounded_outline(outline: np.ndarray, upper_count: int, width: float) -> np.ndarray:
+    """:func:`smooth_outline`'s ``outline`` (a contour of ``upper_count`` landmarks, then one
+    back) with each lip's edge smoothed along its length by a Gaussian of
+    :data:`LIP_EDGE_SMOOTHING` mouth widths (``width``, pixels), its ends (the mouth's
+    corners) held: the same number of points, in the same order.
+
+    The landmarks of an open mouth lie in near-straight runs (the jaw drags the lower lip's
+    middle down as one and its sides follow at an angle), so a curve through them is a
+    polygon with rounded vertices; the lip's edge is smooth."""
+    sigma = LIP_EDGE_SMOOTHING * width
+    per = (len(outline) // 2 - 1) // (upper_count - 1)
+    split = (upper_count - 1) * per + 1
+    upper, lower = outline[:split], outline[split:]
+    return np.concatenate([_smoothed(upper, sigma), _smoothed(lower, sigma)])
+
+
+def _smoothed(curve: np.ndarray, sigma: float) -> np.ndarray:
+    """An open ``curve`` (N, 2) smoothed along its arc length by a Gaussian of ``sigma``
+    pixels, its two ends held where they are (the curve continued past each end by its
+    mirror image through that end, which a smoothing leaves in place)."""
+    steps = np.hypot(*np.diff(curve, axis=0).T)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    if along[-1] < 1e-6 or sigma <= 0:
+        return curve
+    count = len(curve)
+    spacing = along[-1] / (count - 1)
+    # Evenly spaced along the curve (the spline's points bunch where the landmarks do).
+    even = np.linspace(0.0, along[-1], count)
+    points = np.stack([np.interp(even, along, curve[:, 0]), np.interp(even, along, curve[:, 1])], 1)
+    reach = min(int(np.ceil(3 * sigma / spacing)), count - 1)
+    taps = np.exp(-0.5 * (np.arange(-reach, reach + 1) * spacing / sigma) ** 2)
+    taps /= taps.sum()
+    first, last = points[0], points[-1]
+    extended = np.concatenate(
+        [2 * first - points[reach:0:-1], points, 2 * last - points[-2 : -reach - 2 : -1]]
+    )
+    smooth = np.stack([np.convolve(extended[:, a], taps, mode="valid") for a in range(2)], 1)
+    smooth[0], smooth[-1] = first, last
+    return smooth
+
+
+def carry_lip_in(
+    patch: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, strength: float
+) -> None:
+    """Carry the lips in (``patch``, (h, w, 3) uint8, in place) over the pixels inside their
+    landmarks' outline (``landmarks``, in the patch's pixels) that the painted opening
+    (``mask``, soft) leaves uncovered, by ``strength``: each filled from its filled or
+    outside neighbours, a ring at a time (:data:`LIP_FILL_STEPS`), so the lip's own colour
+    runs on smoothly to the painted edge."""
+    between = polygon_mask(patch.shape[:2], landmarks, soft=False)
+    gap = between & (mask < 1.0)
+    if not gap.any():
+        return
+    # The outline's own edge pixels mix the lip with what the photo had inside it.
+    known = ~cv2.dilate(between.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    weight = known.astype(np.float32)
+    colour = patch.astype(np.float32) * weight[..., None]
+    for _ in range(LIP_FILL_STEPS):
+        reach = cv2.blur(weight, (3, 3))
+        summed = cv2.blur(colour, (3, 3))
+        new = (weight == 0) & (reach > 0)
+        if not new.any():
+            break
+        colour[new] = summed[new] / reach[new, None]
+        weight[new] = 1.0
+    fill = gap & (weight > 0)
+    alpha = np.float32(strength)
+    mixed = patch[fill].astype(np.float32) * (1 - alpha) + colour[fill] * alpha
+    patch[fill] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
 @functools.cache

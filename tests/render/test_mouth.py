@@ -123,3 +123,46 @@ def test_painted_teeth_are_brighter_than_the_lips(mona_renderer):
     # (Before: 101 against the lips' 92, the lips' own colour taken from between them;
     # now 171.)
     assert np.median(teeth) > 1.3 * lip_luma
+
+
+def _largest_turn(opening: np.ndarray) -> float:
+    """The largest turn (degrees) of an opening's lower edge, between the chords to the points
+    0.06 of its width before and after each pixel of its outline, away from its corners (the
+    lips meet there at an angle): a polygon's corners turn sharply, a lip's curve gently."""
+    contours, _ = cv2.findContours(opening.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_NONE)  # fmt: skip
+    edge = max(contours, key=len)[:, 0].astype(np.float64)
+    right, left = edge[np.argmin(edge[:, 0])], edge[np.argmax(edge[:, 0])]
+    width = left[0] - right[0]
+    k = max(2, round(0.06 * width))
+    ahead = np.roll(edge, -k, axis=0) - edge
+    behind = edge - np.roll(edge, k, axis=0)
+    cross = behind[:, 0] * ahead[:, 1] - behind[:, 1] * ahead[:, 0]
+    turn = np.degrees(np.abs(np.arctan2(cross, (behind * ahead).sum(1))))
+    from_corners = np.minimum(np.hypot(*(edge - right).T), np.hypot(*(edge - left).T))
+    below = (edge - right) @ np.array([right[1] - left[1], left[0] - right[0]]) > 0
+    return float(turn[(from_corners > 0.15 * width) & below].max())
+
+
+@pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
+def test_open_mouths_lower_lip_is_a_curve_not_a_polygon(which, request, monkeypatch):
+    """A dropped jaw leaves the lower lip's landmarks in near-straight runs; the painted
+    opening's lower edge is smoothed, so it turns gently everywhere (main's turned 37-53
+    degrees at the runs' corners on these two portraits; a pixel outline's own steps turn
+    up to 27)."""
+    from gioconda.render import paint_kernels
+
+    renderer = request.getfixturevalue(which)
+    masks = []
+    blend = paint_kernels.blend_patch
+
+    def recorded(patch, interior, mask, strength):
+        masks.append(mask > 0.5)
+        blend(patch, interior, mask, strength)
+
+    monkeypatch.setattr(paint_kernels, "blend_patch", recorded)
+    for jaw in (0.5, 0.75):
+        masks.clear()
+        renderer.render(MotionFrame.still(JawOpen=jaw))
+        (opening,) = masks
+        assert _largest_turn(opening) < 35.0, jaw

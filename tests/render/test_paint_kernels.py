@@ -62,6 +62,8 @@ from gioconda.render.mouth import (
     UPPER_TEETH_HALF_WIDTH,
     UPPER_TOOTH_HEIGHT,
     _blend,
+    carry_lip_in,
+    rounded_outline,
     smooth_outline,
 )
 from gioconda.render.regions import polygon_mask
@@ -191,11 +193,15 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     strength = np.clip((gap - self.rest_gap) / (OPENING_FADE * width), 0.0, 1.0)
     if strength <= 0.0 or gap < 1.0:
         return
-    inner = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+    # The lips' edges smoothed (the landmarks' outline is a polygon), and the lips carried
+    # in where the smoothed edge leaves the landmarks' outline uncovered.
+    landmarks = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+    inner = rounded_outline(landmarks, len(LIPS_INNER_UPPER), width)
+    both = np.concatenate([landmarks, inner])
     h, w = frame_rgb.shape[:2]
     pad = 3 + int(np.ceil(2 * self.sharpness))
-    x0, y0 = np.floor(inner.min(0)).astype(int) - pad
-    x1, y1 = np.ceil(inner.max(0)).astype(int) + pad
+    x0, y0 = np.floor(both.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(both.max(0)).astype(int) + pad
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
@@ -203,6 +209,7 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     mask = polygon_mask((y1 - y0, x1 - x0), inner - offset)
     if mask.max() <= 0:
         return
+    carry_lip_in(frame_rgb[y0:y1, x0:x1], landmarks - offset, mask, strength)
 
     # Mouth-frame coordinates of each patch pixel: along the lips (u, mouth widths from
     # the middle) and down (v).
@@ -224,8 +231,9 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
         order = np.argsort(rel[:, 0])
         return np.interp(rel_x, rel[order, 0], rel[order, 1]).astype(np.float32)
 
-    upper_lip = curve(posed[list(LIPS_INNER_UPPER), :2])
-    lower_lip = curve(posed[list(LIPS_INNER_LOWER), :2])
+    split = len(inner) // 2
+    upper_lip = curve(inner[:split])
+    lower_lip = curve(inner[split:])
     # Upper teeth hang from the skull: their top is the upper lip's rest line moved with
     # the head, not with the lip.
     skull_lip = curve(skull[list(LIPS_INNER_UPPER)])
