@@ -121,7 +121,7 @@ SOFT_PHOTO_SIGMA = 0.3
 #: How far along the lips their painted inner edge is smoothed (a Gaussian's sigma, in mouth
 #: widths): an open jaw leaves the lip landmarks in near-straight runs with corners between
 #: them, a polygon where a lip is a smooth curve.
-LIP_EDGE_SMOOTHING = 0.06
+LIP_EDGE_SMOOTHING = 0.09
 #: How many pixels past the landmarks' outline the lip is carried in, over what the smoothed
 #: edge leaves uncovered: as far as that edge lies inside the outline, and a pixel more.
 LIP_FILL_STEPS = 6
@@ -566,9 +566,14 @@ def _smoothed(curve: np.ndarray, sigma: float) -> np.ndarray:
     # Evenly spaced along the curve (the spline's points bunch where the landmarks do).
     even = np.linspace(0.0, along[-1], count)
     points = np.stack([np.interp(even, along, curve[:, 0]), np.interp(even, along, curve[:, 1])], 1)
-    reach = min(int(np.ceil(3 * sigma / spacing)), count - 1)
+    reach = min(int(np.ceil(3 * sigma / spacing)), (count - 1) // 2)
     taps = np.exp(-0.5 * (np.arange(-reach, reach + 1) * spacing / sigma) ** 2)
     taps /= taps.sum()
+    # Twice smoothed taken from twice the once smoothed: the corners are rounded off as by
+    # the Gaussian, but a curved run keeps its place (a Gaussian alone draws it in, and so
+    # shuts a rounded vowel's opening a little).
+    taps = 2 * np.pad(taps, reach) - np.convolve(taps, taps)
+    reach *= 2
     first, last = points[0], points[-1]
     extended = np.concatenate(
         [2 * first - points[reach:0:-1], points, 2 * last - points[-2 : -reach - 2 : -1]]
