@@ -125,6 +125,9 @@ LIP_EDGE_SMOOTHING = 0.09
 #: How many pixels past the landmarks' outline the lip is carried in, over what the smoothed
 #: edge leaves uncovered: as far as that edge lies inside the outline, and a pixel more.
 LIP_FILL_STEPS = 6
+#: About each of the open mouth's corners, how far (mouth widths) the warp's frayed rim is
+#: smoothed, and by how much (a Gaussian's sigma, mouth widths).
+CORNER_SOFTENING, CORNER_SOFTENING_SIGMA = 0.12, 0.015
 
 
 class MouthPainter:
@@ -281,6 +284,8 @@ class MouthPainter:
             interior = cv2.GaussianBlur(interior, (0, 0), self.sharpness)
             mask = cv2.GaussianBlur(mask, (0, 0), 0.5 * self.sharpness)
         paint_kernels.blend_patch(frame_rgb[y0:y1, x0:x1], interior, mask, strength)
+        lips = outline(posed, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
+        soften_corners(frame_rgb, posed[list(INNER_MOUTH_CORNERS), :2], lips, width, strength)
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
@@ -611,6 +616,41 @@ def carry_lip_in(
     alpha = np.float32(strength)
     mixed = patch[fill].astype(np.float32) * (1 - alpha) + colour[fill] * alpha
     patch[fill] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+
+
+def soften_corners(
+    frame_rgb: np.ndarray,
+    corners: np.ndarray,
+    lips: np.ndarray,
+    width: float,
+    strength: float,
+) -> None:
+    """Smooth the open mouth's ``corners`` ((2, 2) pixels) in ``frame_rgb`` (in place), by
+    ``strength``, on the lips (inside their outer outline ``lips``, (N, 2) pixels): within
+    :data:`CORNER_SOFTENING` mouth widths (``width``, pixels) of each corner, fading out toward
+    that distance, a blur of :data:`CORNER_SOFTENING_SIGMA`.
+
+    Where the lips part the warp stretches the photo's dark corner crease (a smile's in
+    particular) over a few pixels of lip, its triangles leaving a frayed, stair-stepped rim
+    around the painted corner; a real mouth's corner is a soft shadow. The skin beside it
+    keeps its grain (stubble blurred there is a smudge)."""
+    reach = CORNER_SOFTENING * width
+    sigma = max(CORNER_SOFTENING_SIGMA * width, 0.5)
+    pad = math.ceil(reach + 3 * sigma)
+    h, w = frame_rgb.shape[:2]
+    for cx, cy in corners.tolist():
+        x0, y0 = max(math.floor(cx) - pad, 0), max(math.floor(cy) - pad, 0)
+        x1, y1 = min(math.ceil(cx) + pad + 1, w), min(math.ceil(cy) + pad + 1, h)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            continue
+        patch = frame_rgb[y0:y1, x0:x1]
+        soft = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), sigma)
+        on_lips = polygon_mask(patch.shape[:2], lips - [x0, y0])
+        ys, xs = np.ogrid[y0:y1, x0:x1]
+        near = np.clip(1.0 - np.hypot(xs - cx, ys - cy) / reach, 0.0, 1.0)
+        alpha = np.float32(strength) * np.minimum(2.0 * near, 1.0).astype(np.float32) * on_lips
+        mixed = patch.astype(np.float32) * (1 - alpha[..., None]) + soft * alpha[..., None]
+        patch[:] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
 @functools.cache

@@ -11,6 +11,8 @@ from gioconda.face.topology import (
     LEFT_EYE_UPPER,
     LIPS_INNER_LOWER,
     LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
     inner_lip_gap_px,
@@ -65,8 +67,9 @@ from gioconda.render.mouth import (
     carry_lip_in,
     rounded_outline,
     smooth_outline,
+    soften_corners,
 )
-from gioconda.render.regions import polygon_mask
+from gioconda.render.regions import outline, polygon_mask
 
 
 def test_interp_is_numpys():
@@ -311,6 +314,8 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     alpha = (mask * strength)[..., None]
     patch = frame_rgb[y0:y1, x0:x1].astype(np.float32)
     frame_rgb[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha + 0.5, 0, 255)
+    lips = outline(posed, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
+    soften_corners(frame_rgb, posed[list(INNER_MOUTH_CORNERS), :2], lips, width, strength)
     return interior, mask
 
 
