@@ -122,9 +122,6 @@ SOFT_PHOTO_SIGMA = 0.3
 #: widths): an open jaw leaves the lip landmarks in near-straight runs with corners between
 #: them, a polygon where a lip is a smooth curve.
 LIP_EDGE_SMOOTHING = 0.09
-#: How many pixels past the landmarks' outline the lip is carried in, over what the smoothed
-#: edge leaves uncovered: as far as that edge lies inside the outline, and a pixel more.
-LIP_FILL_STEPS = 6
 #: About each of the open mouth's corners, how far (mouth widths) the warp's frayed rim is
 #: smoothed, and by how much (a Gaussian's sigma, mouth widths).
 CORNER_SOFTENING, CORNER_SOFTENING_SIGMA = 0.12, 0.015
@@ -176,6 +173,8 @@ class MouthPainter:
         # What each frame's painting takes as it is (see :mod:`gioconda.render.paint_kernels`).
         self._pad = 3 + int(np.ceil(2 * self.sharpness))
         self._upper, self._lower = np.array(LIPS_INNER_UPPER), np.array(LIPS_INNER_LOWER)
+        self._outer_lips = np.array(LIPS_OUTER_UPPER + LIPS_OUTER_LOWER[::-1])
+        self._corners = np.array(INNER_MOUTH_CORNERS)
         self._seams = (np.array(TOOTH_EDGES, np.float32), np.array(LOWER_TOOTH_EDGES, np.float32))
         self._scalars = _interior_scalars(rig.mouth_width)
         # (The lower teeth take some of the warm light inside the mouth.)
@@ -246,8 +245,9 @@ class MouthPainter:
         # with the head, not with the lip (the third line).
         # The lips' lines are their smoothed edges (so the tongue's and the lower teeth's
         # edges, which follow them, are not polygons either).
+        # (every third point: as smooth, and a shorter search along each row)
         split = len(inner) // 2
-        lines = (*line(inner[:split]), *line(inner[split:]),
+        lines = (*line(inner[:split:3]), *line(inner[split::3]),
                  *line(skull[self._upper]))  # fmt: skip
         field = np.empty((9, y1 - y0, x1 - x0), np.float32)
         paint_kernels.mouth_frame(x0, y0, centre, axes, width, CORNER_DEPTH, TEETH_TURN_AWAY,
@@ -284,8 +284,9 @@ class MouthPainter:
             interior = cv2.GaussianBlur(interior, (0, 0), self.sharpness)
             mask = cv2.GaussianBlur(mask, (0, 0), 0.5 * self.sharpness)
         paint_kernels.blend_patch(frame_rgb[y0:y1, x0:x1], interior, mask, strength)
-        lips = outline(posed, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
-        soften_corners(frame_rgb, posed[list(INNER_MOUTH_CORNERS), :2], lips, width, strength)
+        # (the outer lips' outline as :func:`outline` draws it)
+        lips = posed[self._outer_lips, :2]
+        soften_corners(frame_rgb, posed[self._corners, :2], lips, width, strength)
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
@@ -544,48 +545,21 @@ def smooth_outline(
 
 def rounded_outline(outline: np.ndarray, upper_count: int, width: float) -> np.ndarray:
     """:func:`smooth_outline`'s ``outline`` (a contour of ``upper_count`` landmarks, then one
-    back) with each lip's edge smoothed along its length by a Gaussian of
-    :data:`LIP_EDGE_SMOOTHING` mouth widths (``width``, pixels), its ends (the mouth's
-    corners) held: the same number of points, in the same order.
+    back) with each lip's edge resampled evenly along its length and smoothed along it by
+    ``2 G - G G`` (G: a Gaussian of :data:`LIP_EDGE_SMOOTHING` mouth widths, ``width``
+    pixels), its ends (the mouth's corners) held: the same number of points, in the same
+    order (see :func:`gioconda.render.paint_kernels.rounded_curve`).
 
     The landmarks of an open mouth lie in near-straight runs (the jaw drags the lower lip's
     middle down as one and its sides follow at an angle), so a curve through them is a
-    polygon with rounded vertices; the lip's edge is smooth."""
+    polygon with rounded vertices; the lip's edge is smooth. The twice smoothed taken from
+    twice the once smoothed rounds the runs' corners off as the Gaussian does, but leaves a
+    curved run in its place (a Gaussian alone draws it in, and so shuts a rounded vowel's
+    opening a little)."""
     sigma = LIP_EDGE_SMOOTHING * width
     per = (len(outline) // 2 - 1) // (upper_count - 1)
     split = (upper_count - 1) * per + 1
-    upper, lower = outline[:split], outline[split:]
-    return np.concatenate([_smoothed(upper, sigma), _smoothed(lower, sigma)])
-
-
-def _smoothed(curve: np.ndarray, sigma: float) -> np.ndarray:
-    """An open ``curve`` (N, 2) smoothed along its arc length by a Gaussian of ``sigma``
-    pixels, its two ends held where they are (the curve continued past each end by its
-    mirror image through that end, which a smoothing leaves in place)."""
-    steps = np.hypot(*np.diff(curve, axis=0).T)
-    along = np.concatenate([[0.0], np.cumsum(steps)])
-    if along[-1] < 1e-6 or sigma <= 0:
-        return curve
-    count = len(curve)
-    spacing = along[-1] / (count - 1)
-    # Evenly spaced along the curve (the spline's points bunch where the landmarks do).
-    even = np.linspace(0.0, along[-1], count)
-    points = np.stack([np.interp(even, along, curve[:, 0]), np.interp(even, along, curve[:, 1])], 1)
-    reach = min(int(np.ceil(3 * sigma / spacing)), (count - 1) // 2)
-    taps = np.exp(-0.5 * (np.arange(-reach, reach + 1) * spacing / sigma) ** 2)
-    taps /= taps.sum()
-    # Twice smoothed taken from twice the once smoothed: the corners are rounded off as by
-    # the Gaussian, but a curved run keeps its place (a Gaussian alone draws it in, and so
-    # shuts a rounded vowel's opening a little).
-    taps = 2 * np.pad(taps, reach) - np.convolve(taps, taps)
-    reach *= 2
-    first, last = points[0], points[-1]
-    extended = np.concatenate(
-        [2 * first - points[reach:0:-1], points, 2 * last - points[-2 : -reach - 2 : -1]]
-    )
-    smooth = np.stack([np.convolve(extended[:, a], taps, mode="valid") for a in range(2)], 1)
-    smooth[0], smooth[-1] = first, last
-    return smooth
+    return paint_kernels.rounded_outline(outline, split, sigma)
 
 
 def carry_lip_in(
@@ -593,29 +567,10 @@ def carry_lip_in(
 ) -> None:
     """Carry the lips in (``patch``, (h, w, 3) uint8, in place) over the pixels inside their
     landmarks' outline (``landmarks``, in the patch's pixels) that the painted opening
-    (``mask``, soft) leaves uncovered, by ``strength``: each filled from its filled or
-    outside neighbours, a ring at a time (:data:`LIP_FILL_STEPS`), so the lip's own colour
-    runs on smoothly to the painted edge."""
+    (``mask``, soft) leaves uncovered, by ``strength``: each takes the lip just past the
+    outline's edge in its column (see :func:`gioconda.render.paint_kernels.carry_lip_in`)."""
     between = polygon_mask(patch.shape[:2], landmarks, soft=False)
-    gap = between & (mask < 1.0)
-    if not gap.any():
-        return
-    # The outline's own edge pixels mix the lip with what the photo had inside it.
-    known = ~cv2.dilate(between.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    weight = known.astype(np.float32)
-    colour = patch.astype(np.float32) * weight[..., None]
-    for _ in range(LIP_FILL_STEPS):
-        reach = cv2.blur(weight, (3, 3))
-        summed = cv2.blur(colour, (3, 3))
-        new = (weight == 0) & (reach > 0)
-        if not new.any():
-            break
-        colour[new] = summed[new] / reach[new, None]
-        weight[new] = 1.0
-    fill = gap & (weight > 0)
-    alpha = np.float32(strength)
-    mixed = patch[fill].astype(np.float32) * (1 - alpha) + colour[fill] * alpha
-    patch[fill] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    paint_kernels.carry_lip_in(patch, between, mask, strength)
 
 
 def soften_corners(
@@ -628,7 +583,8 @@ def soften_corners(
     """Smooth the open mouth's ``corners`` ((2, 2) pixels) in ``frame_rgb`` (in place), by
     ``strength``, on the lips (inside their outer outline ``lips``, (N, 2) pixels): within
     :data:`CORNER_SOFTENING` mouth widths (``width``, pixels) of each corner, fading out toward
-    that distance, a blur of :data:`CORNER_SOFTENING_SIGMA`.
+    that distance, a blur of :data:`CORNER_SOFTENING_SIGMA` (see
+    :func:`gioconda.render.paint_kernels.soften_corner`).
 
     Where the lips part the warp stretches the photo's dark corner crease (a smile's in
     particular) over a few pixels of lip, its triangles leaving a frayed, stair-stepped rim
@@ -636,21 +592,7 @@ def soften_corners(
     keeps its grain (stubble blurred there is a smudge)."""
     reach = CORNER_SOFTENING * width
     sigma = max(CORNER_SOFTENING_SIGMA * width, 0.5)
-    pad = math.ceil(reach + 3 * sigma)
-    h, w = frame_rgb.shape[:2]
-    for cx, cy in corners.tolist():
-        x0, y0 = max(math.floor(cx) - pad, 0), max(math.floor(cy) - pad, 0)
-        x1, y1 = min(math.ceil(cx) + pad + 1, w), min(math.ceil(cy) + pad + 1, h)
-        if x1 - x0 < 3 or y1 - y0 < 3:
-            continue
-        patch = frame_rgb[y0:y1, x0:x1]
-        soft = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), sigma)
-        on_lips = polygon_mask(patch.shape[:2], lips - [x0, y0])
-        ys, xs = np.ogrid[y0:y1, x0:x1]
-        near = np.clip(1.0 - np.hypot(xs - cx, ys - cy) / reach, 0.0, 1.0)
-        alpha = np.float32(strength) * np.minimum(2.0 * near, 1.0).astype(np.float32) * on_lips
-        mixed = patch.astype(np.float32) * (1 - alpha[..., None]) + soft * alpha[..., None]
-        patch[:] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    paint_kernels.soften_corners(frame_rgb, corners, reach, sigma, lips, strength)
 
 
 @functools.cache

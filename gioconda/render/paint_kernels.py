@@ -409,3 +409,193 @@ def outline_curve(
             out[row, 0], out[row, 1] = curve[q, 0], curve[q, 1]
         first += m + 1
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rounded_outline(outline: np.ndarray, split: int, sigma: float) -> np.ndarray:
+    """:func:`rounded_curve` of ``outline``'s first ``split`` points and, apart, of the rest."""
+    out = np.empty_like(outline)
+    out[:split] = rounded_curve(outline[:split], sigma)
+    out[split:] = rounded_curve(outline[split:], sigma)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rounded_curve(curve: np.ndarray, sigma: float) -> np.ndarray:
+    """An open ``curve`` ((n, 2) float64) resampled evenly along its length and smoothed by
+    ``2 G - G G`` (G: a Gaussian of ``sigma`` pixels along it; the twice smoothed taken from
+    twice the once smoothed), continued past each end by its mirror image through that end,
+    which holds the ends: :func:`gioconda.render.mouth.rounded_outline`'s per lip."""
+    count = curve.shape[0]
+    along = np.zeros(count)
+    for k in range(1, count):
+        along[k] = along[k - 1] + math.hypot(curve[k, 0] - curve[k - 1, 0],
+                                             curve[k, 1] - curve[k - 1, 1])  # fmt: skip
+    total = along[count - 1]
+    if total < 1e-6 or sigma <= 0 or count < 3:
+        return curve.copy()
+    spacing = total / (count - 1)
+    points = np.empty((count, 2))
+    j = 0
+    for k in range(count):
+        at = total * k / (count - 1)
+        while j < count - 2 and along[j + 1] <= at:
+            j += 1
+        span = along[j + 1] - along[j]
+        f = (at - along[j]) / span if span > 0 else 0.0
+        f = min(max(f, 0.0), 1.0)
+        for a in range(2):
+            points[k, a] = curve[j, a] + f * (curve[j + 1, a] - curve[j, a])
+    reach = min(math.ceil(3 * sigma / spacing), (count - 1) // 2)
+    taps = np.empty(2 * reach + 1)
+    for k in range(-reach, reach + 1):
+        taps[k + reach] = math.exp(-0.5 * (k * spacing / sigma) ** 2)
+    taps /= taps.sum()
+    # 2 G - G G as one kernel of twice the reach.
+    wide = 2 * reach
+    twiced = np.zeros(2 * wide + 1)
+    for a in range(2 * reach + 1):
+        twiced[a + reach] += 2 * taps[a]
+        for b in range(2 * reach + 1):
+            twiced[a + b] -= taps[a] * taps[b]
+    out = np.empty((count, 2))
+    for k in range(count):
+        for a in range(2):
+            value = 0.0
+            for t in range(-wide, wide + 1):
+                q = k + t
+                if q < 0:
+                    p = 2 * points[0, a] - points[-q, a]
+                elif q > count - 1:
+                    p = 2 * points[count - 1, a] - points[2 * (count - 1) - q, a]
+                else:
+                    p = points[q, a]
+                value += twiced[t + wide] * p
+            out[k, a] = value
+    for a in range(2):
+        out[0, a], out[count - 1, a] = points[0, a], points[count - 1, a]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def carry_lip_in(patch: np.ndarray, between: np.ndarray, mask: np.ndarray, strength: float) -> None:
+    """The lips carried in over the pixels inside their landmarks' outline (``between``,
+    (h, w) bool) that the painted opening (``mask``, (h, w) float32) leaves uncovered, by
+    ``strength``, in ``patch`` ((h, w, 3) uint8, in place): each such pixel takes the pixel of
+    its column just past the outline's edge (the second pixel out: the first mixes the lip
+    with what the photo had inside it), up or down, whichever edge is nearer."""
+    h, w = between.shape
+    a = _F(strength)
+    one, half = _F(1.0), _F(0.5)
+    for j in range(w):
+        for i in range(h):
+            if not between[i, j] or mask[i, j] >= 1:
+                continue
+            down = i
+            while down < h and between[down, j]:
+                down += 1
+            up = i
+            while up >= 0 and between[up, j]:
+                up -= 1
+            if down < h and (up < 0 or down - i <= i - up):
+                source = down + 1
+            elif up >= 0:
+                source = up - 1
+            else:
+                continue
+            if source < 0 or source >= h:
+                continue
+            for c in range(3):
+                value = _F(patch[i, j, c]) * (one - a) + _F(patch[source, j, c]) * a + half
+                patch[i, j, c] = np.uint8(min(max(value, _F(0.0)), _F(255.0)))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def soften_corners(
+    frame: np.ndarray,
+    corners: np.ndarray,
+    reach: float,
+    sigma: float,
+    lips: np.ndarray,
+    strength: float,
+) -> None:
+    """:func:`soften_corner` about each of ``corners`` ((k, 2) float64), one after another."""
+    for k in range(corners.shape[0]):
+        soften_corner(frame, corners[k, 0], corners[k, 1], reach, sigma, lips, strength)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def soften_corner(
+    frame: np.ndarray,
+    cx: float,
+    cy: float,
+    reach: float,
+    sigma: float,
+    lips: np.ndarray,
+    strength: float,
+) -> None:
+    """Blur ``frame`` ((H, W, 3) uint8, in place) about (``cx``, ``cy``) by a Gaussian of
+    ``sigma`` pixels (its taps to 3 sigma, the frame's edge replicated), mixed in by
+    ``strength`` times ``min(2 near, 1)``, ``near`` falling from 1 at the point to 0 at
+    ``reach`` pixels, only inside the ``lips`` polygon ((n, 2)). The blur reads the frame as
+    it was; a pixel is inside when a ray to its right crosses the outline an odd number of
+    times."""
+    height, width = frame.shape[0], frame.shape[1]
+    r = math.ceil(3 * sigma)
+    pad = math.ceil(reach)
+    x0, x1 = max(math.floor(cx) - pad, 0), min(math.ceil(cx) + pad + 1, width)
+    y0, y1 = max(math.floor(cy) - pad, 0), min(math.ceil(cy) + pad + 1, height)
+    if x1 <= x0 or y1 <= y0:
+        return
+    # What the blur reads: the box and a margin of r pixels, the frame's edge replicated,
+    # as it was before any of it changes.
+    bh, bw = y1 - y0 + 2 * r, x1 - x0 + 2 * r
+    source = np.empty((bh, bw, 3), np.float32)
+    for i in range(bh):
+        yy = min(max(y0 - r + i, 0), height - 1)
+        for j in range(bw):
+            xx = min(max(x0 - r + j, 0), width - 1)
+            for c in range(3):
+                source[i, j, c] = frame[yy, xx, c]
+    taps = np.empty(2 * r + 1, np.float32)
+    for k in range(-r, r + 1):
+        taps[k + r] = math.exp(-0.5 * (k / sigma) ** 2)
+    taps /= taps.sum()
+    # Rows blurred first (separable), over the box's rows and its margin's.
+    across = np.zeros((bh, x1 - x0, 3), np.float32)
+    for i in range(bh):
+        for j in range(x1 - x0):
+            for k in range(2 * r + 1):
+                t = taps[k]
+                for c in range(3):
+                    across[i, j, c] += t * source[i, j + k, c]
+    one, half = _F(1.0), _F(0.5)
+    n = lips.shape[0]
+    crossings = np.empty(n)
+    for y in range(y0, y1):
+        # Where the row crosses the lips' outline (inside: an odd count of them to the right).
+        m = 0
+        k = n - 1
+        for q in range(n):
+            yq, yk = lips[q, 1], lips[k, 1]
+            if (yq > y) != (yk > y):
+                crossings[m] = (lips[k, 0] - lips[q, 0]) * (y - yq) / (yk - yq) + lips[q, 0]
+                m += 1
+            k = q
+        for x in range(x0, x1):
+            near = 1.0 - math.hypot(x - cx, y - cy) / reach
+            if near <= 0:
+                continue
+            right = 0
+            for q in range(m):
+                if x < crossings[q]:
+                    right += 1
+            if right % 2 == 0:
+                continue
+            a = _F(strength * min(2.0 * near, 1.0))
+            for c in range(3):
+                value = _F(0.0)
+                for k in range(2 * r + 1):
+                    value += taps[k] * across[y - y0 + k, x - x0, c]
+                mixed = _F(frame[y, x, c]) * (one - a) + value * a + half
+                frame[y, x, c] = np.uint8(min(max(mixed, _F(0.0)), _F(255.0)))

@@ -24,9 +24,12 @@ from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.mouth import (
     CORNER_DEPTH,
     CORNER_SHADE,
+    CORNER_SOFTENING,
+    CORNER_SOFTENING_SIGMA,
     EMBRASURE,
     INNER_LIP_RIM,
     INNER_LIP_RIM_ALPHA,
+    LIP_EDGE_SMOOTHING,
     LIP_LIFT_SHOWS_TEETH,
     LIP_SHADOW,
     LIP_SHADOW_REACH,
@@ -235,8 +238,8 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
         return np.interp(rel_x, rel[order, 0], rel[order, 1]).astype(np.float32)
 
     split = len(inner) // 2
-    upper_lip = curve(inner[:split])
-    lower_lip = curve(inner[split:])
+    upper_lip = curve(inner[:split:3])
+    lower_lip = curve(inner[split::3])
     # Upper teeth hang from the skull: their top is the upper lip's rest line moved with
     # the head, not with the lip.
     skull_lip = curve(skull[list(LIPS_INNER_UPPER)])
@@ -364,3 +367,128 @@ def _reference_eye(frame, backward, posed, eye, shift, upper, lower):
     m = mask[..., None]
     patch = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = np.clip(patch * (1 - m) + eye_pixels * m + 0.5, 0, 255)
+
+
+def _open_mouths(renderer):
+    """The lips' spline outline and the frame under them, for the test mouths."""
+    for k, shapes in enumerate(_MOUTHS):
+        frame = MotionFrame.still((8.0 * (k - 1.5), 4.0 - 3 * k, 2.0 * k), **shapes)
+        _, (out, posed, *_) = _captured(renderer, "mouth", frame)
+        yield out, posed, smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+
+
+def test_rounded_outline_is_numpys(astronaut_renderer):
+    """The lips' smoothed edges: what the NumPy below (an even resampling by np.interp, the
+    twiced Gaussian by np.convolve) computes, to rounding."""
+    width = astronaut_renderer.rig.mouth_width
+    for _, _, landmarks in _open_mouths(astronaut_renderer):
+        ours = rounded_outline(landmarks, len(LIPS_INNER_UPPER), width)
+        split = len(landmarks) // 2
+        sigma = LIP_EDGE_SMOOTHING * width
+        theirs = np.concatenate(
+            [
+                _reference_rounded(landmarks[:split], sigma),
+                _reference_rounded(landmarks[split:], sigma),
+            ]
+        )
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+        assert np.abs(ours - landmarks).max() > 0.5  # (it did smooth)
+
+
+def _reference_rounded(curve, sigma):
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(curve, axis=0).T))])
+    count = len(curve)
+    spacing = along[-1] / (count - 1)
+    even = np.linspace(0.0, along[-1], count)
+    points = np.stack([np.interp(even, along, curve[:, 0]), np.interp(even, along, curve[:, 1])], 1)
+    reach = min(int(np.ceil(3 * sigma / spacing)), (count - 1) // 2)
+    taps = np.exp(-0.5 * (np.arange(-reach, reach + 1) * spacing / sigma) ** 2)
+    taps /= taps.sum()
+    taps = 2 * np.pad(taps, reach) - np.convolve(taps, taps)
+    reach *= 2
+    first, last = points[0], points[-1]
+    extended = np.concatenate(
+        [2 * first - points[reach:0:-1], points, 2 * last - points[-2 : -reach - 2 : -1]]
+    )
+    smooth = np.stack([np.convolve(extended[:, a], taps, mode="valid") for a in range(2)], 1)
+    smooth[0], smooth[-1] = first, last
+    return smooth
+
+
+def test_lip_is_carried_in_as_by_the_column_search(astronaut_renderer):
+    """Each uncovered pixel inside the landmarks' outline takes its column's pixel one past
+    the nearer edge of the outline, blended as NumPy blends it."""
+    width = astronaut_renderer.rig.mouth_width
+    filled = 0
+    for out, _, landmarks in _open_mouths(astronaut_renderer):
+        inner = rounded_outline(landmarks, len(LIPS_INNER_UPPER), width)
+        x0, y0 = np.floor(landmarks.min(0)).astype(int) - 4
+        x1, y1 = np.ceil(landmarks.max(0)).astype(int) + 4
+        patch = out[y0:y1, x0:x1]
+        mask = polygon_mask(patch.shape[:2], inner - [x0, y0])
+        between = polygon_mask(patch.shape[:2], landmarks - [x0, y0], soft=False)
+        ours, theirs = patch.copy(), patch.astype(np.float32)
+        carry_lip_in(ours, landmarks - [x0, y0], mask, 0.7)
+        for i, j in zip(*np.nonzero(between & (mask < 1)), strict=True):
+            column = between[:, j]
+            down = i + np.argmin(column[i:]) if not column[i:].all() else None
+            up = i - np.argmin(column[i::-1]) if not column[: i + 1].all() else None
+            if down is not None and (up is None or down - i <= i - up):
+                source = down + 1
+            else:
+                source = up - 1
+            a = np.float32(0.7)
+            theirs[i, j] = patch[i, j].astype(np.float32) * (1 - a) + patch[source, j] * a
+            filled += 1
+        np.testing.assert_array_equal(ours, np.clip(theirs + 0.5, 0, 255).astype(np.uint8))
+    assert filled > 20
+
+
+def test_corners_are_softened_as_numpy_blurs(mona_renderer):
+    """About a corner, on the lips: a separable Gaussian (rows, then columns, replicated
+    border, float32 in the kernel's order), mixed in by the strength and the fall-off."""
+    width = mona_renderer.rig.mouth_width
+    for out, posed, _ in _open_mouths(mona_renderer):
+        lips = posed[list(LIPS_OUTER_UPPER + LIPS_OUTER_LOWER[::-1]), :2]
+        reach, sigma = CORNER_SOFTENING * width, CORNER_SOFTENING_SIGMA * width
+        for cx, cy in posed[list(INNER_MOUTH_CORNERS), :2]:
+            ours = out.copy()
+            paint_kernels.soften_corner(ours, cx, cy, reach, sigma, lips, 0.8)
+            theirs = _reference_soften(out, cx, cy, reach, sigma, lips, 0.8)
+            np.testing.assert_array_equal(ours, theirs)
+            assert (ours != out).any()
+
+
+def _reference_soften(frame, cx, cy, reach, sigma, lips, strength):
+    height, width = frame.shape[:2]
+    r, pad = int(np.ceil(3 * sigma)), int(np.ceil(reach))
+    x0, x1 = max(int(np.floor(cx)) - pad, 0), min(int(np.ceil(cx)) + pad + 1, width)
+    y0, y1 = max(int(np.floor(cy)) - pad, 0), min(int(np.ceil(cy)) + pad + 1, height)
+    rows = np.clip(np.arange(y0 - r, y1 + r), 0, height - 1)
+    cols = np.clip(np.arange(x0 - r, x1 + r), 0, width - 1)
+    source = frame[rows][:, cols].astype(np.float32)
+    taps = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2).astype(np.float32)
+    taps /= taps.sum()
+    across = np.zeros((len(rows), x1 - x0, 3), np.float32)
+    for k in range(2 * r + 1):
+        across += taps[k] * source[:, k : k + x1 - x0]
+    blurred = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    for k in range(2 * r + 1):
+        blurred += taps[k] * across[k : k + y1 - y0]
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    near = 1.0 - np.hypot(xs - cx, ys - cy) / reach
+    inside = np.zeros(near.shape, bool)
+    for (xq, yq), (xk, yk) in zip(lips, np.roll(lips, 1, axis=0), strict=True):
+        if yq == yk:
+            continue
+        crossing = (xk - xq) * (ys - yq) / (yk - yq) + xq
+        inside ^= ((yq > ys) != (yk > ys)) & (xs < crossing)
+    alpha = (strength * np.minimum(2.0 * near, 1.0)).astype(np.float32)
+    alpha = np.where((near > 0) & inside, alpha, np.float32(0.0))[..., None]
+    out = frame.copy()
+    box = out[y0:y1, x0:x1].astype(np.float32)
+    mixed = box * (1 - alpha) + blurred * alpha + np.float32(0.5)
+    out[y0:y1, x0:x1] = np.where(
+        alpha > 0, np.clip(mixed, 0, 255).astype(np.uint8), out[y0:y1, x0:x1]
+    )
+    return out
