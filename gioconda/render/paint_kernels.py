@@ -2,7 +2,7 @@
 cavity, tongue and teeth, and its blend into the frame), the irises moved for gaze, and the
 smooth lip outline's spline.
 
-As in :mod:`gioconda.render.kernels` (whose cache folder and bilinear read these share), each
+As in :mod:`gioconda.render.kernels` (whose cache folder these share: see the import), each
 loop computes what the NumPy and OpenCV code it replaces computed, to the bit: float32 where
 NumPy worked in float32 (a Python constant rounded to float32 first, as NumPy rounds it), the
 same operations in the same order, none fused. What the compiled code could not compute to the
@@ -20,10 +20,15 @@ import math
 import numpy as np
 from numba import njit
 
-# (The warp's kernels choose numba's cache folder as they load, before these compile.)
-from gioconda.render.kernels import _TAB, _TAB_BITS, _cell
+# (The warp's kernels choose numba's cache folder as they load, before these compile. Nothing
+# compiled there is used here: numba keys a loop's cached machine code on its own file's text,
+# so a loop using another file's would keep that file's old code after it changed.)
+import gioconda.render.kernels  # noqa: F401
 
 _F = np.float32
+
+#: OpenCV's remap rounds a point to 1/32 pixel (its INTER_TAB_SIZE), as its bits.
+_TAB, _TAB_BITS = 32, 5
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -260,11 +265,28 @@ def blend_patch(patch: np.ndarray, interior: np.ndarray, mask: np.ndarray, stren
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _point(
+    x: np.float32, y: np.float32
+) -> tuple[int, int, np.float32, np.float32, np.float32, np.float32]:
+    """The top-left pixel (column, row) of a bilinear read at (x, y) and its weights along x
+    and y (wx0, wx1, wy0, wy1), the point rounded to 32nds as ``cv2.remap`` rounds it (as
+    :func:`gioconda.render.kernels._cell` does, unclamped)."""
+    far = _F(2.0**28)
+    sx = int(np.rint(min(max(x * _F(_TAB), -far), far)))
+    sy = int(np.rint(min(max(y * _F(_TAB), -far), far)))
+    wx1 = _F(sx & (_TAB - 1)) * _F(1.0 / _TAB)
+    wy1 = _F(sy & (_TAB - 1)) * _F(1.0 / _TAB)
+    return sx >> _TAB_BITS, sy >> _TAB_BITS, _F(1.0) - wx1, wx1, _F(1.0) - wy1, wy1
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _read(image: np.ndarray, x: np.float32, y: np.float32, c: int) -> np.float32:
     """Channel ``c`` of an (h, w, n) float32 image read as ``cv2.remap`` reads it (bilinear,
     replicated border)."""
     h, w = image.shape[0], image.shape[1]
-    x0, x1, y0, y1, wx0, wx1, wy0, wy1 = _cell(x, y, h, w)
+    ix, iy, wx0, wx1, wy0, wy1 = _point(x, y)
+    x0, x1 = min(max(ix, 0), w - 1), min(max(ix + 1, 0), w - 1)
+    y0, y1 = min(max(iy, 0), h - 1), min(max(iy + 1, 0), h - 1)
     value = image[y0, x0, c] * (wy0 * wx0) + image[y0, x1, c] * (wy0 * wx1)
     value = value + image[y1, x0, c] * (wy1 * wx0)
     return value + image[y1, x1, c] * (wy1 * wx1)
@@ -274,13 +296,7 @@ def _read(image: np.ndarray, x: np.float32, y: np.float32, c: int) -> np.float32
 def _read_clear(image: np.ndarray, x: np.float32, y: np.float32) -> np.float32:
     """An (h, w) float32 image read as ``cv2.remap`` reads it with a border of zeros."""
     h, w = image.shape[0], image.shape[1]
-    far = _F(2.0**28)
-    sx = int(np.rint(min(max(x * _F(_TAB), -far), far)))
-    sy = int(np.rint(min(max(y * _F(_TAB), -far), far)))
-    ix, iy = sx >> _TAB_BITS, sy >> _TAB_BITS
-    wx1 = _F(sx & (_TAB - 1)) * _F(1.0 / _TAB)
-    wy1 = _F(sy & (_TAB - 1)) * _F(1.0 / _TAB)
-    wx0, wy0 = _F(1.0) - wx1, _F(1.0) - wy1
+    ix, iy, wx0, wx1, wy0, wy1 = _point(x, y)
     zero = _F(0.0)
     v00 = image[iy, ix] if 0 <= iy < h and 0 <= ix < w else zero
     v01 = image[iy, ix + 1] if 0 <= iy < h and 0 <= ix + 1 < w else zero

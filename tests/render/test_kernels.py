@@ -157,3 +157,56 @@ def test_compiled_code_goes_to_gioconda_s_cache_where_the_package_is_read_only(m
     monkeypatch.setattr(kernels.os, "access", lambda path, mode: True)
     kernels._cache_folder()
     assert numba.config.CACHE_DIR == ""
+
+
+def _global_names(code) -> set[str]:
+    """The global names a function's code (and the code nested in it) reads."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _global_names(const)
+    return names
+
+
+def test_each_files_compiled_loops_use_nothing_of_another_gioconda_file():
+    """Numba keys a loop's cached machine code on the text of its own file alone: a loop that
+    calls a compiled function or reads a constant of another file keeps the old machine code
+    after that file changes (paint_kernels' iris read kept kernels' old bilinear cell from the
+    cache once the cell was edited). So each file's loops read only names of their own file
+    (and of libraries)."""
+    import ast
+    import importlib
+    import inspect
+    import types
+
+    from numba.core.registry import CPUDispatcher
+
+    for name in (
+        "gioconda.render.kernels",
+        "gioconda.render.paint_kernels",
+        "gioconda.provenance.mark_loops",
+    ):
+        module = importlib.import_module(name)
+        tree = ast.parse(inspect.getsource(module))
+        imported = {
+            alias.asname or alias.name
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gioconda")
+            for alias in node.names
+        }
+        loops = [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]
+        assert loops, name
+        for loop in loops:
+            if loop.py_func.__module__ != name:
+                continue
+            for used in _global_names(loop.py_func.__code__):
+                value = getattr(module, used, None)
+                foreign = (
+                    used in imported
+                    or (isinstance(value, CPUDispatcher) and value.py_func.__module__ != name)
+                    or (
+                        isinstance(value, types.ModuleType)
+                        and value.__name__.startswith("gioconda")
+                    )
+                )
+                assert not foreign, f"{name}.{loop.__name__} reads {used} of another file"
