@@ -235,11 +235,15 @@ def test_open_jaw_keeps_the_photos_own_teeth(astronaut_renderer):
     lm = portrait.landmarks
     opening = polygon_mask((portrait.size,) * 2, outline(lm, LIPS_INNER_UPPER, LIPS_INNER_LOWER))
     opening = cv2.erode((opening > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    ys = np.nonzero(opening)[0]
+    ys, xs = np.nonzero(opening)
     upper_half = opening & (np.arange(portrait.size)[:, None] < np.median(ys))
+    # The teeth across the middle of the opening (its corners move with the lips: the
+    # opening's smoothed edge and the lips carried in over its corners change them).
+    x0, x1 = np.percentile(xs, 20), np.percentile(xs, 80)
+    middle = upper_half & (np.arange(portrait.size) > x0) & (np.arange(portrait.size) < x1)
     frame = _frame(astronaut_renderer, JawOpen=0.5)
     photo = portrait.image.astype(int)
-    assert np.abs(frame.astype(int) - photo)[upper_half].mean() < 12
+    assert np.abs(frame.astype(int) - photo)[middle].mean() < 5
     # ...and the mouth did open below them: the lower lip has gone from where it was.
     lower_lip = (
         polygon_mask((portrait.size,) * 2, outline(lm, LIPS_INNER_LOWER, LIPS_OUTER_LOWER)) > 0.5
