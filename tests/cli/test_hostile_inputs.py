@@ -389,7 +389,9 @@ def test_text_far_over_the_limit_is_refused_before_synthesis(case: Path) -> None
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_a_killed_run_leaves_no_part_file_and_the_old_video(case: Path, signum: int) -> None:
-    _write_wav(case / "long.wav", _voice(20.0))
+    # (Long enough that the render outlasts the wait for its first frames on a busy machine:
+    # 20 s at 128 px was all rendered, once faster, before the signal came.)
+    _write_wav(case / "long.wav", _voice(90.0))
     (case / "out.mp4").write_bytes(b"yesterday's video")
     before = snapshot(case)
     process = subprocess.Popen(
