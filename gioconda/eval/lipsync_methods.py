@@ -19,6 +19,7 @@ from gioconda.errors import GiocondaError
 from gioconda.eval.speech_sets import EvalClip
 from gioconda.speech.align import RecognizedWord, combined_phones
 from gioconda.speech.audio import MEL_BANDS
+from gioconda.speech.sphinx_align import SphinxAligner
 from gioconda.speech.transcript import transcript_phones
 from gioconda.speech.visemenet import (
     BLOCK_DILATIONS,
@@ -179,6 +180,14 @@ METHODS: tuple[LipSyncMethod, ...] = (
     ),
     LipSyncMethod(
         "whisper",
+        False,
+        lambda tools, clip: transcript_phones(
+            tools.posteriors(clip), tools.heard(clip), clip.audio, SphinxAligner.shared()
+        ),
+    ),
+    # The default before English words were placed by PocketSphinx: all on our network.
+    LipSyncMethod(
+        "whisper-network",
         False,
         lambda tools, clip: transcript_phones(
             tools.posteriors(clip), tools.heard(clip), clip.audio

@@ -30,7 +30,7 @@ Measured with ``gioconda eval lipsync --real-speech`` (see the README's lip-sync
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -41,13 +41,14 @@ import numpy as np
 from gioconda.errors import GiocondaError
 from gioconda.progress import Progress, no_progress
 from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
-from gioconda.speech.audio import Audio
+from gioconda.speech.audio import Audio, resample
 from gioconda.speech.hums import hum_strength
 from gioconda.speech.pronounce import words_viseme_variants
+from gioconda.speech.sphinx_align import SphinxAligner, aligned_path
 from gioconda.speech.visemenet import VisemePosteriors, path_to_phones
 from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
 from gioconda.speech.whisper import HeardSpeech, HeardWord, WhisperListener, check_language
-from gioconda.timeline import FEATURE_HOP_S
+from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
 
 _log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class WordToAlign:
         PP of two phones, and lasts longer); None: one each
     variants: the word's other pronunciations as (visemes, phones) pairs, like ``visemes``
         and ``phones`` ("to" said T AH0); :func:`choose_variants` picks among them
+    text: the word as written (for PocketSphinx's English alignment)
     """
 
     visemes: tuple[int, ...] | None
@@ -134,6 +136,7 @@ class WordToAlign:
     end_s: float | None = None
     phones: tuple[int, ...] | None = None
     variants: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
+    text: str = ""
 
 
 def _merged(visemes: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -156,7 +159,7 @@ def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlig
         if variants is not None and not variants[0]:
             continue
         if variants is None or not trusted(word):
-            aligned.append(WordToAlign(None, word.start_s, word.end_s))  # the network's path
+            aligned.append(WordToAlign(None, word.start_s, word.end_s, text=word.text))
             continue
         first, *others = [_merged(v) for v in variants]
         seen, alternatives = {first[0]}, []
@@ -165,7 +168,9 @@ def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlig
                 seen.add(other[0])
                 alternatives.append(other)
         aligned.append(
-            WordToAlign(first[0], word.start_s, word.end_s, first[1], tuple(alternatives))
+            WordToAlign(
+                first[0], word.start_s, word.end_s, first[1], tuple(alternatives), word.text
+            )
         )
     return aligned
 
@@ -288,6 +293,7 @@ def align_in_sections(
     min_hops: int = ALIGN_MIN_HOPS,
     max_section_s: float = MAX_SECTION_S,
     hum: np.ndarray | None = None,
+    place: SectionPlacer | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """:func:`align_transcript` in sections of at most ``max_section_s``, cut between words.
 
@@ -297,6 +303,9 @@ def align_in_sections(
     without times (a given transcript) are placed for cutting by their share of the visemes
     between the nearest timed words (or over the whole recording).
 
+    ``place``, if given, places each section's words first (PocketSphinx's English
+    alignment); a section it returns None for is aligned on the network as above.
+
     Returns
     -------
     The same as :func:`align_transcript`, over the whole recording.
@@ -305,8 +314,9 @@ def align_in_sections(
     n_hops = len(log_probs)
     max_hops = max(1, int(max_section_s / FEATURE_HOP_S))
     if n_hops <= max_hops or len(words) < 2:
-        return align_transcript(posteriors, words, min_hops, hum)
-    cuts = _section_cuts(words, log_probs, max_hops)
+        cuts = [(0, 0), (len(words), n_hops)]
+    else:
+        cuts = _section_cuts(words, log_probs, max_hops)
     path = np.empty(n_hops, np.int64)
     spans: list[tuple[int, int]] = []
     for (first_word, first_hop), (stop_word, stop_hop) in pairwise(cuts):
@@ -319,12 +329,18 @@ def align_in_sections(
         ]
         section = VisemePosteriors(log_probs[first_hop:stop_hop])
         section_hum = None if hum is None else hum[first_hop:stop_hop]
-        section_path, section_spans = align_transcript(
+        placed = None if place is None else place(first_word, stop_word, first_hop, stop_hop)
+        section_path, section_spans = placed or align_transcript(
             section, section_words, min_hops, section_hum
         )
         path[first_hop:stop_hop] = section_path
         spans += [(a + first_hop, b + first_hop) if b > a else (0, 0) for a, b in section_spans]
     return path, spans
+
+
+#: Places the words ``[first_word, stop_word)`` over the hops ``[first_hop, stop_hop)``:
+#: (path, spans) over those hops as :func:`align_transcript` gives them, or None.
+SectionPlacer = Callable[[int, int, int, int], "tuple[np.ndarray, list[tuple[int, int]]] | None"]
 
 
 def _section_cuts(
@@ -492,13 +508,19 @@ def _best_in_span(scores: np.ndarray, units: Sequence[tuple[int, int]]) -> tuple
 
 
 def transcript_phones(
-    posteriors: VisemePosteriors, heard: HeardSpeech, audio: Audio | None = None
+    posteriors: VisemePosteriors,
+    heard: HeardSpeech,
+    audio: Audio | None = None,
+    aligner: SphinxAligner | None = None,
 ) -> tuple[PhoneSegment, ...]:
     """The mouth's visemes for a recording whose words are known (heard or given).
 
     - Words: aligned over the whole recording (:func:`align_transcript`); a word the network
       finds :data:`WORD_DOUBT_NATS` per hop less likely than its own path takes the
       network's path instead (misheard, or another language than the one forced).
+    - English, with ``aligner`` and ``audio`` given: each section's words are placed by
+      PocketSphinx's acoustic model instead (:func:`sphinx_placer`), where every word has a
+      trusted pronunciation and the alignment succeeds; elsewhere by the network, as above.
     - No words, but the voice activity detector hears speech (a language or a voice Whisper
       cannot read): the network's own path inside the speech, silence outside.
     - No words and no speech (silence, music, noise): silence throughout.
@@ -519,8 +541,14 @@ def transcript_phones(
             path[first:stop] = own[first:stop]
         return path_to_phones(path)
     hum = None if audio is None else hum_strength(audio)
-    path, spans = align_in_sections(posteriors, words, hum=hum)
-    path = choose_variants(posteriors, words, path, spans, hum=hum)
+    placed: set[int] = set()
+    place = None
+    if aligner is not None and audio is not None and heard.language == "en":
+        place = sphinx_placer(aligner, audio, words, n_hops, placed)
+    path, spans = align_in_sections(posteriors, words, hum=hum, place=place)
+    # PocketSphinx chose the pronunciation it placed; the network chooses the others'.
+    unplaced = [w if i not in placed else replace(w, variants=()) for i, w in enumerate(words)]
+    path = choose_variants(posteriors, unplaced, path, spans, hum=hum)
     hops = np.arange(n_hops)
     for first, stop in spans:
         if stop > first:
@@ -529,6 +557,61 @@ def transcript_phones(
             if doubt > WORD_DOUBT_NATS:
                 path[span] = own[span]
     return path_to_phones(path)
+
+
+def sphinx_placer(
+    aligner: SphinxAligner,
+    audio: Audio,
+    words: Sequence[WordToAlign],
+    n_hops: int,
+    placed: set[int],
+) -> SectionPlacer:
+    """A :data:`SectionPlacer` that aligns a section's English words with PocketSphinx, on
+    that section's audio; the indices of the words it placed are added to ``placed``.
+
+    A section with a word the network must place (no pronunciation, or Whisper unsure of
+    it: :func:`trusted`) is left to the network. A /p b m/ shorter than
+    :data:`CLOSURE_MIN_HOPS` is widened to it about its middle (the lips stay shut through
+    a /p/'s silent hold, which the model may give to the silence before it).
+    """
+    samples = resample(audio, ANALYSIS_SAMPLE_RATE)
+    hop_samples = round(FEATURE_HOP_S * samples.sample_rate)
+
+    def place(
+        first_word: int, stop_word: int, first_hop: int, stop_hop: int
+    ) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
+        section_words = words[first_word:stop_word]
+        if not section_words or any(w.visemes is None for w in section_words):
+            return None
+        first_sample = max(0, first_hop * hop_samples - hop_samples // 2)
+        stop_sample = stop_hop * hop_samples - hop_samples // 2
+        section = Audio(samples.samples[first_sample:stop_sample], samples.sample_rate)
+        phones = aligner.align(section, [w.text for w in section_words])
+        if phones is None:
+            return None
+        offset_s = (first_sample - first_hop * hop_samples) / samples.sample_rate
+        shifted = [
+            replace(p, start_s=p.start_s + offset_s, end_s=p.end_s + offset_s) for p in phones
+        ]
+        path, spans = aligned_path(shifted, stop_hop - first_hop, len(section_words))
+        placed.update(range(first_word, stop_word))
+        return widen_closures(path, CLOSURE_MIN_HOPS), spans
+
+    return place
+
+
+def widen_closures(path: np.ndarray, min_hops: int) -> np.ndarray:
+    """The path with every run of ``PP`` shorter than ``min_hops`` widened to it about its
+    middle, over its neighbours (a new array)."""
+    widened = path.copy()
+    is_pp = np.concatenate([[False], path == _PP, [False]])
+    edges = np.flatnonzero(np.diff(is_pp.astype(np.int8)))
+    for first, stop in zip(edges[::2], edges[1::2], strict=True):
+        missing = min_hops - (stop - first)
+        if missing > 0:
+            a = max(0, first - missing // 2)
+            widened[a : min(len(path), a + min_hops)] = _PP
+    return widened
 
 
 def read_transcript(text_or_path: str) -> str:
@@ -639,10 +722,13 @@ class WhisperRecognizer:
             posteriors = listened.result()
         self._log_heard(self.heard)
         progress("alignment", 1, 2)
-        phones = transcript_phones(posteriors, self.heard, audio)
+        aligner = SphinxAligner.shared() if self.heard.language == "en" else None
+        phones = transcript_phones(posteriors, self.heard, audio, aligner)
         progress("alignment", 2, 2)
         _log.info(
-            "alignment: %d words forced onto the viseme network's output (30 s sections), "
-            "%d phone segments", len(self.heard.words), len(phones),
+            "alignment: %d words forced onto %s (30 s sections), %d phone segments",
+            len(self.heard.words),
+            "PocketSphinx's en-us acoustic model" if aligner else "the viseme network's output",
+            len(phones),
         )  # fmt: skip
         return phones
