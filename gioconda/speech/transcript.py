@@ -93,11 +93,12 @@ HUM_NATS = 5.0
 #: 0.806, the others within 0.005. Where the waveform hums, ``PP`` gains as much (scaled by
 #: the hum): PocketSphinx gives a hummed "Um" half to its vowel (MFA: closures at the middle
 #: of the true /p b m/ 6 -> 8 of 9, frame accuracy 0.806 -> 0.829; twice that bonus: 9 of 9,
-#: but ARCTIC 0.63 and Kokoro 0.78). A word it placed is not handed back to the network's
-#: own path where the network doubts it (ARCTIC 0.695 -> 0.771: "turned" was; eSpeak
-#: 0.746 -> 0.743). Final: 0.788 / 0.771 / 0.829, 0.743 / 0.818; closures at the middles
-#: 11 of 11 / 2 of 2 / 8 of 9 (network alone 9 / 2 / 9), eSpeak 135 of 154 (142), Kokoro
-#: 44 of 44 (41).
+#: but ARCTIC 0.63 and Kokoro 0.78). Words the network doubts still take its own path
+#: (:data:`WORD_DOUBT_NATS`): not doing so for the words PocketSphinx placed gave ARCTIC
+#: 0.695 -> 0.771 ("turned"), but kept Whisper's misheard words ("Pam made a puppet" heard
+#: as "And made up of it") and their missing closures. Final: 0.788 / 0.695 / 0.829, 0.746 /
+#: 0.818; closures at the middles 11 of 11 / 2 of 2 / 8 of 9 (network alone 9 / 2 / 9),
+#: eSpeak 138 of 154 (142), Kokoro 44 of 44 (41).
 SPHINX_NATS = 2.0
 SPHINX_SLACK_S = 0.2
 HUM_SILENCE_REF = 0.25
@@ -150,7 +151,6 @@ class WordToAlign:
         and ``phones`` ("to" said T AH0); :func:`choose_variants` picks among them
     text: the word as written (for PocketSphinx's English alignment)
     slack_s: how far outside ``start_s``..``end_s`` it may lie before it costs
-    heard_by_sphinx: PocketSphinx's acoustic model placed it (:func:`sphinx_timing`)
     """
 
     visemes: tuple[int, ...] | None
@@ -160,7 +160,6 @@ class WordToAlign:
     variants: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
     text: str = ""
     slack_s: float = ANCHOR_SLACK_S
-    heard_by_sphinx: bool = False
 
 
 def _merged(visemes: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -570,8 +569,8 @@ def transcript_phones(
     path, spans = align_in_sections(posteriors, words, hum=hum, bonus=bonus)
     path = choose_variants(posteriors, words, path, spans, hum=hum, bonus=bonus)
     hops = np.arange(n_hops)
-    for word, (first, stop) in zip(words, spans, strict=True):
-        if stop > first and not word.heard_by_sphinx:
+    for first, stop in spans:
+        if stop > first:
             span = hops[first:stop]
             doubt = np.mean(log_probs[span, own[span]] - log_probs[span, path[span]])
             if doubt > WORD_DOUBT_NATS:
@@ -637,7 +636,6 @@ def sphinx_timing(
                     start_s=(first_hop + first) * FEATURE_HOP_S,
                     end_s=(first_hop + stop) * FEATURE_HOP_S,
                     slack_s=SPHINX_SLACK_S,
-                    heard_by_sphinx=True,
                 )
     if hum is not None:
         n = min(n_hops, len(hum))
