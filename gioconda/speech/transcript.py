@@ -81,26 +81,26 @@ MIN_ANCHOR_S = 0.03
 #: gated, the held-out synthetic groups are unchanged (Kokoro closures 38 -> 39 of 44).
 HUM_NATS = 5.0
 #: English words are first placed by PocketSphinx's en-us acoustic model (trained on real
-#: speech; :func:`sphinx_timing`): the viseme it places at a hop gains this (nats), and its
-#: word times replace Whisper's as anchors with this slack (s). Frame accuracy (10 ms, phones
-#: before rendering) on the hand-labelled speaker / ARCTIC / MFA recording and on the
-#: held-out synthetic eSpeak / Kokoro English (24 / 8 utterances), for the network alone (no
-#: PocketSphinx): 0.733 / 0.667 / 0.702, 0.751 / 0.810; PocketSphinx's phones alone: 0.801 /
-#: 0.717 / 0.817, 0.709 / 0.796 (its model never heard eSpeak; MFA's hums lost 3 of 9
-#: closures); with Whisper's anchors, 1.5 nats: 0.774 / 0.785 / 0.747, 0.744 / 0.818; 2:
-#: 0.790 / 0.695 / 0.780, 0.744 / 0.820; 3: 0.798 / 0.703 / 0.785, 0.735 / 0.814.
-#: PocketSphinx's times as anchors (2 nats) with 0.06, 0.1 or 0.2 s of slack: MFA 0.780 ->
-#: 0.806, the others within 0.005. Where the waveform hums, ``PP`` gains as much (scaled by
-#: the hum): PocketSphinx gives a hummed "Um" half to its vowel (MFA: closures at the middle
-#: of the true /p b m/ 6 -> 8 of 9, frame accuracy 0.806 -> 0.829; twice that bonus: 9 of 9,
-#: but ARCTIC 0.63 and Kokoro 0.78). Words the network doubts still take its own path
-#: (:data:`WORD_DOUBT_NATS`): not doing so for the words PocketSphinx placed gave ARCTIC
-#: 0.695 -> 0.771 ("turned"), but kept Whisper's misheard words ("Pam made a puppet" heard
-#: as "And made up of it") and their missing closures. Final: 0.788 / 0.695 / 0.829, 0.746 /
-#: 0.818; closures at the middles 11 of 11 / 2 of 2 / 8 of 9 (network alone 9 / 2 / 9),
-#: eSpeak 138 of 154 (142), Kokoro 44 of 44 (41).
-SPHINX_NATS = 2.0
+#: speech; :func:`sphinx_timing`): the viseme it places at a hop gains ``SPHINX_NATS``, and
+#: its word times replace Whisper's as anchors with ``SPHINX_SLACK_S`` of slack; where the
+#: waveform hums, ``PP`` gains ``HUM_LIFT`` times as much, scaled by the hum (PocketSphinx
+#: gives half a hummed "Um" to its vowel). Frame accuracy (10 ms, phones before rendering) on
+#: the hand-labelled speaker / ARCTIC / MFA recording, then the held-out synthetic eSpeak /
+#: Kokoro English (24 / 8 utterances); closures at the middle of the true /p b m/ of 40 ms or
+#: more on the three real voices. Network alone (no PocketSphinx): 0.733 / 0.667 / 0.702,
+#: 0.751 / 0.810; 9 / 2 / 9 of 11 / 2 / 9. PocketSphinx's phones instead of the network's
+#: alignment: 0.801 / 0.717 / 0.817, 0.709 / 0.796 (its model never heard eSpeak), MFA's
+#: hums 6 of 9. As a prior, with Whisper's anchors, 1.5 / 2 / 3 nats: ARCTIC 0.785 / 0.695 /
+#: 0.703, MFA 0.747 / 0.780 / 0.785; its own times as anchors (0.06, 0.1 or 0.2 s slack):
+#: MFA 0.780 -> 0.806 at 2 nats, the others within 0.005. Hums lifting ``PP`` (2 nats): MFA
+#: closures 6 -> 8 of 9 and 0.829; lifted 3x, 9 of 9, but ARCTIC 0.63 and Kokoro 0.78.
+#: Chosen, 1.5 nats, lift 1.5, 0.2 s: 0.774 / 0.789 / 0.786, 0.746 / 0.816; closures 11 / 2 /
+#: 8 (2 nats: 0.788 / 0.695 / 0.829, but ARCTIC's "turned" then doubted and handed back to
+#: the network's path, an /n/ heard as a closure). The /m/ still missed is the drawn-out one
+#: of MFA's "some words", which PocketSphinx gives to the /w/ after it.
+SPHINX_NATS = 1.5
 SPHINX_SLACK_S = 0.2
+HUM_LIFT = 1.5
 HUM_SILENCE_REF = 0.25
 #: Cost per hop (nats) of a word's viseme further than the slack from the word's time.
 ANCHOR_COST_NATS = 1.0
@@ -640,7 +640,7 @@ def sphinx_timing(
     if hum is not None:
         n = min(n_hops, len(hum))
         strength = np.clip(np.asarray(hum[:n], np.float64), 0.0, 1.0)
-        bonus[:n, _PP] = np.maximum(bonus[:n, _PP], SPHINX_NATS * strength)
+        bonus[:n, _PP] = np.maximum(bonus[:n, _PP], HUM_LIFT * SPHINX_NATS * strength)
     return bonus, timed
 
 
