@@ -96,8 +96,11 @@ HUM_NATS = 5.0
 #: closures 6 -> 8 of 9 and 0.829; lifted 3x, 9 of 9, but ARCTIC 0.63 and Kokoro 0.78.
 #: Chosen, 1.5 nats, lift 1.5, 0.2 s: 0.774 / 0.789 / 0.786, 0.746 / 0.816; closures 11 / 2 /
 #: 8 (2 nats: 0.788 / 0.695 / 0.829, but ARCTIC's "turned" then doubted and handed back to
-#: the network's path, an /n/ heard as a closure). The /m/ still missed is the drawn-out one
-#: of MFA's "some words", which PocketSphinx gives to the /w/ after it.
+#: the network's path, an /n/ heard as a closure); with words added to an empty decoder
+#: dictionary (:mod:`~gioconda.speech.sphinx_align`): 0.771 / 0.781 / 0.781, 0.740 / 0.817,
+#: closures the same (eSpeak 142 -> 138 of 154, Kokoro 41 -> 44 of 44). The /m/ still
+#: missed is the drawn-out one of MFA's "some words", which PocketSphinx gives to the /w/
+#: after it.
 SPHINX_NATS = 1.5
 SPHINX_SLACK_S = 0.2
 HUM_LIFT = 1.5
