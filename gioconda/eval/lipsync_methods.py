@@ -198,3 +198,6 @@ METHODS: tuple[LipSyncMethod, ...] = (
 
 
 METHOD_NAMES: tuple[str, ...] = tuple(m.name for m in METHODS)
+#: The rows of a run that names none: every method but the old alignment without
+#: PocketSphinx's timing (``whisper-network``, a row to compare with on request).
+DEFAULT_METHOD_NAMES: tuple[str, ...] = tuple(n for n in METHOD_NAMES if n != "whisper-network")
