@@ -759,9 +759,10 @@ class WhisperRecognizer:
         phones = transcript_phones(posteriors, self.heard, audio, aligner)
         progress("alignment", 2, 2)
         _log.info(
-            "alignment: %d words forced onto %s (30 s sections), %d phone segments",
+            "alignment: %d words forced onto the viseme network's output%s (30 s sections), "
+            "%d phone segments",
             len(self.heard.words),
-            "PocketSphinx's en-us acoustic model" if aligner else "the viseme network's output",
+            ", timed by PocketSphinx's en-us acoustic model" if aligner else "",
             len(phones),
         )  # fmt: skip
         return phones
