@@ -57,7 +57,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="loudness,pocketsphinx,network,combined,whisper,tts",
         metavar="METHODS",
         help="the rows, comma-separated, among loudness, pocketsphinx, network, combined, "
-        "whisper, tts (default: all; fewer is faster)",
+        "whisper, whisper-network (the alignment without PocketSphinx's English timing), tts "
+        "(default: all but whisper-network; fewer is faster)",
     )
     lipsync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     render = evaluations.add_parser(

@@ -84,7 +84,13 @@ from typing import cast
 import numpy as np
 
 from gioconda.errors import GiocondaError
-from gioconda.eval.lipsync_methods import METHOD_NAMES, METHODS, PhoneEstimators, load_network
+from gioconda.eval.lipsync_methods import (
+    DEFAULT_METHOD_NAMES,
+    METHOD_NAMES,
+    METHODS,
+    PhoneEstimators,
+    load_network,
+)
 from gioconda.eval.lipsync_metrics import (
     CLOSED_GAP_FLOOR,
     LIP_GAP_HYSTERESIS,
@@ -154,7 +160,7 @@ class LipSyncEvalOptions:
     fps: float = 25.0
     size: int = 256
     speech_sources: tuple[str, ...] = ("espeak", "kokoro")
-    methods: tuple[str, ...] = METHOD_NAMES
+    methods: tuple[str, ...] = DEFAULT_METHOD_NAMES
     network_weights: str | None = None
     real_speech: tuple[str, ...] = ()
 

@@ -90,6 +90,14 @@ def _cmu_pronunciations(word: str) -> tuple[tuple[str, ...], ...] | None:
     return tuple(tuple(line.split()) for line in phones.split("\n"))
 
 
+def cmu_pronunciation(word: str) -> tuple[str, ...] | None:
+    """A word's most common pronunciation in the CMU dictionary (ARPAbet, as the file writes
+    it), or None if it has none; the word is looked up in lower case."""
+    with _CMU_LOCK:
+        pronunciations = _cmu_pronunciations(word.lower())
+    return pronunciations[0] if pronunciations else None
+
+
 def espeak_voice(language: str) -> str | None:
     """eSpeak NG's voice for an ISO 639-1 code (Whisper's), or None if it has none."""
     voice = _ESPEAK_VOICES.get(language, language)

@@ -14,7 +14,7 @@ import pytest
 
 from gioconda.errors import GiocondaError
 from gioconda.eval.lipsync import LipSyncEvalOptions
-from gioconda.eval.lipsync_methods import METHOD_NAMES, untrained_network_weights
+from gioconda.eval.lipsync_methods import DEFAULT_METHOD_NAMES, untrained_network_weights
 from gioconda.eval.lipsync_metrics import (
     CLOSED_LIP_GAP,
     av_offset_ms,
@@ -386,7 +386,7 @@ def test_quick_run_prints_the_table_and_writes_the_report(tmp_path) -> None:
         groups.setdefault(group.strip("| "), {})[method] = row
     assert list(groups) == ["en", "en kokoro", "el hu vi", "recorded recordings"]
     for group in groups.values():
-        assert list(group) == list(METHOD_NAMES)
+        assert list(group) == list(DEFAULT_METHOD_NAMES)
     other = groups["el hu vi"]
     assert "n/a" in other["pocketsphinx"] and "n/a" in other["combined"]
     assert "wall time" in result.stdout and "1 recordings" in result.stdout

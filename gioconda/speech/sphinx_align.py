@@ -1,0 +1,220 @@
+"""English words placed in time by PocketSphinx's acoustic model (forced alignment).
+
+Our viseme network was trained on synthetic speech only, and its timing is what limits the
+alignment of Whisper's words on real voices: the labels' own phones forced onto its
+posteriors reach only 0.78 / 0.65 / 0.69 frame accuracy (hand-labelled speaker / CMU ARCTIC /
+MFA recording). The ``pocketsphinx`` wheel's US English acoustic model was trained on real
+speech; forced to the same words it places them better (see the README's lip-sync section).
+It knows English only: other languages keep the network's alignment
+(:mod:`gioconda.speech.transcript`).
+
+The decoder starts with an empty dictionary and is given each word as it is needed: from
+the CMU dictionary that :mod:`gioconda.speech.pronounce` already holds (the same file the
+wheel ships; loading all of it into the decoder cost 90 MB and 0.5 s, the acoustic model
+alone 40 MB and 0.08 s), or, for words it lacks (names, numerals), eSpeak NG's US English
+pronunciation, its IPA read as ARPAbet (:func:`ipa_to_arpabet`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gioconda.speech.audio import Audio
+from gioconda.speech.pronounce import cmu_pronunciation
+from gioconda.speech.visemes import VISEME_INDEX, arpabet_to_viseme
+from gioconda.timeline import FEATURE_HOP_S
+
+# PocketSphinx frame f is a 25.6 ms window that starts at f * 10 ms (as in
+# gioconda.speech.pocketsphinx): a boundary before frame f lies at f * 10 ms + 7.8 ms.
+_FRAME_S = 0.010
+_BOUNDARY_OFFSET_S = 0.0128 - _FRAME_S / 2
+
+# The state alignment fails ("impossible duration") on some real utterances with the
+# best-path pass on; the beams are wider than the defaults so that a word said fast is kept.
+_ALIGN_OPTIONS: dict[str, object] = {
+    "bestpath": False,
+    "beam": 1e-80,
+    "wbeam": 1e-60,
+    "pbeam": 1e-80,
+}
+
+_WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
+
+# eSpeak NG's US English IPA as ARPAbet, longest first (diphthongs and affricates before
+# their parts). Stress and length marks are dropped before.
+_IPA_TO_ARPABET = sorted(
+    {
+        "t͡ʃ": "CH", "d͡ʒ": "JH", "tʃ": "CH", "dʒ": "JH", "aɪ": "AY", "aʊ": "AW", "ɔɪ": "OY",
+        "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɜ": "ER", "ɝ": "ER", "ɚ": "ER", "ɪɹ": "IH R",
+        "i": "IY", "ɪ": "IH", "ᵻ": "IH", "ɛ": "EH", "e": "EH", "æ": "AE", "ɐ": "AH",
+        "ɑ": "AA", "ɒ": "AA", "a": "AA", "ɔ": "AO", "o": "OW", "ʊ": "UH", "u": "UW",
+        "ʌ": "AH", "ə": "AH", "p": "P", "b": "B", "t": "T", "d": "D", "k": "K", "ɡ": "G",
+        "g": "G", "f": "F", "v": "V", "θ": "TH", "ð": "DH", "s": "S", "z": "Z", "ʃ": "SH",
+        "ʒ": "ZH", "h": "HH", "m": "M", "n": "N", "ŋ": "NG", "l": "L", "ɫ": "L", "ɹ": "R",
+        "r": "R", "ɾ": "T", "ʔ": "T", "j": "Y", "w": "W", "x": "K", "ç": "HH",
+    }.items(),
+    key=lambda item: -len(item[0]),
+)  # fmt: skip
+_IPA_DROPPED = re.compile("[ˈˌːˑ\u0329\u032f\\s_-]")
+
+
+def ipa_to_arpabet(ipa: str) -> tuple[str, ...]:
+    """eSpeak NG's US English IPA (with ties) as ARPAbet phones; unknown marks are skipped.
+
+    Examples
+    --------
+    >>> ipa_to_arpabet("fˈaɪv")
+    ('F', 'AY', 'V')
+    """
+    text = _IPA_DROPPED.sub("", unicodedata.normalize("NFC", ipa))
+    phones: list[str] = []
+    i = 0
+    while i < len(text):
+        for ipa_phone, arpabet in _IPA_TO_ARPABET:
+            if text.startswith(ipa_phone, i):
+                phones += arpabet.split()
+                i += len(ipa_phone)
+                break
+        else:
+            i += 1
+    return tuple(phones)
+
+
+@dataclass(frozen=True)
+class AlignedPhone:
+    """One phone of a forced alignment.
+
+    Attributes
+    ----------
+    start_s, end_s: its time in the audio aligned
+    phone: ARPAbet (``SIL`` for a pause)
+    word: index of the word it belongs to in the words aligned, or -1 (a pause)
+    """
+
+    start_s: float
+    end_s: float
+    phone: str
+    word: int
+
+
+class SphinxAligner:
+    """Forced alignment of known English words with the ``pocketsphinx`` wheel's acoustic
+    model and the CMU dictionary (nothing downloaded). Building it loads the acoustic model
+    (about 0.1 s); calls are serialized, since a decoder holds one utterance at a time."""
+
+    _shared: SphinxAligner | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        from pocketsphinx import Decoder, get_model_path
+
+        model = os.path.join(get_model_path(), "en-us")
+        self._decoder = Decoder(
+            hmm=os.path.join(model, "en-us"),
+            dict=os.devnull,  # words are added as they come (see the module's docstring)
+            logfn=os.devnull,
+            **_ALIGN_OPTIONS,
+        )
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> SphinxAligner:
+        """The process's aligner, built on first use."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def _entry(self, word: str) -> str | None:
+        """The dictionary entry for a written word (added from eSpeak NG if unknown), or
+        None where it has no phones (punctuation alone). The caller holds the lock."""
+        text = _WORD_EDGES.sub("", word).lower()
+        if not text:
+            return None
+        if self._decoder.lookup_word(text):
+            return text
+        phones = cmu_pronunciation(text)
+        if phones is None:
+            from gioconda.speech.espeak import ESpeakEngine
+
+            ipa = ESpeakEngine.shared().text_to_ipa(text, "en-us", tie=True)
+            phones = ipa_to_arpabet(ipa) or None
+        if phones is None:
+            return None
+        # The dictionary's words have no spaces; eSpeak reads "3.5" and "mm-hmm" as it can.
+        entry = re.sub(r"\s", "_", text)
+        self._decoder.add_word(entry, " ".join(phones), True)
+        return entry
+
+    def align(self, audio: Audio, words: Sequence[str]) -> tuple[AlignedPhone, ...] | None:
+        """The words' phones placed in ``audio`` (16 kHz mono), pauses between them as
+        ``SIL``; None where the alignment fails (a word PocketSphinx cannot fit in)."""
+        from gioconda.speech.pocketsphinx import _to_pcm16, _with_noise_floor
+
+        if not words or audio.duration_s <= 0:
+            return None
+        pcm = _to_pcm16(_with_noise_floor(audio))
+        with self._lock:
+            entries = [self._entry(word) for word in words]
+            if any(entry is None for entry in entries):
+                return None
+            decoder = self._decoder
+            try:
+                decoder.set_align_text(" ".join(entries))  # type: ignore[arg-type]
+                # Two passes: the first finds the words, the second their phones' states.
+                for second in (False, True):
+                    if second:
+                        decoder.set_alignment()
+                    decoder.reinit_feat()
+                    decoder.start_utt()
+                    decoder.process_raw(pcm, full_utt=True)
+                    decoder.end_utt()
+                alignment = decoder.get_alignment()
+                if alignment is None:
+                    return None
+                phones = []
+                word_index = -1
+                for word in alignment:
+                    is_word = word.name not in ("<s>", "</s>", "<sil>")
+                    word_index += is_word
+                    for phone in word:
+                        phones.append(
+                            AlignedPhone(
+                                phone.start * _FRAME_S + _BOUNDARY_OFFSET_S,
+                                (phone.start + phone.duration) * _FRAME_S + _BOUNDARY_OFFSET_S,
+                                phone.name,
+                                word_index if is_word else -1,
+                            )
+                        )
+            except RuntimeError:
+                return None
+        if word_index != len(words) - 1:
+            return None
+        return tuple(phones)
+
+
+def aligned_path(
+    phones: Sequence[AlignedPhone], n_hops: int, n_words: int
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Aligned phones as a per-hop viseme path (hop ``i`` at ``i * 10`` ms) and each word's
+    hops ``(first, stop)`` (``(0, 0)`` if none), as
+    :func:`~gioconda.speech.transcript.align_transcript` gives them."""
+    path = np.full(n_hops, VISEME_INDEX["sil"], np.int64)
+    word_of = np.full(n_hops, -1, np.int64)
+    times = np.arange(n_hops) * FEATURE_HOP_S
+    for phone in phones:
+        inside = (times >= phone.start_s) & (times < phone.end_s)
+        path[inside] = VISEME_INDEX[arpabet_to_viseme(phone.phone)]
+        word_of[inside] = phone.word
+    spans = []
+    for w in range(n_words):
+        hops = np.flatnonzero(word_of == w)
+        spans.append((int(hops[0]), int(hops[-1]) + 1) if len(hops) else (0, 0))
+    return path, spans

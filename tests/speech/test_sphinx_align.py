@@ -1,0 +1,100 @@
+"""PocketSphinx's forced alignment of English words: where it puts /p b m/ against eSpeak NG's
+true phone times, words outside its dictionary, and how the Whisper path uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gioconda.speech.sphinx_align import SphinxAligner, ipa_to_arpabet
+from gioconda.speech.transcript import SPHINX_NATS, sphinx_timing, transcript_phones, words_to_align
+from gioconda.speech.visemenet import VisemeNet
+from gioconda.speech.visemes import VISEME_INDEX
+from gioconda.speech.whisper import HeardSpeech, HeardWord
+from tests.speech.test_transcript import spoken
+
+
+@pytest.fixture(scope="module")
+def network() -> VisemeNet:
+    return VisemeNet()
+
+
+def test_espeak_ipa_read_as_arpabet() -> None:
+    assert ipa_to_arpabet("fˈaɪv") == ("F", "AY", "V")
+    assert ipa_to_arpabet("ɡɹˈɛɡsən") == ("G", "R", "EH", "G", "S", "AH", "N")
+    assert ipa_to_arpabet("t͡ʃˈɜːt͡ʃ") == ("CH", "ER", "CH")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bob put a big map on the pub table.",
+        # "Gregson", "5" and "Pembroke's" are not in the CMU dictionary: eSpeak reads them
+        "Gregson paid 5 pounds for Pembroke's map.",
+    ],
+)
+def test_aligned_bilabials_sit_on_the_true_ones(text: str) -> None:
+    audio, truth = spoken(text, "en-us")
+    phones = SphinxAligner.shared().align(audio, text.split())
+    assert phones is not None
+    assert [p.word for p in phones if p.word >= 0] == sorted(p.word for p in phones if p.word >= 0)
+    assert max(p.word for p in phones) == len(text.split()) - 1
+    aligned = [p for p in phones if p.phone in ("P", "B", "M")]
+    true = [p for p in truth if p.viseme == "PP"]
+    assert len(true) >= 7
+    errors = []
+    for t in true:
+        overlapping = [p for p in aligned if p.start_s < t.end_s and p.end_s > t.start_s]
+        assert overlapping, t
+        middle = (t.start_s + t.end_s) / 2
+        errors.append(min(abs((p.start_s + p.end_s) / 2 - middle) for p in overlapping))
+    assert np.median(errors) <= 0.02 and max(errors) <= 0.05, errors
+
+
+def test_words_that_cannot_fit_are_not_aligned(network: VisemeNet) -> None:
+    audio, _ = spoken("Hi.", "en-us")
+    words = ("many more words than this short recording could ever hold " * 3).split()
+    assert SphinxAligner.shared().align(audio, words) is None
+    # ... and the Whisper path then aligns them on the network alone, as for other languages
+    heard = HeardSpeech(tuple(HeardWord(w) for w in words), "en", ((0.0, audio.duration_s),))
+    posteriors = network(audio)
+    aligned = words_to_align(heard.words, "en")
+    bonus, timed = sphinx_timing(SphinxAligner.shared(), audio, aligned, posteriors.log_probs)
+    assert not bonus.any() and timed == aligned
+    assert transcript_phones(posteriors, heard, audio, SphinxAligner.shared()) == (
+        transcript_phones(posteriors, heard, audio)
+    )
+
+
+def test_english_words_take_pocketsphinx_timing(network: VisemeNet) -> None:
+    text = "Bob put a big map on the pub table."
+    audio, truth = spoken(text, "en-us")
+    heard = HeardSpeech(tuple(HeardWord(w) for w in text.split()), "en", ((0, audio.duration_s),))
+    posteriors = network(audio)
+    words = words_to_align(heard.words, "en")
+    bonus, timed = sphinx_timing(SphinxAligner.shared(), audio, words, posteriors.log_probs)
+    # every hop has PocketSphinx's viseme, and every word its times
+    assert (bonus.max(axis=1) == SPHINX_NATS).all()
+    assert all(w.start_s is not None and w.end_s is not None for w in timed)
+    starts = [w.start_s for w in timed]
+    assert starts == sorted(starts)
+    first_true = next(p for p in truth if p.viseme != "sil")
+    assert abs(starts[0] - first_true.start_s) < 0.05
+    phones = transcript_phones(posteriors, heard, audio, SphinxAligner.shared())
+    pp = VISEME_INDEX["PP"]
+    for t in truth:
+        if t.viseme == "PP":
+            assert any(
+                VISEME_INDEX[p.viseme] == pp and p.start_s < t.end_s and p.end_s > t.start_s
+                for p in phones
+            ), t
+
+
+def test_other_languages_ignore_the_english_model(network: VisemeNet) -> None:
+    text = "Buenos días, me llamo Pablo."
+    audio, _ = spoken(text, "es")
+    heard = HeardSpeech(tuple(HeardWord(w) for w in text.split()), "es", ((0, audio.duration_s),))
+    posteriors = network(audio)
+    assert transcript_phones(posteriors, heard, audio, SphinxAligner.shared()) == (
+        transcript_phones(posteriors, heard, audio)
+    )
