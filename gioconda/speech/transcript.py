@@ -336,11 +336,7 @@ def align_in_sections(
     """
     log_probs = np.asarray(posteriors.log_probs)
     n_hops = len(log_probs)
-    max_hops = max(1, int(max_section_s / FEATURE_HOP_S))
-    if n_hops <= max_hops or len(words) < 2:
-        cuts = [(0, 0), (len(words), n_hops)]
-    else:
-        cuts = _section_cuts(words, log_probs, max_hops)
+    cuts = _sections(words, log_probs, max_section_s)
     path = np.empty(n_hops, np.int64)
     spans: list[tuple[int, int]] = []
     for (first_word, first_hop), (stop_word, stop_hop) in pairwise(cuts):
@@ -360,6 +356,19 @@ def align_in_sections(
         path[first_hop:stop_hop] = section_path
         spans += [(a + first_hop, b + first_hop) if b > a else (0, 0) for a, b in section_spans]
     return path, spans
+
+
+def _sections(
+    words: Sequence[WordToAlign], log_probs: np.ndarray, max_section_s: float
+) -> list[tuple[int, int]]:
+    """Section boundaries as (first word, first hop), from (0, 0) to (len(words), n_hops):
+    one section where the recording fits in ``max_section_s`` (or has one word), else
+    :func:`_section_cuts`."""
+    n_hops = len(log_probs)
+    max_hops = max(1, int(max_section_s / FEATURE_HOP_S))
+    if n_hops <= max_hops or len(words) < 2:
+        return [(0, 0), (len(words), n_hops)]
+    return _section_cuts(words, log_probs, max_hops)
 
 
 def _section_cuts(
@@ -602,14 +611,9 @@ def sphinx_timing(
     (bonus, words): :data:`SPHINX_NATS` at each hop for the viseme PocketSphinx places there
     (hops, visemes); the words with its times as anchors, :data:`SPHINX_SLACK_S` of slack
     """
-    n_hops = len(log_probs)
     bonus = np.zeros(log_probs.shape)
     timed = list(words)
-    max_hops = max(1, int(max_section_s / FEATURE_HOP_S))
-    if n_hops <= max_hops or len(words) < 2:
-        cuts = [(0, 0), (len(words), n_hops)]
-    else:
-        cuts = _section_cuts(words, log_probs, max_hops)
+    cuts = _sections(words, log_probs, max_section_s)
     samples = resample(audio, ANALYSIS_SAMPLE_RATE)
     hop_samples = round(FEATURE_HOP_S * samples.sample_rate)
     for (first_word, first_hop), (stop_word, stop_hop) in pairwise(cuts):
@@ -641,7 +645,7 @@ def sphinx_timing(
                     slack_s=SPHINX_SLACK_S,
                 )
     if hum is not None:
-        n = min(n_hops, len(hum))
+        n = min(len(log_probs), len(hum))
         strength = np.clip(np.asarray(hum[:n], np.float64), 0.0, 1.0)
         bonus[:n, _PP] = np.maximum(bonus[:n, _PP], HUM_LIFT * SPHINX_NATS * strength)
     return bonus, timed
