@@ -24,6 +24,7 @@ from gioconda.errors import GiocondaError
 from gioconda.face.cache import cached_analysis
 from gioconda.face.photo import load_photo
 from gioconda.face.portrait import Portrait
+from gioconda.forking import can_fork
 from gioconda.heap import release_free_memory
 from gioconda.motion.controls import MotionControls
 from gioconda.motion.frames import Motion
@@ -37,7 +38,7 @@ from gioconda.output.video import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, Mp4
 from gioconda.progress import Progress, no_progress, serialized
 from gioconda.provenance import sign_if_configured
 from gioconda.provenance.watermark import FORMAT_VERSION, RENDER_ID_BITS, Payload, Watermarker
-from gioconda.render.forked import can_fork, forked_frames
+from gioconda.render.forked import forked_frames
 from gioconda.render.label import SyntheticLabel
 from gioconda.render.paste import FullFramePaste
 from gioconda.render.renderer import Renderer
@@ -339,7 +340,7 @@ def render_frames(
     the frames are the same whatever the number (see :mod:`gioconda.render.stream`).
     ``renderer``: one already set up for ``portrait`` (by default, one is made here).
     ``processes``: with more than one thread, render in that many processes forked when the
-    first frame is asked for (where :func:`~gioconda.render.forked.can_fork`), not threads:
+    first frame is asked for (where :func:`~gioconda.forking.can_fork`), not threads:
     they do not share an interpreter lock (same frames; see :mod:`gioconda.render.forked`)."""
     renderer = renderer or Renderer(portrait)
     paste = FullFramePaste(portrait) if full_frame else None

@@ -9,8 +9,8 @@ frame not yet taken and renders it into one of its slots in shared memory; the c
 the frames out in order.
 
 A frame depends on its number alone, so the frames are the same, in the same order, as with
-threads or with one thread. Linux only (:func:`can_fork`): elsewhere forking a process that
-runs threads is not safe, and callers use threads.
+threads or with one thread. Linux only (:func:`gioconda.forking.can_fork`): elsewhere
+forking a process that runs threads is not safe, and callers use threads.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import math
 import mmap
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from typing import cast
 import numpy as np
 
 from gioconda.errors import GiocondaError
+from gioconda.forking import become_child, signals_held
 
 #: Frames a worker may have made and not yet handed on: enough that it never waits while the
 #: caller encodes, few enough that memory does not grow with the video's length.
@@ -51,11 +51,6 @@ STALL_S = 60.0
 
 #: How often the caller, waiting for a frame, looks at whether the workers still work (s).
 _STALL_CHECK_S = 5.0
-
-
-def can_fork() -> bool:
-    """Whether frames can be made in forked processes here (Linux, with ``fork``)."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 def forked_frames(
@@ -100,15 +95,8 @@ def forked_frames(
                 name=f"gioconda-render-{w}",
                 daemon=True,
             )
-            # Ctrl-C and SIGTERM are held back while forking: a child that got Ctrl-C before
-            # ignoring it (below) would print a traceback, and one that got the SIGTERM that
-            # ends it (below, when the caller stops early) before its default action was back
-            # ran the caller's Python handler, or lost the signal, and waited for ever.
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-            try:
+            with signals_held():  # (SIGTERM ends a worker when the caller stops early)
                 process.start()
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
             sender.close()  # the child's end: EOF here once the child is gone
             processes.append(process)
             connections[receiver] = w
@@ -188,11 +176,7 @@ def _work(
     others filled their slots and waited, and two processes rendered slower than two threads).
     A worker's frames go to its slots in turn, and the caller takes them in that order.
     """
-    # The parent stops on Ctrl-C and ends its workers; its own SIGTERM handler (which raises
-    # an exception to clean up its files) is not for them.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    become_child()
     parent = os.getppid()
     frames = np.frombuffer(ring, np.uint8).reshape(-1, *shape)
     i = -1

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from gioconda.errors import GiocondaError
+from gioconda.forking import can_fork
 from gioconda.pipeline import render_video
-from gioconda.render.forked import can_fork, forked_frames
+from gioconda.render.forked import forked_frames
 
 from .test_stream import _decoded, _motion
 
