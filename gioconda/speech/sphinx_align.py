@@ -17,15 +17,21 @@ pronunciation, its IPA read as ARPAbet (:func:`ipa_to_arpabet`).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
+import sys
 import threading
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import cast
 
 import numpy as np
 
+from gioconda.forking import become_child, can_fork, signals_held
 from gioconda.speech.audio import Audio
 from gioconda.speech.pronounce import cmu_pronunciation
 from gioconda.speech.visemes import VISEME_INDEX, arpabet_to_viseme
@@ -44,6 +50,10 @@ _ALIGN_OPTIONS: dict[str, object] = {
     "wbeam": 1e-60,
     "pbeam": 1e-80,
 }
+
+#: What the decoder needs to align some words in some audio: (16-bit samples at 16 kHz, the
+#: dictionary's words joined, their count).
+_Job = tuple[bytes, str, int]
 
 _WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
 
@@ -156,48 +166,147 @@ class SphinxAligner:
     def align(self, audio: Audio, words: Sequence[str]) -> tuple[AlignedPhone, ...] | None:
         """The words' phones placed in ``audio`` (16 kHz mono), pauses between them as
         ``SIL``; None where the alignment fails (a word PocketSphinx cannot fit in)."""
+        return self.align_all([(audio, words)])[0]
+
+    def align_all(
+        self, sections: Sequence[tuple[Audio, Sequence[str]]]
+    ) -> list[tuple[AlignedPhone, ...] | None]:
+        """:meth:`align` of each ``(audio, words)``, the same results; where there are several,
+        the later ones in a forked process while this one aligns the earlier.
+
+        The decoder holds Python's lock, so threads cannot share the work; a child forked with
+        the decoder as it is (every word already in its dictionary) aligns its sections at
+        the same time on the other core. A child that fails, or is not done
+        :data:`CHILD_WAIT_S` after this process's own share, is ended and its sections are
+        aligned here.
+        """
+        with self._lock:
+            jobs = [self._job(audio, words) for audio, words in sections]
+            # The child takes the later sections, as near half the audio as the cuts allow.
+            seconds = np.cumsum(
+                [0.0] + [0.0 if job is None else len(job[0]) / 32000 for job in jobs]
+            )
+            split = int(np.argmin(np.abs(2 * seconds - seconds[-1])))
+            forked = None
+            if 0 < split < len(jobs) and seconds[-1] >= MIN_FORKED_S and can_fork():
+                forked = _ForkedAlignment(self, jobs[split:])
+            else:
+                split = len(jobs)
+            started = time.monotonic()
+            done = [self._run(job) for job in jobs[:split]]
+            rest = None
+            if forked is not None:
+                rest = forked.result(CHILD_WAIT_S + (time.monotonic() - started))
+            if rest is None:
+                rest = [self._run(job) for job in jobs[split:]]
+        return done + rest
+
+    def _job(self, audio: Audio, words: Sequence[str]) -> _Job | None:
+        """What the decoder needs to align ``words`` in ``audio`` (16 kHz); None where there
+        is nothing to align or a word has no phones. The caller holds the lock."""
         from gioconda.speech.pocketsphinx import _to_pcm16, _with_noise_floor
 
         if not words or audio.duration_s <= 0:
             return None
-        pcm = _to_pcm16(_with_noise_floor(audio))
-        with self._lock:
-            entries = [self._entry(word) for word in words]
-            if any(entry is None for entry in entries):
+        entries = [self._entry(word) for word in words]
+        if any(entry is None for entry in entries):
+            return None
+        return _to_pcm16(_with_noise_floor(audio)), " ".join(entries), len(words)  # type: ignore[arg-type]
+
+    def _run(self, job: _Job | None) -> tuple[AlignedPhone, ...] | None:
+        """One :meth:`_job`'s alignment (None where it fails). The caller holds the lock, or
+        is a forked child that owns its copy of the decoder."""
+        if job is None:
+            return None
+        pcm, text, n_words = job
+        decoder = self._decoder
+        try:
+            decoder.set_align_text(text)
+            # Two passes: the first finds the words, the second their phones' states.
+            for second in (False, True):
+                if second:
+                    decoder.set_alignment()
+                decoder.reinit_feat()
+                decoder.start_utt()
+                decoder.process_raw(pcm, full_utt=True)
+                decoder.end_utt()
+            alignment = decoder.get_alignment()
+            if alignment is None:
                 return None
-            decoder = self._decoder
-            try:
-                decoder.set_align_text(" ".join(entries))  # type: ignore[arg-type]
-                # Two passes: the first finds the words, the second their phones' states.
-                for second in (False, True):
-                    if second:
-                        decoder.set_alignment()
-                    decoder.reinit_feat()
-                    decoder.start_utt()
-                    decoder.process_raw(pcm, full_utt=True)
-                    decoder.end_utt()
-                alignment = decoder.get_alignment()
-                if alignment is None:
-                    return None
-                phones = []
-                word_index = -1
-                for word in alignment:
-                    is_word = word.name not in ("<s>", "</s>", "<sil>")
-                    word_index += is_word
-                    for phone in word:
-                        phones.append(
-                            AlignedPhone(
-                                phone.start * _FRAME_S + _BOUNDARY_OFFSET_S,
-                                (phone.start + phone.duration) * _FRAME_S + _BOUNDARY_OFFSET_S,
-                                phone.name,
-                                word_index if is_word else -1,
-                            )
+            phones = []
+            word_index = -1
+            for word in alignment:
+                is_word = word.name not in ("<s>", "</s>", "<sil>")
+                word_index += is_word
+                for phone in word:
+                    phones.append(
+                        AlignedPhone(
+                            phone.start * _FRAME_S + _BOUNDARY_OFFSET_S,
+                            (phone.start + phone.duration) * _FRAME_S + _BOUNDARY_OFFSET_S,
+                            phone.name,
+                            word_index if is_word else -1,
                         )
-            except RuntimeError:
-                return None
-        if word_index != len(words) - 1:
+                    )
+        except RuntimeError:
+            return None
+        if word_index != n_words - 1:
             return None
         return tuple(phones)
+
+
+#: Seconds of audio to align below which no child is forked (forking costs some 20 ms, an
+#: alignment about 30 ms a second of audio).
+MIN_FORKED_S = 8.0
+
+#: Seconds a forked alignment may take beyond this process's own share before it is given up.
+CHILD_WAIT_S = 30.0
+
+
+class _ForkedAlignment:
+    """:meth:`SphinxAligner._run` of some jobs in a forked child, its results sent back."""
+
+    def __init__(self, aligner: SphinxAligner, jobs: list[_Job | None]):
+        context = multiprocessing.get_context("fork")
+        # What this process has buffered would be written again by the child as it exits.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_align_in_child, args=(aligner, jobs, sender), name="gioconda-align",
+            daemon=True,
+        )  # fmt: skip
+        with signals_held():
+            self._process.start()
+        sender.close()
+
+    def result(self, timeout_s: float) -> list[tuple[AlignedPhone, ...] | None] | None:
+        """The child's results; None if it failed or took longer than ``timeout_s``."""
+        try:
+            if self._receiver.poll(timeout_s):
+                message = self._receiver.recv()
+                if message[0] == "ok":
+                    return cast(list[tuple[AlignedPhone, ...] | None], message[1])
+            return None
+        except (EOFError, OSError):
+            return None
+        finally:
+            self._receiver.close()
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+
+
+def _align_in_child(aligner: SphinxAligner, jobs: list[_Job | None], out: Connection) -> None:
+    """A forked child's work: the jobs' alignments, sent to the parent."""
+    become_child()
+    try:
+        message: tuple[object, ...] = ("ok", [aligner._run(job) for job in jobs])
+    except BaseException as error:  # the parent aligns these itself
+        message = ("error", f"{type(error).__name__}: {error}")
+    try:
+        out.send(message)
+    except OSError:
+        pass  # the parent is gone
 
 
 def aligned_path(

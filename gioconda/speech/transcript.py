@@ -255,11 +255,12 @@ def align_transcript(
     state_viseme = np.array(viseme)
     stay = np.array(can_stay)
     state_word = np.array(word_of)
-    emit = np.where(
-        state_viseme == _FREE,
-        scores.max(axis=1, keepdims=True) - FREE_WORD_COST_NATS,
-        scores[:, np.maximum(state_viseme, 0)],
-    )
+    # (hops, states), the alignment's largest array: made once and changed in place (a
+    # 30 s section of a long recording has some 3000 hops by 1000 states).
+    emit = scores[:, np.maximum(state_viseme, 0)]
+    free_states = state_viseme == _FREE
+    if free_states.any():
+        emit[:, free_states] = scores.max(axis=1, keepdims=True) - FREE_WORD_COST_NATS
     times = np.arange(n_hops) * FEATURE_HOP_S
     for w, word in enumerate(words):
         if word.start_s is None or word.end_s is None or word.end_s - word.start_s < MIN_ANCHOR_S:
@@ -616,30 +617,39 @@ def sphinx_timing(
     cuts = _sections(words, log_probs, max_section_s)
     samples = resample(audio, ANALYSIS_SAMPLE_RATE)
     hop_samples = round(FEATURE_HOP_S * samples.sample_rate)
+    sections = []  # (first word, stop word, first hop, stop hop, first sample)
     for (first_word, first_hop), (stop_word, stop_hop) in pairwise(cuts):
-        section_words = words[first_word:stop_word]
-        if not section_words or any(w.visemes is None for w in section_words):
+        if first_word == stop_word or any(w.visemes is None for w in words[first_word:stop_word]):
             continue
         # Hop i stands for the instant i * 10 ms: the section's audio starts half a hop early.
         first_sample = max(0, first_hop * hop_samples - hop_samples // 2)
-        section = Audio(
-            samples.samples[first_sample : stop_hop * hop_samples - hop_samples // 2],
-            samples.sample_rate,
-        )
-        phones = aligner.align(section, [w.text for w in section_words])
+        sections.append((first_word, stop_word, first_hop, stop_hop, first_sample))
+    aligned = aligner.align_all(
+        [
+            (
+                Audio(samples.samples[first_sample : stop_hop * hop_samples - hop_samples // 2],
+                      samples.sample_rate),
+                [w.text for w in words[first_word:stop_word]],
+            )
+            for first_word, stop_word, _, stop_hop, first_sample in sections
+        ]
+    )  # fmt: skip
+    for (first_word, stop_word, first_hop, stop_hop, first_sample), phones in zip(
+        sections, aligned, strict=True
+    ):
         if phones is None:
             continue
         offset_s = first_sample / samples.sample_rate - first_hop * FEATURE_HOP_S
         path, spans = aligned_path(
             [replace(p, start_s=p.start_s + offset_s, end_s=p.end_s + offset_s) for p in phones],
             stop_hop - first_hop,
-            len(section_words),
+            stop_word - first_word,
         )
         bonus[np.arange(first_hop, stop_hop), path] = SPHINX_NATS
         for i, (first, stop) in enumerate(spans):
             if stop > first:
                 timed[first_word + i] = replace(
-                    section_words[i],
+                    words[first_word + i],
                     start_s=(first_hop + first) * FEATURE_HOP_S,
                     end_s=(first_hop + stop) * FEATURE_HOP_S,
                     slack_s=SPHINX_SLACK_S,

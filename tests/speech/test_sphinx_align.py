@@ -98,3 +98,66 @@ def test_other_languages_ignore_the_english_model(network: VisemeNet) -> None:
     assert transcript_phones(posteriors, heard, audio, SphinxAligner.shared()) == (
         transcript_phones(posteriors, heard, audio)
     )
+
+
+SECTIONS = [
+    "Bob put a big map on the pub table.",
+    "My mum bought plums, bread and butter at the market.",
+    "Peter played the piano by the open window.",
+    "A bumblebee buzzed above the empty bottle.",
+]
+
+
+@pytest.fixture(scope="module")
+def sections() -> list[tuple[object, list[str]]]:
+    return [(spoken(text, "en-us")[0], text.split()) for text in SECTIONS]
+
+
+def test_sections_aligned_in_a_forked_child_as_one_by_one(
+    sections: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gioconda.speech.sphinx_align as sphinx_align
+
+    assert sum(audio.duration_s for audio, _ in sections) >= sphinx_align.MIN_FORKED_S
+    forked: list[int] = []
+
+    class Counted(sphinx_align._ForkedAlignment):
+        def __init__(self, aligner: SphinxAligner, jobs: list) -> None:
+            forked.append(len(jobs))
+            super().__init__(aligner, jobs)
+
+    monkeypatch.setattr(sphinx_align, "_ForkedAlignment", Counted)
+    aligner = SphinxAligner.shared()
+    one_by_one = [aligner._run(aligner._job(audio, words)) for audio, words in sections]
+    assert all(phones is not None for phones in one_by_one)
+    assert aligner.align_all(sections) == one_by_one
+    assert forked and 0 < forked[0] < len(sections)  # the later sections went to a child
+    # ... and again: the decoder the child copied is left as it was
+    assert aligner.align_all(sections) == one_by_one
+
+
+@pytest.mark.parametrize("failure", ["dies", "hangs"])
+def test_a_child_that_fails_leaves_its_sections_to_the_parent(
+    sections: list, failure: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    import gioconda.speech.sphinx_align as sphinx_align
+
+    aligner = SphinxAligner.shared()
+    expected = [aligner._run(aligner._job(audio, words)) for audio, words in sections]
+
+    def failing(*_: object) -> None:
+        if failure == "dies":
+            os._exit(3)
+        time.sleep(600)
+
+    monkeypatch.setattr(sphinx_align, "_align_in_child", failing)
+    monkeypatch.setattr(sphinx_align, "CHILD_WAIT_S", 0.5)
+    start = time.monotonic()
+    assert aligner.align_all(sections) == expected
+    assert time.monotonic() - start < 20
+    import multiprocessing
+
+    assert not [p for p in multiprocessing.active_children() if p.name == "gioconda-align"]
