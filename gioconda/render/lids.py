@@ -50,6 +50,14 @@ LOWER_REACH = 0.8
 #: reaches, in eye widths (Face Mesh's lid line sits on the inside of the lashes).
 LASH_ABOVE = 0.07
 LASH_BELOW = 0.0
+#: Where the photo's lashes (or a painted or drawn lash line) run on as a dark band further up
+#: than that, the whole band moves: how far it reaches is measured per eye (see
+#: :func:`_photo_lash_band`), up to :data:`LASH_MOST` eye widths above the lid edge. A dark
+#: sample is within :data:`LASH_DARK` of the way from the lashes' lightness to the lid skin's,
+#: and this eye's lashes and skin must differ by at least :data:`LASH_CONTRAST` (CIELAB L).
+LASH_MOST = 0.2
+LASH_DARK = 0.3
+LASH_CONTRAST = 25.0
 #: The lower lid's margin, moved whole, in eye widths either side of its landmark line.
 LOWER_MARGIN = 0.03
 #: How much the line where shut lids meet darkens (the lashes and the fold between them).
@@ -122,6 +130,8 @@ class _Eye:
     crease: np.ndarray  # (K,) reach above the upper lid, pixels
     below: np.ndarray  # (K,) reach below the lower lid, pixels
     lash_above: float
+    #: How wide the shade where shut lids meet is (pixels): a thin lash line's width.
+    shade_width: float
     lash_below: float
     margin: float
     box: tuple[float, float, float, float]  # a0, b0, a1, b1 of what the lids may move
@@ -320,6 +330,47 @@ def _photo_outer_corner(
     return np.maximum(lower, upper + opening)
 
 
+def _photo_lash_band(
+    light: np.ndarray,
+    origin: np.ndarray,
+    axes: np.ndarray,
+    a: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    width: float,
+) -> float:
+    """How far above the upper lid edge ``upper`` the photo's dark lash line reaches, pixels
+    (the median over the eye's middle half; 0 where it cannot be told).
+
+    A thick lash line (dense lashes, liner, a painting's or a stylized photo's dark outline)
+    left where it is while the lid's edge moves down stays as a dark rim around the shut lid:
+    the eye reads open, with a veil of skin inside it. So the band is measured: from the lid
+    edge up, as long as the photo stays as dark as the lashes (the darkest just above the edge)
+    are against this lid's own skin (the lighter quarter of what lies up to twice
+    :data:`LASH_MOST` above the edge); see :data:`LASH_DARK`.
+
+    ``light``: the photo's :func:`_lightness`.
+    """
+    size = light.shape[0]
+    gap = lower - upper
+    centre = a[gap > 1.0].mean() if (gap > 1.0).any() else 0.0
+    middle = (gap > 1.0) & (np.abs(a - centre) < 0.25 * width)
+    if middle.sum() < 3:
+        return 0.0
+    steps = np.arange(0.0, 2 * LASH_MOST * width + 0.5, 0.5)
+    b = upper[middle, None] - steps[None, :]
+    points = origin + a[middle, None, None] * axes[0] + b[..., None] * axes[1]
+    xy = np.clip(points, 0, size - 1).astype(np.float32)
+    above = cv2.remap(light, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR)  # (K, N)
+    lash = float(np.median(above[:, : max(int(0.05 * width / 0.5), 2)].min(1)))
+    skin = float(np.percentile(above, 75))
+    if skin - lash < LASH_CONTRAST:
+        return 0.0
+    dark = above - lash < LASH_DARK * (skin - lash)
+    run = np.cumprod(dark, axis=1).sum(1) * 0.5  # dark from the edge up, pixels
+    return float(min(np.median(run), LASH_MOST * width))
+
+
 def _line(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
     order = np.argsort(a)
     return np.interp(at, a[order], b[order])
@@ -395,6 +446,10 @@ class LidCloser:
             brow_b = _line(brow[:, 0], brow[:, 1], a)
             room = np.maximum(upper - brow_b, 0.0) * CREASE_ROOM
             lash_above, lash_below = LASH_ABOVE * width, LASH_BELOW * width
+            if light is not None:
+                lash_above = max(
+                    lash_above, _photo_lash_band(light, origin, axes, a, upper, lower, width)
+                )
             # Never so short that the sheet folds: the sheet's eased travel must stay under
             # its length (see :meth:`_upper_source`).
             least = 0.6 * biggest + lash_above + lash_below + 1.0
@@ -421,6 +476,7 @@ class LidCloser:
                     crease,
                     below,
                     lash_above,
+                    LASH_ABOVE * width,
                     lash_below,
                     LOWER_MARGIN * width,
                     box,
@@ -521,7 +577,7 @@ class LidCloser:
             # Where the lids meet, the lashes of both and the fold between them shade the
             # line: darker as the eye shuts, over about the lash band's width.
             meet = b - (upper + up * gap + eye.lash_below)
-            contact = np.exp(-0.5 * (meet / max(eye.lash_above, 1.0)) ** 2)
+            contact = np.exp(-0.5 * (meet / max(eye.shade_width, 1.0)) ** 2)
             # (fading to nothing at the corners, where the lids always meet)
             along = np.clip(gap / max(float(eye.gap.max()), 1e-3), 0.0, 1.0) ** 0.5
             shade = 1.0 - CONTACT_SHADOW * min(up / 0.8, 1.0) * contact * along

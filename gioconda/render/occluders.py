@@ -63,6 +63,15 @@ OCCLUDER_REACH = 0.08
 #: What stands in front of an eye must cross its box at least this far (eye widths), from
 #: the box's edge: a lid crease, a mole or a lash line does not.
 OCCLUDER_MIN_EXTENT = 0.5
+#: A piece that the upper lid's edge runs into through dark as deep as the piece's own (no
+#: lid skin between them) over more than this share of the eye's middle columns, around an
+#: eye itself as dark, is the lids' own dark outline (a stylized or painted eye's), not a
+#: rim: a rim crosses the lid once or passes over bare lid skin, and one drawn along the
+#: lid's edge borders an eye lighter than it. Taken for a rim, the outline stayed where it
+#: was while the lid slid under it, a dark ring around the shut lid (the eye read open).
+#: Looked for up to :data:`OUTLINE_REACH` eye widths above the edge.
+OUTLINE_SHARE = 0.5
+OUTLINE_REACH = 0.4
 
 
 class EyeOccluders:
@@ -204,6 +213,9 @@ class EyeOccluders:
             seeds[:, inner_x0:inner_x1] = cls._crossing(
                 candidates[:, inner_x0:inner_x1].astype(np.uint8), width
             )
+            seeds &= ~cls._lid_outline(
+                seeds, patch, lm[list(upper), :2] - [x0, y0], lm[list(lower), :2] - [x0, y0], width
+            )
             if not seeds.any():
                 continue
             # Grow the pieces over the rest of what is as dark as they are (a thick rim's
@@ -293,6 +305,63 @@ class EyeOccluders:
             (found_soft, found_keep, found_shade & ~found_soft & ~found_keep, rim_lightness),
             boxes,
         )
+
+    @staticmethod
+    def _lid_outline(
+        pieces: np.ndarray,
+        lightness: np.ndarray,
+        upper: np.ndarray,
+        lower: np.ndarray,
+        width: float,
+    ) -> np.ndarray:
+        """The pieces of ``pieces`` (bool, in the eye's box) that are the lids' own dark
+        outline, as one bool mask: the upper lid's edge runs into them through dark as deep
+        as theirs (see :data:`OUTLINE_SHARE`), and the eye between the lids is as dark as
+        they are (a stylized or painted eye drawn dark within its outline). A rim drawn over
+        the lid's edge borders an eye that shows lighter than it, its white and iris.
+
+        ``lightness``: the box's Lab L (0-100); ``upper``, ``lower``: the lids' landmarks in
+        the box's pixels, corner to corner.
+        """
+        count, labels = cv2.connectedComponents(pieces.astype(np.uint8), connectivity=8)
+        outline_of_lids = np.zeros(pieces.shape, bool)
+        h, w = pieces.shape
+        upper, lower = upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])]
+        centre = 0.5 * (upper[:, 0].min() + upper[:, 0].max())
+        columns = np.arange(int(np.ceil(centre - 0.25 * width)), int(centre + 0.25 * width) + 1)
+        columns = columns[(columns >= 0) & (columns < w)]
+        if len(columns) == 0:
+            return outline_of_lids
+        edge = np.interp(columns, upper[:, 0], upper[:, 1])
+        low = np.interp(columns, lower[:, 0], lower[:, 1])
+        # (the eye between its lids, away from their margins)
+        inside = [
+            lightness[int(np.clip(round(y + t * (y1 - y)), 0, h - 1)), x]
+            for x, y, y1 in zip(columns, edge, low, strict=True)
+            for t in (0.3, 0.5, 0.7)
+        ]
+        eye_lightness = float(np.median(inside))
+        reach = max(int(np.ceil(OUTLINE_REACH * width)), 1)
+        for i in range(1, count):
+            piece = labels == i
+            dark_below = float(np.median(lightness[piece])) + OCCLUDER_CONTRAST
+            if eye_lightness > dark_below:
+                continue
+            dark = lightness <= dark_below
+            runs_into = 0
+            for x, y in zip(columns, edge, strict=True):
+                # Up from the lid's edge through dark until the piece (or lid skin) is met.
+                for row in range(int(np.floor(y)), max(int(np.floor(y)) - reach, -1), -1):
+                    if row >= h:
+                        continue
+                    if piece[row, x]:
+                        runs_into += 1
+                        break
+                    if not dark[row, x]:
+                        break
+            if runs_into > OUTLINE_SHARE * len(columns):
+                outline_of_lids |= piece
+        return outline_of_lids
 
     @staticmethod
     def _crossing(candidates: np.ndarray, width: float) -> np.ndarray:
