@@ -161,12 +161,9 @@ def _animate_process(
 ) -> tuple[float, float, float]:
     """Wall seconds of ``gioconda animate`` as a new process, its own peak RSS in MB, and
     with ``whole_job`` the peak of the memory of it and its children (the forked render and
-    alignment processes) together, in MB (else 0).
-
-    The whole job's memory is the sum of each process's proportional set size (PSS: a page
-    shared by n processes counts 1/n in each; the children share most of the parent's pages),
-    sampled every :data:`_JOB_SAMPLE_S`; a spike shorter than that may be missed, which the
-    process's own high-water mark (VmHWM) is not."""
+    alignment processes) together (:func:`_job_kb`), in MB (else 0), sampled every
+    :data:`_JOB_SAMPLE_S`: a spike shorter than that may be missed, which the process's own
+    high-water mark (VmHWM) is not."""
     report = os.path.join(tmp, "rss.txt")
     command = [sys.executable, "-c", _CHILD, report, "animate", photo, wav, "-o", out,
                "--size", str(size), "-q", "--max-audio-seconds", "7200"]  # fmt: skip
@@ -174,7 +171,7 @@ def _animate_process(
     job_peak_kb = 0
     with subprocess.Popen(command, stdout=subprocess.DEVNULL) as process:
         while whole_job and process.poll() is None:
-            job_peak_kb = max(job_peak_kb, _tree_pss_kb(process.pid))
+            job_peak_kb = max(job_peak_kb, _job_kb(process.pid))
             time.sleep(_JOB_SAMPLE_S)
     if process.wait() != 0:
         raise subprocess.CalledProcessError(process.returncode, command)
@@ -187,18 +184,23 @@ def _animate_process(
 _JOB_SAMPLE_S = 0.05
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """The summed PSS (kB) of process ``pid`` and its descendants now (Linux; 0 elsewhere)."""
+def _job_kb(pid: int) -> int:
+    """The memory (kB) of process ``pid`` and its descendants now: its resident set and what
+    each descendant has of its own (private pages; the pages it shares with ``pid``, forked
+    copy-on-write, are counted once, in ``pid``'s). Linux; 0 elsewhere."""
     total = 0
-    pending = [pid]
+    pending: list[tuple[int, tuple[str, ...]]] = [(pid, ("Rss:",))]
     while pending:
-        current = pending.pop()
+        current, fields = pending.pop()
         try:
             with open(f"/proc/{current}/smaps_rollup") as rollup:
-                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+                total += sum(int(line.split()[1]) for line in rollup if line.startswith(fields))
             with open(f"/proc/{current}/task/{current}/children") as children:
-                pending += [int(child) for child in children.read().split()]
-        except (OSError, StopIteration, ValueError):
+                pending += [
+                    (int(child), ("Private_Clean:", "Private_Dirty:"))
+                    for child in children.read().split()
+                ]
+        except (OSError, ValueError):
             continue  # gone meanwhile, or not Linux
     return total
 
