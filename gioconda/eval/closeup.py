@@ -1,7 +1,7 @@
-"""Close-up measures for ``gioconda eval render``: lids, the open mouth, the chosen expression
-and what a smaller head uncovers, each read back from the rendered pixels by tools we did not
-write (MediaPipe Face Mesh and Selfie Segmentation re-detecting the frame, OpenCV's colour
-conversion and derivatives).
+"""Close-up measures for ``gioconda eval render``: lids, the open mouth and its shading, the
+chosen expression and what a smaller head uncovers, each read back from the rendered pixels by
+tools we did not write (MediaPipe Face Mesh and Selfie Segmentation re-detecting the frame,
+OpenCV's colour conversion and derivatives).
 
 Columns (see :data:`CLOSEUP_COLUMNS`):
 
@@ -21,6 +21,13 @@ Columns (see :data:`CLOSEUP_COLUMNS`):
 * **talk corners**: the same at JawOpen 0.5 alone (an open vowel), all else at rest: as the
   jaw drops the lips' middle goes down, and corners that stay up part the lips in a crescent
   grin; near 0 or below, the corners came down with the jaw.
+* **cavity in:out**: at JawOpen 0.75 (a wide open vowel), inside the re-detected inner lip
+  contour (the Face Mesh's, 78-308 round the inner lips), the mean lightness (Lab L) of the
+  opening's core (its pixels at least 0.7 of the largest distance from the contour) over that
+  of a ring just inside the lips (0.1 to 0.35 of it), both leaving out teeth (pixels lighter than
+  0.75 of the upper teeth: the 90th percentile of L in the top 0.3 of the opening's middle half);
+  below 1 the mouth darkens toward the throat as a real one does, light coming in between the
+  lips; near 1 it is one flat tone. n/a when the opening shows too little.
 * **halo HF**, **halo streak**: at head distance 0.8, the background a smaller person
   uncovers (person in the photo, not in the frame, by Selfie Segmentation run on both) against
   the background beside it (not person in either, within 4 % of the frame of the uncovered
@@ -40,10 +47,17 @@ import numpy as np
 
 from gioconda.eval.measure import FaceMeasurement, FaceMeasurer
 from gioconda.face.native_logs import native_stderr_silenced
-from gioconda.face.topology import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
+from gioconda.face.topology import (
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
 from gioconda.motion.controls import EMOTIONS
 from gioconda.motion.frames import MotionFrame
-from gioconda.render.regions import polygon_mask
+from gioconda.render.regions import outline, polygon_mask
 from gioconda.render.renderer import Renderer
 
 CLOSEUP_COLUMNS = (
@@ -53,6 +67,7 @@ CLOSEUP_COLUMNS = (
     ("sad_corners", "sad corners", "{:+.3f}"),
     ("happy_corners", "happy corners", "{:+.3f}"),
     ("talk_corners", "talk corners", "{:+.3f}"),
+    ("cavity_in_out", "cavity in:out", "{:.2f}"),
     ("halo_hf", "halo HF", "{:.2f}"),
     ("halo_streak", "halo streak", "{:.2f}"),
 )
@@ -61,6 +76,11 @@ ROUNDED: dict[str, Any] = {"JawOpen": 0.45, "MouthFunnel": 0.6, "MouthPucker": 0
 SPREAD: dict[str, Any] = {"JawOpen": 0.3, "MouthStretchLeft": 0.5, "MouthStretchRight": 0.5}
 #: An open vowel's jaw, at which the corners' height is judged (talk corners).
 TALKING_JAW = 0.5
+#: A wide open vowel's jaw, at which the cavity's shading is judged (cavity in:out).
+CAVITY_JAW = 0.75
+#: The cavity's core and ring (shares of the largest distance into the opening), and what is
+#: taken for teeth (over this share of the upper teeth's lightness), for cavity in:out.
+CAVITY_CORE, CAVITY_RING, CAVITY_TEETH = 0.7, (0.1, 0.35), 0.75
 #: Head distance at which what a smaller person uncovers is judged.
 SMALLER = 0.8
 #: The lid's skin band above the open lid's edge, in eye widths.
@@ -115,6 +135,39 @@ def corner_lift(landmarks: np.ndarray) -> float:
     width = np.linalg.norm(landmarks[291, :2] - landmarks[61, :2])
     middle = (landmarks[13, :2] + landmarks[14, :2]) / 2
     return float(np.mean([(middle - landmarks[c, :2]) @ down for c in (61, 291)]) / width)
+
+
+def cavity_depth(frame: np.ndarray, landmarks: np.ndarray) -> float:
+    """The open mouth's core over its rim (mean lightness, teeth left out) in ``frame`` (RGB),
+    inside the inner lip contour of ``landmarks`` (the frame's re-detected ones); see the
+    module docs. NaN when the opening, its core or its ring has under 10 pixels."""
+    inner = outline(landmarks, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+    opening = polygon_mask(frame.shape[:2], inner, soft=False)
+    if opening.sum() < 10:
+        return float("nan")
+    # OpenCV's 8-bit Lab has L in 0-255.
+    lightness = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    ys, xs = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+    upper, lower = (landmarks[list(lip), :2] for lip in (LIPS_INNER_UPPER, LIPS_INNER_LOWER))
+    upper, lower = upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])]
+    upper_y = np.interp(xs, upper[:, 0], upper[:, 1])
+    lower_y = np.interp(xs, lower[:, 0], lower[:, 1])
+    down = (ys - upper_y) / np.maximum(lower_y - upper_y, 1.0)  # 0 at the upper lip, 1 at the lower
+    width = float(np.linalg.norm(landmarks[291, :2] - landmarks[61, :2]))
+    middle = opening & (np.abs(xs - (landmarks[61, 0] + landmarks[291, 0]) / 2) < 0.25 * width)
+    top = middle & (down < 0.3)
+    if top.sum() < 10:
+        return float("nan")
+    teeth = lightness > CAVITY_TEETH * float(np.percentile(lightness[top], 90))
+    inside = cv2.distanceTransform(opening.astype(np.uint8), cv2.DIST_L2, 3)
+    deepest = float(inside.max())
+    dark = opening & ~teeth
+    core = dark & (inside >= CAVITY_CORE * deepest)
+    near, far = CAVITY_RING
+    ring = dark & (inside > near * deepest) & (inside < far * deepest)
+    if core.sum() < 10 or ring.sum() < 10:
+        return float("nan")
+    return float(lightness[core].mean() / max(float(lightness[ring].mean()), 1e-3))
 
 
 def _segment(image: np.ndarray) -> np.ndarray:
@@ -187,6 +240,11 @@ def closeup_metrics(
         corner_lift(talking) - corner_lift(rest.landmarks)
         if talking is not None and rest.landmarks is not None
         else nan
+    )
+    wide = renderer.render(MotionFrame.still(JawOpen=CAVITY_JAW))
+    wide_landmarks = measurer.measure(wide).landmarks
+    metrics["cavity_in_out"] = (
+        cavity_depth(wide, wide_landmarks) if wide_landmarks is not None else nan
     )
     smaller = renderer.render(dataclasses.replace(MotionFrame.still(), head_scale=SMALLER))
     metrics["halo_hf"], metrics["halo_streak"] = uncovered_background(photo, smaller)

@@ -51,7 +51,7 @@ UPPER_TOOTH_HEIGHT = 0.13
 
 #: Height of the lower teeth above the lower lip's inner edge, in mouth widths: in speech the
 #: lower lip covers them but for their biting edges.
-LOWER_TOOTH_HEIGHT = 0.06
+LOWER_TOOTH_HEIGHT = 0.05
 
 
 #: How far each tooth's biting edge rounds off toward its neighbours, in mouth widths: the
@@ -83,6 +83,9 @@ TEETH_TOP_ABOVE_LIP = 0.01
 CORNER_DEPTH = 0.42
 #: How much darker the cavity is at the corners than in the middle.
 CORNER_SHADE = 0.25
+#: The cavity's colour by the lips, a share of theirs (deeper in it darkens, see
+#: :data:`THROAT_DARK`).
+CAVITY_LIGHT = 0.26
 #: Opacity of the lips' wet inner rim over the dark.
 INNER_LIP_RIM_ALPHA = 0.8
 #: The tongue's top below the lower lip: at rest, and how much lower with the jaw wide open
@@ -91,20 +94,34 @@ TONGUE_TOP, TONGUE_DROP, TONGUE_JAW_FULL = 0.10, 0.10, 0.5
 #: The tongue's soft top edge, its half width, how far down it brightens from its shaded top
 #: (and how dark that top is), and its opacity.
 TONGUE_EDGE, TONGUE_HALF_WIDTH, TONGUE_SHADING, TONGUE_TOP_SHADE, TONGUE_ALPHA = (
-    0.02, 0.38, 0.08, 0.55, 0.8,
+    0.04, 0.38, 0.12, 0.35, 0.8,
 )  # fmt: skip
-#: Painted lower teeth show from this JawOpen on, fully after this much more.
-LOWER_TEETH_JAW, LOWER_TEETH_JAW_RAMP = 0.3, 0.2
+#: The tongue's front curves down behind the lower lip, away from the light: this much darker
+#: at the lip, over this far up from it (mouth widths).
+TONGUE_FRONT_DARK, TONGUE_FRONT_REACH = 0.5, 0.05
+#: Painted lower teeth fade in from this JawOpen on, fully shown this much more open: in speech
+#: (JawOpen about 0.5) a faint edge over the lower lip, in full only with the jaw wide open.
+LOWER_TEETH_JAW, LOWER_TEETH_JAW_RAMP = 0.3, 0.7
 #: The lower teeth's soft top edge, the half width of their row (the incisors and canines that
 #: show over the lip in speech) and its soft end, how much
 #: shorter they are toward the corners, how much of the mouth's warm light they take, and
 #: how much darker they are at the lip than at their tips.
-LOWER_TEETH_EDGE, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END = 0.01, 0.24, 0.05
-LOWER_TEETH_CORNER_DROP, LOWER_TEETH_WARMTH, LOWER_TEETH_SHADE = 0.3, 0.3, 0.5
+LOWER_TEETH_EDGE, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END = 0.01, 0.17, 0.08
+LOWER_TEETH_CORNER_DROP, LOWER_TEETH_WARMTH, LOWER_TEETH_SHADE = 0.3, 0.12, 0.5
 #: The upper teeth's soft biting edge, the half width of their row and its soft end, and how
 #: much shorter they are toward the corners.
 UPPER_TEETH_EDGE, UPPER_TEETH_HALF_WIDTH, UPPER_TEETH_END = 0.012, 0.40, 0.06
 UPPER_TEETH_CORNER_DROP = 0.35
+#: The cavity darkens from the lips inward (the light comes in between them), by this much
+#: at this distance (mouth widths) into the opening and beyond.
+THROAT_REACH, THROAT_DARK = 0.12, 0.55
+#: The upper teeth's shadow in the cavity below their biting edge: this much darker at the
+#: edge, fading out over this far down (mouth widths).
+UNDER_TEETH_REACH, UNDER_TEETH_DARK = 0.1, 0.5
+#: The lower teeth stand :data:`LOWER_TOOTH_HEIGHT` over the lower lip with the jaw wide open,
+#: this share less when they first show (the lip covers them in speech); and, in the upper
+#: lip's and teeth's shadow, they take this share of the upper teeth's light.
+LOWER_TEETH_RISE, LOWER_TEETH_LIGHT = 0.7, 0.8
 #: The upper lip's shadow on the teeth: how dark at the lip, fading over this far down.
 LIP_SHADOW, LIP_SHADOW_REACH = 0.28, 0.035
 #: The biting edges' translucency: this much darker over this far from the edge.
@@ -154,7 +171,7 @@ class MouthPainter:
             light = float(np.clip(skin.mean() / 165.0, 0.35, 1.1))
             teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
         self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
-        self.cavity = (lip_colour * 0.18 + 4).astype(np.float32)
+        self.cavity = (lip_colour * CAVITY_LIGHT + 4).astype(np.float32)
         self.inner_lip = (lip_colour * 0.55).astype(np.float32)
         self.sharpness = blur_sigma(portrait)
         across = face_pixels(portrait, rig)
@@ -270,8 +287,12 @@ class MouthPainter:
         # them; beside them, a smile's corners show the dark of the cheeks, not teeth of
         # another colour.)
         upper_teeth = self.own is None or not self.own.has_upper_teeth
+        # (The lower teeth rise over the lip as the jaw drops: the lip falls off them.)
+        rise = 1 - LOWER_TEETH_RISE + LOWER_TEETH_RISE * lower_shown
+        lower_height = LOWER_TOOTH_HEIGHT * width * rise
         paint_kernels.mouth_interior(field, powers, inside, self._scalars, tongue_drop,
-                                     self._colours, lower_shown, upper_teeth, interior)  # fmt: skip
+                                     lower_height, self._colours, lower_shown, upper_teeth,
+                                     interior)  # fmt: skip
         if self.own is not None:
             # The photo's own interior: what it showed above its gap moves with the skull,
             # what it showed below moves with the jaw (the lower lip).
@@ -607,12 +628,13 @@ def _interior_scalars(width: float) -> tuple[np.float32, ...]:
     values = (
         1 - CORNER_SHADE, CORNER_SHADE, INNER_LIP_RIM * width, INNER_LIP_RIM_ALPHA,
         TONGUE_EDGE * width, TONGUE_HALF_WIDTH, TONGUE_SHADING * width, TONGUE_TOP_SHADE,
-        1 - TONGUE_TOP_SHADE, TONGUE_ALPHA, TEETH_CORNER_SHADE, LOWER_TOOTH_HEIGHT * width,
-        LOWER_TEETH_CORNER_DROP, EMBRASURE * width, LOWER_TEETH_EDGE * width,
-        LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END, LOWER_TEETH_SHADE, TOOTH_ROUNDING, TOOTH_SEAM,
+        1 - TONGUE_TOP_SHADE, TONGUE_ALPHA, TEETH_CORNER_SHADE, LOWER_TEETH_CORNER_DROP,
+        EMBRASURE * width, LOWER_TEETH_EDGE * width, LOWER_TEETH_HALF_WIDTH, LOWER_TEETH_END,
+        LOWER_TEETH_SHADE, TOOTH_ROUNDING, TOOTH_SEAM,
         TEETH_TOP_ABOVE_LIP * width, UPPER_TOOTH_HEIGHT * width, UPPER_TEETH_CORNER_DROP,
         UPPER_TEETH_EDGE * width, UPPER_TEETH_HALF_WIDTH, UPPER_TEETH_END,
         LIP_SHADOW_REACH * width, 1 - LIP_SHADOW, LIP_SHADOW, TOOTH_EDGE_REACH * width,
-        TOOTH_EDGE_DARKENING,
+        TOOTH_EDGE_DARKENING, THROAT_REACH * width, THROAT_DARK, UNDER_TEETH_REACH * width,
+        UNDER_TEETH_DARK, LOWER_TEETH_LIGHT, TONGUE_FRONT_REACH * width, TONGUE_FRONT_DARK,
     )  # fmt: skip
     return tuple(np.float32(v) for v in values)

@@ -164,26 +164,31 @@ def mouth_interior(
     inside: np.ndarray,
     scalars: tuple[np.float32, ...],
     tongue_drop: float,
+    lower_height: float,
     colours: np.ndarray,
     lower_shown: float,
     upper_teeth: bool,
     interior: np.ndarray,
 ) -> None:
-    """The painted interior ((h, w, 3) float32 ``interior``): the cavity with the lips' wet rim
-    (``inside``: each pixel's distance into the opening), the tongue (its top ``tongue_drop``
-    pixels below the lower lip), the lower teeth when ``lower_shown`` > 0 and the upper teeth
+    """The painted interior ((h, w, 3) float32 ``interior``): the cavity, darker deeper in
+    from the lips and under the upper teeth, with the lips' wet rim (``inside``: each pixel's
+    distance into the opening), the tongue (its top ``tongue_drop`` pixels below the lower
+    lip), the lower teeth (``lower_height`` pixels over the lower lip) when ``lower_shown`` > 0
+    and the upper teeth
     (unless not ``upper_teeth``), from :func:`mouth_frame`'s ``frame`` and NumPy's ``powers`` of
     it (the upper side ** 4 and ** 12, the lower side's, the turn ** 1.5). ``scalars``: the
     lengths and constants as NumPy rounded them to float32, in the order unpacked below (see
     ``gioconda.render.mouth._interior_scalars``); ``colours``: (5, 3) float32 cavity, inner lip,
     tongue, teeth and the lower teeth's warmer colour."""
     (corner_base, corner_shade, rim_reach, rim_alpha, tongue_edge, tongue_half, tongue_shading,
-     tongue_top_shade, tongue_rest, tongue_alpha, turn_shade, lower_height, lower_drop,
+     tongue_top_shade, tongue_rest, tongue_alpha, turn_shade, lower_drop,
      embrasure, lower_edge, lower_half, lower_end, lower_shade, rounding, seam, teeth_above,
      upper_height, upper_drop, upper_edge, upper_half, upper_end, shadow_reach, shadow_base,
-     lip_shadow, edge_reach, edge_darkening) = scalars  # fmt: skip
+     lip_shadow, edge_reach, edge_darkening, throat_reach, throat_dark, under_reach, under_dark,
+     lower_light, front_reach, front_dark) = scalars  # fmt: skip
     top_drop, shown = _F(tongue_drop), _F(lower_shown)
     one = _F(1.0)
+    risen = _F(lower_height)
     upper4, upper12, lower4, lower12, turn = powers
     width = interior.shape[1]
     # Per row: each layer's alpha and shading in loops of arithmetic alone (which the compiler
@@ -197,8 +202,14 @@ def mouth_interior(
         lower_lip, skull_lip, depth = frame[3, i], frame[4, i], frame[5, i]
         inside_row = inside[i]
         for j in range(width):
-            # The cavity, darker toward the corners, and the lips' wet rim.
-            shade[j] = corner_base + corner_shade * (one - depth[j])
+            # The cavity: darker toward the corners, deeper in from the lips (the light comes
+            # in between them) and under the upper teeth's biting edge (their shadow).
+            far = _clip01(inside_row[j] / throat_reach)
+            teeth_top = min(skull_lip[j], upper_lip[j]) - teeth_above
+            teeth_bottom = teeth_top + upper_height * (one - upper_drop * (depth[j] * depth[j]))
+            under = _clip01(one - (rel_y[j] - teeth_bottom) / under_reach)
+            shade[j] = (corner_base + corner_shade * (one - depth[j])) * (one - throat_dark * far)
+            shade[j] = shade[j] * (one - under_dark * under)
             wet = _clip01(one - inside_row[j] / rim_reach)
             rim[j] = wet * wet * rim_alpha
             # The tongue.
@@ -206,19 +217,28 @@ def mouth_interior(
             q = abs(u[j]) / tongue_half
             tongue[j] = _clip01((rel_y[j] - tongue_top) / tongue_edge) * _clip01(one - q * q)
             below_top = _clip01((rel_y[j] - tongue_top) / tongue_shading)
-            tongue_shade[j] = tongue_top_shade + tongue_rest * below_top
+            # (and its front, curving down behind the lower lip, away from the light)
+            front = _clip01(one - (lower_lip[j] - rel_y[j]) / front_reach)
+            lit = tongue_top_shade + tongue_rest * below_top
+            tongue_shade[j] = lit * (one - front_dark * front)
         if lower_shown > 0:
             side, side4, side12, turned = frame[7, i], lower4[i], lower12[i], turn[i]
             for j in range(width):
-                lower_top = lower_lip[j] - lower_height * (one - lower_drop * (depth[j] * depth[j]))
+                lower_top = lower_lip[j] - risen * (one - lower_drop * (depth[j] * depth[j]))
                 lower_top = lower_top + embrasure * side4[j]
                 teeth = _clip01((rel_y[j] - lower_top) / lower_edge)
                 row = _clip01((lower_half - abs(u[j])) / lower_end)
                 low[j] = teeth * (row * shown)
-                down = _clip01((rel_y[j] - lower_top) / lower_height)
+                # Shaded as the upper row is, in the upper lip's and teeth's shadow: their
+                # translucent tips a little darker, and darker down into the lower lip's
+                # shade (which hides their roots).
+                down = _clip01((rel_y[j] - lower_top) / risen)
+                near_tip = _clip01(one - (rel_y[j] - lower_top) / edge_reach)
+                light = lower_light * (one - lower_shade * down)
+                light = light * (one - edge_darkening * near_tip)
                 falloff = one - turn_shade * turned[j]
                 relief = falloff * (one - rounding * (side[j] * side[j]) - seam * side12[j])
-                low_light[j] = (one - lower_shade * down) * relief
+                low_light[j] = light * relief
         if upper_teeth:
             side, side4, side12, turned = frame[6, i], upper4[i], upper12[i], turn[i]
             for j in range(width):

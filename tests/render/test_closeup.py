@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from gioconda.eval.closeup import (
+    CAVITY_JAW,
     ROUNDED,
     SPREAD,
+    cavity_depth,
     corner_lift,
     lid_distance,
     mouth_aspect,
@@ -128,6 +130,18 @@ def test_an_open_vowel_on_a_smiling_photo_is_no_crescent_grin(which, request, me
     rest, talking = lift(), lift(JawOpen=0.5)
     assert talking - rest < 0.03
     assert lift(JawOpen=0.5, MouthSmileLeft=0.5, MouthSmileRight=0.5) > talking + 0.03
+
+
+@pytest.mark.parametrize("which", ["mona_renderer", "astronaut_renderer"])
+def test_a_wide_open_mouth_darkens_toward_the_throat(which, request, measurer):
+    """Light comes into a mouth between the lips: inside the re-detected opening the cavity
+    is darkest deep in, under the upper teeth and toward the throat, and lighter near the
+    lips (the tongue, their wet inner side); not one flat dark tone (its core at 0.35 and
+    0.40 of the lightness of a ring just inside the lips, at JawOpen 0.75; now 0.18 and
+    0.23)."""
+    renderer = request.getfixturevalue(which)
+    frame = renderer.render(MotionFrame.still(JawOpen=CAVITY_JAW))
+    assert cavity_depth(frame, measurer.measure(frame).landmarks) < 0.28
 
 
 def test_sad_replaces_a_smiling_photos_smile(mona_renderer, measurer):

@@ -39,6 +39,8 @@ from gioconda.render.mouth import (
     LOWER_TEETH_HALF_WIDTH,
     LOWER_TEETH_JAW,
     LOWER_TEETH_JAW_RAMP,
+    LOWER_TEETH_LIGHT,
+    LOWER_TEETH_RISE,
     LOWER_TEETH_SHADE,
     LOWER_TEETH_WARMTH,
     LOWER_TOOTH_EDGES,
@@ -48,9 +50,13 @@ from gioconda.render.mouth import (
     TEETH_CORNER_SHADE,
     TEETH_TOP_ABOVE_LIP,
     TEETH_TURN_AWAY,
+    THROAT_DARK,
+    THROAT_REACH,
     TONGUE_ALPHA,
     TONGUE_DROP,
     TONGUE_EDGE,
+    TONGUE_FRONT_DARK,
+    TONGUE_FRONT_REACH,
     TONGUE_HALF_WIDTH,
     TONGUE_JAW_FULL,
     TONGUE_SHADING,
@@ -61,6 +67,8 @@ from gioconda.render.mouth import (
     TOOTH_EDGES,
     TOOTH_ROUNDING,
     TOOTH_SEAM,
+    UNDER_TEETH_DARK,
+    UNDER_TEETH_REACH,
     UPPER_TEETH_CORNER_DROP,
     UPPER_TEETH_EDGE,
     UPPER_TEETH_END,
@@ -251,8 +259,14 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     # Deeper in the mouth and toward the corners is darker; just inside the lips their
     # wet inner side catches the light (the lips' colour, in shade), fading into the
     # dark over a few hundredths of the mouth's width.
-    interior *= (1 - CORNER_SHADE + CORNER_SHADE * (1 - depth))[..., None]
+    # The light comes in between the lips: darker deeper in from them, and in the upper
+    # teeth's shadow below their biting edge.
     inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    far = np.clip(inside / (THROAT_REACH * width), 0.0, 1.0)
+    teeth_bottom = teeth_top + UPPER_TOOTH_HEIGHT * width * (1 - UPPER_TEETH_CORNER_DROP * depth**2)
+    under = np.clip(1 - (rel_y - teeth_bottom) / (UNDER_TEETH_REACH * width), 0.0, 1.0)
+    shade = (1 - CORNER_SHADE + CORNER_SHADE * (1 - depth)) * (1 - THROAT_DARK * far)
+    interior *= (shade * (1 - UNDER_TEETH_DARK * under))[..., None]
     rim = np.clip(1.0 - inside / (INNER_LIP_RIM * width), 0.0, 1.0) ** 2
     _blend(interior, np.broadcast_to(self.inner_lip, interior.shape), rim * INNER_LIP_RIM_ALPHA)
 
@@ -261,7 +275,11 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     tongue = np.clip((rel_y - tongue_top) / (TONGUE_EDGE * width), 0.0, 1.0)
     tongue *= np.clip(1.0 - (np.abs(u) / TONGUE_HALF_WIDTH) ** 2, 0.0, 1.0)
     below_top = np.clip((rel_y - tongue_top) / (TONGUE_SHADING * width), 0, 1)
-    tongue_shade = TONGUE_TOP_SHADE + (1 - TONGUE_TOP_SHADE) * below_top
+    # (its front, curving down behind the lower lip, darker)
+    front = np.clip(1 - (lower_lip - rel_y) / (TONGUE_FRONT_REACH * width), 0, 1)
+    tongue_shade = (TONGUE_TOP_SHADE + (1 - TONGUE_TOP_SHADE) * below_top) * (
+        1 - TONGUE_FRONT_DARK * front
+    )
     _blend(interior, self.tongue[None, None] * tongue_shade[..., None] * TONGUE_ALPHA, tongue)
 
     # Lower teeth, shown when the jaw drops far: their biting edges stand above the lower
@@ -271,17 +289,20 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     if self.own is not None and self.own.has_lower_teeth:
         lower_shown = 0.0  # the photo's own follow the jaw (below)
     if lower_shown > 0:
+        # They rise over the lip as the jaw drops; in the upper lip's and teeth's shadow,
+        # their tips a little darker (as the upper teeth's) and darker down into the lip's.
         side = _reference_side(u, LOWER_TOOTH_EDGES)
-        lower_top = lower_lip - LOWER_TOOTH_HEIGHT * width * (
-            1 - LOWER_TEETH_CORNER_DROP * depth**2
-        )
+        risen = LOWER_TOOTH_HEIGHT * width * (1 - LOWER_TEETH_RISE + LOWER_TEETH_RISE * lower_shown)
+        lower_top = lower_lip - risen * (1 - LOWER_TEETH_CORNER_DROP * depth**2)
         lower_top += EMBRASURE * width * side**4
         lower_teeth = np.clip((rel_y - lower_top) / (LOWER_TEETH_EDGE * width), 0.0, 1.0)
         row = np.clip((LOWER_TEETH_HALF_WIDTH - np.abs(u)) / LOWER_TEETH_END, 0.0, 1.0)
         lower_teeth *= row * lower_shown
-        down = np.clip((rel_y - lower_top) / (LOWER_TOOTH_HEIGHT * width), 0.0, 1.0)
+        down = np.clip((rel_y - lower_top) / risen, 0.0, 1.0)
+        near_tip = np.clip(1 - (rel_y - lower_top) / (TOOTH_EDGE_REACH * width), 0, 1)
         warm = (1 - LOWER_TEETH_WARMTH) * self.teeth + LOWER_TEETH_WARMTH * self.tongue
-        shade = 1.0 - LOWER_TEETH_SHADE * down
+        shade = LOWER_TEETH_LIGHT * (1.0 - LOWER_TEETH_SHADE * down)
+        shade *= 1.0 - TOOTH_EDGE_DARKENING * near_tip
         colour = warm * (shade * _reference_relief(u, side))[..., None]
         _blend(interior, colour, lower_teeth)
 
