@@ -506,6 +506,9 @@ def animate(
     motion = motion_for_speech(speech, options.fps, options.motion, features)
     _log.info("motion: %d frames at %g fps, %s", len(motion), options.fps, options.motion)
     stage_log.render(portrait, motion, out_path, options.full_frame, options.preset, options.crf)
+    # What the alignment and the motion freed, given back before the render processes are
+    # forked from this one (a 10-minute recording: 885 -> 850 MB resident, 10 s: 750 -> 735).
+    release_free_memory()
     frames = render_video(
         portrait, motion, speech.audio, out_path, options.full_frame, options.label, progress,
         options.preset, options.crf, options.threads, renderer, processes=True,
