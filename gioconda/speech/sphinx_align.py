@@ -177,8 +177,8 @@ class SphinxAligner:
         The decoder holds Python's lock, so threads cannot share the work; a child forked with
         the decoder as it is (every word already in its dictionary) aligns its sections at
         the same time on the other core. A child that fails, or is not done
-        :data:`CHILD_WAIT_S` after this process's own share, is ended and its sections are
-        aligned here.
+        :data:`CHILD_WAIT_S` after twice the time this process's own share took, is ended and
+        its sections are aligned here.
         """
         with self._lock:
             jobs = [self._job(audio, words) for audio, words in sections]
@@ -196,7 +196,8 @@ class SphinxAligner:
             done = [self._run(job) for job in jobs[:split]]
             rest = None
             if forked is not None:
-                rest = forked.result(CHILD_WAIT_S + (time.monotonic() - started))
+                # (twice this process's time: the child may have the slower core)
+                rest = forked.result(CHILD_WAIT_S + 2 * (time.monotonic() - started))
             if rest is None:
                 rest = [self._run(job) for job in jobs[split:]]
         return done + rest
@@ -258,7 +259,8 @@ class SphinxAligner:
 #: alignment about 30 ms a second of audio).
 MIN_FORKED_S = 8.0
 
-#: Seconds a forked alignment may take beyond this process's own share before it is given up.
+#: Seconds a forked alignment may take beyond twice the time of this process's own share
+#: before it is given up (and its sections aligned by this process).
 CHILD_WAIT_S = 30.0
 
 
