@@ -336,6 +336,8 @@ OWN_TEETH_MIN_PIXELS, OWN_TEETH_SHARE = 10, 0.1
 #: A tooth pixel is at least this share of the lips' lightness (Lab L), and at most this share
 #: as red (Lab a*, per unit of lightness) as the lips; one a* unit of slack for grey photos.
 TOOTH_LIGHT_OVER_LIPS, TOOTH_REDNESS_OVER_LIPS, TOOTH_REDNESS_SLACK = 0.6, 0.75, 1.0
+#: Lips of less chroma (Lab) than this are grey: a black-and-white photo.
+GREY_LIPS_CHROMA = 3.0
 
 
 @dataclass(frozen=True)
@@ -505,8 +507,11 @@ def _tooth_pixels(patch: np.ndarray, lips: np.ndarray) -> np.ndarray:
     the lips (and the gums and tongue), and lighter than the dark between them. Under a warm
     grade everything is redder, the lips too, so redness is measured against theirs."""
     lab = _lab(patch.reshape(-1, 3)).reshape(patch.shape)
-    lips_l, lips_a, _ = _lab(lips[None])[0]
-    light = lab[..., 0] >= TOOTH_LIGHT_OVER_LIPS * lips_l
+    lips_l, lips_a, lips_b = _lab(lips[None])[0]
+    # (In a grey photo nothing is redder than anything: there, teeth are lighter than the lips,
+    # and the mouth's dark is not.)
+    grey = math.hypot(lips_a, lips_b) < GREY_LIPS_CHROMA
+    light = lab[..., 0] >= (1.0 if grey else TOOTH_LIGHT_OVER_LIPS) * lips_l
     redness_limit = TOOTH_REDNESS_OVER_LIPS * max(lips_a, 0.0) / max(lips_l, 1.0)
     pale = lab[..., 1] <= redness_limit * lab[..., 0] + TOOTH_REDNESS_SLACK
     return light & pale

@@ -19,6 +19,7 @@ from gioconda.face.topology import (
     RIGHT_EYE_UPPER,
 )
 from gioconda.motion.frames import MotionFrame
+from gioconda.render import mouth
 from gioconda.render.regions import outline, polygon_mask
 from gioconda.render.renderer import Renderer
 
@@ -120,3 +121,15 @@ def test_reddish_eye_whites_do_not_colour_the_teeth(mona_portrait):
     red_eyes = cv2.cvtColor(np.float32([[[124, 62, 48]]]) / 255, cv2.COLOR_RGB2LAB)[0, 0]
     assert teeth[1] < red_eyes[1] - 5, (teeth, red_eyes)
     assert teeth[0] > red_eyes[0] + 10, (teeth, red_eyes)
+
+
+def test_teeth_told_from_the_mouths_dark_by_colour_and_in_grey_by_lightness():
+    """Between pink lips (Lab L 46, a* 50) a grey tooth in their shade (L 42) is a tooth and a
+    tongue as light (L 44) but red (a* 43) is not; between grey lips (a black-and-white photo,
+    L 47) the same grey is the mouth's dark, and only what is lighter than the lips is a
+    tooth."""
+    pink_lips, grey_lips = np.float32([180, 70, 120]), np.float32([112, 112, 112])
+    shaded_tooth, tongue, white = (100, 100, 100), (170, 70, 90), (160, 160, 160)
+    patch = np.float32([[shaded_tooth, tongue, white]])
+    assert mouth._tooth_pixels(patch, pink_lips).tolist() == [[True, False, True]]
+    assert mouth._tooth_pixels(patch, grey_lips).tolist() == [[False, False, True]]
