@@ -160,16 +160,15 @@ class MouthPainter:
         right, left = (lm[list(cheek), :2] for cheek in CHEEKS)
         cheek = polygon_mask(shape, right, soft=False) | polygon_mask(shape, left, soft=False)
         skin = np.median(image[cheek], axis=0) if cheek.any() else np.array([180, 140, 120.0])
-        self.own = _OwnInterior.from_photo(portrait.image, lm, skin)
-        sclera = _sclera_colour(image, lm)
+        self.own = _OwnInterior.from_photo(portrait.image, lm, lip_colour)
+        sclera = _sclera_colour(image, lm, skin)
         if self.own is not None and (self.own.has_upper_teeth or self.own.has_lower_teeth):
             # The photo shows its own teeth: use their colour.
             teeth = self.own.teeth
         elif sclera is not None:
             teeth = _not_cool(sclera * TEETH_OVER_SCLERA)
         else:
-            light = float(np.clip(skin.mean() / 165.0, 0.35, 1.1))
-            teeth = np.array([238.0, 234.0, 222.0]) * light * 0.85 + skin * 0.15 * light
+            teeth = _ivory_in_light_of(skin)
         self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
         self.cavity = (lip_colour * CAVITY_LIGHT + 4).astype(np.float32)
         self.inner_lip = (lip_colour * 0.55).astype(np.float32)
@@ -329,6 +328,18 @@ OWN_TEETH_REACH = 0.12
 LIP_LIFT_SHOWS_TEETH = 0.03
 
 
+#: A layer of the photo's interior shows teeth when at least this many of its pixels, and this
+#: share of them, are teeth (see :func:`_tooth_pixels`): a smile's row, not a glint on the lip.
+OWN_TEETH_MIN_PIXELS, OWN_TEETH_SHARE = 10, 0.1
+
+
+#: A tooth pixel is at least this share of the lips' lightness (Lab L), and at most this share
+#: as red (Lab a*, per unit of lightness) as the lips; one a* unit of slack for grey photos.
+TOOTH_LIGHT_OVER_LIPS, TOOTH_REDNESS_OVER_LIPS, TOOTH_REDNESS_SLACK = 0.6, 0.75, 1.0
+#: Lips of less chroma (Lab) than this are grey: a black-and-white photo.
+GREY_LIPS_CHROMA = 3.0
+
+
 @dataclass(frozen=True)
 class _OwnInterior:
     """The interior a photo already shows (teeth of a smile), in two layers that move apart.
@@ -341,10 +352,10 @@ class _OwnInterior:
         upper one reaches up to the upper lip's own edge, as the photo shows it
     uncovered: (h, w, 4) float32 RGBA patch: the upper teeth continued up past the lip's
         edge (see :func:`_reach_up`), shown where the upper lip lifts off them
-    has_upper_teeth, has_lower_teeth: whether each layer shows teeth (bright), so the
-        synthetic ones are not drawn over them
-    teeth: (3,) float32 RGB, the median of the opening's brightest 30%: its teeth's colour
-        when it shows teeth
+    has_upper_teeth, has_lower_teeth: whether each layer shows teeth (see
+        :func:`_tooth_pixels`), so the synthetic ones are not drawn over them
+    teeth: (3,) float32 RGB, its teeth's colour when it shows teeth (see
+        :func:`_teeth_colour`)
     """
 
     box: tuple[int, int]
@@ -356,7 +367,9 @@ class _OwnInterior:
     teeth: np.ndarray
 
     @staticmethod
-    def from_photo(image: np.ndarray, lm: np.ndarray, skin: np.ndarray) -> _OwnInterior | None:
+    def from_photo(image: np.ndarray, lm: np.ndarray, lips: np.ndarray) -> _OwnInterior | None:
+        """The interior ``image`` shows between its lips (``lm``: its landmarks; ``lips``: their
+        median RGB colour, which tells its teeth apart), None when they are about closed."""
         width = mouth_width(lm)
         gap = inner_lip_gap_px(lm)
         if gap < OWN_INTERIOR_MIN_GAP * width:
@@ -397,7 +410,7 @@ class _OwnInterior:
             if means[darkest] < 0.55 * bright:
                 split = float(bins[darkest])
         soft = np.clip((split - depth) / 0.08 + 0.5, 0.0, 1.0)
-        teeth_like = bright > 0.8 * float(np.mean(skin))
+        tooth = _tooth_pixels(patch, lips)
         lower_alpha = inside * (1 - soft)
         # The upper layer moves with the skull, as the upper lip does unless it lifts: up to
         # the lip's edge it is the photo itself (under the edge's soft rim, a frame blends lip
@@ -408,8 +421,8 @@ class _OwnInterior:
 
         def has_teeth(alpha: np.ndarray) -> bool:
             shown = alpha > 0.5
-            return bool(teeth_like and shown.sum() > 10 and
-                        np.percentile(luma[shown], 80) > 0.75 * bright)  # fmt: skip
+            found = int((tooth & shown).sum())
+            return bool(found >= OWN_TEETH_MIN_PIXELS and found >= OWN_TEETH_SHARE * shown.sum())
 
         return _OwnInterior(
             (x0, y0),
@@ -418,7 +431,7 @@ class _OwnInterior:
             uncovered,
             has_teeth(inside * soft),
             has_teeth(lower_alpha),
-            np.median(patch[shown & (luma >= np.percentile(luma[shown], 70))], axis=0),
+            _teeth_colour(patch, luma, shown, tooth & shown),
         )
 
     def paint(
@@ -484,9 +497,56 @@ def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float, bright: float)
     return np.dstack([carried, above * teeth]).astype(np.float32)
 
 
-def _sclera_colour(image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
-    """The whites of the eyes: the brightest quarter of both eye openings off the irises,
-    median colour; None when the eyes show too little (shut, tiny)."""
+def _tooth_pixels(patch: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """Which pixels of ``patch`` ((h, w, 3) RGB, 0-255) look like teeth beside lips of the
+    colour ``lips`` (RGB): (h, w) bool.
+
+    Teeth are told by colour against the lips, not by brightness against the skin: inside the
+    mouth they lie in the lips' shade, often darker than the lit cheeks (a grey row under a
+    lipsticked lip; a painting's teeth in its brown shadows), but they are far less red than
+    the lips (and the gums and tongue), and lighter than the dark between them. Under a warm
+    grade everything is redder, the lips too, so redness is measured against theirs."""
+    lab = _lab(patch.reshape(-1, 3)).reshape(patch.shape)
+    lips_l, lips_a, lips_b = _lab(lips[None])[0]
+    # (In a grey photo nothing is redder than anything: there, teeth are lighter than the lips,
+    # and the mouth's dark is not.)
+    grey = math.hypot(lips_a, lips_b) < GREY_LIPS_CHROMA
+    light = lab[..., 0] >= (1.0 if grey else TOOTH_LIGHT_OVER_LIPS) * lips_l
+    redness_limit = TOOTH_REDNESS_OVER_LIPS * max(lips_a, 0.0) / max(lips_l, 1.0)
+    pale = lab[..., 1] <= redness_limit * lab[..., 0] + TOOTH_REDNESS_SLACK
+    return light & pale
+
+
+def _teeth_colour(
+    patch: np.ndarray, luma: np.ndarray, shown: np.ndarray, tooth: np.ndarray
+) -> np.ndarray:
+    """The colour of the teeth in ``patch`` ((h, w, 3)): the median of the lighter half of its
+    ``tooth`` pixels (their lit faces, not the seams and the lips' shadow on them); of the
+    brightest 30% of the ``shown`` pixels where none is a tooth. ``luma``: the patch's, (h, w)."""
+    if tooth.sum() >= 2:
+        lit = tooth & (luma >= np.median(luma[tooth]))
+        return np.median(patch[lit], axis=0)
+    return np.median(patch[shown & (luma >= np.percentile(luma[shown], 70))], axis=0)
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """(N, 3) RGB (0-255) as (N, 3) float32 CIE Lab: L 0-100, a* and b* signed (0: grey)."""
+    scaled = np.clip(rgb, 0, 255).astype(np.float32).reshape(-1, 1, 3) / 255
+    return cv2.cvtColor(scaled, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+
+
+#: Eye whites sampled darker than this share of the cheeks' lightness (Lab L) are in deep
+#: shade or not whites at all (lids, lashes, skin): they do not tell the teeth's colour.
+SCLERA_MIN_LIGHT_OVER_SKIN = 0.7
+#: Nor do eye whites redder (Lab a*) than the skin, and than this: bloodshot, or skin.
+SCLERA_MAX_REDNESS = 5.0
+
+
+def _sclera_colour(image: np.ndarray, lm: np.ndarray, skin: np.ndarray) -> np.ndarray | None:
+    """The whites of the eyes: both eye openings off the irises, the median colour of their
+    whitest quarter (the highest of the three channels' least: white, not merely bright, so
+    not the lit skin of a lid); None when the eyes show too little (shut, tiny) or what they
+    show is no white beside the cheeks' ``skin`` (RGB): much darker, or redder."""
     pixels = []
     for upper, lower, iris in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, 468),
                                (LEFT_EYE_UPPER, LEFT_EYE_LOWER, 473)):  # fmt: skip
@@ -502,8 +562,29 @@ def _sclera_colour(image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
     shown = np.concatenate(pixels)
     if len(shown) < 40:
         return None
-    luma = shown.mean(1)
-    return np.median(shown[luma >= np.percentile(luma, 75)], axis=0)
+    whiteness = shown.min(1)
+    sclera = np.median(shown[whiteness >= np.percentile(whiteness, 75)], axis=0)
+    (sclera_l, sclera_a, _), (skin_l, skin_a, _) = _lab(np.array([sclera, skin]))
+    if sclera_l < SCLERA_MIN_LIGHT_OVER_SKIN * skin_l:
+        return None
+    if sclera_a > max(skin_a, SCLERA_MAX_REDNESS):
+        return None
+    return sclera
+
+
+#: The teeth's colour when neither the photo's teeth nor its eye whites tell it: ivory (Lab
+#: a*, b*, about 2 and 9 for skin of the usual a* 15, b* 18), taking this share of the skin's
+#: a* and b* (so a grey photo gets grey teeth, a warm one warm), as light as the cheeks.
+IVORY_SKIN_A, IVORY_SKIN_B, IVORY_MAX_LIGHT = 0.15, 0.5, 90.0
+
+
+def _ivory_in_light_of(skin: np.ndarray) -> np.ndarray:
+    """Ivory teeth (RGB, 0-255) lit as the cheeks (``skin``, RGB) are: their lightness, and a
+    share of their colour cast."""
+    skin_l, skin_a, skin_b = _lab(skin[None])[0]
+    lab = np.array([[[min(skin_l, IVORY_MAX_LIGHT), IVORY_SKIN_A * skin_a,
+                      IVORY_SKIN_B * skin_b]]], np.float32)  # fmt: skip
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)[0, 0].astype(np.float64) * 255
 
 
 def _not_cool(colour: np.ndarray) -> np.ndarray:
