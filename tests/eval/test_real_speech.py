@@ -17,17 +17,22 @@ from gioconda.cli import main
 from gioconda.errors import GiocondaError
 from gioconda.eval.lipsync import LipSyncEvalOptions, evaluate_lipsync
 from gioconda.eval.speech_sets import read_phone_labels, recorded_utterances
-from gioconda.speech.visemes import arpabet_to_viseme
+from gioconda.speech.visemes import arpabet_to_viseme, ipa_to_viseme
 from training.fetch_real_speech import (
+    IPA_TO_ARPABET,
     JAPANESE_TO_ARPABET,
     LABEL_UNITS_PER_S,
     SOURCES,
+    LabelledRecording,
     checked_labels,
     hts_current_phone,
     hts_labels,
+    ipa_to_arpabet,
     japanese_to_arpabet,
     julius_labels,
+    read_labels,
     textgrid_intervals,
+    textgrid_ipa_labels,
     textgrid_labels,
 )
 
@@ -199,6 +204,54 @@ def test_textgrid_phones_tier_in_both_text_formats() -> None:
         textgrid_intervals("0 100 sil\n", "phones")
 
 
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        ("ð", "dh"), ("θ", "th"), ("ə", "ah"), ("ɔ", "ao"), ("ɪ", "ih"), ("ʌ", "ah"),
+        ("ˈɑː", "aa"),  # stress and length do not change the mouth
+        ("t͡ʃ", "ch"), ("tʃ", "ch"), ("d͡ʒ", "jh"), ("ʤ", "jh"), ("ts", "s"),  # affricates
+        ("tʲ", "t"), ("kʰ", "k"), ("ã", "aa"), ("n̩", "n"),  # diacritics and modifier letters
+        ("aj", "aa"), ("ɔɪ", "ao"),  # a diphthong starts in its first vowel's shape
+        ("ɫ", "l"), ("ɚ", "er"), ("ɾ", "dx"), ("ʔ", "q"),
+        ("y", "uw"), ("ø", "ow"), ("ʁ", "r"), ("ç", "hh"), ("ɲ", "n"),  # not English
+        ("", "h#"), ("sil", "h#"), ("sp", "h#"),
+    ],
+)  # fmt: skip
+def test_ipa_phones_map_by_mouth_shape(phone: str, expected: str) -> None:
+    assert ipa_to_arpabet(phone) == expected
+
+
+def test_ipa_table_agrees_with_the_ipa_visemes_but_for_the_bilabial_fricatives() -> None:
+    # ipa_to_viseme is what the lip sync reads eSpeak's and Kokoro's IPA with; the labels
+    # must give each letter the same mouth, except ɸ β, whose lips never shut (no closure).
+    for letter, arpabet in IPA_TO_ARPABET.items():
+        expected = "FF" if letter in "ɸβ" else ipa_to_viseme(letter)
+        assert arpabet_to_viseme(arpabet) == expected, letter
+    assert arpabet_to_viseme(ipa_to_arpabet("ɸ")) != "PP"
+    with pytest.raises(GiocondaError, match="unknown IPA phone"):
+        ipa_to_arpabet("ǀ")  # a click
+    with pytest.raises(GiocondaError, match="only marks"):
+        ipa_to_arpabet("ˈː")
+
+
+def test_textgrid_tiers_are_read_by_name_in_arpabet_or_ipa() -> None:
+    ipa_grid = _SHORT_TEXTGRID.replace('"phones"', '"phonemes"').replace('"AA1"', '"ˈɑː"')
+    ipa_grid = ipa_grid.replace('"B"', '"b"')
+    expected = [
+        (0, 5_000_000, "h#"),
+        (5_000_000, 8_000_000, "b"),
+        (8_000_000, 12_000_000, "aa"),
+        (12_000_000, 15_000_000, "b"),
+    ]
+    assert textgrid_ipa_labels(ipa_grid, "phonemes") == expected
+    recording = LabelledRecording("x", "x.wav", "x.TextGrid", "textgrid-ipa", tier="phonemes")
+    assert read_labels(ipa_grid, recording) == expected
+    arpabet = LabelledRecording("x", "x.wav", "x.TextGrid", "textgrid")  # tier "phones"
+    assert read_labels(_SHORT_TEXTGRID, arpabet) == expected
+    with pytest.raises(GiocondaError, match="no interval tier 'phones'"):
+        read_labels(ipa_grid, arpabet)
+
+
 def test_labels_are_checked_against_the_audio() -> None:
     second = LABEL_UNITS_PER_S
     labels = [(0, second // 2, "h#"), (second // 2, second + second // 200, "aa")]
@@ -218,6 +271,10 @@ def test_sources_are_pinned_and_distinct() -> None:
         assert len(source.sha256) == 64 and int(source.sha256, 16) >= 0
         assert len(source.language) == 2 and source.language.islower()
         assert f"{source.package}=={source.version}" in source.source_text()
+        for recording in source.recordings:
+            # every member lies in the sdist's folder, and its format has a reader
+            assert recording.wav_member.startswith(f"{source.package.replace('-', '_')}-")
+            assert recording.label_format in ("hts", "julius", "textgrid", "textgrid-ipa")
 
 
 # ------------------------------------------------------------------------------------------------
