@@ -63,8 +63,9 @@ train: $(STAMP)
 	# Closure threshold by validation F1 (gioconda/visemenet.py CLOSURE_THRESHOLD is set from this).
 	$(BIN)/python training/calibrate_closures.py --data training/data-espeak training/data-kokoro
 
-# Real recordings with phone labels, from PyPI packages' example data (validation only, never
-# trained on): `gioconda eval lipsync --real-speech training/real-speech` scores them.
+# Real recordings with phone labels, from PyPI packages' example data and one Debian package
+# (apt-get download; validation only, never trained on):
+# `gioconda eval lipsync --real-speech training/real-speech` scores them.
 real-speech: $(STAMP)
 	$(BIN)/python training/fetch_real_speech.py --out training/real-speech
 

