@@ -96,6 +96,9 @@ class EyeOccluders:
     box's edge and run at least :data:`OCCLUDER_MIN_EXTENT` eye widths (a rim, or a strand,
     crosses the region; creases and lashes do not). Natural faces have none.
 
+    ``thin``: per eye (right, left), whether what stands in front of it is a thin rim, between
+    and below whose lines the lid's own skin shows (False where nothing was found).
+
     ``mask`` is (S, S) bool. ``bare`` (S, S) bool: the skin in the eyes' boxes that nothing
     stands in front of, off the eyes and brows (where a fill of the rims' place takes its
     grain from). The renderer warps a copy of the photo with these pixels
@@ -118,16 +121,17 @@ class EyeOccluders:
         lm = portrait.landmarks.astype(np.float64)
         size = image.shape[0]
         self.boxes: list[tuple[int, int, int, int]]
+        self.thin: tuple[bool, bool]
         if size <= DETECT_SIZE:
             found = self._find(image, lm)
             self.mask, self.bare, (self.soft, self.keep, self.shade, self._rim) = found[:3]
-            self.boxes = found[3]
+            self.boxes, self.thin = found[3], found[4]
         else:
             # Found where the thresholds were chosen, on the photo at 512 pixels: larger, a
             # thin rim's glint splits it into pieces too short to cross an eye's box.
             scale = DETECT_SIZE / size
             small = _at_detect_size(portrait)
-            mask, bare, (soft, keep, shade, rim), boxes = self._find(small, lm * scale)
+            mask, bare, (soft, keep, shade, rim), boxes, self.thin = self._find(small, lm * scale)
             full = (size, size)
             covered = cv2.GaussianBlur(
                 cv2.resize(mask.astype(np.float32), full, interpolation=cv2.INTER_LINEAR),
@@ -181,9 +185,10 @@ class EyeOccluders:
         np.ndarray,
         tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
         list[tuple[int, int, int, int]],
+        tuple[bool, bool],
     ]:
-        """(mask, bare, (soft, keep, shade, the rim's lightness), boxes) of ``image`` (square
-        RGB) with its ``landmarks`` (pixels)."""
+        """(mask, bare, (soft, keep, shade, the rim's lightness), boxes, thin) of ``image``
+        (square RGB) with its ``landmarks`` (pixels)."""
         size = image.shape[0]
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
         lightness = lab[..., 0] / 2.55
@@ -194,9 +199,12 @@ class EyeOccluders:
         found_shade = np.zeros((size, size), bool)
         rim_lightness = np.zeros((size, size), np.float32)
         boxes: list[tuple[int, int, int, int]] = []
-        for (upper, lower), brow in (
-            ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), RIGHT_BROW_UPPER + RIGHT_BROW_LOWER),
-            ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), LEFT_BROW_UPPER + LEFT_BROW_LOWER),
+        thin = [False, False]
+        for k, ((upper, lower), brow) in enumerate(
+            (
+                ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), RIGHT_BROW_UPPER + RIGHT_BROW_LOWER),
+                ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), LEFT_BROW_UPPER + LEFT_BROW_LOWER),
+            )
         ):
             eye = outline(lm, upper, lower)
             width = float(np.ptp(eye[:, 0]))
@@ -262,7 +270,8 @@ class EyeOccluders:
             thickness = 2.0 * np.percentile(
                 cv2.distanceTransform(seeds.astype(np.uint8), cv2.DIST_L2, 3)[seeds], 90
             )
-            if thickness <= THIN_RIM * width:
+            thin[k] = bool(thickness <= THIN_RIM * width)
+            if thin[k]:
                 # (A thick rim is dark through: it is found whole.)
                 found_mask[y0:y1, x0:x1] |= cls._rim_over_lid(found, by_lid & ~eye_itself, width)
             # Around the brow, what is grown over is the rim and, beside it, the brow's hair,
@@ -326,6 +335,7 @@ class EyeOccluders:
             found_bare,
             (found_soft, found_keep, found_shade & ~found_soft & ~found_keep, rim_lightness),
             boxes,
+            (thin[0], thin[1]),
         )
 
     @staticmethod
