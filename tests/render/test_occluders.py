@@ -324,6 +324,36 @@ def test_glasses_frames_are_the_same_in_one_thread_and_two(glasses_renderers):
     assert not np.array_equal(alone[0], alone[-1])
 
 
+def _thin_rims(portrait) -> np.ndarray:
+    """A thin metal rim round each eye of ``portrait``, its top 0.12 eye widths above the upper
+    lid: (h, w) uint8, 1 its dark line, 2 the lens's lit edge, 3 the inner edge, 0 elsewhere."""
+    from gioconda.face.topology import LEFT_EYE_UPPER, RIGHT_EYE_UPPER
+
+    lm = portrait.landmarks
+    ring = np.zeros(portrait.image.shape[:2], np.uint8)
+    sub = 16  # OpenCV's fixed-point drawing: 4 fractional bits
+    for (a, b), upper in (((33, 133), RIGHT_EYE_UPPER), ((362, 263), LEFT_EYE_UPPER)):
+        width = float(np.linalg.norm(lm[a, :2] - lm[b, :2]))
+        x = (lm[a, 0] + lm[b, 0]) / 2
+        top = float(lm[list(upper), 1].min()) - 0.12 * width
+        half_width, half_height = width, 0.55 * width
+        centre = (round(x * sub), round((top + half_height) * sub))
+        # Filled ellipses, each inside the last: the dark line, the lit edge, the inner edge.
+        for inset, part in ((0, 1), (2, 2), (4, 3), (5, 0)):
+            axes = (round((half_width - inset) * sub), round((half_height - inset) * sub))
+            cv2.ellipse(ring, centre, axes, 0, 0, 360, (part,), -1, cv2.LINE_8, 4)
+    return ring
+
+
+def _with_rims(image: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """``image`` with the rims of :func:`_thin_rims` drawn in their metal's colours."""
+    photo = image.copy()
+    photo[ring == 1] = (30, 28, 26)
+    photo[ring == 2] = (200, 205, 210)
+    photo[ring == 3] = (60, 58, 56)
+    return photo
+
+
 def test_a_thin_rim_over_the_upper_lid_stays_whole_while_the_lid_closes(astronaut_portrait):
     """A thin metal rim drawn as the man in glasses of ``../shared/data/portraits`` has his (a
     2-pixel dark line, the lens's 2-pixel lit edge inside it, a 1-pixel inner dark edge), its
@@ -343,29 +373,13 @@ def test_a_thin_rim_over_the_upper_lid_stays_whole_while_the_lid_closes(astronau
     from gioconda.motion.frames import MotionFrame
 
     lm = astronaut_portrait.landmarks
-    ring = np.zeros(astronaut_portrait.image.shape[:2], np.uint8)
+    ring = _thin_rims(astronaut_portrait)
     over_lid = np.zeros(ring.shape, bool)
-    sub = 16  # OpenCV's fixed-point drawing: 4 fractional bits
-    for (a, b), upper, lower in (
-        ((33, 133), RIGHT_EYE_UPPER, RIGHT_EYE_LOWER),
-        ((362, 263), LEFT_EYE_UPPER, LEFT_EYE_LOWER),
-    ):
-        width = float(np.linalg.norm(lm[a, :2] - lm[b, :2]))
-        x = (lm[a, 0] + lm[b, 0]) / 2
-        top = float(lm[list(upper), 1].min()) - 0.12 * width
-        half_width, half_height = width, 0.55 * width
-        centre = (round(x * sub), round((top + half_height) * sub))
-        # Filled ellipses, each inside the last: the dark line, the lit edge, the inner edge.
-        for inset, part in ((0, 1), (2, 2), (4, 3), (5, 0)):
-            axes = (round((half_width - inset) * sub), round((half_height - inset) * sub))
-            cv2.ellipse(ring, centre, axes, 0, 0, 360, (part,), -1, cv2.LINE_8, 4)
+    for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
         corners = lm[list(upper), 0]
         middle = float(lm[list(upper + lower), 1].mean())
         over_lid[: int(middle), int(corners.min()) + 3 : int(corners.max()) - 2] = True
-    photo = astronaut_portrait.image.copy()
-    photo[ring == 1] = (30, 28, 26)
-    photo[ring == 2] = (200, 205, 210)
-    photo[ring == 3] = (60, 58, 56)
+    photo = _with_rims(astronaut_portrait.image, ring)
     on_lid = (ring > 0) & over_lid
     assert on_lid.sum() > 150
     glasses = Renderer(dataclasses.replace(astronaut_portrait, image=photo))
@@ -460,24 +474,15 @@ def test_a_lid_shut_behind_a_thin_rim_is_the_shade_of_the_lid_above_it(astronaut
 
     lm = astronaut_portrait.landmarks
     shape = astronaut_portrait.image.shape[:2]
-    ring = np.zeros(shape, np.uint8)
+    ring = _thin_rims(astronaut_portrait)
     shade = np.zeros(shape, np.float32)
     lid, shut = np.zeros(shape, bool), np.zeros(shape, bool)
     rows, cols = np.mgrid[: shape[0], : shape[1]]
-    sub = 16  # OpenCV's fixed-point drawing: 4 fractional bits
     for (a, b), upper, lower, brow in (
         ((33, 133), RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER),
         ((362, 263), LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER),
     ):
         width = float(np.linalg.norm(lm[a, :2] - lm[b, :2]))
-        x = (lm[a, 0] + lm[b, 0]) / 2
-        top = float(lm[list(upper), 1].min()) - 0.12 * width
-        half_width, half_height = width, 0.55 * width
-        centre = (round(x * sub), round((top + half_height) * sub))
-        # Filled ellipses, each inside the last: the dark line, the lit edge, the inner edge.
-        for inset, part in ((0, 1), (2, 2), (4, 3), (5, 0)):
-            axes = (round((half_width - inset) * sub), round((half_height - inset) * sub))
-            cv2.ellipse(ring, centre, axes, 0, 0, 360, (part,), -1, cv2.LINE_8, 4)
         top_edge = lm[list(upper), :2][np.argsort(lm[list(upper), 0])]
         low_edge = lm[list(lower), :2][np.argsort(lm[list(lower), 0])]
         edge = np.interp(cols, top_edge[:, 0], top_edge[:, 1])
@@ -492,10 +497,8 @@ def test_a_lid_shut_behind_a_thin_rim_is_the_shade_of_the_lid_above_it(astronaut
         lid |= middle & (rows < edge - 0.08 * width) & (rows > edge - 0.3 * width)
         shut |= middle & (rows > edge + 0.05 * width) & (rows < edge + 0.6 * (low - edge))
     shade = cv2.GaussianBlur(shade, (0, 0), 2.0)
-    photo = (astronaut_portrait.image * (1.0 - 0.45 * shade[..., None])).astype(np.uint8)
-    photo[ring == 1] = (30, 28, 26)
-    photo[ring == 2] = (200, 205, 210)
-    photo[ring == 3] = (60, 58, 56)
+    shaded = (astronaut_portrait.image * (1.0 - 0.45 * shade[..., None])).astype(np.uint8)
+    photo = _with_rims(shaded, ring)
     lid &= ring == 0
     assert lid.sum() > 200 and shut.sum() > 200
     glasses = Renderer(dataclasses.replace(astronaut_portrait, image=photo))
