@@ -461,8 +461,44 @@ class _OwnInterior:
             h, w = interior.shape[:2]
             drawn = cv2.warpAffine(layer, to_frame[:2], (w, h), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))  # fmt: skip
+            # A lower layer of lip (the lower lip's inner surface, no teeth) follows the lip's
+            # edge as it curves; lower teeth move with the jaw, rigidly. (Without a gap the
+            # layer is only a few faint pixels of the lip's edge under the upper layer's soft
+            # end: left where the similarity puts them.)
+            lip = layer is self.lower and not self.has_lower_teeth
+            if lip and layer[..., 3].max() > 0.5:
+                placed = neutral[list(contour)] @ similarity[:, :2].T + similarity[:, 2]
+                drawn = _follow_lip(drawn, placed - origin, moved[list(contour), :2] - origin)
             alpha = drawn[..., 3] if shown is None else drawn[..., 3] * shown
             _blend(interior, drawn[..., :3], alpha)
+
+
+def _follow_lip(drawn: np.ndarray, placed: np.ndarray, posed: np.ndarray) -> np.ndarray:
+    """``drawn`` (the photo's lower layer, moved with its lip by a similarity) shifted down
+    each column, in place, by how far the lip's ``posed`` contour lies below where that
+    similarity ``placed`` the photo's (both (n, 2), in ``drawn``'s pixels): a jaw that drops
+    curves the lip's edge down in the middle, which no similarity follows, and the strip of
+    the photo's lower lip carried there would float across the opening above it."""
+    order = np.argsort(posed[:, 0])
+    h, w = drawn.shape[:2]
+    columns = np.arange(w, dtype=np.float32)
+    drop = np.interp(columns, posed[order, 0], posed[order, 1] - placed[order, 1])
+    if np.abs(drop).max() < 0.25:
+        return drawn
+    # Only the rows the layer shows, and as far as they are shifted (a thin strip in a box
+    # reaching the whole opening).
+    shown_rows = np.flatnonzero(drawn[..., 3].max(1) > 0)
+    if shown_rows.size == 0:
+        return drawn
+    top = max(int(shown_rows[0] + np.floor(min(drop.min(), 0.0))) - 1, 0)
+    bottom = min(int(shown_rows[-1] + np.ceil(max(drop.max(), 0.0))) + 2, h)
+    map_x = np.empty((bottom - top, w), np.float32)
+    map_x[:] = columns
+    map_y = np.arange(top, bottom, dtype=np.float32)[:, None] - drop[None, :].astype(np.float32)
+    # (Every row the layer shows lies in the window: the rest of ``drawn`` is clear already.)
+    drawn[top:bottom] = cv2.remap(drawn, map_x, map_y, cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))  # fmt: skip
+    return drawn
 
 
 def _reach_up(patch: np.ndarray, alpha: np.ndarray, reach: float, bright: float) -> np.ndarray:
