@@ -399,10 +399,14 @@ def corner_covers(photo: np.ndarray, neutral: np.ndarray) -> list[Cover]:
     reach = CORNER_REACH * mouth_width(neutral)
     angles = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
     circle = np.stack([np.cos(angles), np.sin(angles)], 1) * reach
-    covers = []
-    for outer_corner, inner_corner in zip(MOUTH_CORNERS, INNER_MOUTH_CORNERS, strict=True):
-        centre = (neutral[outer_corner, :2] + neutral[inner_corner, :2]) / 2
-        cover = Cover(photo, centre + circle, within=dark)
-        if not cover.empty:
-            covers.append(cover)
-    return covers
+    discs = [
+        (neutral[outer_corner, :2] + neutral[inner_corner, :2]) / 2 + circle
+        for outer_corner, inner_corner in zip(MOUTH_CORNERS, INNER_MOUTH_CORNERS, strict=True)
+    ]
+    near: np.ndarray = np.zeros_like(lips)
+    cv2.fillPoly(near, [np.round(d).astype(np.int32) for d in discs], (1,))
+    # One cover over both corners (each frame's fade looks over the map's window once): the
+    # hull of the two discs, holding only their dark pixels.
+    hull = cv2.convexHull(np.concatenate(discs).astype(np.float32))
+    cover = Cover(photo, hull[:, 0], within=dark & (near > 0))
+    return [] if cover.empty else [cover]
