@@ -536,10 +536,14 @@ class Renderer:
         x, y, w, h = cv2.boundingRect(torn.view(np.uint8))
         if w == 0:
             return
-        wy0, wy1, wx0, wx1 = backward.window
-        part = np.ascontiguousarray(out[wy0:wy1, wx0:wx1])
-        fill_from_around(part, torn, (x, y, w, h))
-        out[wy0:wy1, wx0:wx1] = part
+        wy0, _, wx0, _ = backward.window
+        # Only the torn pixels' box and the fill's reach around it (what the fill reads).
+        y0, x0 = max(y - FILL_PAD, 0), max(x - FILL_PAD, 0)
+        y1, x1 = min(y + h + FILL_PAD, torn.shape[0]), min(x + w + FILL_PAD, torn.shape[1])
+        box = (slice(wy0 + y0, wy0 + y1), slice(wx0 + x0, wx0 + x1))
+        part = np.ascontiguousarray(out[box])
+        fill_from_around(part, np.ascontiguousarray(torn[y0:y1, x0:x1]), (x - x0, y - y0, w, h))
+        out[box] = part
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
         """Rows (dx, dy) of the rigid displacement, linear in (x, y, z, 1) about the pivot."""
