@@ -206,6 +206,14 @@ class MouthPainter:
         gap = inner_lip_gap_px(posed)
         return float(np.clip(1.0 - gap / self.rest_gap, 0.0, 1.0)) ** 0.5
 
+    def opening(self, posed: np.ndarray) -> float:
+        """How far the lips have parted beyond the photo's own opening, 0 to 1 (the strength
+        the interior is painted with)."""
+        gap = inner_lip_gap_px(posed)
+        if gap < 1.0:
+            return 0.0
+        return min(max((gap - self.rest_gap) / (OPENING_FADE * self.rig.mouth_width), 0.0), 1.0)
+
     def paint(
         self, frame_rgb: np.ndarray, posed: np.ndarray, skull: np.ndarray, motion: MotionFrame
     ) -> None:

@@ -40,7 +40,7 @@ from gioconda.face.topology import (
 )
 from gioconda.geometry import rotation_matrix
 from gioconda.motion.frames import MotionFrame
-from gioconda.render.covers import lip_cover, paint_out_occluders
+from gioconda.render.covers import corner_covers, lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
@@ -293,6 +293,9 @@ class Renderer:
             photo=self._source[pad:-pad, pad:-pad],
         )
         self._lip_cover = lip_cover(self._photo, self.rig.neutral)
+        # A smile's dark corner pockets, which an opening mouth fades out (the opening's corners
+        # come down with the jaw and are painted dark by the mouth painter).
+        self._corner_covers = corner_covers(self._photo, self.rig.neutral)
         # What the photo's face already does, for an emotion chosen to replace it.
         self.photo_expression = photo_expression(self.rig)
         # A frame differs from the photo's own (no motion) only around the head layer: what
@@ -429,6 +432,11 @@ class Renderer:
         self.lids.paint(out, backward, self._source, self._source_pad, frame.blendshapes,
                         [warped[list(eye)] for eye in EYES])  # fmt: skip
         self._lip_cover.apply(out, backward, self.mouth.closing(posed))
+        opening = self.mouth.opening(posed)
+        if self._corner_covers and opening > 0.02:
+            for cover in self._corner_covers:
+                cover.apply(out, backward, opening)
+            self._refill_torn(out, backward)
         if self.occluders.boxes:
             sources = [self._occluder_source(head, box, further)
                        for box in self.occluders.paint_boxes]  # fmt: skip
@@ -518,6 +526,24 @@ class Renderer:
         # where it is clear the plate, and between them (its soft edge) their mix.
         blend(warped, self._plate, self._plate_shown, (wy0, wx0), out)
         return out
+
+    def _refill_torn(self, out: np.ndarray, backward: SourceMap) -> None:
+        """Fill the map's torn pixels in ``out`` (in place) again from what lies around them
+        now: the composite filled them from the photo's pixels around, and beside an opening
+        mouth's corner a tear filled from a smile's dark pocket before the pocket was faded
+        out (:func:`gioconda.render.covers.corner_covers`) stays a black speck."""
+        torn = backward.torn
+        x, y, w, h = cv2.boundingRect(torn.view(np.uint8))
+        if w == 0:
+            return
+        wy0, _, wx0, _ = backward.window
+        # Only the torn pixels' box and the fill's reach around it (what the fill reads).
+        y0, x0 = max(y - FILL_PAD, 0), max(x - FILL_PAD, 0)
+        y1, x1 = min(y + h + FILL_PAD, torn.shape[0]), min(x + w + FILL_PAD, torn.shape[1])
+        box = (slice(wy0 + y0, wy0 + y1), slice(wx0 + x0, wx0 + x1))
+        part = np.ascontiguousarray(out[box])
+        fill_from_around(part, np.ascontiguousarray(torn[y0:y1, x0:x1]), (x - x0, y - y0, w, h))
+        out[box] = part
 
     def _rigid_coefficients(self, head: HeadFrame) -> np.ndarray:
         """Rows (dx, dy) of the rigid displacement, linear in (x, y, z, 1) about the pivot."""
