@@ -28,7 +28,7 @@ from gioconda.face.topology import (
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.grain import skin_grain
 from gioconda.render.occluders import EyeOccluders
-from gioconda.render.regions import disc, outline
+from gioconda.render.regions import disc, outline, polygon_mask
 from gioconda.render.source_map import SourceMap
 
 #: How far a closed lid paints out past the eye's outline, in eye widths.
@@ -60,6 +60,9 @@ LID_COLOUR_SIGMA = 0.15
 #: At least this much (eye widths squared) of the lid's band must be clear of the rim for
 #: its colour to be read.
 LID_LEAST = 0.01
+#: The lid's colour is taken whole where at least this share of the pixels around (over
+#: :data:`LID_COLOUR_SIGMA`) is its skin, less where fewer are.
+LID_DENSE = 0.1
 #: Corners need at least this much dark pocket (mouth widths squared, both together) to be
 #: covered: the man in the fur hat and the dark-skinned man with a beard have several times
 #: that; the few dark pixels by the Mona Lisa's and the astronaut's corners leave nothing
@@ -76,9 +79,6 @@ CORNER_REACH = 0.12
 #: hat against lips about 120), not the lip, nor a dark skin or beard around (darker skin has
 #: darker lips).
 CORNER_DARK = 0.5
-#: The lid's colour is taken whole where at least this share of the pixels around (over
-#: :data:`LID_COLOUR_SIGMA`) is its skin, less where fewer are.
-LID_DENSE = 0.1
 
 
 class Cover:
@@ -392,45 +392,37 @@ def lip_cover(photo: np.ndarray, neutral: np.ndarray) -> Cover:
     return Cover(photo, outline(neutral, LIPS_INNER_UPPER, LIPS_INNER_LOWER))
 
 
-def corner_covers(photo: np.ndarray, neutral: np.ndarray) -> list[Cover]:
+def corner_cover(photo: np.ndarray, neutral: np.ndarray) -> Cover | None:
     """The shadows a smile holds at its mouth corners (dark pockets between the lips, the
-    dark upper lip's corner under a moustache), painted out from the lips and skin around.
+    dark upper lip's corner under a moustache), painted out from the lips and skin around;
+    None where the corners hold no such pocket.
 
     The warp carries them with the lips; as the jaw drops the painted opening's corners come
     down and the pockets would be left above and beside them as a dark wedge. An opening mouth
-    fades toward these (the opening's own corners are painted dark by the mouth painter), so
-    the corner's shadow goes with the corner. A photo with no dark pocket gets none."""
+    fades toward this cover (the opening's own corners are painted dark by the mouth painter),
+    so the corner's shadow goes with the corner."""
+    shape = photo.shape[:2]
     grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-    lips: np.ndarray = np.zeros(grey.shape, np.uint8)
-    cv2.fillPoly(
-        lips,
-        [np.round(outline(neutral, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)).astype(np.int32)],
-        (1,),
-    )
-    inner: np.ndarray = np.zeros_like(lips)
-    cv2.fillPoly(
-        inner,
-        [np.round(outline(neutral, LIPS_INNER_UPPER, LIPS_INNER_LOWER)).astype(np.int32)],
-        (1,),
-    )
-    ring = (lips > 0) & (inner == 0)
+    ring = polygon_mask(
+        shape, outline(neutral, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER), soft=False
+    ) & ~polygon_mask(shape, outline(neutral, LIPS_INNER_UPPER, LIPS_INNER_LOWER), soft=False)
     if not ring.any():
-        return []
+        return None
     dark = grey < CORNER_DARK * float(np.median(grey[ring]))
-    reach = CORNER_REACH * mouth_width(neutral)
+    width = mouth_width(neutral)
     angles = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
-    circle = np.stack([np.cos(angles), np.sin(angles)], 1) * reach
+    circle = np.stack([np.cos(angles), np.sin(angles)], 1) * CORNER_REACH * width
     discs = [
         (neutral[outer_corner, :2] + neutral[inner_corner, :2]) / 2 + circle
         for outer_corner, inner_corner in zip(MOUTH_CORNERS, INNER_MOUTH_CORNERS, strict=True)
     ]
-    near: np.ndarray = np.zeros_like(lips)
-    cv2.fillPoly(near, [np.round(d).astype(np.int32) for d in discs], (1,))
-    pocket = dark & (near > 0)
-    if pocket.sum() < CORNER_LEAST * mouth_width(neutral) ** 2:
-        return []  # a few dark pixels by the corners: no pocket to leave behind
+    pocket = dark & (
+        polygon_mask(shape, discs[0], soft=False) | polygon_mask(shape, discs[1], soft=False)
+    )
+    if pocket.sum() < CORNER_LEAST * width**2:
+        return None  # a few dark pixels by the corners: no pocket to leave behind
     # One cover over both corners (each frame's fade looks over the map's window once): the
     # hull of the two discs, holding only their dark pixels.
     hull = cv2.convexHull(np.concatenate(discs).astype(np.float32))
     cover = Cover(photo, hull[:, 0], within=pocket)
-    return [] if cover.empty else [cover]
+    return None if cover.empty else cover

@@ -226,11 +226,10 @@ class MouthPainter:
         # Head distance scales the finished frame (the renderer zooms the whole person), so
         # the mouth is painted at the photo's own scale.
         width = rig.mouth_width
-        gap = inner_lip_gap_px(posed)
         # Fade in as the lips part beyond the photo's own opening, so the rest frame is the
         # photo exactly and a photo that shows teeth keeps them when barely moving.
-        strength = min(max((gap - self.rest_gap) / (OPENING_FADE * width), 0.0), 1.0)
-        if strength <= 0.0 or gap < 1.0:
+        strength = self.opening(posed)
+        if strength <= 0.0:
             return
         landmarks = smooth_outline(posed, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
         inner = rounded_outline(landmarks, len(LIPS_INNER_UPPER), width)

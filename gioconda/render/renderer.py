@@ -40,7 +40,7 @@ from gioconda.face.topology import (
 )
 from gioconda.geometry import rotation_matrix
 from gioconda.motion.frames import MotionFrame
-from gioconda.render.covers import corner_covers, lip_cover, paint_out_occluders
+from gioconda.render.covers import corner_cover, lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
@@ -295,7 +295,7 @@ class Renderer:
         self._lip_cover = lip_cover(self._photo, self.rig.neutral)
         # A smile's dark corner pockets, which an opening mouth fades out (the opening's corners
         # come down with the jaw and are painted dark by the mouth painter).
-        self._corner_covers = corner_covers(self._photo, self.rig.neutral)
+        self._corner_cover = corner_cover(self._photo, self.rig.neutral)
         # What the photo's face already does, for an emotion chosen to replace it.
         self.photo_expression = photo_expression(self.rig)
         # A frame differs from the photo's own (no motion) only around the head layer: what
@@ -432,11 +432,11 @@ class Renderer:
         self.lids.paint(out, backward, self._source, self._source_pad, frame.blendshapes,
                         [warped[list(eye)] for eye in EYES])  # fmt: skip
         self._lip_cover.apply(out, backward, self.mouth.closing(posed))
-        opening = self.mouth.opening(posed)
-        if self._corner_covers and opening > 0.02:
-            for cover in self._corner_covers:
-                cover.apply(out, backward, opening)
-            self._refill_torn(out, backward)
+        if self._corner_cover is not None:
+            opening = self.mouth.opening(posed)
+            if opening > 0.02:
+                self._corner_cover.apply(out, backward, opening)
+                self._refill_torn(out, backward)
         if self.occluders.boxes:
             sources = [self._occluder_source(head, box, further)
                        for box in self.occluders.paint_boxes]  # fmt: skip
@@ -531,7 +531,7 @@ class Renderer:
         """Fill the map's torn pixels in ``out`` (in place) again from what lies around them
         now: the composite filled them from the photo's pixels around, and beside an opening
         mouth's corner a tear filled from a smile's dark pocket before the pocket was faded
-        out (:func:`gioconda.render.covers.corner_covers`) stays a black speck."""
+        out (:func:`gioconda.render.covers.corner_cover`) stays a black speck."""
         torn = backward.torn
         x, y, w, h = cv2.boundingRect(torn.view(np.uint8))
         if w == 0:
