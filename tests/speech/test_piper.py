@@ -35,3 +35,12 @@ def test_voices_names_language_and_accent(capsys):
     out = capsys.readouterr().out
     assert "joe" in out and "American" in out and "Japanese" in out
     assert piper.voice_name("piper:JOE") == "joe" and piper.voice_name("jm_kumo") is None
+
+
+def test_the_same_text_speaks_the_same_every_time():
+    # VITS samples durations and spectrogram from noise; the same text must give the same
+    # samples and phone times, in one process as across runs, so a video made from text repeats.
+    first = piper.synthesize("Papa made more maps.")
+    second = piper.synthesize("Papa made more maps.")
+    assert np.array_equal(first.audio.samples, second.audio.samples)
+    assert first.phones == second.phones
