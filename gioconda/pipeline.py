@@ -95,8 +95,8 @@ class AnimateOptions:
     language: the recording's language (ISO 639-1) for Whisper, None to detect it
     transcript: the recording's words (text, or a text file's path), None to recognize them
     max_audio_s: refuse longer audio
-    voice: voice for ``text``: a Kokoro voice or blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5";
-        English) or any eSpeak NG voice ("en-gb", "de", "fr+f3", ...; about 100 languages)
+    voice: voice for ``text``: Piper's "joe" (the default; American English), a Kokoro voice or
+        blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5"; English) or any eSpeak NG voice ("en-gb", "de", "fr+f3", ...; about 100 languages)
     label: draw a small "AI-generated" label in the corner of every frame
     preset: x264 speed preset: faster ones make bigger files (see :data:`X264_PRESETS`)
     crf: x264 quality, lower is better and bigger
@@ -421,7 +421,7 @@ def animate(
     photo_path: JPEG/PNG/WebP/... portrait
     out_path: the MP4 to write (appears only when complete)
     audio_path: WAV/MP3/M4A/OGG/FLAC speech; or give ``text`` instead
-    text: words to synthesize with eSpeak NG
+    text: words to synthesize with ``options.voice`` (Piper's joe by default)
     options: see :class:`AnimateOptions`
     motion_out: also write the rendered motion (.csv in Live Link Face columns, or .json)
     progress: called as stages advance

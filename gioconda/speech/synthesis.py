@@ -52,12 +52,12 @@ def synthesizer_of(voice: str) -> str:
 
 
 def speak(text: str, voice: str = DEFAULT_VOICE) -> SynthesizedSpeech:
-    """Speak ``text`` with Kokoro or eSpeak NG, whichever ``voice`` names.
+    """Speak ``text`` with Piper, Kokoro or eSpeak NG, whichever ``voice`` names.
 
     Parameters
     ----------
     text: what to say
-    voice: a Kokoro voice or blend (``"jm_kumo"``, ``"kokoro:jf_alpha"``,
+    voice: Piper's ``"joe"`` (``"piper:joe"``), a Kokoro voice or blend (``"jm_kumo"``, ``"kokoro:jf_alpha"``,
         ``"jm_kumo:0.7,jf_alpha:0.3"``), spoken in English; or an eSpeak NG voice
         (``"en-us"``, ``"fr-fr"``, ``"de+f3"``, ...) for any of its languages
 
