@@ -56,7 +56,13 @@ misses. Pearson correlations are n/a when fewer than two frames remain or one si
   degrees. MediaPipe's depth is an estimate, so an MAE of a few degrees at 10 degrees commanded
   can be the measurement as much as the renderer; the correlation and sign are the robust part.
 * **yaw k**, **pitch k**, **roll k**: least-squares slope through the origin of the solved
-  angle against the commanded one (1 = the head turns as far as commanded).
+  angle against the commanded one (1 = the head turns as far as commanded). The solved yaw
+  leans mostly on Face Mesh's depth of the turned frame (its own sense of the pose), which on
+  some looks tilts far less than the landmarks moved (the stylized astronaut, turned 10 and 20
+  degrees: its landmarks move 0.91 of the turn, its depth tilts 0.55); ``render_eval.json``
+  also holds, per yaw frame, the yaw that the landmarks' sideways motion alone says
+  (:func:`~gioconda.eval.render_metrics.yaw_in_image`, ``details.yaw.in_image``, and its
+  slope ``details.yaw.in_image_slope``).
 * **body MAD**: mean absolute difference from the photo over the body and what lies around it,
   placed from the landmarks alone (:func:`body_mask`: below the ear lobes, outside the grown
   face oval, not the neck), in the same three frames as bg MAD; the worst. It catches a collar
@@ -120,6 +126,7 @@ from gioconda.eval.render_metrics import (
     psnr,
     seam_band,
     slope,
+    yaw_in_image,
 )
 from gioconda.face.portrait import Portrait, analyze_portrait
 from gioconda.face.topology import (
@@ -287,6 +294,17 @@ def evaluate_portrait(
         metrics[f"{key}_mae"] = float(np.nanmean(err)) if np.isfinite(err).any() else nan
         metrics[f"{key}_slope"] = slope(cmd, got)
         details[key] = {"commanded": cmd.tolist(), "solved_ypr": solved}
+    # The yaw the landmarks' sideways motion in the frame says, beside the solved one (which
+    # leans mostly on Face Mesh's depth of the turned face): a short solved yaw with a full
+    # one here is Face Mesh's reading of the face, not the warp.
+    in_image = [
+        yaw_in_image(rest_m.landmarks, posed.landmarks)
+        if rest_m.landmarks is not None and posed.landmarks is not None
+        else nan
+        for _, posed in sweep_of("yaw")
+    ]
+    details["yaw"]["in_image"] = in_image
+    details["yaw"]["in_image_slope"] = slope(details["yaw"]["commanded"], in_image)
 
     far = background_mask(portrait)
     if far.mean() < 0.02:

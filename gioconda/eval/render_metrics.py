@@ -15,6 +15,7 @@ from gioconda.face.topology import (
     FACE_OVAL,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
+    N_MESH_LANDMARKS,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
@@ -65,6 +66,27 @@ def iris_offset(landmarks: np.ndarray) -> float:
         width = np.linalg.norm(landmarks[a, :2] - landmarks[b, :2])
         out.append((landmarks[iris, 0] - mid[0]) / width)
     return float(np.mean(out))
+
+
+def yaw_in_image(rest: np.ndarray, posed: np.ndarray) -> float:
+    """The yaw, degrees, whose rigid turn of the rest frame's re-detected 3D landmarks best
+    explains how far the posed frame's landmarks moved sideways in the image (+ when the nose
+    goes to the image's right).
+
+    Unlike :func:`~gioconda.geometry.solve_pose`, it does not read the posed frame's depth:
+    Face Mesh's depth on a turned face follows its own sense of the pose, and faces the
+    features themselves, wide (the x spread of the landmarks is several times their depth
+    spread), weigh most in the least-squares rotation. A turn by ``t`` moves a point at depth
+    ``z`` (about the face's mean) ``-sin(t) z`` sideways, beside a shift and the foreshortening
+    ``(cos(t) - 1) x``, which are fitted with it.
+
+    rest, posed: (N, 3) re-detected landmarks (x, y in pixels, z at the same scale)
+    """
+    x, z = rest[:N_MESH_LANDMARKS, 0], rest[:N_MESH_LANDMARKS, 2]
+    moved = posed[:N_MESH_LANDMARKS, 0] - x
+    design = np.stack([np.ones_like(x), x - x.mean(), -(z - z.mean())], axis=1)
+    sine = np.linalg.lstsq(design, moved, rcond=None)[0][2]
+    return float(np.degrees(np.arcsin(np.clip(sine, -1.0, 1.0))))
 
 
 def _roughness(grey: np.ndarray, mask: np.ndarray) -> float:

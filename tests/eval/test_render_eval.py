@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from gioconda.eval.render import COLUMNS, format_table, run_render_eval
+from gioconda.eval.render_metrics import yaw_in_image
 from gioconda.geometry import angles_to_rotation, rotation_to_angles, solve_pose
 
 
@@ -16,6 +17,26 @@ def test_pose_solver_recovers_a_known_rotation(ypr):
     posed = 1.1 * (rest - rest.mean(0)) @ angles_to_rotation(*ypr).T + [300.0, 240.0, 5.0]
     posed += rng.normal(scale=0.3, size=posed.shape)  # landmark jitter, in pixels
     assert np.abs(solve_pose(rest, posed) - ypr).max() < 0.5
+
+
+@pytest.mark.parametrize("yaw", [-10.0, 5.0, 20.0])
+def test_yaw_in_image_reads_the_sideways_motion_not_the_turned_frames_depth(yaw):
+    rng = np.random.default_rng(1)
+    # A face's landmarks: wider than deep, turned about a pivot behind them.
+    rest = rng.normal(size=(478, 3)) * [60.0, 80.0, 25.0] + [256.0, 256.0, 0.0]
+    pivot = np.array([256.0, 300.0, 40.0])
+
+    def turned(degrees):
+        return (rest - pivot) @ angles_to_rotation(degrees, 0.0, 0.0).T + pivot
+
+    shift = np.array([7.0, -3.0, 2.0])
+    posed = turned(yaw) + shift + rng.normal(scale=0.3, size=rest.shape)
+    assert abs(yaw_in_image(rest, posed) - yaw) < 0.5
+    # Face Mesh's depth of the turned face tilted only half as far as its landmarks moved
+    # (its own sense of the pose): the solved yaw follows that depth, this one does not.
+    posed[:, 2] = turned(yaw / 2)[:, 2]
+    assert abs(solve_pose(rest, posed)[0]) < 0.8 * abs(yaw)
+    assert abs(yaw_in_image(rest, posed) - yaw) < 0.5
 
 
 def test_angle_conventions():
