@@ -105,7 +105,7 @@ SPHINX_NATS = 1.5
 #: The languages whose words PocketSphinx's English model places: Japanese too, its kana
 #: reading said by eSpeak NG's Japanese voice, each sound as the nearest English phone
 #: (:func:`~gioconda.speech.sphinx_align.foreign_ipa_to_arpabet`). The network's timing, not
-#: the words, held JSUT's recording back: Whisper's words give 41 of its 42 labelled visemes
+#: the words, held JSUT's recording back: Whisper's words give 40 of its 41 labelled visemes
 #: in order, and the true sentence aligns no better (0.617). Frame accuracy (10 ms, phones
 #: before rendering) on JSUT 0.613 -> 0.725 (the same 1.5 nats, 0.2 s slack as English,
 #: nothing fitted); on eSpeak NG's own Japanese (six sentences of ours, which the network
