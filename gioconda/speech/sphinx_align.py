@@ -1,12 +1,14 @@
-"""English words placed in time by PocketSphinx's acoustic model (forced alignment).
+"""Words placed in time by PocketSphinx's acoustic model (forced alignment).
 
 Our viseme network was trained on synthetic speech only, and its timing is what limits the
 alignment of Whisper's words on real voices: the labels' own phones forced onto its
 posteriors reach only 0.78 / 0.65 / 0.69 frame accuracy (hand-labelled speaker / CMU ARCTIC /
 MFA recording). The ``pocketsphinx`` wheel's US English acoustic model was trained on real
 speech; forced to the same words it places them better (see the README's lip-sync section).
-It knows English only: other languages keep the network's alignment
-(:mod:`gioconda.speech.transcript`).
+It knows English only; Japanese words are given it as their kana reading said by eSpeak NG's
+Japanese voice, each sound as the nearest English phone (:func:`foreign_ipa_to_arpabet`), and
+it times real Japanese better than our network too. Which languages use it:
+:data:`gioconda.speech.transcript.SPHINX_LANGUAGES`; the others keep the network's alignment.
 
 The decoder starts with an empty dictionary and is given each word as it is needed: from
 the CMU dictionary that :mod:`gioconda.speech.pronounce` already holds (the same file the
@@ -56,6 +58,9 @@ _ALIGN_OPTIONS: dict[str, object] = {
 _Job = tuple[bytes, str, int]
 
 _WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
+# eSpeak NG marks a stretch it reads in another language with the language's name in
+# parentheses ("(en)"): the word's own voice could not read it.
+_LANGUAGE_SWITCH = re.compile(r"\([^)]*\)")
 
 # eSpeak NG's US English IPA as ARPAbet, longest first (diphthongs and affricates before
 # their parts). Stress and length marks are dropped before.
@@ -73,6 +78,60 @@ _IPA_TO_ARPABET = sorted(
     key=lambda item: -len(item[0]),
 )  # fmt: skip
 _IPA_DROPPED = re.compile("[ˈˌːˑ\u0329\u032f\\s_-]")
+
+
+# Other languages' sounds as the nearest US English phone of the acoustic model, for
+# eSpeak NG's IPA in their own voices (diacritics removed before: "ä" is "a", "e̞" is "e").
+_FOREIGN_IPA_TO_ARPABET = sorted(
+    {
+        **dict(_IPA_TO_ARPABET),
+        "t͡s": "T S", "d͡z": "D Z", "t͡ɕ": "CH", "d͡ʑ": "JH", "ʈ͡ʂ": "CH", "ɖ͡ʐ": "JH",
+        "ʦ": "T S", "ʣ": "D Z", "ʧ": "CH", "ʤ": "JH",
+        "ɯ": "UW", "ɨ": "IH", "ʉ": "UW", "y": "UW", "ʏ": "UH", "ø": "UH", "œ": "UH",
+        "ɵ": "UH", "ɤ": "AH", "ɘ": "AH", "ɞ": "AH", "ɶ": "AA",
+        "ɕ": "SH", "ʑ": "ZH", "ʂ": "SH", "ʐ": "ZH", "ɸ": "F", "β": "V", "ʋ": "V",
+        "ɽ": "T", "ɴ": "N", "ɲ": "N", "ɳ": "N", "ɭ": "L", "ʎ": "L", "ɻ": "R", "ʁ": "R",
+        "ʀ": "R", "χ": "HH", "ɣ": "G", "ɦ": "HH", "ʝ": "Y", "ɟ": "JH", "c": "K", "q": "K",
+        "ɰ": "W", "ɥ": "W", "ɬ": "SH",
+    }.items(),
+    key=lambda item: -len(item[0]),
+)  # fmt: skip
+_TIES = "\u0361\u035c"
+_FOREIGN_LETTERS = frozenset(ipa for ipa, _ in _FOREIGN_IPA_TO_ARPABET if len(ipa) == 1)
+
+
+def foreign_ipa_to_arpabet(ipa: str) -> tuple[str, ...]:
+    """eSpeak NG's IPA in any language's voice as the nearest US English ARPAbet phones.
+
+    Diacritics (nasal, lowered, voiceless...) and modifier letters (aspiration,
+    palatalization) are dropped; the base letter is read; what is unknown is skipped.
+
+    Examples
+    --------
+    >>> foreign_ipa_to_arpabet("mˈizɯ͡ᵝ")
+    ('M', 'IY', 'Z', 'UW')
+    >>> foreign_ipa_to_arpabet("t͡ɕˈo̞tto̞")
+    ('CH', 'OW', 'T', 'T', 'OW')
+    """
+    # A letter of the table keeps its marks ("ç" is not "c"); others lose them ("ä" is "a").
+    text = "".join(
+        c if c in _FOREIGN_LETTERS else "".join(
+            d for d in unicodedata.normalize("NFD", c)
+            if d in _TIES or not (unicodedata.combining(d) or unicodedata.category(d) == "Lm")
+        )
+        for c in _IPA_DROPPED.sub("", unicodedata.normalize("NFC", ipa))
+    )  # fmt: skip
+    phones: list[str] = []
+    i = 0
+    while i < len(text):
+        for ipa_phone, arpabet in _FOREIGN_IPA_TO_ARPABET:
+            if text.startswith(ipa_phone, i):
+                phones += arpabet.split()
+                i += len(ipa_phone)
+                break
+        else:
+            i += 1
+    return tuple(phones)
 
 
 def ipa_to_arpabet(ipa: str) -> tuple[str, ...]:
@@ -142,12 +201,18 @@ class SphinxAligner:
                 cls._shared = cls()
             return cls._shared
 
-    def _entry(self, word: str) -> str | None:
+    def _entry(self, word: str, language: str = "en") -> str | None:
         """The dictionary entry for a written word (added from eSpeak NG if unknown), or
-        None where it has no phones (punctuation alone). The caller holds the lock."""
+        None where it has no phones (punctuation alone). The caller holds the lock.
+
+        A word of another language (Japanese: its kana reading) is said as eSpeak NG's voice
+        for that language says it, each sound as the nearest English phone
+        (:func:`foreign_ipa_to_arpabet`); its entry is named ``language:word``."""
         text = _WORD_EDGES.sub("", word).lower()
         if not text:
             return None
+        if language != "en":
+            return self._foreign_entry(text, language)
         if self._decoder.lookup_word(text):
             return text
         phones = cmu_pronunciation(text)
@@ -163,13 +228,36 @@ class SphinxAligner:
         self._decoder.add_word(entry, " ".join(phones), True)
         return entry
 
-    def align(self, audio: Audio, words: Sequence[str]) -> tuple[AlignedPhone, ...] | None:
+    def _foreign_entry(self, text: str, language: str) -> str | None:
+        """:meth:`_entry` of a word in a language other than English."""
+        from gioconda.speech.espeak import ESpeakEngine
+        from gioconda.speech.pronounce import espeak_voice
+
+        entry = re.sub(r"\s", "_", f"{language}:{text}")
+        if self._decoder.lookup_word(entry):
+            return entry
+        voice = espeak_voice(language)
+        if voice is None:
+            return None
+        ipa = ESpeakEngine.shared().text_to_ipa(text, voice, tie=True)
+        if _LANGUAGE_SWITCH.search(ipa.replace("\u0361", "")):
+            return None  # read in another language: the network alone places it (as pronounce)
+        phones = foreign_ipa_to_arpabet(ipa)
+        if not phones:
+            return None
+        self._decoder.add_word(entry, " ".join(phones), True)
+        return entry
+
+    def align(
+        self, audio: Audio, words: Sequence[str], language: str = "en"
+    ) -> tuple[AlignedPhone, ...] | None:
         """The words' phones placed in ``audio`` (16 kHz mono), pauses between them as
-        ``SIL``; None where the alignment fails (a word PocketSphinx cannot fit in)."""
-        return self.align_all([(audio, words)])[0]
+        ``SIL``; None where the alignment fails (a word PocketSphinx cannot fit in).
+        ``language``: ISO 639-1 code of the words (see :meth:`_entry`)."""
+        return self.align_all([(audio, words)], language)[0]
 
     def align_all(
-        self, sections: Sequence[tuple[Audio, Sequence[str]]]
+        self, sections: Sequence[tuple[Audio, Sequence[str]]], language: str = "en"
     ) -> list[tuple[AlignedPhone, ...] | None]:
         """:meth:`align` of each ``(audio, words)``, the same results; where there are several,
         the later ones in a forked process while this one aligns the earlier.
@@ -181,7 +269,7 @@ class SphinxAligner:
         its sections are aligned here.
         """
         with self._lock:
-            jobs = [self._job(audio, words) for audio, words in sections]
+            jobs = [self._job(audio, words, language) for audio, words in sections]
             # The child takes the later sections, as near half the audio as the cuts allow.
             seconds = np.cumsum(
                 [0.0] + [0.0 if job is None else len(job[0]) / 32000 for job in jobs]
@@ -202,14 +290,14 @@ class SphinxAligner:
                 rest = [self._run(job) for job in jobs[split:]]
         return done + rest
 
-    def _job(self, audio: Audio, words: Sequence[str]) -> _Job | None:
+    def _job(self, audio: Audio, words: Sequence[str], language: str = "en") -> _Job | None:
         """What the decoder needs to align ``words`` in ``audio`` (16 kHz); None where there
         is nothing to align or a word has no phones. The caller holds the lock."""
         from gioconda.speech.pocketsphinx import _to_pcm16, _with_noise_floor
 
         if not words or audio.duration_s <= 0:
             return None
-        entries = [self._entry(word) for word in words]
+        entries = [self._entry(word, language) for word in words]
         if any(entry is None for entry in entries):
             return None
         return _to_pcm16(_with_noise_floor(audio)), " ".join(entries), len(words)  # type: ignore[arg-type]

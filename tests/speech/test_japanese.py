@@ -7,8 +7,17 @@ import numpy as np
 from gioconda.speech.audio import Audio, resample
 from gioconda.speech.espeak import synthesize
 from gioconda.speech.pronounce import japanese_readings, word_visemes, words_viseme_variants
-from gioconda.speech.transcript import WhisperRecognizer
+from gioconda.speech.sphinx_align import SphinxAligner, foreign_ipa_to_arpabet
+from gioconda.speech.transcript import (
+    SPHINX_NATS,
+    WhisperRecognizer,
+    sphinx_timing,
+    transcript_words,
+    words_to_align,
+)
+from gioconda.speech.visemenet import VisemeNet
 from gioconda.speech.visemes import PhoneSegment
+from gioconda.speech.whisper import HeardSpeech
 from gioconda.timeline import ANALYSIS_SAMPLE_RATE
 
 LEAD_S = 0.4
@@ -66,3 +75,35 @@ def test_a_sentence_in_kanji_closes_the_lips_where_its_kana_does() -> None:
     assert len(closure_centres(by_kanji)) == len(closure_centres(by_kana))
     for a, b in zip(closure_centres(by_kanji), closure_centres(by_kana), strict=True):
         assert abs(a - b) <= 0.02
+
+
+def test_japanese_ipa_read_as_the_nearest_english_phones() -> None:
+    # eSpeak NG's Japanese: a lowered vowel is a vowel, ɯ with its mark u, ɕ sh, ç h.
+    assert foreign_ipa_to_arpabet("mˈizɯ͡ᵝ") == ("M", "IY", "Z", "UW")
+    assert foreign_ipa_to_arpabet("t͡ɕˈo̞tto̞") == ("CH", "OW", "T", "T", "OW")
+    assert foreign_ipa_to_arpabet("çˈito̞") == ("HH", "IY", "T", "OW")
+    assert foreign_ipa_to_arpabet("ɸɯ͡ᵝd͡ʑˈisäɴ") == ("F", "UW", "JH", "IY", "S", "AA", "N")
+
+
+def test_a_sentence_in_kanji_is_placed_by_pocketsphinx_as_its_reading() -> None:
+    kana, kanji = "まいあさ みずを のみます", "毎朝 水を 飲みます"
+    audio, truth = spoken(kana)
+    heard = HeardSpeech(transcript_words(kanji), "ja", ((0.0, audio.duration_s),))
+    words = words_to_align(heard.words, "ja")
+    # PocketSphinx is given each word as it is said, read in context, not as written.
+    assert [w.text for w in words] == ["マイアサ", "ミズヲ", "ノミマス"]
+    phones = SphinxAligner.shared().align(audio, [w.text for w in words], "ja")
+    assert phones is not None and max(p.word for p in phones) == 2
+    # Its /m/ sit on eSpeak's four (mai, mizu, nomi, masu), each within 40 ms.
+    aligned = [p for p in phones if p.phone == "M"]
+    true = [p for p in truth if p.viseme == "PP"]
+    assert len(aligned) == len(true) == 4
+    for a, t in zip(aligned, true, strict=True):
+        assert abs((a.start_s + a.end_s) / 2 - (t.start_s + t.end_s) / 2) <= 0.04, (a, t)
+    # ... and the Whisper path takes its timing: every hop has PocketSphinx's viseme.
+    posteriors = VisemeNet()(audio)
+    bonus, timed = sphinx_timing(
+        SphinxAligner.shared(), audio, words, posteriors.log_probs, language="ja"
+    )
+    assert (bonus.max(axis=1) == SPHINX_NATS).all()
+    assert all(w.start_s is not None for w in timed)

@@ -161,3 +161,18 @@ def test_a_child_that_fails_leaves_its_sections_to_the_parent(
     import multiprocessing
 
     assert not [p for p in multiprocessing.active_children() if p.name == "gioconda-align"]
+
+
+def test_russian_bilabials_placed_by_their_nearest_english_phones() -> None:
+    text = "Мама мыла раму, а папа пил воду."
+    audio, truth = spoken(text, "ru")
+    words = text.split()
+    phones = SphinxAligner.shared().align(audio, words, "ru")
+    assert phones is not None and max(p.word for p in phones) == len(words) - 1
+    aligned = [p for p in phones if p.phone in ("P", "B", "M")]
+    true = [p for p in truth if p.viseme == "PP"]
+    assert len(aligned) == len(true) >= 6
+    for a, t in zip(aligned, true, strict=True):
+        assert abs((a.start_s + a.end_s) / 2 - (t.start_s + t.end_s) / 2) <= 0.04, (a, t)
+    # Read as English, the same words have no pronunciation PocketSphinx could align.
+    assert SphinxAligner.shared().align(audio, words) is None
