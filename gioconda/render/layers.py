@@ -82,6 +82,12 @@ JAW_BAND = 0.04
 PLATE_WORK_SIZE = 160
 
 
+#: How far inside the painted-out region's edge it is painted at the crop's own resolution,
+#: share of the crop: about as far as a head turn or tilt uncovers (the jaw moves a few
+#: pixels at yaw 10, the temple more at roll 8).
+PLATE_EDGE_BAND = 0.03
+
+
 @dataclass(frozen=True)
 class HeadRegion:
     """What moves with the head, as (S, S) uint8 0/1 masks, and what stays put: all else.
@@ -140,7 +146,9 @@ def _painted_out(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """``image`` with ``hole`` (uint8 0/1) filled from its surroundings: (S, S, 3) float32.
 
     Inpainted small (inpainting is slow and the fill is smooth anyway), from pixels outside
-    the hole only, so nothing of what it covered leaks into the fill.
+    the hole only, so nothing of what it covered leaks into the fill. Along the hole's edge,
+    where a moving head uncovers it, the fill is painted again at full resolution (see
+    :func:`_edge_repainted`).
     """
     size = image.shape[0]
     work = PLATE_WORK_SIZE
@@ -149,7 +157,25 @@ def _painted_out(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     small_hole = cv2.resize(hole, (work, work), interpolation=cv2.INTER_AREA)
     small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
-    return cv2.resize(filled, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    coarse = cv2.resize(filled, (size, size), interpolation=cv2.INTER_CUBIC)
+    return _edge_repainted(image, hole, coarse)
+
+
+def _edge_repainted(image: np.ndarray, hole: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """``coarse`` (the small fill, enlarged) with the band of ``hole`` along its edge filled
+    again at full resolution, from ``image`` outside the hole and ``coarse`` deeper in it:
+    (S, S, 3) float32.
+
+    The small fill cannot hold what borders the hole finely (a collar's edge a few pixels
+    tall beside the jaw): its first pixels inside are a blur of the background's stripes, a
+    step of up to 60 grey levels from the photo just outside, which a turning head uncovers
+    as a thin light or dark line along its rest outline. Filled at full resolution the band
+    continues the stripes from the photo and meets the small fill deeper in.
+    """
+    band = max(2, round(PLATE_EDGE_BAND * image.shape[0]))
+    deep = cv2.erode(hole, disc(band))
+    known = np.where(deep[..., None] > 0, np.clip(coarse, 0, 255), image).astype(np.uint8)
+    return cv2.inpaint(known, hole & (1 - deep), 3, cv2.INPAINT_TELEA).astype(np.float32)
 
 
 @dataclass(frozen=True)
