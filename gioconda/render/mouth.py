@@ -304,7 +304,8 @@ class MouthPainter:
             # what it showed below moves with the jaw (the lower lip).
             upper_lip, skull_lip = field[2], field[4]
             lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
-            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
+            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift,
+                           mask)  # fmt: skip
 
         if self.sharpness > SOFT_PHOTO_SIGMA:
             # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
@@ -363,6 +364,8 @@ class _OwnInterior:
         :func:`_tooth_pixels`), so the synthetic ones are not drawn over them
     teeth: (3,) float32 RGB, its teeth's colour when it shows teeth (see
         :func:`_teeth_colour`)
+    lip_light: the lips' luminance (mean of RGB): the photo's mouth dark is well below it
+        (see :func:`_continued_down`)
     """
 
     box: tuple[int, int]
@@ -372,6 +375,7 @@ class _OwnInterior:
     has_upper_teeth: bool
     has_lower_teeth: bool
     teeth: np.ndarray
+    lip_light: float
 
     @staticmethod
     def from_photo(image: np.ndarray, lm: np.ndarray, lips: np.ndarray) -> _OwnInterior | None:
@@ -439,6 +443,7 @@ class _OwnInterior:
             has_teeth(inside * soft),
             has_teeth(lower_alpha),
             _teeth_colour(patch, luma, shown, tooth & shown),
+            float(np.mean(lips)),
         )
 
     def paint(
@@ -449,10 +454,14 @@ class _OwnInterior:
         skull: np.ndarray,
         posed: np.ndarray,
         lift: np.ndarray,
+        opening: np.ndarray | None = None,
     ) -> None:
         """Draw the layers over ``interior`` (in place), whose top-left is ``origin``;
         ``lift``: how far the upper lip has risen off its place on the skull at each of its
-        pixels, 0 to 1 (1 shows the teeth continued under it in full)."""
+        pixels, 0 to 1 (1 shows the teeth continued under it in full); ``opening``: the
+        painted opening ((h, w), soft), below whose upper layer the photo's dark is carried
+        on into the painted cavity (see :func:`_continued_down`; not without it)."""
+        layers = []
         for layer, moved, contour, shown in (
             (self.lower, posed, LIPS_INNER_LOWER, None),
             (self.upper, skull, LIPS_INNER_UPPER, None),
@@ -477,7 +486,95 @@ class _OwnInterior:
                 placed = neutral[list(contour)] @ similarity[:, :2].T + similarity[:, 2]
                 drawn = _follow_lip(drawn, placed - origin, moved[list(contour), :2] - origin)
             alpha = drawn[..., 3] if shown is None else drawn[..., 3] * shown
-            _blend(interior, drawn[..., :3], alpha)
+            if layer is self.upper and opening is not None:
+                # The upper layer's dark edge (the photo's lower lip, moved with the skull)
+                # blended into the painted cavity, not a seam across the opening: the layer
+                # fades out toward it, and its dark is carried on a little past it, under all
+                # the layers.
+                band = _continued_down(drawn, opening, self.lip_light, mouth_width(neutral))
+                if band is not None:
+                    rows, colour, below, keep = band
+                    _blend(interior[rows], colour, below)
+                    alpha = alpha.copy()
+                    alpha[rows] *= keep
+            layers.append((drawn[..., :3], alpha))
+        for colour, alpha in layers:
+            _blend(interior, colour, alpha)
+
+
+#: The photo's own upper interior ends where the photo's lower lip was, carried with the
+#: skull; where what it shows there is the mouth's dark, that is lighter than the painted
+#: cavity below it (a photo's shadowed slit against the painted throat) and the edge would be
+#: a straight seam across the opening. There the layer fades out over its last
+#: :data:`CONTINUE_UP` mouth widths (at most half its height) and its colour is carried on down
+#: over :data:`CONTINUE_DOWN` mouth widths (at most half the way to the lower lip), one
+#: smoothstep from the photo's tone to the painted one. Short: carried further, the photo's
+#: grey reads as a lip across the opening (MediaPipe put the lower lip on it).
+CONTINUE_UP, CONTINUE_DOWN = 0.04, 0.09
+#: Only the photo's dark is blended so: what is darker than this share of the lips'
+#: luminance, fading in below it over :data:`CONTINUED_DARK_RAMP` of it (teeth, and the lip
+#: or skin at a smile's corners, keep their edge and are not drawn down into the cavity).
+CONTINUED_DARK, CONTINUED_DARK_RAMP = 0.7, 0.2
+#: What is carried down is softened along the row by this much (a Gaussian's sigma, mouth
+#: widths): the dark between two teeth is not drawn down as a stripe.
+CONTINUE_ALONG = 0.04
+
+
+def _continued_down(
+    drawn: np.ndarray, opening: np.ndarray, lip_light: float, width: float
+) -> tuple[slice, np.ndarray, np.ndarray, np.ndarray] | None:
+    """How the photo's upper interior as placed in a frame (``drawn``, (h, w, 4) RGBA) meets
+    the painted ``opening`` ((h, w), soft) below its lowest shown row, where it is dark (see
+    :data:`CONTINUED_DARK`; ``lip_light``: the lips' luminance): each column's colour just
+    above that row, softened along the row over :data:`CONTINUE_ALONG` mouth widths
+    (``width``, pixels), carried on down, and the layer faded out above it (see
+    :data:`CONTINUE_UP`).
+
+    Returns the rows of the band where they meet (a slice), and in it the colour carried down
+    ((n, w, 3) float32), its opacity ((n, w) float32, 0 where nothing is carried) and what the
+    layer's own opacity is multiplied by ((n, w) float32); None where nothing is blended."""
+    h, w = opening.shape
+    shown = drawn[..., 3] > 0.5
+    in_opening = opening > 0.5
+    top = np.argmax(shown, axis=0)
+    bottom = h - 1 - np.argmax(shown[::-1], axis=0)
+    lowest = h - 1 - np.argmax(in_opening[::-1], axis=0)
+    has = shown.any(0) & in_opening.any(0) & (lowest > bottom + 1)
+    if not has.any():
+        return None
+    columns = np.arange(w)
+    # The middle of the three rows in from the layer's soft edge (not a stray pixel of the
+    # photo's lip edge there).
+    rows_in = drawn[np.maximum(bottom[None, :] - np.arange(1, 4)[:, None], 0), columns, :3]
+    source = rows_in.sum(0) - rows_in.max(0) - rows_in.min(0)
+    dark = np.clip((CONTINUED_DARK * lip_light - source.mean(1))
+                   / (CONTINUED_DARK_RAMP * max(lip_light, 1.0)), 0.0, 1.0) * has  # fmt: skip
+    if dark.max() <= 0:
+        return None
+    # Softened along the row, the colour over the dark columns only.
+    sigma = max(1.0, CONTINUE_ALONG * width)
+
+    def along(values: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(values.astype(np.float32)[None], (0, 0), sigma)[0]
+
+    weight = along(dark)
+    colour = along(source * dark[:, None]) / np.maximum(weight, 1e-3)[:, None]
+    dark = np.minimum(weight, 1.0) * has
+    up = np.minimum(CONTINUE_UP * width, 0.5 * (bottom - top + 1))
+    down = np.minimum(CONTINUE_DOWN * width, 0.5 * (lowest - bottom))
+    # Only the rows where the two meet.
+    first = max(int(np.floor((bottom - up)[has].min())), 0)
+    last = min(int(np.ceil((bottom + down)[has].max())) + 1, h)
+    rows = np.arange(first, last, dtype=np.float32)[:, None]
+    # One smoothstep from the layer's tone, up to ``up`` above its edge, to the painted one,
+    # ``down`` below it.
+    t = np.clip((rows - bottom + up) / np.maximum(up + down, 1.0), 0.0, 1.0)
+    tone = 1 - t * t * (3 - 2 * t)
+    below = rows > bottom
+    carried = (tone * below * dark).astype(np.float32)
+    keep = np.where(below, 1.0, 1 - dark * (1 - tone)).astype(np.float32)
+    colour = np.broadcast_to(colour[None].astype(np.float32), (last - first, w, 3))
+    return slice(first, last), colour, carried, keep
 
 
 def _follow_lip(drawn: np.ndarray, placed: np.ndarray, posed: np.ndarray) -> np.ndarray:

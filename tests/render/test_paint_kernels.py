@@ -329,7 +329,7 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
         # The photo's own interior: what it showed above its gap moves with the skull,
         # what it showed below moves with the jaw (the lower lip).
         lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
-        self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
+        self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift, mask)
 
     if self.sharpness > SOFT_PHOTO_SIGMA:
         # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
