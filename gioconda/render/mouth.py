@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import zlib
 from dataclasses import dataclass
 
 import cv2
@@ -34,6 +35,7 @@ from gioconda.face.topology import (
 from gioconda.motion.blendshapes import BS
 from gioconda.motion.frames import MotionFrame
 from gioconda.render import paint_kernels
+from gioconda.render.grain import NOISE_TILE, noise_tile
 from gioconda.render.regions import outline, polygon_mask
 from gioconda.render.rig import FaceRig
 
@@ -173,6 +175,8 @@ class MouthPainter:
         self.cavity = (lip_colour * CAVITY_LIGHT + 4).astype(np.float32)
         self.inner_lip = (lip_colour * 0.55).astype(np.float32)
         self.sharpness = blur_sigma(portrait)
+        self.grain = _photo_grain(portrait.image, lm, cheek, self.sharpness)
+        self.skin_light = float(skin.mean())
         across = face_pixels(portrait, rig)
         if across < SMALL_FACE_PX:
             logging.getLogger("gioconda").warning(
@@ -299,6 +303,9 @@ class MouthPainter:
         paint_kernels.mouth_interior(field, powers, inside, self._scalars, tongue_drop,
                                      lower_height, self._colours, lower_shown, upper_teeth,
                                      interior)  # fmt: skip
+        # The photo's grain on what is painted (the photo's own interior has its own).
+        add_grain(interior, self.grain, (x0, y0), skull[self._corners, :2].mean(0),
+                  self.skin_light)  # fmt: skip
         if self.own is not None:
             # The photo's own interior: what it showed above its gap moves with the skull,
             # what it showed below moves with the jaw (the lower lip).
@@ -315,6 +322,61 @@ class MouthPainter:
         # (the outer lips' outline as :func:`outline` draws it)
         lips = posed[self._outer_lips, :2]
         soften_corners(frame_rgb, posed[self._corners, :2], lips, width, strength)
+
+
+#: The photo's grain is measured on its skin within this distance of the lips (mouth widths,
+#: from a little outside them) and on the cheeks.
+GRAIN_RING = (0.05, 0.3)
+
+
+def _photo_grain(
+    image: np.ndarray, lm: np.ndarray, cheeks: np.ndarray, sharpness: float
+) -> np.ndarray | None:
+    """A tile of the photo's own grain for the painted interior (see
+    :func:`gioconda.render.grain.noise_tile`), measured on the skin around the mouth and the
+    ``cheeks`` ((h, w) bool), as it will be once the painting is blurred to the photo's
+    ``sharpness`` (see :func:`blur_sigma`; none below :data:`SOFT_PHOTO_SIGMA`); None where
+    the photo has none to speak of. Painted smooth, the cavity, tongue and teeth of a photo
+    with visible noise or film grain read as a sticker."""
+    width = mouth_width(lm)
+    outer = outline(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
+    lips = polygon_mask(image.shape[:2], outer, soft=False)
+    outside = cv2.distanceTransform((~lips).astype(np.uint8), cv2.DIST_L2, 3)
+    near, far = GRAIN_RING
+    ring = (outside > near * width) & (outside < far * width)
+    # The same photo always gets the same grain: the seed is its mouth's own pixels.
+    (x0, y0), (x1, y1) = np.floor(outer.min(0)).astype(int), np.ceil(outer.max(0)).astype(int)
+    mouth = image[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1]
+    seed = zlib.crc32(np.ascontiguousarray(mouth).tobytes())
+    blurred = sharpness if sharpness > SOFT_PHOTO_SIGMA else 0.0
+    return noise_tile(image, ring | cheeks, seed, blurred)
+
+
+#: The grain in the painted interior is the skin's, scaled by the square root of the painted
+#: pixel's luminance over the skin's (noise grows as the root of the light), but never below
+#: this share of it.
+GRAIN_IN_THE_DARK = 0.5
+
+
+def add_grain(
+    interior: np.ndarray,
+    grain: np.ndarray | None,
+    origin: tuple[int, int],
+    anchor: np.ndarray,
+    skin_light: float,
+) -> None:
+    """Add the photo's ``grain`` (a tile, see :func:`_photo_grain`) to the painted
+    ``interior`` ((h, w, 3) float32, in place) whose top-left pixel is ``origin`` (x, y) in the
+    frame: the tile laid from ``anchor`` ((2,) pixels: the mouth's middle as the head alone
+    moves it), so the grain moves with the head as the photo's does, and stays where it is
+    as the lips move over it; weaker in the dark (see :data:`GRAIN_IN_THE_DARK`; ``skin_light``:
+    the skin's luminance, where the grain was measured)."""
+    if grain is None:
+        return
+    ax, ay = round(float(anchor[0])), round(float(anchor[1]))
+    top, left = (origin[1] - ay) % NOISE_TILE, (origin[0] - ax) % NOISE_TILE
+    per_light = 1.0 / (3.0 * max(skin_light, 1.0))
+    paint_kernels.add_grain(interior, grain, top, left, per_light, GRAIN_IN_THE_DARK)
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
