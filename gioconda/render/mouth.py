@@ -168,7 +168,7 @@ class MouthPainter:
             # The photo shows its own teeth: use their colour.
             teeth = self.own.teeth
         elif sclera is not None:
-            teeth = _not_cool(sclera * TEETH_OVER_SCLERA)
+            teeth = _paler_than(_not_cool(sclera * TEETH_OVER_SCLERA), skin)
         else:
             teeth = _ivory_in_light_of(skin)
         self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
@@ -786,6 +786,26 @@ def _ivory_in_light_of(skin: np.ndarray) -> np.ndarray:
     skin_l, skin_a, skin_b = _lab(skin[None])[0]
     lab = np.array([[[min(skin_l, IVORY_MAX_LIGHT), IVORY_SKIN_A * skin_a,
                       IVORY_SKIN_B * skin_b]]], np.float32)  # fmt: skip
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)[0, 0].astype(np.float64) * 255
+
+
+#: Painted teeth are at most this share as colourful (Lab chroma) as the cheeks: whiter than
+#: the skin under any light, so under a strong cast (a painting's yellow varnish, whose eye
+#: whites read as saturated as her skin) they take the cast, paler, not an orange of its own.
+TEETH_CHROMA_OVER_SKIN = 0.75
+
+
+def _paler_than(colour: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """``colour`` (RGB, 0-255) with its Lab chroma brought down to
+    :data:`TEETH_CHROMA_OVER_SKIN` of ``skin``'s (RGB) where it is more (by over half a unit:
+    a grey, to float precision, is left as it is), its lightness and hue kept; unchanged
+    otherwise."""
+    (light, a, b), (_, skin_a, skin_b) = _lab(np.array([colour, skin]))
+    chroma, most = math.hypot(a, b), TEETH_CHROMA_OVER_SKIN * math.hypot(skin_a, skin_b)
+    if chroma <= most + 0.5:
+        return colour
+    scale = most / chroma
+    lab = np.array([[[light, a * scale, b * scale]]], np.float32)
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)[0, 0].astype(np.float64) * 255
 
 
