@@ -167,6 +167,14 @@ def noise_tile(
     :func:`noise_floor`), as coarse, and as correlated between channels, once blurred by
     ``then_blurred`` (a Gaussian's sigma, pixels: what the painting is blurred by to match a
     soft photo). None when the region has no measurable noise."""
+    if not region.any():
+        return None
+    # (only the region's box, and a margin for the blur: the photo may be large)
+    ys, xs = np.nonzero(region)
+    margin = 3 * round(NOISE_SIGMA) + NOISE_WINDOW
+    y0, x0 = max(int(ys.min()) - margin, 0), max(int(xs.min()) - margin, 0)
+    image = image[y0 : int(ys.max()) + margin + 1, x0 : int(xs.max()) + margin + 1]
+    region = region[y0 : int(ys.max()) + margin + 1, x0 : int(xs.max()) + margin + 1]
     floor, correlation = noise_floor(image, region)
     if floor.max() < 0.25:
         return None
