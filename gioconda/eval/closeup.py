@@ -28,6 +28,12 @@ Columns (see :data:`CLOSEUP_COLUMNS`):
   0.75 of the upper teeth: the 90th percentile of L in the top 0.3 of the opening's middle half);
   below 1 the mouth darkens toward the throat as a real one does, light coming in between the
   lips; near 1 it is one flat tone. n/a when the opening shows too little.
+* **cavity grain**: in the same frame and opening (teeth left out, and 2 pixels in from its
+  edge), the median of the absolute Laplacian of lightness (Lab L; averaged over 3 x 3
+  pixels) over the same in the photo's skin round the mouth (0.05 to 0.3 mouth widths outside
+  the photo's outer lips): 1 = as grainy as the skin beside it (its noise, film grain or
+  craquelure), near 0 = painted smooth, a sticker on a grainy photo. The median, so that a
+  beard or stubble round the mouth does not count as grain. n/a as cavity in:out.
 * **halo HF**, **halo streak**: at head distance 0.8, the background a smaller person
   uncovers (person in the photo, not in the frame, by Selfie Segmentation run on both) against
   the background beside it (not person in either, within 4 % of the frame of the uncovered
@@ -52,6 +58,8 @@ from gioconda.face.topology import (
     LEFT_EYE_UPPER,
     LIPS_INNER_LOWER,
     LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
@@ -68,6 +76,7 @@ CLOSEUP_COLUMNS = (
     ("happy_corners", "happy corners", "{:+.3f}"),
     ("talk_corners", "talk corners", "{:+.3f}"),
     ("cavity_in_out", "cavity in:out", "{:.2f}"),
+    ("cavity_grain", "cavity grain", "{:.2f}"),
     ("halo_hf", "halo HF", "{:.2f}"),
     ("halo_streak", "halo streak", "{:.2f}"),
 )
@@ -81,6 +90,9 @@ CAVITY_JAW = 0.75
 #: The cavity's core and ring (shares of the largest distance into the opening), and what is
 #: taken for teeth (over this share of the upper teeth's lightness), for cavity in:out.
 CAVITY_CORE, CAVITY_RING, CAVITY_TEETH = 0.7, (0.1, 0.35), 0.75
+#: The skin round the mouth whose grain the cavity's is set against (mouth widths outside
+#: the outer lips), for cavity grain.
+GRAIN_SKIN = (0.05, 0.3)
 #: Head distance at which what a smaller person uncovers is judged.
 SMALLER = 0.8
 #: The lid's skin band above the open lid's edge, in eye widths.
@@ -141,24 +153,10 @@ def cavity_depth(frame: np.ndarray, landmarks: np.ndarray) -> float:
     """The open mouth's core over its rim (mean lightness, teeth left out) in ``frame`` (RGB),
     inside the inner lip contour of ``landmarks`` (the frame's re-detected ones); see the
     module docs. NaN when the opening, its core or its ring has under 10 pixels."""
-    inner = outline(landmarks, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
-    opening = polygon_mask(frame.shape[:2], inner, soft=False)
-    if opening.sum() < 10:
+    found = _opening(frame, landmarks)
+    if found is None:
         return float("nan")
-    # OpenCV's 8-bit Lab has L in 0-255.
-    lightness = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
-    ys, xs = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
-    upper, lower = (landmarks[list(lip), :2] for lip in (LIPS_INNER_UPPER, LIPS_INNER_LOWER))
-    upper, lower = upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])]
-    upper_y = np.interp(xs, upper[:, 0], upper[:, 1])
-    lower_y = np.interp(xs, lower[:, 0], lower[:, 1])
-    down = (ys - upper_y) / np.maximum(lower_y - upper_y, 1.0)  # 0 at the upper lip, 1 at the lower
-    width = float(np.linalg.norm(landmarks[291, :2] - landmarks[61, :2]))
-    middle = opening & (np.abs(xs - (landmarks[61, 0] + landmarks[291, 0]) / 2) < 0.25 * width)
-    top = middle & (down < 0.3)
-    if top.sum() < 10:
-        return float("nan")
-    teeth = lightness > CAVITY_TEETH * float(np.percentile(lightness[top], 90))
+    opening, teeth, lightness = found
     inside = cv2.distanceTransform(opening.astype(np.uint8), cv2.DIST_L2, 3)
     deepest = float(inside.max())
     dark = opening & ~teeth
@@ -168,6 +166,64 @@ def cavity_depth(frame: np.ndarray, landmarks: np.ndarray) -> float:
     if core.sum() < 10 or ring.sum() < 10:
         return float("nan")
     return float(lightness[core].mean() / max(float(lightness[ring].mean()), 1e-3))
+
+
+def _opening(
+    frame: np.ndarray, landmarks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The open mouth in ``frame`` (RGB): inside the inner lip contour of ``landmarks`` (the
+    frame's re-detected ones), (h, w) bool, its teeth (lighter than :data:`CAVITY_TEETH` of
+    the upper teeth's lightness), (h, w) bool, and the frame's lightness (Lab L, 0-100);
+    None when the opening or its top shows under 10 pixels."""
+    inner = outline(landmarks, LIPS_INNER_UPPER, LIPS_INNER_LOWER)
+    opening = polygon_mask(frame.shape[:2], inner, soft=False)
+    if opening.sum() < 10:
+        return None
+    lightness = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    ys, xs = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+    upper = landmarks[list(LIPS_INNER_UPPER), :2]
+    lower = landmarks[list(LIPS_INNER_LOWER), :2]
+    upper, lower = upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])]
+    upper_y = np.interp(xs, upper[:, 0], upper[:, 1])
+    lower_y = np.interp(xs, lower[:, 0], lower[:, 1])
+    down = (ys - upper_y) / np.maximum(lower_y - upper_y, 1.0)
+    width = float(np.linalg.norm(landmarks[291, :2] - landmarks[61, :2]))
+    middle = opening & (np.abs(xs - (landmarks[61, 0] + landmarks[291, 0]) / 2) < 0.25 * width)
+    top = middle & (down < 0.3)
+    if top.sum() < 10:
+        return None
+    teeth = lightness > CAVITY_TEETH * float(np.percentile(lightness[top], 90))
+    return opening, teeth, lightness
+
+
+def cavity_grain(
+    frame: np.ndarray, landmarks: np.ndarray, photo: np.ndarray, photo_landmarks: np.ndarray
+) -> float:
+    """The open mouth's grain in ``frame`` (RGB; ``landmarks``: its re-detected ones) over the
+    photo's skin's round its mouth (``photo_landmarks``: the photo's); see the module docs.
+    NaN when the opening's dark or the skin has under 10 pixels."""
+    found = _opening(frame, landmarks)
+    if found is None:
+        return float("nan")
+    opening, teeth, _ = found
+    # (2 pixels in: not the lips' edge, nor the teeth's)
+    dark = cv2.erode((opening & ~teeth).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    lips = polygon_mask(photo.shape[:2], outline(photo_landmarks, LIPS_OUTER_UPPER,
+                                                 LIPS_OUTER_LOWER), soft=False)  # fmt: skip
+    outside = cv2.distanceTransform((~lips).astype(np.uint8), cv2.DIST_L2, 3)
+    width = float(np.linalg.norm(photo_landmarks[291, :2] - photo_landmarks[61, :2]))
+    near, far = GRAIN_SKIN
+    skin = (outside > near * width) & (outside < far * width)
+    if dark.sum() < 10 or skin.sum() < 10:
+        return float("nan")
+
+    def grain(image: np.ndarray) -> np.ndarray:
+        # (averaged over 3 x 3 pixels: an 8-bit image's Laplacian takes few values, and their
+        # median would jump between them)
+        lightness = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[..., 0]
+        return cv2.blur(np.abs(cv2.Laplacian(lightness, cv2.CV_32F)), (3, 3))
+
+    return float(np.median(grain(frame)[dark]) / max(float(np.median(grain(photo)[skin])), 1e-3))
 
 
 def _segment(image: np.ndarray) -> np.ndarray:
@@ -245,6 +301,9 @@ def closeup_metrics(
     wide_landmarks = measurer.measure(wide).landmarks
     metrics["cavity_in_out"] = (
         cavity_depth(wide, wide_landmarks) if wide_landmarks is not None else nan
+    )
+    metrics["cavity_grain"] = (
+        cavity_grain(wide, wide_landmarks, photo, landmarks) if wide_landmarks is not None else nan
     )
     smaller = renderer.render(dataclasses.replace(MotionFrame.still(), head_scale=SMALLER))
     metrics["halo_hf"], metrics["halo_streak"] = uncovered_background(photo, smaller)

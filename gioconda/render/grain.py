@@ -1,4 +1,8 @@
-"""Skin grain for a painted-out region: the fine detail of the bare skin near it, tiled in.
+"""Grain for what is painted: the skin's own detail tiled into a painted-out region, and the
+photo's noise made again for a region painted smooth (the mouth's cavity, see
+:func:`noise_tile`).
+
+Skin grain for a painted-out region: the fine detail of the bare skin near it, tiled in.
 
 An inpainted region (what a glasses rim covered) has the right colour but none of the skin's
 grain, pores or fine wrinkles; dragged down by a closing lid it reads as a sticker. The grain
@@ -118,3 +122,98 @@ def skin_grain(
     limit = (CLIP * target / np.sqrt(3.0))[..., None]
     out[hole] = np.clip(grain, -limit, limit)[hole]
     return out
+
+
+#: A photo's noise is what is left above a blur of this sigma (pixels).
+NOISE_SIGMA = 1.0
+#: Its amplitude: this percentile of the residual's local RMS (over :data:`NOISE_WINDOW`
+#: pixels square) over a region: the floor under the skin's own detail (pores, stubble, a
+#: beard and wrinkles raise the local RMS where they are; the noise is everywhere).
+NOISE_PERCENTILE, NOISE_WINDOW = 20, 5
+#: The side of the noise tile (pixels) tiled over a painted region.
+NOISE_TILE = 64
+#: How coarse the noise may be: the blur (sigma, pixels) of white noise whose neighbouring
+#: residuals correlate as the photo's do is chosen among these (0: white; a soft or upsampled
+#: photo's grain is coarser).
+NOISE_BLURS = (0.0, 0.4, 0.6, 0.8, 1.0, 1.3, 1.7)
+#: The noise is kept within this many of its standard deviations.
+NOISE_CLIP = 2.5
+
+
+def noise_floor(image: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, float]:
+    """The amplitude of ``image``'s noise over ``region`` ((h, w) bool) per channel ((3,)
+    float, grey levels: see :data:`NOISE_PERCENTILE`), and how much neighbouring pixels of it
+    correlate (the mean lag-one correlation of the residual across and down, over the
+    region): how fine its grain is."""
+    residual = _residual(image.astype(np.float32))
+    local = np.sqrt(np.maximum(cv2.blur(residual**2, (NOISE_WINDOW, NOISE_WINDOW)), 0.0))
+    if region.sum() < 50:
+        return np.zeros(3), 0.0
+    floor = np.percentile(local[region], NOISE_PERCENTILE, axis=0)
+    grey = residual.mean(2)
+    across = region[:, :-1] & region[:, 1:]
+    down = region[:-1] & region[1:]
+    pairs = [(grey[:, :-1][across], grey[:, 1:][across]), (grey[:-1][down], grey[1:][down])]
+    correlation = float(np.mean([np.corrcoef(a, b)[0, 1] for a, b in pairs if len(a) > 10]))
+    return floor, correlation if np.isfinite(correlation) else 0.0
+
+
+def noise_tile(
+    image: np.ndarray, region: np.ndarray, seed: int, then_blurred: float = 0.0
+) -> np.ndarray | None:
+    """A tile of noise like ``image``'s over ``region`` ((h, w) bool): (T, T, 3) float32,
+    zero-mean, tileable (T: :data:`NOISE_TILE`), to add to a region painted smooth (the mouth's
+    cavity) so that it has the photo's grain: as strong per channel (by the same estimate,
+    :func:`noise_floor`), as coarse, and as correlated between channels, once blurred by
+    ``then_blurred`` (a Gaussian's sigma, pixels: what the painting is blurred by to match a
+    soft photo). None when the region has no measurable noise."""
+    if not region.any():
+        return None
+    # (only the region's box, and a margin for the blur: the photo may be large)
+    ys, xs = np.nonzero(region)
+    margin = 3 * round(NOISE_SIGMA) + NOISE_WINDOW
+    y0, x0 = max(int(ys.min()) - margin, 0), max(int(xs.min()) - margin, 0)
+    image = image[y0 : int(ys.max()) + margin + 1, x0 : int(xs.max()) + margin + 1]
+    region = region[y0 : int(ys.max()) + margin + 1, x0 : int(xs.max()) + margin + 1]
+    floor, correlation = noise_floor(image, region)
+    if floor.max() < 0.25:
+        return None
+    residual = _residual(image.astype(np.float32))[region]
+    # Between the channels: the residual's correlation (a colour photo's noise is mostly in
+    # its lightness, a grey photo's all of it).
+    cov = np.cov(residual.T) + np.eye(3) * 1e-3
+    scale = np.sqrt(np.diag(cov))
+    mix = np.linalg.cholesky(cov / np.outer(scale, scale) + np.eye(3) * 1e-6)
+    rng = np.random.default_rng(seed)
+    white = rng.standard_normal((NOISE_TILE, NOISE_TILE, 3)).astype(np.float32) @ mix.T.astype(
+        np.float32
+    )
+    best = None
+    for blur in NOISE_BLURS:
+        # (only the band the measure sees: coarser than that, noise is blotches of shade)
+        tile = _wrapped_blur(white, blur)
+        tile = tile - _wrapped_blur(tile, NOISE_SIGMA)
+        seen = _wrapped_blur(tile, then_blurred)
+        own_floor, own_correlation = noise_floor(seen, np.ones(tile.shape[:2], bool))
+        if best is None or abs(own_correlation - correlation) < best[0]:
+            best = (abs(own_correlation - correlation), tile, own_floor)
+    assert best is not None
+    _, tile, own_floor = best
+    tile = tile - tile.mean((0, 1))
+    # (no rare bright or dark speck: a tail of the normal distribution, not the photo's grain)
+    limit = NOISE_CLIP * tile.std((0, 1))
+    tile = np.clip(tile, -limit, limit)
+    return (tile * (floor / np.maximum(own_floor, 1e-6))).astype(np.float32)
+
+
+def _residual(image: np.ndarray) -> np.ndarray:
+    return image - cv2.GaussianBlur(image, (0, 0), NOISE_SIGMA)
+
+
+def _wrapped_blur(tile: np.ndarray, sigma: float) -> np.ndarray:
+    """``tile`` blurred as if it repeated (so it still tiles without a seam)."""
+    if sigma <= 0:
+        return tile.copy()
+    side = tile.shape[0]
+    around = np.tile(tile, (3, 3, 1))
+    return cv2.GaussianBlur(around, (0, 0), sigma)[side : 2 * side, side : 2 * side]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import zlib
 from dataclasses import dataclass
 
 import cv2
@@ -34,6 +35,7 @@ from gioconda.face.topology import (
 from gioconda.motion.blendshapes import BS
 from gioconda.motion.frames import MotionFrame
 from gioconda.render import paint_kernels
+from gioconda.render.grain import NOISE_TILE, noise_tile
 from gioconda.render.regions import outline, polygon_mask
 from gioconda.render.rig import FaceRig
 
@@ -166,13 +168,15 @@ class MouthPainter:
             # The photo shows its own teeth: use their colour.
             teeth = self.own.teeth
         elif sclera is not None:
-            teeth = _not_cool(sclera * TEETH_OVER_SCLERA)
+            teeth = _paler_than(_not_cool(sclera * TEETH_OVER_SCLERA), skin)
         else:
             teeth = _ivory_in_light_of(skin)
         self.teeth = np.clip(teeth, 0, 255).astype(np.float32)
         self.cavity = (lip_colour * CAVITY_LIGHT + 4).astype(np.float32)
         self.inner_lip = (lip_colour * 0.55).astype(np.float32)
         self.sharpness = blur_sigma(portrait)
+        self.grain = _photo_grain(portrait.image, lm, cheek, self.sharpness)
+        self.skin_light = float(skin.mean())
         across = face_pixels(portrait, rig)
         if across < SMALL_FACE_PX:
             logging.getLogger("gioconda").warning(
@@ -299,12 +303,16 @@ class MouthPainter:
         paint_kernels.mouth_interior(field, powers, inside, self._scalars, tongue_drop,
                                      lower_height, self._colours, lower_shown, upper_teeth,
                                      interior)  # fmt: skip
+        # The photo's grain on what is painted (the photo's own interior has its own).
+        add_grain(interior, self.grain, (x0, y0), skull[self._corners, :2].mean(0),
+                  self.skin_light)  # fmt: skip
         if self.own is not None:
             # The photo's own interior: what it showed above its gap moves with the skull,
             # what it showed below moves with the jaw (the lower lip).
             upper_lip, skull_lip = field[2], field[4]
             lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
-            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
+            self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift,
+                           mask)  # fmt: skip
 
         if self.sharpness > SOFT_PHOTO_SIGMA:
             # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
@@ -314,6 +322,61 @@ class MouthPainter:
         # (the outer lips' outline as :func:`outline` draws it)
         lips = posed[self._outer_lips, :2]
         soften_corners(frame_rgb, posed[self._corners, :2], lips, width, strength)
+
+
+#: The photo's grain is measured on its skin within this distance of the lips (mouth widths,
+#: from a little outside them) and on the cheeks.
+GRAIN_RING = (0.05, 0.3)
+
+
+def _photo_grain(
+    image: np.ndarray, lm: np.ndarray, cheeks: np.ndarray, sharpness: float
+) -> np.ndarray | None:
+    """A tile of the photo's own grain for the painted interior (see
+    :func:`gioconda.render.grain.noise_tile`), measured on the skin around the mouth and the
+    ``cheeks`` ((h, w) bool), as it will be once the painting is blurred to the photo's
+    ``sharpness`` (see :func:`blur_sigma`; none below :data:`SOFT_PHOTO_SIGMA`); None where
+    the photo has none to speak of. Painted smooth, the cavity, tongue and teeth of a photo
+    with visible noise or film grain read as a sticker."""
+    width = mouth_width(lm)
+    outer = outline(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER)
+    lips = polygon_mask(image.shape[:2], outer, soft=False)
+    outside = cv2.distanceTransform((~lips).astype(np.uint8), cv2.DIST_L2, 3)
+    near, far = GRAIN_RING
+    ring = (outside > near * width) & (outside < far * width)
+    # The same photo always gets the same grain: the seed is its mouth's own pixels.
+    (x0, y0), (x1, y1) = np.floor(outer.min(0)).astype(int), np.ceil(outer.max(0)).astype(int)
+    mouth = image[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1]
+    seed = zlib.crc32(np.ascontiguousarray(mouth).tobytes())
+    blurred = sharpness if sharpness > SOFT_PHOTO_SIGMA else 0.0
+    return noise_tile(image, ring | cheeks, seed, blurred)
+
+
+#: The grain in the painted interior is the skin's, scaled by the square root of the painted
+#: pixel's luminance over the skin's (noise grows as the root of the light), but never below
+#: this share of it.
+GRAIN_IN_THE_DARK = 0.5
+
+
+def add_grain(
+    interior: np.ndarray,
+    grain: np.ndarray | None,
+    origin: tuple[int, int],
+    anchor: np.ndarray,
+    skin_light: float,
+) -> None:
+    """Add the photo's ``grain`` (a tile, see :func:`_photo_grain`) to the painted
+    ``interior`` ((h, w, 3) float32, in place) whose top-left pixel is ``origin`` (x, y) in the
+    frame: the tile laid from ``anchor`` ((2,) pixels: the mouth's middle as the head alone
+    moves it), so the grain moves with the head as the photo's does, and stays where it is
+    as the lips move over it; weaker in the dark (see :data:`GRAIN_IN_THE_DARK`; ``skin_light``:
+    the skin's luminance, where the grain was measured)."""
+    if grain is None:
+        return
+    ax, ay = round(float(anchor[0])), round(float(anchor[1]))
+    top, left = (origin[1] - ay) % NOISE_TILE, (origin[0] - ax) % NOISE_TILE
+    per_light = 1.0 / (3.0 * max(skin_light, 1.0))
+    paint_kernels.add_grain(interior, grain, top, left, per_light, GRAIN_IN_THE_DARK)
 
 
 def _blend(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
@@ -363,6 +426,8 @@ class _OwnInterior:
         :func:`_tooth_pixels`), so the synthetic ones are not drawn over them
     teeth: (3,) float32 RGB, its teeth's colour when it shows teeth (see
         :func:`_teeth_colour`)
+    lip_light: the lips' luminance (mean of RGB): the photo's mouth dark is well below it
+        (see :func:`_continued_down`)
     """
 
     box: tuple[int, int]
@@ -372,6 +437,7 @@ class _OwnInterior:
     has_upper_teeth: bool
     has_lower_teeth: bool
     teeth: np.ndarray
+    lip_light: float
 
     @staticmethod
     def from_photo(image: np.ndarray, lm: np.ndarray, lips: np.ndarray) -> _OwnInterior | None:
@@ -439,6 +505,7 @@ class _OwnInterior:
             has_teeth(inside * soft),
             has_teeth(lower_alpha),
             _teeth_colour(patch, luma, shown, tooth & shown),
+            float(np.mean(lips)),
         )
 
     def paint(
@@ -449,10 +516,14 @@ class _OwnInterior:
         skull: np.ndarray,
         posed: np.ndarray,
         lift: np.ndarray,
+        opening: np.ndarray | None = None,
     ) -> None:
         """Draw the layers over ``interior`` (in place), whose top-left is ``origin``;
         ``lift``: how far the upper lip has risen off its place on the skull at each of its
-        pixels, 0 to 1 (1 shows the teeth continued under it in full)."""
+        pixels, 0 to 1 (1 shows the teeth continued under it in full); ``opening``: the
+        painted opening ((h, w), soft), below whose upper layer the photo's dark is carried
+        on into the painted cavity (see :func:`_continued_down`; not without it)."""
+        layers = []
         for layer, moved, contour, shown in (
             (self.lower, posed, LIPS_INNER_LOWER, None),
             (self.upper, skull, LIPS_INNER_UPPER, None),
@@ -477,7 +548,95 @@ class _OwnInterior:
                 placed = neutral[list(contour)] @ similarity[:, :2].T + similarity[:, 2]
                 drawn = _follow_lip(drawn, placed - origin, moved[list(contour), :2] - origin)
             alpha = drawn[..., 3] if shown is None else drawn[..., 3] * shown
-            _blend(interior, drawn[..., :3], alpha)
+            if layer is self.upper and opening is not None:
+                # The upper layer's dark edge (the photo's lower lip, moved with the skull)
+                # blended into the painted cavity, not a seam across the opening: the layer
+                # fades out toward it, and its dark is carried on a little past it, under all
+                # the layers.
+                band = _continued_down(drawn, opening, self.lip_light, mouth_width(neutral))
+                if band is not None:
+                    rows, colour, below, keep = band
+                    _blend(interior[rows], colour, below)
+                    alpha = alpha.copy()
+                    alpha[rows] *= keep
+            layers.append((drawn[..., :3], alpha))
+        for colour, alpha in layers:
+            _blend(interior, colour, alpha)
+
+
+#: The photo's own upper interior ends where the photo's lower lip was, carried with the
+#: skull; where what it shows there is the mouth's dark, that is lighter than the painted
+#: cavity below it (a photo's shadowed slit against the painted throat) and the edge would be
+#: a straight seam across the opening. There the layer fades out over its last
+#: :data:`CONTINUE_UP` mouth widths (at most half its height) and its colour is carried on down
+#: over :data:`CONTINUE_DOWN` mouth widths (at most half the way to the lower lip), one
+#: smoothstep from the photo's tone to the painted one. Short: carried further, the photo's
+#: grey reads as a lip across the opening (MediaPipe put the lower lip on it).
+CONTINUE_UP, CONTINUE_DOWN = 0.04, 0.09
+#: Only the photo's dark is blended so: what is darker than this share of the lips'
+#: luminance, fading in below it over :data:`CONTINUED_DARK_RAMP` of it (teeth, and the lip
+#: or skin at a smile's corners, keep their edge and are not drawn down into the cavity).
+CONTINUED_DARK, CONTINUED_DARK_RAMP = 0.7, 0.2
+#: What is carried down is softened along the row by this much (a Gaussian's sigma, mouth
+#: widths): the dark between two teeth is not drawn down as a stripe.
+CONTINUE_ALONG = 0.04
+
+
+def _continued_down(
+    drawn: np.ndarray, opening: np.ndarray, lip_light: float, width: float
+) -> tuple[slice, np.ndarray, np.ndarray, np.ndarray] | None:
+    """How the photo's upper interior as placed in a frame (``drawn``, (h, w, 4) RGBA) meets
+    the painted ``opening`` ((h, w), soft) below its lowest shown row, where it is dark (see
+    :data:`CONTINUED_DARK`; ``lip_light``: the lips' luminance): each column's colour just
+    above that row, softened along the row over :data:`CONTINUE_ALONG` mouth widths
+    (``width``, pixels), carried on down, and the layer faded out above it (see
+    :data:`CONTINUE_UP`).
+
+    Returns the rows of the band where they meet (a slice), and in it the colour carried down
+    ((n, w, 3) float32), its opacity ((n, w) float32, 0 where nothing is carried) and what the
+    layer's own opacity is multiplied by ((n, w) float32); None where nothing is blended."""
+    h, w = opening.shape
+    shown = drawn[..., 3] > 0.5
+    in_opening = opening > 0.5
+    top = np.argmax(shown, axis=0)
+    bottom = h - 1 - np.argmax(shown[::-1], axis=0)
+    lowest = h - 1 - np.argmax(in_opening[::-1], axis=0)
+    has = shown.any(0) & in_opening.any(0) & (lowest > bottom + 1)
+    if not has.any():
+        return None
+    columns = np.arange(w)
+    # The middle of the three rows in from the layer's soft edge (not a stray pixel of the
+    # photo's lip edge there).
+    rows_in = drawn[np.maximum(bottom[None, :] - np.arange(1, 4)[:, None], 0), columns, :3]
+    source = rows_in.sum(0) - rows_in.max(0) - rows_in.min(0)
+    dark = np.clip((CONTINUED_DARK * lip_light - source.mean(1))
+                   / (CONTINUED_DARK_RAMP * max(lip_light, 1.0)), 0.0, 1.0) * has  # fmt: skip
+    if dark.max() <= 0:
+        return None
+    # Softened along the row, the colour over the dark columns only.
+    sigma = max(1.0, CONTINUE_ALONG * width)
+
+    def along(values: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(values.astype(np.float32)[None], (0, 0), sigma)[0]
+
+    weight = along(dark)
+    colour = along(source * dark[:, None]) / np.maximum(weight, 1e-3)[:, None]
+    dark = np.minimum(weight, 1.0) * has
+    up = np.minimum(CONTINUE_UP * width, 0.5 * (bottom - top + 1))
+    down = np.minimum(CONTINUE_DOWN * width, 0.5 * (lowest - bottom))
+    # Only the rows where the two meet.
+    first = max(int(np.floor((bottom - up)[has].min())), 0)
+    last = min(int(np.ceil((bottom + down)[has].max())) + 1, h)
+    rows = np.arange(first, last, dtype=np.float32)[:, None]
+    # One smoothstep from the layer's tone, up to ``up`` above its edge, to the painted one,
+    # ``down`` below it.
+    t = np.clip((rows - bottom + up) / np.maximum(up + down, 1.0), 0.0, 1.0)
+    tone = 1 - t * t * (3 - 2 * t)
+    below = rows > bottom
+    carried = (tone * below * dark).astype(np.float32)
+    keep = np.where(below, 1.0, 1 - dark * (1 - tone)).astype(np.float32)
+    colour = np.broadcast_to(colour[None].astype(np.float32), (last - first, w, 3))
+    return slice(first, last), colour, carried, keep
 
 
 def _follow_lip(drawn: np.ndarray, placed: np.ndarray, posed: np.ndarray) -> np.ndarray:
@@ -627,6 +786,26 @@ def _ivory_in_light_of(skin: np.ndarray) -> np.ndarray:
     skin_l, skin_a, skin_b = _lab(skin[None])[0]
     lab = np.array([[[min(skin_l, IVORY_MAX_LIGHT), IVORY_SKIN_A * skin_a,
                       IVORY_SKIN_B * skin_b]]], np.float32)  # fmt: skip
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)[0, 0].astype(np.float64) * 255
+
+
+#: Painted teeth are at most this share as colourful (Lab chroma) as the cheeks: whiter than
+#: the skin under any light, so under a strong cast (a painting's yellow varnish, whose eye
+#: whites read as saturated as her skin) they take the cast, paler, not an orange of its own.
+TEETH_CHROMA_OVER_SKIN = 0.75
+
+
+def _paler_than(colour: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """``colour`` (RGB, 0-255) with its Lab chroma brought down to
+    :data:`TEETH_CHROMA_OVER_SKIN` of ``skin``'s (RGB) where it is more (by over half a unit:
+    a grey, to float precision, is left as it is), its lightness and hue kept; unchanged
+    otherwise."""
+    (light, a, b), (_, skin_a, skin_b) = _lab(np.array([colour, skin]))
+    chroma, most = math.hypot(a, b), TEETH_CHROMA_OVER_SKIN * math.hypot(skin_a, skin_b)
+    if chroma <= most + 0.5:
+        return colour
+    scale = most / chroma
+    lab = np.array([[[light, a * scale, b * scale]]], np.float32)
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)[0, 0].astype(np.float64) * 255
 
 

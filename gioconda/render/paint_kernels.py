@@ -635,3 +635,23 @@ def soften_corner(
                     value += taps[k] * across[y - y0 + k, x - x0, c]
                 mixed = _F(frame[y, x, c]) * (one - a) + value * a + half
                 frame[y, x, c] = np.uint8(min(max(mixed, _F(0.0)), _F(255.0)))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def add_grain(
+    interior: np.ndarray, grain: np.ndarray, top: int, left: int, per_light: float, least: float
+) -> None:
+    """Add ``grain`` ((T, T, 3) float32, a tile repeated over the patch from its row ``top``
+    and column ``left``) to ``interior`` ((h, w, 3) float32, in place), each pixel's scaled by
+    the square root of its luminance (the sum of its channels) times ``per_light``, kept
+    between ``least`` and 1."""
+    side = grain.shape[0]
+    scale, low, one = _F(per_light), _F(least), _F(1.0)
+    for i in range(interior.shape[0]):
+        gi = (top + i) % side
+        for j in range(interior.shape[1]):
+            gj = (left + j) % side
+            light = (interior[i, j, 0] + interior[i, j, 1] + interior[i, j, 2]) * scale
+            share = min(max(math.sqrt(max(light, _F(0.0))), low), one)
+            for c in range(3):
+                interior[i, j, c] += grain[gi, gj, c] * share

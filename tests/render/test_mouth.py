@@ -200,3 +200,32 @@ def test_open_mouths_corners_are_not_frayed(which, request):
             for c in INNER_MOUTH_CORNERS
         ]
         assert np.mean(rims) < 16.5, (shapes, rims)
+
+
+def _fine_detail(image: np.ndarray) -> np.ndarray:
+    """The absolute Laplacian of the image's luma, averaged over 3 x 3 pixels."""
+    return cv2.blur(np.abs(cv2.Laplacian(_luma(image), cv2.CV_32F)), (3, 3))
+
+
+def test_painted_cavity_has_the_photos_grain(mona_renderer):
+    """The painted interior carries the photo's grain (the Mona Lisa's craquelure and paint
+    texture), not a smooth fill: its fine detail (median) is within a factor of 2.5 of the
+    skin's round the mouth (0.59: the cavity is dark, and grain weaker in the dark). Painted
+    smooth it was 0.23 of it (its shading's detail alone), a sticker on the painting."""
+    renderer = mona_renderer
+    frame = MotionFrame.still(JawOpen=0.75)
+    rendered = renderer.render(frame)
+    opening = _opening(renderer, frame)
+    # The cavity: well inside the painted opening, darker than the teeth.
+    inside = cv2.erode(opening.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    cavity = inside & (_luma(rendered) < 0.5 * np.percentile(_luma(rendered)[inside], 95))
+    assert cavity.sum() > 200
+    lm, width = renderer.rig.neutral, renderer.rig.mouth_width
+    size = (renderer.size, renderer.size)
+    lips = polygon_mask(size, outline(lm, LIPS_OUTER_UPPER, LIPS_OUTER_LOWER), soft=False)
+    outside = cv2.distanceTransform((~lips).astype(np.uint8), cv2.DIST_L2, 3)
+    skin = (outside > 0.05 * width) & (outside < 0.3 * width)
+    ratio = np.median(_fine_detail(rendered)[cavity]) / np.median(
+        _fine_detail(renderer.portrait.image)[skin]
+    )
+    assert 0.4 < ratio < 2.5, ratio

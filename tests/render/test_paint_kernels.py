@@ -75,6 +75,7 @@ from gioconda.render.mouth import (
     UPPER_TEETH_HALF_WIDTH,
     UPPER_TOOTH_HEIGHT,
     _blend,
+    add_grain,
     carry_lip_in,
     rounded_outline,
     smooth_outline,
@@ -325,11 +326,13 @@ def _reference_paint(self, frame_rgb, posed, skull, motion):
     if upper_teeth.any():
         colour = self.teeth * (shadow * _reference_relief(u, side))[..., None]
         _blend(interior, colour, upper_teeth)
+    anchor = skull[list(INNER_MOUTH_CORNERS), :2].mean(0)
+    add_grain(interior, self.grain, (x0, y0), anchor, self.skin_light)
     if self.own is not None:
         # The photo's own interior: what it showed above its gap moves with the skull,
         # what it showed below moves with the jaw (the lower lip).
         lift = np.clip((skull_lip - upper_lip) / (LIP_LIFT_SHOWS_TEETH * width), 0.0, 1.0)
-        self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift)
+        self.own.paint(interior, (x0, y0), self.rig.neutral[:, :2], skull, posed, lift, mask)
 
     if self.sharpness > SOFT_PHOTO_SIGMA:
         # At the photo's own sharpness: a crisp mouth on a soft face looks stuck on.
@@ -513,3 +516,19 @@ def _reference_soften(frame, cx, cy, reach, sigma, lips, strength):
         alpha > 0, np.clip(mixed, 0, 255).astype(np.uint8), out[y0:y1, x0:x1]
     )
     return out
+
+
+def test_grain_is_added_as_numpy_adds_it():
+    """The photo's grain tile repeated over a patch from a row and column of it, each pixel's
+    scaled by the root of its luminance over the skin's, within [0.5, 1]: as a NumPy gather of
+    the tile computes it (to float32 rounding: the kernel is new, no older code to match)."""
+    rng = np.random.default_rng(0)
+    grain = rng.standard_normal((64, 64, 3)).astype(np.float32)
+    interior = rng.uniform(0, 200, (70, 130, 3)).astype(np.float32)
+    ours = interior.copy()
+    paint_kernels.add_grain(ours, grain, 45, 61, 1 / 450, 0.5)
+    rows, columns = (45 + np.arange(70)) % 64, (61 + np.arange(130)) % 64
+    share = np.clip(np.sqrt(interior.sum(2) / 450), 0.5, 1.0)
+    theirs = interior + grain[rows[:, None], columns[None, :]] * share[..., None]
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert np.abs(ours - interior).max() > 1  # (it was added)

@@ -10,6 +10,7 @@ import numpy as np
 
 from gioconda.face.portrait import Portrait
 from gioconda.face.topology import (
+    CHEEKS,
     INNER_MOUTH_CORNERS,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
@@ -133,3 +134,43 @@ def test_teeth_told_from_the_mouths_dark_by_colour_and_in_grey_by_lightness():
     patch = np.float32([[shaded_tooth, tongue, white]])
     assert mouth._tooth_pixels(patch, pink_lips).tolist() == [[True, False, True]]
     assert mouth._tooth_pixels(patch, grey_lips).tolist() == [[False, False, True]]
+
+
+def _chroma(rgb: np.ndarray) -> float:
+    _, a, b = mouth._lab(np.asarray(rgb, np.float64)[None])[0]
+    return float(np.hypot(a, b))
+
+
+def test_the_mona_lisas_painted_teeth_are_not_orange(mona_renderer):
+    """Her eye whites under the varnish read as saturated as her skin (Lab chroma 69 against
+    the cheeks' 60), and teeth painted in their colour were an orange row (in the frame chroma
+    71: 1.2 of the skin's). Now her upper teeth are under 0.8 as colourful as her cheeks (43:
+    0.73), still warm under the varnish (b* > 10) and lighter than the skin."""
+    renderer = mona_renderer
+    skin_lab = mouth._lab(_cheeks(renderer)[None].astype(float))[0]
+    frame = MotionFrame.still(JawOpen=0.5)
+    image = renderer.render(frame)
+    x, y = np.round(renderer.rig.landmarks(frame)[13, :2]).astype(int)
+    width = renderer.rig.mouth_width
+    teeth = image[y + round(0.03 * width) : y + round(0.08 * width), x - 3 : x + 4]
+    light, a, b = mouth._lab(np.median(teeth.reshape(-1, 3), axis=0)[None].astype(float))[0]
+    assert np.hypot(a, b) < 0.8 * np.hypot(*skin_lab[1:]), (a, b, skin_lab)
+    assert b > 10 and light > skin_lab[0], (light, a, b, skin_lab)
+
+
+def _cheeks(renderer: Renderer) -> np.ndarray:
+    """The cheeks' median colour (RGB) in the photo, as the painter takes it."""
+    image = renderer.portrait.image
+    masks = [polygon_mask(image.shape[:2], renderer.rig.neutral[list(c), :2], soft=False)
+             for c in CHEEKS]  # fmt: skip
+    return np.median(image[masks[0] | masks[1]], axis=0)
+
+
+def test_teeth_under_a_faint_cast_keep_it():
+    """Eye whites less colourful than 0.75 of the skin (the dark-skinned woman's: chroma 6.4
+    against 26; the astronaut's 7.5 against 19) give teeth of their own colour, unchanged; a
+    grey photo's stay grey."""
+    for sclera, skin in (((180, 166, 160), (170, 120, 95)), ((214, 203, 190), (214, 182, 160)),
+                         ((170, 170, 170), (200, 200, 200))):  # fmt: skip
+        colour = np.array(sclera, np.float64)
+        assert np.array_equal(mouth._paler_than(colour, np.array(skin, np.float64)), colour)
