@@ -27,7 +27,7 @@ _log = logging.getLogger(__name__)
 
 #: Bump whenever face analysis changes what it makes (landmarks, masks, plate, crop): entries
 #: made by another version are then analyzed again.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 _ARRAYS = ("image", "landmarks", "person_mask", "background", "crop")
 

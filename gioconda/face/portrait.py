@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from gioconda.errors import GiocondaError
-from gioconda.face.crop import CropBox, crop_box, extract_crop, square_around
+from gioconda.face.crop import CropBox, crop_box, extract_crop, fit_in_photo, square_around
 from gioconda.face.detect import MESH_INPUT_SIZE, detect_face_boxes, mesh_in_crop
 from gioconda.face.native_logs import native_stderr_silenced
 from gioconda.face.segment import background_plate, person_mask
@@ -104,7 +104,7 @@ def _analyze_portrait(
                 "try a clearer, frontal, well-lit portrait"
             )
         progress(stage, 2, ANALYSIS_STEPS)
-        crop = crop_box(first)
+        crop = fit_in_photo(crop_box(first), first, photo.shape[1], photo.shape[0])
         out_size = round(crop.side) if size is None else int(size)
         image = extract_crop(photo, crop, out_size)
         # Second pass on the working crop itself: Face Mesh is most accurate on a square

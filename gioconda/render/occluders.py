@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from gioconda.face.crop import extract_crop
+from gioconda.face.crop import CROP_FACE_RATIO, extract_crop, face_size
 from gioconda.face.portrait import Portrait
 from gioconda.face.topology import (
     FACE_OVAL,
@@ -60,8 +60,12 @@ GLINT_CONTRAST = 5.0
 #: (on the man in glasses 4 to 5 pixels of a 37 to 42-pixel eye), of which the lit edge and
 #: the inner edge are not found where the rim runs over the eye's margin.
 RIM_EDGE = 0.08
-#: Frames larger than this (pixels) are searched for occluders on the photo scaled down to it.
+#: The thresholds were chosen on crops of this side (pixels) holding the face at
+#: :data:`~gioconda.face.crop.CROP_FACE_RATIO`; a face larger in its frame (a larger frame, or
+#: a crop made tighter to stay inside its photo) is searched at that scale (:func:`search_side`).
 DETECT_SIZE = 512
+#: A frame whose face is within this share of the thresholds' scale is searched as it is.
+DETECT_SCALE_TOLERANCE = 0.05
 #: Scaled up from the 512-pixel mask to a larger frame, its outline is eased over this many
 #: of the mask's own pixels (a Gaussian's sigma): scaled up as it is, its outline is a
 #: staircase of 512-pixel steps, 2 to 3 frame pixels each at 1024 pixels and full frame,
@@ -122,15 +126,17 @@ class EyeOccluders:
         size = image.shape[0]
         self.boxes: list[tuple[int, int, int, int]]
         self.thin: tuple[bool, bool]
-        if size <= DETECT_SIZE:
+        searched = search_side(size, lm)
+        if searched >= size:
             found = self._find(image, lm)
             self.mask, self.bare, (self.soft, self.keep, self.shade, self._rim) = found[:3]
             self.boxes, self.thin = found[3], found[4]
         else:
-            # Found where the thresholds were chosen, on the photo at 512 pixels: larger, a
-            # thin rim's glint splits it into pieces too short to cross an eye's box.
-            scale = DETECT_SIZE / size
-            small = _at_detect_size(portrait)
+            # Found where the thresholds were chosen, the face as large as in a 512-pixel
+            # crop: larger, a thin rim's glint splits it into pieces too short to cross an
+            # eye's box (the man in glasses' rim over one eye was lost at 1.14 times).
+            scale = searched / size
+            small = _at_search_side(portrait, searched)
             mask, bare, (soft, keep, shade, rim), boxes, self.thin = self._find(small, lm * scale)
             full = (size, size)
             covered = cv2.GaussianBlur(
@@ -520,8 +526,20 @@ class EyeOccluders:
             patch[rows, cols] = np.clip(blend + 0.5, 0, 255)
 
 
-def _at_detect_size(portrait: Portrait) -> np.ndarray:
-    """The portrait's crop at :data:`DETECT_SIZE` pixels, (D, D, 3) uint8: taken from the photo
+def search_side(size: int, landmarks: np.ndarray) -> int:
+    """The side (pixels) at which a ``size``-pixel crop whose face has these landmarks is
+    searched for occluders: the face as large as in a :data:`DETECT_SIZE` crop at
+    :data:`~gioconda.face.crop.CROP_FACE_RATIO` (never larger than ``size``; within
+    :data:`DETECT_SCALE_TOLERANCE` of the usual side, that side)."""
+    usual = min(size, DETECT_SIZE)
+    wanted = size * (DETECT_SIZE / CROP_FACE_RATIO) / max(face_size(landmarks), 1.0)
+    if abs(wanted / usual - 1.0) <= DETECT_SCALE_TOLERANCE:
+        return usual
+    return max(1, min(size, round(wanted)))
+
+
+def _at_search_side(portrait: Portrait, side: int) -> np.ndarray:
+    """The portrait's crop at ``side`` pixels, (D, D, 3) uint8: taken from the photo
     as a 512-pixel portrait's crop is (:func:`extract_crop`), so that a larger one finds the
     very rims that one does. The crop scaled down from the larger one instead (INTER_AREA)
     is softer than that, by 1.8 grey levels on average on the man in glasses: a thin rim's
@@ -530,8 +548,8 @@ def _at_detect_size(portrait: Portrait) -> np.ndarray:
     A crop that is not the photo's (a test's drawn-on copy) is scaled down from itself."""
     image = portrait.image
     if np.array_equal(extract_crop(portrait.photo, portrait.crop, portrait.size), image):
-        return extract_crop(portrait.photo, portrait.crop, DETECT_SIZE)
-    return cv2.resize(image, (DETECT_SIZE, DETECT_SIZE), interpolation=cv2.INTER_AREA)
+        return extract_crop(portrait.photo, portrait.crop, side)
+    return cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
 
 
 def _grown(seeds: np.ndarray, allowed: np.ndarray) -> np.ndarray:
