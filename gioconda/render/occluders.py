@@ -253,7 +253,8 @@ class EyeOccluders:
             # Only what lies over the face: past its outline is background or hair beside it.
             on_face = polygon_mask(shape, lm[list(FACE_OVAL), :2] - [x0, y0], soft=False) > 0
             candidates = (contrast > OCCLUDER_CONTRAST) & on_face & ~opening & ~brows
-            seeds = cls._crossing(candidates, inner_x0, inner_x1, width)
+            middle = float(eye[:, 1].mean()) - y0
+            seeds = cls._crossing(candidates, inner_x0, inner_x1, middle, width)
             seeds &= ~cls._lid_outline(
                 seeds, patch, lm[list(upper), :2] - [x0, y0], lm[list(lower), :2] - [x0, y0], width
             )
@@ -509,11 +510,14 @@ class EyeOccluders:
         return outline_of_lids
 
     @staticmethod
-    def _crossing(candidates: np.ndarray, inner_x0: int, inner_x1: int, width: float) -> np.ndarray:
+    def _crossing(
+        candidates: np.ndarray, inner_x0: int, inner_x1: int, middle: float, width: float
+    ) -> np.ndarray:
         """The parts, between columns ``inner_x0`` and ``inner_x1`` (the eye's middle), of the
         pieces of ``candidates`` (bool, the eye's box) that cross the eye's middle, as one bool
         mask: each reaching its edge and running :data:`OCCLUDER_MIN_EXTENT` eye widths there,
-        or, a thin rim round the eye, entering it from both sides.
+        or, a thin rim round the eye, entering it from both sides above the eye's middle
+        (row ``middle``), or both below it.
 
         Over the eye's middle a rim may run through the eye's margin or the brow, where
         nothing is looked for, and leave two pieces there each shorter than that, one from
@@ -537,6 +541,7 @@ class EyeOccluders:
         keep = np.zeros(count, bool)
         # (per piece: whether it enters from the left, and from the right, as a rim does)
         enters = np.zeros((count, 2), bool)
+        above, below = np.zeros(count, bool), np.zeros(count, bool)
         for i in range(1, count):
             x, y, bw, bh, _ = stats[i]
             sides = (x == inner_x0, x + bw == inner_x1)
@@ -548,8 +553,12 @@ class EyeOccluders:
             # (a thin rim's: a thick one, or a drawn eye's outline, is found whole or not)
             thin = 2.0 * np.percentile(depth[piece], 90) <= THIN_RIM * width
             enters[i] = np.array(sides) & (max(whole[2], whole[3]) >= least) & thin
-        if enters[:, 0].any() and enters[:, 1].any():
-            keep |= enters.any(1)
+            above[i], below[i] = y < middle, y + bh > middle
+        for run in (above, below):
+            # (one rim's run, over the eye or under it: not a speck of a drawn eye's outline
+            # above it and the outline's lower run)
+            if (enters[:, 0] & run).any() and (enters[:, 1] & run).any():
+                keep |= enters.any(1) & run
         return keep[labels]
 
     def matte(self, behind: np.ndarray) -> np.ndarray:
