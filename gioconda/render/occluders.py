@@ -3,6 +3,7 @@ portrait, painted out of what the lids drag, and put back on top where the head 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import cv2
@@ -87,6 +88,15 @@ OCCLUDER_MIN_EXTENT = 0.5
 #: Looked for up to :data:`OUTLINE_REACH` eye widths above the edge.
 OUTLINE_SHARE = 0.5
 OUTLINE_REACH = 0.4
+#: A thin rim found on both sides of an eye is followed between them over the upper lid
+#: (:meth:`EyeOccluders._rim_across`), where it may run through the eye's margin: up to this
+#: far above the lid's edge (eye widths), over a gap up to :data:`RIM_ACROSS_GAP` eye widths
+#: wide, along the darkest thin line (no wider than :data:`RIM_ACROSS_LINE` eye widths), at a
+#: cost of :data:`RIM_ACROSS_BEND` (Lab lightness) for each row it steps (a rim is smooth).
+RIM_ACROSS_REACH = 0.4
+RIM_ACROSS_GAP = 1.0
+RIM_ACROSS_LINE = 0.15
+RIM_ACROSS_BEND = 2.0
 
 
 class EyeOccluders:
@@ -98,7 +108,9 @@ class EyeOccluders:
     to each side): dark, thin structure (darker than its blurred surroundings by
     :data:`OCCLUDER_CONTRAST`), outside the eye opening and the brow, in pieces that reach the
     box's edge and run at least :data:`OCCLUDER_MIN_EXTENT` eye widths (a rim, or a strand,
-    crosses the region; creases and lashes do not). Natural faces have none.
+    crosses the region; creases and lashes do not), or thin pieces that enter it from both
+    sides (a thin rim, broken where it runs through the eye's margin or the brow), which over
+    the upper lid are then followed across that gap. Natural faces have none.
 
     ``thin``: per eye (right, left), whether what stands in front of it is a thin rim, between
     and below whose lines the lid's own skin shows (False where nothing was found).
@@ -241,10 +253,8 @@ class EyeOccluders:
             # Only what lies over the face: past its outline is background or hair beside it.
             on_face = polygon_mask(shape, lm[list(FACE_OVAL), :2] - [x0, y0], soft=False) > 0
             candidates = (contrast > OCCLUDER_CONTRAST) & on_face & ~opening & ~brows
-            seeds = np.zeros(shape, bool)
-            seeds[:, inner_x0:inner_x1] = cls._crossing(
-                candidates[:, inner_x0:inner_x1].astype(np.uint8), width
-            )
+            middle = float(eye[:, 1].mean()) - y0
+            seeds = cls._crossing(candidates, inner_x0, inner_x1, middle, width)
             seeds &= ~cls._lid_outline(
                 seeds, patch, lm[list(upper), :2] - [x0, y0], lm[list(lower), :2] - [x0, y0], width
             )
@@ -272,11 +282,20 @@ class EyeOccluders:
             lashes_too = cv2.dilate(opening.astype(np.uint8), lashes) > 0
             rows = np.arange(shape[0])[:, None]
             by_lid = lashes_too & (rows < float(eye[:, 1].mean()) - y0)
-            found_mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
             thickness = 2.0 * np.percentile(
                 cv2.distanceTransform(seeds.astype(np.uint8), cv2.DIST_L2, 3)[seeds], 90
             )
             thin[k] = bool(thickness <= THIN_RIM * width)
+            across = np.zeros(shape, bool)
+            if thin[k]:
+                across = cls._rim_across(
+                    seeds, patch, lm[list(upper), :2] - [x0, y0], eye_itself, width
+                )
+            found_mask[y0:y1, x0:x1] |= cv2.dilate(found.astype(np.uint8), _RIM_MARGIN) > 0
+            found_mask[y0:y1, x0:x1] |= (
+                cv2.dilate(across.astype(np.uint8), _RIM_MARGIN) > 0
+            ) & ~eye_itself
+            found |= across
             if thin[k]:
                 # (A thick rim is dark through: it is found whole.)
                 found_mask[y0:y1, x0:x1] |= cls._rim_over_lid(found, by_lid & ~eye_itself, width)
@@ -367,6 +386,73 @@ class EyeOccluders:
         return by_lid & below & crossed[None, :]
 
     @staticmethod
+    def _rim_across(
+        seeds: np.ndarray,
+        lightness: np.ndarray,
+        upper: np.ndarray,
+        eye_itself: np.ndarray,
+        width: float,
+    ) -> np.ndarray:
+        """Where a thin rim found on both sides of the eye (``seeds``, bool, the eye's box)
+        runs between them over the upper lid, bool: the darkest smooth thin line from the
+        lowest seed pixel over the lid on one side of the gap to that on the other, kept
+        where its median darkness under its surroundings is a rim's.
+
+        ``lightness``: the box's Lab L (0-100); ``upper``: the upper lid's landmarks in the
+        box's pixels; ``eye_itself``: the eye between its lids (never on the path).
+
+        Over the eye's middle a thin rim may run through the eye's margin, where nothing is
+        looked for (its lashes are as dark): the man in glasses' rim over both his eyes at
+        the fitted crop. Left to the lid, that piece of rim was drawn down with it at a blink,
+        a broken line over the closing eye, between the still rim on either side.
+        """
+        h, w = seeds.shape
+        # A thin line's darkness under its closing (what is no wider than a rim): a broad
+        # shadow beside it (the brow's, over the lid) has none.
+        line = _odd(RIM_ACROSS_LINE * width)
+        closed = cv2.morphologyEx(
+            lightness, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (line, line))
+        )
+        ridge = closed - lightness
+        upper = upper[np.argsort(upper[:, 0])]
+        edge = np.interp(np.arange(w), upper[:, 0], upper[:, 1])
+        rows = np.arange(h)[:, None]
+        band = (rows >= edge[None, :] - RIM_ACROSS_REACH * width) & (rows < edge[None, :])
+        band &= ~eye_itself
+        over_lid = seeds & band
+        path = np.zeros((h, w), bool)
+        first, last = upper[:, 0].min(), upper[:, 0].max()
+        held = np.flatnonzero(over_lid.any(0))
+        for a, b in itertools.pairwise(held):
+            if b - a < 2 or b <= first or a >= last or b - a > RIM_ACROSS_GAP * width:
+                continue
+            start = int(np.flatnonzero(over_lid[:, a]).max())
+            end = int(np.flatnonzero(over_lid[:, b]).max())
+            # Column by column from the start, the best sum of ridge down to each row, and
+            # whether it came from the row above, the same or below (-1, 0, 1).
+            score = np.full(h, -np.inf)
+            score[start] = 0.0
+            came = np.zeros((b - a, h), np.int8)
+            for i, column in enumerate(range(a + 1, b + 1)):
+                from_above = np.concatenate([[-np.inf], score[:-1]]) - RIM_ACROSS_BEND
+                from_below = np.concatenate([score[1:], [-np.inf]]) - RIM_ACROSS_BEND
+                options = np.stack([from_above, score, from_below])
+                came[i] = options.argmax(0) - 1
+                score = options.max(0) + ridge[:, column]
+                if column < b:
+                    score[~band[:, column]] = -np.inf
+            if not np.isfinite(score[end]):
+                continue
+            row, trace = end, []
+            for i in range(b - a - 1, 0, -1):
+                row += came[i][row]
+                trace.append((row, a + i))
+            ys, xs = np.array(trace).T
+            if np.median(ridge[ys, xs]) >= OCCLUDER_CONTRAST:
+                path[ys, xs] = True
+        return path
+
+    @staticmethod
     def _lid_outline(
         pieces: np.ndarray,
         lightness: np.ndarray,
@@ -424,15 +510,55 @@ class EyeOccluders:
         return outline_of_lids
 
     @staticmethod
-    def _crossing(candidates: np.ndarray, width: float) -> np.ndarray:
-        """The pieces of ``candidates`` that reach the box's edge and run far enough."""
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
-        h, w = candidates.shape
+    def _crossing(
+        candidates: np.ndarray, inner_x0: int, inner_x1: int, middle: float, width: float
+    ) -> np.ndarray:
+        """The parts, between columns ``inner_x0`` and ``inner_x1`` (the eye's middle), of the
+        pieces of ``candidates`` (bool, the eye's box) that cross the eye's middle, as one bool
+        mask: each reaching its edge and running :data:`OCCLUDER_MIN_EXTENT` eye widths there,
+        or, a thin rim round the eye, entering it from both sides above the eye's middle
+        (row ``middle``), or both below it.
+
+        Over the eye's middle a rim may run through the eye's margin or the brow, where
+        nothing is looked for, and leave two pieces there each shorter than that, one from
+        each side, but each running on past the middle (down the lens's side) as far in the
+        box: the man in glasses' thin metal rim (0.4-0.55 eye widths of each side inside the
+        middle, 0.6-1.1 in the box) was found at some sub-pixel phases and scales of his crop
+        and lost at others (one eye at 12 of 23, the other at 6), and slid down with the lid
+        at a blink where it was lost. A lock of hair at the temple or creases at an eye's
+        corner enter from one side only."""
+        inner = np.zeros(candidates.shape, bool)
+        inner[:, inner_x0:inner_x1] = candidates[:, inner_x0:inner_x1]
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            inner.view(np.uint8), connectivity=8
+        )
+        _, whole_labels, whole_stats, _ = cv2.connectedComponentsWithStats(
+            candidates.view(np.uint8), connectivity=8
+        )
+        h = candidates.shape[0]
+        least = OCCLUDER_MIN_EXTENT * width
+        depth = cv2.distanceTransform(inner.view(np.uint8), cv2.DIST_L2, 3)
         keep = np.zeros(count, bool)
+        # (per piece: whether it enters from the left, and from the right, as a rim does)
+        enters = np.zeros((count, 2), bool)
+        above, below = np.zeros(count, bool), np.zeros(count, bool)
         for i in range(1, count):
             x, y, bw, bh, _ = stats[i]
-            at_edge = x == 0 or y == 0 or x + bw == w or y + bh == h
-            keep[i] = at_edge and max(bw, bh) >= OCCLUDER_MIN_EXTENT * width
+            sides = (x == inner_x0, x + bw == inner_x1)
+            keep[i] = (any(sides) or y == 0 or y + bh == h) and max(bw, bh) >= least
+            if not any(sides):
+                continue
+            piece = labels == i
+            whole = whole_stats[whole_labels[piece][0]]
+            # (a thin rim's: a thick one, or a drawn eye's outline, is found whole or not)
+            thin = 2.0 * np.percentile(depth[piece], 90) <= THIN_RIM * width
+            enters[i] = np.array(sides) & (max(whole[2], whole[3]) >= least) & thin
+            above[i], below[i] = y < middle, y + bh > middle
+        for run in (above, below):
+            # (one rim's run, over the eye or under it: not a speck of a drawn eye's outline
+            # above it and the outline's lower run)
+            if (enters[:, 0] & run).any() and (enters[:, 1] & run).any():
+                keep |= enters.any(1) & run
         return keep[labels]
 
     def matte(self, behind: np.ndarray) -> np.ndarray:
