@@ -94,6 +94,9 @@ def read_field(field: np.ndarray, x: np.float32, y: np.float32) -> tuple[np.floa
     ``cv2.remap`` reads them (replicated border)."""
     h, w = field.shape[0], field.shape[1]
     x0, x1, y0, y1, wx0, wx1, wy0, wy1 = _cell(x, y, h, w)
+    # (Unsigned: the clamped cell is never negative, and numba indexes an array with an
+    # unsigned index without the test for a negative one that wraps around.)
+    x0, x1, y0, y1 = np.uint64(x0), np.uint64(x1), np.uint64(y0), np.uint64(y1)
     w00, w01, w10, w11 = wy0 * wx0, wy0 * wx1, wy1 * wx0, wy1 * wx1
     u = field[y0, x0, 0] * w00 + field[y0, x1, 0] * w01
     u = u + field[y1, x0, 0] * w10
@@ -215,13 +218,12 @@ def refine_steps(
             sx, sy = sx + dx * damping, sy + dy * damping
             torn[i, j] = False
             length2 = dx * dx + dy * dy
-            if length2 > settled2:
-                moving[m] = i * w + j
-                points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
-                points[m, 4] = length2
-                m += 1
-            else:
-                source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+            # (Written for every pixel, kept only for those not settled: no branch.)
+            moving[m] = i * w + j
+            points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
+            points[m, 4] = length2
+            source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+            m += 1 if length2 > settled2 else 0
     for k in range(1, steps):
         for q in range(m):
             px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
@@ -296,9 +298,10 @@ def field_box(
             x = x0 + j
             u, v = zero, zero
             if my0 <= y < my1 and mx0 <= x < mx1:
-                row = (y - my0) * width + (x - mx0)
+                # (Unsigned indices, never negative here: see :func:`read_field`.)
+                row = np.uint64((y - my0) * width + (x - mx0))
                 for k in range(entries):
-                    weight, landmark = weights[row, k], landmarks[row, k]
+                    weight, landmark = weights[row, k], np.uint64(landmarks[row, k])
                     u += weight * offsets[landmark, 0]
                     v += weight * offsets[landmark, 1]
             if py0 <= y < py1 and px0 <= x < px1:

@@ -210,3 +210,17 @@ def test_each_files_compiled_loops_use_nothing_of_another_gioconda_file():
                     )
                 )
                 assert not foreign, f"{name}.{loop.__name__} reads {used} of another file"
+
+
+def test_a_read_of_a_field_one_pixel_wide_or_tall_is_opencvs():
+    """The compiled read indexes the field with unsigned indices (no wraparound): on fields one
+    pixel wide, tall or both, where every read's cell is clamped to the border, it is still
+    ``cv2.remap``'s, and it never reads outside the field."""
+    rng = np.random.default_rng(4)
+    for shape in ((1, 1), (1, 6), (6, 1), (2, 2)):
+        field = rng.normal(size=(*shape, 2)).astype(np.float32)
+        points = rng.uniform(-3, 9, (200, 2)).astype(np.float32)
+        points[:4] = ((-1e7, 1e7), (0.0, 0.0), (shape[1] - 1, shape[0] - 1), (0.49, -0.51))
+        expected = _remap(field, points[None]).reshape(-1, 2)
+        read = np.array([kernels.read_field(field, x, y) for x, y in points], np.float32)
+        assert np.array_equal(read, expected)
