@@ -96,14 +96,14 @@ def read_field(field: np.ndarray, x: np.float32, y: np.float32) -> tuple[np.floa
     x0, x1, y0, y1, wx0, wx1, wy0, wy1 = _cell(x, y, h, w)
     # (Unsigned: the clamped cell is never negative, and numba indexes an array with an
     # unsigned index without the test for a negative one that wraps around.)
-    x0, x1, y0, y1 = np.uint64(x0), np.uint64(x1), np.uint64(y0), np.uint64(y1)
+    c0, c1, r0, r1 = np.uint64(x0), np.uint64(x1), np.uint64(y0), np.uint64(y1)
     w00, w01, w10, w11 = wy0 * wx0, wy0 * wx1, wy1 * wx0, wy1 * wx1
-    u = field[y0, x0, 0] * w00 + field[y0, x1, 0] * w01
-    u = u + field[y1, x0, 0] * w10
-    u = u + field[y1, x1, 0] * w11
-    v = field[y0, x0, 1] * w00 + field[y0, x1, 1] * w01
-    v = v + field[y1, x0, 1] * w10
-    v = v + field[y1, x1, 1] * w11
+    u = field[r0, c0, 0] * w00 + field[r0, c1, 0] * w01
+    u = u + field[r1, c0, 0] * w10
+    u = u + field[r1, c1, 0] * w11
+    v = field[r0, c0, 1] * w00 + field[r0, c1, 1] * w01
+    v = v + field[r1, c0, 1] * w10
+    v = v + field[r1, c1, 1] * w11
     return u, v
 
 
@@ -186,8 +186,44 @@ def refine_steps(
     """Damped fixed-point steps bringing ``source`` (h, w, 2) in place to the points whose
     image under ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is the pixels
     of the box of ``source``'s shape from (``corner_x``, ``corner_y``) of the frame:
-    each pixel's first step, and the rest only where that step was longer than ``settled``;
-    ``torn`` (h, w) is set where the last step is longer than ``torn_step``.
+    :func:`refine_onto` from ``source`` to itself."""
+    zero = np.float32(0.0)
+    refine_onto(field, corner_x, corner_y, source, False, zero, source, zero, ox, oy, steps,
+                damping, settled, torn_step, torn, slow, newton_steps, newton_reach,
+                folded)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def refine_onto(
+    field: np.ndarray,
+    corner_x: int,
+    corner_y: int,
+    guess: np.ndarray,
+    from_pixels: bool,
+    less: np.float32,
+    source: np.ndarray,
+    less_after: np.float32,
+    ox: np.float32,
+    oy: np.float32,
+    steps: int,
+    damping: np.float32,
+    settled: np.float32,
+    torn_step: np.float32,
+    torn: np.ndarray,
+    slow: np.float32,
+    newton_steps: int,
+    newton_reach: np.float32,
+    folded: np.float32,
+) -> None:
+    """Damped fixed-point steps bringing a first guess to the points whose image under
+    ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is the pixels of the box of
+    ``guess``'s shape from (``corner_x``, ``corner_y``) of the frame, written to ``source``
+    less ``less_after``: each pixel's first step, and the rest only where that step was
+    longer than ``settled``; ``torn`` (h, w) is set where the last step is longer than
+    ``torn_step``. The first guess is ``guess`` (h, w, 2) plus the pixel itself with
+    ``from_pixels`` (a displacement), else ``guess`` less ``less``. (``guess``, ``source``
+    and ``torn`` may be views into larger arrays, and ``guess`` may be ``source``: the
+    sums are NumPy's on the arrays it would make of them, to the bit.)
 
     Where the steps stop shrinking (the next would be longer than ``settled`` and than
     ``slow`` times the last: the field stretches the image so far that the damped steps
@@ -201,18 +237,24 @@ def refine_steps(
     slow2 = slow * slow
     reach2 = newton_reach * newton_reach
     one = np.float32(1.0)
-    w = source.shape[1]
-    n = source.shape[0] * w
+    w = guess.shape[1]
+    n = guess.shape[0] * w
     # The pixels not settled after the first step, in the field's pixels (moved back to the
     # frame's after their last step), each step over all of them before the next.
     moving = np.empty(n, np.int64)
     points = np.empty((n, 5), np.float32)
     m = 0
-    for i in range(source.shape[0]):
-        py = np.float32(corner_y + i) - oy
+    for i in range(guess.shape[0]):
+        here_y = np.float32(corner_y + i)
+        py = here_y - oy
         for j in range(w):
-            px = np.float32(corner_x + j) - ox
-            sx, sy = source[i, j, 0] - ox, source[i, j, 1] - oy
+            here_x = np.float32(corner_x + j)
+            px = here_x - ox
+            if from_pixels:
+                gx, gy = here_x + guess[i, j, 0], here_y + guess[i, j, 1]
+            else:
+                gx, gy = guess[i, j, 0] - less, guess[i, j, 1] - less
+            sx, sy = gx - ox, gy - oy
             fx, fy = read_field(field, sx, sy)
             dx, dy = (px - fx) - sx, (py - fy) - sy
             sx, sy = sx + dx * damping, sy + dy * damping
@@ -222,7 +264,7 @@ def refine_steps(
             moving[m] = i * w + j
             points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
             points[m, 4] = length2
-            source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+            source[i, j, 0], source[i, j, 1] = (sx + ox) - less_after, (sy + oy) - less_after
             m += 1 if length2 > settled2 else 0
     for k in range(1, steps):
         for q in range(m):
@@ -262,7 +304,7 @@ def refine_steps(
                     sx, sy, rx, ry, gap2 = tx, ty, ux, uy, ux * ux + uy * uy
                     if not gap2 > settled2:
                         break
-        source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+        source[i, j, 0], source[i, j, 1] = (sx + ox) - less_after, (sy + oy) - less_after
 
 
 @njit(cache=True, nogil=True)

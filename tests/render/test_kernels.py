@@ -224,3 +224,48 @@ def test_a_read_of_a_field_one_pixel_wide_or_tall_is_opencvs():
         expected = _remap(field, points[None]).reshape(-1, 2)
         read = np.array([kernels.read_field(field, x, y) for x, y in points], np.float32)
         assert np.array_equal(read, expected)
+
+
+def test_refining_into_a_map_is_refining_a_copy_to_the_bit():
+    """The refining steps run on views into a larger map (a guess read from it less its pad
+    and written back plus it, or a displacement from the pixels written into it) give, to
+    the bit, what the steps on a new array of the guess (as NumPy makes it) and the same
+    arithmetic on their result gave, torn pixels and Newton steps included; the map outside
+    the box is untouched."""
+    from gioconda.render.warp import refine_inverse_into
+
+    field = _field(5, (90, 100))
+    # (An origin and a pad not whole, the pad large: each sum's rounding shows.)
+    origin, corner, (h, w) = (3.3, 5.7), (12, 10), (60, 76)
+    pad = np.float32(1000.3)
+    ys, xs = np.mgrid[10:70, 12:88].astype(np.float32)
+    pixels = np.stack([xs, ys], -1)
+    rng = np.random.default_rng(6)
+    displacement = coarse_inverse(field, (10, 70, 12, 88), origin=origin)
+    # (Half the guesses off by a few tenths of a pixel: the others settle at the first step.)
+    off = (
+        rng.normal(0, 0.3, displacement.shape)
+        * rng.integers(0, 2, displacement.shape[:2])[..., None]
+    )
+    displacement += off.astype(np.float32)
+    box = (slice(20, 20 + h), slice(30, 30 + w))
+    for from_pixels in (False, True):
+        window = rng.uniform(-50, 150, (100, 120, 2)).astype(np.float32)
+        torn_window = rng.integers(0, 2, (100, 120)).astype(bool)
+        if not from_pixels:
+            window[box] = pixels + displacement + pad
+        before, torn_before = window.copy(), torn_window.copy()
+        # What the renderer did: a new array of the guess, refined, then the pad added back.
+        guess = pixels + displacement if from_pixels else window[box] - pad
+        expected_torn = refine_inverse(field, corner, guess, origin)
+        guess += pad
+        into = displacement if from_pixels else window[box]
+        refine_inverse_into(field, corner, into, window[box], torn_window[box], origin,
+                            from_pixels=from_pixels, less=0.0 if from_pixels else pad,
+                            less_after=-pad)  # fmt: skip
+        assert np.array_equal(window[box], guess)
+        assert np.array_equal(torn_window[box], expected_torn) and expected_torn.any()
+        outside = np.ones(torn_window.shape, bool)
+        outside[box] = False
+        assert np.array_equal(window[outside], before[outside])
+        assert np.array_equal(torn_window[outside], torn_before[outside])
