@@ -356,6 +356,35 @@ def field_box(
             out[i, j, 1] = v
 
 
+@njit(cache=True, nogil=True)
+def extent(
+    points: np.ndarray, skip: np.ndarray, skipping: bool
+) -> tuple[np.float32, np.float32, np.float32, np.float32, int]:
+    """The least and the greatest x and y of ``points`` ((h, w, 2) float32, any layout; those
+    where ``skip`` ((h, w) bool) is set left out with ``skipping``) and how many were read:
+    x min, x max, y min, y max (exact float32 values; NaN where one is NaN, as NumPy's own
+    reductions give), count. (One pass where NumPy makes four, over a strided view.)"""
+    inf = np.float32(np.inf)
+    x_min, x_max, y_min, y_max = inf, -inf, inf, -inf
+    count = 0
+    for i in range(points.shape[0]):
+        for j in range(points.shape[1]):
+            if skipping and skip[i, j]:
+                continue
+            x, y = points[i, j, 0], points[i, j, 1]
+            # (A NaN, once met, stays: no comparison with it is true.)
+            if x < x_min or x != x:
+                x_min = x if x_min == x_min else x_min
+            if x > x_max or x != x:
+                x_max = x if x_max == x_max else x_max
+            if y < y_min or y != y:
+                y_min = y if y_min == y_min else y_min
+            if y > y_max or y != y:
+                y_max = y if y_max == y_max else y_max
+            count += 1
+    return x_min, x_max, y_min, y_max, count
+
+
 def fixed_rows(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

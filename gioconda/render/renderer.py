@@ -44,7 +44,7 @@ from gioconda.render.covers import corner_cover, lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
-from gioconda.render.kernels import blend, field_box, fixed_rows
+from gioconda.render.kernels import blend, extent, field_box, fixed_rows
 from gioconda.render.layers import head_layers
 from gioconda.render.lids import LidCloser
 from gioconda.render.mesh_cache import cached_landmark_mesh
@@ -131,6 +131,8 @@ FINE_REGIONS = (
 #: How far around a fine region the field is ready to be computed in one product, share
 #: of the crop: past the farthest its sources usually lie (see :meth:`Renderer._field_in`).
 FINE_MARGIN = 0.07
+#: (What :func:`~gioconda.render.kernels.extent` is given when it skips nothing.)
+_NONE_SKIPPED = np.zeros((0, 0), bool)
 #: 8-bit alphas strictly between clear and opaque (bounds for ``cv2.inRange``).
 _PARTLY_LOW, _PARTLY_HIGH = np.full(1, 1, np.uint8), np.full(1, 254, np.uint8)
 
@@ -762,13 +764,14 @@ class Renderer:
             # iterations on the way there): bounded by the smooth grid's displacements.
             near = (slice(max(ey0 // s - hy0, 0), ey1 // s + 1 - hy0),
                     slice(max(ex0 // s - hx0, 0), ex1 // s + 1 - hx0))  # fmt: skip
-            moved = source[near].reshape(-1, 2)
             # (A torn point's source is noise: the field is not needed there.)
-            moved = moved[~torn_smooth[near].reshape(-1)] if torn_smooth[near].any() else moved
-            # (Each axis alone: NumPy reduces pairs slowly.)
-            dx, dy = moved[:, 0], moved[:, 1]
-            low = np.floor([dx.min() + ex0, dy.min() + ey0]).astype(int) - FINE_SLACK
-            high = np.ceil([dx.max() + ex1, dy.max() + ey1]).astype(int) + FINE_SLACK
+            dx_min, dx_max, dy_min, dy_max, read = extent(source[near], torn_smooth[near], True)
+            if read == 0:  # (every point torn: NumPy's reductions of nothing say so)
+                raise ValueError("no untorn point around the mouth to bound its field by")
+            # (The float32 extremes, plus whole numbers: float64 sums, as NumPy's scalars make.)
+            low = np.floor([np.float32(dx_min) + ex0, np.float32(dy_min) + ey0]).astype(int)
+            high = np.ceil([np.float32(dx_max) + ex1, np.float32(dy_max) + ey1]).astype(int)
+            low, high = low - FINE_SLACK, high + FINE_SLACK
             ly0, ly1 = max(low[1], ey0 - reach, 0), min(high[1], ey1 + reach, size)
             lx0, lx1 = max(low[0], ex0 - reach, 0), min(high[0], ex1 + reach, size)
             exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
@@ -1046,11 +1049,15 @@ def _sources_box(
     empty (sources all off the frame: the refining steps read its edge). (The least source
     less ``less`` is the least of the sources less it: a float subtraction keeps order.)"""
     y0, y1, x0, x1 = box
-    xs, ys = sources[..., 0], sources[..., 1]
-    ly0 = min(max(int(np.floor(ys.min() - less)) - FINE_SLACK, y0 - reach, 0), size - 1)
-    ly1 = max(min(int(np.ceil(ys.max() - less)) + FINE_SLACK, y1 + reach, size), ly0 + 1)
-    lx0 = min(max(int(np.floor(xs.min() - less)) - FINE_SLACK, x0 - reach, 0), size - 1)
-    lx1 = max(min(int(np.ceil(xs.max() - less)) + FINE_SLACK, x1 + reach, size), lx0 + 1)
+    # (The extremes as float32, less ``less`` in float32: what NumPy's reductions and
+    # scalars of the array less ``less`` give.)
+    x_min, x_max, y_min, y_max, _ = (
+        np.float32(value) - np.float32(less) for value in extent(sources, _NONE_SKIPPED, False)
+    )
+    ly0 = min(max(int(np.floor(y_min)) - FINE_SLACK, y0 - reach, 0), size - 1)
+    ly1 = max(min(int(np.ceil(y_max)) + FINE_SLACK, y1 + reach, size), ly0 + 1)
+    lx0 = min(max(int(np.floor(x_min)) - FINE_SLACK, x0 - reach, 0), size - 1)
+    lx1 = max(min(int(np.ceil(x_max)) + FINE_SLACK, x1 + reach, size), lx0 + 1)
     return ly0, ly1, lx0, lx1
 
 

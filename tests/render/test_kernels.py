@@ -269,3 +269,24 @@ def test_refining_into_a_map_is_refining_a_copy_to_the_bit():
         outside[box] = False
         assert np.array_equal(window[outside], before[outside])
         assert np.array_equal(torn_window[outside], torn_before[outside])
+
+
+def test_the_extent_of_points_is_numpys_min_and_max():
+    """The compiled extent of a strided view of points (those under a mask left out) is
+    NumPy's least and greatest x and y of the points kept, to the bit, NaN included."""
+    rng = np.random.default_rng(9)
+    for case in range(6):
+        window = rng.normal(0, 50, (40, 50, 2)).astype(np.float32)
+        skip = rng.random((40, 50)) < 0.3
+        if case == 1:
+            window[7, 9, 0] = np.nan  # (a NaN x: its extremes are NaN, as NumPy's)
+        if case == 2:
+            skip[...] = True
+            skip[8, 14] = False  # (one point kept)
+        view, mask = window[5:35, 10:45], skip[5:35, 10:45]
+        for skipping in (False, True):
+            kept = view[~mask] if skipping else view.reshape(-1, 2)
+            found = kernels.extent(view, mask, skipping)
+            expected = (kept[:, 0].min(), kept[:, 0].max(), kept[:, 1].min(), kept[:, 1].max())
+            assert found[4] == len(kept)
+            assert np.array_equal(np.float32(found[:4]), np.float32(expected), equal_nan=True)
