@@ -240,8 +240,10 @@ def refine_onto(
     w = guess.shape[1]
     n = guess.shape[0] * w
     # The pixels not settled after the first step, in the field's pixels (moved back to the
-    # frame's after their last step), each step over all of them before the next.
-    moving = np.empty(n, np.int64)
+    # frame's after their last step), each step over all of them before the next. (Their
+    # rows and columns kept apart: no division to find them from a flat index.)
+    rows = np.empty(n, np.int32)
+    columns = np.empty(n, np.int32)
     points = np.empty((n, 5), np.float32)
     m = 0
     for i in range(guess.shape[0]):
@@ -261,7 +263,7 @@ def refine_onto(
             torn[i, j] = False
             length2 = dx * dx + dy * dy
             # (Written for every pixel, kept only for those not settled: no branch.)
-            moving[m] = i * w + j
+            rows[m], columns[m] = i, j
             points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
             points[m, 4] = length2
             source[i, j, 0], source[i, j, 1] = (sx + ox) - less_after, (sy + oy) - less_after
@@ -273,11 +275,11 @@ def refine_onto(
             dx, dy = (px - fx) - sx, (py - fy) - sy
             length2 = dx * dx + dy * dy
             if k == steps - 1 and length2 > torn2:
-                torn[moving[q] // w, moving[q] % w] = True
+                torn[rows[q], columns[q]] = True
             points[q, 2], points[q, 3] = sx + dx * damping, sy + dy * damping
             points[q, 4] = length2
     for q in range(m):
-        i, j = moving[q] // w, moving[q] % w
+        i, j = rows[q], columns[q]
         px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
         # (A last step under ``settled`` leaves the point settled unless the field stretches
         # the image over 2.7 times: not worth a read.)
