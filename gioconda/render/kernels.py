@@ -94,13 +94,16 @@ def read_field(field: np.ndarray, x: np.float32, y: np.float32) -> tuple[np.floa
     ``cv2.remap`` reads them (replicated border)."""
     h, w = field.shape[0], field.shape[1]
     x0, x1, y0, y1, wx0, wx1, wy0, wy1 = _cell(x, y, h, w)
+    # (Unsigned: the clamped cell is never negative, and numba indexes an array with an
+    # unsigned index without the test for a negative one that wraps around.)
+    c0, c1, r0, r1 = np.uint64(x0), np.uint64(x1), np.uint64(y0), np.uint64(y1)
     w00, w01, w10, w11 = wy0 * wx0, wy0 * wx1, wy1 * wx0, wy1 * wx1
-    u = field[y0, x0, 0] * w00 + field[y0, x1, 0] * w01
-    u = u + field[y1, x0, 0] * w10
-    u = u + field[y1, x1, 0] * w11
-    v = field[y0, x0, 1] * w00 + field[y0, x1, 1] * w01
-    v = v + field[y1, x0, 1] * w10
-    v = v + field[y1, x1, 1] * w11
+    u = field[r0, c0, 0] * w00 + field[r0, c1, 0] * w01
+    u = u + field[r1, c0, 0] * w10
+    u = u + field[r1, c1, 0] * w11
+    v = field[r0, c0, 1] * w00 + field[r0, c1, 1] * w01
+    v = v + field[r1, c0, 1] * w10
+    v = v + field[r1, c1, 1] * w11
     return u, v
 
 
@@ -183,8 +186,44 @@ def refine_steps(
     """Damped fixed-point steps bringing ``source`` (h, w, 2) in place to the points whose
     image under ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is the pixels
     of the box of ``source``'s shape from (``corner_x``, ``corner_y``) of the frame:
-    each pixel's first step, and the rest only where that step was longer than ``settled``;
-    ``torn`` (h, w) is set where the last step is longer than ``torn_step``.
+    :func:`refine_onto` from ``source`` to itself."""
+    zero = np.float32(0.0)
+    refine_onto(field, corner_x, corner_y, source, False, zero, source, zero, ox, oy, steps,
+                damping, settled, torn_step, torn, slow, newton_steps, newton_reach,
+                folded)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def refine_onto(
+    field: np.ndarray,
+    corner_x: int,
+    corner_y: int,
+    guess: np.ndarray,
+    from_pixels: bool,
+    less: np.float32,
+    source: np.ndarray,
+    less_after: np.float32,
+    ox: np.float32,
+    oy: np.float32,
+    steps: int,
+    damping: np.float32,
+    settled: np.float32,
+    torn_step: np.float32,
+    torn: np.ndarray,
+    slow: np.float32,
+    newton_steps: int,
+    newton_reach: np.float32,
+    folded: np.float32,
+) -> None:
+    """Damped fixed-point steps bringing a first guess to the points whose image under
+    ``field`` (its pixel (0, 0) at (``ox``, ``oy``) of the frame) is the pixels of the box of
+    ``guess``'s shape from (``corner_x``, ``corner_y``) of the frame, written to ``source``
+    less ``less_after``: each pixel's first step, and the rest only where that step was
+    longer than ``settled``; ``torn`` (h, w) is set where the last step is longer than
+    ``torn_step``. The first guess is ``guess`` (h, w, 2) plus the pixel itself with
+    ``from_pixels`` (a displacement), else ``guess`` less ``less``. (``guess``, ``source``
+    and ``torn`` may be views into larger arrays, and ``guess`` may be ``source``: the
+    sums are NumPy's on the arrays it would make of them, to the bit.)
 
     Where the steps stop shrinking (the next would be longer than ``settled`` and than
     ``slow`` times the last: the field stretches the image so far that the damped steps
@@ -198,30 +237,37 @@ def refine_steps(
     slow2 = slow * slow
     reach2 = newton_reach * newton_reach
     one = np.float32(1.0)
-    w = source.shape[1]
-    n = source.shape[0] * w
+    w = guess.shape[1]
+    n = guess.shape[0] * w
     # The pixels not settled after the first step, in the field's pixels (moved back to the
-    # frame's after their last step), each step over all of them before the next.
-    moving = np.empty(n, np.int64)
+    # frame's after their last step), each step over all of them before the next. (Their
+    # rows and columns kept apart: no division to find them from a flat index.)
+    rows = np.empty(n, np.int32)
+    columns = np.empty(n, np.int32)
     points = np.empty((n, 5), np.float32)
     m = 0
-    for i in range(source.shape[0]):
-        py = np.float32(corner_y + i) - oy
+    for i in range(guess.shape[0]):
+        here_y = np.float32(corner_y + i)
+        py = here_y - oy
         for j in range(w):
-            px = np.float32(corner_x + j) - ox
-            sx, sy = source[i, j, 0] - ox, source[i, j, 1] - oy
+            here_x = np.float32(corner_x + j)
+            px = here_x - ox
+            if from_pixels:
+                gx, gy = here_x + guess[i, j, 0], here_y + guess[i, j, 1]
+            else:
+                gx, gy = guess[i, j, 0] - less, guess[i, j, 1] - less
+            sx, sy = gx - ox, gy - oy
             fx, fy = read_field(field, sx, sy)
             dx, dy = (px - fx) - sx, (py - fy) - sy
             sx, sy = sx + dx * damping, sy + dy * damping
             torn[i, j] = False
             length2 = dx * dx + dy * dy
-            if length2 > settled2:
-                moving[m] = i * w + j
-                points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
-                points[m, 4] = length2
-                m += 1
-            else:
-                source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+            # (Written for every pixel, kept only for those not settled: no branch.)
+            rows[m], columns[m] = i, j
+            points[m, 0], points[m, 1], points[m, 2], points[m, 3] = px, py, sx, sy
+            points[m, 4] = length2
+            source[i, j, 0], source[i, j, 1] = (sx + ox) - less_after, (sy + oy) - less_after
+            m += 1 if length2 > settled2 else 0
     for k in range(1, steps):
         for q in range(m):
             px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
@@ -229,11 +275,11 @@ def refine_steps(
             dx, dy = (px - fx) - sx, (py - fy) - sy
             length2 = dx * dx + dy * dy
             if k == steps - 1 and length2 > torn2:
-                torn[moving[q] // w, moving[q] % w] = True
+                torn[rows[q], columns[q]] = True
             points[q, 2], points[q, 3] = sx + dx * damping, sy + dy * damping
             points[q, 4] = length2
     for q in range(m):
-        i, j = moving[q] // w, moving[q] % w
+        i, j = rows[q], columns[q]
         px, py, sx, sy = points[q, 0], points[q, 1], points[q, 2], points[q, 3]
         # (A last step under ``settled`` leaves the point settled unless the field stretches
         # the image over 2.7 times: not worth a read.)
@@ -260,7 +306,7 @@ def refine_steps(
                     sx, sy, rx, ry, gap2 = tx, ty, ux, uy, ux * ux + uy * uy
                     if not gap2 > settled2:
                         break
-        source[i, j, 0], source[i, j, 1] = sx + ox, sy + oy
+        source[i, j, 0], source[i, j, 1] = (sx + ox) - less_after, (sy + oy) - less_after
 
 
 @njit(cache=True, nogil=True)
@@ -296,9 +342,10 @@ def field_box(
             x = x0 + j
             u, v = zero, zero
             if my0 <= y < my1 and mx0 <= x < mx1:
-                row = (y - my0) * width + (x - mx0)
+                # (Unsigned indices, never negative here: see :func:`read_field`.)
+                row = np.uint64((y - my0) * width + (x - mx0))
                 for k in range(entries):
-                    weight, landmark = weights[row, k], landmarks[row, k]
+                    weight, landmark = weights[row, k], np.uint64(landmarks[row, k])
                     u += weight * offsets[landmark, 0]
                     v += weight * offsets[landmark, 1]
             if py0 <= y < py1 and px0 <= x < px1:
@@ -309,6 +356,35 @@ def field_box(
                 u, v = u + ru, v + rv
             out[i, j, 0] = u
             out[i, j, 1] = v
+
+
+@njit(cache=True, nogil=True)
+def extent(
+    points: np.ndarray, skip: np.ndarray, skipping: bool
+) -> tuple[np.float32, np.float32, np.float32, np.float32, int]:
+    """The least and the greatest x and y of ``points`` ((h, w, 2) float32, any layout; those
+    where ``skip`` ((h, w) bool) is set left out with ``skipping``) and how many were read:
+    x min, x max, y min, y max (exact float32 values; NaN where one is NaN, as NumPy's own
+    reductions give), count. (One pass where NumPy makes four, over a strided view.)"""
+    inf = np.float32(np.inf)
+    x_min, x_max, y_min, y_max = inf, -inf, inf, -inf
+    count = 0
+    for i in range(points.shape[0]):
+        for j in range(points.shape[1]):
+            if skipping and skip[i, j]:
+                continue
+            x, y = points[i, j, 0], points[i, j, 1]
+            # (A NaN, once met, stays: no comparison with it is true.)
+            if x < x_min or x != x:
+                x_min = x if x_min == x_min else x_min
+            if x > x_max or x != x:
+                x_max = x if x_max == x_max else x_max
+            if y < y_min or y != y:
+                y_min = y if y_min == y_min else y_min
+            if y > y_max or y != y:
+                y_max = y if y_max == y_max else y_max
+            count += 1
+    return x_min, x_max, y_min, y_max, count
 
 
 def fixed_rows(

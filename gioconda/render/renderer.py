@@ -44,7 +44,7 @@ from gioconda.render.covers import corner_cover, lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
-from gioconda.render.kernels import blend, field_box, fixed_rows
+from gioconda.render.kernels import blend, extent, field_box, fixed_rows
 from gioconda.render.layers import head_layers
 from gioconda.render.lids import LidCloser
 from gioconda.render.mesh_cache import cached_landmark_mesh
@@ -78,6 +78,7 @@ from gioconda.render.warp import (
     head_depth_map,
     mesh_gain_outside,
     refine_inverse,
+    refine_inverse_into,
     to_every_pixel,
 )
 
@@ -130,6 +131,8 @@ FINE_REGIONS = (
 #: How far around a fine region the field is ready to be computed in one product, share
 #: of the crop: past the farthest its sources usually lie (see :meth:`Renderer._field_in`).
 FINE_MARGIN = 0.07
+#: (What :func:`~gioconda.render.kernels.extent` is given when it skips nothing.)
+_NONE_SKIPPED = np.zeros((0, 0), bool)
 #: 8-bit alphas strictly between clear and opaque (bounds for ``cv2.inRange``).
 _PARTLY_LOW, _PARTLY_HIGH = np.full(1, 1, np.uint8), np.full(1, 254, np.uint8)
 
@@ -473,7 +476,7 @@ class Renderer:
         """Whether the fill over the map's torn pixels reads only inside its window (or the
         frame's edge), so that the window's composite is the whole frame's (up to where the
         coarse inversion's grid falls, see :meth:`_inverse_map`)."""
-        tx0, ty0, tw, th = cv2.boundingRect(backward.torn.view(np.uint8))
+        tx0, ty0, tw, th = backward.torn_bounds
         if tw == 0:
             return True
         y0, y1, x0, x1 = backward.window
@@ -512,7 +515,7 @@ class Renderer:
         warped = cv2.remap(self._source_rgba, backward.padded, NO_ARRAY, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         torn = backward.torn
-        tx0, ty0, tw, th = cv2.boundingRect(torn.view(np.uint8))
+        tx0, ty0, tw, th = backward.torn_bounds
         if tw:
             # A torn pixel's map is noise and may point off the head (below the chin, into
             # the background), whose alpha of 0 would let the plate show through as a dark
@@ -533,7 +536,7 @@ class Renderer:
         mouth's corner a tear filled from a smile's dark pocket before the pocket was faded
         out (:func:`gioconda.render.covers.corner_cover`) stays a black speck."""
         torn = backward.torn
-        x, y, w, h = cv2.boundingRect(torn.view(np.uint8))
+        x, y, w, h = backward.torn_bounds
         if w == 0:
             return
         wy0, _, wx0, _ = backward.window
@@ -718,6 +721,9 @@ class Renderer:
                 else:  # (rows: their y)
                     padded[a - start : b - start, :, 1] += step[:, None]
         torn = np.zeros((y1 - y0, x1 - x0), bool)
+        # The boxes of the window that may hold a torn pixel (the torn points' blocks, the fine
+        # regions), as one: what the map's torn bounds are looked for in.
+        within: list[tuple[int, int, int, int]] = []
         bx, by, bw, bh = cv2.boundingRect(torn_smooth.view(np.uint8))
         if bw:
             # Each torn point's block of pixels (where a nearest-neighbour resize puts it),
@@ -728,6 +734,7 @@ class Renderer:
             cy1, cx1 = min(ty0 + s * bh, y1 - y0), min(tx0 + s * bw, x1 - x0)
             if cy1 > cy0 and cx1 > cx0:
                 torn[cy0:cy1, cx0:cx1] = blocks[cy0 - ty0 : cy1 - ty0, cx0 - tx0 : cx1 - tx0]
+                within.append((cy0, cy1, cx0, cx1))
         pad = np.float32(self._source_pad + 1)
         reach, f = round(FINE_REACH * size), INVERSION_COARSENING
         for (fy0, fy1, fx0, fx1), (_, _, anew) in zip(self._fine_boxes, FINE_REGIONS, strict=True):
@@ -735,15 +742,16 @@ class Renderer:
             if fy1 <= fy0 or fx1 <= fx0:
                 continue
             inside = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
+            within.append((fy0 - y0, fy1 - y0, fx0 - x0, fx1 - x0))
             if not anew:
                 # The interpolated map is the guess, refined on the exact field where its
                 # sources lie (and a few pixels around, for the steps on the way there).
-                guess = padded[inside] - pad
-                ly0, ly1, lx0, lx1 = _sources_box(guess, (fy0, fy1, fx0, fx1), reach, size)
+                # (Refined in place in the map: its sources less the pad are the guess.)
+                here = padded[inside]
+                ly0, ly1, lx0, lx1 = _sources_box(here, (fy0, fy1, fx0, fx1), reach, size, pad)
                 exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
-                torn[inside] = refine_inverse(exact, (fx0, fy0), guess, (lx0, ly0))
-                guess += pad
-                padded[inside] = guess
+                refine_inverse_into(exact, (fx0, fy0), here, here, torn[inside], (lx0, ly0),
+                                    less=pad, less_after=-pad)  # fmt: skip
                 continue
             # The region is inverted as the whole window would be at full resolution: on
             # the window's own coarse grid (its cells over the region and one more around,
@@ -756,24 +764,30 @@ class Renderer:
             # iterations on the way there): bounded by the smooth grid's displacements.
             near = (slice(max(ey0 // s - hy0, 0), ey1 // s + 1 - hy0),
                     slice(max(ex0 // s - hx0, 0), ex1 // s + 1 - hx0))  # fmt: skip
-            moved = source[near].reshape(-1, 2)
             # (A torn point's source is noise: the field is not needed there.)
-            moved = moved[~torn_smooth[near].reshape(-1)] if torn_smooth[near].any() else moved
-            # (Each axis alone: NumPy reduces pairs slowly.)
-            dx, dy = moved[:, 0], moved[:, 1]
-            low = np.floor([dx.min() + ex0, dy.min() + ey0]).astype(int) - FINE_SLACK
-            high = np.ceil([dx.max() + ex1, dy.max() + ey1]).astype(int) + FINE_SLACK
+            dx_min, dx_max, dy_min, dy_max, read = extent(source[near], torn_smooth[near], True)
+            if read == 0:  # (every point torn: NumPy's reductions of nothing say so)
+                raise ValueError("no untorn point around the mouth to bound its field by")
+            # (The float32 extremes, plus whole numbers: float64 sums, as NumPy's scalars make.)
+            low = np.floor([np.float32(dx_min) + ex0, np.float32(dy_min) + ey0]).astype(int)
+            high = np.ceil([np.float32(dx_max) + ex1, np.float32(dy_max) + ey1]).astype(int)
+            low, high = low - FINE_SLACK, high + FINE_SLACK
             ly0, ly1 = max(low[1], ey0 - reach, 0), min(high[1], ey1 + reach, size)
             lx0, lx1 = max(low[0], ex0 - reach, 0), min(high[0], ex1 + reach, size)
             exact = self._field_in(c, offsets, (ly0, ly1, lx0, lx1))
             coarse = coarse_inverse(exact, (ey0, ey1, ex0, ex1), origin=(lx0, ly0))
-            guess = (
-                self._grid[fy0:fy1, fx0:fx1] + coarse[fy0 - ey0 : fy1 - ey0, fx0 - ex0 : fx1 - ex0]
-            )
-            torn[inside] = refine_inverse(exact, (fx0, fy0), guess, (lx0, ly0))
-            guess += pad
-            padded[inside] = guess
-        return SourceMap(padded, torn, (y0, y1, x0, x1), float(pad), size)
+            # (The pixels plus the coarse inversion's displacements are the guess, refined
+            # into the map.)
+            displaced = coarse[fy0 - ey0 : fy1 - ey0, fx0 - ex0 : fx1 - ex0]
+            refine_inverse_into(exact, (fx0, fy0), displaced, padded[inside], torn[inside],
+                                (lx0, ly0), from_pixels=True, less_after=-pad)  # fmt: skip
+        boxes = [box for box in within if box[1] > box[0] and box[3] > box[2]]
+        torn_within = (
+            (min(b[0] for b in boxes), max(b[1] for b in boxes),
+             min(b[2] for b in boxes), max(b[3] for b in boxes))
+            if boxes else (0, 0, 0, 0)
+        )  # fmt: skip
+        return SourceMap(padded, torn, (y0, y1, x0, x1), float(pad), size, torn_within)
 
     def _smooth_field(self, c: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """The forward field on the smooth grid (:data:`SMOOTH_SCALE` times coarser than the
@@ -1021,20 +1035,29 @@ def _band_product(
 
 
 def _sources_box(
-    sources: np.ndarray, box: tuple[int, int, int, int], reach: int, size: int
+    sources: np.ndarray,
+    box: tuple[int, int, int, int],
+    reach: int,
+    size: int,
+    less: np.float32 | float = 0.0,
 ) -> tuple[int, int, int, int]:
-    """Where the field is computed to refine ``sources`` ((h, w, 2) float32 frame pixels) of
-    the output pixels ``box`` (rows y0:y1, columns x0:x1): rows y0:y1 and columns x0:x1 of
-    the frame around the sources, :data:`FINE_SLACK` wider (for the steps on the way there),
-    no farther than ``reach`` pixels past ``box`` (a torn pixel's source is noise and may lie
-    anywhere: the field would be computed over the whole frame) and never empty (sources all
-    off the frame: the refining steps read its edge)."""
+    """Where the field is computed to refine ``sources`` less ``less`` ((h, w, 2) float32
+    frame pixels) of the output pixels ``box`` (rows y0:y1, columns x0:x1): rows y0:y1 and
+    columns x0:x1 of the frame around the sources, :data:`FINE_SLACK` wider (for the steps on
+    the way there), no farther than ``reach`` pixels past ``box`` (a torn pixel's source is
+    noise and may lie anywhere: the field would be computed over the whole frame) and never
+    empty (sources all off the frame: the refining steps read its edge). (The least source
+    less ``less`` is the least of the sources less it: a float subtraction keeps order.)"""
     y0, y1, x0, x1 = box
-    xs, ys = sources[..., 0], sources[..., 1]
-    ly0 = min(max(int(np.floor(ys.min())) - FINE_SLACK, y0 - reach, 0), size - 1)
-    ly1 = max(min(int(np.ceil(ys.max())) + FINE_SLACK, y1 + reach, size), ly0 + 1)
-    lx0 = min(max(int(np.floor(xs.min())) - FINE_SLACK, x0 - reach, 0), size - 1)
-    lx1 = max(min(int(np.ceil(xs.max())) + FINE_SLACK, x1 + reach, size), lx0 + 1)
+    # (The extremes as float32, less ``less`` in float32: what NumPy's reductions and
+    # scalars of the array less ``less`` give.)
+    x_min, x_max, y_min, y_max, _ = (
+        np.float32(value) - np.float32(less) for value in extent(sources, _NONE_SKIPPED, False)
+    )
+    ly0 = min(max(int(np.floor(y_min)) - FINE_SLACK, y0 - reach, 0), size - 1)
+    ly1 = max(min(int(np.ceil(y_max)) + FINE_SLACK, y1 + reach, size), ly0 + 1)
+    lx0 = min(max(int(np.floor(x_min)) - FINE_SLACK, x0 - reach, 0), size - 1)
+    lx1 = max(min(int(np.ceil(x_max)) + FINE_SLACK, x1 + reach, size), lx0 + 1)
     return ly0, ly1, lx0, lx1
 
 

@@ -10,7 +10,9 @@ work on in the photo's own coordinates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import cv2
 import numpy as np
 
 
@@ -22,6 +24,8 @@ class SourceMap:
     (rows y0:y1, columns x0:x1 of a ``size`` x ``size`` frame) in the padded source's pixels,
     that is the photo's plus ``pad``; ``torn``: (y1 - y0, x1 - x0) bool, where the map tears
     (its source there is noise). Outside the window each pixel is its own source.
+    ``torn_within``: rows y0:y1, columns x0:x1 of ``torn`` outside which nothing is torn
+    (None: anywhere), where :attr:`torn_bounds` looks.
     """
 
     padded: np.ndarray
@@ -29,6 +33,21 @@ class SourceMap:
     window: tuple[int, int, int, int]
     pad: float
     size: int
+    torn_within: tuple[int, int, int, int] | None = None
+
+    @cached_property
+    def torn_bounds(self) -> tuple[int, int, int, int]:
+        """The torn pixels' bounding box in ``torn`` (x, y, width, height; a width of 0 where
+        none is torn), as ``cv2.boundingRect`` gives it: found once a frame (the composite and
+        the fills read it), and only over ``torn_within``."""
+        if self.torn_within is None:
+            bx, by, bw, bh = cv2.boundingRect(self.torn.view(np.uint8))
+            return bx, by, bw, bh
+        y0, y1, x0, x1 = self.torn_within
+        if y1 <= y0 or x1 <= x0:
+            return 0, 0, 0, 0
+        bx, by, bw, bh = cv2.boundingRect(self.torn[y0:y1, x0:x1].view(np.uint8))
+        return (bx + x0, by + y0, bw, bh) if bw else (0, 0, 0, 0)
 
     def box(
         self, y0: int, y1: int, x0: int, x1: int, origin: tuple[float, float] = (0.0, 0.0)

@@ -17,7 +17,13 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from gioconda.face.topology import FACE_OVAL, N_MESH_LANDMARKS
-from gioconda.render.kernels import coarse_steps, fill_hole, known_colours, refine_steps
+from gioconda.render.kernels import (
+    coarse_steps,
+    fill_hole,
+    known_colours,
+    refine_onto,
+    refine_steps,
+)
 from gioconda.render.rig import FaceRig
 
 #: Damped fixed-point iterations that invert the forward displacement field (on the coarse
@@ -296,6 +302,32 @@ def refine_inverse(
     if target is not source:
         source[...] = target
     return torn
+
+
+def refine_inverse_into(
+    field: np.ndarray,
+    corner: tuple[int, int],
+    guess: np.ndarray,
+    source: np.ndarray,
+    torn: np.ndarray,
+    origin: tuple[int, int],
+    from_pixels: bool = False,
+    less: float | np.float32 = 0.0,
+    less_after: float | np.float32 = 0.0,
+) -> None:
+    """:func:`refine_inverse` of a first guess written elsewhere: the guess is ``guess``
+    (h, w, 2) plus each pixel of the box from ``corner`` (x, y) with ``from_pixels`` (a
+    displacement), else ``guess`` less ``less``; the refined sources less ``less_after`` are
+    written to ``source`` (h, w, 2) and where the map tears to ``torn`` (h, w), to the bit
+    what :func:`refine_inverse` of that guess (as NumPy makes it) and then the same
+    arithmetic on its result give. ``guess``, ``source`` and ``torn`` may be views into a
+    larger map (``guess`` may be ``source``): no array of the box is made or copied."""
+    refine_onto(_contiguous(field), int(corner[0]), int(corner[1]), guess, from_pixels,
+                np.float32(less), source, np.float32(less_after), np.float32(origin[0]),
+                np.float32(origin[1]), REFINING_STEPS, np.float32(INVERSION_DAMPING),
+                np.float32(SETTLED_STEP), np.float32(TORN_STEP), torn,
+                np.float32(SLOW_SHRINK), NEWTON_STEPS, np.float32(NEWTON_REACH),
+                np.float32(FOLDED))  # fmt: skip
 
 
 def _contiguous(array: np.ndarray) -> np.ndarray:

@@ -210,3 +210,83 @@ def test_each_files_compiled_loops_use_nothing_of_another_gioconda_file():
                     )
                 )
                 assert not foreign, f"{name}.{loop.__name__} reads {used} of another file"
+
+
+def test_a_read_of_a_field_one_pixel_wide_or_tall_is_opencvs():
+    """The compiled read indexes the field with unsigned indices (no wraparound): on fields one
+    pixel wide, tall or both, where every read's cell is clamped to the border, it is still
+    ``cv2.remap``'s, and it never reads outside the field."""
+    rng = np.random.default_rng(4)
+    for shape in ((1, 1), (1, 6), (6, 1), (2, 2)):
+        field = rng.normal(size=(*shape, 2)).astype(np.float32)
+        points = rng.uniform(-3, 9, (200, 2)).astype(np.float32)
+        points[:4] = ((-1e7, 1e7), (0.0, 0.0), (shape[1] - 1, shape[0] - 1), (0.49, -0.51))
+        expected = _remap(field, points[None]).reshape(-1, 2)
+        read = np.array([kernels.read_field(field, x, y) for x, y in points], np.float32)
+        assert np.array_equal(read, expected)
+
+
+def test_refining_into_a_map_is_refining_a_copy_to_the_bit():
+    """The refining steps run on views into a larger map (a guess read from it less its pad
+    and written back plus it, or a displacement from the pixels written into it) give, to
+    the bit, what the steps on a new array of the guess (as NumPy makes it) and the same
+    arithmetic on their result gave, torn pixels and Newton steps included; the map outside
+    the box is untouched."""
+    from gioconda.render.warp import refine_inverse_into
+
+    field = _field(5, (90, 100))
+    # (An origin and a pad not whole, the pad large: each sum's rounding shows.)
+    origin, corner, (h, w) = (3.3, 5.7), (12, 10), (60, 76)
+    pad = np.float32(1000.3)
+    ys, xs = np.mgrid[10:70, 12:88].astype(np.float32)
+    pixels = np.stack([xs, ys], -1)
+    rng = np.random.default_rng(6)
+    displacement = coarse_inverse(field, (10, 70, 12, 88), origin=origin)
+    # (Half the guesses off by a few tenths of a pixel: the others settle at the first step.)
+    off = (
+        rng.normal(0, 0.3, displacement.shape)
+        * rng.integers(0, 2, displacement.shape[:2])[..., None]
+    )
+    displacement += off.astype(np.float32)
+    box = (slice(20, 20 + h), slice(30, 30 + w))
+    for from_pixels in (False, True):
+        window = rng.uniform(-50, 150, (100, 120, 2)).astype(np.float32)
+        torn_window = rng.integers(0, 2, (100, 120)).astype(bool)
+        if not from_pixels:
+            window[box] = pixels + displacement + pad
+        before, torn_before = window.copy(), torn_window.copy()
+        # What the renderer did: a new array of the guess, refined, then the pad added back.
+        guess = pixels + displacement if from_pixels else window[box] - pad
+        expected_torn = refine_inverse(field, corner, guess, origin)
+        guess += pad
+        into = displacement if from_pixels else window[box]
+        refine_inverse_into(field, corner, into, window[box], torn_window[box], origin,
+                            from_pixels=from_pixels, less=0.0 if from_pixels else pad,
+                            less_after=-pad)  # fmt: skip
+        assert np.array_equal(window[box], guess)
+        assert np.array_equal(torn_window[box], expected_torn) and expected_torn.any()
+        outside = np.ones(torn_window.shape, bool)
+        outside[box] = False
+        assert np.array_equal(window[outside], before[outside])
+        assert np.array_equal(torn_window[outside], torn_before[outside])
+
+
+def test_the_extent_of_points_is_numpys_min_and_max():
+    """The compiled extent of a strided view of points (those under a mask left out) is
+    NumPy's least and greatest x and y of the points kept, to the bit, NaN included."""
+    rng = np.random.default_rng(9)
+    for case in range(6):
+        window = rng.normal(0, 50, (40, 50, 2)).astype(np.float32)
+        skip = rng.random((40, 50)) < 0.3
+        if case == 1:
+            window[7, 9, 0] = np.nan  # (a NaN x: its extremes are NaN, as NumPy's)
+        if case == 2:
+            skip[...] = True
+            skip[8, 14] = False  # (one point kept)
+        view, mask = window[5:35, 10:45], skip[5:35, 10:45]
+        for skipping in (False, True):
+            kept = view[~mask] if skipping else view.reshape(-1, 2)
+            found = kernels.extent(view, mask, skipping)
+            expected = (kept[:, 0].min(), kept[:, 0].max(), kept[:, 1].min(), kept[:, 1].max())
+            assert found[4] == len(kept)
+            assert np.array_equal(np.float32(found[:4]), np.float32(expected), equal_nan=True)

@@ -504,3 +504,54 @@ def test_the_field_refining_a_fine_region_is_never_empty_nor_the_whole_frame():
     for shift in ((0.0, -300.0), (0.0, 500.0), (-400.0, 0.0), (600.0, 0.0)):
         y0, y1, x0, x1 = _sources_box(sources + np.float32(shift), region, reach, size)
         assert 0 <= y0 < y1 <= size and 0 <= x0 < x1 <= size
+
+
+def test_the_fine_regions_sources_box_reads_the_map_less_its_pad():
+    """The box of the field found from the map's own sources less its pad (no array of the
+    region less the pad made) is the box found from that array."""
+    from gioconda.render.renderer import _sources_box
+
+    rng = np.random.default_rng(7)
+    size, reach, region = 400, 80, (100, 140, 120, 200)
+    pad = np.float32(53.0)
+    for spread in (0.3, 40.0, 900.0):
+        sources = rng.uniform(100, 200, (40, 80, 2)) + rng.normal(0, spread, (40, 80, 2))
+        padded = (sources + pad).astype(np.float32)
+        assert _sources_box(padded, region, reach, size, pad) == _sources_box(
+            padded - pad, region, reach, size
+        )
+
+
+def test_a_maps_torn_bounds_are_its_torn_pixels_bounding_box(mona_renderer):
+    """Where the map tears (between parted lips, under a turn), its torn bounds (looked for
+    only where a torn pixel may lie) are the bounding box of all its torn pixels, as
+    ``cv2.boundingRect`` finds it over the whole window; none where nothing tears."""
+    from gioconda.render.source_map import SourceMap
+
+    r = mona_renderer
+    widths = []
+    for frame in (
+        MotionFrame.still((8.0, -5.0, 3.0), JawOpen=0.5, MouthSmileLeft=0.6),
+        MotionFrame.still((-6.0, 4.0, -2.0), JawOpen=0.9, MouthFunnel=0.5),
+        MotionFrame.still(),
+    ):
+        head = r.rig.head(frame)
+        without_lids, _ = r.rig.expressions(frame)
+        on_face = r._landmark_motion(head, without_lids).expression + r._relief_motion(head)
+        found = r._inverse_map(head, on_face, r._motion_window(head, on_face))
+        assert found.torn_within is not None
+        expected = cv2.boundingRect(found.torn.view(np.uint8))
+        assert found.torn_bounds == expected
+        widths.append(expected[2])
+    assert widths[0] > 0 and widths[1] > 0 and widths[2] == 0  # (the lips part; no motion)
+    # Torn pixels anywhere in the box they are looked for in; nothing torn in it.
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        torn = np.zeros((60, 90), bool)
+        y0, x0 = rng.integers(0, 30), rng.integers(0, 45)
+        y1, x1 = y0 + rng.integers(0, 30), x0 + rng.integers(0, 45)
+        torn[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0)) < 0.05
+        ways = [SourceMap(np.zeros((60, 90, 2), np.float32), torn, (0, 60, 0, 90), 1.0, 90, w)
+                for w in (None, (y0, y1, x0, x1))]  # fmt: skip
+        expected = cv2.boundingRect(torn.view(np.uint8))
+        assert all(way.torn_bounds == expected for way in ways)
