@@ -78,6 +78,13 @@ HANGING_SHEAR = 0.03
 JAW_BAND = 0.04
 
 
+#: Over how far from what stays put beside the neck (a collar, a suit's ring, a shoulder) the
+#: face's expression (the jaw's drop) fades out, share of the crop: the layer's edge there is
+#: short (see :data:`BELOW_LOBES_EDGE`), and what it carried across that edge would show as a
+#: step in whatever crosses it.
+EXPRESSION_PIN = 0.05
+
+
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -107,12 +114,14 @@ class HeadRegion:
         there) or away from the face; 0 off it
     soft_edge: bool, where the head layer may fade out over its full margin: above the ear
         lobes' line in the face's frame, and below it away from the still body
+    still_body: bool, the person below the lobes that stays put (collar, clothes, shoulders)
     """
 
     head: np.ndarray
     neck: np.ndarray
     hanging: np.ndarray
     soft_edge: np.ndarray
+    still_body: np.ndarray
 
 
 def _hanging_from(top: np.ndarray, mask: np.ndarray, slant: int) -> np.ndarray:
@@ -190,6 +199,8 @@ class HeadLayers:
     alpha: (S, S) float32 in [0, 1], the head layer's opacity
     plate: (S, S, 3) float32, the still picture under the layer: the photo with the head region
         painted out where the alpha is 1, the photo itself elsewhere
+    expression_share: (S, S) float32 in [0, 1], the share of the face's expression (spread
+        from the landmarks) each pixel takes: 1 but near the still body beside the neck
     """
 
     region: HeadRegion
@@ -197,6 +208,7 @@ class HeadLayers:
     moving_box: tuple[int, int, int, int]
     alpha: np.ndarray
     plate: np.ndarray
+    expression_share: np.ndarray
 
 
 def head_layers(portrait: Portrait, rig: FaceRig, grid: np.ndarray) -> HeadLayers:
@@ -207,7 +219,8 @@ def head_layers(portrait: Portrait, rig: FaceRig, grid: np.ndarray) -> HeadLayer
     moving = weight > 0
     moving_box = bounding_box(moving) if moving.any() else (0, 0, 0, 0)
     alpha, plate = builder._make_layers(region)
-    return HeadLayers(region, weight, moving_box, alpha, plate)
+    share = builder._make_expression_share(region)
+    return HeadLayers(region, weight, moving_box, alpha, plate, share)
 
 
 class _HeadLayerBuilder:
@@ -271,7 +284,7 @@ class _HeadLayerBuilder:
         # where that takes in nothing of the still body.
         grow = above | (far_from_body & ~person)
         head |= cv2.dilate(head, disc(margin)) & grow.astype(np.uint8)
-        return HeadRegion(head, neck & (1 - head), hanging * (1 - head), soft_edge)
+        return HeadRegion(head, neck & (1 - head), hanging * (1 - head), soft_edge, body > 0)
 
     def _hanging(
         self,
@@ -429,6 +442,34 @@ class _HeadLayerBuilder:
         at_source = np.zeros(int(nearest.max()) + 1, np.float32)
         at_source[1:] = share[source > 0][: len(at_source) - 1]
         return (fade * at_source[nearest]).astype(np.float32)
+
+    def _make_expression_share(self, region: HeadRegion) -> np.ndarray:
+        """The share of the face's expression each pixel takes, (S, S) float32 in [0, 1].
+
+        The expression is spread from the landmarks over a mesh reaching well past the face
+        oval (see :func:`~gioconda.render.warp.landmark_mesh`); below the ear lobes the layer
+        carrying the neck column and a beard's band ends at once against the still body
+        beside them. There the jaw's drop would cut whatever crosses that edge (a suit's
+        ring beside the chin) into a step that grows with the jaw: the share falls to none
+        at the still body beside them, over :data:`EXPRESSION_PIN` (with the distance, so
+        it stays continuous: a jump in the field would tear the map). Below the column the
+        share stays whole: the dropping chin moves over what lies there.
+        """
+        off_face = ((region.neck > 0) | (region.hanging > 0)) & (region.head == 0)
+        # The still body beside them along the row, not under them: a slanting bottom edge
+        # of the column steps sideways a pixel at a time, and what lies under its steps has
+        # the column just above it.
+        reach = 2
+        across = cv2.dilate(off_face.astype(np.uint8), np.ones((1, 2 * reach + 1), np.uint8)) > 0
+        from_above = np.zeros_like(off_face)
+        for rows in range(1, reach + 2):
+            from_above[rows:] |= off_face[:-rows]
+        beside = region.still_body & across & ~from_above
+        if not beside.any():
+            return np.ones(beside.shape, np.float32)
+        distance = cv2.distanceTransform((~beside).astype(np.uint8), cv2.DIST_L2, 5)
+        t = np.clip(distance / (EXPRESSION_PIN * self.size), 0.0, 1.0)
+        return (t * t * (3 - 2 * t)).astype(np.float32)
 
     def _make_layers(self, region: HeadRegion) -> tuple[np.ndarray, np.ndarray]:
         """The head layer's alpha and the still picture under it.

@@ -80,6 +80,7 @@ from gioconda.render.warp import (
     refine_inverse,
     refine_inverse_into,
     to_every_pixel,
+    weighted_mesh,
 )
 
 #: Each eye's landmarks, right then left (where the lid closer looks for them in a frame).
@@ -156,8 +157,12 @@ class Renderer:
         self._moving_box = layers.moving_box
         # The meshes are read from the cache after a photo's first render (see
         # :mod:`gioconda.render.mesh_cache`): the same matrices, without building them.
-        self._mesh = cached_landmark_mesh(self.rig.neutral, size, self._grid)
-        self._depth_map = head_depth_map(self.rig, self._mesh, size)
+        whole_mesh = cached_landmark_mesh(self.rig.neutral, size, self._grid)
+        self._depth_map = head_depth_map(self.rig, whole_mesh, size)
+        # The expression reaches each pixel by its share (none beside the still body below
+        # the ear lobes, where the layer's edge is short: see
+        # :meth:`~gioconda.render.layers._HeadLayerBuilder._make_expression_share`).
+        self._mesh = weighted_mesh(whole_mesh, layers.expression_share)
         pivot = self.rig.pivot
         self._centred = (
             xs - np.float32(pivot[0]),
@@ -195,8 +200,15 @@ class Renderer:
         side = self._smooth_side = -(-size // s)
         hy, hx = np.mgrid[0:side, 0:side].astype(np.float32)
         self._smooth_grid = np.stack([hx, hy], axis=-1)
-        self._smooth_mesh = cached_landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s,
-                                                 side, self._smooth_grid)  # fmt: skip
+        self._smooth_mesh = weighted_mesh(
+            cached_landmark_mesh((self.rig.neutral[:, :2] - (s - 1) / 2) / s, side,
+                                 self._smooth_grid),
+            cv2.resize(
+                cv2.copyMakeBorder(layers.expression_share, 0, s * side - size, 0,
+                                   s * side - size, cv2.BORDER_REPLICATE),
+                (side, side), interpolation=cv2.INTER_AREA,
+            ),
+        )  # fmt: skip
         smooth = self._smooth_mesh.matrix
         self._smooth_rows = fixed_rows(smooth.indptr, smooth.indices, smooth.data)
         framed = np.zeros((size, size, 4), np.float32)

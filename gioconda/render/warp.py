@@ -226,6 +226,17 @@ def landmark_mesh(neutral: np.ndarray, size: int, grid: np.ndarray) -> LandmarkM
     return LandmarkMesh(box, (to_pixels @ vertex_mix).astype(np.float32).tocsr())
 
 
+def weighted_mesh(mesh: LandmarkMesh, share: np.ndarray) -> LandmarkMesh:
+    """``mesh`` with each pixel's mix of landmark values scaled by ``share`` ((S, S) float32,
+    the frame's pixels): what it spreads, each pixel takes that share of. A share of 1
+    everywhere gives the mesh itself."""
+    x0, y0, x1, y1 = mesh.box
+    rows = np.ascontiguousarray(share[y0:y1, x0:x1], np.float32).reshape(-1)
+    if np.all(rows == 1.0):
+        return mesh
+    return LandmarkMesh(mesh.box, (sparse.diags(rows) @ mesh.matrix).astype(np.float32).tocsr())
+
+
 def head_depth_map(rig: FaceRig, mesh: LandmarkMesh, size: int) -> np.ndarray:
     """Depth of the head's surface at every pixel, for its rigid 3D rotation.
 
