@@ -16,7 +16,8 @@ import numpy as np
 from scipy import ndimage
 
 from gioconda.face.portrait import Portrait
-from gioconda.face.topology import CHIN, EAR_LOBES, FACE_OVAL, JAW_ANGLES
+from gioconda.face.topology import CHIN, EAR_LOBES, FACE_OVAL, JAW_ANGLES, N_MESH_LANDMARKS
+from gioconda.motion.frames import MotionFrame
 from gioconda.render.regions import bounding_box, closer_in_colour, disc
 from gioconda.render.rig import FaceRig
 
@@ -83,6 +84,16 @@ JAW_BAND = 0.04
 #: short (see :data:`BELOW_LOBES_EDGE`), and what it carried across that edge would show as a
 #: step in whatever crosses it.
 EXPRESSION_PIN = 0.05
+
+
+#: How much a row's distance counts against a column's in that fade: the share changes this
+#: many times more slowly down the image than across it.
+EXPRESSION_PIN_DOWN = 0.3
+
+
+#: How far past the face (the hull of its landmarks) its expression is kept whatever lies
+#: beside, share of the crop: the still body there does not pin the face's own edge.
+EXPRESSION_KEPT = 0.03
 
 
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
@@ -452,9 +463,15 @@ class _HeadLayerBuilder:
         beside them. There the jaw's drop would cut whatever crosses that edge (a suit's
         ring beside the chin) into a step that grows with the jaw: the share falls to none
         at the still body beside them, over :data:`EXPRESSION_PIN` (with the distance, so
-        it stays continuous: a jump in the field would tear the map). Below the column the
-        share stays whole: the dropping chin moves over what lies there.
+        it stays continuous: a jump in the field would tear the map). Below the column,
+        below the chin (between the jaw's angles) and above the chin's level the still body
+        pins nothing: the dropping chin moves over what lies under it (pinned it would fold),
+        and the jaw's line slides on what frames it. The face (all its landmarks: a face in
+        three-quarter view has its nose and mouth beyond the oval) and where the fully
+        dropped jaw takes it keep all of it, and what lies just outside them most (over
+        :data:`EXPRESSION_KEPT`): a chin whose drop is squeezed reads less open.
         """
+        size = self.size
         off_face = ((region.neck > 0) | (region.hanging > 0)) & (region.head == 0)
         # The still body beside them along the row, not under them: a slanting bottom edge
         # of the column steps sideways a pixel at a time, and what lies under its steps has
@@ -464,12 +481,41 @@ class _HeadLayerBuilder:
         from_above = np.zeros_like(off_face)
         for rows in range(1, reach + 2):
             from_above[rows:] |= off_face[:-rows]
-        beside = region.still_body & across & ~from_above
+        # Only beside the jaw's angles and beyond them: between them lies the path of the
+        # dropping chin (a beard's lower edge over a shirt), which must stay free to take it.
+        lm = self.rig.neutral
+        centre = lm[list(FACE_OVAL), :2].mean(0)
+        rel = (self._grid - centre) @ self.rig.axes.T.astype(np.float32)
+        jaw_angles = np.sort((lm[list(JAW_ANGLES), :2] - centre) @ self.rig.axes[0])
+        slack = 2 * reach
+        outside_jaw = (rel[..., 0] < jaw_angles[0] + slack) | (rel[..., 0] > jaw_angles[1] - slack)
+        # And from the chin's level down: beside the jaw's line above it the still body
+        # (or what the segmentation takes for it) frames the face, and the jaw slides on it.
+        chin = float((lm[CHIN, :2] - centre) @ self.rig.axes[1])
+        below_chin = rel[..., 1] >= chin
+        beside = region.still_body & across & ~from_above & outside_jaw & below_chin
         if not beside.any():
             return np.ones(beside.shape, np.float32)
-        distance = cv2.distanceTransform((~beside).astype(np.uint8), cv2.DIST_L2, 5)
-        t = np.clip(distance / (EXPRESSION_PIN * self.size), 0.0, 1.0)
-        return (t * t * (3 - 2 * t)).astype(np.float32)
+        # The face, and where the fully dropped jaw takes it (the chin's path is kept free).
+        dropped = self.rig.expression(MotionFrame.still(JawOpen=1.0))
+        face = np.zeros((size, size), np.uint8)
+        for landmarks in (lm, dropped):
+            points = landmarks[:N_MESH_LANDMARKS, :2].astype(np.float32)
+            cv2.fillConvexPoly(face, np.round(cv2.convexHull(points)).astype(np.int32), (1,))
+        from_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
+        kept_reach = EXPRESSION_KEPT * size
+        # What touches the face is not counted: the face keeps its motion there.
+        beside &= from_face >= kept_reach
+        if not beside.any():
+            return np.ones(beside.shape, np.float32)
+        # Rows count for less than columns: the share changes slowly down the image, so that
+        # where the still body lies near the chin (a face in three-quarter view) the field
+        # does not squeeze the chin's drop into a crease.
+        distance = ndimage.distance_transform_edt(~beside, sampling=(EXPRESSION_PIN_DOWN, 1.0))
+        t = np.clip(distance / (EXPRESSION_PIN * size), 0.0, 1.0)
+        kept = np.clip(1.0 - from_face / kept_reach, 0.0, 1.0)
+        share = np.maximum(t * t * (3 - 2 * t), kept * kept * (3 - 2 * kept))
+        return share.astype(np.float32)
 
     def _make_layers(self, region: HeadRegion) -> tuple[np.ndarray, np.ndarray]:
         """The head layer's alpha and the still picture under it.
