@@ -555,3 +555,40 @@ def test_a_maps_torn_bounds_are_its_torn_pixels_bounding_box(mona_renderer):
                 for w in (None, (y0, y1, x0, x1))]  # fmt: skip
         expected = cv2.boundingRect(torn.view(np.uint8))
         assert all(way.torn_bounds == expected for way in ways)
+
+
+def test_jaw_drop_leaves_the_collar_beside_the_neck_unbroken(astronaut_renderer):
+    """The astronaut's suit ring crosses the side of the neck column just below her chin,
+    where the head layer ends at once against the still suit: a dropping jaw that carried the
+    column's side with it cut the ring there into a notch growing with the jaw (the column's
+    edge 16 px down at JawOpen 1, the pixels either side of it 25 grey levels off the photo).
+    The column's side and the ring across it stay put."""
+    renderer = astronaut_renderer
+    portrait = renderer.portrait
+    size = portrait.size
+    region = renderer.layers.region
+    moving = (region.head > 0) | (region.neck > 0) | (region.hanging > 0)
+    still = (portrait.person_mask > 0.5) & ~moving
+    # From the chin's level down to the ring's (not the column's foot, where the chin's
+    # drop carries on over the collar).
+    chin_row = int(portrait.landmarks[152, 1])
+    rows = np.zeros(still.shape, bool)
+    rows[chin_row : chin_row + round(0.06 * size)] = True
+    # Both sides of the column's side edges, 4 pixels each way along the rows.
+    across = np.ones((1, 9), np.uint8)
+    side = (
+        (cv2.dilate(region.neck, across) > 0)
+        & (cv2.dilate(still.astype(np.uint8), across) > 0)
+        & rows
+    )
+    assert side.sum() > 100
+    jaw_open = MotionFrame.still(JawOpen=1.0)
+    frame = renderer.render(jaw_open)
+    change = np.abs(frame.astype(int) - portrait.image.astype(int)).mean(-1)[side]
+    assert change.mean() < 5.0
+    # The field itself: the column's pixels at its side hardly move.
+    head = renderer.rig.head(jaw_open)
+    expression, _ = renderer.rig.expressions(jaw_open)
+    field = renderer.forward_field(head, renderer._landmark_motion(head, expression).expression)
+    edge = side & (region.neck > 0)
+    assert np.hypot(field[..., 0], field[..., 1])[edge].max() < 3.0
