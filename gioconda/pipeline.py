@@ -96,7 +96,8 @@ class AnimateOptions:
     transcript: the recording's words (text, or a text file's path), None to recognize them
     max_audio_s: refuse longer audio
     voice: voice for ``text``: Piper's "joe" (the default; American English), a Kokoro voice or
-        blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5"; English) or any eSpeak NG voice ("en-gb", "de", "fr+f3", ...; about 100 languages)
+        blend ("jm_kumo", "jm_kumo:0.5,jf_alpha:0.5"; English) or any eSpeak NG voice
+        ("en-gb", "de", "fr+f3", ...; about 100 languages)
     label: draw a small "AI-generated" label in the corner of every frame
     preset: x264 speed preset: faster ones make bigger files (see :data:`X264_PRESETS`)
     crf: x264 quality, lower is better and bigger

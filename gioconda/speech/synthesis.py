@@ -57,8 +57,9 @@ def speak(text: str, voice: str = DEFAULT_VOICE) -> SynthesizedSpeech:
     Parameters
     ----------
     text: what to say
-    voice: Piper's ``"joe"`` (``"piper:joe"``), a Kokoro voice or blend (``"jm_kumo"``, ``"kokoro:jf_alpha"``,
-        ``"jm_kumo:0.7,jf_alpha:0.3"``), spoken in English; or an eSpeak NG voice
+    voice: Piper's ``"joe"`` (``"piper:joe"``); a Kokoro voice or blend (``"jm_kumo"``,
+        ``"kokoro:jf_alpha"``, ``"jm_kumo:0.7,jf_alpha:0.3"``), spoken in English; or an
+        eSpeak NG voice
         (``"en-us"``, ``"fr-fr"``, ``"de+f3"``, ...) for any of its languages
 
     Raises
