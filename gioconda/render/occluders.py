@@ -74,6 +74,15 @@ DETECT_SCALE_TOLERANCE = 0.05
 OUTLINE_EASE = 1.0
 #: How far (share of the frame) the head may carry an occluder from where the photo has it.
 OCCLUDER_REACH = 0.08
+#: Between a thin rim's dark line over the upper lid and the eye, what the mask holds is
+#: what lies behind the lens (the top of the iris, its catchlight, the lid's margin) seen
+#: through it: put back whole at rest, it fades out as the upper lid closes, gone once the
+#: lid has travelled this share of the eye's opening (see :meth:`EyeOccluders.paint`).
+BEHIND_FADE = 0.25
+#: The eye shows through a lens up to this far (eye widths) above the upper lid's landmark
+#: line: on the man in glasses his catchlight 0 to 1 pixel above it, the lens's lit edge
+#: under the rim 2 to 3 pixels above it (of a 31-pixel eye).
+EYE_MARGIN = 0.05
 
 
 #: What stands in front of an eye must cross its box at least this far (eye widths), from
@@ -130,6 +139,10 @@ class EyeOccluders:
     the eye, below the rim's upper run, ``shade`` (S, S) bool, the brow's shadow under the
     mask, stays painted out and put back whole, but is filled in the shadow's colour at its
     top, easing to the lid's skin at its bottom (what a blink draws down over the eye).
+
+    ``behind`` (S, S) uint8: below a thin rim's line over an upper lid, what the mask holds
+    of what is seen through the lens (the eye's top, its catchlight), 1 by the right eye, 2
+    by the left, 0 elsewhere: put back at rest, faded out of the put-back as that lid closes.
     """
 
     def __init__(self, portrait: Portrait) -> None:
@@ -141,7 +154,8 @@ class EyeOccluders:
         searched = search_side(size, lm)
         if searched >= size:
             found = self._find(image, lm)
-            self.mask, self.bare, (self.soft, self.keep, self.shade, self._rim) = found[:3]
+            self.mask, self.bare, parts = found[:3]
+            self.soft, self.keep, self.shade, self._rim, self.behind = parts
             self.boxes, self.thin = found[3], found[4]
         else:
             # Found where the thresholds were chosen, the face as large as in a 512-pixel
@@ -149,7 +163,8 @@ class EyeOccluders:
             # eye's box (the man in glasses' rim over one eye was lost at 1.14 times).
             scale = searched / size
             small = _at_search_side(portrait, searched)
-            mask, bare, (soft, keep, shade, rim), boxes, self.thin = self._find(small, lm * scale)
+            mask, bare, parts, boxes, self.thin = self._find(small, lm * scale, zones=True)
+            soft, keep, shade, rim, behind = parts
             full = (size, size)
             covered = cv2.GaussianBlur(
                 cv2.resize(mask.astype(np.float32), full, interpolation=cv2.INTER_LINEAR),
@@ -170,6 +185,11 @@ class EyeOccluders:
             shaded = cv2.resize(shade.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
             self.shade = self.mask & (shaded > 0.5) & ~matted
             self._rim = cv2.resize(rim, full, interpolation=cv2.INTER_NEAREST)
+            self.behind = np.zeros(full, np.uint8)
+            for eye in (1, 2):
+                seen = cv2.resize((behind == eye).astype(np.float32), full,
+                                  interpolation=cv2.INTER_LINEAR)  # fmt: skip
+                self.behind[self.mask & (seen > 0.5) & ~matted] = eye
             self.boxes = [
                 (int(x0 / scale), int(y0 / scale),
                  min(int(np.ceil(x1 / scale)), size), min(int(np.ceil(y1 / scale)), size))
@@ -179,6 +199,9 @@ class EyeOccluders:
         # widened by OCCLUDER_REACH, as far as the head may carry a rim.
         self._photo = image
         self._alpha = self.mask.astype(np.float32)
+        # Per eye (right, left), the flat indices of what is behind its rim's lens, which
+        # fades out of the put-back as its lid closes.
+        self._behind_at = [np.flatnonzero(self.behind.ravel() == eye) for eye in (1, 2)]
         # What the photo shows over what is painted out behind it, where the put-back is
         # matted (:meth:`matte`); zero elsewhere.
         self._over: np.ndarray | None = None
@@ -197,16 +220,17 @@ class EyeOccluders:
 
     @classmethod
     def _find(
-        cls, image: np.ndarray, lm: np.ndarray
+        cls, image: np.ndarray, lm: np.ndarray, zones: bool = False
     ) -> tuple[
         np.ndarray,
         np.ndarray,
-        tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
         list[tuple[int, int, int, int]],
         tuple[bool, bool],
     ]:
-        """(mask, bare, (soft, keep, shade, the rim's lightness), boxes, thin) of ``image``
-        (square RGB) with its ``landmarks`` (pixels)."""
+        """(mask, bare, (soft, keep, shade, the rim's lightness, behind), boxes, thin) of
+        ``image`` (square RGB) with its ``landmarks`` (pixels). With ``zones``, ``behind``
+        is all of the zone behind each rim's lens, not only what the mask holds of it."""
         size = image.shape[0]
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
         lightness = lab[..., 0] / 2.55
@@ -215,6 +239,8 @@ class EyeOccluders:
         found_soft = np.zeros((size, size), bool)
         found_keep = np.zeros((size, size), bool)
         found_shade = np.zeros((size, size), bool)
+        # (which eye, 1 right or 2 left, sees what is behind its rim's lens there; 0 none)
+        found_behind = np.zeros((size, size), np.uint8)
         rim_lightness = np.zeros((size, size), np.float32)
         boxes: list[tuple[int, int, int, int]] = []
         thin = [False, False]
@@ -299,6 +325,21 @@ class EyeOccluders:
             if thin[k]:
                 # (A thick rim is dark through: it is found whole.)
                 found_mask[y0:y1, x0:x1] |= cls._rim_over_lid(found, by_lid & ~eye_itself, width)
+                # (The rim's dark line is what the mask holds that is as dark as a rim against
+                # its surroundings: followed across the eye's margin, the lens's inner dark edge
+                # under it may be what was found there, not the line.)
+                dark_line = found | (found_mask[y0:y1, x0:x1] & (contrast > OCCLUDER_CONTRAST))
+                behind = cls._behind_rim(
+                    dark_line, by_lid, lm[list(upper), :2] - [x0, y0], middle, thickness, width
+                )
+                # (all of the zone, the mask or not: scaled up, the mask's eased outline
+                # then cuts it, not its own staircase, which left specks of the eye)
+                found_behind[y0:y1, x0:x1][behind] = k + 1
+                # The eye that shows above the lid's landmark line, under the rim, is painted
+                # out too: the lid's lash band, carried down whole, drew it (the iris's top,
+                # the catchlight) along the shut lids' line. (Not the line's own row, the
+                # lashes: painted out too, the shut lids' line was paler, and read less shut.)
+                found_mask[y0:y1, x0:x1] |= behind & ~eye_itself
             # Around the brow, what is grown over is the rim and, beside it, the brow's hair,
             # its dark inner end and its shadow, which move with the brow: kept still, they
             # are a seam where the moving brow meets the still one. There the rim alone (as
@@ -358,10 +399,57 @@ class EyeOccluders:
         return (
             found_mask,
             found_bare,
-            (found_soft, found_keep, found_shade & ~found_soft & ~found_keep, rim_lightness),
+            (
+                found_soft,
+                found_keep,
+                found_shade & ~found_soft & ~found_keep,
+                rim_lightness,
+                np.where(zones | (found_mask & ~found_soft & ~found_keep), found_behind, 0),
+            ),
             boxes,
             (thin[0], thin[1]),
         )
+
+    @staticmethod
+    def _behind_rim(
+        found: np.ndarray,
+        by_lid: np.ndarray,
+        upper: np.ndarray,
+        middle: float,
+        thickness: float,
+        width: float,
+    ) -> np.ndarray:
+        """What is seen through a thin rim's lens over the upper lid, bool (an eye's box):
+        below the rim's dark line (``thickness`` pixels thick, the top run of ``found``, bool,
+        where it runs over the upper lid, ``by_lid``) and no higher than :data:`EYE_MARGIN`
+        eye widths (``width``, pixels) above the upper lid's landmark line (``upper``, in the
+        box's pixels), down to the eye's middle (row ``middle``), between the eye's corners.
+        The line's top is followed as the smooth curve (a parabola) it is: column by column,
+        what was found below it (the lens's inner dark edge, the iris's top) is jagged, and
+        so were specks of the eye left beside what was taken away.
+
+        Seen through the lens there, the top of the iris and its catchlight lie under the
+        mask (the rim's margin, and :meth:`_rim_over_lid` below it, which reaches the
+        lens's lit edge and inner edge): put back still over a closing lid, they were a
+        bright spot and dark iris specks on the man in glasses' shut lids, under the rim's
+        middle. The lens's lit edge and inner edge, 2 to 3 pixels above his lid's line, stay
+        put back; a lens edge drawn within :data:`EYE_MARGIN` of the lid's line goes with
+        the eye (it is not told from a catchlight there).
+        """
+        h, w = found.shape
+        line = found & by_lid
+        columns = np.arange(w)
+        upper = upper[np.argsort(upper[:, 0])]
+        crossed = line.any(0) & (columns >= upper[0, 0]) & (columns <= upper[-1, 0])
+        if crossed.sum() < 3:
+            return np.zeros((h, w), bool)
+        top = line.argmax(0)
+        curve = np.polyval(np.polyfit(columns[crossed], top[crossed], 2), columns)
+        # (the eye as it shows above the lid's landmark line, which runs inside the lashes)
+        eye_top = np.interp(columns, upper[:, 0], upper[:, 1]) - EYE_MARGIN * width
+        below = np.maximum(curve + thickness, eye_top)
+        rows = np.arange(h)[:, None]
+        return (rows >= below[None, :]) & (rows < middle) & crossed[None, :]
 
     @staticmethod
     def _rim_over_lid(found: np.ndarray, by_lid: np.ndarray, width: float) -> np.ndarray:
@@ -613,18 +701,31 @@ class EyeOccluders:
         return cv2.remap(grown, source, NO_ARRAY, cv2.INTER_NEAREST,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))  # fmt: skip
 
-    def paint(self, frame: np.ndarray, sources: Sequence[np.ndarray]) -> None:
+    def paint(
+        self,
+        frame: np.ndarray,
+        sources: Sequence[np.ndarray],
+        closed: Sequence[float] = (0.0, 0.0),
+    ) -> None:
         """Put the photo's occluders back on top of ``frame`` (in place).
 
         ``sources`` holds, for each box of :attr:`paint_boxes` (x0, y0, x1, y1), where the
         head's rigid motion alone brings its output pixels from in the photo, (h, w, 2) float32
-        (no expression: a rim does not blink).
+        (no expression: a rim does not blink). ``closed``: per eye (right, left), the share
+        of its opening its upper lid has travelled (what is :attr:`behind` its rim's lens
+        fades out by :data:`BEHIND_FADE`: the closing lid is behind it now).
         """
+        source_alpha = self._alpha
+        for at, share in zip(self._behind_at, closed, strict=True):
+            if share > 0.0 and len(at):
+                if source_alpha is self._alpha:
+                    source_alpha = self._alpha.copy()
+                source_alpha.ravel()[at] *= max(0.0, 1.0 - share / BEHIND_FADE)
         # The boxes overlap between the eyes; a pixel is put back once (a matted one put back
         # twice would take what the photo adds over the rim twice).
         done = np.zeros(frame.shape[:2], bool) if len(self.paint_boxes) > 1 else None
         for box, source in zip(self.paint_boxes, sources, strict=True):
-            alpha = cv2.remap(self._alpha, source, NO_ARRAY, cv2.INTER_LINEAR,
+            alpha = cv2.remap(source_alpha, source, NO_ARRAY, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))  # fmt: skip
             bx0, by0, bx1, by1 = box
             if done is not None:

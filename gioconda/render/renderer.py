@@ -455,7 +455,9 @@ class Renderer:
         if self.occluders.boxes:
             sources = [self._occluder_source(head, box, further)
                        for box in self.occluders.paint_boxes]  # fmt: skip
-            self.occluders.paint(out, sources)
+            # (what is behind a rim's lens, the eye's top, goes with the lid closing over it)
+            closed = [up for up, _, _ in self.lids.shares(frame.blendshapes)]
+            self.occluders.paint(out, sources, closed)
         self.mouth.paint(out, posed, skull, frame)
         if head.scale != 1.0:
             out = self.distance.apply(out, head.scale)

@@ -360,9 +360,12 @@ def test_a_thin_rim_over_the_upper_lid_stays_whole_while_the_lid_closes(astronau
     2-pixel dark line, the lens's 2-pixel lit edge inside it, a 1-pixel inner dark edge), its
     top over the upper lids, 0.12 eye widths above them: while the lids close, the rim over
     the lids stays as the photo has it. Of its pixels there, a blink of 0.25, 0.5 and 1 moves
-    3% by more than 20 grey levels (4 on average). Before, where the rim ran into the eye's
-    margin its lit edge and inner edge were left to the lid: 24-25% (24-26 on average) slid
-    down with it, a broken second line under the rim."""
+    none by more than 20 grey levels. Before, where the rim ran into the eye's margin its lit
+    edge and inner edge were left to the lid: 24-25% (24-26 on average) slid down with it, a
+    broken second line under the rim. (Its inner edge runs a pixel above the lid's line over
+    the eye's middle, within :data:`~gioconda.render.occluders.EYE_MARGIN` of it, where the
+    eye shows through the lens and a catchlight is not told from it: that run, 51 of the
+    rim's 388 pixels over the lids, goes with the closing lid and is not counted here.)"""
     import dataclasses
 
     from gioconda.face.topology import (
@@ -372,24 +375,74 @@ def test_a_thin_rim_over_the_upper_lid_stays_whole_while_the_lid_closes(astronau
         RIGHT_EYE_UPPER,
     )
     from gioconda.motion.frames import MotionFrame
+    from gioconda.render.occluders import EYE_MARGIN
 
     lm = astronaut_portrait.landmarks
     ring = _thin_rims(astronaut_portrait)
     over_lid = np.zeros(ring.shape, bool)
+    rows, cols = np.mgrid[: ring.shape[0], : ring.shape[1]]
     for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
         corners = lm[list(upper), 0]
         middle = float(lm[list(upper + lower), 1].mean())
-        over_lid[: int(middle), int(corners.min()) + 3 : int(corners.max()) - 2] = True
+        lid = lm[list(upper), :2][np.argsort(corners)]
+        edge = np.interp(cols, lid[:, 0], lid[:, 1])
+        over_lid |= (
+            (rows < middle) & (rows < edge - EYE_MARGIN * np.ptp(corners))
+            & (cols >= int(corners.min()) + 3) & (cols < int(corners.max()) - 2)
+        )  # fmt: skip
     photo = _with_rims(astronaut_portrait.image, ring)
     on_lid = (ring > 0) & over_lid
-    assert on_lid.sum() > 150
+    assert on_lid.sum() > 300
     glasses = Renderer(dataclasses.replace(astronaut_portrait, image=photo))
     assert np.array_equal(glasses.render(MotionFrame.still()), photo)
     for blink in (0.25, 0.5, 1.0):
         frame = glasses.render(MotionFrame.still(EyeBlinkLeft=blink, EyeBlinkRight=blink))
         moved = np.abs(frame.astype(np.float32) - photo).mean(-1)[on_lid]
-        assert (moved > 20).mean() < 0.08, blink
-        assert moved.mean() < 8.0, blink
+        assert (moved > 20).mean() < 0.02, blink
+        assert moved.mean() < 2.0, blink
+
+
+@pytest.mark.parametrize("above", [0.12, 0.16])
+def test_a_catchlight_under_a_thin_rim_leaves_no_trace_on_the_shut_lid(astronaut_portrait, above):
+    """The man in glasses of ``../shared/data/portraits`` shows his eyes' catchlights through
+    the lens, right under the rim's lit edge and 0 to 1 pixel above his upper lids' line: a
+    thin rim drawn over the astronaut's upper lids (its top ``above`` eye widths above them)
+    and a white catchlight (a 1-pixel disc) 1.3 pixels above each lid's line, under the rim
+    (over its inner edge at 0.12). Half and fully shut, the lids are the same with the
+    catchlight as without it: no pixel differs by 10 or more (Lab L, 0-100). Before, the
+    catchlight under the rim's inner edge (``above`` 0.12) was in what is put back on top,
+    held still over the closing lid, 80 lighter; a little further from the rim (0.16) it was
+    left to the lid's lash band, which carried it down whole to where the lids meet, 49
+    lighter."""
+    import dataclasses
+
+    from gioconda.face.topology import LEFT_EYE_UPPER, RIGHT_EYE_UPPER
+    from gioconda.motion.frames import MotionFrame
+
+    lm = astronaut_portrait.landmarks
+    ring = _thin_rims(astronaut_portrait, above=above)
+    plain = _with_rims(astronaut_portrait.image, ring)
+    rows, cols = np.mgrid[: ring.shape[0], : ring.shape[1]]
+    catchlight = np.zeros(ring.shape, bool)
+    for upper in (RIGHT_EYE_UPPER, LEFT_EYE_UPPER):
+        lid = lm[list(upper), :2][np.argsort(lm[list(upper), 0])]
+        x = float(lid[:, 0].mean()) - 0.1 * float(np.ptp(lid[:, 0]))
+        y = float(np.interp(x, lid[:, 0], lid[:, 1])) - 1.3
+        catchlight |= (cols - x) ** 2 + (rows - y) ** 2 <= 1.0
+    assert catchlight.sum() >= 6
+    lit = plain.copy()
+    lit[catchlight] = (250, 250, 250)
+    shut = []
+    for photo in (plain, lit):
+        glasses = Renderer(dataclasses.replace(astronaut_portrait, image=photo))
+        assert glasses.occluders.thin == (True, True), "the rims were not found"
+        assert np.array_equal(glasses.render(MotionFrame.still()), photo)
+        shut.append([
+            _lightness(glasses.render(MotionFrame.still(EyeBlinkLeft=b, EyeBlinkRight=b)))
+            for b in (0.5, 1.0)
+        ])  # fmt: skip
+    for blink, without, with_it in zip((0.5, 1.0), *shut, strict=True):
+        assert np.abs(with_it - without).max() < 10.0, blink
 
 
 def test_a_larger_portrait_finds_the_rims_a_512_pixel_one_finds(astronaut):
