@@ -86,7 +86,7 @@ EMOTIONS: dict[str, dict[str, float]] = {
     },
     "angry": {
         "BrowDownLeft": 0.8, "BrowDownRight": 0.8,
-        "EyeSquintLeft": 0.35, "EyeSquintRight": 0.35,
+        "EyeSquintLeft": 0.5, "EyeSquintRight": 0.5,
         "NoseSneerLeft": 0.3, "NoseSneerRight": 0.3,
         "MouthPressLeft": 0.4, "MouthPressRight": 0.4,
         "MouthFrownLeft": 0.3, "MouthFrownRight": 0.3,
