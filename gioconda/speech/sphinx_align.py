@@ -121,17 +121,7 @@ def foreign_ipa_to_arpabet(ipa: str) -> tuple[str, ...]:
         )
         for c in _IPA_DROPPED.sub("", unicodedata.normalize("NFC", ipa))
     )  # fmt: skip
-    phones: list[str] = []
-    i = 0
-    while i < len(text):
-        for ipa_phone, arpabet in _FOREIGN_IPA_TO_ARPABET:
-            if text.startswith(ipa_phone, i):
-                phones += arpabet.split()
-                i += len(ipa_phone)
-                break
-        else:
-            i += 1
-    return tuple(phones)
+    return _phones_of(text, _FOREIGN_IPA_TO_ARPABET)
 
 
 def ipa_to_arpabet(ipa: str) -> tuple[str, ...]:
@@ -142,11 +132,16 @@ def ipa_to_arpabet(ipa: str) -> tuple[str, ...]:
     >>> ipa_to_arpabet("fˈaɪv")
     ('F', 'AY', 'V')
     """
-    text = _IPA_DROPPED.sub("", unicodedata.normalize("NFC", ipa))
+    return _phones_of(_IPA_DROPPED.sub("", unicodedata.normalize("NFC", ipa)), _IPA_TO_ARPABET)
+
+
+def _phones_of(text: str, table: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """``text`` read left to right as the ARPAbet of the first of ``table``'s IPA entries
+    (longest first) that it starts with at each place; a character none starts is skipped."""
     phones: list[str] = []
     i = 0
     while i < len(text):
-        for ipa_phone, arpabet in _IPA_TO_ARPABET:
+        for ipa_phone, arpabet in table:
             if text.startswith(ipa_phone, i):
                 phones += arpabet.split()
                 i += len(ipa_phone)
