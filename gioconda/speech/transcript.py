@@ -44,7 +44,7 @@ from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
 from gioconda.speech.audio import Audio, resample
 from gioconda.speech.hums import hum_strength
 from gioconda.speech.pronounce import japanese_readings, words_viseme_variants
-from gioconda.speech.sphinx_align import SphinxAligner, aligned_path
+from gioconda.speech.sphinx_align import AlignedPhone, SphinxAligner, aligned_path
 from gioconda.speech.visemenet import VisemePosteriors, path_to_phones
 from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
 from gioconda.speech.whisper import HeardSpeech, HeardWord, WhisperListener, check_language
@@ -118,6 +118,18 @@ SPHINX_NATS = 1.5
 #: Whisper detects, tried on the held-out eSpeak el/hu/vi: 0.778 / 0.673 / 0.536 ->
 #: 0.778 / 0.673 / 0.525, one Vietnamese voice heard as Thai).
 SPHINX_LANGUAGES = frozenset({"en", "ja", "ru"})
+#: The longest a consonant lasts in speech (s), by ARPAbet phone, from phonetics, not fitted:
+#: a stop's closure or an approximant's glide about 50-150 ms, a nasal or fricative longer
+#: (a held /s/ or a drawn-out /m/ up to some 300 ms); vowels have no limit. Where
+#: PocketSphinx gives a consonant longer than this, its placement is not trusted there (no
+#: :data:`SPHINX_NATS` over the phone's hops): in MFA's "some words" ("talking really slow")
+#: it gives the /w/ 800 ms, the drawn-out /m/ before it (240 ms) and the /er/ after it
+#: (540 ms) included, and the /m/ was lost to the /w/.
+CONSONANT_MAX_S = (
+    dict.fromkeys(("P", "B", "T", "D", "K", "G", "DX", "CH", "JH"), 0.2)
+    | dict.fromkeys(("W", "Y", "R", "L", "HH"), 0.2)
+    | dict.fromkeys(("M", "N", "NG", "F", "V", "TH", "DH", "S", "Z", "SH", "ZH"), 0.35)
+)
 SPHINX_SLACK_S = 0.2
 HUM_LIFT = 1.5
 HUM_SILENCE_REF = 0.25
@@ -668,6 +680,12 @@ def sphinx_timing(
             stop_word - first_word,
         )
         bonus[np.arange(first_hop, stop_hop), path] = SPHINX_NATS
+        for phone in phones:
+            if _implausibly_long(phone):
+                # The hops aligned_path gives the phone: i * 10 ms in [start, end).
+                first = first_hop + max(0, int(np.ceil((phone.start_s + offset_s) / FEATURE_HOP_S)))
+                stop = first_hop + int(np.ceil((phone.end_s + offset_s) / FEATURE_HOP_S))
+                bonus[first : min(stop, stop_hop)] = 0.0
         for i, (first, stop) in enumerate(spans):
             if stop > first:
                 timed[first_word + i] = replace(
@@ -681,6 +699,13 @@ def sphinx_timing(
         strength = np.clip(np.asarray(hum[:n], np.float64), 0.0, 1.0)
         bonus[:n, _PP] = np.maximum(bonus[:n, _PP], HUM_LIFT * SPHINX_NATS * strength)
     return bonus, timed
+
+
+def _implausibly_long(phone: AlignedPhone) -> bool:
+    """Whether PocketSphinx gives a consonant longer than it can last
+    (:data:`CONSONANT_MAX_S`)."""
+    longest = CONSONANT_MAX_S.get(phone.phone.strip().upper().rstrip("012"))
+    return longest is not None and phone.end_s - phone.start_s > longest
 
 
 def read_transcript(text_or_path: str) -> str:

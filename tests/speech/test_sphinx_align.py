@@ -6,11 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gioconda.speech.sphinx_align import SphinxAligner, ipa_to_arpabet
-from gioconda.speech.transcript import SPHINX_NATS, sphinx_timing, transcript_phones, words_to_align
-from gioconda.speech.visemenet import VisemeNet
+from gioconda.speech.audio import Audio
+from gioconda.speech.sphinx_align import AlignedPhone, SphinxAligner, ipa_to_arpabet
+from gioconda.speech.transcript import (
+    SPHINX_NATS,
+    align_transcript,
+    sphinx_timing,
+    transcript_phones,
+    words_to_align,
+)
+from gioconda.speech.visemenet import VisemeNet, VisemePosteriors
 from gioconda.speech.visemes import VISEME_INDEX
 from gioconda.speech.whisper import HeardSpeech, HeardWord
+from gioconda.timeline import ANALYSIS_SAMPLE_RATE, FEATURE_HOP_S
 from tests.speech.test_transcript import spoken
 
 
@@ -176,3 +184,47 @@ def test_russian_bilabials_placed_by_their_nearest_english_phones() -> None:
         assert abs((a.start_s + a.end_s) / 2 - (t.start_s + t.end_s) / 2) <= 0.04, (a, t)
     # Read as English, the same words have no pronunciation PocketSphinx could align.
     assert SphinxAligner.shared().align(audio, words) is None
+
+
+class _GivenAlignment:
+    """Stands in for :class:`SphinxAligner`: every section aligned as ``phones`` (times
+    within the section's audio)."""
+
+    def __init__(self, phones: list[AlignedPhone]) -> None:
+        self.phones = phones
+
+    def align_all(self, sections: list, language: str = "en") -> list[list[AlignedPhone]]:
+        return [self.phones for _ in sections]
+
+
+def test_a_consonant_pocketsphinx_draws_out_does_not_take_the_m_before_it() -> None:
+    # MFA's "saying some words", talking really slow: the /m/ of "some" lasts 240 ms and the
+    # /er/ of "words" 540 ms, but PocketSphinx gives the /m/ 70 ms and the /w/ 800 ms. The
+    # network hears the /m/ a little more than a rounded mouth, then the /er/.
+    def hops(s: float) -> int:
+        return round(s / FEATURE_HOP_S)
+
+    n_hops = hops(2.0)
+    probs = np.full((n_hops, len(VISEME_INDEX)), 0.01)
+    for viseme, start_s, end_s, p in [
+        ("sil", 0.0, 0.3, 0.9), ("SS", 0.3, 0.4, 0.9), ("aa", 0.4, 0.5, 0.9),
+        ("PP", 0.5, 0.74, 0.5), ("ou", 0.5, 0.79, 0.3), ("RR", 0.79, 1.33, 0.6),
+        ("ou", 0.74, 1.33, 0.2), ("DD", 1.33, 1.4, 0.9), ("SS", 1.4, 1.5, 0.9),
+        ("sil", 1.5, 2.0, 0.9),
+    ]:  # fmt: skip
+        probs[hops(start_s) : hops(end_s), VISEME_INDEX[viseme]] = p
+    posteriors = VisemePosteriors(np.log(probs / probs.sum(axis=1, keepdims=True)))
+    said = [("S", 0.3, 0.4, 0), ("AH", 0.4, 0.5, 0), ("M", 0.5, 0.57, 0), ("W", 0.57, 1.37, 1),
+            ("ER", 1.37, 1.39, 1), ("D", 1.39, 1.45, 1), ("Z", 1.45, 1.55, 1)]  # fmt: skip
+    aligner = _GivenAlignment([AlignedPhone(a, b, phone, w) for phone, a, b, w in said])
+    audio = Audio(np.zeros(round(2.0 * ANALYSIS_SAMPLE_RATE), np.float32), ANALYSIS_SAMPLE_RATE)
+    words = words_to_align((HeardWord("some", 0.3, 0.6), HeardWord("words", 0.6, 1.55)), "en")
+    bonus, timed = sphinx_timing(aligner, audio, words, posteriors.log_probs)  # type: ignore[arg-type]
+    # PocketSphinx's 800 ms /w/ is not trusted; its other phones are
+    assert not bonus[hops(0.57) : hops(1.37)].any()
+    assert (bonus[hops(0.3) : hops(0.57)].max(axis=1) == SPHINX_NATS).all()
+    assert (bonus[hops(1.37) : hops(1.55)].max(axis=1) == SPHINX_NATS).all()
+    path, _ = align_transcript(posteriors, timed, bonus=bonus)
+    closed = np.flatnonzero(path == VISEME_INDEX["PP"]) * FEATURE_HOP_S
+    assert closed.min() <= 0.52 and closed.max() >= 0.7, closed
+    assert (path[hops(0.85) : hops(1.3)] == VISEME_INDEX["RR"]).all()
