@@ -766,7 +766,7 @@ def search_side(size: int, landmarks: np.ndarray) -> int:
 
 
 def _at_search_side(portrait: Portrait, side: int) -> np.ndarray:
-    """The portrait's crop at ``side`` pixels, (D, D, 3) uint8: taken from the photo
+    """The portrait's crop at ``side`` pixels, (side, side, 3) uint8: taken from the photo
     as a 512-pixel portrait's crop is (:func:`extract_crop`), so that a larger one finds the
     very rims that one does. The crop scaled down from the larger one instead (INTER_AREA)
     is softer than that, by 1.8 grey levels on average on the man in glasses: a thin rim's
