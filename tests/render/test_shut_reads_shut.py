@@ -109,3 +109,58 @@ def test_a_thick_lash_line_comes_down_whole(thick_lash_line):
         assert dark[band].mean() < 0.05
         shut_line = dark[rows.min() : rows.max() + 4 * len(rows), columns]
         assert abs(float(np.median(shut_line.sum(0))) - painted) <= 1.0
+
+
+def _where_the_lids_meet(shut: np.ndarray, landmarks: np.ndarray) -> list[tuple[float, float]]:
+    """Per eye, over the middle 40% of its columns (medians): the darkest lightness (CIELAB L,
+    0-100) from just above its open upper lid line to just below its lower one, over the
+    shut lid's own (the 0.25 eye widths above the upper line); and how many pixels of that
+    column are darker than halfway between the two."""
+    light = cv2.cvtColor(shut, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) / 2.55
+    out = []
+    for upper_ids, lower_ids in EYE_LIDS:
+        upper = landmarks[list(upper_ids), :2]
+        lower = landmarks[list(lower_ids), :2]
+        upper, lower = upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])]
+        left, right = float(upper[0, 0]), float(upper[-1, 0])
+        width = right - left
+        ratios, widths = [], []
+        for x in range(int(left + 0.3 * width), int(right - 0.3 * width) + 1):
+            top = float(np.interp(x, upper[:, 0], upper[:, 1]))
+            bottom = float(np.interp(x, lower[:, 0], lower[:, 1]))
+            column = light[int(top - 0.1 * width) : int(bottom + 0.1 * width) + 1, x]
+            lid = float(np.median(light[int(top - 0.25 * width) : int(top), x]))
+            darkest = float(column.min())
+            ratios.append(darkest / lid)
+            widths.append(int((column < (darkest + lid) / 2).sum()))
+        out.append((float(np.median(ratios)), float(np.median(widths))))
+    return out
+
+
+def test_shut_lids_meet_in_a_thin_dark_line_on_a_painting(mona_renderer):
+    """The Mona Lisa's painted lids have no dark lashes to carry down. Where her shut lids
+    met, a soft shade alone (0.4 deep, 0.07 eye widths wide) left the darkest point 0.58 and
+    0.63 of the lid's lightness: no line. With a lash line's thin dark line in it: 0.25 and
+    0.23, 2 pixels wide."""
+    shut = mona_renderer.render(MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0))
+    for darkest, dark_width in _where_the_lids_meet(shut, mona_renderer.portrait.landmarks):
+        assert darkest < 0.35
+        assert dark_width <= 3
+
+
+def test_a_shut_eye_with_dark_lashes_keeps_a_thin_line(astronaut_renderer):
+    """The astronaut's own lashes come down dark, and where her lids meet is darker still
+    (the darkest point 0.20 and 0.22 of the lid's lightness with a soft shade alone, 0.08 and
+    0.09 now), yet a line no wider than the soft shade left it (8 and 6 pixels darker than
+    halfway; now 6 and 5)."""
+    shut = astronaut_renderer.render(MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0))
+    for darkest, dark_width in _where_the_lids_meet(shut, astronaut_renderer.portrait.landmarks):
+        assert darkest < 0.15
+        assert dark_width <= 6
+
+
+def test_a_full_blink_reads_shut_on_the_mona_lisa(mona_renderer, measurer):
+    """Re-detected openness at a full blink over the open eye, both eyes' mean: 0.49 with a
+    soft shade alone where the lids meet (its 0.8 blink, whose dark slit still showed, read
+    lower than its full one), 0.44 with the lash line in it."""
+    assert float(np.mean(_shut_over_open(mona_renderer, measurer))) < 0.46
