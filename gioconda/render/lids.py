@@ -73,6 +73,9 @@ LOWER_MARGIN = 0.03
 CONTACT_SHADOW = 0.2
 CONTACT_LINE = 0.7
 CONTACT_LINE_WIDTH = 0.028
+#: On a soft photo (a crop upsampled from a small face) the line is as soft as the photo's
+#: own lines: widened by the photo's blur and lightened to keep its darkness's sum, as the
+#: blur would have left a real lash line (a crisp line on a soft face looks drawn on).
 #: Share of the opening the upper lid travels in a blink (the lower lid rises the rest): shut
 #: lids meet a little below the middle of the eye.
 UPPER_SHARE = 0.8
@@ -145,6 +148,7 @@ class _Eye:
     #: dark line in it (see :data:`CONTACT_LINE_WIDTH`).
     shade_width: float
     line_width: float
+    line_depth: float  # how much the line darkens at its middle (see CONTACT_LINE)
     lash_below: float
     margin: float
     box: tuple[float, float, float, float]  # a0, b0, a1, b1 of what the lids may move
@@ -398,12 +402,14 @@ class LidCloser:
         axes: np.ndarray,
         in_front: np.ndarray | None = None,
         photo: np.ndarray | None = None,
+        softness: float = 0.0,
     ) -> None:
         """``in_front``: (S, S) bool, what stands in front of the lids (glasses rims): the
         unfolding skin stops short of it, so that no rim's painted-out place is drawn out
         down the lid. ``photo``: (S, S, 3) uint8, what the lids are read from: where its
         own upper lid edge lies above the landmarks' line, the lid closes from that edge (a
-        shut lid covers all of the eye the photo shows)."""
+        shut lid covers all of the eye the photo shows). ``softness``: how soft the photo
+        is, a Gaussian's sigma in pixels (see :data:`CONTACT_LINE_WIDTH`)."""
         self.axes = axes.astype(np.float32)
         lm = landmarks[:, :2].astype(np.float64)
         self.eyes: list[_Eye] = []
@@ -466,6 +472,7 @@ class LidCloser:
             # Never so short that the sheet folds: the sheet's eased travel must stay under
             # its length (see :meth:`_upper_source`).
             least = 0.6 * biggest + lash_above + lash_below + 1.0
+            line_width = max(float(np.hypot(CONTACT_LINE_WIDTH * width, softness)), 1e-3)
             crease = np.minimum(CREASE_REACH * biggest, room)
             if in_front is not None and in_front.any():
                 crease = np.minimum(crease, _clear_above(in_front, origin, axes, a, upper, crease))
@@ -490,7 +497,8 @@ class LidCloser:
                     below,
                     lash_above,
                     LASH_ABOVE * width,
-                    CONTACT_LINE_WIDTH * width,
+                    line_width,
+                    CONTACT_LINE * CONTACT_LINE_WIDTH * width / line_width,
                     lash_below,
                     LOWER_MARGIN * width,
                     box,
@@ -597,7 +605,7 @@ class LidCloser:
             # (fading to nothing at the corners, where the lids always meet)
             along = np.clip(gap / max(float(eye.gap.max()), 1e-3), 0.0, 1.0) ** 0.5
             shut = min(up / 0.8, 1.0) * along
-            shade = (1.0 - CONTACT_SHADOW * shut * contact) * (1.0 - CONTACT_LINE * shut * line)
+            shade = (1.0 - CONTACT_SHADOW * shut * contact) * (1.0 - eye.line_depth * shut * line)
             closing = float(np.clip((up + low - SLIT_FROM) / (SLIT_FULL - SLIT_FROM), 0.0, 1.0))
             slit = SLIT_SHADOW * closing * closing * (3 - 2 * closing)
             if slit > 0.0:

@@ -48,7 +48,7 @@ from gioconda.render.kernels import blend, extent, field_box, fixed_rows
 from gioconda.render.layers import head_layers
 from gioconda.render.lids import LidCloser
 from gioconda.render.mesh_cache import cached_landmark_mesh
-from gioconda.render.mouth import MouthPainter
+from gioconda.render.mouth import MouthPainter, blur_sigma
 from gioconda.render.occluders import EyeOccluders
 from gioconda.render.photo_expression import photo_expression, undone_expression
 from gioconda.render.regions import bounding_box
@@ -306,6 +306,7 @@ class Renderer:
             self.rig.axes,
             self.occluders.mask,
             photo=self._source[pad:-pad, pad:-pad],
+            softness=blur_sigma(portrait),
         )
         self._lip_cover = lip_cover(self._photo, self.rig.neutral)
         # A smile's dark corner pockets, which an opening mouth fades out (the opening's corners

@@ -150,9 +150,9 @@ def test_shut_lids_meet_in_a_thin_dark_line_on_a_painting(mona_renderer):
 
 def test_a_shut_eye_with_dark_lashes_keeps_a_thin_line(astronaut_renderer):
     """The astronaut's own lashes come down dark, and where her lids meet is darker still
-    (the darkest point 0.20 and 0.22 of the lid's lightness with a soft shade alone, 0.08 and
-    0.09 now), yet a line no wider than the soft shade left it (8 and 6 pixels darker than
-    halfway; now 6 and 5)."""
+    (the darkest point 0.20 and 0.22 of the lid's lightness with a soft shade alone; 0.11
+    and 0.12 now, the line as soft as the photo), yet a line no wider than the soft shade
+    left it (8 and 6 pixels darker than halfway; now 6 and 5)."""
     shut = astronaut_renderer.render(MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0))
     for darkest, dark_width in _where_the_lids_meet(shut, astronaut_renderer.portrait.landmarks):
         assert darkest < 0.15
