@@ -9,6 +9,8 @@ import pytest
 from gioconda.speech.audio import Audio
 from gioconda.speech.sphinx_align import AlignedPhone, SphinxAligner, ipa_to_arpabet
 from gioconda.speech.transcript import (
+    ENGLISH_SPHINX_NATS,
+    PRIOR_WEIGHT,
     SPHINX_NATS,
     align_transcript,
     sphinx_timing,
@@ -81,8 +83,9 @@ def test_english_words_take_pocketsphinx_timing(network: VisemeNet) -> None:
     posteriors = network(audio)
     words = words_to_align(heard.words, "en")
     bonus, timed = sphinx_timing(SphinxAligner.shared(), audio, words, posteriors.log_probs)
-    # every hop has PocketSphinx's viseme, and every word its times
-    assert (bonus.max(axis=1) == SPHINX_NATS).all()
+    # every hop has PocketSphinx's viseme (spread over its boundaries), every word its times
+    assert (bonus.max(axis=1) >= ENGLISH_SPHINX_NATS / 2).all()
+    assert bonus.max() <= ENGLISH_SPHINX_NATS + 1e-9
     assert all(w.start_s is not None and w.end_s is not None for w in timed)
     starts = [w.start_s for w in timed]
     assert starts == sorted(starts)
@@ -222,11 +225,55 @@ def test_a_consonant_pocketsphinx_draws_out_does_not_take_the_m_before_it() -> N
     audio = Audio(np.zeros(round(2.0 * ANALYSIS_SAMPLE_RATE), np.float32), ANALYSIS_SAMPLE_RATE)
     words = words_to_align((HeardWord("some", 0.3, 0.6), HeardWord("words", 0.6, 1.55)), "en")
     bonus, timed = sphinx_timing(aligner, audio, words, posteriors.log_probs)  # type: ignore[arg-type]
-    # PocketSphinx's 290 ms /w/ is not trusted; its other phones are
-    assert not bonus[hops(0.55) : hops(0.84)].any()
-    assert (bonus[hops(0.3) : hops(0.55)].max(axis=1) == SPHINX_NATS).all()
-    assert (bonus[hops(0.84) : hops(1.55)].max(axis=1) == SPHINX_NATS).all()
+    # PocketSphinx's 290 ms /w/ is not trusted; its other phones are (their interiors fully,
+    # the hops next to an edge in part: the prior is spread over its boundaries)
+    assert bonus[hops(0.55) + 3 : hops(0.84) - 3].max() < 0.01 * ENGLISH_SPHINX_NATS
+    assert (bonus[hops(0.3) : hops(0.55)].max(axis=1) >= ENGLISH_SPHINX_NATS / 2).all()
+    assert (bonus[hops(0.84) : hops(1.55)].max(axis=1) >= ENGLISH_SPHINX_NATS / 2).all()
+    vowel = bonus[hops(0.84) + 3 : hops(1.39) - 3, VISEME_INDEX["RR"]]
+    assert np.allclose(vowel, ENGLISH_SPHINX_NATS, rtol=1e-3)
     path, _ = align_transcript(posteriors, timed, bonus=bonus)
     closed = np.flatnonzero(path == VISEME_INDEX["PP"]) * FEATURE_HOP_S
     assert closed.min() <= 0.52 and closed.max() >= 0.7, closed
     assert (path[hops(0.85) : hops(1.3)] == VISEME_INDEX["RR"]).all()
+
+
+def test_english_vowel_the_network_hears_as_another_mouth_keeps_pocketsphinxs_place() -> None:
+    # MFA's "words" said slowly: PocketSphinx places the /ɝ/ right (540 ms), but our network
+    # (trained on synthetic speech) hears it as the rounded /w/ before it, on that recording
+    # by 2 nats a hop on average under the alignment's scores; here by 1.75, more than the
+    # prior that holds for other languages' nearest-English phones (SPHINX_NATS), less than
+    # English's (ENGLISH_SPHINX_NATS).
+    def hops(s: float) -> int:
+        return round(s / FEATURE_HOP_S)
+
+    margin = 1.75
+    assert SPHINX_NATS < margin < ENGLISH_SPHINX_NATS
+    n_hops = hops(1.2)
+    probs = np.full((n_hops, len(VISEME_INDEX)), 0.005)
+    for viseme, start_s, end_s, p in [
+        ("sil", 0.0, 0.2, 0.9), ("ou", 0.2, 0.3, 0.9), ("ou", 0.3, 0.8, 0.5),
+        ("DD", 0.8, 0.87, 0.9), ("SS", 0.87, 0.95, 0.9), ("sil", 0.95, 1.2, 0.9),
+    ]:  # fmt: skip
+        probs[hops(start_s) : hops(end_s), VISEME_INDEX[viseme]] = p
+    log_probs = np.log(probs / probs.sum(axis=1, keepdims=True))
+    # The /ɝ/'s hops: RR less likely than the rounded mouth by ``margin`` under the
+    # alignment's prior-scaled scores (log-posterior less PRIOR_WEIGHT x log of its mean).
+    ou, rr = VISEME_INDEX["ou"], VISEME_INDEX["RR"]
+    vowel = slice(hops(0.3), hops(0.8))
+    for _ in range(20):  # the mean moves with the value: a few fixed-point steps
+        prior = np.log(np.exp(log_probs).mean(axis=0) + 1e-3)
+        scaling = PRIOR_WEIGHT * (prior[ou] - prior[rr])
+        log_probs[vowel, rr] = log_probs[vowel, ou] - margin - scaling
+    posteriors = VisemePosteriors(log_probs)
+    said = [("W", 0.2, 0.3, 0), ("ER", 0.3, 0.8, 0), ("D", 0.8, 0.87, 0), ("Z", 0.87, 0.95, 0)]
+    aligner = _GivenAlignment([AlignedPhone(a, b, phone, w) for phone, a, b, w in said])
+    audio = Audio(np.zeros(round(1.2 * ANALYSIS_SAMPLE_RATE), np.float32), ANALYSIS_SAMPLE_RATE)
+    words = words_to_align((HeardWord("words", 0.2, 0.95),), "en")
+    bonus, timed = sphinx_timing(aligner, audio, words, posteriors.log_probs)  # type: ignore[arg-type]
+    path, _ = align_transcript(posteriors, timed, bonus=bonus)
+    assert (path[hops(0.35) : hops(0.75)] == rr).all(), path
+    # Japanese keeps the weaker prior: there the network's rounded mouth stands
+    bonus, timed = sphinx_timing(aligner, audio, words, posteriors.log_probs, language="ja")  # type: ignore[arg-type]
+    path, _ = align_transcript(posteriors, timed, bonus=bonus)
+    assert (path[hops(0.35) : hops(0.75)] == ou).all(), path
