@@ -96,6 +96,27 @@ EXPRESSION_PIN_DOWN = 0.3
 EXPRESSION_KEPT = 0.03
 
 
+#: Over how far from what stays put below the ear lobes (still clothes, an arm, a hanging
+#: cloth's lower part) the head's rigid motion fades out on what moves with the head but is not
+#: the face nor the neck (hair, a hand raised to the head, a headscarf's cloth), share of the
+#: crop: the layer's edge there is short, and what it carried across it would show as a cut as
+#: wide as the motion (29 px across the Vermeer's hanging cloth at roll 8).
+STILL_PIN = 0.12
+
+
+#: Half the width of the narrowest still body that pins the head's motion (see
+#: :data:`STILL_PIN`), share of the crop.
+STILL_PIN_SLIVER = 0.01
+
+
+#: How far past the face (the hull of its landmarks) and the neck column the head's motion is
+#: kept whole whatever still body lies near, share of the crop: the cheek's and the jaw's
+#: own edge (the face's silhouette lies a little outside its landmarks) moves as one (with
+#: none, the render evaluation's cheek contour rose 2.21 -> 2.25 on the bright astronaut; with
+#: 0.03, hair beside a tilted head's jaw kept more of its tear: contour 1.72 -> 1.77).
+STILL_PIN_KEPT = 0.015
+
+
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -433,13 +454,54 @@ class _HeadLayerBuilder:
         1 on the head (face, hair, hat, whatever the segmentation joins to it), fading with
         the distance from it, so the field is smooth and stays invertible; the fade runs down
         the neck from the chin. Beyond the head the fade only moves pixels that the layers do
-        not show (see :meth:`_make_layers`).
+        not show (see :meth:`_make_layers`). Near the still body below the ear lobes, away
+        from the face and the neck, it fades out (see :meth:`_unpinned_share`).
         """
         weight = self._fading_from(region.head, np.ones(region.head.shape, np.float32))
         if region.hanging.any():
             # Hanging hair takes its own share, and what lies around it a fading part of that.
             weight = np.maximum(weight, self._fading_from(region.hanging > 0, region.hanging))
-        return weight
+        return weight * self._unpinned_share(region)
+
+    def _unpinned_share(self, region: HeadRegion) -> np.ndarray:
+        """The share of the head's rigid motion each pixel keeps near what stays put below the
+        ear lobes, (S, S) float32 in [0, 1]: none on the still body, all of it from
+        :data:`STILL_PIN` away from it, and all of it on the face (the hull of its landmarks)
+        and the neck column and within :data:`STILL_PIN_KEPT` of them, less with the distance
+        beyond over :data:`STILL_PIN` (smoothstep both ways, the larger of the two: the field
+        has no kink, and its slope stays that of one ramp over :data:`STILL_PIN`). Still
+        slivers narrower than twice :data:`STILL_PIN_SLIVER` pin nothing.
+
+        The layer ends at once against the still body (see :data:`BELOW_LOBES_EDGE`). Beside
+        the jaw and the neck that edge is an outline the head moves over the collar (pinned
+        there, the field would crush the jaw's side: a pin reaching 0.04 of the crop from the
+        face folded it beside the astronaut's and a bearded man's jaw). Away from them it
+        cuts through one thing that crosses the lobes' line (a hand raised to the head, a
+        headscarf's cloth hanging past the shoulder, hair resting on a shoulder): above the
+        line that thing moved with the head, below it stayed, and the frame showed a step as
+        wide as the motion. Fading the motion out toward the still body bends it instead.
+        """
+        size = self.size
+        # A sliver of it between moving parts (the person between the neck column and hanging
+        # hair, the Mona Lisa's and a long-haired woman's) is no broad thing the head's motion
+        # cuts: pinned, the long hair round it bent (2.8 px over 12 rows at roll 8, against
+        # 0.7 without the pin), and it still tears as before.
+        still = cv2.morphologyEx(
+            region.still_body.astype(np.uint8), cv2.MORPH_OPEN,
+            disc(max(1, round(STILL_PIN_SLIVER * size)))
+        ) > 0  # fmt: skip
+        if not still.any():
+            return np.ones(still.shape, np.float32)
+        reach = STILL_PIN * size
+        from_still = cv2.distanceTransform((~still).astype(np.uint8), cv2.DIST_L2, 5)
+        t = np.clip(from_still / reach, 0.0, 1.0)
+        face = np.zeros((size, size), np.uint8)
+        points = self.rig.neutral[:N_MESH_LANDMARKS, :2].astype(np.float32)
+        cv2.fillConvexPoly(face, np.round(cv2.convexHull(points)).astype(np.int32), (1,))
+        off_face = ((face | region.neck) == 0).astype(np.uint8)
+        from_face = cv2.distanceTransform(off_face, cv2.DIST_L2, 5) - STILL_PIN_KEPT * size
+        k = np.clip(1.0 - from_face / reach, 0.0, 1.0)
+        return np.maximum(t * t * (3 - 2 * t), k * k * (3 - 2 * k)).astype(np.float32)
 
     def _fading_from(self, source: np.ndarray, share: np.ndarray) -> np.ndarray:
         """Each pixel's weight: ``share`` at the nearest pixel of ``source`` (bool/0-1),
