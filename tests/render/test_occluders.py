@@ -610,3 +610,28 @@ def test_a_thin_rim_through_the_lids_margin_is_found_alike_at_every_pixel_phase(
     spread = upper.max(0) / upper.min(0) - 1.0
     assert (spread < 0.3).all(), spread
     assert np.min(held) > 0.9, held
+
+
+def test_a_thin_rims_grey_edge_over_the_lid_joins_the_mask():
+    """Over the upper lid, what lies beside the rim's mask and is as grey against the lid's
+    skin as a rim's metal (Lab a and b further than :data:`RIM_GREY` from the skin's) is grown
+    over up to :data:`RIM_EDGE` eye widths; skin is not, nor the eye's top within
+    :data:`EYE_MARGIN` of the lid's line (what is behind the lens, which goes with the lid)."""
+    from gioconda.render.occluders import EyeOccluders
+
+    width = 40.0
+    h, w = 30, 60
+    lab = np.zeros((h, w, 3), np.float32)
+    lab[...] = (120.0, 145.0, 150.0)  # lid skin (OpenCV's 8-bit Lab)
+    mask = np.zeros((h, w), bool)
+    mask[10:12] = True  # the rim's dark line, found
+    lab[8:10] = (120.0, 129.0, 130.0)  # the metal's grey edge above it, as light as the skin
+    lab[12:14, :20] = (120.0, 129.0, 130.0)  # and under it, on the left
+    lab[18:20] = (90.0, 128.0, 126.0)  # the iris's top, just above the lid's line
+    upper = np.array([[0.0, 20.0], [w - 1.0, 20.0]])
+    by_lid = np.zeros((h, w), bool)
+    by_lid[2:22] = True
+    grown = EyeOccluders._grey_rim_edge(mask, lab, by_lid, upper, width)
+    assert grown[8:10].all() and grown[12:14, :20].all()
+    assert not grown[14:18].any() and not grown[12:14, 21:].any()
+    assert not grown[18:].any() and not grown[:8].any()
