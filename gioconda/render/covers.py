@@ -54,6 +54,12 @@ LID_REACH = 0.4
 #: the band clear of the rim: not the rim, the lens's dark inner edge or the lashes
 #: (darker), nor the rim's glint.
 LID_SPREAD = 12.0
+#: ... and within this much of its colour (Lab a and b as OpenCV has them, the distance
+#: between them): a rim's grey metal edge, the lens's inner edge and the iris's top seen
+#: through it are as light as a shaded lid (on the man in glasses Lab L 30-45 against his
+#: lid's 34) but grey (a and b 1-8 against 12-17), and taken for its skin they made the fill
+#: a blink draws down greyer: a grey veil over the shut lid.
+LID_HUE_SPREAD = 6.0
 #: The lid's colour is its skin's, averaged over this many eye widths (a Gaussian's sigma):
 #: the lid's shading, not the detail between the rim's lines (its grain is tiled in).
 LID_COLOUR_SIGMA = 0.15
@@ -306,7 +312,8 @@ def _upper_lid_band(
     size = photo.shape[0]
     zone = np.zeros((size, size), bool)
     band = np.zeros((size, size), bool)
-    lightness = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) / 2.55
+    lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lightness = lab[..., 0] / 2.55
     brows = (
         outline(neutral, RIGHT_BROW_UPPER, RIGHT_BROW_LOWER),
         outline(neutral, LEFT_BROW_UPPER, LEFT_BROW_LOWER),
@@ -341,7 +348,11 @@ def _upper_lid_band(
         clear = here & ~mask[y0:y1, x0:x1]
         if clear.sum() < max(LID_LEAST * width * width, 4):
             continue
-        band[y0:y1, x0:x1] |= here & (np.abs(light - np.median(light[clear])) < LID_SPREAD)
+        # (and as coloured as it: see :data:`LID_HUE_SPREAD`)
+        colour = lab[y0:y1, x0:x1, 1:]
+        hue = np.linalg.norm(colour - np.median(colour[clear], axis=0), axis=-1)
+        as_light = np.abs(light - np.median(light[clear])) < LID_SPREAD
+        band[y0:y1, x0:x1] |= here & as_light & (hue < LID_HUE_SPREAD)
     return zone, band
 
 
