@@ -81,6 +81,107 @@ def _cmu_dictionary() -> dict[str, str]:
     return entries
 
 
+#: ARPAbet vowels (stress digits removed).
+ARPABET_VOWELS = frozenset(
+    {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
+)
+# Vowels that a non-rhotic accent ends with a schwa glide where the dictionary writes a
+# post-vocalic /r/ ("here" /hɪə/, "sure" /ʃʊə/); after the others the /r/ just goes ("car"
+# /kɑː/, "four" /fɔː/, "there" /ðɛː/).
+_CENTRING_BEFORE_R = frozenset({"IY", "IH", "UH", "UW"})
+
+
+def non_rhotic(
+    phones: Sequence[str],
+    before_vowel: bool = False,
+    stressed_er: Sequence[bool] | None = None,
+) -> tuple[str, ...]:
+    """A CMU pronunciation (ARPAbet without stress, as PocketSphinx's dictionary writes it)
+    as a non-rhotic accent (British, Australian...) says it.
+
+    An /r/ is said only before a vowel: a post-vocalic R is dropped (after a high vowel a
+    schwa glide, AH, is left: "here" /hɪə/), an unstressed ER is a schwa (AH: "water" W AO T
+    AH). A stressed ER (the NURSE vowel of "her", "turned") is kept: its mouth is drawn as
+    the dictionary's. ``before_vowel``: the next word begins with a vowel, so that a final
+    /r/ is said (the linking /r/ of "far away", "offer any"). ``stressed_er``: whether each
+    ER of ``phones``, in order, is stressed (:func:`_stressed_er`); None: only an ER that is
+    the word's first vowel.
+
+    Examples
+    --------
+    >>> non_rhotic(("W", "AO", "T", "ER"))
+    ('W', 'AO', 'T', 'AH')
+    >>> non_rhotic(("HH", "IY", "R"))
+    ('HH', 'IY', 'AH')
+    >>> non_rhotic(("W", "AO", "T", "ER"), before_vowel=True)
+    ('W', 'AO', 'T', 'ER')
+    """
+    bases = [phone.rstrip("012") for phone in phones]
+    if stressed_er is None:
+        first_vowel = next((i for i, b in enumerate(bases) if b in ARPABET_VOWELS), None)
+        stressed_er = [i == first_vowel for i, b in enumerate(bases) if b == "ER"]
+    stress = iter(stressed_er)
+    said: list[str] = []
+    for i, (phone, base) in enumerate(zip(phones, bases, strict=True)):
+        vowel_next = bases[i + 1] in ARPABET_VOWELS if i + 1 < len(phones) else before_vowel
+        if base == "ER":
+            stressed = next(stress, True)
+            said.append(phone if stressed or vowel_next else "AH")
+        elif base == "R" and i > 0 and not vowel_next and bases[i - 1] in ARPABET_VOWELS:
+            if bases[i - 1] in _CENTRING_BEFORE_R:
+                said.append("AH")
+        else:
+            said.append(phone)
+    return tuple(said)
+
+
+@functools.cache
+def _stressed_er(word: str, count: int) -> tuple[bool, ...] | None:
+    """Whether each of the ``count`` ER of a word's CMU pronunciation is stressed, from
+    eSpeak NG's US English reading (its stressed NURSE vowel ɜ against the unstressed ɚ:
+    "further" fˈɜːðɚ, "percent" pɚsˈɛnt); None where eSpeak reads another number of them."""
+    ipa = ESpeakEngine.shared().text_to_ipa(word, "en-us")
+    read = tuple(char in "ɜɝ" for char in ipa if char in "ɜɚɝ")
+    return read if len(read) == count else None
+
+
+def _starts_with_vowel(word: str) -> bool:
+    """Whether an English word's first CMU pronunciation begins with a vowel."""
+    text = _WORD_EDGES.sub("", word).lower()
+    with _CMU_LOCK:
+        pronunciations = _cmu_pronunciations(text) if text else None
+    if pronunciations:
+        return pronunciations[0][0].rstrip("012") in ARPABET_VOWELS
+    return text[:1] in ("a", "e", "i", "o", "u")
+
+
+def english_pronunciations(
+    words: Sequence[str], rhotic: bool = True
+) -> list[tuple[tuple[str, ...], ...] | None]:
+    """Each English word's CMU pronunciations (ARPAbet, the most common first; None if the
+    dictionary lacks it), as a rhotic speaker says them or, ``rhotic`` False, a non-rhotic
+    one (:func:`non_rhotic`, in context: a final /r/ before a vowel is said)."""
+    said: list[tuple[tuple[str, ...], ...] | None] = []
+    for i, word in enumerate(words):
+        text = _WORD_EDGES.sub("", word).lower()
+        with _CMU_LOCK:
+            pronunciations = _cmu_pronunciations(text) if text else None
+        if pronunciations and not rhotic:
+            before_vowel = i + 1 < len(words) and _starts_with_vowel(words[i + 1])
+            pronunciations = tuple(
+                dict.fromkeys(
+                    non_rhotic(
+                        phones,
+                        before_vowel,
+                        _stressed_er(text, phones.count("ER")) if "ER" in phones else None,
+                    )
+                    for phones in pronunciations
+                )
+            )
+        said.append(pronunciations)
+    return said
+
+
 def _cmu_pronunciations(word: str) -> tuple[tuple[str, ...], ...] | None:
     """A lower-case word's pronunciations in ARPAbet from the CMU dictionary, the most common
     first; None if it has none."""
@@ -155,13 +256,19 @@ def word_visemes(word: str, language: str) -> tuple[str, ...] | None:
     return None if variants is None else variants[0]
 
 
-def word_viseme_variants(word: str, language: str) -> tuple[tuple[str, ...], ...] | None:
+def word_viseme_variants(
+    word: str,
+    language: str,
+    pronunciations: tuple[tuple[str, ...], ...] | None = None,
+) -> tuple[tuple[str, ...], ...] | None:
     """Every way a word is said that moves the mouth differently, the most common first.
 
     English words in the CMU dictionary have its variants ("to" as T UW1 and as the reduced
     T AH0; "wind" the noun and the verb); those that give the same visemes are one. An
     English filler hummed with shut lips ("um", "hmm", "mm", "mhm") may also be a hum alone
     (``("PP",)``). Other words have one pronunciation. None and empty as :func:`word_visemes`.
+    ``pronunciations``: an English word's ARPAbet pronunciations to use instead of the
+    dictionary's (:func:`english_pronunciations` of a non-rhotic speaker).
 
     Examples
     --------
@@ -172,8 +279,9 @@ def word_viseme_variants(word: str, language: str) -> tuple[tuple[str, ...], ...
     if not text:
         return ((),)
     if language == "en":
-        with _CMU_LOCK:
-            pronunciations = _cmu_pronunciations(text.lower())
+        if pronunciations is None:
+            with _CMU_LOCK:
+                pronunciations = _cmu_pronunciations(text.lower())
         if _HUM_FILLER.fullmatch(text.lower()):
             pronunciations = (*(pronunciations or ()), ("M",))
         if pronunciations:
@@ -193,12 +301,13 @@ def word_viseme_variants(word: str, language: str) -> tuple[tuple[str, ...], ...
 
 
 def words_viseme_variants(
-    words: Sequence[str], language: str
+    words: Sequence[str], language: str, rhotic: bool = True
 ) -> list[tuple[tuple[str, ...], ...] | None]:
     """:func:`word_viseme_variants` of each word of one transcript, read in context.
 
-    Japanese words are first read as kana (:func:`japanese_readings`); other languages word
-    by word.
+    Japanese words are first read as kana (:func:`japanese_readings`); English words of a
+    non-rhotic speaker (``rhotic`` False) as :func:`english_pronunciations` gives them (a
+    final /r/ said before a vowel); other languages word by word.
 
     Parameters
     ----------
@@ -218,6 +327,12 @@ def words_viseme_variants(
     """
     if language == "ja":
         words = japanese_readings(words)
+    if language == "en" and not rhotic:
+        said = english_pronunciations(words, rhotic=False)
+        return [
+            word_viseme_variants(word, language, phones)
+            for word, phones in zip(words, said, strict=True)
+        ]
     return [word_viseme_variants(word, language) for word in words]
 
 

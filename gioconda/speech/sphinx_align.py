@@ -57,6 +57,9 @@ _ALIGN_OPTIONS: dict[str, object] = {
 #: dictionary's words joined, their count).
 _Job = tuple[bytes, str, int]
 
+#: A word to align: as written (its pronunciation looked up), or (as written, its ARPAbet).
+SaidWord = str | tuple[str, tuple[str, ...]]
+
 _WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
 # eSpeak NG marks a stretch it reads in another language with the language's name in
 # parentheses ("(en)"): the word's own voice could not read it.
@@ -196,13 +199,24 @@ class SphinxAligner:
                 cls._shared = cls()
             return cls._shared
 
-    def _entry(self, word: str, language: str = "en") -> str | None:
+    def _entry(self, word: SaidWord, language: str = "en") -> str | None:
         """The dictionary entry for a written word (added from eSpeak NG if unknown), or
         None where it has no phones (punctuation alone). The caller holds the lock.
 
         A word of another language (Japanese: its kana reading) is said as eSpeak NG's voice
         for that language says it, each sound as the nearest English phone
-        (:func:`foreign_ipa_to_arpabet`); its entry is named ``language:word``."""
+        (:func:`foreign_ipa_to_arpabet`); its entry is named ``language:word``. A word given
+        with its phones (``(text, ARPAbet)``: a non-rhotic speaker's "water" W AO T AH) is
+        said so, its entry named after them."""
+        if not isinstance(word, str):
+            written, said = word
+            name = re.sub(r"\s", "_", _WORD_EDGES.sub("", written).lower())
+            if not said or not name:
+                return None
+            entry = f"{name}/{'_'.join(said)}"
+            if not self._decoder.lookup_word(entry):
+                self._decoder.add_word(entry, " ".join(said), True)
+            return entry
         text = _WORD_EDGES.sub("", word).lower()
         if not text:
             return None
@@ -244,7 +258,7 @@ class SphinxAligner:
         return entry
 
     def align(
-        self, audio: Audio, words: Sequence[str], language: str = "en"
+        self, audio: Audio, words: Sequence[SaidWord], language: str = "en"
     ) -> tuple[AlignedPhone, ...] | None:
         """The words' phones placed in ``audio`` (16 kHz mono), pauses between them as
         ``SIL``; None where the alignment fails (a word PocketSphinx cannot fit in).
@@ -252,7 +266,7 @@ class SphinxAligner:
         return self.align_all([(audio, words)], language)[0]
 
     def align_all(
-        self, sections: Sequence[tuple[Audio, Sequence[str]]], language: str = "en"
+        self, sections: Sequence[tuple[Audio, Sequence[SaidWord]]], language: str = "en"
     ) -> list[tuple[AlignedPhone, ...] | None]:
         """:meth:`align` of each ``(audio, words)``, the same results; where there are several,
         the later ones in a forked process while this one aligns the earlier.
@@ -285,7 +299,7 @@ class SphinxAligner:
                 rest = [self._run(job) for job in jobs[split:]]
         return done + rest
 
-    def _job(self, audio: Audio, words: Sequence[str], language: str = "en") -> _Job | None:
+    def _job(self, audio: Audio, words: Sequence[SaidWord], language: str = "en") -> _Job | None:
         """What the decoder needs to align ``words`` in ``audio`` (16 kHz); None where there
         is nothing to align or a word has no phones. The caller holds the lock."""
         from gioconda.speech.pocketsphinx import _to_pcm16, _with_noise_floor

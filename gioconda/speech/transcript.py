@@ -41,10 +41,15 @@ from scipy.ndimage import gaussian_filter1d
 
 from gioconda.errors import GiocondaError
 from gioconda.progress import Progress, no_progress
+from gioconda.speech.accent import says_r_after_vowels
 from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
 from gioconda.speech.audio import Audio, resample
 from gioconda.speech.hums import hum_strength
-from gioconda.speech.pronounce import japanese_readings, words_viseme_variants
+from gioconda.speech.pronounce import (
+    english_pronunciations,
+    japanese_readings,
+    words_viseme_variants,
+)
 from gioconda.speech.sphinx_align import AlignedPhone, SphinxAligner, aligned_path
 from gioconda.speech.visemenet import VisemePosteriors, path_to_phones
 from gioconda.speech.visemes import VISEME_INDEX, PhoneSegment
@@ -216,6 +221,8 @@ class WordToAlign:
     text: the word as PocketSphinx is given it (:func:`sphinx_timing`): as written; Japanese
         as its kana reading in context
     slack_s: how far outside ``start_s``..``end_s`` it may lie before it costs
+    arpabet: the phones PocketSphinx is given for it where not the dictionary's (a
+        non-rhotic speaker's "water" W AO T AH); None: looked up by ``text``
     """
 
     visemes: tuple[int, ...] | None
@@ -225,6 +232,7 @@ class WordToAlign:
     variants: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
     text: str = ""
     slack_s: float = ANCHOR_SLACK_S
+    arpabet: tuple[str, ...] | None = None
 
 
 def _merged(visemes: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -238,15 +246,28 @@ def _merged(visemes: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(v for v, _ in merged), tuple(n for _, n in merged)
 
 
-def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlign]:
-    """Each word's pronunciations as merged viseme indices; punctuation alone is left out."""
+def words_to_align(
+    words: Sequence[HeardWord], language: str, rhotic: bool = True
+) -> list[WordToAlign]:
+    """Each word's pronunciations as merged viseme indices; punctuation alone is left out.
+
+    ``rhotic`` False: English said without the /r/ after a vowel
+    (:func:`~gioconda.speech.pronounce.non_rhotic`), for the visemes and for PocketSphinx."""
     aligned = []
     texts = [word.text for word in words]
-    # Read together: a Japanese word's kanji reading depends on the words around it.
-    readings = words_viseme_variants(texts, language)
+    # Read together: a Japanese word's kanji reading depends on the words around it; an
+    # English word's final /r/ on whether the next begins with a vowel.
+    readings = words_viseme_variants(texts, language, rhotic)
     # What PocketSphinx is given to say: Japanese as its kana reading.
     said = japanese_readings(texts) if language == "ja" else texts
-    for word, text, variants in zip(words, said, readings, strict=True):
+    sphinx_phones: list[tuple[str, ...] | None] = [None] * len(texts)
+    if language == "en" and not rhotic:
+        for i, (plain, spoken) in enumerate(
+            zip(english_pronunciations(texts), english_pronunciations(texts, False), strict=True)
+        ):
+            if plain and spoken and plain[0] != spoken[0]:
+                sphinx_phones[i] = spoken[0]
+    for word, text, variants, phones in zip(words, said, readings, sphinx_phones, strict=True):
         if variants is not None and not variants[0]:
             continue
         if variants is None or not trusted(word):
@@ -259,8 +280,11 @@ def words_to_align(words: Sequence[HeardWord], language: str) -> list[WordToAlig
                 seen.add(other[0])
                 alternatives.append(other)
         aligned.append(
-            WordToAlign(first[0], word.start_s, word.end_s, first[1], tuple(alternatives), text)
-        )
+            WordToAlign(
+                first[0], word.start_s, word.end_s, first[1], tuple(alternatives), text,
+                arpabet=phones,
+            )
+        )  # fmt: skip
     return aligned
 
 
@@ -642,7 +666,14 @@ def transcript_phones(
     hum = None if audio is None else hum_strength(audio)
     bonus = None
     if aligner is not None and audio is not None and heard.language in SPHINX_LANGUAGES:
-        bonus, words = sphinx_timing(aligner, audio, words, log_probs, hum, heard.language)
+        placed = sphinx_sections(aligner, audio, words, log_probs, heard.language)
+        if heard.language == "en" and not says_r_after_vowels(audio, recording_phones(placed)):
+            # A non-rhotic speaker: the words said without the dictionary's /r/, placed anew.
+            words = words_to_align(heard.words, heard.language, rhotic=False)
+            placed = sphinx_sections(aligner, audio, words, log_probs, heard.language)
+        bonus, words = sphinx_timing(
+            aligner, audio, words, log_probs, hum, heard.language, placed=placed
+        )
     path, spans = align_in_sections(posteriors, words, hum=hum, bonus=bonus)
     path = choose_variants(posteriors, words, path, spans, hum=hum, bonus=bonus)
     hops = np.arange(n_hops)
@@ -655,36 +686,40 @@ def transcript_phones(
     return path_to_phones(path)
 
 
-def sphinx_timing(
+@dataclass(frozen=True)
+class SphinxSection:
+    """PocketSphinx's alignment of one section's words (:func:`sphinx_sections`).
+
+    Attributes
+    ----------
+    first_word, stop_word: the section's words, ``words[first_word:stop_word]``
+    first_hop, stop_hop: its hops
+    start_s: where the audio aligned starts in the recording (half a hop before
+        ``first_hop``)
+    phones: the aligned phones, times in the section's audio (from ``start_s``), word
+        indices within the section; None where PocketSphinx could not align it
+    """
+
+    first_word: int
+    stop_word: int
+    first_hop: int
+    stop_hop: int
+    start_s: float
+    phones: tuple[AlignedPhone, ...] | None
+
+
+def sphinx_sections(
     aligner: SphinxAligner,
     audio: Audio,
     words: Sequence[WordToAlign],
     log_probs: np.ndarray,
-    hum: np.ndarray | None = None,
     language: str = "en",
     max_section_s: float = MAX_SECTION_S,
-) -> tuple[np.ndarray, list[WordToAlign]]:
-    """PocketSphinx's placement of the words (``language``: English, or another language's
-    sounds as the nearest English phones), as a prior for :func:`align_transcript`.
-
-    The words are force-aligned by :class:`~gioconda.speech.sphinx_align.SphinxAligner` in
-    the sections :func:`align_in_sections` would cut (a whole recording at once would hold
-    every frame's every state). A section with a word the network alone must place (no
-    pronunciation, or Whisper unsure of it), or that PocketSphinx cannot align, keeps
-    Whisper's times and no bonus.
-
-    Returns
-    -------
-    (bonus, words): at each hop, for the viseme PocketSphinx places there, :data:`SPHINX_NATS`
-    (English: :data:`ENGLISH_SPHINX_NATS`, spread over its boundaries by
-    :data:`SPHINX_SPREAD_HOPS`) (hops, visemes); the words with its times as anchors,
-    :data:`SPHINX_SLACK_S` of slack
-    """
-    bonus = np.zeros(log_probs.shape)
-    nats, spread_hops = (
-        (ENGLISH_SPHINX_NATS, SPHINX_SPREAD_HOPS) if language == "en" else (SPHINX_NATS, 0.0)
-    )
-    timed = list(words)
+) -> list[SphinxSection]:
+    """The words force-aligned by PocketSphinx in the sections :func:`align_in_sections`
+    would cut (a whole recording at once would hold every frame's every state); a section
+    with a word the network alone must place (no pronunciation, or Whisper unsure of it) is
+    left out. Each word is given as :attr:`WordToAlign.arpabet` says, else by its text."""
     cuts = _sections(words, log_probs, max_section_s)
     samples = resample(audio, ANALYSIS_SAMPLE_RATE)
     hop_samples = round(FEATURE_HOP_S * samples.sample_rate)
@@ -700,18 +735,83 @@ def sphinx_timing(
             (
                 Audio(samples.samples[first_sample : stop_hop * hop_samples - hop_samples // 2],
                       samples.sample_rate),
-                [w.text for w in words[first_word:stop_word]],
+                [w.text if w.arpabet is None else (w.text, w.arpabet)
+                 for w in words[first_word:stop_word]],
             )
             for first_word, stop_word, _, stop_hop, first_sample in sections
         ],
         language,
     )  # fmt: skip
-    for (first_word, stop_word, first_hop, stop_hop, first_sample), phones in zip(
-        sections, aligned, strict=True
-    ):
+    return [
+        SphinxSection(
+            first_word, stop_word, first_hop, stop_hop, first_sample / samples.sample_rate, phones
+        )
+        for (first_word, stop_word, first_hop, stop_hop, first_sample), phones in zip(
+            sections, aligned, strict=True
+        )
+    ]
+
+
+def recording_phones(sections: Sequence[SphinxSection]) -> list[AlignedPhone]:
+    """The sections' aligned phones in order, times in the whole recording, word indices
+    into the words aligned (a pause between two sections)."""
+    phones: list[AlignedPhone] = []
+    for section in sections:
+        if section.phones is None:
+            continue
+        if phones:
+            phones.append(AlignedPhone(phones[-1].end_s, phones[-1].end_s, "SIL", -1))
+        phones += [
+            replace(
+                p,
+                start_s=p.start_s + section.start_s,
+                end_s=p.end_s + section.start_s,
+                word=p.word + section.first_word if p.word >= 0 else -1,
+            )
+            for p in section.phones
+        ]
+    return phones
+
+
+def sphinx_timing(
+    aligner: SphinxAligner,
+    audio: Audio,
+    words: Sequence[WordToAlign],
+    log_probs: np.ndarray,
+    hum: np.ndarray | None = None,
+    language: str = "en",
+    max_section_s: float = MAX_SECTION_S,
+    placed: Sequence[SphinxSection] | None = None,
+) -> tuple[np.ndarray, list[WordToAlign]]:
+    """PocketSphinx's placement of the words (``language``: English, or another language's
+    sounds as the nearest English phones), as a prior for :func:`align_transcript`.
+
+    The words are force-aligned by :class:`~gioconda.speech.sphinx_align.SphinxAligner` in
+    sections (:func:`sphinx_sections`; ``placed``: its result for these words, already
+    computed). A section with a word the network alone must place, or that PocketSphinx
+    cannot align, keeps Whisper's times and no bonus.
+
+    Returns
+    -------
+    (bonus, words): at each hop, for the viseme PocketSphinx places there, :data:`SPHINX_NATS`
+    (English: :data:`ENGLISH_SPHINX_NATS`, spread over its boundaries by
+    :data:`SPHINX_SPREAD_HOPS`) (hops, visemes); the words with its times as anchors,
+    :data:`SPHINX_SLACK_S` of slack
+    """
+    bonus = np.zeros(log_probs.shape)
+    nats, spread_hops = (
+        (ENGLISH_SPHINX_NATS, SPHINX_SPREAD_HOPS) if language == "en" else (SPHINX_NATS, 0.0)
+    )
+    timed = list(words)
+    if placed is None:
+        placed = sphinx_sections(aligner, audio, words, log_probs, language, max_section_s)
+    for placed_section in placed:
+        phones = placed_section.phones
         if phones is None:
             continue
-        offset_s = first_sample / samples.sample_rate - first_hop * FEATURE_HOP_S
+        first_word, stop_word = placed_section.first_word, placed_section.stop_word
+        first_hop, stop_hop = placed_section.first_hop, placed_section.stop_hop
+        offset_s = placed_section.start_s - first_hop * FEATURE_HOP_S
         path, spans = aligned_path(
             [replace(p, start_s=p.start_s + offset_s, end_s=p.end_s + offset_s) for p in phones],
             stop_hop - first_hop,

@@ -1,0 +1,104 @@
+"""A non-rhotic speaker's "-er" and post-vocalic /r/: F3 tells the accent, and such a speaker's
+words are drawn without the dictionary's /r/ (eSpeak NG's US voice says the /r/, its British
+RP voice does not)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gioconda.speech.accent import RHOTIC_F3_RATIO, r_f3_ratio, says_r_after_vowels
+from gioconda.speech.formants import formants_at
+from gioconda.speech.pronounce import english_pronunciations, non_rhotic, words_viseme_variants
+from gioconda.speech.sphinx_align import SphinxAligner
+from gioconda.speech.transcript import (
+    recording_phones,
+    sphinx_sections,
+    transcript_phones,
+    words_to_align,
+)
+from gioconda.speech.visemenet import VisemeNet
+from gioconda.speech.whisper import HeardSpeech, HeardWord
+from tests.speech.test_transcript import spoken
+
+# Five /r/ positions a non-rhotic speaker leaves unsaid ("Her" is the stressed NURSE vowel;
+# no final /r/ before a vowel, which both accents say).
+SENTENCE = "Her father never saw the water by the river."
+
+
+@pytest.fixture(scope="module")
+def network() -> VisemeNet:
+    return VisemeNet()
+
+
+def test_non_rhotic_pronunciations() -> None:
+    assert non_rhotic(("W", "AO", "T", "ER")) == ("W", "AO", "T", "AH")
+    assert non_rhotic(("K", "AA", "R")) == ("K", "AA")
+    assert non_rhotic(("HH", "IY", "R")) == ("HH", "IY", "AH")  # a centring glide is left
+    assert non_rhotic(("HH", "ER")) == ("HH", "ER")  # stressed: the NURSE vowel is kept
+    assert non_rhotic(("V", "EH", "R", "IY")) == ("V", "EH", "R", "IY")  # before a vowel
+    assert non_rhotic(("TH", "R", "UW")) == ("TH", "R", "UW")  # after a consonant
+    # eSpeak tells which ER is stressed, wherever it is in the word
+    words = ["further", "percent", "offer", "any", "water", "."]
+    said = [p[0] if p else None for p in english_pronunciations(words, rhotic=False)]
+    assert said[:2] == [("F", "ER", "DH", "AH"), ("P", "AH", "S", "EH", "N", "T")]
+    assert said[2] == ("AO", "F", "ER")  # the linking /r/ of "offer any" is said
+    assert said[4] == ("W", "AO", "T", "AH")
+    assert english_pronunciations(words)[4] == (("W", "AO", "T", "ER"),)
+    assert words_viseme_variants(["water"], "en", rhotic=False) == [(("ou", "oh", "DD", "aa"),)]
+    assert words_viseme_variants(["water"], "en") == [(("ou", "oh", "DD", "RR"),)]
+
+
+def test_formants_of_synthetic_vowels() -> None:
+    def vowel_formants(word: str, voice: str, label: str) -> np.ndarray:
+        audio, truth = spoken(word, voice)
+        [vowel] = [p for p in truth if p.phone.lstrip("'") == label]
+        times = np.arange(vowel.start_s + 0.01, vowel.end_s - 0.01, 0.01)
+        return np.nanmedian(formants_at(audio, times), axis=0)
+
+    f1, f2, _ = vowel_formants("beat", "en-us", "i:")
+    assert f1 < 450 and f2 > 1900  # /i/: close, front
+    f1, f2, _ = vowel_formants("bought", "en-us", "O:")
+    assert f1 > 450 and f2 < 1300  # /ɔ/: open, back
+    # the r-coloured vowel of "water" pulls F3 down; the British schwa does not
+    _, _, us = vowel_formants("water", "en-us", "3")
+    _, _, rp = vowel_formants("water", "en-gb-x-rp", "a#")
+    assert rp - us > 250, (us, rp)
+
+
+def _r_ratio(voice: str, network: VisemeNet, sentence: str = SENTENCE) -> tuple[float, int, bool]:
+    audio, _ = spoken(sentence, voice)
+    words = words_to_align([HeardWord(w) for w in sentence.split()], "en")
+    placed = sphinx_sections(SphinxAligner.shared(), audio, words, network(audio).log_probs)
+    phones = recording_phones(placed)
+    return (*r_f3_ratio(audio, phones), says_r_after_vowels(audio, phones))
+
+
+def test_the_accent_is_told_by_f3(network: VisemeNet) -> None:
+    ratio, count, rhotic = _r_ratio("en-us", network)
+    assert count == 5 and ratio < RHOTIC_F3_RATIO - 0.03 and rhotic, ratio
+    ratio, count, rhotic = _r_ratio("en-gb-x-rp", network)
+    assert count == 5 and ratio > RHOTIC_F3_RATIO + 0.03 and not rhotic, ratio
+    # Too few /r/ positions to judge an accent by (a misheard word would decide it): the
+    # dictionary's /r/ stays; the final /r/ of "water" before "is" is said in both accents.
+    ratio, count, rhotic = _r_ratio("en-gb-x-rp", network, "My father was here.")
+    assert count == 2 and ratio > RHOTIC_F3_RATIO and rhotic, ratio
+    assert _r_ratio("en-gb-x-rp", network, "The water is cold.")[1] == 0
+
+
+def test_a_non_rhotic_speaker_is_drawn_without_r(network: VisemeNet) -> None:
+    """eSpeak's RP voice: the unstressed "-er" of father, never, water, river is a schwa (its
+    own labels' ``a#``), not the /r/ the CMU dictionary writes; the US voice says it (``3``)."""
+    for voice, least_rr, most_rr in (("en-gb-x-rp", 0, 0), ("en-us", 3, 4)):
+        audio, truth = spoken(SENTENCE, voice)
+        heard = HeardSpeech(
+            tuple(HeardWord(w) for w in SENTENCE.split()), "en", ((0, audio.duration_s),)
+        )
+        phones = transcript_phones(network(audio), heard, audio, SphinxAligner.shared())
+        finals = [p for p in truth if p.phone in ("a#", "3")]
+        assert len(finals) == 4, [p.phone for p in truth]
+        drawn_rr = [
+            any(p.viseme == "RR" and p.start_s < t.end_s and p.end_s > t.start_s for p in phones)
+            for t in finals
+        ]
+        assert least_rr <= sum(drawn_rr) <= most_rr, (voice, drawn_rr)
