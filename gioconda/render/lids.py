@@ -152,6 +152,12 @@ LASH_RUN = 1.5
 #: The lashes above the band fade from the closing lid by the time it has travelled this
 #: share of a blink (stretched further, they would streak).
 LASH_FADE = 0.3
+#: Shut, the lashes hang from the margin: those told on the open lid, mirrored below the
+#: moved lid edge and foreshortened to :data:`HANG_LENGTH` of their height (they point down
+#: and toward the viewer), coming in as the upper lid travels from :data:`HANG_FROM` of a
+#: blink to all of it.
+HANG_LENGTH = 0.6
+HANG_FROM = 0.5
 
 
 @dataclass(frozen=True)
@@ -487,6 +493,7 @@ def _lash_free(
     reach: np.ndarray,
     width: float,
     skin_out: np.ndarray,
+    lash_out: np.ndarray,
 ) -> None:
     """The upper lid's skin without the lashes standing on it, in ``skin_out`` (the photo,
     (S, S, 3) float32, changed in place) up to ``reach`` (per column ``a``) above the lid edge
@@ -534,6 +541,8 @@ def _lash_free(
     replace = np.clip(np.maximum(strand, close), 0.0, 1.0) * zone
     lid = skin_out[box]
     lid += replace[..., None] * (skin + lent - lid)
+    # (what hangs from the shut lid's margin: the lashes told here)
+    lash_out[box] = np.maximum(lash_out[box], strand * zone)
 
 
 def _line(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -565,7 +574,8 @@ class LidCloser:
         # The photo with the lashes standing on the upper lids taken out: the closing
         # sheets' skin (padded as the warp's source on the first frame).
         self._skin = None if photo is None else photo.astype(np.float32)
-        self._skin_source: tuple[tuple[int, int, int], np.ndarray] | None = None
+        self._lash = None if photo is None else np.zeros(photo.shape[:2], np.float32)
+        self._skin_source: tuple[tuple[int, int, int], np.ndarray, np.ndarray] | None = None
         for upper_ids, lower_ids, brow_ids in (
             (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER),
             (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER),
@@ -629,10 +639,10 @@ class LidCloser:
             if in_front is not None and in_front.any():
                 crease = np.minimum(crease, _clear_above(in_front, origin, axes, a, upper, crease))
             crease = np.maximum(crease, least)
-            if photo is not None and self._skin is not None:
+            if photo is not None and self._skin is not None and self._lash is not None:
                 zone = np.minimum(LASH_ZONE * width, LASH_ZONE_ROOM * (upper - brow_b))
                 _lash_free(photo, origin, axes, a, upper, np.maximum(zone, 0.0), width,
-                           self._skin)  # fmt: skip
+                           self._skin, self._lash)  # fmt: skip
             below = np.full_like(a, LOWER_REACH * biggest + LOWER_MARGIN * width)
             box = (
                 float(a[0]),
@@ -675,17 +685,20 @@ class LidCloser:
             self._near_low.append(np.array([eye.a[0] - 1, lowest - 1]))
             self._near_high.append(np.array([eye.a[-1] + 1, highest + 1]))
 
-    def _lash_free_source(self, source: np.ndarray, pad: int) -> np.ndarray:
-        """The lash-free skin padded as ``source`` is (the photo padded by ``pad``: what the
-        warp reads), made on the first frame, then kept."""
+    def _lash_free_source(self, source: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+        """The lash-free skin and the lashes told on the lids (0 to 1), padded as ``source``
+        is (the photo padded by ``pad``: what the warp reads), made on the first frame, then
+        kept."""
         key = (id(source), pad, source.shape[0])
         if self._skin_source is None or self._skin_source[0] != key:
             skin = source.copy()
-            if self._skin is not None:
-                inner = skin[pad : source.shape[0] - pad, pad : source.shape[1] - pad]
-                inner[...] = np.clip(self._skin + 0.5, 0, 255).astype(np.uint8)
-            self._skin_source = (key, skin)
-        return self._skin_source[1]
+            lash = np.zeros(source.shape[:2], np.float32)
+            if self._skin is not None and self._lash is not None:
+                inside = (slice(pad, source.shape[0] - pad), slice(pad, source.shape[1] - pad))
+                skin[inside] = np.clip(self._skin + 0.5, 0, 255).astype(np.uint8)
+                lash[inside] = self._lash
+            self._skin_source = (key, skin, lash)
+        return self._skin_source[1], self._skin_source[2]
 
     @staticmethod
     def shares(shapes: np.ndarray) -> list[tuple[float, float, float]]:
@@ -721,7 +734,7 @@ class LidCloser:
         """
         size = frame.shape[0]
         down = self.axes[1]
-        skin_source = self._lash_free_source(source, pad)
+        skin_source, lash_source = self._lash_free_source(source, pad)
         for k, (eye, (up, low, blinking), posed) in enumerate(
             zip(self.eyes, self.shares(shapes), posed_eyes, strict=True)
         ):
@@ -807,6 +820,24 @@ class LidCloser:
                     lid *= (1.0 - slit * _in_eye(b + shift, upper, lower, gap))[..., None]
                 w = alpha[..., None]
                 patch = patch * (1 - w) + lid * w
+            hang = float(np.clip((up / UPPER_SHARE - HANG_FROM) / (1.0 - HANG_FROM), 0.0, 1.0))
+            if hang > 0.0:
+                # Shut, the lashes hang from the margin: below it, the lashes told on the open
+                # lid read mirrored (as far up from the open edge as this pixel is down from
+                # the moved margin, over their foreshortening), over the eye or the lower lid.
+                hanging = b - (upper + up * gap + eye.lash_below)
+                from_edge = np.maximum(hanging, 0.0) / (HANG_LENGTH * hang)
+                read = (
+                    where
+                    + np.float32(pad)
+                    + ((upper - from_edge - b)[..., None] * down).astype(np.float32)
+                )
+                lashes = cv2.remap(source, read, NO_ARRAY, cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+                told = cv2.remap(lash_source, read, NO_ARRAY, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+                w = (told * (hanging >= 0.0) * hang * along)[..., None]
+                patch = patch * (1 - w) + lashes * w
             frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
     @staticmethod

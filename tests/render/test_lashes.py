@@ -176,3 +176,14 @@ def test_the_shut_lid_keeps_its_lash_line_at_the_margin(lashed):
     margin = _lightness(frame, meet - 4, meet)
     skin = _lightness(frame, -LENGTH, meet - 8)
     assert margin < skin - 20.0, (margin, skin)
+
+
+def test_the_shut_lids_lashes_hang_from_its_margin(lashed):
+    """Shut, the lashes hang down from the margin: 3 to 5 px below where the lids meet the
+    lid is at least 16 L darker than the lower lid's skin (20.6; 11.9 without them, the shade
+    where the lids meet alone)."""
+    frame = _blink(lashed, 1.0)
+    meet = 0.8 * (UP + DOWN)
+    hanging = _lightness(frame, meet + 3, meet + 5)
+    skin = _lightness(lashed[0], DOWN + 3, DOWN + 8)
+    assert hanging < skin - 16.0, (hanging, skin)
