@@ -149,9 +149,10 @@ LASH_FROM, LASH_FULL = 2.0, 6.0
 LASH_CLOSE = 0.12
 #: A strand is as dark this far (pixels) up or down across the lid too.
 LASH_RUN = 1.5
-#: The lashes above the band fade from the closing lid by the time it has travelled this
-#: share of a blink (stretched further, they would streak).
-LASH_FADE = 0.3
+#: The lashes above the band fade from the closing lid as it travels from
+#: :data:`LASH_FADE_FROM` to :data:`LASH_FADE` of a blink (stretched further, they would
+#: streak; a squint, which moves the upper lid a tenth of the opening, keeps them).
+LASH_FADE_FROM, LASH_FADE = 0.15, 0.4
 #: Shut, the lashes hang from the margin: those told on the open lid, mirrored below the
 #: moved lid edge and foreshortened to :data:`HANG_LENGTH` of their height (they point down
 #: and toward the viewer), coming in as the upper lid travels from :data:`HANG_FROM` of a
@@ -794,7 +795,8 @@ class LidCloser:
                 patch *= (1.0 - slit * _in_eye(b, upper, lower, gap))[..., None]
             # As the upper lid shuts, the lashes standing on it above the band fade (see
             # :data:`LASH_FADE`).
-            standing = max(1.0 - min(up / UPPER_SHARE, 1.0) / LASH_FADE, 0.0)
+            fading = (up / UPPER_SHARE - LASH_FADE_FROM) / (LASH_FADE - LASH_FADE_FROM)
+            standing = float(np.clip(1.0 - fading, 0.0, 1.0))
             for n, (shift, alpha) in enumerate(sheets):
                 if not (alpha > 0).any():
                     continue
