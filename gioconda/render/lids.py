@@ -15,6 +15,9 @@ Per eye, in the face's frame (``a`` across the eye, ``b`` down), per column ``a`
   from further up, by ``up * gap(a)`` at its lower edge (the lash line moves whole, by that
   much), easing to nothing at the crease. ``up`` is the share of the opening the upper lid
   travels. The lower lid likewise, upward, by ``low * gap(a)``.
+- Above the lash band the upper sheet's skin is the lid's without the lashes that stand on
+  it open (stretched down the lid they streak it): a shut lid is smooth skin down to the
+  lash line at its margin.
 - Between the two sheets the eye shows as the photo has it: the lid slides over the iris,
   it does not squeeze it.
 """
@@ -125,6 +128,37 @@ OUTER_COLUMNS = OUTER_TAPER + 0.03 - CORNER_REACH
 OUTER_DARK = 0.3
 OUTER_CONTRAST = 25.0
 OUTER_LEAST = 0.05
+
+#: Lashes standing on the lid. Open, long upturned lashes stand in front of the upper lid's
+#: skin; carried down with it and stretched two- or threefold, they combed the shut lid with
+#: vertical streaks (on the woman with long curled lashes; finer on the astronaut and the
+#: woman with her head tilted), where a real shut lid is smooth skin down to its margin. So
+#: the closing sheet's skin, above the lash band it moves whole, is read from the photo's
+#: lid without them (see :func:`_lash_free`): up to :data:`LASH_ZONE` eye widths above the
+#: lid edge (and no more than :data:`LASH_ZONE_ROOM` of the way to the brow, whose skin
+#: lends the zone its grain), against the lid along its edge within :data:`LASH_WINDOW` eye
+#: widths either way.
+LASH_ZONE = 0.25
+LASH_ZONE_ROOM = 0.4
+LASH_WINDOW = 0.1
+#: There a strand is a pixel darker than the skin on both sides of it along the lid by
+#: :data:`LASH_FROM` (none) to :data:`LASH_FULL` (all) CIELAB L; where strands cover
+#: :data:`LASH_CLOSE` of the lid around a pixel, it is replaced whole (between close lashes
+#: the skin shows mixed with them).
+LASH_FROM, LASH_FULL = 2.0, 6.0
+LASH_CLOSE = 0.12
+#: A strand is as dark this far (pixels) up or down across the lid too.
+LASH_RUN = 1.5
+#: The lashes above the band fade from the closing lid as it travels from
+#: :data:`LASH_FADE_FROM` to :data:`LASH_FADE` of a blink (stretched further, they would
+#: streak; a squint, which moves the upper lid a tenth of the opening, keeps them).
+LASH_FADE_FROM, LASH_FADE = 0.15, 0.4
+#: Shut, the lashes hang from the margin: those told on the open lid, mirrored below the
+#: moved lid edge and foreshortened to :data:`HANG_LENGTH` of their height (they point down
+#: and toward the viewer), coming in as the upper lid travels from :data:`HANG_FROM` of a
+#: blink to all of it.
+HANG_LENGTH = 0.6
+HANG_FROM = 0.5
 
 
 @dataclass(frozen=True)
@@ -388,6 +422,130 @@ def _photo_lash_band(
     return float(min(np.median(run), LASH_MOST * width))
 
 
+def _along_lid(
+    photo: np.ndarray,
+    origin: np.ndarray,
+    axes: np.ndarray,
+    a: np.ndarray,
+    line: np.ndarray,
+    near: float,
+    far: float,
+    width: float,
+) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The photo's pixels from ``near`` to ``far`` pixels below the lid line ``line``
+    (negative: above it) over the eye's columns ``a``, each against what lies along the line
+    (parallel to it) within :data:`LASH_WINDOW` eye widths either way. None where that box
+    is empty.
+
+    Returns the photo box (rows, columns); per pixel of it ``a`` and how far below the line
+    it lies; the skin's colour along the line (the mean of its lighter half: strands across
+    the lid cover less than half of it), (h, w, 3) float32; the photo's grain: itself less the mean
+    along the line (what runs along the line, a crease or a lash line, is not grain); and
+    how much darker (CIELAB L) each pixel is than the skin on both sides of it.
+    ``photo``: (S, S, 3) uint8.
+    """
+    size = photo.shape[0]
+    corners = [
+        origin + a_ * axes[0] + b_ * axes[1]
+        for a_ in (a[0], a[-1])
+        for b_ in (float(line.min()) + near, float(line.max()) + far)
+    ]
+    lo = np.clip(np.floor(np.min(corners, axis=0)).astype(int), 0, size - 1)
+    hi = np.clip(np.ceil(np.max(corners, axis=0)).astype(int) + 1, 1, size)
+    if (hi <= lo).any():
+        return None
+    ys, xs = np.mgrid[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float64)
+    rel = np.stack([xs - origin[0], ys - origin[1]], -1)
+    pa, pb = rel @ axes[0], rel @ axes[1]
+    here = np.interp(pa, a, line)
+    rgb = photo.astype(np.float32)
+    along = []
+    for delta in np.linspace(-LASH_WINDOW * width, LASH_WINDOW * width, 15):
+        at = pa + delta
+        b = pb + np.interp(at, a, line) - here
+        pts = origin + at[..., None] * axes[0] + b[..., None] * axes[1]
+        mx, my = pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32)
+        along.append(cv2.remap(rgb, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    samples = np.stack(along)  # (K, h, w, 3)
+    box = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
+    grain = rgb[box] - samples.mean(0)
+    # How much darker the pixel is than the skin on either side of it (the lighter of the
+    # two sides' medians: the edge of a wide dark patch, a fold crossing the lid, is darker
+    # than one side only).
+    own = cv2.cvtColor(rgb[box] / 255, cv2.COLOR_RGB2LAB)[..., 0]
+    sides = [
+        cv2.cvtColor(np.median(samples[half], axis=0) / 255, cv2.COLOR_RGB2LAB)[..., 0]
+        for half in (slice(0, 7), slice(8, 15))
+    ]
+    darker = np.minimum(sides[0], sides[1]) - own
+    # The skin: the lighter half of what lies along the line (strands cover less of it).
+    light = np.stack([cv2.cvtColor(x / 255, cv2.COLOR_RGB2LAB)[..., 0] for x in samples])
+    lighter = light >= np.median(light, axis=0)[None]
+    skin = (samples * lighter[..., None]).sum(0) / lighter.sum(0)[..., None]
+    return box, pa, pb - here, skin, grain, darker
+
+
+def _lash_free(
+    photo: np.ndarray,
+    origin: np.ndarray,
+    axes: np.ndarray,
+    a: np.ndarray,
+    upper: np.ndarray,
+    reach: np.ndarray,
+    width: float,
+    skin_out: np.ndarray,
+    lash_out: np.ndarray,
+) -> None:
+    """The upper lid's skin without the lashes standing on it, in ``skin_out`` (the photo,
+    (S, S, 3) float32, changed in place) up to ``reach`` (per column ``a``) above the lid edge
+    ``upper``: what the closing lid's sheet is read from (see :data:`LASH_ZONE`).
+
+    There a lash is a strand across the lid: darker than the skin on both sides of it along
+    the lid (parallel to its edge; see :data:`LASH_FROM`) and a little up and down it too
+    (:data:`LASH_RUN`). A lash, and all of the lid where lashes stand close
+    (:data:`LASH_CLOSE`), becomes the skin along the lid (the lighter half of it within
+    :data:`LASH_WINDOW` eye widths either way: the lid's own colour, with its crease and its
+    lash line, which run along the lid) with the grain of the lid just above the zone,
+    mirrored about the zone's top (the photo less its mean along the lid, so no crease comes
+    with it). Elsewhere (a lid's own speckle, wrinkles, a painting's cracks, a liner) the
+    photo stays as it is.
+    ``photo``: (S, S, 3) uint8.
+    """
+    top = float(reach.max())
+    # (twice as high: the skin above the zone lends it its grain)
+    found = _along_lid(photo, origin, axes, a, upper, -2.0 * top - 2.0, 0.5, width)
+    if found is None:
+        return
+    box, pa, d, skin, grain, darker = found
+    zone_top = np.interp(pa, a, reach)
+    zone = np.clip(d + zone_top, 0.0, 1.0) * np.clip(0.5 - d, 0.0, 1.0)
+    zone *= (pa >= a[0]) & (pa <= a[-1])
+    mirrored = np.interp(pa, a, upper) - 2.0 * zone_top - d
+    at = origin + pa[..., None] * axes[0] + mirrored[..., None] * axes[1]
+    mx = (at[..., 0] - box[1].start).astype(np.float32)
+    my = (at[..., 1] - box[0].start).astype(np.float32)
+    lent = cv2.remap(grain, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    strand = np.clip((darker - LASH_FROM) / (LASH_FULL - LASH_FROM), 0.0, 1.0)
+    strand = (strand * strand * (3 - 2 * strand)).astype(np.float32)
+    # A lash runs across the lid: dark too a little up or down it (a thin line along the lid
+    # at a slant, a liner's edge, and a pore are not).
+    h, w = strand.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    step = (LASH_RUN * axes[1]).astype(np.float32)
+    runs = [
+        cv2.remap(strand, xs + sign * step[0], ys + sign * step[1], cv2.INTER_LINEAR,
+                  borderMode=cv2.BORDER_REPLICATE)
+        for sign in (-1.0, 1.0)
+    ]  # fmt: skip
+    strand = np.minimum(strand, np.maximum(runs[0], runs[1]))
+    close = cv2.GaussianBlur(strand, (0, 0), 0.5 * LASH_WINDOW * width) / LASH_CLOSE
+    replace = np.clip(np.maximum(strand, close), 0.0, 1.0) * zone
+    lid = skin_out[box]
+    lid += replace[..., None] * (skin + lent - lid)
+    # (what hangs from the shut lid's margin: the lashes told here)
+    lash_out[box] = np.maximum(lash_out[box], strand * zone)
+
+
 def _line(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
     order = np.argsort(a)
     return np.interp(at, a[order], b[order])
@@ -414,6 +572,11 @@ class LidCloser:
         lm = landmarks[:, :2].astype(np.float64)
         self.eyes: list[_Eye] = []
         light = None if photo is None else _lightness(photo)
+        # The photo with the lashes standing on the upper lids taken out: the closing
+        # sheets' skin (padded as the warp's source on the first frame).
+        self._skin = None if photo is None else photo.astype(np.float32)
+        self._lash = None if photo is None else np.zeros(photo.shape[:2], np.float32)
+        self._skin_source: tuple[tuple[int, int, int], np.ndarray, np.ndarray] | None = None
         for upper_ids, lower_ids, brow_ids in (
             (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER),
             (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER),
@@ -477,6 +640,10 @@ class LidCloser:
             if in_front is not None and in_front.any():
                 crease = np.minimum(crease, _clear_above(in_front, origin, axes, a, upper, crease))
             crease = np.maximum(crease, least)
+            if photo is not None and self._skin is not None and self._lash is not None:
+                zone = np.minimum(LASH_ZONE * width, LASH_ZONE_ROOM * (upper - brow_b))
+                _lash_free(photo, origin, axes, a, upper, np.maximum(zone, 0.0), width,
+                           self._skin, self._lash)  # fmt: skip
             below = np.full_like(a, LOWER_REACH * biggest + LOWER_MARGIN * width)
             box = (
                 float(a[0]),
@@ -519,6 +686,21 @@ class LidCloser:
             self._near_low.append(np.array([eye.a[0] - 1, lowest - 1]))
             self._near_high.append(np.array([eye.a[-1] + 1, highest + 1]))
 
+    def _lash_free_source(self, source: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+        """The lash-free skin and the lashes told on the lids (0 to 1), padded as ``source``
+        is (the photo padded by ``pad``: what the warp reads), made on the first frame, then
+        kept."""
+        key = (id(source), pad, source.shape[0])
+        if self._skin_source is None or self._skin_source[0] != key:
+            skin = source.copy()
+            lash = np.zeros(source.shape[:2], np.float32)
+            if self._skin is not None and self._lash is not None:
+                inside = (slice(pad, source.shape[0] - pad), slice(pad, source.shape[1] - pad))
+                skin[inside] = np.clip(self._skin + 0.5, 0, 255).astype(np.uint8)
+                lash[inside] = self._lash
+            self._skin_source = (key, skin, lash)
+        return self._skin_source[1], self._skin_source[2]
+
     @staticmethod
     def shares(shapes: np.ndarray) -> list[tuple[float, float, float]]:
         """(upper, lower) lid travel per eye, shares of the opening, from blinks and squints;
@@ -553,6 +735,7 @@ class LidCloser:
         """
         size = frame.shape[0]
         down = self.axes[1]
+        skin_source, lash_source = self._lash_free_source(source, pad)
         for k, (eye, (up, low, blinking), posed) in enumerate(
             zip(self.eyes, self.shares(shapes), posed_eyes, strict=True)
         ):
@@ -610,12 +793,28 @@ class LidCloser:
             slit = SLIT_SHADOW * closing * closing * (3 - 2 * closing)
             if slit > 0.0:
                 patch *= (1.0 - slit * _in_eye(b, upper, lower, gap))[..., None]
-            for shift, alpha in sheets:
+            # As the upper lid shuts, the lashes standing on it above the band fade (see
+            # :data:`LASH_FADE`).
+            fading = (up / UPPER_SHARE - LASH_FADE_FROM) / (LASH_FADE - LASH_FADE_FROM)
+            standing = float(np.clip(1.0 - fading, 0.0, 1.0))
+            for n, (shift, alpha) in enumerate(sheets):
                 if not (alpha > 0).any():
                     continue
                 read = where + np.float32(pad) + (shift[..., None] * down).astype(np.float32)
                 lid = cv2.remap(source, read, NO_ARRAY, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+                if n == 1 and standing < 1.0:
+                    # The upper lid: its skin without the lashes standing on it, but for the
+                    # lash band moved whole (where the sheet reads from at most
+                    # ``lash_above`` above the open edge).
+                    skin = cv2.remap(
+                        skin_source, read, NO_ARRAY, cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE,
+                    ).astype(np.float32)  # fmt: skip
+                    from_edge = b - upper + shift
+                    band = np.clip(from_edge + eye.lash_above + 1.0, 0.0, 1.0)
+                    keep = np.maximum(band, standing)
+                    lid = skin + keep[..., None] * (lid - skin)
                 lid *= shade[..., None]
                 if slit > 0.0:
                     # A lid margin carried whole brings the white it bordered with it: in
@@ -623,6 +822,24 @@ class LidCloser:
                     lid *= (1.0 - slit * _in_eye(b + shift, upper, lower, gap))[..., None]
                 w = alpha[..., None]
                 patch = patch * (1 - w) + lid * w
+            hang = float(np.clip((up / UPPER_SHARE - HANG_FROM) / (1.0 - HANG_FROM), 0.0, 1.0))
+            if hang > 0.0:
+                # Shut, the lashes hang from the margin: below it, the lashes told on the open
+                # lid read mirrored (as far up from the open edge as this pixel is down from
+                # the moved margin, over their foreshortening), over the eye or the lower lid.
+                hanging = b - (upper + up * gap + eye.lash_below)
+                from_edge = np.maximum(hanging, 0.0) / (HANG_LENGTH * hang)
+                read = (
+                    where
+                    + np.float32(pad)
+                    + ((upper - from_edge - b)[..., None] * down).astype(np.float32)
+                )
+                lashes = cv2.remap(source, read, NO_ARRAY, cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+                told = cv2.remap(lash_source, read, NO_ARRAY, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+                w = (told * (hanging >= 0.0) * hang * along)[..., None]
+                patch = patch * (1 - w) + lashes * w
             frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
     @staticmethod
