@@ -367,7 +367,7 @@ class _HeadLayerBuilder:
         body = (person & ~above).astype(np.uint8) & (1 - moving)
         # Its narrow parts along what moves go with the layer (see :meth:`_carried`): they
         # do not shorten its edge.
-        carried = self._carried(body, moving)
+        carried = self._carried(body, moving, hanging > 0)
         stays = body & (1 - carried.astype(np.uint8))
         far_from_body = cv2.distanceTransform(1 - stays, cv2.DIST_L2, 5) > 2 * margin
         soft_edge = above | far_from_body
@@ -394,10 +394,13 @@ class _HeadLayerBuilder:
             carried | (outline > 0),
         )
 
-    def _carried(self, body: np.ndarray, moving: np.ndarray) -> np.ndarray:
-        """The parts of the still body (uint8 0/1) that lie between what moves (uint8 0/1):
-        its strips narrower than twice :data:`CARRIED_SLIVER` that touch it, and its bays
-        narrower than twice :data:`CARRIED_BAY` that it encloses; (S, S) bool.
+    def _carried(self, body: np.ndarray, moving: np.ndarray, hanging: np.ndarray) -> np.ndarray:
+        """The parts of the still body (uint8 0/1) that lie between what moves (uint8 0/1)
+        and touch hanging hair (bool): its strips narrower than twice :data:`CARRIED_SLIVER`,
+        and its bays narrower than twice :data:`CARRIED_BAY` that what moves encloses; (S, S)
+        bool. What touches only the neck column or the face (a collar's tip beside the neck)
+        stays put: the head moves over it, and the jaw's drop, which is not pinned next to
+        the face, would carry it off the collar (a light notch in the astronaut's suit ring).
 
         Left to the still picture, such a part shows twice or tears: the layer moves on
         either side of it and over it (the field there is the head's motion, faded), so the
@@ -409,10 +412,11 @@ class _HeadLayerBuilder:
         """
         size = self.size
         broad = cv2.morphologyEx(body, cv2.MORPH_OPEN, disc(round(CARRIED_SLIVER * size)))
-        strips = _touching(body & (1 - broad), cv2.dilate(moving, disc(1)) > 0)
+        beside_hair = cv2.dilate(hanging.astype(np.uint8), disc(1)) > 0
+        strips = _touching(body & (1 - broad), beside_hair)
         around = (moving | strips).astype(np.uint8)
         bays = cv2.morphologyEx(around, cv2.MORPH_CLOSE, disc(round(CARRIED_BAY * size)))
-        return strips | ((bays & body) > 0)
+        return strips | _touching(bays & body, beside_hair)
 
     def _hanging(
         self,
