@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
+from scipy.sparse import linalg as sparse_linalg
 
 from gioconda.face.portrait import Portrait
 from gioconda.face.topology import CHIN, EAR_LOBES, FACE_OVAL, JAW_ANGLES, N_MESH_LANDMARKS
@@ -117,6 +118,20 @@ STILL_PIN_SLIVER = 0.01
 STILL_PIN_KEPT = 0.015
 
 
+#: Half the width of the widest strip of the still body that the head layer carries along
+#: what moves, share of the crop (see :attr:`HeadRegion.carried`): the strip of neck skin
+#: between the Vigee Le Brun's hanging hair and her jaw, which her pendant crosses, is 23 px
+#: of 512 wide.
+CARRIED_SLIVER = 0.025
+
+
+#: Half the width of the widest bay of the still body between moving parts that the head
+#: layer carries, share of the crop (see :attr:`HeadRegion.carried`): the hair below the Vigee
+#: Le Brun's right pendant, which hanging hair on either side and the pendant above enclose,
+#: is 45 px of 512 wide.
+CARRIED_BAY = 0.045
+
+
 #: Side of the image the painted-out plate is computed at (inpainting is slow, the fill smooth).
 PLATE_WORK_SIZE = 160
 
@@ -146,7 +161,14 @@ class HeadRegion:
         there) or away from the face; 0 off it
     soft_edge: bool, where the head layer may fade out over its full margin: above the ear
         lobes' line in the face's frame, and below it away from the still body
-    still_body: bool, the person below the lobes that stays put (collar, clothes, shoulders)
+    still_body: bool, the person below the lobes that stays put (collar, clothes, shoulders):
+        it pins the head's motion (see :meth:`_HeadLayerBuilder._unpinned_share`)
+    carried: bool, what the layer draws beyond the head, the neck and hanging hair, moved
+        by the field (interpolated across it from what lies round it) rather than left to the
+        still picture: the parts of the still body that lie between moving parts (a strip of
+        neck skin between hanging hair and the jaw, the person's edge along hanging hair, a
+        narrow bay between locks of hanging hair; they still pin the head's motion as the
+        still body), and hanging hair's outline just past the segmentation's edge
     """
 
     head: np.ndarray
@@ -154,6 +176,7 @@ class HeadRegion:
     hanging: np.ndarray
     soft_edge: np.ndarray
     still_body: np.ndarray
+    carried: np.ndarray
 
 
 def _hanging_from(top: np.ndarray, mask: np.ndarray, slant: int) -> np.ndarray:
@@ -181,6 +204,39 @@ def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
     keep[labels[seed]] = True
     keep[0] = False  # the background
     return keep[labels]
+
+
+def _harmonic_fill(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``values`` (S, S) float32 with the pixels of ``hole`` (bool) replaced by the smoothest
+    surface meeting the values round it (Laplace's equation, the values of the pixels beside
+    the hole fixed): (S, S) float32. No value inside exceeds those round it."""
+    rows, cols = np.nonzero(hole)
+    count = len(rows)
+    index = np.full(hole.shape, -1, np.int64)
+    index[rows, cols] = np.arange(count)
+    height, width = hole.shape
+    degree = np.zeros(count)
+    known = np.zeros(count)
+    links_from, links_to = [], []
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = rows + dy, cols + dx
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+        degree += inside
+        ny, nx, at = ny[inside], nx[inside], np.flatnonzero(inside)
+        other = index[ny, nx]
+        free = other >= 0
+        links_from.append(at[free])
+        links_to.append(other[free])
+        np.add.at(known, at[~free], values[ny[~free], nx[~free]])
+    source, target = np.concatenate(links_from), np.concatenate(links_to)
+    system = sparse.csr_matrix(
+        (np.concatenate([degree, -np.ones(len(source))]),
+         (np.concatenate([np.arange(count), source]), np.concatenate([np.arange(count), target]))),
+        shape=(count, count),
+    )  # fmt: skip
+    filled = values.copy()
+    filled[rows, cols] = sparse_linalg.spsolve(system.tocsc(), known)
+    return filled
 
 
 def _painted_out(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -309,14 +365,58 @@ class _HeadLayerBuilder:
         # What stays put below the lobes (collar, clothes, shoulders): the layer keeps a short
         # edge near it, so none of it is carried with the head.
         body = (person & ~above).astype(np.uint8) & (1 - moving)
-        far_from_body = cv2.distanceTransform(1 - body, cv2.DIST_L2, 5) > 2 * margin
+        # Its narrow parts along what moves go with the layer (see :meth:`_carried`): they
+        # do not shorten its edge.
+        carried = self._carried(body, moving, hanging > 0)
+        stays = body & (1 - carried.astype(np.uint8))
+        far_from_body = cv2.distanceTransform(1 - stays, cv2.DIST_L2, 5) > 2 * margin
         soft_edge = above | far_from_body
         # Hair, and the soft edge of a cheek or a jaw, reach a little past the segmentation's
         # edge: grow the head there, above the lobes, and below them into the background
         # where that takes in nothing of the still body.
         grow = above | (far_from_body & ~person)
         head |= cv2.dilate(head, disc(margin)) & grow.astype(np.uint8)
-        return HeadRegion(head, neck & (1 - head), hanging * (1 - head), soft_edge, body > 0)
+        # And hanging hair's outer edge below them (its dark outline, which the segmentation
+        # leaves out): left to the still picture it stayed behind as a dark line beside the
+        # moving hair, a light strip of the painted-out plate between them (18 px apart at the
+        # Mona Lisa's hair at roll -8). The layer draws it, moved by the field's fade from the
+        # hair (the hair's own share there would step where the growth ends, at the lobes'
+        # line, and fold the field).
+        beyond = (far_from_body & ~person & ~above).astype(np.uint8) & (1 - head) & (1 - neck)
+        outline = cv2.dilate((hanging > 0).astype(np.uint8), disc(margin)) & beyond
+        outline &= (hanging == 0).astype(np.uint8)
+        return HeadRegion(
+            head,
+            neck & (1 - head),
+            hanging * (1 - head),
+            soft_edge,
+            body > 0,
+            carried | (outline > 0),
+        )
+
+    def _carried(self, body: np.ndarray, moving: np.ndarray, hanging: np.ndarray) -> np.ndarray:
+        """The parts of the still body (uint8 0/1) that lie between what moves (uint8 0/1)
+        and touch hanging hair (bool): its strips narrower than twice :data:`CARRIED_SLIVER`,
+        and its bays narrower than twice :data:`CARRIED_BAY` that what moves encloses; (S, S)
+        bool. What touches only the neck column or the face (a collar's tip beside the neck)
+        stays put: the head moves over it, and the jaw's drop, which is not pinned next to
+        the face, would carry it off the collar (a light notch in the astronaut's suit ring).
+
+        Left to the still picture, such a part shows twice or tears: the layer moves on
+        either side of it and over it (the field there is the head's motion, faded), so the
+        frame shows the still picture where the layer's pixels should be (a light sliver
+        between the Mona Lisa's neck and her hanging hair; the Vigee Le Brun's pendant
+        earrings, whose lower half crosses such a part, split in two 15 px apart at roll 8).
+        Drawn by the layer, it moves with what lies round it and bends; where it meets the
+        broad still body it moves as far as the field does there, which the still body pins.
+        """
+        size = self.size
+        broad = cv2.morphologyEx(body, cv2.MORPH_OPEN, disc(round(CARRIED_SLIVER * size)))
+        beside_hair = cv2.dilate(hanging.astype(np.uint8), disc(1)) > 0
+        strips = _touching(body & (1 - broad), beside_hair)
+        around = (moving | strips).astype(np.uint8)
+        bays = cv2.morphologyEx(around, cv2.MORPH_CLOSE, disc(round(CARRIED_BAY * size)))
+        return strips | _touching(bays & body, beside_hair)
 
     def _hanging(
         self,
@@ -461,7 +561,14 @@ class _HeadLayerBuilder:
         if region.hanging.any():
             # Hanging hair takes its own share, and what lies around it a fading part of that.
             weight = np.maximum(weight, self._fading_from(region.hanging > 0, region.hanging))
-        return weight * self._unpinned_share(region)
+        weight = weight * self._unpinned_share(region)
+        if region.carried.any():
+            # Across a carried strip the share of the nearest moving pixel changes from one
+            # side to the other (hanging hair on one side, the jaw on the other): drawn by
+            # the layer, a jump there would split whatever crosses the strip (a pendant
+            # earring). Interpolated smoothly from all round it, it bends instead.
+            weight = _harmonic_fill(weight, region.carried)
+        return weight
 
     def _unpinned_share(self, region: HeadRegion) -> np.ndarray:
         """The share of the head's rigid motion each pixel keeps near what stays put below the
@@ -592,6 +699,7 @@ class _HeadLayerBuilder:
         """
         margin = self._layer_margin
         core = region.head | region.neck | (region.hanging > 0).astype(np.uint8)
+        core |= region.carried.astype(np.uint8)
         outside = cv2.distanceTransform(1 - core, cv2.DIST_L2, 5)
         fade = np.where(region.soft_edge, float(margin), BELOW_LOBES_EDGE * self.size)
         alpha = np.clip(1.0 - outside / fade, 0.0, 1.0).astype(np.float32)
