@@ -19,6 +19,7 @@ from scipy.sparse import linalg as sparse_linalg
 from gioconda.face.portrait import Portrait
 from gioconda.face.topology import CHIN, EAR_LOBES, FACE_OVAL, JAW_ANGLES, N_MESH_LANDMARKS
 from gioconda.motion.frames import MotionFrame
+from gioconda.render.mesh_cache import cached_landmark_mesh
 from gioconda.render.regions import bounding_box, closer_in_colour, disc
 from gioconda.render.rig import FaceRig
 
@@ -95,6 +96,17 @@ EXPRESSION_PIN_DOWN = 0.3
 #: How far past the face (the hull of its landmarks) its expression is kept whatever lies
 #: beside, share of the crop: the still body there does not pin the face's own edge.
 EXPRESSION_KEPT = 0.03
+
+
+#: How steeply the jaw's drop may fall off down the throat below the chin: at JawOpen 1 the
+#: field's slope along the face's down axis there is at most this (1 would fold the throat
+#: under the chin; the inversion takes no Newton step below a Jacobian of 0.05, and 0.85 showed
+#: a blocky band under the astronaut's chin). The chin drops over the throat, squeezing it,
+#: and the motion ends as soon as that slope allows instead of fading out over the mesh's
+#: rings (the Mona Lisa's neck column's foot moved 21 px with the chin's 36, now 11). Where the
+#: chin drops further than the throat below it is long (the astronaut: 54 px over a 47-px
+#: column) no field without a fold keeps the foot still: it moves at least the difference.
+THROAT_SQUEEZE = 0.8
 
 
 #: Over how far from what stays put below the ear lobes (still clothes, an arm, a hanging
@@ -624,7 +636,48 @@ class _HeadLayerBuilder:
         return (fade * at_source[nearest]).astype(np.float32)
 
     def _make_expression_share(self, region: HeadRegion) -> np.ndarray:
-        """The share of the face's expression each pixel takes, (S, S) float32 in [0, 1].
+        """The share of the face's expression each pixel takes, (S, S) float32 in [0, 1]:
+        none at the still body beside the neck column (see :meth:`_beside_column_share`),
+        and down the throat below the chin no more than lets the jaw's drop end there as
+        soon as the throat can be squeezed without folding (see :meth:`_throat_share`)."""
+        return (self._beside_column_share(region) * self._throat_share()).astype(np.float32)
+
+    def _throat_share(self) -> np.ndarray:
+        """The share of the face's expression each pixel below the chin's level takes, (S, S)
+        float32 in [0, 1]: 1 at and above the chin, and below it what caps the fully dropped
+        jaw's displacement down the face's axis at the chin's own drop less
+        :data:`THROAT_SQUEEZE` times the distance below the chin: 0 from as far below it
+        as the chin drops over that slope.
+
+        The mesh spreads the chin's drop over rings reaching far below the face: the neck
+        column, an arm under the chin and the column's foot on a collar moved with it (the
+        foot by over half the chin's drop), and the layer ends at the foot, so the frame
+        showed the neck sliding over the still chest. When a jaw drops, the chin and the skin under
+        it move, the throat under it is squeezed and the neck's base does not move.
+        """
+        lm, axes, size = self.rig.neutral, self.rig.axes, self.size
+        centre = lm[list(FACE_OVAL), :2].mean(0)
+        below = (self._grid - centre) @ axes[1].astype(np.float32) - float(
+            (lm[CHIN, :2] - centre) @ axes[1]
+        )
+        dropped = self.rig.expression(MotionFrame.still(JawOpen=1.0))
+        drop = ((dropped - lm)[:N_MESH_LANDMARKS, :2] @ axes[1]).astype(np.float32)
+        mesh = cached_landmark_mesh(lm, size, self._grid)
+        x0, y0, x1, y1 = mesh.box
+        spread = np.zeros((size, size), np.float32)
+        spread[y0:y1, x0:x1] = (mesh.matrix @ drop).reshape(y1 - y0, x1 - x0)
+        # The chin's own edge lies a little below its landmark (see :data:`JAW_EDGE`): it
+        # drops whole, the squeeze starts under it (squeezed, it showed a notch).
+        under_chin = np.maximum(below - 2 * JAW_EDGE * size, 0.0)
+        allowed = np.maximum(float(drop[CHIN]) - THROAT_SQUEEZE * under_chin, 0.0)
+        capped = (below > 0) & (spread > allowed)
+        share = np.ones((size, size), np.float32)
+        share[capped] = allowed[capped] / spread[capped]
+        return share
+
+    def _beside_column_share(self, region: HeadRegion) -> np.ndarray:
+        """The share of the face's expression each pixel takes beside the neck column and a
+        beard's band below the ear lobes, (S, S) float32 in [0, 1].
 
         The expression is spread from the landmarks over a mesh reaching well past the face
         oval (see :func:`~gioconda.render.warp.landmark_mesh`); below the ear lobes the layer
