@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gioconda.speech.accent import RHOTIC_F3_RATIO, r_f3_ratio, says_r_after_vowels
+from gioconda.speech.accent import (
+    MIN_R_TOKENS,
+    RHOTIC_F3_RATIO,
+    r_f3_ratio,
+    says_r_after_vowels,
+)
+from gioconda.speech.audio import Audio
 from gioconda.speech.formants import formants_at
 from gioconda.speech.pronounce import english_pronunciations, non_rhotic, words_viseme_variants
 from gioconda.speech.sphinx_align import SphinxAligner
@@ -102,3 +108,30 @@ def test_a_non_rhotic_speaker_is_drawn_without_r(network: VisemeNet) -> None:
             for t in finals
         ]
         assert least_rr <= sum(drawn_rr) <= most_rr, (voice, drawn_rr)
+
+
+def test_clipping_does_not_make_an_american_speaker_non_rhotic(network: VisemeNet) -> None:
+    """A clipped recording (an over-driven microphone): its flat tops add harmonics that
+    raise the LPC's F3 in the r-coloured vowels, which read as a non-rhotic speaker's (eSpeak's
+    en-us 0.79 clean, 0.86 clipped at 1/20 of its peak; en-us+f3 0.91 at 1/5). A clipped
+    phone is not measured: the American voices keep their /r/ (too few positions are left to
+    decide), while the clean recordings are measured as before."""
+    sentence = (
+        "My mother and father were never there for her, and the water under the river was further."
+    )
+    words = words_to_align([HeardWord(w) for w in sentence.split()], "en")
+
+    def accent(voice: str, gain: float | None) -> tuple[float, int, bool]:
+        audio, _ = spoken(sentence, voice)
+        if gain is not None:
+            audio = Audio(np.clip(audio.samples * gain, -1.0, 1.0).astype(np.float32), 16000)
+        placed = sphinx_sections(SphinxAligner.shared(), audio, words, network(audio).log_probs)
+        phones = recording_phones(placed)
+        return (*r_f3_ratio(audio, phones), says_r_after_vowels(audio, phones))
+
+    for voice, gain in (("en-us", 20.0), ("en-us+f3", 5.0)):
+        ratio, count, rhotic = accent(voice, gain)
+        assert rhotic, (voice, gain, ratio, count)
+    for voice, rhotic in (("en-us+f3", True), ("en-gb-x-rp", False)):
+        ratio, count, said = accent(voice, None)
+        assert count >= MIN_R_TOKENS and said == rhotic, (voice, ratio, count)
