@@ -126,6 +126,12 @@ def load_audio(
                 nonlocal samples, total, input_peak, mono_peak
                 if not channels.size:
                     return
+                if not np.isfinite(channels).all():
+                    # A float file's NaN spreads through every later filter and silenced the
+                    # whole recording's lip sync; such a sample (infinity too: +inf and -inf
+                    # in two channels average to NaN) is no sound, and leaves the level of
+                    # the rest as it was.
+                    channels = np.where(np.isfinite(channels), channels, 0.0).astype(np.float32)
                 mono = channels.mean(axis=0, dtype=np.float32)
                 if total + len(mono) > len(samples):
                     samples = np.resize(samples, max(total + len(mono), len(samples) * 3 // 2))

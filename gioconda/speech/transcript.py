@@ -41,7 +41,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from gioconda.errors import GiocondaError
 from gioconda.progress import Progress, no_progress
-from gioconda.speech.accent import says_r_after_vowels
+from gioconda.speech.accent import r_f3_ratio, says_r_after_vowels
 from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
 from gioconda.speech.audio import Audio, resample
 from gioconda.speech.hums import hum_strength
@@ -170,6 +170,15 @@ HUM_LIFT = 1.5
 #: 0.705 -> 0.709.
 ENGLISH_SPHINX_NATS = 2.0
 SPHINX_SPREAD_HOPS = 1.0
+#: A long English recording's accent (:func:`~gioconda.speech.accent.says_r_after_vowels`)
+#: is told from its first ``ACCENT_SECTIONS`` sections (up to a minute) where they hold
+#: ``ACCENT_EARLY_TOKENS`` /r/ positions or more, and the rest is aligned once, with the
+#: pronunciations of that accent: told from the whole recording, a non-rhotic speaker's
+#: every section was aligned twice (a 10-minute eSpeak RP recording through ``gioconda
+#: lipsync``: PocketSphinx 14.1 s of 38.2 s in all, its second pass some 18 % of the run).
+#: Recordings of up to two sections (a minute) are told as before, from all of it.
+ACCENT_SECTIONS = 2
+ACCENT_EARLY_TOKENS = 10
 HUM_SILENCE_REF = 0.25
 #: Cost per hop (nats) of a word's viseme further than the slack from the word's time.
 ANCHOR_COST_NATS = 1.0
@@ -666,11 +675,28 @@ def transcript_phones(
     hum = None if audio is None else hum_strength(audio)
     bonus = None
     if aligner is not None and audio is not None and heard.language in SPHINX_LANGUAGES:
-        placed = sphinx_sections(aligner, audio, words, log_probs, heard.language)
-        if heard.language == "en" and not says_r_after_vowels(audio, recording_phones(placed)):
+        english = heard.language == "en"
+        # English: the first sections first, whose /r/ may tell the accent before the rest
+        # is placed with pronunciations that a non-rhotic speaker would have said otherwise.
+        placed = sphinx_sections(
+            aligner, audio, words, log_probs, heard.language,
+            stop_section=ACCENT_SECTIONS if english else None,
+        )  # fmt: skip
+        rest = ACCENT_SECTIONS if english else None
+        if english and r_f3_ratio(audio, recording_phones(placed))[1] < ACCENT_EARLY_TOKENS:
+            placed += sphinx_sections(
+                aligner, audio, words, log_probs, heard.language, first_section=ACCENT_SECTIONS
+            )
+            rest = None
+        if english and not says_r_after_vowels(audio, recording_phones(placed)):
             # A non-rhotic speaker: the words said without the dictionary's /r/, placed anew.
             words = words_to_align(heard.words, heard.language, rhotic=False)
             placed = sphinx_sections(aligner, audio, words, log_probs, heard.language)
+            rest = None
+        if rest is not None:
+            placed += sphinx_sections(
+                aligner, audio, words, log_probs, heard.language, first_section=rest
+            )
         bonus, words = sphinx_timing(
             aligner, audio, words, log_probs, hum, heard.language, placed=placed
         )
@@ -715,16 +741,21 @@ def sphinx_sections(
     log_probs: np.ndarray,
     language: str = "en",
     max_section_s: float = MAX_SECTION_S,
+    first_section: int = 0,
+    stop_section: int | None = None,
 ) -> list[SphinxSection]:
     """The words force-aligned by PocketSphinx in the sections :func:`align_in_sections`
     would cut (a whole recording at once would hold every frame's every state); a section
     with a word the network alone must place (no pronunciation, or Whisper unsure of it) is
-    left out. Each word is given as :attr:`WordToAlign.arpabet` says, else by its text."""
+    left out. Each word is given as :attr:`WordToAlign.arpabet` says, else by its text.
+    ``first_section``, ``stop_section``: only the sections cut[first_section:stop_section]."""
     cuts = _sections(words, log_probs, max_section_s)
     samples = resample(audio, ANALYSIS_SAMPLE_RATE)
     hop_samples = round(FEATURE_HOP_S * samples.sample_rate)
     sections = []  # (first word, stop word, first hop, stop hop, first sample)
-    for (first_word, first_hop), (stop_word, stop_hop) in pairwise(cuts):
+    for (first_word, first_hop), (stop_word, stop_hop) in list(pairwise(cuts))[
+        first_section:stop_section
+    ]:
         if first_word == stop_word or any(w.visemes is None for w in words[first_word:stop_word]):
             continue
         # Hop i stands for the instant i * 10 ms: the section's audio starts half a hop early.

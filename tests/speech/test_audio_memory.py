@@ -192,3 +192,36 @@ def test_analysis_windows_in_blocks_are_those_of_the_whole_padded_recording() ->
             frames = np.concatenate([block for _, block in blocks])
             assert frames.dtype == np.float32
             assert frames.tobytes() == whole[starts].tobytes(), (n, emphasis)
+
+
+def test_formants_of_a_long_recording_are_measured_a_block_at_a_time() -> None:
+    """The accent's F3 (:mod:`gioconda.speech.formants`) over every instant of a long
+    recording: its frames, spectra and filters are held a block of instants at a time (all
+    at once they took 27 kB an instant, 0.8 GB over ten minutes), and a block's edges change
+    nothing: each instant has the formants it has alone."""
+    from gioconda.speech.formants import BLOCK_INSTANTS, WINDOW_S, formants_at
+
+    def every_hop(audio: Audio) -> np.ndarray:
+        return formants_at(audio, np.arange(0.0, audio.duration_s, 0.01))
+
+    rate = ANALYSIS_SAMPLE_RATE
+    short = _peak_beyond_input(every_hop, 15.0, rate)
+    long = _peak_beyond_input(every_hop, 150.0, rate)
+    extra_audio = 135.0 * rate * 4
+    # The recording at the analysis rate and one value per instant grow with it; a whole
+    # recording's frames (some 40 times the audio's size) do not appear.
+    assert long - short < 3 * extra_audio, (short / 2**20, long / 2**20)
+
+    rng = np.random.default_rng(6)
+    t = np.arange(rate * 25) / rate
+    vowel = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((130, 650, 1100, 2500), 1))
+    audio = Audio((0.2 * vowel + 0.01 * rng.standard_normal(len(t))).astype(np.float32), rate)
+    times = np.arange(0.0, audio.duration_s, 0.01)
+    every = formants_at(audio, times)
+    assert np.isfinite(every[:, 2]).mean() > 0.9
+    # Block edges, the recording's first window (no sample before it to pre-emphasize from)
+    # and one running past its end (NaN).
+    for k in (0, 1, BLOCK_INSTANTS - 1, BLOCK_INSTANTS, 2 * BLOCK_INSTANTS + 1, len(times) - 1):
+        np.testing.assert_array_equal(every[k], formants_at(audio, times[k : k + 1])[0])
+    first = formants_at(audio, [WINDOW_S / 2, WINDOW_S / 2 + 1 / 11025, audio.duration_s])
+    assert np.isfinite(first[:2]).all() and np.isnan(first[2]).all()
