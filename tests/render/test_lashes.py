@@ -26,9 +26,8 @@ from gioconda.face.topology import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
-from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
 from gioconda.render.lids import LidCloser
-from gioconda.render.source_map import SourceMap
+from tests.render.unwarped_lids import blink_unwarped
 
 SIZE = 256
 SKIN, WHITE, IRIS, LASH = (170, 120, 105), (235, 235, 235), (90, 60, 45), (25, 18, 18)
@@ -98,16 +97,7 @@ def lashed() -> tuple[np.ndarray, LidCloser, list[np.ndarray]]:
 
 def _blink(lashed, value: float) -> np.ndarray:
     image, lids, eyes = lashed
-    pad = 8
-    source = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    # (nothing warped: every pixel is its own source)
-    still = SourceMap(np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool), (0, 0, 0, 0),
-                      pad, SIZE)  # fmt: skip
-    shapes = np.zeros(len(ARKIT_BLENDSHAPES), np.float32)
-    shapes[BS["EyeBlinkLeft"]] = shapes[BS["EyeBlinkRight"]] = value
-    frame = image.copy()
-    lids.paint(frame, still, source, pad, shapes, eyes)
-    return frame
+    return blink_unwarped(image, lids, eyes, value)
 
 
 def _streakiness(frame: np.ndarray, top: float, bottom: float) -> float:

@@ -26,9 +26,8 @@ from gioconda.face.topology import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
-from gioconda.motion.blendshapes import ARKIT_BLENDSHAPES, BS
 from gioconda.render.lids import LidCloser
-from gioconda.render.source_map import SourceMap
+from tests.render.unwarped_lids import blink_unwarped
 
 SIZE = 256
 SKIN, WHITE, IRIS, LINER = (205, 160, 140), (235, 235, 235), (90, 60, 45), (20, 16, 18)
@@ -114,16 +113,7 @@ def winged() -> tuple[np.ndarray, LidCloser, list[np.ndarray]]:
 
 def _blink(winged, value: float) -> np.ndarray:
     image, lids, eyes = winged
-    pad = 8
-    source = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    # (nothing warped: every pixel is its own source)
-    still = SourceMap(np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), bool), (0, 0, 0, 0),
-                      pad, SIZE)  # fmt: skip
-    shapes = np.zeros(len(ARKIT_BLENDSHAPES), np.float32)
-    shapes[BS["EyeBlinkLeft"]] = shapes[BS["EyeBlinkRight"]] = value
-    frame = image.copy()
-    lids.paint(frame, still, source, pad, shapes, eyes)
-    return frame
+    return blink_unwarped(image, lids, eyes, value)
 
 
 #: Liner-dark: under this CIELAB lightness (0-255), about halfway from the liner to the skin.
