@@ -65,7 +65,7 @@ LASH_CONTRAST = 25.0
 LOWER_MARGIN = 0.03
 #: How much the line where shut lids meet darkens (the lashes and the fold between them), at
 #: its middle: a soft shade over about the lash band's width, and in it a thin dark line as
-#: wide as :data:`CONTACT_LINE_WIDTH` eye widths (the shade's standard deviation), darkened by
+#: wide as :data:`CONTACT_LINE_WIDTH` eye widths (the line's standard deviation), darkened by
 #: :data:`CONTACT_LINE`. With the soft shade alone (0.4), where the photo's own lashes are
 #: pale or thin (a painting, an old plate, the man in glasses) the shut lids met with no line:
 #: MediaPipe read those full blinks at 0.58 (Mona Lisa), 0.79 (the side-lit plate), 0.57 (the
@@ -73,12 +73,12 @@ LOWER_MARGIN = 0.03
 #: still showed; with the line, 0.48, 0.70 and 0.37 (the astronaut's 0.19, 0.16), and the
 #: shut lid's colour and grain against the photo's lid skin within 0.6 dE and 0.07 of the
 #: soft shade's on every portrait but two (the overexposed astronaut's grain 1.69 to 1.85).
-CONTACT_SHADOW = 0.2
-CONTACT_LINE = 0.7
-CONTACT_LINE_WIDTH = 0.028
 #: On a soft photo (a crop upsampled from a small face) the line is as soft as the photo's
 #: own lines: widened by the photo's blur and lightened to keep its darkness's sum, as the
 #: blur would have left a real lash line (a crisp line on a soft face looks drawn on).
+CONTACT_SHADOW = 0.2
+CONTACT_LINE = 0.7
+CONTACT_LINE_WIDTH = 0.028
 #: Share of the opening the upper lid travels in a blink (the lower lid rises the rest): shut
 #: lids meet a little below the middle of the eye.
 UPPER_SHARE = 0.8

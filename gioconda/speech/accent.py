@@ -45,19 +45,22 @@ MIN_R_TOKENS = 3
 #: Instants analysed in each phone, every this many seconds.
 STEP_S = 0.01
 #: A recording clipped (an over-driven microphone, a gain pushed too far) is flat at its
-#: peak: samples of at least this share of the recording's peak for :data:`CLIP_RUN_S` or
-#: more in a row (3 samples at 16 kHz) are clipped, and a phone with one in any of its
-#: instants' windows is not measured (what is left of it is its quiet edges, transitions to
-#: its neighbours: a clipped ER kept 2 of its 8 instants, F3 2330 Hz where its middle has some
-#: 2000). Clipping's harmonics raise the LPC's F3 in an r-coloured vowel more than in the
-#: others: eSpeak's en-us voice (ratio 0.79 clean) clipped at 1/20 of its peak read 0.86, its
-#: female en-us+f3 (0.79) at 1/5 read 0.91 (through ``gioconda lipsync``, Whisper's words:
-#: 0.855), both then told non-rhotic and drawn without their /r/; now too few positions are
-#: left to decide, and the dictionary's /r/ stays. No clean recording measured has such a run:
-#: eSpeak's en-us, +f3, +f4, +m3, +klatt, +whisper, en-gb, en-gb-x-rp; the seven
-#: hand-labelled ones.
+#: peak: samples of at least this share of the recording's peak, level (:data:`CLIP_FLAT`),
+#: for :data:`CLIP_RUN_S` or more in a row (3 samples at 16 kHz) are clipped, and a phone
+#: with one in any of its instants' windows is not measured (what is left of it is its quiet
+#: edges, transitions to its neighbours: a clipped ER kept 2 of its 8 instants, F3 2330 Hz
+#: where its middle has some 2000). Clipping's harmonics raise the LPC's F3 in an r-coloured
+#: vowel more than in the others: eSpeak's en-us voice (ratio 0.79 clean) clipped at 1/20 of
+#: its peak read 0.86, its female en-us+f3 (0.79) at 1/5 read 0.91 (through ``gioconda
+#: lipsync``, Whisper's words: 0.855), both then told non-rhotic and drawn without their /r/;
+#: now too few positions are left to decide, and the dictionary's /r/ stays. No clean
+#: recording measured has such a run: eSpeak's en-us, +f3, +f4, +m3, +klatt, +whisper, en-gb,
+#: en-gb-x-rp; the seven hand-labelled ones.
 CLIP_LEVEL = 0.98
 CLIP_RUN_S = 0.0002
+#: How level (share of the peak) each sample of a clipped run is with the one before it: a
+#: few steps of 16-bit audio.
+CLIP_FLAT = 1e-4
 #: A recording whose speech stands less than this over its noise floor (dB: the 95th over the
 #: 10th percentile of its 20 ms frames' power, :func:`speech_over_noise_db`) is not judged:
 #: broadband noise flattens the spectrum the LPC fits and raises F3 most where it is low, so
@@ -152,12 +155,19 @@ def _clip_run(sample_rate: int) -> int:
 
 def _clipped_samples(audio: Audio) -> np.ndarray:
     """Where ``audio`` is clipped: the first sample of each run of :func:`_clip_run` samples
-    at :data:`CLIP_LEVEL` of its peak or more (sorted sample indices)."""
-    magnitude = np.abs(np.asarray(audio.samples).reshape(-1))
+    at :data:`CLIP_LEVEL` of its peak or more, each level with the one before it (within
+    :data:`CLIP_FLAT` of the peak) (sorted sample indices)."""
+    samples = np.asarray(audio.samples, np.float32).reshape(-1)
+    magnitude = np.abs(samples)
     run_length = _clip_run(audio.sample_rate)
     if len(magnitude) < run_length or not magnitude.max() > 0:
         return np.zeros(0, np.int64)
-    high = magnitude >= CLIP_LEVEL * magnitude.max()
+    peak = magnitude.max()
+    high = magnitude >= CLIP_LEVEL * peak
+    # Flat, as a clipped top is: a smooth loud peak spends as long near the recording's peak
+    # (a 120 Hz vowel's about 0.5 ms over 0.98 of it) but is never level.
+    high[1:] &= np.abs(np.diff(samples)) <= CLIP_FLAT * peak
+    high[0] = False
     run = high[: len(high) - run_length + 1].copy()
     for k in range(1, run_length):
         run &= high[k : len(high) - run_length + 1 + k]
@@ -175,8 +185,8 @@ def _holds_any(runs: np.ndarray, sample_rate: int, times_s: np.ndarray) -> np.nd
 
 def speech_over_noise_db(audio: Audio) -> float:
     """How far ``audio``'s speech stands over its noise floor, dB: the 95th over the 10th
-    percentile of the power of its :data:`LEVEL_FRAME_S` frames (digital silence: about 200);
-    NaN for a recording shorter than two frames."""
+    percentile of the power of its :data:`LEVEL_FRAME_S` frames, frames of digital silence
+    left out; NaN where fewer than two frames are left."""
     samples = np.asarray(audio.samples, np.float32).reshape(-1)
     frame = max(1, round(LEVEL_FRAME_S * audio.sample_rate))
     n_frames = len(samples) // frame
@@ -189,7 +199,12 @@ def speech_over_noise_db(audio: Audio) -> float:
         stop = min(n_frames, first + step)
         piece = samples[first * frame : stop * frame].reshape(stop - first, frame)
         power[first:stop] = np.mean(np.square(piece, dtype=np.float64), axis=1)
-    level = 10.0 * np.log10(power + 1e-20)
+    # Digital silence (a noise gate, zeros padded on) is no noise floor: measured, it would put
+    # any noise in the speech under the 10th percentile's frame.
+    power = power[power > 1e-12]
+    if len(power) < 2:
+        return float("nan")
+    level = 10.0 * np.log10(power)
     return float(np.percentile(level, 95) - np.percentile(level, 10))
 
 

@@ -227,7 +227,7 @@ class WordToAlign:
         PP of two phones, and lasts longer); None: one each
     variants: the word's other pronunciations as (visemes, phones) pairs, like ``visemes``
         and ``phones`` ("to" said T AH0); :func:`choose_variants` picks among them
-    text: the word as PocketSphinx is given it (:func:`sphinx_timing`): as written; Japanese
+    text: the word as PocketSphinx is given it (:func:`sphinx_sections`): as written; Japanese
         as its kana reading in context
     slack_s: how far outside ``start_s``..``end_s`` it may lie before it costs
     arpabet: the phones PocketSphinx is given for it where not the dictionary's (a
