@@ -208,14 +208,15 @@ def speech_over_noise_db(audio: Audio) -> float:
     return float(np.percentile(level, 95) - np.percentile(level, 10))
 
 
-def says_r_after_vowels(audio: Audio, phones: Sequence[AlignedPhone]) -> bool:
-    """Whether the speaker of ``audio`` says the /r/ after a vowel (:func:`r_f3_ratio` below
-    :data:`RHOTIC_F3_RATIO`); True (the dictionary's) where it has too few to tell, or where
-    noise would fool the measure (:data:`MIN_SPEECH_OVER_NOISE_DB`).
+def says_r_after_vowels(audio: Audio, measured: tuple[float, int]) -> bool:
+    """Whether the speaker of ``audio`` says the /r/ after a vowel: ``measured``, the
+    recording's :func:`r_f3_ratio` (ratio, positions), below :data:`RHOTIC_F3_RATIO`; True
+    (the dictionary's) where it has too few positions to tell, or where noise would fool the
+    measure (:data:`MIN_SPEECH_OVER_NOISE_DB`).
 
-    ``phones``: PocketSphinx's alignment of the recording's words as the CMU dictionary
-    writes them, times in ``audio``."""
+    ``measured`` is taken over PocketSphinx's alignment of the recording's words as the CMU
+    dictionary writes them, times in ``audio``."""
     if not speech_over_noise_db(audio) >= MIN_SPEECH_OVER_NOISE_DB:
         return True
-    ratio, count = r_f3_ratio(audio, phones)
+    ratio, count = measured
     return count < MIN_R_TOKENS or not ratio >= RHOTIC_F3_RATIO

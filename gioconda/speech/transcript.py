@@ -683,12 +683,14 @@ def transcript_phones(
             stop_section=ACCENT_SECTIONS if english else None,
         )  # fmt: skip
         rest = ACCENT_SECTIONS if english else None
-        if english and r_f3_ratio(audio, recording_phones(placed))[1] < ACCENT_EARLY_TOKENS:
+        measured = r_f3_ratio(audio, recording_phones(placed)) if english else None
+        if measured is not None and measured[1] < ACCENT_EARLY_TOKENS:
             placed += sphinx_sections(
                 aligner, audio, words, log_probs, heard.language, first_section=ACCENT_SECTIONS
             )
+            measured = r_f3_ratio(audio, recording_phones(placed))
             rest = None
-        if english and not says_r_after_vowels(audio, recording_phones(placed)):
+        if measured is not None and not says_r_after_vowels(audio, measured):
             # A non-rhotic speaker: the words said without the dictionary's /r/, placed anew.
             words = words_to_align(heard.words, heard.language, rhotic=False)
             placed = sphinx_sections(aligner, audio, words, log_probs, heard.language)
