@@ -18,16 +18,14 @@ import numpy as np
 import pytest
 
 from gioconda.face.topology import (
-    LEFT_BROW_LOWER,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     N_LANDMARKS,
-    RIGHT_BROW_LOWER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
 from gioconda.render.lids import LidCloser
-from tests.render.unwarped_lids import blink_unwarped
+from tests.render.unwarped_lids import blink_unwarped, drawn_eyes
 
 SIZE = 256
 SKIN, WHITE, IRIS, LASH = (170, 120, 105), (235, 235, 235), (90, 60, 45), (25, 18, 18)
@@ -71,23 +69,14 @@ def _draw() -> tuple[np.ndarray, LidCloser, list[np.ndarray]]:
             top = Y + _upper(a[col])
             image[round(top - 2) : round(top) + 1, col] = LASH
     landmarks = np.zeros((N_LANDMARKS, 3), np.float64)
-    for centre, (up_ids, lo_ids, brow_ids) in zip(
-        CENTRES,
-        ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER),
-         (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER)),
-        strict=True,
-    ):  # fmt: skip
+    for centre, (up_ids, lo_ids) in zip(
+        CENTRES, ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)), strict=True
+    ):
         a = np.linspace(HALF, -HALF, 9)
         for ids, b in ((up_ids, _upper(a)), (lo_ids, _lower(a))):
             landmarks[list(ids), 0] = centre + a
             landmarks[list(ids), 1] = Y + b
-        brow = np.linspace(-HALF, HALF, len(brow_ids))
-        landmarks[list(brow_ids), 0] = centre + brow
-        landmarks[list(brow_ids), 1] = Y - 50.0
-    lids = LidCloser(landmarks, np.eye(2), photo=image)
-    eyes = [landmarks[list(u + lo), :2] for u, lo in
-            ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER))]  # fmt: skip
-    return image, lids, eyes
+    return drawn_eyes(image, landmarks, CENTRES, Y - 50.0, HALF)
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,14 @@ import numpy as np
 import pytest
 
 from gioconda.face.topology import (
-    LEFT_BROW_LOWER,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     N_LANDMARKS,
-    RIGHT_BROW_LOWER,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
 from gioconda.render.lids import LidCloser
-from tests.render.unwarped_lids import blink_unwarped
+from tests.render.unwarped_lids import blink_unwarped, drawn_eyes
 
 SIZE = 256
 SKIN, WHITE, IRIS, LINER = (205, 160, 140), (235, 235, 235), (90, 60, 45), (20, 16, 18)
@@ -85,11 +83,10 @@ def _draw() -> tuple[np.ndarray, LidCloser, list[np.ndarray]]:
             cv2.fillPoly(image, [np.round(np.array(shape)).astype(np.int32)], LINER, cv2.LINE_AA)
 
     landmarks = np.zeros((N_LANDMARKS, 3), np.float64)
-    for sign, centre, (up_ids, lo_ids, brow_ids) in (
-        (1.0, CENTRE, (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER)),
-        (-1.0, np.array([SIZE - CENTRE[0], CENTRE[1]]),
-         (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER)),
-    ):  # fmt: skip
+    for sign, centre, (up_ids, lo_ids) in (
+        (1.0, CENTRE, (LEFT_EYE_UPPER, LEFT_EYE_LOWER)),
+        (-1.0, np.array([SIZE - CENTRE[0], CENTRE[1]]), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)),
+    ):
         upper, lower = _lid_points(4.0)
         if sign < 0:  # the plain eye's landmarks are its own lids
             a = np.linspace(HALF, -HALF, 9)
@@ -97,13 +94,8 @@ def _draw() -> tuple[np.ndarray, LidCloser, list[np.ndarray]]:
         for ids, points in ((up_ids, upper), (lo_ids, lower)):
             landmarks[list(ids), 0] = centre[0] + sign * points[:, 0]
             landmarks[list(ids), 1] = centre[1] + points[:, 1]
-        brow = np.linspace(-HALF, HALF, len(brow_ids))
-        landmarks[list(brow_ids), 0] = centre[0] + brow
-        landmarks[list(brow_ids), 1] = centre[1] - 32.0
-    lids = LidCloser(landmarks, np.eye(2), photo=image)
-    eyes = [landmarks[list(u + lo), :2] for u, lo in
-            ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER))]  # fmt: skip
-    return image, lids, eyes
+    centres_x = (SIZE - CENTRE[0], CENTRE[0])  # the subject's right eye, then the left
+    return drawn_eyes(image, landmarks, centres_x, CENTRE[1] - 32.0, HALF)
 
 
 @pytest.fixture(scope="module")
