@@ -576,7 +576,7 @@ class LidCloser:
         # sheets' skin (padded as the warp's source on the first frame).
         self._skin = None if photo is None else photo.astype(np.float32)
         self._lash = None if photo is None else np.zeros(photo.shape[:2], np.float32)
-        self._skin_source: tuple[tuple[int, int, int], np.ndarray, np.ndarray] | None = None
+        self._skin_source: tuple[np.ndarray, int, np.ndarray, np.ndarray] | None = None
         for upper_ids, lower_ids, brow_ids in (
             (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_BROW_LOWER),
             (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_BROW_LOWER),
@@ -690,16 +690,17 @@ class LidCloser:
         """The lash-free skin and the lashes told on the lids (0 to 1), padded as ``source``
         is (the photo padded by ``pad``: what the warp reads), made on the first frame, then
         kept."""
-        key = (id(source), pad, source.shape[0])
-        if self._skin_source is None or self._skin_source[0] != key:
+        # Kept with the source itself (not its id, which a new array may reuse once freed).
+        kept = self._skin_source
+        if kept is None or kept[0] is not source or kept[1] != pad:
             skin = source.copy()
             lash = np.zeros(source.shape[:2], np.float32)
             if self._skin is not None and self._lash is not None:
                 inside = (slice(pad, source.shape[0] - pad), slice(pad, source.shape[1] - pad))
                 skin[inside] = np.clip(self._skin + 0.5, 0, 255).astype(np.uint8)
                 lash[inside] = self._lash
-            self._skin_source = (key, skin, lash)
-        return self._skin_source[1], self._skin_source[2]
+            self._skin_source = kept = (source, pad, skin, lash)
+        return kept[2], kept[3]
 
     @staticmethod
     def shares(shapes: np.ndarray) -> list[tuple[float, float, float]]:
