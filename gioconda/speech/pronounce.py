@@ -147,27 +147,42 @@ def _stressed_er(word: str, count: int) -> tuple[bool, ...] | None:
 
 def _starts_with_vowel(word: str) -> bool:
     """Whether an English word's first CMU pronunciation begins with a vowel."""
-    text = _WORD_EDGES.sub("", word).lower()
-    with _CMU_LOCK:
-        pronunciations = _cmu_pronunciations(text) if text else None
+    pronunciations = cmu_pronunciations(word)
     if pronunciations:
         return pronunciations[0][0].rstrip("012") in ARPABET_VOWELS
-    return text[:1] in ("a", "e", "i", "o", "u")
+    return _WORD_EDGES.sub("", word).lower()[:1] in ("a", "e", "i", "o", "u")
+
+
+#: Words whose form is set by the next word's first sound: before a consonant only this one
+#: is said ("the" is /ðə/ in "the table"; /ði/ is left for a vowel, "the apple", and for
+#: emphasis). On the real English recordings the acoustic choice between the dictionary's
+#: two took /ði/ before consonants ("the chill", "across the table", labelled /ðə/).
+_BEFORE_CONSONANT: dict[str, tuple[str, ...]] = {"the": ("DH", "AH")}
 
 
 def english_pronunciations(
     words: Sequence[str], rhotic: bool = True
 ) -> list[tuple[tuple[str, ...], ...] | None]:
     """Each English word's CMU pronunciations (ARPAbet, the most common first; None if the
-    dictionary lacks it), as a rhotic speaker says them or, ``rhotic`` False, a non-rhotic
-    one (:func:`non_rhotic`, in context: a final /r/ before a vowel is said)."""
+    dictionary lacks it), read in context: "the" before a consonant is only /ðə/
+    (:data:`_BEFORE_CONSONANT`); as a rhotic speaker says them or, ``rhotic`` False, a
+    non-rhotic one (:func:`non_rhotic`: a final /r/ before a vowel is said).
+
+    Examples
+    --------
+    >>> english_pronunciations(["the", "table"])[0]
+    (('DH', 'AH'),)
+    >>> english_pronunciations(["the", "apple"])[0]
+    (('DH', 'AH'), ('DH', 'IY'))
+    """
     said: list[tuple[tuple[str, ...], ...] | None] = []
     for i, word in enumerate(words):
         text = _WORD_EDGES.sub("", word).lower()
-        with _CMU_LOCK:
-            pronunciations = _cmu_pronunciations(text) if text else None
+        pronunciations = cmu_pronunciations(text)
+        before_vowel = i + 1 < len(words) and _starts_with_vowel(words[i + 1])
+        if text in _BEFORE_CONSONANT and i + 1 < len(words) and not before_vowel:
+            pronunciations = (_BEFORE_CONSONANT[text],)
         if pronunciations and not rhotic:
-            before_vowel = i + 1 < len(words) and _starts_with_vowel(words[i + 1])
             pronunciations = tuple(
                 dict.fromkeys(
                     non_rhotic(
@@ -189,6 +204,17 @@ def _cmu_pronunciations(word: str) -> tuple[tuple[str, ...], ...] | None:
     if phones is None:
         return None
     return tuple(tuple(line.split()) for line in phones.split("\n"))
+
+
+def cmu_pronunciations(word: str) -> tuple[tuple[str, ...], ...] | None:
+    """A written word's pronunciations in the CMU dictionary (ARPAbet, the most common
+    first), out of context; None if it has none. Looked up in lower case, without the
+    punctuation around it."""
+    text = _WORD_EDGES.sub("", word).lower()
+    if not text:
+        return None
+    with _CMU_LOCK:
+        return _cmu_pronunciations(text)
 
 
 def cmu_pronunciation(word: str) -> tuple[str, ...] | None:
@@ -305,9 +331,9 @@ def words_viseme_variants(
 ) -> list[tuple[tuple[str, ...], ...] | None]:
     """:func:`word_viseme_variants` of each word of one transcript, read in context.
 
-    Japanese words are first read as kana (:func:`japanese_readings`); English words of a
-    non-rhotic speaker (``rhotic`` False) as :func:`english_pronunciations` gives them (a
-    final /r/ said before a vowel); other languages word by word.
+    Japanese words are first read as kana (:func:`japanese_readings`); English words as
+    :func:`english_pronunciations` gives them ("the" before a consonant; a non-rhotic
+    speaker's final /r/ said before a vowel); other languages word by word.
 
     Parameters
     ----------
@@ -327,8 +353,8 @@ def words_viseme_variants(
     """
     if language == "ja":
         words = japanese_readings(words)
-    if language == "en" and not rhotic:
-        said = english_pronunciations(words, rhotic=False)
+    if language == "en":
+        said = english_pronunciations(words, rhotic)
         return [
             word_viseme_variants(word, language, phones)
             for word, phones in zip(words, said, strict=True)

@@ -46,6 +46,7 @@ from gioconda.speech.align import ALIGN_MIN_HOPS, WORD_DOUBT_NATS
 from gioconda.speech.audio import Audio, resample
 from gioconda.speech.hums import hum_strength
 from gioconda.speech.pronounce import (
+    cmu_pronunciations,
     english_pronunciations,
     japanese_readings,
     words_viseme_variants,
@@ -270,11 +271,11 @@ def words_to_align(
     # What PocketSphinx is given to say: Japanese as its kana reading.
     said = japanese_readings(texts) if language == "ja" else texts
     sphinx_phones: list[tuple[str, ...] | None] = [None] * len(texts)
-    if language == "en" and not rhotic:
-        for i, (plain, spoken) in enumerate(
-            zip(english_pronunciations(texts), english_pronunciations(texts, False), strict=True)
-        ):
-            if plain and spoken and plain[0] != spoken[0]:
+    if language == "en":
+        # PocketSphinx chooses among the dictionary's pronunciations itself: a word said
+        # otherwise in context is given with its phones.
+        for i, spoken in enumerate(english_pronunciations(texts, rhotic)):
+            if spoken and spoken != cmu_pronunciations(texts[i]):
                 sphinx_phones[i] = spoken[0]
     for word, text, variants, phones in zip(words, said, readings, sphinx_phones, strict=True):
         if variants is not None and not variants[0]:
