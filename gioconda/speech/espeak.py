@@ -20,6 +20,7 @@ What the events mean was measured on the waveform, not assumed (eSpeak NG 1.52):
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import re
 import threading
@@ -38,7 +39,12 @@ from gioconda.speech.espeak_timing import (
     _segments,
     _start_vowels_at_nasal_release,
 )
-from gioconda.speech.visemes import PhoneSegment, espeak_to_viseme
+from gioconda.speech.visemes import (
+    ESPEAK_STRESS_MARKS,
+    PhoneSegment,
+    espeak_to_viseme,
+    ipa_to_viseme,
+)
 
 #: Speaking rates that eSpeak NG accepts, in words per minute.
 MIN_WORDS_PER_MINUTE, MAX_WORDS_PER_MINUTE = 80, 450
@@ -485,7 +491,7 @@ def synthesize(
         raise GiocondaError(f"eSpeak NG produced no sound for the text {text[:40]!r}")
     audio = Audio((samples.astype(np.float32) / 32768.0), engine.sample_rate)
     starts, labels = _phone_starts(events, samples.size)
-    visemes = _visemes(labels)
+    visemes = _visemes(labels, voice)
     if all(viseme == "sil" for viseme in visemes):
         raise GiocondaError(f"nothing to speak in the text {text[:40]!r}")
     # Releases first: they need the nasals' own starts, before closures widen them.
@@ -494,12 +500,29 @@ def synthesize(
     return SynthesizedSpeech(audio, _segments(starts, labels, visemes, audio))
 
 
-def _visemes(labels: Sequence[str]) -> list[str]:
-    """Each label's viseme; marks that only modify a phone (length, tone) keep its viseme."""
+def _visemes(labels: Sequence[str], voice: str) -> list[str]:
+    """Each label's viseme; marks that only modify a phone (length, tone) keep its viseme.
+
+    English's "3", the unstressed -er of "ever", is said as the voice says it
+    (:func:`_english_er_viseme`)."""
+    language = voice.strip().lower().partition("+")[0]
     visemes: list[str] = []
     for label in labels:
-        visemes.append(espeak_to_viseme(label, previous=visemes[-1] if visemes else "sil"))
+        if language.startswith("en") and label.lstrip(ESPEAK_STRESS_MARKS) == "3":
+            visemes.append(_english_er_viseme(language))
+        else:
+            visemes.append(espeak_to_viseme(label, previous=visemes[-1] if visemes else "sil"))
     return visemes
+
+
+@functools.cache
+def _english_er_viseme(language: str) -> str:
+    """The viseme of eSpeak NG's "3" in an English voice: the unstressed -er of "ever" is
+    r-coloured where the accent is rhotic (en-us ˈɛvɚ: RR) and a plain schwa where it is not
+    (en-gb ˈɛvə, its RP voice ˈɛvɐ: aa, as a non-rhotic speaker's "water" is drawn). What
+    eSpeak writes for it in the IPA tells which."""
+    ipa = ESpeakEngine.shared().text_to_ipa("ever", language).rstrip()
+    return ipa_to_viseme(ipa[-1:]) if ipa else "RR"
 
 
 def _check_request(text: str, voice: str, words_per_minute: int, pitch: int) -> None:

@@ -149,7 +149,7 @@ _ESPEAK_PREFIX: dict[str, str] = {
 }  # fmt: skip
 
 
-_ESPEAK_STRESS = "'\",%=!"
+ESPEAK_STRESS_MARKS = "'\",%=!"
 
 
 _ESPEAK_PREFIX_LENGTHS = sorted({len(k) for k in _ESPEAK_PREFIX}, reverse=True)
@@ -185,7 +185,7 @@ def espeak_to_viseme(mnemonic: str, previous: str = "sil") -> str:
         raise ValueError("empty eSpeak phoneme mnemonic")
     if mnemonic[0] in "_|#":
         return "sil"  # pauses, word and clause ends, the click eSpeak uses for capitals
-    core = mnemonic.lstrip(_ESPEAK_STRESS + ",")
+    core = mnemonic.lstrip(ESPEAK_STRESS_MARKS + ",")
     if core[:1] == "?" and len(core) > 1:
         core = core[1:]  # a glottal onset or Danish stød on a vowel: the vowel shapes the mouth
     if core[:1] == "3" and core[1:2].isdigit():

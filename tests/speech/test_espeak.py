@@ -42,6 +42,16 @@ def _silent_runs(samples: np.ndarray, rate: int, min_s: float, max_s: float) -> 
     return [(a / rate, b / rate) for a, b in runs if min_s * rate <= b - a <= max_s * rate]
 
 
+@pytest.mark.parametrize(("voice", "er"), [("en-us", "RR"), ("en-gb", "aa"), ("en-gb+m3", "aa")])
+def test_the_er_of_ever_as_the_voice_says_it(voice: str, er: str) -> None:
+    """eSpeak's "3" is the US voice's r-coloured ɚ and the British voice's plain ə (its own
+    IPA: ˈɛvɚ, ˈɛvə): drawn as an /r/ in one, as a schwa in the other. The stressed NURSE
+    vowel "3:" of "her" is an /r/ in both, as the CMU dictionary's ER."""
+    speech = synthesize("Her father never knew.", voice)
+    drawn = {p.phone.lstrip("',"): p.viseme for p in speech.phones}
+    assert drawn["3"] == er and drawn["3:"] == "RR", drawn
+
+
 @pytest.mark.parametrize("voice", ["en-us", "fr-fr", "en-us+f3"])
 def test_phones_cover_the_audio(voice: str) -> None:
     speech = synthesize("Hello there, how are you today?", voice=voice)
