@@ -153,6 +153,8 @@ def _starts_with_vowel(word: str) -> bool:
     return _WORD_EDGES.sub("", word).lower()[:1] in ("a", "e", "i", "o", "u")
 
 
+# Punctuation that ends a clause, after a word.
+_ENDS_CLAUSE = re.compile(r"[.!?;:…]\W*$")
 #: Words whose form is set by the next word's first sound: before a consonant only this one
 #: is said ("the" is /ðə/ in "the table"; /ði/ is left for a vowel, "the apple", and for
 #: emphasis). On the real English recordings the acoustic choice between the dictionary's
@@ -179,8 +181,11 @@ def english_pronunciations(
     for i, word in enumerate(words):
         text = _WORD_EDGES.sub("", word).lower()
         pronunciations = cmu_pronunciations(text)
-        before_vowel = i + 1 < len(words) and _starts_with_vowel(words[i + 1])
-        if text in _BEFORE_CONSONANT and i + 1 < len(words) and not before_vowel:
+        # The word said next, run on: none across a clause's end ("... as ever. And": no
+        # linking /r/ over the pause).
+        run_on = i + 1 < len(words) and not _ENDS_CLAUSE.search(word)
+        before_vowel = run_on and _starts_with_vowel(words[i + 1])
+        if text in _BEFORE_CONSONANT and run_on and not before_vowel:
             pronunciations = (_BEFORE_CONSONANT[text],)
         if pronunciations and not rhotic:
             pronunciations = tuple(

@@ -54,6 +54,9 @@ def test_non_rhotic_pronunciations() -> None:
     assert said[:2] == [("F", "ER", "DH", "AH"), ("P", "AH", "S", "EH", "N", "T")]
     assert said[2] == ("AO", "F", "ER")  # the linking /r/ of "offer any" is said
     assert said[4] == ("W", "AO", "T", "AH")
+    # no linking /r/ across a clause's end
+    assert english_pronunciations(["ever.", "And"], rhotic=False)[0] == (("EH", "V", "AH"),)
+    assert english_pronunciations(["ever", "and"], rhotic=False)[0] == (("EH", "V", "ER"),)
     assert english_pronunciations(words)[4] == (("W", "AO", "T", "ER"),)
     assert words_viseme_variants(["water"], "en", rhotic=False) == [(("ou", "oh", "DD", "aa"),)]
     assert words_viseme_variants(["water"], "en") == [(("ou", "oh", "DD", "RR"),)]
