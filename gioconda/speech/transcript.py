@@ -821,8 +821,8 @@ def sphinx_timing(
     sounds as the nearest English phones), as a prior for :func:`align_transcript`.
 
     The words are force-aligned by :class:`~gioconda.speech.sphinx_align.SphinxAligner` in
-    sections (:func:`sphinx_sections`; ``placed``: its result for these words, already
-    computed). A section with a word the network alone must place, or that PocketSphinx
+    sections (:func:`sphinx_sections`, at most ``max_section_s`` long; ``placed``: its result
+    for these words, already computed, whose sections are as they were cut). A section with a word the network alone must place, or that PocketSphinx
     cannot align, keeps Whisper's times and no bonus.
 
     Returns
