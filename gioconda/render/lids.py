@@ -635,7 +635,8 @@ class LidCloser:
             # Never so short that the sheet folds: the sheet's eased travel must stay under
             # its length (see :meth:`_upper_source`).
             least = 0.6 * biggest + lash_above + lash_below + 1.0
-            line_width = max(float(np.hypot(CONTACT_LINE_WIDTH * width, softness)), 1e-3)
+            # (a pixel at least: on a small eye a thinner line is a pixel's, lighter)
+            line_width = max(float(np.hypot(CONTACT_LINE_WIDTH * width, softness)), 1.0)
             crease = np.minimum(CREASE_REACH * biggest, room)
             if in_front is not None and in_front.any():
                 crease = np.minimum(crease, _clear_above(in_front, origin, axes, a, upper, crease))
@@ -785,7 +786,7 @@ class LidCloser:
             # darkest in a line as thin as the lashes'.
             meet = b - (upper + up * gap + eye.lash_below)
             contact = np.exp(-0.5 * (meet / max(eye.shade_width, 1.0)) ** 2)
-            line = np.exp(-0.5 * (meet / max(eye.line_width, 1.0)) ** 2)
+            line = np.exp(-0.5 * (meet / eye.line_width) ** 2)
             # (fading to nothing at the corners, where the lids always meet)
             along = np.clip(gap / max(float(eye.gap.max()), 1e-3), 0.0, 1.0) ** 0.5
             shut = min(up / 0.8, 1.0) * along

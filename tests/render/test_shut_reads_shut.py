@@ -164,3 +164,44 @@ def test_a_full_blink_reads_shut_on_the_mona_lisa(mona_renderer, measurer):
     soft shade alone where the lids meet (its 0.8 blink, whose dark slit still showed, read
     lower than its full one), 0.44 with the lash line in it."""
     assert float(np.mean(_shut_over_open(mona_renderer, measurer))) < 0.46
+
+
+def _line_darkening_per_eye_width(
+    portrait: Portrait, monkeypatch: pytest.MonkeyPatch
+) -> list[float]:
+    """Per eye, over the middle 40% of its columns (median): how much the line where the shut
+    lids meet darkens the column, summed across it (CIELAB L, a share of the lightness
+    without the line: pixels), over the eye's width."""
+    from gioconda.render import lids
+
+    shut = MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0)
+    with_line = Renderer(portrait).render(shut)
+    with monkeypatch.context() as patched:
+        patched.setattr(lids, "CONTACT_LINE", 0.0)
+        without = Renderer(portrait).render(shut)
+    lit = cv2.cvtColor(with_line, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float64)
+    plain = cv2.cvtColor(without, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float64)
+    shares = []
+    for upper_ids, lower_ids in EYE_LIDS:
+        upper = portrait.landmarks[list(upper_ids), :2]
+        lower = portrait.landmarks[list(lower_ids), :2]
+        left, right = float(upper[:, 0].min()), float(upper[:, 0].max())
+        width = right - left
+        top, bottom = int(upper[:, 1].min() - 0.2 * width), int(lower[:, 1].max() + 0.2 * width)
+        sums = [
+            float(((plain[top:bottom, x] - lit[top:bottom, x]) / plain[top:bottom, x]).sum())
+            for x in range(int(left + 0.3 * width), int(right - 0.3 * width) + 1)
+        ]
+        shares.append(float(np.median(sums)) / width)
+    return shares
+
+
+def test_a_small_eyes_line_is_no_darker_for_its_size(mona_lisa, monkeypatch):
+    """The lash line is a share of the eye's width; on an eye under 36 pixels it would be
+    under a pixel wide and is drawn a pixel wide, lighter, as a thin line blurred into a
+    pixel looks. Its darkness summed across it, over the eye's width, was 0.05 on the Mona
+    Lisa at 512 pixels (eyes 36 and 48 wide) and 0.10 and 0.07 at 256 (18 and 24): the line
+    of a small face drawn twice as dark as a large face's; now 0.048 and 0.049."""
+    large = _line_darkening_per_eye_width(analyze_portrait(mona_lisa, 512), monkeypatch)
+    small = _line_darkening_per_eye_width(analyze_portrait(mona_lisa, 256), monkeypatch)
+    assert max(small) < 1.2 * min(large), (small, large)
