@@ -178,13 +178,16 @@ def english_pronunciations(
     (('DH', 'AH'), ('DH', 'IY'))
     """
     said: list[tuple[tuple[str, ...], ...] | None] = []
+    spoken = [i for i, word in enumerate(words) if _WORD_EDGES.sub("", word)]
+    following = dict(itertools.pairwise(spoken))  # the next word said (not a lone mark)
     for i, word in enumerate(words):
         text = _WORD_EDGES.sub("", word).lower()
         pronunciations = cmu_pronunciations(text)
         # The word said next, run on: none across a clause's end ("... as ever. And": no
         # linking /r/ over the pause).
-        run_on = i + 1 < len(words) and not _ENDS_CLAUSE.search(word)
-        before_vowel = run_on and _starts_with_vowel(words[i + 1])
+        after = following.get(i)
+        run_on = after is not None and not any(_ENDS_CLAUSE.search(w) for w in words[i:after])
+        before_vowel = after is not None and run_on and _starts_with_vowel(words[after])
         if text in _BEFORE_CONSONANT and run_on and not before_vowel:
             pronunciations = (_BEFORE_CONSONANT[text],)
         if pronunciations and not rhotic:

@@ -103,7 +103,7 @@ def test_the_is_said_by_the_next_words_first_sound() -> None:
         the = words_to_align([HeardWord(w) for w in sentence.split()], "en")[0]
         expected = (VISEME_INDEX["TH"], VISEME_INDEX["aa"])
         assert (the.visemes, the.variants, the.arpabet) == (expected, (), ("DH", "AH")), sentence
-    for sentence in ("the apple", "the hour", "the"):
+    for sentence in ("the apple", "the hour", "the", "the ... apple", "the. Cat"):
         the = words_to_align([HeardWord(w) for w in sentence.split()], "en")[0]
         assert the.variants == (((VISEME_INDEX["TH"], VISEME_INDEX["ih"]), (1, 1)),), sentence
         assert the.arpabet is None
