@@ -39,6 +39,10 @@ COLOUR_SIGMA = 0.05
 #: Over how many pixels a painted-out rim's fill fades from the photo's colour at its edge to
 #: that of the bare skin around.
 EDGE_BLEND = 2.0
+#: Where a painted-out thick rim's fill meets the eye (its lashes, or the rim's own run
+#: through the eye's margin), its edge is eased into the photo beside it over a Gaussian of
+#: this sigma (pixels): see :func:`_eased_into_eye`.
+EYE_EDGE_SIGMA = 1.0
 #: How far from the fill's colour (grey levels, mean of the channels) a photo pixel bordering
 #: it may be and still be matched (skin in shade or light; not a rim's edge or a glint).
 EDGE_MOST = 30.0
@@ -203,8 +207,10 @@ def paint_out_occluders(
     size = source.shape[0] - 2 * pad
     eyes: np.ndarray = np.zeros((size, size), np.uint8)
     lashes = np.zeros_like(eyes)
+    # (the same, by the eyes a thick rim stands in front of: see :func:`_eased_into_eye`)
+    behind_thick = np.zeros_like(eyes)
     widths = []
-    for eye in eye_outlines(neutral):
+    for eye, thin in zip(eye_outlines(neutral), occluders.thin, strict=True):
         growth = eye_cover_growth(eye)
         # Drawn and grown in a window around the eye only (a large disc over the whole frame
         # costs a third of a second at 1024 pixels).
@@ -214,6 +220,8 @@ def paint_out_occluders(
         cv2.fillPoly(one, [np.round(eye - [x0, y0]).astype(np.int32)], (1,))
         eyes[y0:y1, x0:x1] |= cv2.dilate(one, disc(4 * growth))
         lashes[y0:y1, x0:x1] |= cv2.dilate(one, disc(2 * growth))
+        if not thin:
+            behind_thick[y0:y1, x0:x1] |= cv2.dilate(one, disc(2 * growth))
         widths.append(float(np.ptp(eye[:, 0])))
     photo = source[pad : pad + size, pad : pad + size]
     # The same photo always gets the same grain: the seed is the photo's own.
@@ -244,7 +252,8 @@ def paint_out_occluders(
             smooth = _in_lid_colour(patch, smooth, lid_zone[y0:y1, x0:x1], lid, width)
         smooth = smooth + _edge_match(patch, smooth, occluded, lashes[y0:y1, x0:x1] > 0)
         grain = skin_grain(patch, occluded, skin, width, seed)
-        patch[occluded] = np.clip(smooth + grain + 0.5, 0, 255).astype(np.uint8)[occluded]
+        painted = _eased_into_eye(patch, smooth + grain, occluded, behind_thick[y0:y1, x0:x1] > 0)
+        patch[occluded] = np.clip(painted + 0.5, 0, 255).astype(np.uint8)[occluded]
         source[box] = patch
     if occluders.soft.any() or occluders.keep.any():
         # Beside and through the brow the rim is thin and what is behind it is brow or its
@@ -304,11 +313,11 @@ def _upper_lid_band(
     band above each eye (up to :data:`LID_REACH` eye widths, from just past its lash line)
     and off the brows, whatever stands in front of it (``mask``: what does); its skin, what
     is within :data:`LID_SPREAD` of the lightness of the band off the mask (not a rim, the
-    lashes, a glint). Only over the eyes a thin rim crosses (``thin``, right and left): a
-    thick one hides the lid behind it whole, and the skin around it (above the rim) is no
-    surer a guess than the bare skin: on the eval's drawn-on glasses, whose face is known
-    without them (its shut lids Lab L 50), the shut left lid read 8 to 9 levels lighter
-    from it (68-70) than from the bare skin's fill (59-62)."""
+    lashes, a glint). Behind a thick rim (``thin`` False, right and left) the lid is hidden
+    whole and only what the lens shows beside the eye, below the rim, is read: the skin
+    above the rim is the lit brow ridge (on the eval's drawn-on glasses, whose face is known
+    without them, the lid under the rim Lab L 57 and 50 against 68 to 70 above the rim and
+    64 to 74 for the bare skin's fill; read inside the lens, the fill there is 68 and 61)."""
     size = photo.shape[0]
     zone = np.zeros((size, size), bool)
     band = np.zeros((size, size), bool)
@@ -319,8 +328,6 @@ def _upper_lid_band(
         outline(neutral, LEFT_BROW_UPPER, LEFT_BROW_LOWER),
     )
     for eye, brow, behind_thin_rim in zip(eye_outlines(neutral), brows, thin, strict=True):
-        if not behind_thin_rim:
-            continue
         width = float(np.ptp(eye[:, 0]))
         reach = max(1, round(LID_REACH * width))
         x0, y0 = np.maximum(np.floor(eye.min(0)).astype(int) - reach - 1, 0)
@@ -346,6 +353,13 @@ def _upper_lid_band(
         # and in the brow's shade over it); under the rim's mask the lid between its lines
         # is as light as that, and the rim, its dark inner edge and its glint are not.
         clear = here & ~mask[y0:y1, x0:x1]
+        if not behind_thin_rim:
+            # A thick rim hides the lid behind it whole: its skin is read inside the lens
+            # only (below the rim in each column), beside the eye; above the rim is the lit
+            # brow ridge.
+            covered = mask[y0:y1, x0:x1] & here
+            last = np.where(covered.any(0), covered.shape[0] - 1 - covered[::-1].argmax(0), -1)
+            clear &= rows > last[None, :]
         if clear.sum() < max(LID_LEAST * width * width, 4):
             continue
         # (and as coloured as it: see :data:`LID_HUE_SPREAD`)
@@ -371,6 +385,35 @@ def _in_lid_colour(
     share = np.clip(2.0 * cv2.GaussianBlur(zone.astype(np.float32), (0, 0), sigma), 0.0, 1.0)
     share *= np.clip(weight / LID_DENSE, 0.0, 1.0)
     return (fill * (1 - share[..., None]) + colour * share[..., None]).astype(np.float32)
+
+
+def _eased_into_eye(
+    patch: np.ndarray, fill: np.ndarray, hole: np.ndarray, eye: np.ndarray
+) -> np.ndarray:
+    """``fill`` (float32, the ``hole``'s new colour) with its edge against the eye (``eye``,
+    bool: the eye and its lashes, where the fill is not matched to the photo, see
+    :func:`_edge_match`) eased into the photo ``patch`` there as an anti-aliased edge would
+    be: each pixel along it takes the photo's colour beside it by the share of its
+    neighbourhood (a Gaussian of :data:`EYE_EDGE_SIGMA` pixels) that lies off the hole.
+
+    The hole's outline is a staircase of pixels; against skin the fill is matched to the
+    photo and the steps do not show, but against the lashes, or the rim's own run through
+    the eye's margin (a rim drawn over the lid's edge: not looked for there, it is left to
+    the lid, which drags it down as its lash line), a light fill met the dark in steps, and
+    a blink drew them down as the shut lid's stair-stepped edge. (Only by the eyes behind a
+    thick rim: a thin rim's mask over the lid is grown over the lens's edges down to the eye,
+    and eased there, the man in glasses' lids read a little less shut, 0.57 to 0.58 of the
+    open eye.)"""
+    outside = hole.astype(np.uint8)
+    eye_side = (cv2.dilate((eye & ~hole).astype(np.uint8), disc(2)) > 0) & hole
+    if not eye_side.any():
+        return fill
+    # The photo's colour beside the hole, carried into it from its edge.
+    beside = cv2.inpaint(np.clip(patch, 0, 255).astype(np.uint8), outside, 2,
+                         cv2.INPAINT_TELEA).astype(np.float32)  # fmt: skip
+    inside = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), EYE_EDGE_SIGMA)
+    share = np.where(eye_side, 1.0 - inside, 0.0).astype(np.float32)[..., None]
+    return (fill * (1 - share) + beside * share).astype(np.float32)
 
 
 def _edge_match(

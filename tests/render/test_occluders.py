@@ -67,14 +67,16 @@ def test_a_painted_out_rim_has_the_grain_of_the_skin_beside_it(glasses_renderers
 
 @pytest.mark.parametrize("which", ["astronaut", "mona_lisa"])
 def test_no_rim_dark_pixel_enters_the_fill(glasses_renderers, which):
-    """The fill is no darker than the skin beside the rims: its darkest percent is within 3
-    (Lab lightness) of the skin's (51 and 33 against 49 and 33; the inpainted fill it replaced
-    reached 25 and 8, the rim's own lightness, 10 and 12)."""
+    """The fill is no darker than the skin beside the rims: its darkest percent is within 6
+    (Lab lightness) of the skin's (50 and 27 against 49 and 33; the inpainted fill it replaced
+    reached 25 and 8, the rim's own lightness, 10 and 12). (The Mona Lisa's fill by her lids
+    takes the colour of the lid skin her lenses show, darker than the skin beside the rims:
+    her own face under the rims, without the glasses, has its darkest percent at 7.)"""
     renderer = glasses_renderers[which]
     fill, skin = _fill_and_skin(renderer)
     lightness = _lightness(_painted_out(renderer))
     photo = _lightness(renderer.portrait.image)
-    assert np.percentile(lightness[fill], 1) > np.percentile(photo[skin], 1) - 3.0
+    assert np.percentile(lightness[fill], 1) > np.percentile(photo[skin], 1) - 6.0
 
 
 def test_the_fill_is_made_once_and_always_the_same(glasses_renderers):
@@ -705,3 +707,59 @@ def test_a_thin_rims_grey_edge_over_the_lid_joins_the_mask():
     assert grown[8:10].all() and grown[12:14, :20].all()
     assert not grown[14:18].any() and not grown[12:14, 21:].any()
     assert not grown[18:].any() and not grown[:8].any()
+
+
+def _lid_under_rim(renderer: Renderer) -> list[np.ndarray]:
+    """Per eye, the upper lid's band under the rims' mask (up to 0.3 eye widths above the
+    upper lid's landmark line, off the eye itself), bool masks."""
+    from gioconda.face.topology import EYE_LIDS
+    from gioconda.render.regions import outline, polygon_mask
+
+    landmarks = renderer.portrait.landmarks[:, :2].astype(np.float64)
+    shape = renderer.occluders.mask.shape
+    bands = []
+    for upper, lower in EYE_LIDS:
+        top = landmarks[list(upper)]
+        width = float(np.ptp(top[:, 0]))
+        above = np.concatenate([top, (top - [0, 0.3 * width])[::-1]])
+        band = polygon_mask(shape, above, soft=False)
+        eye = polygon_mask(shape, outline(landmarks, upper, lower), soft=False)
+        bands.append(band & renderer.occluders.mask & ~eye)
+    return bands
+
+
+@pytest.fixture(scope="module")
+def glasses_truth(glasses_renderers, astronaut) -> np.ndarray:
+    """The drawn-on glasses' face without them: the astronaut's own crop."""
+    from gioconda.face.crop import extract_crop
+
+    portrait = glasses_renderers["astronaut"].portrait
+    return extract_crop(astronaut, portrait.crop, portrait.size)
+
+
+def test_the_lid_behind_a_thick_rim_is_lid_coloured_and_as_grainy(glasses_renderers, glasses_truth):
+    """Where the rim hides the upper lid, the fill a blink draws down is nearer the true lid's
+    colour (the same face without the glasses) and less overly grainy: CIE76 distance 12.8
+    and 6.3 by each eye, detail (mean absolute Laplacian of Lab L) 1.27 and 2.30 times the
+    true lid's; before, the bare skin's fill, 19.0 and 12.1 (as light as the lit brow ridge
+    above the rim) and 1.9 and 3.3 times (a stair-stepped edge against the eye)."""
+    renderer = glasses_renderers["astronaut"]
+    painted = _painted_out(renderer)
+
+    def lab(image: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32) * np.float32(
+            [100 / 255, 1, 1]
+        )
+
+    def detail(image: np.ndarray) -> np.ndarray:
+        return np.abs(cv2.Laplacian(lab(image)[..., 0], cv2.CV_32F))
+
+    distances, ratios = [], []
+    for band in _lid_under_rim(renderer):
+        assert band.sum() > 200
+        distances.append(
+            float(np.linalg.norm(lab(painted)[band].mean(0) - lab(glasses_truth)[band].mean(0)))
+        )
+        ratios.append(float(detail(painted)[band].mean() / detail(glasses_truth)[band].mean()))
+    assert np.mean(distances) < 12.0, distances
+    assert np.mean(ratios) < 2.1, ratios
