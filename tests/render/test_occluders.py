@@ -763,3 +763,34 @@ def test_the_lid_behind_a_thick_rim_is_lid_coloured_and_as_grainy(glasses_render
         ratios.append(float(detail(painted)[band].mean() / detail(glasses_truth)[band].mean()))
     assert np.mean(distances) < 12.0, distances
     assert np.mean(ratios) < 2.1, ratios
+
+
+def test_a_thick_rims_edge_over_the_shut_lid_is_as_soft_as_the_photos(glasses_renderers):
+    """At a full blink the lid closes under the drawn rim: where the rim meets it over the
+    eye's middle half, the biggest one-pixel step in lightness (Lab L, median over the
+    columns, both eyes' mean) is 39 against the photo's own rim edge's 25 (against the
+    forehead above it); 57 before, the mask's staircase cut hard through the rim and its
+    margin, against a fill as light as the lit brow ridge."""
+    from gioconda.face.topology import EYE_LIDS
+    from gioconda.motion.frames import MotionFrame
+
+    renderer = glasses_renderers["astronaut"]
+    portrait = renderer.portrait
+    shut = _lightness(renderer.render(MotionFrame.still(EyeBlinkLeft=1.0, EyeBlinkRight=1.0)))
+    photo = _lightness(portrait.image)
+    shut_steps, photo_steps = [], []
+    for upper, _ in EYE_LIDS:
+        top = portrait.landmarks[list(upper), :2].astype(np.float64)
+        top = top[np.argsort(top[:, 0])]
+        width = float(np.ptp(top[:, 0]))
+        middle = top[:, 0].mean()
+        rising, falling = [], []
+        for x in range(int(middle - 0.25 * width), int(middle + 0.25 * width) + 1):
+            edge = int(np.interp(x, top[:, 0], top[:, 1]))
+            # Down from the rim into the shut lid: a rise; down from the forehead into the
+            # rim in the photo: a fall.
+            rising.append(np.diff(shut[edge - int(0.3 * width) : edge + int(0.2 * width), x]).max())
+            falling.append(-np.diff(photo[edge - int(0.6 * width) : edge, x]).min())
+        shut_steps.append(float(np.median(rising)))
+        photo_steps.append(float(np.median(falling)))
+    assert np.mean(shut_steps) < 1.8 * np.mean(photo_steps), (shut_steps, photo_steps)
