@@ -109,6 +109,27 @@ EXPRESSION_KEPT = 0.03
 THROAT_SQUEEZE = 0.8
 
 
+#: How far inside the jaw's angles the throat behind the dropping chin is all neck (see
+#: :class:`ThroatLayer`), share of the crop: the expression's drop is small at the angles,
+#: and the neck's motion there changes to the face's smoothly, without a seam down the neck.
+THROAT_SIDE_RAMP = 0.03
+
+
+#: The least displacement of the fully dropped jaw (pixels) where the throat behind the chin
+#: is drawn from the neck's own motion: further down the face's motion is the neck's anyway.
+THROAT_REACH_DROP = 0.1
+
+
+#: How far past the head region's edge the face in front of the throat fades out, share of
+#: the crop (see :meth:`_HeadLayerBuilder._make_throat`).
+JAW_LINE_FADE = 0.016
+
+
+#: The soft edge of the jaw's line over the throat (a Gaussian's sigma, pixels) where the
+#: photo itself is sharp: about a sharp photo's own edge.
+JAW_LINE_SOFTNESS = 0.7
+
+
 #: Over how far from what stays put below the ear lobes (still clothes, an arm, a hanging
 #: cloth's lower part) the head's rigid motion fades out on what moves with the head but is not
 #: the face nor the neck (hair, a hand raised to the head, a headscarf's cloth), share of the
@@ -288,6 +309,33 @@ def _edge_repainted(image: np.ndarray, hole: np.ndarray, coarse: np.ndarray) -> 
 
 
 @dataclass(frozen=True)
+class ThroatLayer:
+    """The throat behind the dropping chin: drawn with the head's rigid motion alone (no
+    expression), under the face, which the jaw's drop brings down in front of it.
+
+    The backward map is continuous: a chin that drops further than the throat under it is
+    long cannot be carried down by the field without dragging the neck over the still collar
+    (54 px of drop over the astronaut's 47-px neck column). In a real face the chin moves in
+    front of the neck, which stays where it is. So a frame's pixel shows the neck's own
+    picture (the photo under the head's motion alone) by the share ``behind`` at its source
+    under that motion times the share of it the face does not cover: 1 less ``front`` at its
+    source under the whole field.
+
+    Attributes
+    ----------
+    front: (S, S) float32 in [0, 1], the head (the face down to the jaw's line): what covers
+        the throat, with a soft edge about as sharp as the photo
+    behind: (S, S) float32 in [0, 1], the throat: below the jaw's line and between the jaw's
+        angles (fading in from them), down as far as the fully dropped jaw moves anything
+    box: rows y0:y1 and columns x0:x1 outside which ``behind`` is 0 (all 0: no throat)
+    """
+
+    front: np.ndarray
+    behind: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
 class HeadLayers:
     """The head layer of one portrait, in working-crop pixels.
 
@@ -301,6 +349,7 @@ class HeadLayers:
         painted out where the alpha is 1, the photo itself elsewhere
     expression_share: (S, S) float32 in [0, 1], the share of the face's expression (spread
         from the landmarks) each pixel takes: 1 but near the still body beside the neck
+    throat: the throat behind the dropping chin (see :class:`ThroatLayer`)
     """
 
     region: HeadRegion
@@ -309,10 +358,14 @@ class HeadLayers:
     alpha: np.ndarray
     plate: np.ndarray
     expression_share: np.ndarray
+    throat: ThroatLayer
 
 
-def head_layers(portrait: Portrait, rig: FaceRig, grid: np.ndarray) -> HeadLayers:
-    """The head layer of ``portrait`` (``grid``: (S, S, 2) float32 pixel coordinates)."""
+def head_layers(
+    portrait: Portrait, rig: FaceRig, grid: np.ndarray, softness: float = 0.0
+) -> HeadLayers:
+    """The head layer of ``portrait`` (``grid``: (S, S, 2) float32 pixel coordinates;
+    ``softness``: the crop's own blur, a Gaussian's sigma in pixels)."""
     builder = _HeadLayerBuilder(portrait, rig, grid)
     region = builder._make_head_region()
     weight = builder._make_head_weight(region)
@@ -320,7 +373,8 @@ def head_layers(portrait: Portrait, rig: FaceRig, grid: np.ndarray) -> HeadLayer
     moving_box = bounding_box(moving) if moving.any() else (0, 0, 0, 0)
     alpha, plate = builder._make_layers(region)
     share = builder._make_expression_share(region)
-    return HeadLayers(region, weight, moving_box, alpha, plate, share)
+    throat = builder._make_throat(region, share, softness)
+    return HeadLayers(region, weight, moving_box, alpha, plate, share, throat)
 
 
 class _HeadLayerBuilder:
@@ -678,6 +732,38 @@ class _HeadLayerBuilder:
         share = np.ones((size, size), np.float32)
         share[capped] = allowed[capped] / spread[capped]
         return share
+
+    def _make_throat(self, region: HeadRegion, share: np.ndarray, softness: float) -> ThroatLayer:
+        """The throat behind the dropping chin (see :class:`ThroatLayer`), given each
+        pixel's ``share`` of the expression and the crop's own blur ``softness`` (pixels)."""
+        lm, axes, size = self.rig.neutral, self.rig.axes, self.size
+        # The face fades out past the head region's edge (where the segmentation and the
+        # jaw's landmarks end), not at it: a beard's fringe, or the shade under a jaw, lies
+        # a few pixels beyond, and cut at the edge the dropped chin showed a clean outline
+        # with the fringe left on the neck behind it.
+        outside = cv2.distanceTransform(1 - region.head, cv2.DIST_L2, 5)
+        fade = np.clip(1.0 - outside / (JAW_LINE_FADE * size), 0.0, 1.0)
+        sigma = max(JAW_LINE_SOFTNESS, softness)
+        front = cv2.GaussianBlur(fade * fade * (3 - 2 * fade), (0, 0), sigma)
+        centre = lm[list(FACE_OVAL), :2].mean(0)
+        rel = (self._grid - centre) @ axes.T.astype(np.float32)
+        lobes = float(np.mean((lm[list(EAR_LOBES), :2] - centre) @ axes[1]))
+        jaw_angles = np.sort((lm[list(JAW_ANGLES), :2] - centre) @ axes[0])
+        inside = np.minimum(rel[..., 0] - jaw_angles[0], jaw_angles[1] - rel[..., 0])
+        t = np.clip(inside / (THROAT_SIDE_RAMP * size), 0.0, 1.0)
+        # Only as far down as the fully dropped jaw moves anything: below, the face's field
+        # is the neck's already.
+        dropped = self.rig.expression(MotionFrame.still(JawOpen=1.0))
+        drop = ((dropped - lm)[:N_MESH_LANDMARKS, :2] @ axes[1]).astype(np.float32)
+        mesh = cached_landmark_mesh(lm, size, self._grid)
+        x0, y0, x1, y1 = mesh.box
+        spread = np.zeros((size, size), np.float32)
+        spread[y0:y1, x0:x1] = (mesh.matrix @ drop).reshape(y1 - y0, x1 - x0)
+        reached = np.abs(spread * share) > THROAT_REACH_DROP
+        behind = (1.0 - front) * (t * t * (3 - 2 * t)) * (rel[..., 1] > lobes)
+        behind = np.where(reached, behind, 0.0).astype(np.float32)
+        box = bounding_box(behind > 0) if (behind > 0).any() else (0, 0, 0, 0)
+        return ThroatLayer(front.astype(np.float32), behind, box)
 
     def _beside_column_share(self, region: HeadRegion) -> np.ndarray:
         """The share of the face's expression each pixel takes beside the neck column and a

@@ -132,6 +132,9 @@ FINE_REGIONS = (
 #: How far around a fine region the field is ready to be computed in one product, share
 #: of the crop: past the farthest its sources usually lie (see :meth:`Renderer._field_in`).
 FINE_MARGIN = 0.07
+#: The largest expression offset of a landmark (pixels) below which the throat behind the chin
+#: is not drawn apart from the face: the face's field moves it by less than that.
+THROAT_LEAST_OFFSET = 0.05
 #: (What :func:`~gioconda.render.kernels.extent` is given when it skips nothing.)
 _NONE_SKIPPED = np.zeros((0, 0), bool)
 #: 8-bit alphas strictly between clear and opaque (bounds for ``cv2.inRange``).
@@ -152,7 +155,7 @@ class Renderer:
         self._columns = xs[0]
         self._rows = ys[:, 0]
         self._photo = portrait.image
-        layers = self.layers = head_layers(portrait, self.rig, self._grid)
+        layers = self.layers = head_layers(portrait, self.rig, self._grid, blur_sigma(portrait))
         self._head_weight = layers.weight
         self._moving_box = layers.moving_box
         # The meshes are read from the cache after a photo's first render (see
@@ -296,6 +299,13 @@ class Renderer:
                 cv2.copyMakeBorder(alpha8, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=(0,)),
             ]
         )
+        # The throat behind the dropping chin (see :class:`~gioconda.render.layers.ThroatLayer`):
+        # its masks read at the maps' sources, in the padded source's pixels (0 beyond).
+        self._throat_front, self._throat_behind = (
+            cv2.copyMakeBorder(mask, pad + 1, pad + 1, pad + 1, pad + 1, cv2.BORDER_CONSTANT,
+                               value=(0,))
+            for mask in (layers.throat.front, layers.throat.behind)
+        )  # fmt: skip
         self.distance = HeadDistance(portrait, self.rig.neutral)
         self.mouth = MouthPainter(portrait, self.rig)
         self.irises = IrisPainter(portrait)
@@ -442,7 +452,7 @@ class Renderer:
         if not self._fill_inside(backward):
             # (never seen: torn pixels lie deep inside the face)
             backward = self._inverse_map(head, on_face, None)
-        out = self._composite(backward)
+        out = self._composite(backward, self._throat_source(head, moved.expression, backward))
         self.irises.paint(out, backward, posed, frame.gaze_deg, head_deg)
         warped = self.rig.neutral[:, :2] + moved.head + on_face
         self.lids.paint(out, backward, self._source, self._source_pad, frame.blendshapes,
@@ -494,6 +504,34 @@ class Renderer:
         y1, x1 = min(-(-(y1 + dy) // s) * s, size), min(-(-(x1 + dx) // s) * s, size)
         return y0, y1, x0, x1
 
+    def _throat_source(
+        self, head: HeadFrame, expression: np.ndarray, backward: SourceMap
+    ) -> tuple[HeadFrame, tuple[int, int, int, int], np.ndarray] | None:
+        """The head's motion (returned as given), where the throat behind the dropping chin
+        may show in this frame (rows y0:y1, columns x0:x1 of the frame), and where each of
+        its pixels comes from under the head's rigid motion alone, roughly: (h, w, 2) float32
+        photo pixels, the rigid motion's coarse inversion (refined where the throat shows, see
+        :meth:`_throat_under_chin`); None where the expression (landmark offsets, (478, 2)
+        pixels) does not move (the face's field is then the neck's) or the throat lies outside
+        the map's window."""
+        ty0, ty1, tx0, tx1 = self.layers.throat.box
+        if ty1 <= ty0 or np.abs(expression[:N_MESH_LANDMARKS]).max() < THROAT_LEAST_OFFSET:
+            return None
+        # The throat's pixels in the frame lie within the rigid motion's reach of its box.
+        c = self._rigid_coefficients(head)
+        dx, dy = (np.ceil(np.abs(c.astype(np.float64)) @ self._rigid_extent) + 2).astype(int)
+        wy0, wy1, wx0, wx1 = backward.window
+        y0, y1 = max(ty0 - dy, wy0), min(ty1 + dy, wy1)
+        x0, x1 = max(tx0 - dx, wx0), min(tx1 + dx, wx1)
+        if y1 <= y0 or x1 <= x0:
+            return None
+        coarse_x, coarse_y, here_x, here_y = self._box_grids((x0, y0, x1, y1))
+        sx, sy = self._coarse_rigid_source(c, coarse_x, coarse_y)
+        h, w = y1 - y0, x1 - x0
+        sx = here_x + to_every_pixel(sx - coarse_x, h, w)
+        sy = here_y + to_every_pixel(sy - coarse_y, h, w)
+        return head, (y0, y1, x0, x1), cv2.merge([sx, sy])
+
     def _fill_inside(self, backward: SourceMap) -> bool:
         """Whether the fill over the map's torn pixels reads only inside its window (or the
         frame's edge), so that the window's composite is the whole frame's (up to where the
@@ -517,9 +555,15 @@ class Renderer:
         return SourceMap(self._grid + pad, np.zeros((size, size), bool), (0, size, 0, size),
                          float(pad), size)  # fmt: skip
 
-    def _composite(self, backward: SourceMap) -> np.ndarray:
+    def _composite(
+        self,
+        backward: SourceMap,
+        throat: tuple[HeadFrame, tuple[int, int, int, int], np.ndarray] | None = None,
+    ) -> np.ndarray:
         """The warped head layer over the still plate, (S, S, 3) uint8, given where each output
-        pixel comes from in the photo (``backward``).
+        pixel comes from in the photo (``backward``), and the throat behind the dropping chin
+        (the head's motion, its box in the frame and its rough sources, see
+        :meth:`_throat_source`; None: none).
 
         Only the map's window is composited, the rest is the frame without motion (see
         :meth:`_motion_window`). Inside it, the layer is warped and blended over the plate.
@@ -547,10 +591,57 @@ class Renderer:
             torn_box = (slice(ty0, ty0 + th), slice(tx0, tx0 + tw))
             warped[..., 3][torn_box][torn[torn_box]] = 255
             fill_from_around(warped[..., :3], torn, (tx0, ty0, tw, th))
+        if throat is not None:
+            self._throat_under_chin(warped, backward, *throat)
         # The layer over the plate: where it is opaque the frame is the warped pixel itself,
         # where it is clear the plate, and between them (its soft edge) their mix.
         blend(warped, self._plate, self._plate_shown, (wy0, wx0), out)
         return out
+
+    def _throat_under_chin(
+        self,
+        warped: np.ndarray,
+        backward: SourceMap,
+        head: HeadFrame,
+        box: tuple[int, int, int, int],
+        rough: np.ndarray,
+    ) -> None:
+        """Draw the throat under the dropping chin into the warped layer ``warped`` (the
+        map's window, (h, w, 4) uint8, in place) over ``box`` (rows y0:y1, columns x0:x1 of
+        the frame): the photo under the head's rigid motion alone (``rough``: its coarse
+        inversion, photo pixels) by its share of the throat there, less what the face (the
+        face's field's source, ``backward``) covers; the alpha too, so the collar stays the
+        plate's.
+        """
+        y0, y1, x0, x1 = box
+        wy0, _, wx0, _ = backward.window
+        part = (slice(y0 - wy0, y1 - wy0), slice(x0 - wx0, x1 - wx0))
+        front = cv2.remap(self._throat_front, backward.padded[part], NO_ARRAY, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+        pad = np.float32(self._source_pad + 1)
+        share = cv2.remap(self._throat_behind, rough + pad, NO_ARRAY, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+        share = share * (1.0 - front)
+        # (A torn pixel's source is noise: it belongs to the face.)
+        share[backward.torn[part]] = 0.0
+        # Only where the throat shows (mostly below the chin) is its map refined and drawn.
+        bx, by, bw, bh = cv2.boundingRect((share > 0.5 / 255).view(np.uint8))
+        if bw == 0:
+            return
+        inside = (slice(by, by + bh), slice(bx, bx + bw))
+        here_x = np.tile(self._columns[x0 + bx : x0 + bx + bw], (bh, 1))
+        here_y = np.tile(self._rows[y0 + by : y0 + by + bh, None], (1, bw))
+        sx, sy = cv2.split(rough[inside])
+        c = self._rigid_coefficients(head)
+        for _ in range(RIGID_REFINING_STEPS):
+            sx, sy = self._rigid_step(c, here_x, here_y, sx, sy)
+        neck = cv2.remap(self._source_rgba, sx + pad, sy + pad, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        into = (slice(part[0].start + by, part[0].start + by + bh),
+                slice(part[1].start + bx, part[1].start + bx + bw))  # fmt: skip
+        weight = np.ascontiguousarray(share[inside])
+        warped[into] = cv2.blendLinear(neck, np.ascontiguousarray(warped[into]), weight,
+                                       1.0 - weight)  # fmt: skip
 
     def _refill_torn(self, out: np.ndarray, backward: SourceMap) -> None:
         """Fill the map's torn pixels in ``out`` (in place) again from what lies around them
