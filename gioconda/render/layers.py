@@ -759,9 +759,11 @@ class _HeadLayerBuilder:
         x0, y0, x1, y1 = mesh.box
         spread = np.zeros((size, size), np.float32)
         spread[y0:y1, x0:x1] = (mesh.matrix @ drop).reshape(y1 - y0, x1 - x0)
-        reached = np.abs(spread * share) > THROAT_REACH_DROP
+        # (Fading in as the drop grows from that to a pixel: no seam where the throat ends.)
+        reach = np.clip((np.abs(spread * share) - THROAT_REACH_DROP) / (1 - THROAT_REACH_DROP),
+                        0.0, 1.0)  # fmt: skip
         behind = (1.0 - front) * (t * t * (3 - 2 * t)) * (rel[..., 1] > lobes)
-        behind = np.where(reached, behind, 0.0).astype(np.float32)
+        behind = (behind * reach * reach * (3 - 2 * reach)).astype(np.float32)
         box = bounding_box(behind > 0) if (behind > 0).any() else (0, 0, 0, 0)
         return ThroatLayer(front.astype(np.float32), behind, box)
 

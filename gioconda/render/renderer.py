@@ -44,7 +44,7 @@ from gioconda.render.covers import corner_cover, lip_cover, paint_out_occluders
 from gioconda.render.cv2_typing import NO_ARRAY
 from gioconda.render.distance import HeadDistance
 from gioconda.render.eyes import IrisPainter
-from gioconda.render.kernels import blend, extent, field_box, fixed_rows
+from gioconda.render.kernels import blend, coarse_steps, extent, field_box, fixed_rows
 from gioconda.render.layers import head_layers
 from gioconda.render.lids import LidCloser
 from gioconda.render.mesh_cache import cached_landmark_mesh
@@ -132,9 +132,14 @@ FINE_REGIONS = (
 #: How far around a fine region the field is ready to be computed in one product, share
 #: of the crop: past the farthest its sources usually lie (see :meth:`Renderer._field_in`).
 FINE_MARGIN = 0.07
-#: The largest expression offset of a landmark (pixels) below which the throat behind the chin
-#: is not drawn apart from the face: the face's field moves it by less than that.
-THROAT_LEAST_OFFSET = 0.05
+#: The largest expression offset of the face's oval (pixels) below which the throat behind the
+#: chin is not drawn apart from the face: the face's field moves the neck by about as little.
+THROAT_LEAST_OFFSET = 0.25
+#: Fixed-point steps of the rigid motion's inversion at the throat's coarse grid points (see
+#: :meth:`Renderer._throat_source`): 8 left 1.3 px on the tilted head's throat turned 10 degrees
+#: and pitched -10 (a slowly settling pose), 16 settle it (0.27 px off the full-resolution
+#: inversion, the smooth grid's own error).
+THROAT_INVERSION_STEPS = 16
 #: (What :func:`~gioconda.render.kernels.extent` is given when it skips nothing.)
 _NONE_SKIPPED = np.zeros((0, 0), bool)
 #: 8-bit alphas strictly between clear and opaque (bounds for ``cv2.inRange``).
@@ -506,16 +511,19 @@ class Renderer:
 
     def _throat_source(
         self, head: HeadFrame, expression: np.ndarray, backward: SourceMap
-    ) -> tuple[HeadFrame, tuple[int, int, int, int], np.ndarray] | None:
-        """The head's motion (returned as given), where the throat behind the dropping chin
-        may show in this frame (rows y0:y1, columns x0:x1 of the frame), and where each of
-        its pixels comes from under the head's rigid motion alone, roughly: (h, w, 2) float32
-        photo pixels, the rigid motion's coarse inversion (refined where the throat shows, see
-        :meth:`_throat_under_chin`); None where the expression (landmark offsets, (478, 2)
-        pixels) does not move (the face's field is then the neck's) or the throat lies outside
-        the map's window."""
+    ) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+        """Where the throat behind the dropping chin may show in this frame (rows y0:y1,
+        columns x0:x1 of the frame), and where each of its pixels comes from under the head's
+        rigid motion alone: (h, w, 2) float32 photo pixels, the rigid motion on the smooth
+        grid inverted at the coarse grid's points and interpolated to every pixel (the neck's
+        share of the head's motion changes slowly: within 0.06 px of the full-resolution
+        inversion over the throats of the astronaut, the Mona Lisa, the tilted head and the
+        fur hat turned 4, 3 and 2 degrees, 0.27 turned 10 degrees every way); None where the
+        face's oval (``expression``, landmark offsets, (478, 2) pixels) does not move (the
+        face's field is then the neck's) or the throat lies outside the map's window."""
         ty0, ty1, tx0, tx1 = self.layers.throat.box
-        if ty1 <= ty0 or np.abs(expression[:N_MESH_LANDMARKS]).max() < THROAT_LEAST_OFFSET:
+        # (The field below the jaw's line is spread from the face's oval.)
+        if ty1 <= ty0 or np.abs(expression[list(FACE_OVAL)]).max() < THROAT_LEAST_OFFSET:
             return None
         # The throat's pixels in the frame lie within the rigid motion's reach of its box.
         c = self._rigid_coefficients(head)
@@ -525,12 +533,39 @@ class Renderer:
         x0, x1 = max(tx0 - dx, wx0), min(tx1 + dx, wx1)
         if y1 <= y0 or x1 <= x0:
             return None
-        coarse_x, coarse_y, here_x, here_y = self._box_grids((x0, y0, x1, y1))
-        sx, sy = self._coarse_rigid_source(c, coarse_x, coarse_y)
+        # The rigid motion on the smooth grid (in its pixels, none past the moving box),
+        # inverted there at the throat box's coarse grid points.
+        s = SMOOTH_SCALE
+        hr0, _, hc0, _ = self._smooth_moving_box
+        field = cv2.copyMakeBorder(_linear_in(list(self._smooth_planes), c * np.float32(1 / s)),
+                                   1, 1, 1, 1, cv2.BORDER_CONSTANT, value=(0, 0))  # fmt: skip
+        f = INVERSION_COARSENING
+        xs, ys = coarse_points((y0, y1, x0, x1))
+        middle = np.float32((s - 1) / 2)
+        at_x = (xs - middle) / np.float32(s) - np.float32(hc0 - 1)
+        at_y = (ys - middle) / np.float32(s) - np.float32(hr0 - 1)
+        back = np.empty((len(ys), len(xs), 2), np.float32)
+        coarse_steps(field, at_x, at_y, THROAT_INVERSION_STEPS, np.float32(1.0), back)
+        back *= np.float32(s)
+        # Only the coarse grid's cells whose sources lie on the throat, and two more round
+        # them (the interpolation to every pixel reads the next one), are made at every pixel.
+        pad = np.float32(self._source_pad + 1)
+        on_throat = cv2.remap(self._throat_behind, back[..., 0] + (xs + pad)[None, :],
+                              back[..., 1] + (ys + pad)[:, None], cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT) > 0  # fmt: skip
+        if not on_throat.any():
+            return None
+        r0, r1, c0, c1 = bounding_box(on_throat)
+        r0, c0 = max(r0 - 2, 0), max(c0 - 2, 0)
+        r1, c1 = min(r1 + 2, on_throat.shape[0]), min(c1 + 2, on_throat.shape[1])
+        y0, x0 = y0 + f * r0, x0 + f * c0
+        y1, x1 = min(y0 + f * (r1 - r0), y1), min(x0 + f * (c1 - c0), x1)
+        cells = (slice(r0, r1), slice(c0, c1))
         h, w = y1 - y0, x1 - x0
-        sx = here_x + to_every_pixel(sx - coarse_x, h, w)
-        sy = here_y + to_every_pixel(sy - coarse_y, h, w)
-        return head, (y0, y1, x0, x1), cv2.merge([sx, sy])
+        source = to_every_pixel(back[cells], h, w)
+        source[..., 0] += self._columns[None, x0:x1]
+        source[..., 1] += self._rows[y0:y1, None]
+        return (y0, y1, x0, x1), source
 
     def _fill_inside(self, backward: SourceMap) -> bool:
         """Whether the fill over the map's torn pixels reads only inside its window (or the
@@ -558,12 +593,11 @@ class Renderer:
     def _composite(
         self,
         backward: SourceMap,
-        throat: tuple[HeadFrame, tuple[int, int, int, int], np.ndarray] | None = None,
+        throat: tuple[tuple[int, int, int, int], np.ndarray] | None = None,
     ) -> np.ndarray:
         """The warped head layer over the still plate, (S, S, 3) uint8, given where each output
         pixel comes from in the photo (``backward``), and the throat behind the dropping chin
-        (the head's motion, its box in the frame and its rough sources, see
-        :meth:`_throat_source`; None: none).
+        (its box in the frame and its sources, see :meth:`_throat_source`; None: none).
 
         Only the map's window is composited, the rest is the frame without motion (see
         :meth:`_motion_window`). Inside it, the layer is warped and blended over the plate.
@@ -602,14 +636,13 @@ class Renderer:
         self,
         warped: np.ndarray,
         backward: SourceMap,
-        head: HeadFrame,
         box: tuple[int, int, int, int],
         rough: np.ndarray,
     ) -> None:
         """Draw the throat under the dropping chin into the warped layer ``warped`` (the
         map's window, (h, w, 4) uint8, in place) over ``box`` (rows y0:y1, columns x0:x1 of
-        the frame): the photo under the head's rigid motion alone (``rough``: its coarse
-        inversion, photo pixels) by its share of the throat there, less what the face (the
+        the frame): the photo under the head's rigid motion alone (``rough``, photo pixels,
+        see :meth:`_throat_source`) by its share of the throat there, less what the face (the
         face's field's source, ``backward``) covers; the alpha too, so the collar stays the
         plate's.
         """
@@ -624,18 +657,12 @@ class Renderer:
         share = share * (1.0 - front)
         # (A torn pixel's source is noise: it belongs to the face.)
         share[backward.torn[part]] = 0.0
-        # Only where the throat shows (mostly below the chin) is its map refined and drawn.
+        # Only where the throat shows (mostly below the chin) is it drawn.
         bx, by, bw, bh = cv2.boundingRect((share > 0.5 / 255).view(np.uint8))
         if bw == 0:
             return
         inside = (slice(by, by + bh), slice(bx, bx + bw))
-        here_x = np.tile(self._columns[x0 + bx : x0 + bx + bw], (bh, 1))
-        here_y = np.tile(self._rows[y0 + by : y0 + by + bh, None], (1, bw))
-        sx, sy = cv2.split(rough[inside])
-        c = self._rigid_coefficients(head)
-        for _ in range(RIGID_REFINING_STEPS):
-            sx, sy = self._rigid_step(c, here_x, here_y, sx, sy)
-        neck = cv2.remap(self._source_rgba, sx + pad, sy + pad, cv2.INTER_LINEAR,
+        neck = cv2.remap(self._source_rgba, rough[inside] + pad, NO_ARRAY, cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         into = (slice(part[0].start + by, part[0].start + by + bh),
                 slice(part[1].start + bx, part[1].start + bx + bw))  # fmt: skip
