@@ -38,7 +38,7 @@ RHOTIC_F3_RATIO = 0.85
 #: (ratios 0.93-1.03) waiting for three left three of its four recordings with any drawn
 #: with /r/ (frame accuracy, 10 ms, phones before rendering: 0.7997 at 3, 0.8025 at 2,
 #: 0.8077 at 1). Of the 32 held-out synthetic English utterances one position turned 12:
-#: eSpeak's en-gb voices in eight, rightly (0.734 -> 0.745, their schwa "3" labelled as
+#: eSpeak's en-gb voices in seven, rightly (0.734 -> 0.745, their schwa "3" labelled as
 #: such), a misheard "farm" (en-us+f4, 0.93), a whispered en-us (1.02), Kokoro's Japanese
 #: voice in three of eight (0.92-1.03; 0.818 -> 0.813); all 32 together 0.766 -> 0.769.
 MIN_R_TOKENS = 1

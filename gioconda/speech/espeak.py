@@ -517,12 +517,13 @@ def _visemes(labels: Sequence[str], voice: str) -> list[str]:
 
 @functools.cache
 def _english_er_viseme(language: str) -> str:
-    """The viseme of eSpeak NG's "3" in an English voice: the unstressed -er of "ever" is
-    r-coloured where the accent is rhotic (en-us ˈɛvɚ: RR) and a plain schwa where it is not
-    (en-gb ˈɛvə, its RP voice ˈɛvɐ: aa, as a non-rhotic speaker's "water" is drawn). What
-    eSpeak writes for it in the IPA tells which."""
-    ipa = ESpeakEngine.shared().text_to_ipa("ever", language).rstrip()
-    return ipa_to_viseme(ipa[-1:]) if ipa else "RR"
+    """The viseme of eSpeak NG's "3" in an English voice: the vowel eSpeak itself writes in
+    the IPA for the unstressed -er of "ever", r-coloured where the accent is rhotic (en-us
+    ˈɛvɚ: RR) and a plain schwa where it is not (en-gb ˈɛvə: aa, as a non-rhotic speaker's
+    "water" is drawn)."""
+    ipa = ESpeakEngine.shared().text_to_ipa("ever", language)
+    visemes = [ipa_to_viseme(char) for char in ipa]  # (length and stress marks are "sil")
+    return next((v for v in reversed(visemes) if v != "sil"), "RR")
 
 
 def _check_request(text: str, voice: str, words_per_minute: int, pitch: int) -> None:

@@ -146,15 +146,31 @@ def _stressed_er(word: str, count: int) -> tuple[bool, ...] | None:
 
 
 def _starts_with_vowel(word: str) -> bool:
-    """Whether an English word's first CMU pronunciation begins with a vowel."""
+    """Whether an English word is said beginning with a vowel: its first CMU pronunciation,
+    or, where the dictionary lacks it, eSpeak NG's reading ("8" is "eight", "11th"
+    "eleventh", "über" begins with its ü)."""
     pronunciations = cmu_pronunciations(word)
     if pronunciations:
         return pronunciations[0][0].rstrip("012") in ARPABET_VOWELS
-    return _WORD_EDGES.sub("", word).lower()[:1] in ("a", "e", "i", "o", "u")
+    text = _WORD_EDGES.sub("", word).lower()
+    return bool(text) and _read_with_a_vowel_first(text)
 
 
-# Punctuation that ends a clause, after a word.
-_ENDS_CLAUSE = re.compile(r"[.!?;:…]\W*$")
+@functools.cache
+def _read_with_a_vowel_first(text: str) -> bool:
+    """Whether eSpeak NG's US English reading of ``text`` begins with a vowel."""
+    ipa = ESpeakEngine.shared().text_to_ipa(text, "en-us")
+    return ipa.lstrip("ˈˌ ")[:1] in _IPA_VOWEL_LETTERS
+
+
+# The IPA's vowel letters (a glide, j or w, is a consonant here: "the one", "the union").
+_IPA_VOWEL_LETTERS = frozenset("aeiouyæɑɒɔəɛɜɪʊʌɐɚɝøœɨʉɯɤɘɵɞɶ")
+# A written word that is said: it has a letter or a digit (not a lone mark or apostrophe).
+_SAID = re.compile(r"\w")
+# Punctuation that ends a clause, after a word (a title's abbreviation excepted: "Mr. Anderson").
+_ENDS_CLAUSE = re.compile(
+    r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bJr)[.!?;:…]\W*$", re.I
+)
 #: Words whose form is set by the next word's first sound: before a consonant only this one
 #: is said ("the" is /ðə/ in "the table"; /ði/ is left for a vowel, "the apple", and for
 #: emphasis). On the real English recordings the acoustic choice between the dictionary's
@@ -178,7 +194,7 @@ def english_pronunciations(
     (('DH', 'AH'), ('DH', 'IY'))
     """
     said: list[tuple[tuple[str, ...], ...] | None] = []
-    spoken = [i for i, word in enumerate(words) if _WORD_EDGES.sub("", word)]
+    spoken = [i for i, word in enumerate(words) if _SAID.search(word)]
     following = dict(itertools.pairwise(spoken))  # the next word said (not a lone mark)
     for i, word in enumerate(words):
         text = _WORD_EDGES.sub("", word).lower()
@@ -302,7 +318,7 @@ def word_viseme_variants(
     English filler hummed with shut lips ("um", "hmm", "mm", "mhm") may also be a hum alone
     (``("PP",)``). Other words have one pronunciation. None and empty as :func:`word_visemes`.
     ``pronunciations``: an English word's ARPAbet pronunciations to use instead of the
-    dictionary's (:func:`english_pronunciations` of a non-rhotic speaker).
+    dictionary's (as :func:`english_pronunciations` reads them in context).
 
     Examples
     --------
@@ -314,8 +330,7 @@ def word_viseme_variants(
         return ((),)
     if language == "en":
         if pronunciations is None:
-            with _CMU_LOCK:
-                pronunciations = _cmu_pronunciations(text.lower())
+            pronunciations = cmu_pronunciations(text)
         if _HUM_FILLER.fullmatch(text.lower()):
             pronunciations = (*(pronunciations or ()), ("M",))
         if pronunciations:

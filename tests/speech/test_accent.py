@@ -60,6 +60,9 @@ def test_non_rhotic_pronunciations() -> None:
     # punctuation Whisper gives as a word of its own is not the next word
     assert english_pronunciations(["ever", ".", "And"], rhotic=False)[0] == (("EH", "V", "AH"),)
     assert english_pronunciations(["ever", "-", "and"], rhotic=False)[0] == (("EH", "V", "ER"),)
+    assert english_pronunciations(["Mr.", "Anderson"], rhotic=False)[0] == (
+        ("M", "IH", "S", "T", "ER"),
+    )
     assert english_pronunciations(words)[4] == (("W", "AO", "T", "ER"),)
     assert words_viseme_variants(["water"], "en", rhotic=False) == [(("ou", "oh", "DD", "aa"),)]
     assert words_viseme_variants(["water"], "en") == [(("ou", "oh", "DD", "RR"),)]

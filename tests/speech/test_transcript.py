@@ -99,11 +99,19 @@ def test_dictionary_variants_are_every_distinct_way_a_word_moves_the_mouth() -> 
 def test_the_is_said_by_the_next_words_first_sound() -> None:
     # /ðə/ before a consonant sound, for the visemes and for PocketSphinx ("the" DH AH and
     # DH IY in its dictionary); before a vowel sound both stay, chosen by the sound.
-    for sentence in ("the chill", "the university", "The table."):
+    for sentence in ("the chill", "the university", "The table.", "the one", "the 5"):
         the = words_to_align([HeardWord(w) for w in sentence.split()], "en")[0]
         expected = (VISEME_INDEX["TH"], VISEME_INDEX["aa"])
         assert (the.visemes, the.variants, the.arpabet) == (expected, (), ("DH", "AH")), sentence
-    for sentence in ("the apple", "the hour", "the", "the ... apple", "the. Cat"):
+    for sentence in (
+        "the apple",
+        "the hour",
+        "the",
+        "the ... apple",
+        "the. Cat",
+        "the 8",
+        "the ' apple",
+    ):
         the = words_to_align([HeardWord(w) for w in sentence.split()], "en")[0]
         assert the.variants == (((VISEME_INDEX["TH"], VISEME_INDEX["ih"]), (1, 1)),), sentence
         assert the.arpabet is None
