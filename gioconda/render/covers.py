@@ -220,7 +220,7 @@ def paint_out_occluders(
         cv2.fillPoly(one, [np.round(eye - [x0, y0]).astype(np.int32)], (1,))
         eyes[y0:y1, x0:x1] |= cv2.dilate(one, disc(4 * growth))
         lashes[y0:y1, x0:x1] |= cv2.dilate(one, disc(2 * growth))
-        if not thin:
+        if not thin and occluders.mask[y0:y1, x0:x1].any():  # (thin False: or nothing)
             behind_thick[y0:y1, x0:x1] |= cv2.dilate(one, disc(2 * growth))
         widths.append(float(np.ptp(eye[:, 0])))
     photo = source[pad : pad + size, pad : pad + size]
@@ -313,11 +313,12 @@ def _upper_lid_band(
     band above each eye (up to :data:`LID_REACH` eye widths, from just past its lash line)
     and off the brows, whatever stands in front of it (``mask``: what does); its skin, what
     is within :data:`LID_SPREAD` of the lightness of the band off the mask (not a rim, the
-    lashes, a glint). Behind a thick rim (``thin`` False, right and left) the lid is hidden
-    whole and only what the lens shows beside the eye, below the rim, is read: the skin
-    above the rim is the lit brow ridge (on the eval's drawn-on glasses, whose face is known
-    without them, the lid under the rim Lab L 57 and 50 against 68 to 70 above the rim and
-    64 to 74 for the bare skin's fill; read inside the lens, the fill there is 68 and 61)."""
+    lashes, a glint). Behind a thick rim (``thin`` False, right and left, and something in
+    front) the lid is hidden whole and its lightness and hue are read from what the lens
+    shows beside the eye, below the rim, only: the skin above the rim is the lit brow ridge
+    (on the eval's drawn-on glasses, whose face is known without them, the lid under the rim
+    Lab L 57 and 50 against 68 to 70 above the rim and 64 to 74 for the bare skin's fill;
+    read inside the lens, the fill there is 68 and 61)."""
     size = photo.shape[0]
     zone = np.zeros((size, size), bool)
     band = np.zeros((size, size), bool)
@@ -353,11 +354,15 @@ def _upper_lid_band(
         # and in the brow's shade over it); under the rim's mask the lid between its lines
         # is as light as that, and the rim, its dark inner edge and its glint are not.
         clear = here & ~mask[y0:y1, x0:x1]
+        covered = mask[y0:y1, x0:x1] & here
         if not behind_thin_rim:
-            # A thick rim hides the lid behind it whole: its skin is read inside the lens
-            # only (below the rim in each column), beside the eye; above the rim is the lit
-            # brow ridge.
-            covered = mask[y0:y1, x0:x1] & here
+            if not covered.any():
+                continue  # (nothing stands in front of this eye)
+            # A thick rim hides the lid behind it whole: the lid's lightness and hue are
+            # read inside the lens only (below the rim in each column), beside the eye;
+            # above the rim is the lit brow ridge. (The band itself is what is as light
+            # and as coloured anywhere over the lid: kept to below the rim too, the shut
+            # lids read 4-5 dE further from the same face without the glasses.)
             last = np.where(covered.any(0), covered.shape[0] - 1 - covered[::-1].argmax(0), -1)
             clear &= rows > last[None, :]
         if clear.sum() < max(LID_LEAST * width * width, 4):
@@ -404,12 +409,12 @@ def _eased_into_eye(
     thick rim: a thin rim's mask over the lid is grown over the lens's edges down to the eye,
     and eased there, the man in glasses' lids read a little less shut, 0.57 to 0.58 of the
     open eye.)"""
-    outside = hole.astype(np.uint8)
+    unknown = hole.astype(np.uint8)  # (what the inpainting fills)
     eye_side = (cv2.dilate((eye & ~hole).astype(np.uint8), disc(2)) > 0) & hole
     if not eye_side.any():
         return fill
     # The photo's colour beside the hole, carried into it from its edge.
-    beside = cv2.inpaint(np.clip(patch, 0, 255).astype(np.uint8), outside, 2,
+    beside = cv2.inpaint(np.clip(patch, 0, 255).astype(np.uint8), unknown, 2,
                          cv2.INPAINT_TELEA).astype(np.float32)  # fmt: skip
     inside = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), EYE_EDGE_SIGMA)
     share = np.where(eye_side, 1.0 - inside, 0.0).astype(np.float32)[..., None]
