@@ -700,6 +700,19 @@ class _HeadLayerBuilder:
             np.float32
         )
 
+    def _full_jaw_drop(self) -> tuple[np.ndarray, np.ndarray]:
+        """How far the fully dropped jaw (JawOpen 1) moves each mesh landmark down the face's
+        axis, (N_MESH_LANDMARKS,) float32 pixels, and that spread over the mesh's pixels,
+        (S, S) float32 (0 outside the mesh's box)."""
+        lm, axes, size = self.rig.neutral, self.rig.axes, self.size
+        dropped = self.rig.expression(MotionFrame.still(JawOpen=1.0))
+        drop = ((dropped - lm)[:N_MESH_LANDMARKS, :2] @ axes[1]).astype(np.float32)
+        mesh = cached_landmark_mesh(lm, size, self._grid)
+        x0, y0, x1, y1 = mesh.box
+        spread = np.zeros((size, size), np.float32)
+        spread[y0:y1, x0:x1] = (mesh.matrix @ drop).reshape(y1 - y0, x1 - x0)
+        return drop, spread
+
     def _throat_share(self) -> np.ndarray:
         """The share of the face's expression each pixel below the chin's level takes, (S, S)
         float32 in [0, 1]: 1 at and above the chin, and below it what caps the fully dropped
@@ -718,12 +731,7 @@ class _HeadLayerBuilder:
         below = (self._grid - centre) @ axes[1].astype(np.float32) - float(
             (lm[CHIN, :2] - centre) @ axes[1]
         )
-        dropped = self.rig.expression(MotionFrame.still(JawOpen=1.0))
-        drop = ((dropped - lm)[:N_MESH_LANDMARKS, :2] @ axes[1]).astype(np.float32)
-        mesh = cached_landmark_mesh(lm, size, self._grid)
-        x0, y0, x1, y1 = mesh.box
-        spread = np.zeros((size, size), np.float32)
-        spread[y0:y1, x0:x1] = (mesh.matrix @ drop).reshape(y1 - y0, x1 - x0)
+        drop, spread = self._full_jaw_drop()
         # The chin's own edge lies a little below its landmark (see :data:`JAW_EDGE`): it
         # drops whole, the squeeze starts under it (squeezed, it showed a notch).
         under_chin = np.maximum(below - 2 * JAW_EDGE * size, 0.0)
@@ -753,12 +761,7 @@ class _HeadLayerBuilder:
         t = np.clip(inside / (THROAT_SIDE_RAMP * size), 0.0, 1.0)
         # Only as far down as the fully dropped jaw moves anything: below, the face's field
         # is the neck's already.
-        dropped = self.rig.expression(MotionFrame.still(JawOpen=1.0))
-        drop = ((dropped - lm)[:N_MESH_LANDMARKS, :2] @ axes[1]).astype(np.float32)
-        mesh = cached_landmark_mesh(lm, size, self._grid)
-        x0, y0, x1, y1 = mesh.box
-        spread = np.zeros((size, size), np.float32)
-        spread[y0:y1, x0:x1] = (mesh.matrix @ drop).reshape(y1 - y0, x1 - x0)
+        _, spread = self._full_jaw_drop()
         # (Fading in as the drop grows from that to a pixel: no seam where the throat ends.)
         reach = np.clip((np.abs(spread * share) - THROAT_REACH_DROP) / (1 - THROAT_REACH_DROP),
                         0.0, 1.0)  # fmt: skip
