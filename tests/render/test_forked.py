@@ -146,9 +146,13 @@ def test_render_video_same_file_in_processes_as_in_threads(mona_portrait, tmp_pa
 
 
 _INTERRUPTED = """
-import multiprocessing, sys, time
+import multiprocessing, signal, sys, time
 import numpy as np
 from gioconda.render.forked import forked_frames
+
+# Ctrl-C as a terminal's foreground job gets it: a suite started in the background by a
+# shell without job control inherits SIGINT ignored, and Python keeps it so.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def make(i):
     time.sleep(0.02)
