@@ -141,10 +141,12 @@ def coarse_steps(
     steps: int,
     damping: np.float32,
     out: np.ndarray,
+    settled: np.float32,
 ) -> None:
     """The backward displacement (source minus point) of the grid points ``xs`` x ``ys``
     (float32, in the field's pixels) by ``steps`` damped fixed-point steps from the first
-    guess (the point less the field there), written to ``out`` (len(ys), len(xs), 2)."""
+    guess (the point less the field there), written to ``out`` (len(ys), len(xs), 2); fewer
+    where a step moves no point by ``settled`` or more (0: all of them)."""
     # Each step over all points before the next: a point's steps depend on each other, the
     # points do not, so the processor overlaps their reads.
     for i in range(ys.shape[0]):
@@ -152,13 +154,19 @@ def coarse_steps(
             fx, fy = read_field(field, xs[j], ys[i])
             out[i, j, 0], out[i, j, 1] = xs[j] - fx, ys[i] - fy
     for _ in range(steps):
+        largest = np.float32(0.0)
         for i in range(ys.shape[0]):
             py = ys[i]
             for j in range(xs.shape[0]):
                 px, sx, sy = xs[j], out[i, j, 0], out[i, j, 1]
                 fx, fy = read_field(field, sx, sy)
-                out[i, j, 0] = sx + ((px - fx) - sx) * damping
-                out[i, j, 1] = sy + ((py - fy) - sy) * damping
+                dx = ((px - fx) - sx) * damping
+                dy = ((py - fy) - sy) * damping
+                out[i, j, 0] = sx + dx
+                out[i, j, 1] = sy + dy
+                largest = max(largest, abs(dx), abs(dy))
+        if largest < settled:
+            break
     for i in range(ys.shape[0]):
         for j in range(xs.shape[0]):
             out[i, j, 0] -= xs[j]

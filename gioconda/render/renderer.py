@@ -140,6 +140,9 @@ THROAT_LEAST_OFFSET = 0.25
 #: and pitched -10 (a slowly settling pose), 16 settle it (0.27 px off the full-resolution
 #: inversion, the smooth grid's own error).
 THROAT_INVERSION_STEPS = 16
+#: ... or fewer, once a step moves no point by this much (frame pixels): a speech-like pose
+#: settles in a few.
+THROAT_SETTLED = 0.02
 #: (What :func:`~gioconda.render.kernels.extent` is given when it skips nothing.)
 _NONE_SKIPPED = np.zeros((0, 0), bool)
 #: 8-bit alphas strictly between clear and opaque (bounds for ``cv2.inRange``).
@@ -305,9 +308,11 @@ class Renderer:
             ]
         )
         # The throat behind the dropping chin (see :class:`~gioconda.render.layers.ThroatLayer`):
-        # its masks read at the maps' sources, in the padded source's pixels (0 beyond).
+        # its masks read at the maps' sources, in the padded source's pixels (0 beyond), as
+        # 8-bit shares (read per frame, 8-bit maps remap in half the time of float ones).
         self._throat_front, self._throat_behind = (
-            cv2.copyMakeBorder(mask, pad + 1, pad + 1, pad + 1, pad + 1, cv2.BORDER_CONSTANT,
+            cv2.copyMakeBorder(np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8),
+                               pad + 1, pad + 1, pad + 1, pad + 1, cv2.BORDER_CONSTANT,
                                value=(0,))
             for mask in (layers.throat.front, layers.throat.behind)
         )  # fmt: skip
@@ -545,7 +550,8 @@ class Renderer:
         at_x = (xs - middle) / np.float32(s) - np.float32(hc0 - 1)
         at_y = (ys - middle) / np.float32(s) - np.float32(hr0 - 1)
         back = np.empty((len(ys), len(xs), 2), np.float32)
-        coarse_steps(field, at_x, at_y, THROAT_INVERSION_STEPS, np.float32(1.0), back)
+        coarse_steps(field, at_x, at_y, THROAT_INVERSION_STEPS, np.float32(1.0), back,
+                     np.float32(THROAT_SETTLED / s))  # fmt: skip
         back *= np.float32(s)
         # Only the coarse grid's cells whose sources lie on the throat, and two more round
         # them (the interpolation to every pixel reads the next one), are made at every pixel.
@@ -652,9 +658,10 @@ class Renderer:
         front = cv2.remap(self._throat_front, backward.padded[part], NO_ARRAY, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
         pad = np.float32(self._source_pad + 1)
-        share = cv2.remap(self._throat_behind, rough + pad, NO_ARRAY, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
-        share = share * (1.0 - front)
+        behind = cv2.remap(self._throat_behind, rough + pad, NO_ARRAY, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+        # (the 8-bit shares as one in [0, 1]: behind x (1 - front))
+        share = cv2.multiply(behind, 255 - front, scale=1 / 65025, dtype=cv2.CV_32F)
         # (A torn pixel's source is noise: it belongs to the face.)
         share[backward.torn[part]] = 0.0
         # Only where the throat shows (mostly below the chin) is it drawn.

@@ -360,8 +360,15 @@ def coarse_inverse(
     xs -= np.float32(origin[0])
     ys -= np.float32(origin[1])
     source = np.empty((len(ys), len(xs), 2), np.float32)
-    coarse_steps(_contiguous(field), xs, ys, INVERSION_STEPS, np.float32(INVERSION_DAMPING),
-                 source)  # fmt: skip
+    coarse_steps(
+        _contiguous(field),
+        xs,
+        ys,
+        INVERSION_STEPS,
+        np.float32(INVERSION_DAMPING),
+        source,
+        np.float32(0.0),
+    )  # fmt: skip (every step: the face's map is exact)
     y0, y1, x0, x1 = window
     return to_every_pixel(source, y1 - y0, x1 - x0, factor)
 
