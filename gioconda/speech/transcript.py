@@ -49,6 +49,7 @@ from gioconda.speech.pronounce import (
     cmu_pronunciations,
     english_pronunciations,
     japanese_readings,
+    word_viseme_variants,
     words_viseme_variants,
 )
 from gioconda.speech.sphinx_align import AlignedPhone, SphinxAligner, aligned_path
@@ -266,17 +267,22 @@ def words_to_align(
     aligned = []
     texts = [word.text for word in words]
     # Read together: a Japanese word's kanji reading depends on the words around it; an
-    # English word's final /r/ on whether the next begins with a vowel.
-    readings = words_viseme_variants(texts, language, rhotic)
-    # What PocketSphinx is given to say: Japanese as its kana reading.
-    said = japanese_readings(texts) if language == "ja" else texts
+    # English word's final /r/ and "the" on whether the next begins with a vowel.
     sphinx_phones: list[tuple[str, ...] | None] = [None] * len(texts)
     if language == "en":
+        in_context = english_pronunciations(texts, rhotic)
+        readings = [
+            word_viseme_variants(t, language, p) for t, p in zip(texts, in_context, strict=True)
+        ]
         # PocketSphinx chooses among the dictionary's pronunciations itself: a word said
         # otherwise in context is given with its phones.
-        for i, spoken in enumerate(english_pronunciations(texts, rhotic)):
+        for i, spoken in enumerate(in_context):
             if spoken and spoken != cmu_pronunciations(texts[i]):
                 sphinx_phones[i] = spoken[0]
+    else:
+        readings = words_viseme_variants(texts, language, rhotic)
+    # What PocketSphinx is given to say: Japanese as its kana reading.
+    said = japanese_readings(texts) if language == "ja" else texts
     for word, text, variants, phones in zip(words, said, readings, sphinx_phones, strict=True):
         if variants is not None and not variants[0]:
             continue
@@ -822,8 +828,9 @@ def sphinx_timing(
 
     The words are force-aligned by :class:`~gioconda.speech.sphinx_align.SphinxAligner` in
     sections (:func:`sphinx_sections`, at most ``max_section_s`` long; ``placed``: its result
-    for these words, already computed, whose sections are as they were cut). A section with a word the network alone must place, or that PocketSphinx
-    cannot align, keeps Whisper's times and no bonus.
+    for these words, already computed, whose sections are as they were cut). A section with
+    a word the network alone must place, or that PocketSphinx cannot align, keeps Whisper's
+    times and no bonus.
 
     Returns
     -------
